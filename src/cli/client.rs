@@ -1,0 +1,122 @@
+//! `bmctl client add|list|show|edit`.
+
+use anyhow::Result;
+use clap::Subcommand;
+
+use super::App;
+use crate::domain::client::SlaTier;
+use crate::domain::plan::ClientSpec;
+use crate::error::rejected;
+use crate::ops::client::{self, ClientEdit};
+use crate::output::{self, Tabular};
+use crate::store::clients::{self as store_clients, ClientRow};
+
+#[derive(Debug, Subcommand)]
+pub enum Cmd {
+    /// Activate the service for a new client.
+    Add {
+        /// Short slug, e.g. acme.
+        code: String,
+        /// Display name.
+        #[arg(long)]
+        name: String,
+        /// IANA time zone of the client, e.g. Europe/Berlin.
+        #[arg(long)]
+        tz: String,
+        /// SLA tier: bronze, silver, gold or platinum.
+        #[arg(long, default_value = "silver")]
+        sla_tier: String,
+    },
+    /// All clients.
+    List,
+    /// One client.
+    Show { code: String },
+    /// Change a client's name, zone or SLA tier.
+    Edit {
+        code: String,
+        #[arg(long)]
+        name: Option<String>,
+        #[arg(long)]
+        tz: Option<String>,
+        #[arg(long)]
+        sla_tier: Option<String>,
+    },
+}
+
+impl Tabular for ClientRow {
+    fn headers() -> Vec<&'static str> {
+        vec![
+            "code",
+            "name",
+            "timezone",
+            "sla_tier",
+            "required_retention",
+            "offsite",
+        ]
+    }
+    fn cells(&self) -> Vec<String> {
+        vec![
+            self.code.clone(),
+            self.name.clone(),
+            self.timezone.clone(),
+            self.sla_tier.clone(),
+            output::opt(&self.required_retention),
+            if self.require_offsite {
+                "required"
+            } else {
+                "-"
+            }
+            .into(),
+        ]
+    }
+}
+
+fn tier(text: &str) -> Result<SlaTier> {
+    SlaTier::parse(text).map_err(|e| rejected(format!("--sla-tier: {e}")))
+}
+
+fn show(app: &App, c: &ClientRow) -> Result<()> {
+    let pairs: Vec<(&str, String)> = ClientRow::headers().into_iter().zip(c.cells()).collect();
+    output::show(app.format(), c, &pairs)
+}
+
+pub fn run(app: &App, cmd: &Cmd) -> Result<u8> {
+    let mut store = app.store()?;
+    match cmd {
+        Cmd::Add {
+            code,
+            name,
+            tz,
+            sla_tier,
+        } => {
+            let spec = ClientSpec {
+                code: code.clone(),
+                name: name.clone(),
+                timezone: tz.clone(),
+                sla_tier: tier(sla_tier)?,
+                required_retention: None,
+                require_offsite: false,
+            };
+            let row = client::add(&mut store, &app.ctx("client add")?, spec)?;
+            app.say(format!("added client {}", row.code));
+            show(app, &row)?;
+        }
+        Cmd::List => output::list(app.format(), &store_clients::list(&store.conn)?)?,
+        Cmd::Show { code } => show(app, &store_clients::get(&store.conn, code)?)?,
+        Cmd::Edit {
+            code,
+            name,
+            tz,
+            sla_tier,
+        } => {
+            let edit = ClientEdit {
+                name: name.clone(),
+                timezone: tz.clone(),
+                sla_tier: sla_tier.as_deref().map(tier).transpose()?,
+            };
+            let row = client::edit(&mut store, &app.ctx("client edit")?, code, edit)?;
+            show(app, &row)?;
+        }
+    }
+    Ok(0)
+}

@@ -1,0 +1,194 @@
+//! `bmctl cmdb add|list|show|edit|retire|import`.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use clap::Subcommand;
+
+use super::{split_ref, App};
+use crate::domain::plan::CiSpec;
+use crate::ops::cmdb::{self, CiEdit};
+use crate::output::{self, Tabular};
+use crate::store::cis::{self as store_cis, CiRow};
+use crate::store::clients;
+
+#[derive(Debug, Subcommand)]
+pub enum Cmd {
+    /// Add a configuration item.
+    Add {
+        /// Client code.
+        #[arg(long)]
+        client: String,
+        /// Host name of the system.
+        host: String,
+        /// server, vm, workstation, laptop, database, saas, nas, network or other.
+        #[arg(long)]
+        kind: String,
+        /// Criticality: 1 (critical), 2 or 3.
+        #[arg(long)]
+        tier: i64,
+        #[arg(long)]
+        os: Option<String>,
+        #[arg(long)]
+        role: Option<String>,
+    },
+    /// Configuration items, by client and host.
+    List {
+        #[arg(long)]
+        client: Option<String>,
+        /// Only active CIs with no backup policy and no recorded exclusion.
+        #[arg(long)]
+        unprotected: bool,
+    },
+    /// One configuration item (CLIENT/HOST).
+    Show { ci: String },
+    /// Change a configuration item (CLIENT/HOST).
+    Edit {
+        ci: String,
+        #[arg(long)]
+        kind: Option<String>,
+        #[arg(long)]
+        tier: Option<i64>,
+        #[arg(long)]
+        os: Option<String>,
+        #[arg(long)]
+        role: Option<String>,
+        /// Record that this CI is deliberately not backed up, and why.
+        #[arg(long, value_name = "REASON", conflicts_with = "include")]
+        exclude: Option<String>,
+        /// Remove a recorded exclusion.
+        #[arg(long)]
+        include: bool,
+    },
+    /// Retire a configuration item that has no active policy (CLIENT/HOST).
+    Retire { ci: String },
+    /// Import CIs from CSV (header client,host,kind,tier,os,role); idempotent.
+    Import { file: PathBuf },
+}
+
+impl Tabular for CiRow {
+    fn headers() -> Vec<&'static str> {
+        vec![
+            "client",
+            "host",
+            "kind",
+            "tier",
+            "os",
+            "role",
+            "status",
+            "backup_status",
+            "policies",
+        ]
+    }
+    fn cells(&self) -> Vec<String> {
+        vec![
+            self.client.clone(),
+            self.host.clone(),
+            self.kind.clone(),
+            self.tier.to_string(),
+            output::opt(&self.os),
+            output::opt(&self.role),
+            self.status.clone(),
+            match &self.excluded {
+                Some(r) if self.backup_status == "excluded" => format!("excluded ({r})"),
+                _ => self.backup_status.clone(),
+            },
+            self.policies.to_string(),
+        ]
+    }
+}
+
+fn show(app: &App, ci: &CiRow) -> Result<()> {
+    let mut pairs: Vec<(&str, String)> = CiRow::headers().into_iter().zip(ci.cells()).collect();
+    pairs.push(("last_change_ref", output::opt(&ci.last_change_ref)));
+    output::show(app.format(), ci, &pairs)
+}
+
+pub fn run(app: &App, cmd: &Cmd) -> Result<u8> {
+    let mut store = app.store()?;
+    match cmd {
+        Cmd::Add {
+            client,
+            host,
+            kind,
+            tier,
+            os,
+            role,
+        } => {
+            let spec = CiSpec {
+                host: host.clone(),
+                kind: kind.clone(),
+                tier: *tier,
+                os: os.clone(),
+                role: role.clone(),
+                excluded: None,
+            };
+            let row = cmdb::add(&mut store, &app.ctx("cmdb add")?, client, spec)?;
+            app.say(format!(
+                "added CI {}/{} ({})",
+                row.client, row.host, row.backup_status
+            ));
+            show(app, &row)?;
+        }
+        Cmd::List {
+            client,
+            unprotected,
+        } => {
+            let client_id = client
+                .as_deref()
+                .map(|c| clients::get(&store.conn, c))
+                .transpose()?
+                .map(|c| c.id);
+            let rows: Vec<CiRow> = store_cis::list(&store.conn, client_id)?
+                .into_iter()
+                .filter(|c| !unprotected || c.backup_status == "unprotected")
+                .collect();
+            output::list(app.format(), &rows)?;
+        }
+        Cmd::Show { ci } => {
+            let (client, host) = split_ref("CI", ci)?;
+            show(app, &cmdb::show(&store, client, host)?)?;
+        }
+        Cmd::Edit {
+            ci,
+            kind,
+            tier,
+            os,
+            role,
+            exclude,
+            include,
+        } => {
+            let (client, host) = split_ref("CI", ci)?;
+            let edit = CiEdit {
+                kind: kind.clone(),
+                tier: *tier,
+                os: os.clone().map(Some),
+                role: role.clone().map(Some),
+                excluded: if *include {
+                    Some(None)
+                } else {
+                    exclude.clone().map(Some)
+                },
+            };
+            let row = cmdb::edit(&mut store, &app.ctx("cmdb edit")?, client, host, edit)?;
+            show(app, &row)?;
+        }
+        Cmd::Retire { ci } => {
+            let (client, host) = split_ref("CI", ci)?;
+            let row = cmdb::retire(&mut store, &app.ctx("cmdb retire")?, client, host)?;
+            app.say(format!("retired CI {}/{}", row.client, row.host));
+        }
+        Cmd::Import { file } => {
+            let name = file.display().to_string();
+            let input = std::fs::File::open(file).with_context(|| format!("opening {name}"))?;
+            let report = cmdb::import_csv(&mut store, &app.ctx("cmdb import")?, input, &name)?;
+            let pairs = [
+                ("added", report.added.to_string()),
+                ("updated", report.updated.to_string()),
+                ("unchanged", report.unchanged.to_string()),
+            ];
+            output::show(app.format(), &report, &pairs)?;
+        }
+    }
+    Ok(0)
+}

@@ -1,0 +1,88 @@
+//! `bmctl config show`.
+
+use anyhow::Result;
+use clap::Subcommand;
+use serde::Serialize;
+
+use super::App;
+use crate::output::{self, Tabular};
+
+#[derive(Debug, Subcommand)]
+pub enum Cmd {
+    /// Effective settings and where each came from.
+    Show,
+}
+
+#[derive(Serialize)]
+struct Row {
+    key: String,
+    value: String,
+    source: String,
+    meaning: String,
+}
+
+impl Tabular for Row {
+    fn headers() -> Vec<&'static str> {
+        vec!["key", "value", "source", "meaning"]
+    }
+    fn cells(&self) -> Vec<String> {
+        vec![
+            self.key.clone(),
+            self.value.clone(),
+            self.source.clone(),
+            self.meaning.clone(),
+        ]
+    }
+}
+
+pub fn run(app: &App, cmd: &Cmd) -> Result<u8> {
+    match cmd {
+        Cmd::Show => {
+            let mut rows: Vec<Row> = app
+                .config
+                .effective()
+                .into_iter()
+                .map(|(e, help)| Row {
+                    key: e.key,
+                    value: e.value,
+                    source: e.source,
+                    meaning: help.to_string(),
+                })
+                .collect();
+            if let Some(r) = rows
+                .iter_mut()
+                .find(|r| r.key == "database.path" && r.value.is_empty())
+            {
+                r.value = app.config.db_path()?.display().to_string();
+            }
+            let actor_source = if app.cli.actor.is_some() {
+                "flag --actor or env BMCTL_ACTOR"
+            } else {
+                "login name"
+            };
+            rows.push(Row {
+                key: "actor".into(),
+                value: app.actor(),
+                source: actor_source.into(),
+                meaning: "who is acting, for the audit log".into(),
+            });
+            rows.push(Row {
+                key: "config_file".into(),
+                value: app
+                    .config
+                    .file
+                    .as_ref()
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_else(|| "(none)".into()),
+                source: if app.cli.config.is_some() {
+                    "flag --config or env BMCTL_CONFIG".into()
+                } else {
+                    "platform config folder".into()
+                },
+                meaning: "where settings were read from".into(),
+            });
+            output::list(app.format(), &rows)?;
+            Ok(0)
+        }
+    }
+}

@@ -1,0 +1,64 @@
+//! `bmctl db path|check|backup`.
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+use clap::Subcommand;
+
+use super::App;
+use crate::ops::db;
+use crate::output;
+
+#[derive(Debug, Subcommand)]
+pub enum Cmd {
+    /// Print the database path in use.
+    Path,
+    /// SQLite's integrity and foreign-key checks; exit 1 when anything is wrong.
+    Check,
+    /// Take an online copy of the database (mode 0600).
+    Backup {
+        file: PathBuf,
+        /// Overwrite FILE if it exists.
+        #[arg(long)]
+        force: bool,
+    },
+}
+
+pub fn run(app: &App, cmd: &Cmd) -> Result<u8> {
+    match cmd {
+        Cmd::Path => {
+            output::text(&format!("{}\n", app.config.db_path()?.display()))?;
+            Ok(0)
+        }
+        Cmd::Check => {
+            let store = app.store()?;
+            let r = db::check(&store)?;
+            let pairs = [
+                ("path", r.path.clone()),
+                ("schema_version", r.schema_version.to_string()),
+                ("integrity", r.integrity.join("; ")),
+                (
+                    "foreign_keys",
+                    if r.foreign_key_violations.is_empty() {
+                        "ok".into()
+                    } else {
+                        r.foreign_key_violations.join("; ")
+                    },
+                ),
+                ("result", if r.ok { "ok" } else { "PROBLEMS FOUND" }.into()),
+            ];
+            output::show(app.format(), &r, &pairs)?;
+            Ok(if r.ok { 0 } else { 1 })
+        }
+        Cmd::Backup { file, force } => {
+            let store = app.store()?;
+            db::backup(&store, file, *force)?;
+            app.say(format!(
+                "copied {} to {}",
+                store.path.display(),
+                file.display()
+            ));
+            Ok(0)
+        }
+    }
+}

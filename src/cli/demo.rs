@@ -1,0 +1,104 @@
+//! `bmctl demo [--reset]`: build the demo database and print the morning view.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+
+use super::App;
+use crate::error::refused;
+use crate::ops::demo;
+use crate::output;
+use crate::store::{self, cis, clients, Store};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Rebuild the demo database from scratch (only a file marked as a demo).
+    #[arg(long)]
+    pub reset: bool,
+}
+
+fn remove_db(path: &std::path::Path) -> Result<()> {
+    for suffix in ["", "-wal", "-shm"] {
+        let mut p = path.as_os_str().to_owned();
+        p.push(suffix);
+        let p = PathBuf::from(p);
+        if p.exists() {
+            std::fs::remove_file(&p).with_context(|| format!("removing {}", p.display()))?;
+        }
+    }
+    Ok(())
+}
+
+pub fn run(app: &App, args: &Args) -> Result<u8> {
+    // The demo never touches a real database: only --db, never BMCTL_DB.
+    let path = app
+        .cli
+        .db
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("bmctl-demo.db"));
+    let ctx = app.ctx("demo")?;
+    let mut built = false;
+    if path.exists() {
+        if !store::peek_demo_mark(&path).unwrap_or(false) {
+            return Err(refused(format!(
+                "{} exists and is not a bmctl demo database; refusing to touch it (give another --db)",
+                path.display()
+            )));
+        }
+        if args.reset {
+            remove_db(&path)?;
+        }
+    }
+    let mut store = Store::open(&path, app.busy_timeout())?;
+    if !demo::is_demo(&store)? {
+        demo::build(&mut store, &ctx)?;
+        built = true;
+    }
+    let s = demo::summary(&store)?;
+    if app.format() != output::Format::Table {
+        return output::show(app.format(), &s, &[]).map(|_| 0);
+    }
+    let mut out = String::new();
+    if built {
+        out.push_str(&format!(
+            "Built the bmctl demo in {}: {} clients, {} CIs, {} backup policies, {} CIs unprotected.\n",
+            path.display(),
+            s.clients,
+            s.cis,
+            s.policies,
+            s.unprotected
+        ));
+    } else {
+        out.push_str(&format!(
+            "Using the existing demo in {} (rebuild it with `bmctl demo --reset`).\n",
+            path.display()
+        ));
+    }
+    out.push_str(&format!(
+        "\n== Morning view, {} ==\n",
+        crate::domain::time::rfc3339(ctx.now.timestamp())
+    ));
+    output::text(&out)?;
+    morning_view(app, &store)?;
+    let db = path.display();
+    output::text(&format!(
+        "\nNext, try:\n  bmctl --db {db} client list\n  bmctl --db {db} plan show acme\n  bmctl --db {db} cmdb list --unprotected\n  bmctl --db {db} plan export globex\n  bmctl --db {db} plan history wombat\n  bmctl --db {db} audit list --entity plan\n"
+    ))?;
+    Ok(0)
+}
+
+/// The technician's first look of the day. Each capability adds its section.
+fn morning_view(app: &App, store: &Store) -> Result<()> {
+    output::text("\nClients\n")?;
+    output::list(app.format(), &clients::list(&store.conn)?)?;
+    let gaps: Vec<_> = cis::list(&store.conn, None)?
+        .into_iter()
+        .filter(|c| c.backup_status == "unprotected")
+        .collect();
+    output::text(&format!(
+        "\nUnprotected systems ({}): a CI without a backup is a risk\n",
+        gaps.len()
+    ))?;
+    output::list(app.format(), &gaps)?;
+    Ok(())
+}

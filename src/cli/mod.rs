@@ -1,0 +1,200 @@
+//! Command-line parsing and dispatch: one file per top-level command. A
+//! command turns its arguments into domain inputs, calls one `ops` function
+//! and renders the result. No SQL and no business rules here.
+
+mod audit;
+mod client;
+mod cmdb;
+mod config;
+mod db;
+mod demo;
+mod plan;
+
+use std::path::PathBuf;
+
+use anyhow::{anyhow, Result};
+use clap::{CommandFactory, Parser, Subcommand};
+
+use crate::config::Config;
+use crate::error::rejected;
+use crate::ops::Ctx;
+use crate::output::Format;
+use crate::store::Store;
+
+const AFTER_HELP: &str = "Examples:
+  bmctl demo                                  build a demo database and show the morning view
+  bmctl --db msp.db plan import acme.toml     onboard a client from its backup plan
+  bmctl --db msp.db plan show acme            policies with their next expected run
+  bmctl --db msp.db --format json cmdb list --unprotected
+
+Exit codes: 0 done, 1 error, 2 usage, 3 input rejected, 4 nothing matched,
+5 refused by a process rule.";
+
+/// Backup management for MSPs: plans, CMDB, tickets and KPIs over one SQLite file.
+#[derive(Debug, Parser)]
+#[command(name = "bmctl", version, after_help = AFTER_HELP)]
+pub struct Cli {
+    /// Database file [env: BMCTL_DB; default: the platform data folder].
+    #[arg(long, global = true, value_name = "PATH")]
+    pub db: Option<PathBuf>,
+    /// Config file [default: the platform config folder's bmctl/config.toml].
+    #[arg(long, global = true, env = "BMCTL_CONFIG", value_name = "PATH")]
+    pub config: Option<PathBuf>,
+    /// Output format of lists and shows.
+    #[arg(long, global = true, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+    /// Act as if it were this instant (RFC 3339 with offset).
+    #[arg(long, global = true, env = "BMCTL_NOW", value_name = "RFC3339")]
+    pub now: Option<String>,
+    /// Who is acting, for the audit log [default: the login name].
+    #[arg(long, global = true, env = "BMCTL_ACTOR", value_name = "NAME")]
+    pub actor: Option<String>,
+    /// Answer yes to ordinary prompts (never to a typed confirmation).
+    #[arg(long, global = true)]
+    pub yes: bool,
+    /// Say more on stderr.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// Say nothing on stderr but errors.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create or migrate the database.
+    Init,
+    /// Build a realistic demo database and print the morning view.
+    Demo(demo::Args),
+    /// Effective settings and where each came from.
+    #[command(subcommand)]
+    Config(config::Cmd),
+    /// Clients of the MSP.
+    #[command(subcommand)]
+    Client(client::Cmd),
+    /// Configuration items (the CMDB).
+    #[command(subcommand)]
+    Cmdb(cmdb::Cmd),
+    /// Backup plans: import, export, show, history, diff.
+    #[command(subcommand)]
+    Plan(plan::Cmd),
+    /// The audit log of every write.
+    #[command(subcommand)]
+    Audit(audit::Cmd),
+    /// The database file: path, check, backup.
+    #[command(subcommand)]
+    Db(db::Cmd),
+    /// Print shell completions.
+    Completions {
+        /// bash, zsh, fish, elvish or powershell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff).
+    Man,
+}
+
+/// Everything a command needs from the invocation.
+pub struct App {
+    pub cli: Cli,
+    pub config: Config,
+}
+
+impl App {
+    pub fn format(&self) -> Format {
+        self.cli.format
+    }
+
+    /// Open the configured database (creating and migrating as needed).
+    pub fn store(&self) -> Result<Store> {
+        let path = self.config.db_path()?;
+        Store::open(&path, self.busy_timeout())
+    }
+
+    pub fn busy_timeout(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.config.secs("database.busy_timeout") as u64)
+    }
+
+    /// The invocation's time, actor and command name (for the audit).
+    pub fn ctx(&self, command: &str) -> Result<Ctx> {
+        Ok(Ctx {
+            now: crate::clock::now(self.cli.now.as_deref())?,
+            actor: self.actor(),
+            command: command.to_string(),
+        })
+    }
+
+    pub fn actor(&self) -> String {
+        self.cli
+            .actor
+            .clone()
+            .filter(|a| !a.is_empty())
+            .or_else(|| std::env::var("USER").ok().filter(|u| !u.is_empty()))
+            .or_else(|| std::env::var("LOGNAME").ok().filter(|u| !u.is_empty()))
+            .unwrap_or_else(|| "unknown".into())
+    }
+
+    /// A message for the person at the terminal (stderr), unless `--quiet`.
+    pub fn say(&self, msg: impl AsRef<str>) {
+        if !self.cli.quiet {
+            eprintln!("{}", msg.as_ref());
+        }
+    }
+}
+
+/// Split `CLIENT/NAME` (a job or a CI).
+pub fn split_ref<'a>(what: &str, text: &'a str) -> Result<(&'a str, &'a str)> {
+    text.split_once('/')
+        .filter(|(a, b)| !a.is_empty() && !b.is_empty())
+        .ok_or_else(|| {
+            rejected(format!(
+                "{what} '{text}' must look like CLIENT/NAME (e.g. acme/fs01)"
+            ))
+        })
+}
+
+/// Parse the command line and run it; returns the exit code.
+pub fn main() -> Result<u8> {
+    let cli = Cli::parse();
+    let db_flag = cli.db.as_ref().map(|p| p.display().to_string());
+    let mut flags = Vec::new();
+    if let Some(db) = &db_flag {
+        flags.push(("database.path", "--db", db.as_str()));
+    }
+    let config = Config::load(cli.config.as_deref(), &flags)?;
+    let app = App { cli, config };
+    run(&app)
+}
+
+fn run(app: &App) -> Result<u8> {
+    match &app.cli.command {
+        Command::Init => {
+            let store = app.store()?;
+            app.say(format!(
+                "database {} is ready (schema version {})",
+                store.path.display(),
+                crate::store::schema::VERSION
+            ));
+            Ok(0)
+        }
+        Command::Demo(args) => demo::run(app, args),
+        Command::Config(cmd) => config::run(app, cmd),
+        Command::Client(cmd) => client::run(app, cmd),
+        Command::Cmdb(cmd) => cmdb::run(app, cmd),
+        Command::Plan(cmd) => plan::run(app, cmd),
+        Command::Audit(cmd) => audit::run(app, cmd),
+        Command::Db(cmd) => db::run(app, cmd),
+        Command::Completions { shell } => {
+            let mut cmd = Cli::command();
+            clap_complete::generate(*shell, &mut cmd, "bmctl", &mut std::io::stdout());
+            Ok(0)
+        }
+        Command::Man => {
+            let mut out = Vec::new();
+            clap_mangen::Man::new(Cli::command()).render(&mut out)?;
+            crate::output::text(&String::from_utf8(out).map_err(|e| anyhow!(e))?)?;
+            Ok(0)
+        }
+    }
+}

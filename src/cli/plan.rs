@@ -1,0 +1,167 @@
+//! `bmctl plan import|export|show|history|diff`.
+
+use std::io::Read;
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use clap::Subcommand;
+
+use super::App;
+use crate::domain::plan::DiffLine;
+use crate::domain::time::local_display;
+use crate::ops::plan::{self, PolicyView};
+use crate::output::{self, Tabular};
+use crate::store::plans::VersionRow;
+
+#[derive(Debug, Subcommand)]
+pub enum Cmd {
+    /// Onboard a client from its backup plan (TOML; `-` reads stdin).
+    Import {
+        file: PathBuf,
+        /// Overwrite an existing plan (audited; publishes a new version).
+        #[arg(long)]
+        replace: bool,
+    },
+    /// Print a client's live plan as TOML that imports back to the same plan.
+    Export { client: String },
+    /// A client's policies with their next expected run.
+    Show { client: String },
+    /// The published versions of a client's plan.
+    History { client: String },
+    /// Field-by-field differences between two plan versions.
+    Diff { client: String, v1: i64, v2: i64 },
+}
+
+impl Tabular for PolicyView {
+    fn headers() -> Vec<&'static str> {
+        vec![
+            "job",
+            "ci",
+            "tool",
+            "schedule",
+            "rpo",
+            "grace",
+            "retention",
+            "target",
+            "restore_test",
+            "rto",
+            "next_run",
+            "last_status",
+        ]
+    }
+    fn cells(&self) -> Vec<String> {
+        vec![
+            self.job.clone(),
+            self.ci.clone(),
+            self.tool.clone(),
+            self.schedule.clone(),
+            self.rpo.clone(),
+            self.grace.clone(),
+            self.retention.clone(),
+            self.target.clone(),
+            self.restore_test.clone(),
+            self.rto.clone(),
+            self.next_run
+                .map(|t| local_display(t.0, self.tz))
+                .unwrap_or_else(|| "-".into()),
+            output::opt(&self.last_status),
+        ]
+    }
+}
+
+impl Tabular for VersionRow {
+    fn headers() -> Vec<&'static str> {
+        vec!["version", "created_at", "actor", "reason"]
+    }
+    fn cells(&self) -> Vec<String> {
+        vec![
+            self.version.to_string(),
+            crate::domain::time::rfc3339(self.created_at.0),
+            self.actor.clone(),
+            self.reason.clone(),
+        ]
+    }
+}
+
+impl Tabular for DiffLine {
+    fn headers() -> Vec<&'static str> {
+        vec!["change", "item", "field", "old", "new"]
+    }
+    fn cells(&self) -> Vec<String> {
+        vec![
+            self.change.into(),
+            self.item.clone(),
+            self.field.clone(),
+            self.old.clone(),
+            self.new.clone(),
+        ]
+    }
+}
+
+pub fn run(app: &App, cmd: &Cmd) -> Result<u8> {
+    let mut store = app.store()?;
+    match cmd {
+        Cmd::Import { file, replace } => {
+            let (name, text) = if file.as_os_str() == "-" {
+                let mut s = String::new();
+                std::io::stdin()
+                    .read_to_string(&mut s)
+                    .context("reading the plan from stdin")?;
+                ("stdin".to_string(), s)
+            } else {
+                let name = file.display().to_string();
+                let text = std::fs::read_to_string(file)
+                    .with_context(|| format!("reading plan file {name}"))?;
+                (name, text)
+            };
+            let out = plan::import(&mut store, &app.ctx("plan import")?, &text, &name, *replace)?;
+            app.say(match out.result {
+                "unchanged" => format!(
+                    "plan of {} is unchanged (version {})",
+                    out.client,
+                    out.version.unwrap_or(0)
+                ),
+                r => format!(
+                    "plan of {} {r}: version {}, {} CIs, {} policies",
+                    out.client,
+                    out.version.unwrap_or(0),
+                    out.cis,
+                    out.policies
+                ),
+            });
+            if app.format() != output::Format::Table {
+                output::show(app.format(), &out, &[])?;
+            }
+        }
+        Cmd::Export { client } => output::text(&plan::export(&store.conn, client)?)?,
+        Cmd::Show { client } => {
+            let view = plan::show(&store.conn, client, &app.ctx("plan show")?)?;
+            match app.format() {
+                output::Format::Table => {
+                    output::text(&format!(
+                        "plan of {} (version {}), times in {}\n",
+                        view.client,
+                        output::opt(&view.version),
+                        view.timezone
+                    ))?;
+                    output::list(app.format(), &view.policies)?;
+                }
+                output::Format::Json => output::show(app.format(), &view, &[])?,
+                output::Format::Csv => output::list(app.format(), &view.policies)?,
+            }
+        }
+        Cmd::History { client } => {
+            output::list(app.format(), &plan::history(&store.conn, client)?)?
+        }
+        Cmd::Diff { client, v1, v2 } => {
+            let lines = plan::diff(&store.conn, client, *v1, *v2)?;
+            if lines.is_empty() {
+                app.say(format!(
+                    "versions {v1} and {v2} of {client}'s plan are the same"
+                ));
+            }
+            output::list(app.format(), &lines)?;
+        }
+    }
+    Ok(0)
+}

@@ -1,0 +1,216 @@
+//! Settings: flag > environment > config file > default, and where each came from.
+//!
+//! The config file is TOML with sections (`[database] busy_timeout = "30s"`);
+//! a key bmctl does not know is an error that names it.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::{anyhow, bail, Context, Result};
+use serde::Serialize;
+
+use crate::domain::time::parse_duration;
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Duration,
+    Text,
+    Bool,
+}
+
+struct Setting {
+    key: &'static str,
+    default: &'static str,
+    kind: Kind,
+    help: &'static str,
+}
+
+/// Every setting bmctl knows; the environment variable is `BMCTL_` and the
+/// key after its section, upper-cased (`database.busy_timeout` → `BMCTL_BUSY_TIMEOUT`).
+const SETTINGS: &[Setting] = &[
+    Setting {
+        key: "database.path",
+        default: "",
+        kind: Kind::Text,
+        help: "database file (flag --db, env BMCTL_DB)",
+    },
+    Setting {
+        key: "database.busy_timeout",
+        default: "30s",
+        kind: Kind::Duration,
+        help: "how long a writer waits for another's lock",
+    },
+    Setting {
+        key: "kpi.aged_after",
+        default: "7d",
+        kind: Kind::Duration,
+        help: "open proactive tickets older than this are aged",
+    },
+    Setting {
+        key: "check.lookback",
+        default: "7d",
+        kind: Kind::Duration,
+        help: "how far back `check` looks for missed runs",
+    },
+    Setting {
+        key: "check.default_max_runtime",
+        default: "12h",
+        kind: Kind::Duration,
+        help: "a run without an end after this long is hung (per policy: max_runtime)",
+    },
+    Setting {
+        key: "approval.allow_self_approval",
+        default: "false",
+        kind: Kind::Bool,
+        help: "let the requester approve their own change (one-person teams)",
+    },
+];
+
+fn env_name(key: &str) -> String {
+    if key == "database.path" {
+        return "BMCTL_DB".into();
+    }
+    let last = key.rsplit('.').next().unwrap_or(key);
+    format!("BMCTL_{}", last.to_uppercase())
+}
+
+/// Where a setting's value came from.
+#[derive(Debug, Clone, Serialize)]
+pub struct Effective {
+    pub key: String,
+    pub value: String,
+    pub source: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    values: BTreeMap<&'static str, Effective>,
+    pub file: Option<PathBuf>,
+}
+
+fn check_value(key: &str, kind: Kind, value: &str) -> Result<()> {
+    match kind {
+        Kind::Duration => parse_duration(value).map(|_| ()),
+        Kind::Bool => match value {
+            "true" | "false" => Ok(()),
+            _ => bail!("'{value}' must be true or false"),
+        },
+        Kind::Text => Ok(()),
+    }
+    .with_context(|| format!("setting {key}"))
+}
+
+impl Config {
+    /// Load settings. `file` is `--config` or `BMCTL_CONFIG` when given (then it
+    /// must exist); otherwise the platform config file is read if present.
+    /// `flags` are settings given as command-line flags (e.g. `--db`).
+    pub fn load(file: Option<&Path>, flags: &[(&str, &str, &str)]) -> Result<Config> {
+        let path = match file {
+            Some(p) => Some(p.to_path_buf()),
+            None => dirs::config_dir()
+                .map(|d| d.join("bmctl").join("config.toml"))
+                .filter(|p| p.exists()),
+        };
+        let mut from_file = BTreeMap::new();
+        if let Some(p) = &path {
+            let text = std::fs::read_to_string(p)
+                .with_context(|| format!("reading config file {}", p.display()))?;
+            let table: toml::Table = toml::from_str(&text)
+                .map_err(|e| anyhow!("config file {}: {}", p.display(), e.message()))?;
+            for (section, value) in &table {
+                let inner = value.as_table().ok_or_else(|| {
+                    crate::error::rejected(format!(
+                        "config file {}: '{section}' must be a [section]",
+                        p.display()
+                    ))
+                })?;
+                for (name, v) in inner {
+                    let key = format!("{section}.{name}");
+                    let Some(setting) = SETTINGS.iter().find(|s| s.key == key) else {
+                        return Err(crate::error::rejected(format!(
+                            "config file {}: unknown key '{key}' (known: {})",
+                            p.display(),
+                            SETTINGS
+                                .iter()
+                                .map(|s| s.key)
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        )));
+                    };
+                    let text = match v {
+                        toml::Value::String(s) => s.clone(),
+                        other => other.to_string(),
+                    };
+                    check_value(&key, setting.kind, &text)
+                        .with_context(|| format!("config file {}", p.display()))
+                        .map_err(|e| crate::error::rejected(format!("{e:#}")))?;
+                    from_file.insert(setting.key, text);
+                }
+            }
+        }
+        let mut values = BTreeMap::new();
+        for s in SETTINGS {
+            let env = env_name(s.key);
+            let flag = flags.iter().find(|(k, _, _)| *k == s.key);
+            let (value, source) = if let Some((_, flag_name, v)) = flag {
+                (v.to_string(), format!("flag {flag_name}"))
+            } else if let Ok(v) = std::env::var(&env) {
+                (v, format!("env {env}"))
+            } else if let Some(v) = from_file.get(s.key) {
+                (
+                    v.clone(),
+                    format!(
+                        "file {}",
+                        path.as_ref()
+                            .map(|p| p.display().to_string())
+                            .unwrap_or_default()
+                    ),
+                )
+            } else {
+                (s.default.to_string(), "default".to_string())
+            };
+            check_value(s.key, s.kind, &value).with_context(|| format!("from {source}"))?;
+            values.insert(
+                s.key,
+                Effective {
+                    key: s.key.to_string(),
+                    value,
+                    source,
+                },
+            );
+        }
+        Ok(Config { values, file: path })
+    }
+
+    fn raw(&self, key: &str) -> &str {
+        self.values.get(key).map(|e| e.value.as_str()).unwrap_or("")
+    }
+
+    /// A duration setting in seconds (validated at load).
+    pub fn secs(&self, key: &str) -> i64 {
+        parse_duration(self.raw(key)).unwrap_or(0)
+    }
+
+    pub fn flag(&self, key: &str) -> bool {
+        self.raw(key) == "true"
+    }
+
+    /// The database path: flag, env, config file, else the platform data folder.
+    pub fn db_path(&self) -> Result<PathBuf> {
+        let set = self.raw("database.path");
+        if !set.is_empty() {
+            return Ok(PathBuf::from(set));
+        }
+        let dir = dirs::data_dir()
+            .ok_or_else(|| anyhow!("no data folder on this platform; give --db"))?;
+        Ok(dir.join("bmctl").join("bmctl.db"))
+    }
+
+    /// All settings with value, source and meaning, for `config show`.
+    pub fn effective(&self) -> Vec<(Effective, &'static str)> {
+        SETTINGS
+            .iter()
+            .filter_map(|s| self.values.get(s.key).map(|e| (e.clone(), s.help)))
+            .collect()
+    }
+}

@@ -1,0 +1,7 @@
+//! The words of DESIGN.md as types and pure rules: no SQL, no I/O, no clock.
+
+pub mod ci;
+pub mod client;
+pub mod plan;
+pub mod policy;
+pub mod time;

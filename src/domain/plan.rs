@@ -1,0 +1,586 @@
+//! Backup plans as code: the TOML file format of DESIGN, validated whole
+//! before anything is written, rendered back canonically, and diffed.
+//!
+//! Errors name the file, the line and the key path (`policy[1].schedule`).
+
+use std::collections::BTreeSet;
+
+use anyhow::{anyhow, Result};
+use serde::{Deserialize, Serialize};
+use toml::Spanned;
+
+use super::ci::{validate_kind, validate_tier};
+use super::client::{validate_host, validate_slug, SlaTier};
+use super::policy::{
+    validate_choice, MatchRule, Retention, Schedule, RESTORE_TESTS, TARGETS, TOOLS,
+};
+use super::time::{format_duration, parse_duration, parse_tz};
+
+/// A client's plan-level settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientSpec {
+    pub code: String,
+    pub name: String,
+    pub timezone: String,
+    pub sla_tier: SlaTier,
+    pub required_retention: Option<Retention>,
+    pub require_offsite: bool,
+}
+
+/// A configuration item as the plan declares it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CiSpec {
+    pub host: String,
+    pub kind: String,
+    pub tier: i64,
+    pub os: Option<String>,
+    pub role: Option<String>,
+    pub excluded: Option<String>,
+}
+
+/// One backup policy (job) as the plan declares it; durations in seconds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PolicySpec {
+    pub job: String,
+    pub ci: String,
+    pub tool: String,
+    pub schedule: String,
+    pub rpo_s: i64,
+    pub grace_s: i64,
+    pub retention: Retention,
+    pub target: String,
+    pub restore_test: String,
+    pub rto_s: i64,
+    pub max_runtime_s: Option<i64>,
+    pub match_rule: MatchRule,
+}
+
+impl PolicySpec {
+    /// Field name and printed value, in file order: the unit of `plan diff`.
+    pub fn fields(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("ci", self.ci.clone()),
+            ("tool", self.tool.clone()),
+            ("schedule", self.schedule.clone()),
+            ("rpo", format_duration(self.rpo_s)),
+            ("grace", format_duration(self.grace_s)),
+            ("retention", self.retention.to_string()),
+            ("target", self.target.clone()),
+            ("restore_test", self.restore_test.clone()),
+            ("rto", format_duration(self.rto_s)),
+            (
+                "max_runtime",
+                self.max_runtime_s.map(format_duration).unwrap_or_default(),
+            ),
+            ("match", render_match(&self.match_rule)),
+        ]
+    }
+}
+
+/// A whole backup plan.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Plan {
+    pub client: ClientSpec,
+    pub cis: Vec<CiSpec>,
+    pub policies: Vec<PolicySpec>,
+}
+
+/// A parsed plan with the line of each policy's `ci` key, so that a reference
+/// to a CI that is neither in the file nor in the CMDB can be reported later.
+#[derive(Debug)]
+pub struct ParsedPlan {
+    pub plan: Plan,
+    pub policy_ci_lines: Vec<usize>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPlan {
+    client: Spanned<String>,
+    name: Spanned<String>,
+    timezone: Spanned<String>,
+    sla_tier: Option<Spanned<String>>,
+    required_retention: Option<Spanned<Retention>>,
+    require_offsite: Option<bool>,
+    #[serde(default)]
+    ci: Vec<RawCi>,
+    #[serde(default)]
+    policy: Vec<RawPolicy>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCi {
+    host: Spanned<String>,
+    kind: Spanned<String>,
+    tier: Spanned<i64>,
+    os: Option<String>,
+    role: Option<String>,
+    excluded: Option<Spanned<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPolicy {
+    job: Spanned<String>,
+    ci: Spanned<String>,
+    tool: Spanned<String>,
+    schedule: Spanned<String>,
+    rpo: Spanned<String>,
+    grace: Spanned<String>,
+    retention: Spanned<Retention>,
+    target: Spanned<String>,
+    restore_test: Spanned<String>,
+    rto: Spanned<String>,
+    max_runtime: Option<Spanned<String>>,
+    #[serde(rename = "match")]
+    match_rule: Option<MatchRule>,
+}
+
+/// The 1-based line of a byte offset.
+pub fn line_of(text: &str, offset: usize) -> usize {
+    text.as_bytes()[..offset.min(text.len())]
+        .iter()
+        .filter(|b| **b == b'\n')
+        .count()
+        + 1
+}
+
+/// Builds `file:line: key: message` errors.
+struct Locator<'a> {
+    file: &'a str,
+    text: &'a str,
+}
+
+impl Locator<'_> {
+    fn at<T>(&self, spanned: &Spanned<T>, key: &str, msg: impl std::fmt::Display) -> anyhow::Error {
+        self.line(line_of(self.text, spanned.span().start), key, msg)
+    }
+
+    fn line(&self, line: usize, key: &str, msg: impl std::fmt::Display) -> anyhow::Error {
+        crate::error::rejected(format!("{}:{line}: {key}: {msg}", self.file))
+    }
+}
+
+/// Parse and validate a plan file. Every check that needs no database is made
+/// here; the error is a `Rejected` failure naming file, line and key.
+pub fn parse_plan(text: &str, file: &str) -> Result<ParsedPlan> {
+    let loc = Locator { file, text };
+    let raw: RawPlan = toml::from_str(text).map_err(|e| {
+        let line = e.span().map(|s| line_of(text, s.start)).unwrap_or(1);
+        crate::error::rejected(format!("{file}:{line}: {}", e.message().trim()))
+    })?;
+
+    validate_slug("client code", raw.client.get_ref())
+        .map_err(|e| loc.at(&raw.client, "client", e))?;
+    if raw.name.get_ref().trim().is_empty() {
+        return Err(loc.at(&raw.name, "name", "must not be empty"));
+    }
+    parse_tz(raw.timezone.get_ref()).map_err(|e| loc.at(&raw.timezone, "timezone", e))?;
+    let sla_tier = match &raw.sla_tier {
+        Some(t) => SlaTier::parse(t.get_ref()).map_err(|e| loc.at(t, "sla_tier", e))?,
+        None => SlaTier::Silver,
+    };
+    if let Some(r) = &raw.required_retention {
+        if r.get_ref().is_empty() {
+            return Err(loc.at(r, "required_retention", "must keep something"));
+        }
+    }
+
+    let mut cis = Vec::new();
+    let mut hosts = BTreeSet::new();
+    for (i, c) in raw.ci.iter().enumerate() {
+        let key = |f: &str| format!("ci[{i}].{f}");
+        validate_host(c.host.get_ref()).map_err(|e| loc.at(&c.host, &key("host"), e))?;
+        if !hosts.insert(c.host.get_ref().clone()) {
+            return Err(loc.at(
+                &c.host,
+                &key("host"),
+                format!("host '{}' is listed twice", c.host.get_ref()),
+            ));
+        }
+        validate_kind(c.kind.get_ref()).map_err(|e| loc.at(&c.kind, &key("kind"), e))?;
+        validate_tier(*c.tier.get_ref()).map_err(|e| loc.at(&c.tier, &key("tier"), e))?;
+        if let Some(x) = &c.excluded {
+            if x.get_ref().trim().is_empty() {
+                return Err(loc.at(x, &key("excluded"), "an exclusion needs a reason"));
+            }
+        }
+        cis.push(CiSpec {
+            host: c.host.get_ref().clone(),
+            kind: c.kind.get_ref().clone(),
+            tier: *c.tier.get_ref(),
+            os: c.os.clone(),
+            role: c.role.clone(),
+            excluded: c.excluded.as_ref().map(|x| x.get_ref().clone()),
+        });
+    }
+
+    let tz = raw.timezone.get_ref();
+    let mut policies = Vec::new();
+    let mut lines = Vec::new();
+    let mut jobs = BTreeSet::new();
+    for (i, p) in raw.policy.iter().enumerate() {
+        let key = |f: &str| format!("policy[{i}].{f}");
+        validate_slug("job name", p.job.get_ref()).map_err(|e| loc.at(&p.job, &key("job"), e))?;
+        if !jobs.insert(p.job.get_ref().clone()) {
+            return Err(loc.at(
+                &p.job,
+                &key("job"),
+                format!("job name '{}' is used twice", p.job.get_ref()),
+            ));
+        }
+        validate_choice("tool", p.tool.get_ref(), TOOLS)
+            .map_err(|e| loc.at(&p.tool, &key("tool"), e))?;
+        Schedule::parse(p.schedule.get_ref())
+            .and_then(|s| {
+                let zone = parse_tz(tz)?;
+                s.next_after(chrono::DateTime::UNIX_EPOCH, zone)
+                    .map(|_| ())
+                    .ok_or_else(|| anyhow!("never runs in {tz}"))
+            })
+            .map_err(|e| loc.at(&p.schedule, &key("schedule"), e))?;
+        let dur = |s: &Spanned<String>, f: &str| {
+            parse_duration(s.get_ref()).map_err(|e| loc.at(s, &key(f), e))
+        };
+        let rpo_s = dur(&p.rpo, "rpo")?;
+        let grace_s = dur(&p.grace, "grace")?;
+        let rto_s = dur(&p.rto, "rto")?;
+        let max_runtime_s = p
+            .max_runtime
+            .as_ref()
+            .map(|m| dur(m, "max_runtime"))
+            .transpose()?;
+        if p.retention.get_ref().is_empty() {
+            return Err(loc.at(&p.retention, &key("retention"), "must keep something"));
+        }
+        validate_choice("target", p.target.get_ref(), TARGETS)
+            .map_err(|e| loc.at(&p.target, &key("target"), e))?;
+        validate_choice("restore_test", p.restore_test.get_ref(), RESTORE_TESTS)
+            .map_err(|e| loc.at(&p.restore_test, &key("restore_test"), e))?;
+        policies.push(PolicySpec {
+            job: p.job.get_ref().clone(),
+            ci: p.ci.get_ref().clone(),
+            tool: p.tool.get_ref().clone(),
+            schedule: p
+                .schedule
+                .get_ref()
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" "),
+            rpo_s,
+            grace_s,
+            retention: p.retention.get_ref().clone(),
+            target: p.target.get_ref().clone(),
+            restore_test: p.restore_test.get_ref().clone(),
+            rto_s,
+            max_runtime_s,
+            match_rule: p.match_rule.clone().unwrap_or_default(),
+        });
+        lines.push(line_of(text, p.ci.span().start));
+    }
+
+    Ok(ParsedPlan {
+        plan: Plan {
+            client: ClientSpec {
+                code: raw.client.get_ref().clone(),
+                name: raw.name.get_ref().clone(),
+                timezone: tz.clone(),
+                sla_tier,
+                required_retention: raw.required_retention.map(|r| r.into_inner()),
+                require_offsite: raw.require_offsite.unwrap_or(false),
+            },
+            cis,
+            policies,
+        },
+        policy_ci_lines: lines,
+    })
+}
+
+impl ParsedPlan {
+    /// Check that every policy names a CI of the file or of `known_hosts`
+    /// (the client's CMDB).
+    pub fn check_ci_refs(&self, file: &str, known_hosts: &BTreeSet<String>) -> Result<()> {
+        for (i, p) in self.plan.policies.iter().enumerate() {
+            let in_file = self.plan.cis.iter().any(|c| c.host == p.ci);
+            if !in_file && !known_hosts.contains(&p.ci) {
+                return Err(crate::error::rejected(format!(
+                    "{file}:{}: policy[{i}].ci: policy '{}' names CI '{}', which is neither in this file nor in the CMDB of client '{}'",
+                    self.policy_ci_lines[i], p.job, p.ci, self.plan.client.code
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
+fn q(s: &str) -> String {
+    toml::Value::String(s.to_string()).to_string()
+}
+
+fn render_retention(r: &Retention) -> String {
+    let parts: Vec<String> = r
+        .to_string()
+        .split(',')
+        .map(|kv| kv.replacen('=', " = ", 1))
+        .collect();
+    format!("{{ {} }}", parts.join(", "))
+}
+
+fn render_match(m: &MatchRule) -> String {
+    if m.is_empty() {
+        return String::new();
+    }
+    let mut parts = Vec::new();
+    if let Some(h) = &m.host {
+        parts.push(format!("host = {}", q(h)));
+    }
+    if !m.tags.is_empty() {
+        let tags: Vec<String> = m.tags.iter().map(|t| q(t)).collect();
+        parts.push(format!("tags = [{}]", tags.join(", ")));
+    }
+    format!("{{ {} }}", parts.join(", "))
+}
+
+impl Plan {
+    /// The canonical TOML form: imports back to the same plan.
+    pub fn to_toml(&self) -> String {
+        let c = &self.client;
+        let mut out = String::new();
+        out.push_str(&format!("client = {}\n", q(&c.code)));
+        out.push_str(&format!("name = {}\n", q(&c.name)));
+        out.push_str(&format!("timezone = {}\n", q(&c.timezone)));
+        out.push_str(&format!("sla_tier = {}\n", q(c.sla_tier.as_str())));
+        if let Some(r) = &c.required_retention {
+            out.push_str(&format!("required_retention = {}\n", render_retention(r)));
+        }
+        out.push_str(&format!("require_offsite = {}\n", c.require_offsite));
+        for ci in &self.cis {
+            out.push_str("\n[[ci]]\n");
+            out.push_str(&format!(
+                "host = {}\nkind = {}\ntier = {}\n",
+                q(&ci.host),
+                q(&ci.kind),
+                ci.tier
+            ));
+            for (k, v) in [
+                ("os", &ci.os),
+                ("role", &ci.role),
+                ("excluded", &ci.excluded),
+            ] {
+                if let Some(v) = v {
+                    out.push_str(&format!("{k} = {}\n", q(v)));
+                }
+            }
+        }
+        for p in &self.policies {
+            out.push_str("\n[[policy]]\n");
+            out.push_str(&format!("job = {}\n", q(&p.job)));
+            for (k, v) in p.fields() {
+                match k {
+                    "retention" => {
+                        out.push_str(&format!("retention = {}\n", render_retention(&p.retention)))
+                    }
+                    "match" if !v.is_empty() => out.push_str(&format!("match = {v}\n")),
+                    "max_runtime" | "match" if v.is_empty() => {}
+                    _ => out.push_str(&format!("{k} = {}\n", q(&v))),
+                }
+            }
+        }
+        out
+    }
+}
+
+/// One line of a plan diff.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DiffLine {
+    /// `added`, `removed` or `changed`.
+    pub change: &'static str,
+    /// `plan`, `ci HOST` or `policy JOB`.
+    pub item: String,
+    pub field: String,
+    pub old: String,
+    pub new: String,
+}
+
+fn client_fields(c: &ClientSpec) -> Vec<(&'static str, String)> {
+    vec![
+        ("name", c.name.clone()),
+        ("timezone", c.timezone.clone()),
+        ("sla_tier", c.sla_tier.to_string()),
+        (
+            "required_retention",
+            c.required_retention
+                .as_ref()
+                .map(|r| r.to_string())
+                .unwrap_or_default(),
+        ),
+        ("require_offsite", c.require_offsite.to_string()),
+    ]
+}
+
+fn ci_fields(c: &CiSpec) -> Vec<(&'static str, String)> {
+    vec![
+        ("kind", c.kind.clone()),
+        ("tier", c.tier.to_string()),
+        ("os", c.os.clone().unwrap_or_default()),
+        ("role", c.role.clone().unwrap_or_default()),
+        ("excluded", c.excluded.clone().unwrap_or_default()),
+    ]
+}
+
+fn diff_fields(
+    out: &mut Vec<DiffLine>,
+    item: &str,
+    old: &[(&'static str, String)],
+    new: &[(&'static str, String)],
+) {
+    for ((field, a), (_, b)) in old.iter().zip(new) {
+        if a != b {
+            out.push(DiffLine {
+                change: "changed",
+                item: item.to_string(),
+                field: field.to_string(),
+                old: a.clone(),
+                new: b.clone(),
+            });
+        }
+    }
+}
+
+fn diff_keyed<T>(
+    out: &mut Vec<DiffLine>,
+    kind: &str,
+    old: &[T],
+    new: &[T],
+    key: impl Fn(&T) -> &str,
+    fields: impl Fn(&T) -> Vec<(&'static str, String)>,
+) {
+    for a in old {
+        let item = format!("{kind} {}", key(a));
+        match new.iter().find(|b| key(b) == key(a)) {
+            Some(b) => diff_fields(out, &item, &fields(a), &fields(b)),
+            None => out.push(DiffLine {
+                change: "removed",
+                item,
+                field: String::new(),
+                old: String::new(),
+                new: String::new(),
+            }),
+        }
+    }
+    for b in new.iter().filter(|b| !old.iter().any(|a| key(a) == key(b))) {
+        out.push(DiffLine {
+            change: "added",
+            item: format!("{kind} {}", key(b)),
+            field: String::new(),
+            old: String::new(),
+            new: String::new(),
+        });
+    }
+}
+
+/// Field-by-field differences between two versions of a plan.
+pub fn diff(old: &Plan, new: &Plan) -> Vec<DiffLine> {
+    let mut out = Vec::new();
+    diff_fields(
+        &mut out,
+        "plan",
+        &client_fields(&old.client),
+        &client_fields(&new.client),
+    );
+    diff_keyed(&mut out, "ci", &old.cis, &new.cis, |c| &c.host, ci_fields);
+    diff_keyed(
+        &mut out,
+        "policy",
+        &old.policies,
+        &new.policies,
+        |p| &p.job,
+        |p| p.fields(),
+    );
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r#"
+client = "acme"
+name = "Acme Corp"
+timezone = "Europe/Berlin"
+sla_tier = "gold"
+required_retention = { daily = 7, weekly = 4, monthly = 12 }
+require_offsite = true
+
+[[ci]]
+host = "fs01"
+kind = "server"
+tier = 1
+
+[[policy]]
+job = "fs01-nightly"
+ci = "fs01"
+tool = "restic"
+schedule = "0 22 * * *"
+rpo = "24h"
+grace = "2h"
+retention = { daily = 7, weekly = 4, monthly = 12 }
+target = "offsite"
+restore_test = "monthly"
+rto = "4h"
+max_runtime = "6h"
+match = { host = "fs01", tags = ["nightly"] }
+"#;
+
+    fn err_of(text: &str) -> String {
+        format!("{:#}", parse_plan(text, "p.toml").unwrap_err())
+    }
+
+    #[test]
+    fn good_plan_round_trips() {
+        let p = parse_plan(GOOD, "p.toml").unwrap().plan;
+        assert_eq!(p.policies[0].rpo_s, 86_400);
+        let again = parse_plan(&p.to_toml(), "x.toml").unwrap().plan;
+        assert_eq!(p, again);
+    }
+
+    #[test]
+    fn errors_name_line_and_key() {
+        let e = err_of(&GOOD.replace("0 22 * * *", "61 * * * *"));
+        assert!(e.starts_with("p.toml:19: policy[0].schedule:"), "{e}");
+        let e = err_of(&GOOD.replace("Europe/Berlin", "Mars/Olympus"));
+        assert!(e.starts_with("p.toml:4: timezone:"), "{e}");
+        let e = err_of(&GOOD.replace("rpo = \"24h\"", "rpo = \"soon\""));
+        assert!(e.starts_with("p.toml:20: policy[0].rpo:"), "{e}");
+        let e = err_of(&GOOD.replace("tier = 1", "tier = 1\ncolour = \"red\""));
+        assert!(e.contains("p.toml:13") && e.contains("colour"), "{e}");
+    }
+
+    #[test]
+    fn duplicate_job_is_rejected() {
+        let dup = format!(
+            "{GOOD}\n[[policy]]\n{}",
+            GOOD.split("[[policy]]").nth(1).unwrap()
+        );
+        let e = err_of(&dup);
+        assert!(
+            e.contains("policy[1].job") && e.contains("used twice"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn diff_names_changed_fields() {
+        let a = parse_plan(GOOD, "a").unwrap().plan;
+        let b = parse_plan(&GOOD.replace("rpo = \"24h\"", "rpo = \"12h\""), "b")
+            .unwrap()
+            .plan;
+        let d = diff(&a, &b);
+        assert_eq!(d.len(), 1);
+        assert_eq!(
+            (d[0].field.as_str(), d[0].old.as_str(), d[0].new.as_str()),
+            ("rpo", "1d", "12h")
+        );
+    }
+}

@@ -1,0 +1,291 @@
+//! Backup policies (jobs): what protects a CI, on which schedule, kept how long.
+
+use std::collections::BTreeMap;
+use std::str::FromStr;
+
+use anyhow::{anyhow, bail, Result};
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+use croner::parser::{CronParser, Seconds, Year};
+use croner::Cron;
+use serde::{Deserialize, Serialize};
+
+pub const TOOLS: &[&str] = &["restic", "borg", "veeam", "other"];
+pub const TARGETS: &[&str] = &["local", "offsite", "cloud", "immutable"];
+pub const RESTORE_TESTS: &[&str] = &[
+    "weekly",
+    "monthly",
+    "quarterly",
+    "semiannual",
+    "yearly",
+    "never",
+];
+
+pub fn validate_choice(field: &str, value: &str, choices: &[&str]) -> Result<()> {
+    if !choices.contains(&value) {
+        bail!("{field} '{value}' is not one of {}", choices.join(", "));
+    }
+    Ok(())
+}
+
+/// Days between restore tests for a cadence; `None` for `never`.
+pub fn restore_test_days(cadence: &str) -> Option<i64> {
+    match cadence {
+        "weekly" => Some(7),
+        "monthly" => Some(31),
+        "quarterly" => Some(92),
+        "semiannual" => Some(183),
+        "yearly" => Some(366),
+        _ => None,
+    }
+}
+
+/// A target that survives the loss of the site (3-2-1's "1").
+pub fn is_offsite(target: &str) -> bool {
+    matches!(target, "offsite" | "cloud" | "immutable")
+}
+
+/// How many snapshots of each period are kept (`keep daily 7, weekly 4, …`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Retention {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hourly: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub daily: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub weekly: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub monthly: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub yearly: Option<u32>,
+}
+
+impl Retention {
+    fn fields(&self) -> [(&'static str, Option<u32>); 6] {
+        [
+            ("last", self.last),
+            ("hourly", self.hourly),
+            ("daily", self.daily),
+            ("weekly", self.weekly),
+            ("monthly", self.monthly),
+            ("yearly", self.yearly),
+        ]
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.fields().iter().all(|(_, v)| v.is_none())
+    }
+
+    /// Parse `daily=7,weekly=4,monthly=12` (the stored and command-line form).
+    pub fn parse(text: &str) -> Result<Self> {
+        let mut r = Retention::default();
+        let mut seen = BTreeMap::new();
+        for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            let (key, value) = part
+                .split_once('=')
+                .ok_or_else(|| anyhow!("retention '{part}' must look like daily=7"))?;
+            let n: u32 = value
+                .trim()
+                .parse()
+                .map_err(|_| anyhow!("retention count '{value}' must be a whole number"))?;
+            if seen.insert(key.trim().to_string(), n).is_some() {
+                bail!("retention names '{key}' twice");
+            }
+            let slot = match key.trim() {
+                "last" => &mut r.last,
+                "hourly" => &mut r.hourly,
+                "daily" => &mut r.daily,
+                "weekly" => &mut r.weekly,
+                "monthly" => &mut r.monthly,
+                "yearly" => &mut r.yearly,
+                other => bail!(
+                    "retention period '{other}' is not one of last, hourly, daily, weekly, monthly, yearly"
+                ),
+            };
+            *slot = Some(n);
+        }
+        if r.is_empty() {
+            bail!("retention must keep something (e.g. daily=7,weekly=4,monthly=12)");
+        }
+        Ok(r)
+    }
+
+    /// The periods where this keeps fewer than `required` asks for.
+    pub fn shortfalls(&self, required: &Retention) -> Vec<String> {
+        self.fields()
+            .iter()
+            .zip(required.fields())
+            .filter_map(|((name, have), (_, want))| match (have, want) {
+                (_, None) => None,
+                (Some(h), Some(w)) if *h >= w => None,
+                (h, Some(w)) => Some(format!("{name} {} < {w}", h.unwrap_or(0))),
+            })
+            .collect()
+    }
+}
+
+impl std::fmt::Display for Retention {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let parts: Vec<String> = self
+            .fields()
+            .iter()
+            .filter_map(|(k, v)| v.map(|n| format!("{k}={n}")))
+            .collect();
+        f.write_str(&parts.join(","))
+    }
+}
+
+/// A cron schedule, evaluated in a client's zone with Vixie-cron semantics
+/// (day of month OR day of week) and croner's DST rules.
+#[derive(Debug, Clone)]
+pub struct Schedule {
+    cron: Cron,
+}
+
+impl Schedule {
+    pub fn parse(text: &str) -> Result<Self> {
+        let fields = text.split_whitespace().count();
+        if fields != 5 && !text.trim_start().starts_with('@') {
+            bail!("cron expression '{text}' must have 5 fields (minute hour day month weekday), it has {fields}");
+        }
+        let cron = CronParser::builder()
+            .seconds(Seconds::Disallowed)
+            .year(Year::Disallowed)
+            .build()
+            .parse(text)
+            .map_err(|e| anyhow!("cron expression '{text}' is invalid: {e}"))?;
+        Ok(Schedule { cron })
+    }
+
+    /// The first occurrence strictly after `after`, in `tz`.
+    pub fn next_after(&self, after: DateTime<Utc>, tz: Tz) -> Option<DateTime<Utc>> {
+        self.cron
+            .find_next_occurrence(&after.with_timezone(&tz), false)
+            .ok()
+            .map(|t| t.with_timezone(&Utc))
+    }
+
+    /// Occurrences in `(from, to]`, in `tz`.
+    pub fn occurrences(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        tz: Tz,
+    ) -> Vec<DateTime<Utc>> {
+        let mut out = Vec::new();
+        let mut cursor = from;
+        while let Some(next) = self.next_after(cursor, tz) {
+            if next > to {
+                break;
+            }
+            out.push(next);
+            cursor = next;
+        }
+        out
+    }
+}
+
+impl FromStr for Schedule {
+    type Err = anyhow::Error;
+    fn from_str(s: &str) -> Result<Self> {
+        Schedule::parse(s)
+    }
+}
+
+/// The optional rule that maps a tool's snapshots or archives to this policy.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MatchRule {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<String>,
+}
+
+impl MatchRule {
+    pub fn is_empty(&self) -> bool {
+        self.host.is_none() && self.tags.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::time::{parse_instant, parse_tz};
+
+    #[test]
+    fn retention_round_trips_and_compares() {
+        let r = Retention::parse("daily=7, weekly=4,monthly=12").unwrap();
+        assert_eq!(r.to_string(), "daily=7,weekly=4,monthly=12");
+        let need = Retention::parse("daily=14,weekly=4,yearly=1").unwrap();
+        assert_eq!(r.shortfalls(&need), vec!["daily 7 < 14", "yearly 0 < 1"]);
+        assert!(Retention::parse("fortnightly=2").is_err());
+        assert!(Retention::parse("").is_err());
+        assert!(Retention::parse("daily=x").is_err());
+    }
+
+    #[test]
+    fn cron_rejects_bad_fields() {
+        assert!(Schedule::parse("61 * * * *").is_err());
+        assert!(Schedule::parse("0 22 * *").is_err());
+        assert!(Schedule::parse("0 0 22 * * *").is_err());
+        assert!(Schedule::parse("0 22 * * *").is_ok());
+    }
+
+    #[test]
+    fn daily_schedule_across_dst_in_berlin() {
+        let s = Schedule::parse("0 22 * * *").unwrap();
+        let tz = parse_tz("Europe/Berlin").unwrap();
+        let from = parse_instant("2026-10-23T12:00:00Z").unwrap();
+        let to = parse_instant("2026-10-27T12:00:00Z").unwrap();
+        let got: Vec<String> = s
+            .occurrences(from, to, tz)
+            .iter()
+            .map(|t| t.format("%Y-%m-%dT%H:%M").to_string())
+            .collect();
+        assert_eq!(
+            got,
+            [
+                "2026-10-23T20:00",
+                "2026-10-24T20:00",
+                "2026-10-25T21:00",
+                "2026-10-26T21:00"
+            ]
+        );
+    }
+
+    #[test]
+    fn fixed_time_in_spring_gap_runs_at_gap_end_and_wildcards_skip() {
+        let tz = parse_tz("Europe/Berlin").unwrap();
+        let from = parse_instant("2026-03-28T12:00:00Z").unwrap();
+        let to = parse_instant("2026-03-29T12:00:00Z").unwrap();
+        let fixed = Schedule::parse("30 2 * * *")
+            .unwrap()
+            .occurrences(from, to, tz);
+        assert_eq!(fixed.len(), 1);
+        assert_eq!(fixed[0].to_rfc3339(), "2026-03-29T01:00:00+00:00");
+        let hourly = Schedule::parse("30 * * * *").unwrap().occurrences(
+            parse_instant("2026-03-29T00:00:00Z").unwrap(),
+            parse_instant("2026-03-29T02:00:00Z").unwrap(),
+            tz,
+        );
+        // 01:30 CET (00:30Z), then 03:30 CEST (01:30Z): the missing 02:30 is skipped.
+        assert_eq!(hourly.len(), 2);
+    }
+
+    #[test]
+    fn day_of_month_or_day_of_week() {
+        let s = Schedule::parse("0 8 1 * 1").unwrap();
+        let tz = parse_tz("UTC").unwrap();
+        let occ = s.occurrences(
+            parse_instant("2026-11-30T12:00:00Z").unwrap(),
+            parse_instant("2026-12-15T00:00:00Z").unwrap(),
+            tz,
+        );
+        // Dec 1 (day 1) and Mondays Dec 7 and Dec 14.
+        assert_eq!(occ.len(), 3);
+    }
+}

@@ -1,0 +1,150 @@
+//! Instants, durations and time zones as the user writes them.
+//!
+//! Instants are stored as integer Unix seconds (UTC) and shown as RFC 3339;
+//! durations are humantime strings (`26h`, `90m`, `2d`) and printed back in
+//! the shortest exact unit so that an export re-imports to the same value.
+
+use anyhow::{anyhow, bail, Result};
+use chrono::{DateTime, NaiveDate, TimeZone, Utc};
+use chrono_tz::Tz;
+use serde::{Serialize, Serializer};
+
+/// Parse an RFC 3339 instant; a time without an offset is rejected.
+pub fn parse_instant(text: &str) -> Result<DateTime<Utc>> {
+    let dt = DateTime::parse_from_rfc3339(text.trim()).map_err(|e| {
+        anyhow!(
+            "'{text}' is not an RFC 3339 time with an offset (e.g. 2026-11-30T08:00:00+01:00): {e}"
+        )
+    })?;
+    Ok(dt.with_timezone(&Utc))
+}
+
+/// Parse an instant or a plain date (midnight in `tz`), as used by `--until`
+/// and `--since` style options.
+pub fn parse_instant_or_date(text: &str, tz: Tz) -> Result<DateTime<Utc>> {
+    if let Ok(date) = NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d") {
+        return local_midnight(date, tz);
+    }
+    parse_instant(text)
+}
+
+/// Midnight of `date` in `tz` (the first instant of that day where midnight
+/// falls into a DST gap).
+pub fn local_midnight(date: NaiveDate, tz: Tz) -> Result<DateTime<Utc>> {
+    let naive = date
+        .and_hms_opt(0, 0, 0)
+        .ok_or_else(|| anyhow!("bad date {date}"))?;
+    for shift in 0..=3 {
+        let candidate = naive + chrono::Duration::hours(shift);
+        if let Some(dt) = tz.from_local_datetime(&candidate).earliest() {
+            return Ok(dt.with_timezone(&Utc));
+        }
+    }
+    bail!("{date} has no midnight in {tz}")
+}
+
+/// Parse an IANA time zone name.
+pub fn parse_tz(name: &str) -> Result<Tz> {
+    name.parse::<Tz>()
+        .map_err(|_| anyhow!("'{name}' is not an IANA time zone name (e.g. Europe/Berlin)"))
+}
+
+/// Parse a humantime duration (`26h`, `90m`, `2d`) into whole seconds.
+pub fn parse_duration(text: &str) -> Result<i64> {
+    let d = humantime::parse_duration(text.trim())
+        .map_err(|e| anyhow!("'{text}' is not a duration like 26h, 90m or 2d: {e}"))?;
+    let secs = i64::try_from(d.as_secs()).map_err(|_| anyhow!("duration '{text}' is too long"))?;
+    if secs == 0 {
+        bail!("duration '{text}' must be longer than zero");
+    }
+    Ok(secs)
+}
+
+/// Print seconds in the largest unit that divides them exactly.
+pub fn format_duration(secs: i64) -> String {
+    for (unit, size) in [("d", 86_400), ("h", 3_600), ("m", 60)] {
+        if secs != 0 && secs % size == 0 {
+            return format!("{}{unit}", secs / size);
+        }
+    }
+    format!("{secs}s")
+}
+
+/// Print an age or a time span roughly, for humans (`3d 4h`, `25m`).
+pub fn format_age(secs: i64) -> String {
+    let secs = secs.max(0);
+    let (d, h, m) = (secs / 86_400, secs % 86_400 / 3_600, secs % 3_600 / 60);
+    match (d, h) {
+        (0, 0) => format!("{m}m"),
+        (0, _) => format!("{h}h {m}m"),
+        _ => format!("{d}d {h}h"),
+    }
+}
+
+pub fn from_unix(secs: i64) -> DateTime<Utc> {
+    Utc.timestamp_opt(secs, 0).single().unwrap_or_default()
+}
+
+/// RFC 3339 in UTC with a `Z`, the JSON form of every instant.
+pub fn rfc3339(secs: i64) -> String {
+    from_unix(secs).format("%Y-%m-%dT%H:%M:%SZ").to_string()
+}
+
+/// An instant shown in a zone, for tables: `2026-11-30 22:00 CET`.
+pub fn local_display(secs: i64, tz: Tz) -> String {
+    from_unix(secs)
+        .with_timezone(&tz)
+        .format("%Y-%m-%d %H:%M %Z")
+        .to_string()
+}
+
+/// An instant that serializes as RFC 3339 UTC.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Ts(pub i64);
+
+impl Serialize for Ts {
+    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.serialize_str(&rfc3339(self.0))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn instants_need_an_offset() {
+        assert!(parse_instant("2026-11-29T22:00:00").is_err());
+        assert_eq!(
+            parse_instant("2026-11-29T22:00:00+01:00")
+                .unwrap()
+                .timestamp(),
+            parse_instant("2026-11-29T21:00:00Z").unwrap().timestamp()
+        );
+        assert!(parse_instant("10000-01-01T00:00:00Z").is_err());
+    }
+
+    #[test]
+    fn durations_round_trip_in_the_shortest_exact_unit() {
+        for (text, secs, back) in [
+            ("26h", 93_600, "26h"),
+            ("2d", 172_800, "2d"),
+            ("90m", 5_400, "90m"),
+            ("48h", 172_800, "2d"),
+            ("45s", 45, "45s"),
+        ] {
+            assert_eq!(parse_duration(text).unwrap(), secs, "{text}");
+            assert_eq!(format_duration(secs), back);
+        }
+        assert!(parse_duration("soon").is_err());
+        assert!(parse_duration("0s").is_err());
+    }
+
+    #[test]
+    fn midnight_in_a_zone() {
+        let tz = parse_tz("Europe/Berlin").unwrap();
+        let m = local_midnight(NaiveDate::from_ymd_opt(2026, 7, 1).unwrap(), tz).unwrap();
+        assert_eq!(m.to_rfc3339(), "2026-06-30T22:00:00+00:00");
+        assert!(parse_tz("Mars/Olympus").is_err());
+    }
+}

@@ -1,0 +1,13 @@
+//! bmctl: the backup-management service of an MSP over one SQLite file.
+//!
+//! Layers (STYLE.md): `cli` parses and renders, `ops` runs one verb in one
+//! transaction, `domain` holds the rules, `store` speaks SQL, `output` prints.
+
+pub mod cli;
+pub mod clock;
+pub mod config;
+pub mod domain;
+pub mod error;
+pub mod ops;
+pub mod output;
+pub mod store;

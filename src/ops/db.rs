@@ -1,0 +1,75 @@
+//! Housekeeping of the database file: checks and online copies.
+
+use std::fs::OpenOptions;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::Path;
+
+use anyhow::{Context, Result};
+use rusqlite::Connection;
+use serde::Serialize;
+
+use crate::error::refused;
+use crate::store::{schema, Store};
+
+#[derive(Debug, Serialize)]
+pub struct CheckReport {
+    pub path: String,
+    pub schema_version: i64,
+    pub integrity: Vec<String>,
+    pub foreign_key_violations: Vec<String>,
+    pub ok: bool,
+}
+
+/// SQLite's integrity and foreign-key checks.
+pub fn check(store: &Store) -> Result<CheckReport> {
+    let conn = &store.conn;
+    let mut stmt = conn.prepare("PRAGMA integrity_check")?;
+    let integrity: Vec<String> = stmt
+        .query_map([], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    let mut stmt = conn.prepare("PRAGMA foreign_key_check")?;
+    let fks: Vec<String> = stmt
+        .query_map([], |r| {
+            let table: String = r.get(0)?;
+            let rowid: Option<i64> = r.get(1)?;
+            let parent: String = r.get(2)?;
+            Ok(format!(
+                "{table} row {} points to a missing {parent} row",
+                rowid.unwrap_or(0)
+            ))
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    let ok = integrity == ["ok"] && fks.is_empty();
+    Ok(CheckReport {
+        path: store.path.display().to_string(),
+        schema_version: schema::user_version(conn)?,
+        integrity,
+        foreign_key_violations: fks,
+        ok,
+    })
+}
+
+/// An online copy with SQLite's backup API, created mode 0600.
+pub fn backup(store: &Store, dest: &Path, force: bool) -> Result<()> {
+    if dest.exists() {
+        if !force {
+            return Err(refused(format!(
+                "{} exists; choose another file or pass --force to overwrite it",
+                dest.display()
+            )));
+        }
+        std::fs::remove_file(dest).with_context(|| format!("removing {}", dest.display()))?;
+    }
+    OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(dest)
+        .with_context(|| format!("creating {}", dest.display()))?;
+    let mut target =
+        Connection::open(dest).with_context(|| format!("opening {}", dest.display()))?;
+    let b = rusqlite::backup::Backup::new(&store.conn, &mut target)?;
+    b.run_to_completion(1024, std::time::Duration::from_millis(0), None)
+        .with_context(|| format!("copying the database to {}", dest.display()))?;
+    Ok(())
+}

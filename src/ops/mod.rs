@@ -1,0 +1,34 @@
+//! One function per verb: open the command's IMMEDIATE transaction, let the
+//! domain decide, let the store persist, commit, return a view.
+
+pub mod client;
+pub mod cmdb;
+pub mod db;
+pub mod demo;
+pub mod plan;
+
+use chrono::{DateTime, Utc};
+
+use crate::store::audit::Actor;
+
+/// The invocation: when it runs, who runs it, and which command (for the audit).
+#[derive(Debug, Clone)]
+pub struct Ctx {
+    pub now: DateTime<Utc>,
+    pub actor: String,
+    pub command: String,
+}
+
+impl Ctx {
+    pub fn who(&self) -> Actor<'_> {
+        Actor {
+            at: self.now.timestamp(),
+            actor: &self.actor,
+            command: &self.command,
+        }
+    }
+
+    pub fn ts(&self) -> i64 {
+        self.now.timestamp()
+    }
+}

@@ -1,0 +1,131 @@
+//! Rendering: the one place that knows comfy-table, serde_json and csv.
+//! Views are `Serialize` structs, so JSON and CSV come from the same data as
+//! the table; tables are plain when stdout is not a terminal or `NO_COLOR` is set.
+
+use std::io::{IsTerminal, Write};
+
+use anyhow::Result;
+use clap::ValueEnum;
+use comfy_table::{presets, ContentArrangement, Table};
+use serde::Serialize;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum Format {
+    #[default]
+    Table,
+    Json,
+    Csv,
+}
+
+/// A view that can be a table row.
+pub trait Tabular: Serialize {
+    fn headers() -> Vec<&'static str>;
+    fn cells(&self) -> Vec<String>;
+}
+
+pub fn fancy() -> bool {
+    std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
+}
+
+fn new_table(headers: Vec<&str>) -> Table {
+    let mut t = Table::new();
+    if fancy() {
+        t.load_preset(presets::UTF8_HORIZONTAL_ONLY)
+            .set_content_arrangement(ContentArrangement::Dynamic);
+    } else {
+        t.load_preset(presets::NOTHING);
+    }
+    t.set_header(headers);
+    t
+}
+
+fn print(text: &str) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
+        // A closed pipe (`bmctl … | head`) is not an error.
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => Ok(other?),
+    }
+}
+
+fn csv_cell(v: &serde_json::Value) -> String {
+    match v {
+        serde_json::Value::Null => String::new(),
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// CSV from the JSON form: the keys of the first object are the header.
+fn to_csv(values: &[serde_json::Value]) -> Result<String> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let header: Vec<String> = match values.first() {
+        Some(serde_json::Value::Object(m)) => m.keys().cloned().collect(),
+        _ => Vec::new(),
+    };
+    w.write_record(&header)?;
+    for v in values {
+        let row: Vec<String> = header.iter().map(|k| csv_cell(&v[k])).collect();
+        w.write_record(&row)?;
+    }
+    Ok(String::from_utf8(w.into_inner()?)?)
+}
+
+/// Print a list of views.
+pub fn list<T: Tabular>(format: Format, rows: &[T]) -> Result<()> {
+    match format {
+        Format::Json => print(&format!("{}\n", serde_json::to_string_pretty(rows)?)),
+        Format::Csv => {
+            let values: Vec<serde_json::Value> = rows
+                .iter()
+                .map(serde_json::to_value)
+                .collect::<Result<_, _>>()?;
+            if values.is_empty() {
+                return print(&format!("{}\n", T::headers().join(",")));
+            }
+            print(&to_csv(&values)?)
+        }
+        Format::Table => {
+            let mut t = new_table(T::headers());
+            for r in rows {
+                t.add_row(r.cells());
+            }
+            print(&format!("{}\n", t.to_string().trim_end()))
+        }
+    }
+}
+
+/// Print one object: JSON as is, CSV as a one-row file, a table as key/value pairs.
+pub fn show<T: Serialize>(format: Format, item: &T, pairs: &[(&str, String)]) -> Result<()> {
+    match format {
+        Format::Json => print(&format!("{}\n", serde_json::to_string_pretty(item)?)),
+        Format::Csv => print(&to_csv(&[serde_json::to_value(item)?])?),
+        Format::Table => {
+            let mut t = new_table(vec!["field", "value"]);
+            for (k, v) in pairs {
+                t.add_row(vec![k.to_string(), v.clone()]);
+            }
+            print(&format!("{}\n", t.to_string().trim_end()))
+        }
+    }
+}
+
+/// Print a heading above a table section (table format only).
+pub fn heading(format: Format, text: &str) -> Result<()> {
+    if format == Format::Table {
+        print(&format!("\n{text}\n"))?;
+    }
+    Ok(())
+}
+
+/// Print free text to stdout.
+pub fn text(s: &str) -> Result<()> {
+    print(s)
+}
+
+/// Optional text for a cell.
+pub fn opt<T: ToString>(v: &Option<T>) -> String {
+    v.as_ref()
+        .map(|x| x.to_string())
+        .unwrap_or_else(|| "-".into())
+}

@@ -1,0 +1,72 @@
+//! The `plan_versions` table: every published version of a client's plan.
+
+use anyhow::Result;
+use rusqlite::{params, Connection, OptionalExtension};
+use serde::Serialize;
+
+use crate::domain::time::Ts;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct VersionRow {
+    pub version: i64,
+    pub created_at: Ts,
+    pub actor: String,
+    pub reason: String,
+    #[serde(skip)]
+    pub content: String,
+}
+
+pub fn latest(conn: &Connection, client_id: i64) -> Result<Option<i64>> {
+    Ok(conn
+        .query_row(
+            "SELECT max(version) FROM plan_versions WHERE client_id = ?1",
+            [client_id],
+            |r| r.get(0),
+        )
+        .optional()?
+        .flatten())
+}
+
+pub fn insert(
+    conn: &Connection,
+    client_id: i64,
+    at: i64,
+    actor: &str,
+    reason: &str,
+    content: &str,
+) -> Result<i64> {
+    let version = latest(conn, client_id)?.unwrap_or(0) + 1;
+    conn.execute(
+        "INSERT INTO plan_versions (client_id, version, created_at, actor, reason, content)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![client_id, version, at, actor, reason, content],
+    )?;
+    Ok(version)
+}
+
+pub fn list(conn: &Connection, client_id: i64) -> Result<Vec<VersionRow>> {
+    let mut stmt = conn.prepare(
+        "SELECT version, created_at, actor, reason, content FROM plan_versions
+         WHERE client_id = ?1 ORDER BY version",
+    )?;
+    let rows = stmt.query_map([client_id], |r| {
+        Ok(VersionRow {
+            version: r.get(0)?,
+            created_at: Ts(r.get(1)?),
+            actor: r.get(2)?,
+            reason: r.get(3)?,
+            content: r.get(4)?,
+        })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+pub fn get(conn: &Connection, client_id: i64, version: i64) -> Result<Option<String>> {
+    Ok(conn
+        .query_row(
+            "SELECT content FROM plan_versions WHERE client_id = ?1 AND version = ?2",
+            params![client_id, version],
+            |r| r.get(0),
+        )
+        .optional()?)
+}

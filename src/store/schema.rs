@@ -1,0 +1,70 @@
+//! Numbered SQL migrations, applied in order; the version lives in
+//! `PRAGMA user_version`. A migration, once landed, is never edited.
+
+use std::path::Path;
+
+use anyhow::{bail, Context, Result};
+use rusqlite::Connection;
+
+/// The migrations, in order; index + 1 is the schema version.
+const MIGRATIONS: &[&str] = &[include_str!("migrations/0001_initial.sql")];
+
+/// The newest schema version this bmctl knows.
+pub const VERSION: i64 = MIGRATIONS.len() as i64;
+
+pub fn user_version(conn: &Connection) -> Result<i64> {
+    conn.query_row("PRAGMA user_version", [], |r| r.get(0))
+        .context("reading the schema version (is this a SQLite database?)")
+}
+
+/// Refuse a database written by a newer bmctl, touching nothing.
+pub fn refuse_newer(conn: &Connection, path: &Path) -> Result<()> {
+    let found = user_version(conn)
+        .with_context(|| format!("{} is not a bmctl database (or is damaged)", path.display()))?;
+    if found > VERSION {
+        bail!(
+            "database {} has schema version {found}, but this bmctl knows only up to version {VERSION}; upgrade bmctl",
+            path.display()
+        );
+    }
+    Ok(())
+}
+
+/// Apply every migration the database has not seen, each in its own transaction.
+pub fn migrate(conn: &mut Connection) -> Result<()> {
+    let current = user_version(conn)?;
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(current as usize) {
+        let version = i as i64 + 1;
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        // Another process may have migrated while we waited for the lock.
+        if user_version(&tx)? >= version {
+            continue;
+        }
+        tx.execute_batch(sql)
+            .with_context(|| format!("applying migration {version}"))?;
+        tx.pragma_update(None, "user_version", version)?;
+        tx.commit()?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migrations_apply_and_are_idempotent() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        migrate(&mut conn).unwrap();
+        assert_eq!(user_version(&conn).unwrap(), VERSION);
+        migrate(&mut conn).unwrap();
+        let n: i64 = conn
+            .query_row(
+                "SELECT count(*) FROM sqlite_schema WHERE name = 'job_events'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(n, 1);
+    }
+}
