@@ -548,11 +548,11 @@ match = { host = "fs01", tags = ["nightly"] }
     #[test]
     fn errors_name_line_and_key() {
         let e = err_of(&GOOD.replace("0 22 * * *", "61 * * * *"));
-        assert!(e.starts_with("p.toml:19: policy[0].schedule:"), "{e}");
+        assert!(e.starts_with("p.toml:18: policy[0].schedule:"), "{e}");
         let e = err_of(&GOOD.replace("Europe/Berlin", "Mars/Olympus"));
         assert!(e.starts_with("p.toml:4: timezone:"), "{e}");
         let e = err_of(&GOOD.replace("rpo = \"24h\"", "rpo = \"soon\""));
-        assert!(e.starts_with("p.toml:20: policy[0].rpo:"), "{e}");
+        assert!(e.starts_with("p.toml:19: policy[0].rpo:"), "{e}");
         let e = err_of(&GOOD.replace("tier = 1", "tier = 1\ncolour = \"red\""));
         assert!(e.contains("p.toml:13") && e.contains("colour"), "{e}");
     }

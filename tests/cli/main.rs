@@ -1,0 +1,4 @@
+//! CLI tests through the real binary, one integration-test binary with modules.
+
+mod env;
+mod foundation;
