@@ -23,19 +23,31 @@ pub struct Run {
 
 impl Run {
     pub fn json(&self) -> serde_json::Value {
-        serde_json::from_str(&self.stdout)
-            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}\nstderr: {}", self.stdout, self.stderr))
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| {
+            panic!(
+                "stdout is not JSON ({e}):\n{}\nstderr: {}",
+                self.stdout, self.stderr
+            )
+        })
     }
 
     #[track_caller]
     pub fn ok(self) -> Run {
-        assert_eq!(self.code, 0, "expected success\nstdout: {}\nstderr: {}", self.stdout, self.stderr);
+        assert_eq!(
+            self.code, 0,
+            "expected success\nstdout: {}\nstderr: {}",
+            self.stdout, self.stderr
+        );
         self
     }
 
     #[track_caller]
     pub fn code(self, want: i32) -> Run {
-        assert_eq!(self.code, want, "wrong exit code\nstdout: {}\nstderr: {}", self.stdout, self.stderr);
+        assert_eq!(
+            self.code, want,
+            "wrong exit code\nstdout: {}\nstderr: {}",
+            self.stdout, self.stderr
+        );
         self
     }
 }
@@ -100,7 +112,13 @@ impl TestEnv {
     }
 
     pub fn run_at(&self, now: &str, args: &[&str]) -> Run {
-        self.cmd().arg("--now").arg(now).args(args).output().expect("run bmctl").into()
+        self.cmd()
+            .arg("--now")
+            .arg(now)
+            .args(args)
+            .output()
+            .expect("run bmctl")
+            .into()
     }
 
     /// Rows in a table, read straight from the database file.

@@ -45,7 +45,10 @@ fn onboard(env: &TestEnv) {
 #[test]
 fn import_export_import_gives_the_same_plan() {
     let a = TestEnv::new();
-    let f = a.write("acme.toml", &std::fs::read_to_string(repo_file("examples/plan.toml")).unwrap());
+    let f = a.write(
+        "acme.toml",
+        &std::fs::read_to_string(repo_file("examples/plan.toml")).unwrap(),
+    );
     a.run(&["plan", "import", f.to_str().unwrap()]).ok();
     let exported = a.run(&["plan", "export", "acme"]).ok().stdout;
 
@@ -58,8 +61,16 @@ fn import_export_import_gives_the_same_plan() {
         }
         v
     };
-    let show_a = without_ids(a.run(&["--format", "json", "plan", "show", "acme"]).ok().json());
-    let show_b = without_ids(b.run(&["--format", "json", "plan", "show", "acme"]).ok().json());
+    let show_a = without_ids(
+        a.run(&["--format", "json", "plan", "show", "acme"])
+            .ok()
+            .json(),
+    );
+    let show_b = without_ids(
+        b.run(&["--format", "json", "plan", "show", "acme"])
+            .ok()
+            .json(),
+    );
     assert_eq!(show_a, show_b);
     assert_eq!(show_a["policies"].as_array().unwrap().len(), 13);
     assert_eq!(b.run(&["plan", "export", "acme"]).ok().stdout, exported);
@@ -75,22 +86,53 @@ fn bad_plan_files_are_rejected_with_file_line_and_key() {
     let env = TestEnv::new();
     env.run(&["init"]).ok();
     let cases: [(&str, String, &str); 6] = [
-        ("cron.toml", PLAN.replace("0 22 * * *", "61 * * * *"), "cron.toml:23: policy[0].schedule"),
-        ("tz.toml", PLAN.replace("Europe/Berlin", "Mars/Olympus"), "tz.toml:3: timezone"),
-        ("key.toml", PLAN.replace("tier = 1\n", "tier = 1\ncolour = \"red\"\n"), "key.toml:12"),
+        (
+            "cron.toml",
+            PLAN.replace("0 22 * * *", "61 * * * *"),
+            "cron.toml:23: policy[0].schedule",
+        ),
+        (
+            "tz.toml",
+            PLAN.replace("Europe/Berlin", "Mars/Olympus"),
+            "tz.toml:3: timezone",
+        ),
+        (
+            "key.toml",
+            PLAN.replace("tier = 1\n", "tier = 1\ncolour = \"red\"\n"),
+            "key.toml:12",
+        ),
         (
             "dup.toml",
-            format!("{PLAN}\n[[policy]]{}", PLAN.split("[[policy]]").nth(1).unwrap()),
+            format!(
+                "{PLAN}\n[[policy]]{}",
+                PLAN.split("[[policy]]").nth(1).unwrap()
+            ),
             "policy[1].job: job name 'fs01-nightly' is used twice",
         ),
-        ("ci.toml", PLAN.replace("ci = \"fs01\"", "ci = \"fs99\""), "ci.toml:21: policy[0].ci"),
-        ("rpo.toml", PLAN.replace("rpo = \"24h\"", "rpo = \"soon\""), "rpo.toml:24: policy[0].rpo"),
+        (
+            "ci.toml",
+            PLAN.replace("ci = \"fs01\"", "ci = \"fs99\""),
+            "ci.toml:21: policy[0].ci",
+        ),
+        (
+            "rpo.toml",
+            PLAN.replace("rpo = \"24h\"", "rpo = \"soon\""),
+            "rpo.toml:24: policy[0].rpo",
+        ),
     ];
     for (name, text, want) in cases {
         let f = env.write(name, &text);
         let r = env.run(&["plan", "import", f.to_str().unwrap()]).code(3);
-        assert!(r.stderr.contains(want), "{name}: wanted '{want}' in: {}", r.stderr);
-        assert!(r.stderr.contains(name), "{name}: file not named: {}", r.stderr);
+        assert!(
+            r.stderr.contains(want),
+            "{name}: wanted '{want}' in: {}",
+            r.stderr
+        );
+        assert!(
+            r.stderr.contains(name),
+            "{name}: file not named: {}",
+            r.stderr
+        );
         for table in ["clients", "cis", "policies", "plan_versions", "audit_log"] {
             assert_eq!(env.count(table), 0, "{name} wrote to {table}");
         }
@@ -102,11 +144,26 @@ fn bad_plan_files_are_rejected_with_file_line_and_key() {
 #[test]
 fn a_policy_may_name_a_ci_already_in_the_cmdb() {
     let env = TestEnv::new();
-    env.run(&["client", "add", "acme", "--name", "Acme", "--tz", "Europe/Berlin"]).ok();
-    env.run(&["cmdb", "add", "--client", "acme", "fs99", "--kind", "vm", "--tier", "2"]).ok();
+    env.run(&[
+        "client",
+        "add",
+        "acme",
+        "--name",
+        "Acme",
+        "--tz",
+        "Europe/Berlin",
+    ])
+    .ok();
+    env.run(&[
+        "cmdb", "add", "--client", "acme", "fs99", "--kind", "vm", "--tier", "2",
+    ])
+    .ok();
     let f = env.write("p.toml", &PLAN.replace("ci = \"fs01\"", "ci = \"fs99\""));
     env.run(&["plan", "import", f.to_str().unwrap()]).ok();
-    let ci = env.run(&["--format", "json", "cmdb", "show", "acme/fs99"]).ok().json();
+    let ci = env
+        .run(&["--format", "json", "cmdb", "show", "acme/fs99"])
+        .ok()
+        .json();
     assert_eq!(ci["backup_status"], "protected");
 }
 
@@ -117,10 +174,17 @@ fn importing_over_a_plan_is_refused_unless_replace() {
     let f = env.write("p2.toml", &PLAN.replace("rpo = \"24h\"", "rpo = \"12h\""));
     let r = env.run(&["plan", "import", f.to_str().unwrap()]).code(5);
     assert!(r.stderr.contains("bmctl macd"), "{}", r.stderr);
-    env.run(&["plan", "import", "--replace", f.to_str().unwrap()]).ok();
-    let hist = env.run(&["--format", "json", "plan", "history", "acme"]).ok().json();
+    env.run(&["plan", "import", "--replace", f.to_str().unwrap()])
+        .ok();
+    let hist = env
+        .run(&["--format", "json", "plan", "history", "acme"])
+        .ok()
+        .json();
     assert_eq!(hist.as_array().unwrap().len(), 2);
-    let diff = env.run(&["--format", "json", "plan", "diff", "acme", "1", "2"]).ok().json();
+    let diff = env
+        .run(&["--format", "json", "plan", "diff", "acme", "1", "2"])
+        .ok()
+        .json();
     assert_eq!(
         diff,
         serde_json::json!([{"change": "changed", "item": "policy fs01-nightly", "field": "rpo", "old": "1d", "new": "12h"}])
@@ -135,13 +199,20 @@ fn new_database_is_private_and_in_wal_mode() {
     let mode = std::fs::metadata(&env.db).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode, 0o600);
     let conn = rusqlite::Connection::open(&env.db).unwrap();
-    let jm: String = conn.query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();
+    let jm: String = conn
+        .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+        .unwrap();
     assert_eq!(jm, "wal");
     // init is idempotent
     env.run(&["init"]).ok();
     // a nested path gets its folders created
     let nested = env.path("a/b/c.db");
-    env.base().arg("--db").arg(&nested).arg("init").assert().success();
+    env.base()
+        .arg("--db")
+        .arg(&nested)
+        .arg("init")
+        .assert()
+        .success();
     assert!(nested.exists());
 }
 
@@ -156,7 +227,11 @@ fn a_newer_database_is_refused_untouched() {
     }
     let before = std::fs::read(&env.db).unwrap();
     let r = env.run(&["client", "list"]).code(1);
-    assert!(r.stderr.contains("version 999") && r.stderr.contains("up to version 1"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("version 999") && r.stderr.contains("up to version 1"),
+        "{}",
+        r.stderr
+    );
     assert_eq!(std::fs::read(&env.db).unwrap(), before);
 }
 
@@ -169,23 +244,54 @@ fn json_lists_carry_the_design_keys_and_csv_has_a_header() {
         assert!(clients[0].get(k).is_some(), "client key {k}");
     }
     let cis = env.run(&["--format", "json", "cmdb", "list"]).ok().json();
-    for k in ["id", "client", "host", "kind", "tier", "os", "role", "status", "backup_status"] {
+    for k in [
+        "id",
+        "client",
+        "host",
+        "kind",
+        "tier",
+        "os",
+        "role",
+        "status",
+        "backup_status",
+    ] {
         assert!(cis[0].get(k).is_some(), "ci key {k}");
     }
     assert_eq!(cis[1]["host"], "kiosk-03");
     assert_eq!(cis[1]["backup_status"], "excluded");
-    let plan = env.run(&["--format", "json", "plan", "show", "acme"]).ok().json();
+    let plan = env
+        .run(&["--format", "json", "plan", "show", "acme"])
+        .ok()
+        .json();
     assert_eq!(plan["client"], "acme");
     assert_eq!(plan["version"], 1);
     for k in [
-        "job", "ci", "tool", "schedule", "rpo", "grace", "retention", "target", "restore_test", "rto", "status",
-        "next_run", "last_success_at", "last_status",
+        "job",
+        "ci",
+        "tool",
+        "schedule",
+        "rpo",
+        "grace",
+        "retention",
+        "target",
+        "restore_test",
+        "rto",
+        "status",
+        "next_run",
+        "last_success_at",
+        "last_status",
     ] {
         assert!(plan["policies"][0].get(k).is_some(), "policy key {k}");
     }
     let csv = env.run(&["--format", "csv", "cmdb", "list"]).ok().stdout;
-    assert!(csv.starts_with("id,client,host,kind,tier,os,role,status,backup_status"), "{csv}");
-    let empty = env.run(&["--format", "csv", "cmdb", "list", "--unprotected"]).ok().stdout;
+    assert!(
+        csv.starts_with("id,client,host,kind,tier,os,role,status,backup_status"),
+        "{csv}"
+    );
+    let empty = env
+        .run(&["--format", "csv", "cmdb", "list", "--unprotected"])
+        .ok()
+        .stdout;
     assert_eq!(empty.lines().count(), 1, "header only: {empty}");
 }
 
@@ -200,7 +306,10 @@ fn next_run_is_in_the_clients_zone_across_dst() {
         ("2026-03-28T21:30:00Z", "2026-03-29T20:00:00Z"),
         ("2026-03-28T12:00:00Z", "2026-03-28T21:00:00Z"),
     ] {
-        let plan = env.run_at(now, &["--format", "json", "plan", "show", "acme"]).ok().json();
+        let plan = env
+            .run_at(now, &["--format", "json", "plan", "show", "acme"])
+            .ok()
+            .json();
         assert_eq!(plan["policies"][0]["next_run"], want, "at {now}");
     }
 }
@@ -210,22 +319,62 @@ fn exit_codes_follow_design() {
     let env = TestEnv::new();
     env.run(&["client", "show", "nobody"]).code(4);
     env.run(&["cmdb", "show", "nobody/fs01"]).code(4);
-    env.run(&["client", "add", "Bad Code", "--name", "x", "--tz", "UTC"]).code(3);
-    env.run(&["client", "add", "ok", "--name", "x", "--tz", "Mars/Olympus"]).code(3);
-    env.run(&["client", "add", "ok", "--name", "x", "--tz", "UTC", "--sla-tier", "diamond"]).code(3);
-    env.run(&["client", "add", "ok", "--name", "x", "--tz", "UTC"]).ok();
-    env.run(&["client", "add", "ok", "--name", "x", "--tz", "UTC"]).code(5);
-    env.run(&["cmdb", "add", "--client", "ok", "h1", "--kind", "toaster", "--tier", "1"]).code(3);
+    env.run(&["client", "add", "Bad Code", "--name", "x", "--tz", "UTC"])
+        .code(3);
+    env.run(&["client", "add", "ok", "--name", "x", "--tz", "Mars/Olympus"])
+        .code(3);
+    env.run(&[
+        "client",
+        "add",
+        "ok",
+        "--name",
+        "x",
+        "--tz",
+        "UTC",
+        "--sla-tier",
+        "diamond",
+    ])
+    .code(3);
+    env.run(&["client", "add", "ok", "--name", "x", "--tz", "UTC"])
+        .ok();
+    env.run(&["client", "add", "ok", "--name", "x", "--tz", "UTC"])
+        .code(5);
+    env.run(&[
+        "cmdb", "add", "--client", "ok", "h1", "--kind", "toaster", "--tier", "1",
+    ])
+    .code(3);
     env.run(&["cmdb", "add", "--client", "ok", "h1"]).code(2);
-    env.run(&["--now", "2026-11-30T07:00:00", "plan", "show", "ok"]).code(1);
+    env.run(&["--now", "2026-11-30T07:00:00", "plan", "show", "ok"])
+        .code(1);
 }
 
 #[test]
 fn audit_shows_actor_and_before_after_of_cmdb_edit() {
     let env = TestEnv::new();
     onboard(&env);
-    env.run(&["--actor", "alice", "cmdb", "edit", "acme/fs01", "--os", "Debian 12", "--role", "files"]).ok();
-    let audit = env.run(&["--format", "json", "audit", "list", "--entity", "ci:acme/fs01"]).ok().json();
+    env.run(&[
+        "--actor",
+        "alice",
+        "cmdb",
+        "edit",
+        "acme/fs01",
+        "--os",
+        "Debian 12",
+        "--role",
+        "files",
+    ])
+    .ok();
+    let audit = env
+        .run(&[
+            "--format",
+            "json",
+            "audit",
+            "list",
+            "--entity",
+            "ci:acme/fs01",
+        ])
+        .ok()
+        .json();
     let rows = audit.as_array().unwrap();
     assert_eq!(rows.len(), 1);
     assert_eq!(rows[0]["actor"], "alice");
@@ -234,7 +383,10 @@ fn audit_shows_actor_and_before_after_of_cmdb_edit() {
     assert_eq!(rows[0]["after"]["os"], "Debian 12");
     assert_eq!(rows[0]["at"], crate::env::NOW);
     // the login name is the fallback actor
-    let all = env.run(&["--format", "json", "audit", "list", "--entity", "plan"]).ok().json();
+    let all = env
+        .run(&["--format", "json", "audit", "list", "--entity", "plan"])
+        .ok()
+        .json();
     assert_eq!(all[0]["actor"], "tester");
 }
 
@@ -244,11 +396,20 @@ fn db_backup_copy_checks_clean_and_is_private() {
     onboard(&env);
     let copy = env.path("copy.db");
     env.run(&["db", "backup", copy.to_str().unwrap()]).ok();
-    assert_eq!(std::fs::metadata(&copy).unwrap().permissions().mode() & 0o777, 0o600);
-    env.base().arg("--db").arg(&copy).args(["db", "check"]).assert().success();
+    assert_eq!(
+        std::fs::metadata(&copy).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    env.base()
+        .arg("--db")
+        .arg(&copy)
+        .args(["db", "check"])
+        .assert()
+        .success();
     assert_eq!(count_in(&copy, "policies"), 1);
     env.run(&["db", "backup", copy.to_str().unwrap()]).code(5);
-    env.run(&["db", "backup", "--force", copy.to_str().unwrap()]).ok();
+    env.run(&["db", "backup", "--force", copy.to_str().unwrap()])
+        .ok();
     let report = env.run(&["--format", "json", "db", "check"]).ok().json();
     assert_eq!(report["ok"], true);
 }
@@ -258,15 +419,33 @@ fn cmdb_import_is_idempotent() {
     let env = TestEnv::new();
     onboard(&env);
     let csv = repo_file("examples/cmdb.csv");
-    let first = env.run(&["--format", "json", "cmdb", "import", csv.to_str().unwrap()]).ok().json();
-    assert_eq!(first, serde_json::json!({"added": 3, "updated": 0, "unchanged": 0}));
-    let second = env.run(&["--format", "json", "cmdb", "import", csv.to_str().unwrap()]).ok().json();
-    assert_eq!(second, serde_json::json!({"added": 0, "updated": 0, "unchanged": 3}));
-    let bad = env.write("bad.csv", "client,host,kind,tier,os,role\nacme,ok1,vm,2,,\nacme,ok2,vm,9,,\n");
+    let first = env
+        .run(&["--format", "json", "cmdb", "import", csv.to_str().unwrap()])
+        .ok()
+        .json();
+    assert_eq!(
+        first,
+        serde_json::json!({"added": 3, "updated": 0, "unchanged": 0})
+    );
+    let second = env
+        .run(&["--format", "json", "cmdb", "import", csv.to_str().unwrap()])
+        .ok()
+        .json();
+    assert_eq!(
+        second,
+        serde_json::json!({"added": 0, "updated": 0, "unchanged": 3})
+    );
+    let bad = env.write(
+        "bad.csv",
+        "client,host,kind,tier,os,role\nacme,ok1,vm,2,,\nacme,ok2,vm,9,,\n",
+    );
     let r = env.run(&["cmdb", "import", bad.to_str().unwrap()]).code(3);
     assert!(r.stderr.contains("bad.csv:3: tier"), "{}", r.stderr);
     assert_eq!(env.count("cis"), 5);
-    let unprotected = env.run(&["--format", "json", "cmdb", "list", "--unprotected"]).ok().json();
+    let unprotected = env
+        .run(&["--format", "json", "cmdb", "list", "--unprotected"])
+        .ok()
+        .json();
     assert_eq!(unprotected.as_array().unwrap().len(), 3);
 }
 
@@ -288,23 +467,45 @@ fn output_does_not_depend_on_the_machines_zone() {
 #[test]
 fn config_file_precedence_and_unknown_keys() {
     let env = TestEnv::new();
-    let cfg = env.write("c.toml", "[database]\nbusy_timeout = \"5s\"\n[kpi]\naged_after = \"3d\"\n");
+    let cfg = env.write(
+        "c.toml",
+        "[database]\nbusy_timeout = \"5s\"\n[kpi]\naged_after = \"3d\"\n",
+    );
     let rows = env
         .cmd()
         .env("BMCTL_AGED_AFTER", "10d")
-        .args(["--config", cfg.to_str().unwrap(), "--format", "json", "config", "show"])
+        .args([
+            "--config",
+            cfg.to_str().unwrap(),
+            "--format",
+            "json",
+            "config",
+            "show",
+        ])
         .output()
         .unwrap();
     let rows: serde_json::Value = serde_json::from_slice(&rows.stdout).unwrap();
-    let get = |k: &str| rows.as_array().unwrap().iter().find(|r| r["key"] == k).unwrap().clone();
+    let get = |k: &str| {
+        rows.as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["key"] == k)
+            .unwrap()
+            .clone()
+    };
     assert_eq!(get("database.busy_timeout")["value"], "5s");
-    assert!(get("database.busy_timeout")["source"].as_str().unwrap().starts_with("file "));
+    assert!(get("database.busy_timeout")["source"]
+        .as_str()
+        .unwrap()
+        .starts_with("file "));
     assert_eq!(get("kpi.aged_after")["value"], "10d");
     assert_eq!(get("kpi.aged_after")["source"], "env BMCTL_AGED_AFTER");
     assert_eq!(get("database.path")["source"], "flag --db");
     assert_eq!(get("check.lookback")["source"], "default");
     let bad = env.write("bad.toml", "[database]\nbusy_tmeout = \"5s\"\n");
-    let r = env.run(&["--config", bad.to_str().unwrap(), "client", "list"]).code(3);
+    let r = env
+        .run(&["--config", bad.to_str().unwrap(), "client", "list"])
+        .code(3);
     assert!(r.stderr.contains("busy_tmeout"), "{}", r.stderr);
 }
 
@@ -320,21 +521,37 @@ fn demo_builds_and_refuses_foreign_files() {
         .unwrap();
     let out = String::from_utf8_lossy(&r.stdout);
     assert!(r.status.success(), "{out}");
-    assert!(out.contains("3 clients, 37 CIs, 36 backup policies, 3 CIs unprotected"), "{out}");
+    assert!(
+        out.contains("3 clients, 37 CIs, 36 backup policies, 3 CIs unprotected"),
+        "{out}"
+    );
     assert!(!env.path("real.db").exists(), "demo must ignore BMCTL_DB");
     // run again: reuses; --reset rebuilds
-    env.base().args(["--db", demo_db.to_str().unwrap(), "demo"]).assert().success();
-    env.base().args(["--db", demo_db.to_str().unwrap(), "demo", "--reset"]).assert().success();
+    env.base()
+        .args(["--db", demo_db.to_str().unwrap(), "demo"])
+        .assert()
+        .success();
+    env.base()
+        .args(["--db", demo_db.to_str().unwrap(), "demo", "--reset"])
+        .assert()
+        .success();
     assert_eq!(count_in(&demo_db, "clients"), 3);
     // a real database is never replaced
     env.run(&["init"]).ok();
-    let r = env.base().args(["--db", env.db.to_str().unwrap(), "demo", "--reset"]).output().unwrap();
+    let r = env
+        .base()
+        .args(["--db", env.db.to_str().unwrap(), "demo", "--reset"])
+        .output()
+        .unwrap();
     assert_eq!(r.status.code(), Some(5));
     assert_eq!(count_in(&env.db, "clients"), 0);
     // the default file is ./bmctl-demo.db
     let fresh = TestEnv::new();
     let mut c = assert_cmd::Command::cargo_bin("bmctl").unwrap();
-    c.current_dir(fresh.dir.path()).env_remove("BMCTL_DB").env("BMCTL_NOW", crate::env::NOW).arg("demo");
+    c.current_dir(fresh.dir.path())
+        .env_remove("BMCTL_DB")
+        .env("BMCTL_NOW", crate::env::NOW)
+        .arg("demo");
     c.assert().success();
     assert!(fresh.path("bmctl-demo.db").exists());
 }
@@ -342,7 +559,11 @@ fn demo_builds_and_refuses_foreign_files() {
 #[test]
 fn completions_man_and_version() {
     let env = TestEnv::new();
-    assert!(env.run(&["completions", "bash"]).ok().stdout.contains("bmctl"));
+    assert!(env
+        .run(&["completions", "bash"])
+        .ok()
+        .stdout
+        .contains("bmctl"));
     assert!(env.run(&["man"]).ok().stdout.contains(".TH bmctl"));
     assert!(env.run(&["--version"]).ok().stdout.starts_with("bmctl "));
 }
