@@ -13,6 +13,7 @@ use crate::domain::time::parse_duration;
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Kind {
+    Count,
     Duration,
     Text,
     Bool,
@@ -59,6 +60,30 @@ const SETTINGS: &[Setting] = &[
         help: "a run without an end after this long is hung (per policy: max_runtime)",
     },
     Setting {
+        key: "tickets.escalate_after_failures",
+        default: "3",
+        kind: Kind::Count,
+        help: "consecutive failed or missed runs that escalate a ticket to an incident",
+    },
+    Setting {
+        key: "tickets.warnings_before_ticket",
+        default: "3",
+        kind: Kind::Count,
+        help: "consecutive warnings before a warning ticket opens",
+    },
+    Setting {
+        key: "tickets.auto_resolve",
+        default: "true",
+        kind: Kind::Bool,
+        help: "a success resolves the policy's open corrective ticket (never an incident)",
+    },
+    Setting {
+        key: "tickets.reopen_within",
+        default: "7d",
+        kind: Kind::Duration,
+        help: "a failure this soon after an auto-resolve reopens that ticket",
+    },
+    Setting {
         key: "approval.allow_self_approval",
         default: "false",
         kind: Kind::Bool,
@@ -91,6 +116,10 @@ pub struct Config {
 fn check_value(key: &str, kind: Kind, value: &str) -> Result<()> {
     match kind {
         Kind::Duration => parse_duration(value).map(|_| ()),
+        Kind::Count => value
+            .parse::<u32>()
+            .map(|_| ())
+            .map_err(|_| anyhow!("'{value}' must be a whole number")),
         Kind::Bool => match value {
             "true" | "false" => Ok(()),
             _ => bail!("'{value}' must be true or false"),
@@ -189,6 +218,11 @@ impl Config {
     /// A duration setting in seconds (validated at load).
     pub fn secs(&self, key: &str) -> i64 {
         parse_duration(self.raw(key)).unwrap_or(0)
+    }
+
+    /// A count setting (validated at load).
+    pub fn count(&self, key: &str) -> i64 {
+        self.raw(key).parse().unwrap_or(0)
     }
 
     pub fn flag(&self, key: &str) -> bool {

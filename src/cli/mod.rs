@@ -3,12 +3,16 @@
 //! and renders the result. No SQL and no business rules here.
 
 mod audit;
+mod check;
 mod client;
 mod cmdb;
 mod config;
+mod correct;
 mod db;
 mod demo;
+mod events;
 mod plan;
+mod run;
 
 use std::path::PathBuf;
 
@@ -80,6 +84,16 @@ pub enum Command {
     /// Backup plans: import, export, show, history, diff.
     #[command(subcommand)]
     Plan(plan::Cmd),
+    /// Job events: import neutral files, ingest restic/borg output, list.
+    #[command(subcommand)]
+    Events(events::Cmd),
+    /// Run a backup command and record its outcome.
+    Run(run::Args),
+    /// Missed runs, hung runs and RPO breaches -> events and tickets (for cron).
+    Check(check::Args),
+    /// Corrective tickets and incidents (05f.02).
+    #[command(subcommand)]
+    Correct(correct::Cmd),
     /// The audit log of every write.
     #[command(subcommand)]
     Audit(audit::Cmd),
@@ -183,6 +197,10 @@ fn run(app: &App) -> Result<u8> {
         Command::Client(cmd) => client::run(app, cmd),
         Command::Cmdb(cmd) => cmdb::run(app, cmd),
         Command::Plan(cmd) => plan::run(app, cmd),
+        Command::Events(cmd) => events::run(app, cmd),
+        Command::Run(args) => run::run(app, args),
+        Command::Check(args) => check::run(app, args),
+        Command::Correct(cmd) => correct::run(app, cmd),
         Command::Audit(cmd) => audit::run(app, cmd),
         Command::Db(cmd) => db::run(app, cmd),
         Command::Completions { shell } => {

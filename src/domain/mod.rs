@@ -2,6 +2,8 @@
 
 pub mod ci;
 pub mod client;
+pub mod event;
 pub mod plan;
 pub mod policy;
+pub mod ticket;
 pub mod time;

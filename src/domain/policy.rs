@@ -168,6 +168,14 @@ impl Schedule {
             .map(|t| t.with_timezone(&Utc))
     }
 
+    /// The last occurrence strictly before `before`, in `tz`.
+    pub fn prev_before(&self, before: DateTime<Utc>, tz: Tz) -> Option<DateTime<Utc>> {
+        self.cron
+            .find_previous_occurrence(&before.with_timezone(&tz), false)
+            .ok()
+            .map(|t| t.with_timezone(&Utc))
+    }
+
     /// Occurrences in `(from, to]`, in `tz`.
     pub fn occurrences(
         &self,
@@ -274,6 +282,17 @@ mod tests {
         );
         // 01:30 CET (00:30Z), then 03:30 CEST (01:30Z): the missing 02:30 is skipped.
         assert_eq!(hourly.len(), 2);
+    }
+
+    #[test]
+    fn previous_occurrence() {
+        let s = Schedule::parse("0 22 * * *").unwrap();
+        let tz = parse_tz("Europe/Berlin").unwrap();
+        let t = parse_instant("2026-10-25T21:00:00Z").unwrap();
+        assert_eq!(
+            s.prev_before(t, tz).unwrap().to_rfc3339(),
+            "2026-10-24T20:00:00+00:00"
+        );
     }
 
     #[test]

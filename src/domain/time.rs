@@ -81,6 +81,18 @@ pub fn format_age(secs: i64) -> String {
     }
 }
 
+/// The local day of an instant in `tz`, as days since 1970-01-01 (the key
+/// of the daily rollups).
+pub fn local_day(secs: i64, tz: Tz) -> i64 {
+    let date = from_unix(secs).with_timezone(&tz).date_naive();
+    (date - NaiveDate::default()).num_days()
+}
+
+/// The date of a local day number.
+pub fn day_date(day: i64) -> NaiveDate {
+    NaiveDate::default() + chrono::Duration::days(day)
+}
+
 pub fn from_unix(secs: i64) -> DateTime<Utc> {
     Utc.timestamp_opt(secs, 0).single().unwrap_or_default()
 }
@@ -138,6 +150,18 @@ mod tests {
         }
         assert!(parse_duration("soon").is_err());
         assert!(parse_duration("0s").is_err());
+    }
+
+    #[test]
+    fn local_days() {
+        let tz = parse_tz("Australia/Sydney").unwrap();
+        // 2026-11-29T14:00Z is already Nov 30 in Sydney.
+        let t = parse_instant("2026-11-29T14:00:00Z").unwrap().timestamp();
+        assert_eq!(day_date(local_day(t, tz)).to_string(), "2026-11-30");
+        assert_eq!(
+            day_date(local_day(t, chrono_tz::UTC)).to_string(),
+            "2026-11-29"
+        );
     }
 
     #[test]

@@ -1,11 +1,16 @@
 //! One function per verb: open the command's IMMEDIATE transaction, let the
 //! domain decide, let the store persist, commit, return a view.
 
+pub mod check;
 pub mod client;
 pub mod cmdb;
+pub mod correct;
 pub mod db;
 pub mod demo;
+pub mod events;
 pub mod plan;
+pub mod run;
+pub mod views;
 
 use chrono::{DateTime, Utc};
 

@@ -4,10 +4,12 @@
 pub mod audit;
 pub mod cis;
 pub mod clients;
+pub mod events;
 pub mod meta;
 pub mod plans;
 pub mod policies;
 pub mod schema;
+pub mod tickets;
 
 use std::fs::{self, OpenOptions};
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};

@@ -23,13 +23,14 @@ pub struct PolicyRow {
     pub last_success_at: Option<i64>,
     pub last_status: Option<String>,
     pub consecutive_failures: i64,
+    pub tier: i64,
 }
 
 const SELECT: &str =
     "SELECT p.id, p.client_id, p.ci_id, c.host, p.job, p.tool, p.schedule, p.rpo_s,
         p.grace_s, p.retention, p.target, p.restore_test, p.rto_s, p.max_runtime_s, p.match_host,
         p.match_tags, p.status, p.revision, p.created_at, p.retired_at, p.last_event_at,
-        p.last_success_at, p.last_status, p.consecutive_failures
+        p.last_success_at, p.last_status, p.consecutive_failures, c.tier
      FROM policies p JOIN cis c ON c.id = p.ci_id";
 
 fn from_row(r: &Row<'_>) -> rusqlite::Result<PolicyRow> {
@@ -68,6 +69,7 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<PolicyRow> {
         last_success_at: r.get(21)?,
         last_status: r.get(22)?,
         consecutive_failures: r.get(23)?,
+        tier: r.get(24)?,
     })
 }
 
@@ -163,5 +165,125 @@ pub fn retire(conn: &Connection, id: i64, now: i64) -> Result<()> {
         "UPDATE policies SET status = 'retired', retired_at = ?2, revision = revision + 1 WHERE id = ?1",
         params![id, now],
     )?;
+    Ok(())
+}
+
+/// The live state of a policy that ingest and `check` keep up to date.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct State {
+    pub last_event_at: Option<i64>,
+    pub last_success_at: Option<i64>,
+    pub last_status: Option<String>,
+    pub consecutive_failures: i64,
+    pub consecutive_warnings: i64,
+    pub running_since: Option<i64>,
+    pub checked_until: Option<i64>,
+}
+
+pub fn state(conn: &Connection, id: i64) -> Result<State> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT last_event_at, last_success_at, last_status, consecutive_failures, consecutive_warnings,
+                    running_since, checked_until
+             FROM policies WHERE id = ?1",
+        )?
+        .query_row([id], |r| {
+            Ok(State {
+                last_event_at: r.get(0)?,
+                last_success_at: r.get(1)?,
+                last_status: r.get(2)?,
+                consecutive_failures: r.get(3)?,
+                consecutive_warnings: r.get(4)?,
+                running_since: r.get(5)?,
+                checked_until: r.get(6)?,
+            })
+        })?)
+}
+
+pub fn set_state(conn: &Connection, id: i64, s: &State) -> Result<()> {
+    conn.prepare_cached(
+        "UPDATE policies SET last_event_at = ?2, last_success_at = ?3, last_status = ?4,
+            consecutive_failures = ?5, consecutive_warnings = ?6, running_since = ?7, checked_until = ?8
+         WHERE id = ?1",
+    )?
+    .execute(params![
+        id,
+        s.last_event_at,
+        s.last_success_at,
+        s.last_status,
+        s.consecutive_failures,
+        s.consecutive_warnings,
+        s.running_since,
+        s.checked_until
+    ])?;
+    Ok(())
+}
+
+/// What `check` needs of every active policy, in one pass over the table.
+#[derive(Debug, Clone)]
+pub struct CheckRow {
+    pub id: i64,
+    pub client_id: i64,
+    pub ci_id: i64,
+    pub tier: i64,
+    pub client: String,
+    pub timezone: String,
+    pub job: String,
+    pub schedule: String,
+    pub rpo_s: i64,
+    pub grace_s: i64,
+    pub max_runtime_s: Option<i64>,
+    pub created_at: i64,
+    pub state: State,
+}
+
+pub fn active_for_check(conn: &Connection) -> Result<Vec<CheckRow>> {
+    let mut stmt = conn.prepare(
+        "SELECT p.id, p.client_id, p.ci_id, ci.tier, c.code, c.timezone, p.job, p.schedule, p.rpo_s, p.grace_s,
+                p.max_runtime_s, p.created_at, p.last_event_at, p.last_success_at, p.last_status,
+                p.consecutive_failures, p.consecutive_warnings, p.running_since, p.checked_until
+         FROM policies p JOIN clients c ON c.id = p.client_id JOIN cis ci ON ci.id = p.ci_id
+         WHERE p.status = 'active' ORDER BY p.client_id, p.id",
+    )?;
+    let rows = stmt.query_map([], |r| {
+        Ok(CheckRow {
+            id: r.get(0)?,
+            client_id: r.get(1)?,
+            ci_id: r.get(2)?,
+            tier: r.get(3)?,
+            client: r.get(4)?,
+            timezone: r.get(5)?,
+            job: r.get(6)?,
+            schedule: r.get(7)?,
+            rpo_s: r.get(8)?,
+            grace_s: r.get(9)?,
+            max_runtime_s: r.get(10)?,
+            created_at: r.get(11)?,
+            state: State {
+                last_event_at: r.get(12)?,
+                last_success_at: r.get(13)?,
+                last_status: r.get(14)?,
+                consecutive_failures: r.get(15)?,
+                consecutive_warnings: r.get(16)?,
+                running_since: r.get(17)?,
+                checked_until: r.get(18)?,
+            },
+        })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// Mark a run as started (the start marker `check` reads for hung runs).
+pub fn mark_running(conn: &Connection, id: i64, since: i64) -> Result<()> {
+    conn.execute(
+        "UPDATE policies SET running_since = ?2 WHERE id = ?1",
+        params![id, since],
+    )?;
+    Ok(())
+}
+
+pub fn set_checked_until(conn: &Connection, id: i64, until: i64) -> Result<()> {
+    conn.prepare_cached("UPDATE policies SET checked_until = ?2 WHERE id = ?1")?
+        .execute(params![id, until])?;
     Ok(())
 }

@@ -7,7 +7,10 @@ use anyhow::{bail, Context, Result};
 use rusqlite::Connection;
 
 /// The migrations, in order; index + 1 is the schema version.
-const MIGRATIONS: &[&str] = &[include_str!("migrations/0001_initial.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("migrations/0001_initial.sql"),
+    include_str!("migrations/0002_tickets.sql"),
+];
 
 /// The newest schema version this bmctl knows.
 pub const VERSION: i64 = MIGRATIONS.len() as i64;

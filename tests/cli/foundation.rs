@@ -228,7 +228,7 @@ fn a_newer_database_is_refused_untouched() {
     let before = std::fs::read(&env.db).unwrap();
     let r = env.run(&["client", "list"]).code(1);
     assert!(
-        r.stderr.contains("version 999") && r.stderr.contains("up to version 1"),
+        r.stderr.contains("version 999") && r.stderr.contains("knows only up to version"),
         "{}",
         r.stderr
     );

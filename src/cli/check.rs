@@ -1,0 +1,66 @@
+//! `bmctl check [--fail-on-findings]`.
+
+use anyhow::Result;
+
+use super::App;
+use crate::domain::time::local_display;
+use crate::ops::check::{self, Finding, Settings};
+use crate::ops::correct::Rules;
+use crate::output::{self, Tabular};
+
+#[derive(Debug, clap::Args)]
+#[command(after_help = "For cron, every few minutes: */5 * * * * bmctl check
+Re-running is harmless: each missed occurrence is recorded once.")]
+pub struct Args {
+    /// Exit 1 when this run raised anything (new missed runs or tickets).
+    #[arg(long)]
+    fail_on_findings: bool,
+}
+
+impl Tabular for Finding {
+    fn headers() -> Vec<&'static str> {
+        vec!["finding", "client", "job", "at", "detail"]
+    }
+    fn cells(&self) -> Vec<String> {
+        vec![
+            self.kind.into(),
+            self.client.clone(),
+            self.job.clone(),
+            local_display(self.at.0, chrono_tz::UTC),
+            self.detail.clone(),
+        ]
+    }
+}
+
+pub fn run(app: &App, args: &Args) -> Result<u8> {
+    let mut store = app.store()?;
+    let ctx = app.ctx("check")?;
+    let settings = Settings {
+        rules: Rules::from_config(&app.config),
+        lookback_s: app.config.secs("check.lookback"),
+        default_max_runtime_s: app.config.secs("check.default_max_runtime"),
+    };
+    let report = check::run(&mut store, &ctx, &settings)?;
+    if app.format() == output::Format::Table {
+        output::list(app.format(), &report.findings)?;
+        app.say(format!(
+            "checked {} policies: {} windows closed, {} missed, {} hung, {} RPO breaches; tickets opened {}, updated {}",
+            report.policies,
+            report.occurrences_closed,
+            report.missed,
+            report.hung,
+            report.rpo_breaches,
+            report.tickets.tickets_opened,
+            report.tickets.tickets_updated
+        ));
+    } else if app.format() == output::Format::Json {
+        output::show(app.format(), &report, &[])?;
+    } else {
+        output::list(app.format(), &report.findings)?;
+    }
+    Ok(if args.fail_on_findings && report.raised() {
+        1
+    } else {
+        0
+    })
+}

@@ -1,0 +1,275 @@
+//! `bmctl correct list|show|open|start|note|resolve|escalate|reopen` (05f.02).
+
+use std::collections::HashMap;
+
+use anyhow::Result;
+use chrono_tz::Tz;
+use clap::Subcommand;
+
+use super::{split_ref, App};
+use crate::domain::time::{local_display, parse_instant};
+use crate::error::rejected;
+use crate::ops::correct;
+use crate::ops::views::TicketView;
+use crate::output::{self, Tabular};
+use crate::store::clients;
+use crate::store::tickets::{self, Filter};
+
+#[derive(Debug, Subcommand)]
+pub enum Cmd {
+    /// Open corrective tickets and incidents, by due time.
+    List {
+        #[arg(long)]
+        client: Option<String>,
+        /// open, in_progress, resolved or skipped.
+        #[arg(long)]
+        status: Option<String>,
+        /// corrective (includes incidents) or incident.
+        #[arg(long)]
+        kind: Option<String>,
+        /// Include resolved tickets.
+        #[arg(long)]
+        all: bool,
+        /// Only tickets changed after this instant (for a PSA sync).
+        #[arg(long)]
+        since: Option<String>,
+    },
+    /// One ticket with its timeline.
+    Show { id: i64 },
+    /// Raise a finding by hand on a job.
+    Open {
+        /// CLIENT/JOB
+        #[arg(long)]
+        job: String,
+        #[arg(long)]
+        title: String,
+        #[arg(long)]
+        note: Option<String>,
+    },
+    /// Start working a ticket (assigns it to you if unassigned).
+    Start { id: i64 },
+    /// Add a line to a ticket's work log.
+    Note { id: i64, text: String },
+    /// Resolve a ticket with its root cause.
+    #[command(
+        after_help = "Causes: media, network, credentials, capacity, software, configuration, source-data, human, unknown"
+    )]
+    Resolve {
+        id: i64,
+        /// Root-cause category.
+        #[arg(long)]
+        cause: String,
+        /// What was done.
+        #[arg(long)]
+        fix: String,
+    },
+    /// Escalate a corrective ticket to an incident.
+    Escalate {
+        id: i64,
+        #[arg(long)]
+        reason: Option<String>,
+    },
+    /// Reopen a resolved ticket.
+    Reopen {
+        id: i64,
+        #[arg(long)]
+        reason: Option<String>,
+    },
+}
+
+/// A ticket row with its client's zone for display.
+pub struct Row(pub TicketView, pub Tz);
+
+impl serde::Serialize for Row {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        self.0.serialize(s)
+    }
+}
+
+impl Tabular for Row {
+    fn headers() -> Vec<&'static str> {
+        vec![
+            "id", "kind", "prio", "client", "job", "title", "status", "seen", "assignee", "due",
+        ]
+    }
+    fn cells(&self) -> Vec<String> {
+        let t = &self.0;
+        vec![
+            t.id.to_string(),
+            t.kind.clone(),
+            format!("P{}", t.priority),
+            t.client.clone(),
+            output::opt(&t.job),
+            t.title.clone(),
+            t.status.clone(),
+            format!("{}x", t.occurrences),
+            output::opt(&t.assignee),
+            match t.due_at {
+                Some(d) => format!(
+                    "{}{}",
+                    local_display(d.0, self.1),
+                    if t.overdue { " OVERDUE" } else { "" }
+                ),
+                None => "-".into(),
+            },
+        ]
+    }
+}
+
+fn zones(app: &App, store: &crate::store::Store) -> Result<HashMap<String, Tz>> {
+    let _ = app;
+    Ok(clients::list(&store.conn)?
+        .into_iter()
+        .map(|c| (c.code.clone(), c.tz()))
+        .collect())
+}
+
+fn show_one(app: &App, store: &crate::store::Store, id: i64, now: i64) -> Result<()> {
+    let d = correct::show(&store.conn, id, now)?;
+    let tz = zones(app, store)?
+        .get(&d.ticket.client)
+        .copied()
+        .unwrap_or(chrono_tz::UTC);
+    if app.format() != output::Format::Table {
+        return output::show(app.format(), &d, &[]);
+    }
+    let t = &d.ticket;
+    let when = |v: Option<crate::domain::time::Ts>| {
+        v.map(|x| local_display(x.0, tz))
+            .unwrap_or_else(|| "-".into())
+    };
+    let pairs = vec![
+        (
+            "ticket",
+            format!("#{} {} (P{}) {}", t.id, t.kind, t.priority, t.title),
+        ),
+        (
+            "status",
+            format!("{}{}", t.status, if t.overdue { " OVERDUE" } else { "" }),
+        ),
+        (
+            "client / job",
+            format!("{} / {}", t.client, output::opt(&t.job)),
+        ),
+        ("class", output::opt(&t.class)),
+        (
+            "occurrences",
+            format!(
+                "{} (first {}, last {})",
+                t.occurrences,
+                when(t.first_seen_at),
+                when(t.last_seen_at)
+            ),
+        ),
+        ("opened", when(Some(t.opened_at))),
+        ("due", when(t.due_at)),
+        ("assignee", output::opt(&t.assignee)),
+        ("resolved", when(t.resolved_at)),
+        ("cause", output::opt(&t.cause)),
+        ("resolution", output::opt(&t.resolution)),
+        ("psa", output::opt(&t.psa_ref)),
+    ];
+    output::show(app.format(), &d, &pairs)?;
+    let mut out = String::from("\ntimeline\n");
+    for n in &d.timeline {
+        out.push_str(&format!(
+            "  {}  {:<8} {:<6} {}\n",
+            local_display(n.at.0, tz),
+            n.actor,
+            n.kind,
+            n.text
+        ));
+    }
+    output::text(&out)
+}
+
+pub fn run(app: &App, cmd: &Cmd) -> Result<u8> {
+    let mut store = app.store()?;
+    let ctx = app.ctx(match cmd {
+        Cmd::List { .. } => "correct list",
+        Cmd::Show { .. } => "correct show",
+        Cmd::Open { .. } => "correct open",
+        Cmd::Start { .. } => "correct start",
+        Cmd::Note { .. } => "correct note",
+        Cmd::Resolve { .. } => "correct resolve",
+        Cmd::Escalate { .. } => "correct escalate",
+        Cmd::Reopen { .. } => "correct reopen",
+    })?;
+    let now = ctx.ts();
+    let changed = match cmd {
+        Cmd::List {
+            client,
+            status,
+            kind,
+            all,
+            since,
+        } => {
+            let mut f = Filter {
+                kind: Some(kind.clone().unwrap_or_else(|| "corrective".into())),
+                status: status.clone(),
+                all: *all,
+                ..Filter::default()
+            };
+            if let Some(k) = &f.kind {
+                if !["corrective", "incident"].contains(&k.as_str()) {
+                    return Err(rejected(format!(
+                        "--kind '{k}' is not corrective or incident (tasks: `bmctl tasks due`)"
+                    )));
+                }
+            }
+            if let Some(c) = client {
+                f.client_id = Some(clients::get(&store.conn, c)?.id);
+            }
+            if let Some(s) = since {
+                f.updated_since = Some(
+                    parse_instant(s)
+                        .map_err(|e| rejected(format!("--since: {e}")))?
+                        .timestamp(),
+                );
+            }
+            let zones = zones(app, &store)?;
+            let rows: Vec<Row> = tickets::list(&store.conn, &f)?
+                .into_iter()
+                .map(|t| {
+                    let tz = zones.get(&t.client).copied().unwrap_or(chrono_tz::UTC);
+                    Row(TicketView::new(t, now), tz)
+                })
+                .collect();
+            output::list(app.format(), &rows)?;
+            None
+        }
+        Cmd::Show { id } => {
+            show_one(app, &store, *id, now)?;
+            None
+        }
+        Cmd::Open { job, title, note } => {
+            let (c, j) = split_ref("--job", job)?;
+            Some(correct::open(
+                &mut store,
+                &ctx,
+                c,
+                j,
+                title,
+                note.as_deref(),
+            )?)
+        }
+        Cmd::Start { id } => Some(correct::start(&mut store, &ctx, *id)?),
+        Cmd::Note { id, text } => Some(correct::note(&mut store, &ctx, *id, text)?),
+        Cmd::Resolve { id, cause, fix } => {
+            Some(correct::resolve(&mut store, &ctx, *id, cause, fix)?)
+        }
+        Cmd::Escalate { id, reason } => {
+            Some(correct::escalate(&mut store, &ctx, *id, reason.as_deref())?)
+        }
+        Cmd::Reopen { id, reason } => {
+            Some(correct::reopen(&mut store, &ctx, *id, reason.as_deref())?)
+        }
+    };
+    if let Some(t) = changed {
+        app.say(format!("ticket #{} is {} ({})", t.id, t.status, t.kind));
+        if app.format() != output::Format::Table {
+            output::show(app.format(), &TicketView::new(t, now), &[])?;
+        }
+    }
+    Ok(0)
+}

@@ -1,0 +1,286 @@
+//! `bmctl events import|ingest|list`.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use clap::Subcommand;
+
+use super::{split_ref, App};
+use crate::domain::time::{local_display, parse_instant};
+use crate::error::rejected;
+use crate::ingest::neutral::InputFormat;
+use crate::ingest::{borg, restic};
+use crate::ops::correct::Rules;
+use crate::ops::events::{self, Summary, Target};
+use crate::output::{self, Tabular};
+use crate::store::events::{self as store_events, EventView, Filter};
+use crate::store::{clients, policies};
+
+#[derive(Debug, Subcommand)]
+pub enum Cmd {
+    /// Import neutral job events (JSON lines or CSV; `-` reads stdin).
+    #[command(
+        after_help = "Validates the whole input first: one bad line rejects the file (exit 3, nothing written)\nunless --skip-invalid. Re-importing the same file is harmless: known runs are counted as duplicates."
+    )]
+    Import {
+        file: PathBuf,
+        /// jsonl or csv [default: by extension, .csv is CSV].
+        #[arg(long, value_enum)]
+        input_format: Option<InputFormat>,
+        /// Write the valid lines and report each rejected one (exit 0).
+        #[arg(long)]
+        skip_invalid: bool,
+    },
+    /// Ingest a backup tool's own JSON output.
+    #[command(subcommand)]
+    Ingest(Tool),
+    /// Job events, oldest first (the latest --limit).
+    List {
+        #[arg(long)]
+        client: Option<String>,
+        /// CLIENT/JOB
+        #[arg(long)]
+        job: Option<String>,
+        #[arg(long)]
+        status: Option<String>,
+        /// Only events that ended at or after this instant (RFC 3339).
+        #[arg(long)]
+        since: Option<String>,
+        /// Only runs of jobs the plan does not know.
+        #[arg(long)]
+        unmatched: bool,
+        /// How many events at most (0 = all).
+        #[arg(long, default_value_t = 1000)]
+        limit: i64,
+    },
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ToolArgs {
+    /// Every run in the input belongs to this CLIENT/JOB.
+    #[arg(long, conflicts_with = "client")]
+    job: Option<String>,
+    /// Map runs to this client's policies by their `match` rules.
+    #[arg(long)]
+    client: Option<String>,
+    /// The tool's output (`-` reads stdin).
+    file: PathBuf,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Tool {
+    /// `restic backup --json` output (stdout and stderr) or `restic snapshots --json`.
+    #[command(
+        after_help = "restic 0.14's summary carries no time: the event ends at --ended, else at the file's\nmodification time (now for stdin). Snapshots carry their start time."
+    )]
+    Restic {
+        #[command(flatten)]
+        args: ToolArgs,
+        /// When the backup ended (RFC 3339), for a backup summary.
+        #[arg(long)]
+        ended: Option<String>,
+    },
+    /// `borg create --json` or `borg list --json` output.
+    Borg {
+        #[command(flatten)]
+        args: ToolArgs,
+        /// Zone of borg's local times [default: the client's zone].
+        #[arg(long)]
+        tz: Option<String>,
+    },
+}
+
+impl Tabular for EventView {
+    fn headers() -> Vec<&'static str> {
+        vec![
+            "id", "client", "job", "op", "status", "started", "ended", "bytes", "files", "id_ext",
+            "message",
+        ]
+    }
+    fn cells(&self) -> Vec<String> {
+        let t = |v: &Option<crate::domain::time::Ts>| {
+            v.map(|t| local_display(t.0, chrono_tz::UTC))
+                .unwrap_or_else(|| "-".into())
+        };
+        vec![
+            self.id.to_string(),
+            self.client.clone(),
+            if self.matched {
+                self.job.clone()
+            } else {
+                format!("{} (unmatched)", self.job)
+            },
+            self.operation.clone(),
+            self.status.clone(),
+            t(&self.started_at),
+            t(&self.ended_at),
+            output::opt(&self.bytes),
+            output::opt(&self.files),
+            output::opt(&self.external_id),
+            self.message
+                .as_deref()
+                .map(|m| m.chars().take(60).collect())
+                .unwrap_or_else(|| "-".into()),
+        ]
+    }
+}
+
+/// Print an ingestion summary: a line for people, the object for scripts.
+pub fn print_summary(app: &App, s: &Summary) -> Result<()> {
+    for r in &s.rejections {
+        app.say(format!("rejected: {r}"));
+    }
+    let pairs = [
+        ("read", s.read.to_string()),
+        ("new", s.new.to_string()),
+        ("duplicate", s.duplicate.to_string()),
+        ("unmatched", s.unmatched.to_string()),
+        ("rejected", s.rejected.to_string()),
+        ("tickets_opened", s.tickets.tickets_opened.to_string()),
+        ("tickets_updated", s.tickets.tickets_updated.to_string()),
+        ("tickets_resolved", s.tickets.tickets_resolved.to_string()),
+    ];
+    output::show(app.format(), s, &pairs)
+}
+
+/// Read a file or stdin whole (tool outputs are small).
+fn read_text(file: &Path) -> Result<(String, String, Option<std::time::SystemTime>)> {
+    if file.as_os_str() == "-" {
+        let mut s = String::new();
+        std::io::Read::read_to_string(&mut std::io::stdin(), &mut s).context("reading stdin")?;
+        return Ok(("stdin".into(), s, None));
+    }
+    let name = file.display().to_string();
+    let bytes = std::fs::read(file).with_context(|| format!("reading {name}"))?;
+    let text = String::from_utf8(bytes)
+        .map_err(|e| rejected(format!("{name}: is not valid UTF-8 ({e})")))?;
+    let mtime = std::fs::metadata(file).and_then(|m| m.modified()).ok();
+    Ok((name, text, mtime))
+}
+
+fn target(args: &ToolArgs) -> Result<Target> {
+    match (&args.job, &args.client) {
+        (Some(j), _) => {
+            let (c, j) = split_ref("--job", j)?;
+            Ok(Target::Job { client: c.into(), job: j.into() })
+        }
+        (None, Some(c)) => Ok(Target::Client(c.clone())),
+        (None, None) => Err(rejected("say whose runs these are: --job CLIENT/JOB, or --client CLIENT to match by the plan's `match` rules")),
+    }
+}
+
+pub fn run(app: &App, cmd: &Cmd) -> Result<u8> {
+    let mut store = app.store()?;
+    let rules = Rules::from_config(&app.config);
+    match cmd {
+        Cmd::Import {
+            file,
+            input_format,
+            skip_invalid,
+        } => {
+            let ctx = app.ctx("events import")?;
+            let (path, name, _spool) = if file.as_os_str() == "-" {
+                // stdin is spooled to a private temporary file, then validated whole.
+                let mut tmp = tempfile::NamedTempFile::new()
+                    .context("creating a temporary file for stdin")?;
+                std::io::copy(&mut std::io::stdin().lock(), &mut tmp).context("reading stdin")?;
+                (tmp.path().to_path_buf(), "stdin".to_string(), Some(tmp))
+            } else {
+                (file.clone(), file.display().to_string(), None)
+            };
+            let format = input_format.unwrap_or_else(|| InputFormat::guess(&name));
+            let show_progress = std::io::stderr().is_terminal() && !app.cli.quiet;
+            let input = events::Input {
+                path: &path,
+                name: &name,
+                format,
+                skip_invalid: *skip_invalid,
+            };
+            let s = events::import(&mut store, &ctx, rules, &input, |n| {
+                if show_progress && n >= events::BATCH {
+                    eprint!("\r{n} events read…");
+                }
+            })?;
+            if show_progress && s.read >= events::BATCH {
+                eprintln!();
+            }
+            print_summary(app, &s)?;
+        }
+        Cmd::Ingest(tool) => {
+            let ctx = app.ctx("events ingest")?;
+            let (source, args, runs) = match tool {
+                Tool::Restic { args, ended } => {
+                    let (name, text, mtime) = read_text(&args.file)?;
+                    let runs = restic::parse(&text).map_err(|r| rejected(r.describe(&name)))?;
+                    let ended = match ended {
+                        Some(t) => Some(
+                            parse_instant(t)
+                                .map_err(|e| rejected(format!("--ended: {e}")))?
+                                .timestamp(),
+                        ),
+                        None => mtime.map(|m| chrono::DateTime::<chrono::Utc>::from(m).timestamp()),
+                    };
+                    let runs = runs
+                        .into_iter()
+                        .map(|mut r| {
+                            r.ended_at = r.ended_at.or(ended);
+                            r
+                        })
+                        .collect();
+                    ("restic", args, runs)
+                }
+                Tool::Borg { args, tz } => {
+                    let (name, text, _) = read_text(&args.file)?;
+                    let zone = match (tz, &args.job, &args.client) {
+                        (Some(z), _, _) => crate::domain::time::parse_tz(z)
+                            .map_err(|e| rejected(format!("--tz: {e}")))?,
+                        (None, Some(j), _) => {
+                            clients::get(&store.conn, split_ref("--job", j)?.0)?.tz()
+                        }
+                        (None, None, Some(c)) => clients::get(&store.conn, c)?.tz(),
+                        _ => chrono_tz::UTC,
+                    };
+                    let runs = borg::parse(&text, zone).map_err(|r| rejected(r.describe(&name)))?;
+                    ("borg", args, runs)
+                }
+            };
+            let evs = events::map_tool_runs(&store.conn, source, &target(args)?, runs, ctx.ts())?;
+            let s = events::ingest(&mut store, &ctx, rules, &evs)?;
+            print_summary(app, &s)?;
+        }
+        Cmd::List {
+            client,
+            job,
+            status,
+            since,
+            unmatched,
+            limit,
+        } => {
+            let mut f = Filter {
+                limit: *limit,
+                unmatched: *unmatched,
+                status: status.clone(),
+                ..Filter::default()
+            };
+            if let Some(c) = client {
+                f.client_id = Some(clients::get(&store.conn, c)?.id);
+            }
+            if let Some(j) = job {
+                let (c, j) = split_ref("--job", j)?;
+                let cl = clients::get(&store.conn, c)?;
+                f.client_id = Some(cl.id);
+                f.policy_id = Some(policies::get(&store.conn, cl.id, c, j)?.id);
+            }
+            if let Some(s) = since {
+                f.since = Some(
+                    parse_instant(s)
+                        .map_err(|e| rejected(format!("--since: {e}")))?
+                        .timestamp(),
+                );
+            }
+            output::list(app.format(), &store_events::list(&store.conn, &f)?)?;
+        }
+    }
+    Ok(0)
+}

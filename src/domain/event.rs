@@ -1,0 +1,236 @@
+//! Job events: one run of a backup (or integrity check) as a tool reported it.
+//!
+//! Also the idempotency key: a tool's own id stored compactly as an integer
+//! (restic's short id is 8 hex digits; borg's 64-hex archive id is kept as
+//! its first 16), or, without one, a hash of source + job + time.
+
+use anyhow::{bail, Result};
+use serde::{Deserialize, Serialize};
+
+/// The longest message kept with an event.
+pub const MAX_MESSAGE: usize = 64 * 1024;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    // Ordered worst to best, so that `max` picks an occurrence's outcome.
+    Missed,
+    Failed,
+    Warning,
+    Success,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Success => "success",
+            Status::Warning => "warning",
+            Status::Failed => "failed",
+            Status::Missed => "missed",
+        }
+    }
+
+    pub fn parse(text: &str) -> Result<Self> {
+        Ok(match text {
+            "success" => Status::Success,
+            "warning" => Status::Warning,
+            "failed" => Status::Failed,
+            "missed" => Status::Missed,
+            other => bail!("status '{other}' is not one of success, warning, failed, missed"),
+        })
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Operation {
+    #[default]
+    Backup,
+    Check,
+}
+
+impl Operation {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Operation::Backup => "backup",
+            Operation::Check => "check",
+        }
+    }
+
+    pub fn parse(text: &str) -> Result<Self> {
+        Ok(match text {
+            "backup" => Operation::Backup,
+            "check" => Operation::Check,
+            other => bail!("operation '{other}' is not backup or check"),
+        })
+    }
+}
+
+/// An event on its way in, validated but not yet matched to a policy.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewEvent {
+    pub client: String,
+    pub job: String,
+    pub operation: Operation,
+    pub status: Status,
+    pub started_at: Option<i64>,
+    pub ended_at: i64,
+    pub bytes: Option<i64>,
+    pub files: Option<i64>,
+    pub snapshot: Option<String>,
+    pub source: String,
+    pub external_id: Option<String>,
+    pub message: Option<String>,
+}
+
+impl NewEvent {
+    /// The instant that places the run in an occurrence window: its start,
+    /// or its end when the tool gives no start.
+    pub fn at(&self) -> i64 {
+        self.started_at.unwrap_or(self.ended_at)
+    }
+
+    /// Checks that need nothing but the event itself; the error names the field.
+    pub fn validate(&self) -> std::result::Result<(), (&'static str, String)> {
+        if self.client.is_empty() {
+            return Err(("client", "must not be empty".into()));
+        }
+        if self.job.is_empty() || self.job.len() > 200 {
+            return Err(("job", "must be 1-200 characters".into()));
+        }
+        if let Some(s) = self.started_at {
+            if s > self.ended_at {
+                return Err(("ended_at", "ends before it started".into()));
+            }
+        }
+        for (field, v) in [("bytes", self.bytes), ("files", self.files)] {
+            if v.is_some_and(|n| n < 0) {
+                return Err((field, "must not be negative".into()));
+            }
+        }
+        if self.message.as_ref().is_some_and(|m| m.len() > MAX_MESSAGE) {
+            return Err(("message", format!("is longer than {MAX_MESSAGE} bytes")));
+        }
+        if self
+            .external_id
+            .as_ref()
+            .is_some_and(|i| i.is_empty() || i.len() > 200)
+        {
+            return Err(("id", "must be 1-200 characters".into()));
+        }
+        if self.source.is_empty() || self.source.len() > 40 {
+            return Err(("source", "must be 1-40 characters".into()));
+        }
+        Ok(())
+    }
+
+    /// The idempotency key of this run: `(xid, xkind)`.
+    pub fn key(&self) -> (i64, i64) {
+        match &self.external_id {
+            Some(id) => compact_id(id),
+            None => {
+                let t = self.at();
+                (
+                    fnv64(&[
+                        self.source.as_bytes(),
+                        b"\0",
+                        self.job.as_bytes(),
+                        b"\0",
+                        &t.to_le_bytes(),
+                    ]),
+                    0,
+                )
+            }
+        }
+    }
+}
+
+/// Store an external id as an integer: hex ids of up to 16 digits exactly
+/// (`xkind` = digit count), longer hex ids by their first 16 digits, other
+/// ids by a hash (`xkind` = -1, the text kept beside it).
+pub fn compact_id(id: &str) -> (i64, i64) {
+    let hex = id.len() >= 8
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase());
+    if hex {
+        let digits = &id[..id.len().min(16)];
+        if let Ok(v) = u64::from_str_radix(digits, 16) {
+            return (v as i64, digits.len() as i64);
+        }
+    }
+    (fnv64(&[b"id\0", id.as_bytes()]), -1)
+}
+
+/// Print a compact id back.
+pub fn external_id(xid: i64, xkind: i64, text: Option<String>) -> Option<String> {
+    match xkind {
+        0 => None,
+        -1 => text,
+        n => Some(format!("{:0width$x}", xid as u64, width = n as usize)),
+    }
+}
+
+/// FNV-1a, 64 bits: stable across versions and platforms (unlike std's hasher).
+pub fn fnv64(parts: &[&[u8]]) -> i64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for part in parts {
+        for b in *part {
+            h ^= u64::from(*b);
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    h as i64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_stored_compactly_and_print_back() {
+        assert_eq!(compact_id("ed12ae91"), (0xed12ae91, 8));
+        assert_eq!(
+            external_id(0xed12ae91, 8, None).as_deref(),
+            Some("ed12ae91")
+        );
+        assert_eq!(compact_id("00000001").1, 8);
+        assert_eq!(external_id(1, 8, None).as_deref(), Some("00000001"));
+        let borg = "c02bc3ff6f1f6b4bdeff82aeee3e1d6899d076bd91219934c902acda94cf2653";
+        let (x, k) = compact_id(borg);
+        assert_eq!(k, 16);
+        assert_eq!(external_id(x, k, None).as_deref(), Some("c02bc3ff6f1f6b4b"));
+        assert_eq!(compact_id("JOB-42").1, -1);
+    }
+
+    #[test]
+    fn statuses_order_worst_to_best() {
+        assert!(Status::Success > Status::Warning && Status::Warning > Status::Failed);
+        assert!(Status::Failed > Status::Missed);
+        assert!(Status::parse("ok").is_err());
+    }
+
+    #[test]
+    fn natural_keys_differ_by_time() {
+        let mut e = NewEvent {
+            client: "acme".into(),
+            job: "fs01".into(),
+            operation: Operation::Backup,
+            status: Status::Success,
+            started_at: Some(100),
+            ended_at: 200,
+            bytes: None,
+            files: None,
+            snapshot: None,
+            source: "import".into(),
+            external_id: None,
+            message: None,
+        };
+        let a = e.key();
+        e.started_at = Some(101);
+        assert_ne!(a, e.key());
+        assert_eq!(a.1, 0);
+        e.ended_at = 50;
+        assert_eq!(e.validate().unwrap_err().0, "ended_at");
+    }
+}

@@ -1,0 +1,257 @@
+//! Tickets: proactive tasks, corrective tickets and incidents, with the
+//! state machine `open → in_progress → resolved | skipped` and `reopen`.
+//! A refused step names the ticket, its state and the command that helps.
+
+use anyhow::{bail, Result};
+use serde::Serialize;
+
+use crate::error::refused;
+
+/// Root-cause categories a person resolves a corrective ticket with.
+pub const CAUSES: &[&str] = &[
+    "media",
+    "network",
+    "credentials",
+    "capacity",
+    "software",
+    "configuration",
+    "source-data",
+    "human",
+    "unknown",
+];
+
+/// The cause and resolution bmctl writes when a success clears a ticket.
+pub const AUTO_RECOVERED: &str = "auto-recovered";
+
+pub fn validate_cause(cause: &str) -> Result<()> {
+    if !CAUSES.contains(&cause) {
+        bail!("cause '{cause}' is not one of {}", CAUSES.join(", "));
+    }
+    Ok(())
+}
+
+/// Priority (1 = highest … 4) of a corrective ticket on a CI of `tier`; an
+/// incident is one step higher.
+pub fn priority_for(tier: Option<i64>, incident: bool) -> i64 {
+    let base = match tier {
+        Some(1) => 2,
+        Some(2) => 3,
+        Some(_) => 4,
+        None => 3,
+    };
+    if incident {
+        (base - 1).max(1)
+    } else {
+        base
+    }
+}
+
+/// Hours until a corrective ticket of this priority is due.
+pub fn due_hours(priority: i64) -> i64 {
+    match priority {
+        1 => 4,
+        2 => 8,
+        3 => 24,
+        _ => 72,
+    }
+}
+
+/// A ticket as stored.
+#[derive(Debug, Clone, Serialize)]
+pub struct Ticket {
+    pub id: i64,
+    pub kind: String,
+    pub class: Option<String>,
+    #[serde(skip)]
+    pub client_id: i64,
+    pub client: String,
+    #[serde(skip)]
+    pub ci_id: Option<i64>,
+    pub ci: Option<String>,
+    #[serde(skip)]
+    pub policy_id: Option<i64>,
+    pub job: Option<String>,
+    pub title: String,
+    pub status: String,
+    pub priority: i64,
+    pub assignee: Option<String>,
+    pub opened_at: i64,
+    pub updated_at: i64,
+    pub due_at: Option<i64>,
+    pub started_at: Option<i64>,
+    pub resolved_at: Option<i64>,
+    pub occurrences: i64,
+    pub first_seen_at: Option<i64>,
+    pub last_seen_at: Option<i64>,
+    pub resolution: Option<String>,
+    pub cause: Option<String>,
+    pub auto_resolved_at: Option<i64>,
+    pub recovered_at: Option<i64>,
+    pub psa_ref: Option<String>,
+    pub linked_ticket_id: Option<i64>,
+}
+
+impl Ticket {
+    pub fn is_open(&self) -> bool {
+        matches!(self.status.as_str(), "open" | "in_progress")
+    }
+
+    fn name(&self) -> String {
+        format!("ticket #{}", self.id)
+    }
+
+    fn verb(&self) -> &'static str {
+        if self.kind == "task" {
+            "tasks"
+        } else {
+            "correct"
+        }
+    }
+
+    pub fn start(&mut self, now: i64) -> Result<()> {
+        if self.status != "open" {
+            let help = if self.is_open() {
+                format!(
+                    "it is being worked already; resolve it with `bmctl {} resolve {}`",
+                    self.verb(),
+                    self.id
+                )
+            } else {
+                format!(
+                    "reopen it first with `bmctl {} reopen {}`",
+                    self.verb(),
+                    self.id
+                )
+            };
+            return Err(refused(format!(
+                "cannot start {}: it is '{}'; {help}",
+                self.name(),
+                self.status
+            )));
+        }
+        self.status = "in_progress".into();
+        self.started_at = Some(now);
+        self.updated_at = now;
+        Ok(())
+    }
+
+    pub fn resolve(&mut self, cause: &str, fix: &str, now: i64) -> Result<()> {
+        if !self.is_open() {
+            return Err(refused(format!(
+                "cannot resolve {}: it is '{}' already; reopen it with `bmctl {} reopen {}`",
+                self.name(),
+                self.status,
+                self.verb(),
+                self.id
+            )));
+        }
+        self.status = "resolved".into();
+        self.cause = Some(cause.to_string());
+        self.resolution = Some(fix.to_string());
+        self.resolved_at = Some(now);
+        self.updated_at = now;
+        Ok(())
+    }
+
+    pub fn escalate(&mut self, now: i64) -> Result<()> {
+        if !self.is_open() {
+            return Err(refused(format!(
+                "cannot escalate {}: it is '{}'; reopen it first with `bmctl correct reopen {}`",
+                self.name(),
+                self.status,
+                self.id
+            )));
+        }
+        if self.kind != "corrective" {
+            return Err(refused(format!(
+                "cannot escalate {}: it is a '{}', and only corrective tickets escalate to incidents",
+                self.name(),
+                self.kind
+            )));
+        }
+        self.kind = "incident".into();
+        self.priority = (self.priority - 1).max(1);
+        self.updated_at = now;
+        Ok(())
+    }
+
+    pub fn reopen(&mut self, now: i64) -> Result<()> {
+        if self.is_open() {
+            return Err(refused(format!(
+                "cannot reopen {}: it is '{}' (still open)",
+                self.name(),
+                self.status
+            )));
+        }
+        self.status = "open".into();
+        self.resolved_at = None;
+        self.started_at = None;
+        self.updated_at = now;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ticket() -> Ticket {
+        Ticket {
+            id: 7,
+            kind: "corrective".into(),
+            class: Some("failed".into()),
+            client_id: 1,
+            client: "acme".into(),
+            ci_id: None,
+            ci: None,
+            policy_id: None,
+            job: None,
+            title: "t".into(),
+            status: "open".into(),
+            priority: 3,
+            assignee: None,
+            opened_at: 0,
+            updated_at: 0,
+            due_at: None,
+            started_at: None,
+            resolved_at: None,
+            occurrences: 1,
+            first_seen_at: None,
+            last_seen_at: None,
+            resolution: None,
+            cause: None,
+            auto_resolved_at: None,
+            recovered_at: None,
+            psa_ref: None,
+            linked_ticket_id: None,
+        }
+    }
+
+    #[test]
+    fn the_state_machine() {
+        let mut t = ticket();
+        t.start(1).unwrap();
+        let e = format!("{}", t.start(2).unwrap_err());
+        assert!(
+            e.contains("'in_progress'") && e.contains("bmctl correct resolve 7"),
+            "{e}"
+        );
+        t.escalate(3).unwrap();
+        assert_eq!((t.kind.as_str(), t.priority), ("incident", 2));
+        assert!(t.escalate(4).is_err());
+        t.resolve("media", "replaced disk", 5).unwrap();
+        let e = format!("{}", t.resolve("media", "x", 6).unwrap_err());
+        assert!(e.contains("bmctl correct reopen 7"), "{e}");
+        t.reopen(7).unwrap();
+        assert_eq!((t.status.as_str(), t.resolved_at), ("open", None));
+        assert!(t.reopen(8).is_err());
+    }
+
+    #[test]
+    fn priorities_follow_tier() {
+        assert_eq!(priority_for(Some(1), false), 2);
+        assert_eq!(priority_for(Some(1), true), 1);
+        assert_eq!(priority_for(Some(3), false), 4);
+        assert!(validate_cause("gremlins").is_err());
+    }
+}

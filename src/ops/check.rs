@@ -1,0 +1,219 @@
+//! `check` (for cron): expected runs that did not happen become `missed`
+//! events and tickets; hung runs and RPO breaches become tickets.
+//!
+//! DESIGN, "Expected runs and missed runs": occurrence tₖ's window is
+//! (tₖ₋₁ + grace, tₖ + grace]; a closed window with no run in it and no run
+//! still going is missed, recorded exactly once.
+
+use std::collections::HashMap;
+
+use anyhow::Result;
+use serde::Serialize;
+
+use crate::domain::event::{NewEvent, Operation, Status};
+use crate::domain::policy::Schedule;
+use crate::domain::time::{format_duration, from_unix, local_day, rfc3339, Ts};
+use crate::ops::correct::{self, Rules, Subject, TicketCounts};
+use crate::ops::events::Ingestor;
+use crate::ops::Ctx;
+use crate::store::events::{self, Rollup};
+use crate::store::{policies, Store};
+
+/// Settings of a check run.
+#[derive(Debug, Clone, Copy)]
+pub struct Settings {
+    pub rules: Rules,
+    pub lookback_s: i64,
+    pub default_max_runtime_s: i64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Finding {
+    /// `missed`, `hung` or `rpo`.
+    pub kind: &'static str,
+    pub client: String,
+    pub job: String,
+    pub at: Ts,
+    pub detail: String,
+}
+
+#[derive(Debug, Default, Serialize)]
+pub struct Report {
+    pub policies: usize,
+    pub occurrences_closed: usize,
+    pub missed: usize,
+    pub hung: usize,
+    pub rpo_breaches: usize,
+    #[serde(flatten)]
+    pub tickets: TicketCounts,
+    pub findings: Vec<Finding>,
+}
+
+impl Report {
+    /// Whether this run raised anything (for `--fail-on-findings`).
+    pub fn raised(&self) -> bool {
+        self.missed > 0 || self.tickets.tickets_opened > 0 || self.tickets.tickets_updated > 0
+    }
+}
+
+pub fn run(store: &mut Store, ctx: &Ctx, set: &Settings) -> Result<Report> {
+    let now = ctx.ts();
+    let tx = store.write()?;
+    let mut report = Report::default();
+    let mut ing = Ingestor::new(set.rules);
+    let mut rollups: HashMap<(i64, i64), Rollup> = HashMap::new();
+
+    let rows = policies::active_for_check(&tx)?;
+    let mut auto = correct::Auto {
+        conn: &tx,
+        ctx,
+        rules: set.rules,
+        counts: TicketCounts::default(),
+    };
+    for p in rows {
+        report.policies += 1;
+        let (Ok(tz), Ok(schedule)) = (
+            p.timezone.parse::<chrono_tz::Tz>(),
+            Schedule::parse(&p.schedule),
+        ) else {
+            continue;
+        };
+        let subject = Subject {
+            client_id: p.client_id,
+            client: p.client.clone(),
+            policy_id: p.id,
+            ci_id: p.ci_id,
+            tier: p.tier,
+            job: p.job.clone(),
+        };
+        let max_runtime = p.max_runtime_s.unwrap_or(set.default_max_runtime_s);
+        let floor = p.created_at.max(now - set.lookback_s);
+        let start = p.state.checked_until.map_or(floor, |c| c.max(floor));
+        let closed = schedule.occurrences(from_unix(start), from_unix(now - p.grace_s), tz);
+        let mut prev = closed
+            .first()
+            .and_then(|t| schedule.prev_before(*t, tz))
+            .map(|t| t.timestamp());
+        let mut checked = None;
+        for tk in closed.iter().map(|t| t.timestamp()) {
+            let lo = prev.map_or(i64::MIN / 2, |t| t + p.grace_s);
+            let hi = tk + p.grace_s;
+            prev = Some(tk);
+            let best =
+                events::best_in_window(&tx, p.client_id, p.id, lo, hi, max_runtime.max(86_400))?;
+            let outcome = match best {
+                Some(s) => s,
+                None => {
+                    let running = p
+                        .state
+                        .running_since
+                        .is_some_and(|r| r > lo && r <= hi && now - r <= max_runtime);
+                    if running {
+                        break; // a long run still going is not missed (yet)
+                    }
+                    let detail = format!(
+                        "no run between {} and {}",
+                        rfc3339(lo.max(p.created_at)),
+                        rfc3339(hi)
+                    );
+                    ing.add(
+                        &tx,
+                        &NewEvent {
+                            client: p.client.clone(),
+                            job: p.job.clone(),
+                            operation: Operation::Backup,
+                            status: Status::Missed,
+                            started_at: None,
+                            ended_at: hi,
+                            bytes: None,
+                            files: None,
+                            snapshot: None,
+                            source: "check".into(),
+                            external_id: None,
+                            message: Some(detail.clone()),
+                        },
+                    )?;
+                    report.missed += 1;
+                    report.findings.push(Finding {
+                        kind: "missed",
+                        client: p.client.clone(),
+                        job: p.job.clone(),
+                        at: Ts(tk),
+                        detail,
+                    });
+                    Status::Missed
+                }
+            };
+            let r = rollups.entry((p.client_id, local_day(tk, tz))).or_default();
+            r.expected += 1;
+            match outcome {
+                Status::Success => r.occ_success += 1,
+                Status::Warning => r.occ_warning += 1,
+                Status::Failed => r.occ_failed += 1,
+                Status::Missed => r.occ_missed += 1,
+            }
+            report.occurrences_closed += 1;
+            checked = Some(tk);
+        }
+        if let Some(tk) = checked {
+            policies::set_checked_until(&tx, p.id, tk)?;
+        }
+        if let Some(rs) = p.state.running_since {
+            if now - rs > max_runtime {
+                report.hung += 1;
+                let detail = format!(
+                    "started {} and still running after {} (max runtime {})",
+                    rfc3339(rs),
+                    format_duration(now - rs),
+                    format_duration(max_runtime)
+                );
+                auto.ensure(&subject, "hung", rs, &detail)?;
+                report.findings.push(Finding {
+                    kind: "hung",
+                    client: p.client.clone(),
+                    job: p.job.clone(),
+                    at: Ts(rs),
+                    detail,
+                });
+            }
+        }
+        let last_good = p.state.last_success_at.unwrap_or(p.created_at);
+        if now - last_good > p.rpo_s {
+            report.rpo_breaches += 1;
+            let detail = match p.state.last_success_at {
+                Some(t) => format!(
+                    "last good backup {} ago ({}), RPO {}",
+                    format_duration_rough(now - t),
+                    rfc3339(t),
+                    format_duration(p.rpo_s)
+                ),
+                None => format!(
+                    "no good backup since the policy was created {}, RPO {}",
+                    rfc3339(p.created_at),
+                    format_duration(p.rpo_s)
+                ),
+            };
+            auto.ensure(&subject, "rpo", now, &detail)?;
+            report.findings.push(Finding {
+                kind: "rpo",
+                client: p.client.clone(),
+                job: p.job.clone(),
+                at: Ts(last_good),
+                detail,
+            });
+        }
+    }
+    let mut counts = auto.counts;
+    ing.flush(&tx, ctx)?;
+    for ((client_id, day), r) in rollups {
+        events::rollup_add(&tx, client_id, day, &r)?;
+    }
+    tx.commit()?;
+    counts.add(ing.summary.tickets);
+    report.tickets = counts;
+    Ok(report)
+}
+
+fn format_duration_rough(secs: i64) -> String {
+    crate::domain::time::format_age(secs)
+}

@@ -1,0 +1,510 @@
+//! 05f.02 — corrective tickets: raised by bmctl from backup events and
+//! `check` findings (the automation here), and worked by people to a root
+//! cause (`correct start|note|resolve|escalate|reopen`).
+//!
+//! Automatic actions are written with actor `bmctl` and audited.
+
+use anyhow::Result;
+use rusqlite::Connection;
+use serde::Serialize;
+
+use crate::config::Config;
+use crate::domain::ticket::{self, due_hours, priority_for, Ticket, AUTO_RECOVERED};
+use crate::domain::time::rfc3339;
+use crate::error::rejected;
+use crate::ops::Ctx;
+use crate::store::audit::{self, Actor};
+use crate::store::tickets::{self, Note};
+use crate::store::{clients, policies, Store};
+
+/// The thresholds of the automation (config `[tickets]`).
+#[derive(Debug, Clone, Copy)]
+pub struct Rules {
+    pub escalate_after: i64,
+    pub warnings_before: i64,
+    pub auto_resolve: bool,
+    pub reopen_within_s: i64,
+}
+
+impl Default for Rules {
+    fn default() -> Self {
+        Rules {
+            escalate_after: 3,
+            warnings_before: 3,
+            auto_resolve: true,
+            reopen_within_s: 7 * 86_400,
+        }
+    }
+}
+
+impl Rules {
+    pub fn from_config(c: &Config) -> Rules {
+        Rules {
+            escalate_after: c.count("tickets.escalate_after_failures").max(1),
+            warnings_before: c.count("tickets.warnings_before_ticket").max(1),
+            auto_resolve: c.flag("tickets.auto_resolve"),
+            reopen_within_s: c.secs("tickets.reopen_within"),
+        }
+    }
+}
+
+/// The policy a ticket is about.
+#[derive(Debug, Clone)]
+pub struct Subject {
+    pub client_id: i64,
+    pub client: String,
+    pub policy_id: i64,
+    pub ci_id: i64,
+    pub tier: i64,
+    pub job: String,
+}
+
+/// What the automation did, for summaries.
+#[derive(Debug, Default, Clone, Copy, Serialize, PartialEq, Eq)]
+pub struct TicketCounts {
+    pub tickets_opened: usize,
+    pub tickets_updated: usize,
+    pub tickets_resolved: usize,
+}
+
+impl TicketCounts {
+    pub fn add(&mut self, o: TicketCounts) {
+        self.tickets_opened += o.tickets_opened;
+        self.tickets_updated += o.tickets_updated;
+        self.tickets_resolved += o.tickets_resolved;
+    }
+}
+
+/// The automation at work inside one transaction: what bmctl does to
+/// tickets when events arrive and `check` finds problems.
+pub struct Auto<'a> {
+    pub conn: &'a Connection,
+    pub ctx: &'a Ctx,
+    pub rules: Rules,
+    pub counts: TicketCounts,
+}
+
+fn bmctl<'a>(ctx: &'a Ctx) -> Actor<'a> {
+    Actor {
+        at: ctx.ts(),
+        actor: "bmctl",
+        command: &ctx.command,
+    }
+}
+
+fn title(class: &str, s: &Subject) -> String {
+    let what = match class {
+        "failed" => "Backup failed",
+        "missed" => "Backup missed",
+        "hung" => "Backup hung",
+        "rpo" => "RPO breached",
+        "warning" => "Repeated backup warnings",
+        "integrity" => "Repository integrity check failed",
+        _ => "Backup problem",
+    };
+    format!("{what}: {}/{}", s.client, s.job)
+}
+
+/// Record a problem of `class` on a policy at instant `at`: append to the open
+/// ticket, reopen one auto-resolved within the reopen window, or open a new
+/// one. RPO breaches open as incidents. Returns the ticket id.
+impl Auto<'_> {
+    pub fn raise(&mut self, s: &Subject, class: &str, at: i64, detail: &str) -> Result<i64> {
+        let (conn, ctx, rules, counts) = (self.conn, self.ctx, self.rules, &mut self.counts);
+        let now = ctx.ts();
+        let who = bmctl(ctx);
+        if let Some(mut t) = tickets::find_open(conn, s.policy_id, class)? {
+            let before = t.clone();
+            t.occurrences += 1;
+            t.last_seen_at = Some(t.last_seen_at.unwrap_or(at).max(at));
+            t.recovered_at = None;
+            t.updated_at = now;
+            tickets::save(conn, &t)?;
+            tickets::add_note(
+                conn,
+                t.id,
+                now,
+                "bmctl",
+                "event",
+                &format!("{class} again ({} times): {detail}", t.occurrences),
+            )?;
+            audit::record(
+                conn,
+                &who,
+                "ticket",
+                &t.id.to_string(),
+                Some(&before),
+                Some(&t),
+            )?;
+            counts.tickets_updated += 1;
+            return Ok(t.id);
+        }
+        if let Some(mut t) =
+            tickets::find_auto_resolved_since(conn, s.policy_id, class, at - rules.reopen_within_s)?
+        {
+            let before = t.clone();
+            t.reopen(now)?;
+            t.occurrences += 1;
+            t.last_seen_at = Some(at);
+            t.recovered_at = None;
+            t.due_at = Some(now + due_hours(t.priority) * 3600);
+            tickets::save(conn, &t)?;
+            tickets::add_note(
+                conn,
+                t.id,
+                now,
+                "bmctl",
+                "status",
+                &format!(
+                    "reopened: {class} again within {} of the auto-recovery: {detail}",
+                    crate::domain::time::format_duration(rules.reopen_within_s)
+                ),
+            )?;
+            audit::record(
+                conn,
+                &who,
+                "ticket",
+                &t.id.to_string(),
+                Some(&before),
+                Some(&t),
+            )?;
+            counts.tickets_updated += 1;
+            return Ok(t.id);
+        }
+        let incident = class == "rpo";
+        let priority = priority_for(Some(s.tier), incident);
+        let mut t = Ticket {
+            id: 0,
+            kind: if incident { "incident" } else { "corrective" }.into(),
+            class: Some(class.into()),
+            client_id: s.client_id,
+            client: s.client.clone(),
+            ci_id: Some(s.ci_id),
+            ci: None,
+            policy_id: Some(s.policy_id),
+            job: Some(s.job.clone()),
+            title: title(class, s),
+            status: "open".into(),
+            priority,
+            assignee: None,
+            opened_at: now,
+            updated_at: now,
+            due_at: Some(now + due_hours(priority) * 3600),
+            started_at: None,
+            resolved_at: None,
+            occurrences: 1,
+            first_seen_at: Some(at),
+            last_seen_at: Some(at),
+            resolution: None,
+            cause: None,
+            auto_resolved_at: None,
+            recovered_at: None,
+            psa_ref: None,
+            linked_ticket_id: None,
+        };
+        t.id = tickets::insert(conn, &t)?;
+        tickets::add_note(
+            conn,
+            t.id,
+            now,
+            "bmctl",
+            "event",
+            &format!("opened by bmctl: {detail}"),
+        )?;
+        audit::record(conn, &who, "ticket", &t.id.to_string(), None, Some(&t))?;
+        counts.tickets_opened += 1;
+        Ok(t.id)
+    }
+
+    /// Make sure a ticket for an ongoing condition (hung, RPO) is open; unlike
+    /// [`raise`], a condition seen again by the next `check` adds nothing.
+    pub fn ensure(
+        &mut self,
+        s: &Subject,
+        class: &str,
+        at: i64,
+        detail: &str,
+    ) -> Result<Option<i64>> {
+        if tickets::find_open(self.conn, s.policy_id, class)?.is_some() {
+            return Ok(None);
+        }
+        self.raise(s, class, at, detail).map(Some)
+    }
+
+    /// Escalate a corrective ticket to an incident (higher priority), e.g. after
+    /// consecutive failures.
+    pub fn escalate(&mut self, id: i64, why: &str) -> Result<()> {
+        let (conn, ctx, counts) = (self.conn, self.ctx, &mut self.counts);
+        let mut t = tickets::get(conn, id)?;
+        if t.kind != "corrective" || !t.is_open() {
+            return Ok(());
+        }
+        let before = t.clone();
+        t.escalate(ctx.ts())?;
+        t.due_at = Some(ctx.ts() + due_hours(t.priority) * 3600);
+        tickets::save(conn, &t)?;
+        tickets::add_note(
+            conn,
+            t.id,
+            ctx.ts(),
+            "bmctl",
+            "status",
+            &format!("escalated to incident: {why}"),
+        )?;
+        audit::record(
+            conn,
+            &bmctl(ctx),
+            "ticket",
+            &t.id.to_string(),
+            Some(&before),
+            Some(&t),
+        )?;
+        counts.tickets_updated += 1;
+        Ok(())
+    }
+
+    /// A good run at `at` clears the policy's open problems of `classes`:
+    /// corrective tickets are auto-resolved (when the rules allow), incidents get
+    /// one "recovered" note and wait for a person.
+    pub fn recover(
+        &mut self,
+        policy_id: i64,
+        classes: &[&str],
+        at: i64,
+        detail: &str,
+    ) -> Result<()> {
+        let (conn, ctx, rules, counts) = (self.conn, self.ctx, self.rules, &mut self.counts);
+        let now = ctx.ts();
+        for mut t in tickets::open_for_policy(conn, policy_id)? {
+            if !t.class.as_deref().is_some_and(|c| classes.contains(&c)) {
+                continue;
+            }
+            let before = t.clone();
+            if t.kind == "incident" {
+                if t.recovered_at.is_some() {
+                    continue;
+                }
+                t.recovered_at = Some(at);
+                t.updated_at = now;
+                tickets::save(conn, &t)?;
+                tickets::add_note(conn, t.id, now, "bmctl", "event", &format!("recovered at {}: {detail}; an incident waits for a person to resolve it with a cause (`bmctl correct resolve {}`)", rfc3339(at), t.id))?;
+                counts.tickets_updated += 1;
+            } else if rules.auto_resolve {
+                t.resolve(AUTO_RECOVERED, &format!("auto-recovered: {detail}"), now)?;
+                t.auto_resolved_at = Some(now);
+                tickets::save(conn, &t)?;
+                tickets::add_note(
+                    conn,
+                    t.id,
+                    now,
+                    "bmctl",
+                    "status",
+                    &format!("auto-resolved: a good run at {} ({detail})", rfc3339(at)),
+                )?;
+                counts.tickets_resolved += 1;
+            } else {
+                continue;
+            }
+            audit::record(
+                conn,
+                &bmctl(ctx),
+                "ticket",
+                &t.id.to_string(),
+                Some(&before),
+                Some(&t),
+            )?;
+        }
+        Ok(())
+    }
+}
+
+// ---- the verbs a person runs ---------------------------------------------
+
+/// A ticket with its timeline, as `correct show` prints it.
+#[derive(Debug, Serialize)]
+pub struct TicketDetail {
+    #[serde(flatten)]
+    pub ticket: crate::ops::views::TicketView,
+    pub timeline: Vec<Note>,
+}
+
+pub fn show(conn: &Connection, id: i64, now: i64) -> Result<TicketDetail> {
+    let t = tickets::get(conn, id)?;
+    Ok(TicketDetail {
+        ticket: crate::ops::views::TicketView::new(t, now),
+        timeline: tickets::notes(conn, id)?,
+    })
+}
+
+/// Apply a person's change to a ticket in one transaction, with a work-log
+/// line and an audit entry.
+fn change(
+    store: &mut Store,
+    ctx: &Ctx,
+    id: i64,
+    log: &str,
+    f: impl FnOnce(&Connection, &mut Ticket) -> Result<()>,
+) -> Result<Ticket> {
+    let tx = store.write()?;
+    let mut t = tickets::get(&tx, id)?;
+    let before = t.clone();
+    f(&tx, &mut t)?;
+    t.updated_at = ctx.ts();
+    tickets::save(&tx, &t)?;
+    tickets::add_note(
+        &tx,
+        id,
+        ctx.ts(),
+        &ctx.actor,
+        if log.starts_with("note: ") {
+            "note"
+        } else {
+            "status"
+        },
+        log.trim_start_matches("note: "),
+    )?;
+    audit::record(
+        &tx,
+        &ctx.who(),
+        "ticket",
+        &id.to_string(),
+        Some(&before),
+        Some(&t),
+    )?;
+    tx.commit()?;
+    Ok(t)
+}
+
+pub fn start(store: &mut Store, ctx: &Ctx, id: i64) -> Result<Ticket> {
+    let now = ctx.ts();
+    let actor = ctx.actor.clone();
+    change(store, ctx, id, "started", |_, t| {
+        t.start(now)?;
+        if t.assignee.is_none() {
+            t.assignee = Some(actor);
+        }
+        Ok(())
+    })
+}
+
+pub fn note(store: &mut Store, ctx: &Ctx, id: i64, text: &str) -> Result<Ticket> {
+    if text.trim().is_empty() {
+        return Err(rejected("a note needs text"));
+    }
+    change(store, ctx, id, &format!("note: {text}"), |_, _| Ok(()))
+}
+
+pub fn resolve(store: &mut Store, ctx: &Ctx, id: i64, cause: &str, fix: &str) -> Result<Ticket> {
+    ticket::validate_cause(cause).map_err(|e| rejected(format!("--cause: {e}")))?;
+    if fix.trim().is_empty() {
+        return Err(rejected("--fix must say what was done"));
+    }
+    let now = ctx.ts();
+    change(
+        store,
+        ctx,
+        id,
+        &format!("resolved: cause {cause}; {fix}"),
+        |_, t| t.resolve(cause, fix, now),
+    )
+}
+
+pub fn escalate(store: &mut Store, ctx: &Ctx, id: i64, reason: Option<&str>) -> Result<Ticket> {
+    let now = ctx.ts();
+    let log = format!(
+        "escalated to incident{}",
+        reason.map(|r| format!(": {r}")).unwrap_or_default()
+    );
+    change(store, ctx, id, &log, |_, t| {
+        t.escalate(now)?;
+        t.due_at = Some(now + due_hours(t.priority) * 3600);
+        Ok(())
+    })
+}
+
+pub fn reopen(store: &mut Store, ctx: &Ctx, id: i64, reason: Option<&str>) -> Result<Ticket> {
+    let now = ctx.ts();
+    let log = format!(
+        "reopened{}",
+        reason.map(|r| format!(": {r}")).unwrap_or_default()
+    );
+    change(store, ctx, id, &log, |conn, t| {
+        // One open ticket per policy and class: point at the open one.
+        if let (Some(p), Some(c)) = (t.policy_id, t.class.as_deref()) {
+            if c != "finding" && !t.is_open() {
+                if let Some(open) = tickets::find_open(conn, p, c)? {
+                    return Err(crate::error::refused(format!(
+                        "cannot reopen ticket #{id}: ticket #{} is open for the same problem; add to it with `bmctl correct note {} TEXT`",
+                        open.id, open.id
+                    )));
+                }
+            }
+        }
+        t.reopen(now)?;
+        t.resolution = None;
+        t.cause = None;
+        t.auto_resolved_at = None;
+        Ok(())
+    })
+}
+
+/// A finding raised by hand (e.g. during a proactive task).
+pub fn open(
+    store: &mut Store,
+    ctx: &Ctx,
+    client: &str,
+    job: &str,
+    title: &str,
+    detail: Option<&str>,
+) -> Result<Ticket> {
+    if title.trim().is_empty() {
+        return Err(rejected("--title must not be empty"));
+    }
+    let tx = store.write()?;
+    let c = clients::get(&tx, client)?;
+    let p = policies::get(&tx, c.id, client, job)?;
+    let now = ctx.ts();
+    let priority = priority_for(Some(p.tier), false);
+    let mut t = Ticket {
+        id: 0,
+        kind: "corrective".into(),
+        class: Some("finding".into()),
+        client_id: c.id,
+        client: c.code.clone(),
+        ci_id: Some(p.ci_id),
+        ci: Some(p.ci.clone()),
+        policy_id: Some(p.id),
+        job: Some(p.spec.job.clone()),
+        title: title.to_string(),
+        status: "open".into(),
+        priority,
+        assignee: None,
+        opened_at: now,
+        updated_at: now,
+        due_at: Some(now + due_hours(priority) * 3600),
+        started_at: None,
+        resolved_at: None,
+        occurrences: 1,
+        first_seen_at: Some(now),
+        last_seen_at: Some(now),
+        resolution: None,
+        cause: None,
+        auto_resolved_at: None,
+        recovered_at: None,
+        psa_ref: None,
+        linked_ticket_id: None,
+    };
+    // Findings are not deduplicated: several may be open on one policy.
+    t.id = tickets::insert(&tx, &t)?;
+    tickets::add_note(
+        &tx,
+        t.id,
+        now,
+        &ctx.actor,
+        "note",
+        detail.unwrap_or("opened by hand"),
+    )?;
+    audit::record(&tx, &ctx.who(), "ticket", &t.id.to_string(), None, Some(&t))?;
+    tx.commit()?;
+    Ok(t)
+}

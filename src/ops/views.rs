@@ -1,0 +1,64 @@
+//! Views shared by several commands: what a ticket looks like outside.
+
+use serde::Serialize;
+
+use crate::domain::ticket::Ticket;
+use crate::domain::time::Ts;
+
+/// A ticket with DESIGN's keys (plus what a technician needs to act).
+#[derive(Debug, Clone, Serialize)]
+pub struct TicketView {
+    pub id: i64,
+    pub kind: String,
+    pub class: Option<String>,
+    pub client: String,
+    pub ci: Option<String>,
+    pub job: Option<String>,
+    pub title: String,
+    pub status: String,
+    pub priority: i64,
+    pub assignee: Option<String>,
+    pub opened_at: Ts,
+    pub updated_at: Ts,
+    pub due_at: Option<Ts>,
+    pub resolved_at: Option<Ts>,
+    pub occurrences: i64,
+    pub first_seen_at: Option<Ts>,
+    pub last_seen_at: Option<Ts>,
+    pub cause: Option<String>,
+    pub resolution: Option<String>,
+    pub psa_ref: Option<String>,
+    pub linked_ticket_id: Option<i64>,
+    /// Open past its due time.
+    pub overdue: bool,
+}
+
+impl TicketView {
+    pub fn new(t: Ticket, now: i64) -> TicketView {
+        let overdue = t.is_open() && t.due_at.is_some_and(|d| d < now);
+        TicketView {
+            id: t.id,
+            kind: t.kind,
+            class: t.class,
+            client: t.client,
+            ci: t.ci,
+            job: t.job,
+            title: t.title,
+            status: t.status,
+            priority: t.priority,
+            assignee: t.assignee,
+            opened_at: Ts(t.opened_at),
+            updated_at: Ts(t.updated_at),
+            due_at: t.due_at.map(Ts),
+            resolved_at: t.resolved_at.map(Ts),
+            occurrences: t.occurrences,
+            first_seen_at: t.first_seen_at.map(Ts),
+            last_seen_at: t.last_seen_at.map(Ts),
+            cause: t.cause,
+            resolution: t.resolution,
+            psa_ref: t.psa_ref,
+            linked_ticket_id: t.linked_ticket_id,
+            overdue,
+        }
+    }
+}

@@ -1,0 +1,331 @@
+//! The `job_events`, `unmatched_jobs` and `daily_rollups` tables.
+//! Hot paths use cached prepared statements and seek the
+//! `(client_id, ended_at, status)` index.
+
+use anyhow::Result;
+use rusqlite::{params, Connection, OptionalExtension, Row};
+use serde::Serialize;
+
+use crate::domain::event::{external_id, Status};
+use crate::domain::time::Ts;
+
+/// An event row ready to insert.
+#[derive(Debug, Clone)]
+pub struct Insert<'a> {
+    pub client_id: i64,
+    pub policy_id: Option<i64>,
+    pub unmatched_id: Option<i64>,
+    pub check: bool,
+    pub status: &'static str,
+    pub started_at: Option<i64>,
+    pub ended_at: i64,
+    pub bytes: Option<i64>,
+    pub files: Option<i64>,
+    pub source: &'a str,
+    pub xid: i64,
+    pub xkind: i64,
+    pub ext_text: Option<&'a str>,
+    pub snapshot: Option<&'a str>,
+    pub message: Option<&'a str>,
+}
+
+/// Insert an event unless its key is known; true when it was new.
+pub fn insert(conn: &Connection, e: &Insert<'_>) -> Result<bool> {
+    let n = conn
+        .prepare_cached(
+            "INSERT INTO job_events (client_id, policy_id, unmatched_id, operation, status, started_at,
+                ended_at, bytes, files, source, xid, xkind, ext_text, snapshot, message)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
+             ON CONFLICT (client_id, xid) DO NOTHING",
+        )?
+        .execute(params![
+            e.client_id,
+            e.policy_id,
+            e.unmatched_id,
+            e.check.then_some("check"),
+            e.status,
+            e.started_at,
+            e.ended_at,
+            e.bytes,
+            e.files,
+            e.source,
+            e.xid,
+            e.xkind,
+            e.ext_text,
+            e.snapshot,
+            e.message
+        ])?;
+    Ok(n == 1)
+}
+
+/// The id of an unmatched job of a client, recording that it was seen.
+pub fn unmatched_job(conn: &Connection, client_id: i64, job: &str, at: i64) -> Result<i64> {
+    Ok(conn
+        .prepare_cached(
+            "INSERT INTO unmatched_jobs (client_id, job, first_seen, last_seen) VALUES (?1, ?2, ?3, ?3)
+             ON CONFLICT (client_id, job) DO UPDATE SET
+                first_seen = min(first_seen, excluded.first_seen),
+                last_seen = max(last_seen, excluded.last_seen)
+             RETURNING id",
+        )?
+        .query_row(params![client_id, job, at], |r| r.get(0))?)
+}
+
+/// The best outcome of the backup runs of a policy that started in
+/// `(lo, hi]`; `None` when there was no run. Runs are found through the
+/// client/time index: a run that started in the window ended by `hi + slack`.
+pub fn best_in_window(
+    conn: &Connection,
+    client_id: i64,
+    policy_id: i64,
+    lo: i64,
+    hi: i64,
+    slack: i64,
+) -> Result<Option<Status>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT status FROM job_events
+         WHERE client_id = ?1 AND ended_at > ?2 AND ended_at <= ?4
+           AND policy_id = ?5 AND operation IS NULL
+           AND coalesce(started_at, ended_at) > ?2 AND coalesce(started_at, ended_at) <= ?3",
+    )?;
+    let mut best: Option<Status> = None;
+    let rows = stmt.query_map(params![client_id, lo, hi, hi + slack, policy_id], |r| {
+        r.get::<_, String>(0)
+    })?;
+    for s in rows {
+        if let Ok(status) = Status::parse(&s?) {
+            best = best.max(Some(status));
+        }
+    }
+    Ok(best)
+}
+
+/// Add to a client's daily rollup.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Rollup {
+    pub runs: i64,
+    pub runs_success: i64,
+    pub runs_warning: i64,
+    pub runs_failed: i64,
+    pub bytes: i64,
+    pub expected: i64,
+    pub occ_success: i64,
+    pub occ_warning: i64,
+    pub occ_failed: i64,
+    pub occ_missed: i64,
+}
+
+impl Rollup {
+    pub fn add(&mut self, o: &Rollup) {
+        self.runs += o.runs;
+        self.runs_success += o.runs_success;
+        self.runs_warning += o.runs_warning;
+        self.runs_failed += o.runs_failed;
+        self.bytes += o.bytes;
+        self.expected += o.expected;
+        self.occ_success += o.occ_success;
+        self.occ_warning += o.occ_warning;
+        self.occ_failed += o.occ_failed;
+        self.occ_missed += o.occ_missed;
+    }
+}
+
+pub fn rollup_add(conn: &Connection, client_id: i64, day: i64, d: &Rollup) -> Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO daily_rollups (client_id, day, runs, runs_success, runs_warning, runs_failed, bytes,
+            expected, occ_success, occ_warning, occ_failed, occ_missed)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
+         ON CONFLICT (client_id, day) DO UPDATE SET
+            runs = runs + excluded.runs, runs_success = runs_success + excluded.runs_success,
+            runs_warning = runs_warning + excluded.runs_warning, runs_failed = runs_failed + excluded.runs_failed,
+            bytes = bytes + excluded.bytes, expected = expected + excluded.expected,
+            occ_success = occ_success + excluded.occ_success, occ_warning = occ_warning + excluded.occ_warning,
+            occ_failed = occ_failed + excluded.occ_failed, occ_missed = occ_missed + excluded.occ_missed",
+    )?
+    .execute(params![
+        client_id,
+        day,
+        d.runs,
+        d.runs_success,
+        d.runs_warning,
+        d.runs_failed,
+        d.bytes,
+        d.expected,
+        d.occ_success,
+        d.occ_warning,
+        d.occ_failed,
+        d.occ_missed
+    ])?;
+    Ok(())
+}
+
+/// Sum of a client's (or all clients') rollups over local days `[from, to)`.
+pub fn rollup_sum(
+    conn: &Connection,
+    client_id: Option<i64>,
+    from_day: i64,
+    to_day: i64,
+) -> Result<Rollup> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT total(runs), total(runs_success), total(runs_warning), total(runs_failed), total(bytes),
+                    total(expected), total(occ_success), total(occ_warning), total(occ_failed), total(occ_missed)
+             FROM daily_rollups WHERE (?1 IS NULL OR client_id = ?1) AND day >= ?2 AND day < ?3",
+        )?
+        .query_row(params![client_id, from_day, to_day], |r| {
+            let g = |i| r.get::<_, f64>(i).map(|v| v as i64);
+            Ok(Rollup {
+                runs: g(0)?,
+                runs_success: g(1)?,
+                runs_warning: g(2)?,
+                runs_failed: g(3)?,
+                bytes: g(4)?,
+                expected: g(5)?,
+                occ_success: g(6)?,
+                occ_warning: g(7)?,
+                occ_failed: g(8)?,
+                occ_missed: g(9)?,
+            })
+        })?)
+}
+
+/// A job event as lists print it.
+#[derive(Debug, Clone, Serialize)]
+pub struct EventView {
+    pub id: i64,
+    pub external_id: Option<String>,
+    pub client: String,
+    pub job: String,
+    pub operation: String,
+    pub status: String,
+    pub started_at: Option<Ts>,
+    pub ended_at: Option<Ts>,
+    pub bytes: Option<i64>,
+    pub files: Option<i64>,
+    pub snapshot: Option<String>,
+    pub message: Option<String>,
+    pub source: String,
+    pub matched: bool,
+}
+
+#[derive(Debug, Default)]
+pub struct Filter {
+    pub client_id: Option<i64>,
+    pub policy_id: Option<i64>,
+    pub status: Option<String>,
+    pub since: Option<i64>,
+    pub unmatched: bool,
+    pub limit: i64,
+}
+
+fn view(r: &Row<'_>) -> rusqlite::Result<EventView> {
+    let xid: i64 = r.get(11)?;
+    let xkind: i64 = r.get(12)?;
+    let ext = external_id(xid, xkind, r.get(13)?);
+    let snapshot: Option<String> = r.get(14)?;
+    let source: String = r.get(10)?;
+    let tool_snapshot = (xkind > 0 && matches!(source.as_str(), "restic" | "borg"))
+        .then(|| ext.clone())
+        .flatten();
+    Ok(EventView {
+        id: r.get(0)?,
+        client: r.get(1)?,
+        job: r.get(2)?,
+        matched: r.get(3)?,
+        operation: r
+            .get::<_, Option<String>>(4)?
+            .unwrap_or_else(|| "backup".into()),
+        status: r.get(5)?,
+        started_at: r.get::<_, Option<i64>>(6)?.map(Ts),
+        ended_at: r.get::<_, Option<i64>>(7)?.map(Ts),
+        bytes: r.get(8)?,
+        files: r.get(9)?,
+        source,
+        snapshot: snapshot.or(tool_snapshot),
+        external_id: ext,
+        message: r.get(15)?,
+    })
+}
+
+/// Events matching `f`: the latest `f.limit` (0 = all), oldest first.
+pub fn list(conn: &Connection, f: &Filter) -> Result<Vec<EventView>> {
+    let limit = if f.limit <= 0 { -1 } else { f.limit };
+    let mut stmt = conn.prepare(
+        "SELECT e.id, c.code, coalesce(p.job, u.job), e.policy_id IS NOT NULL, e.operation, e.status,
+                e.started_at, e.ended_at, e.bytes, e.files, e.source, e.xid, e.xkind, e.ext_text,
+                e.snapshot, e.message
+         FROM job_events e
+         JOIN clients c ON c.id = e.client_id
+         LEFT JOIN policies p ON p.id = e.policy_id
+         LEFT JOIN unmatched_jobs u ON u.id = e.unmatched_id
+         WHERE (?1 IS NULL OR e.client_id = ?1)
+           AND (?2 IS NULL OR e.policy_id = ?2)
+           AND (?3 IS NULL OR e.status = ?3)
+           AND (?4 IS NULL OR e.ended_at >= ?4)
+           AND (NOT ?5 OR e.unmatched_id IS NOT NULL)
+         ORDER BY e.ended_at DESC, e.id DESC
+         LIMIT ?6",
+    )?;
+    let mut rows: Vec<EventView> = stmt
+        .query_map(
+            params![
+                f.client_id,
+                f.policy_id,
+                f.status,
+                f.since,
+                f.unmatched,
+                limit
+            ],
+            view,
+        )?
+        .collect::<rusqlite::Result<_>>()?;
+    rows.reverse();
+    Ok(rows)
+}
+
+/// Unmatched jobs: runs reported for jobs the plan does not know.
+#[derive(Debug, Clone, Serialize)]
+pub struct UnmatchedJob {
+    pub client: String,
+    pub job: String,
+    pub first_seen: Ts,
+    pub last_seen: Ts,
+}
+
+pub fn unmatched_jobs(conn: &Connection, client_id: Option<i64>) -> Result<Vec<UnmatchedJob>> {
+    let mut stmt = conn.prepare(
+        "SELECT c.code, u.job, u.first_seen, u.last_seen FROM unmatched_jobs u
+         JOIN clients c ON c.id = u.client_id
+         WHERE ?1 IS NULL OR u.client_id = ?1 ORDER BY u.first_seen, u.id",
+    )?;
+    let rows = stmt.query_map([client_id], |r| {
+        Ok(UnmatchedJob {
+            client: r.get(0)?,
+            job: r.get(1)?,
+            first_seen: Ts(r.get(2)?),
+            last_seen: Ts(r.get(3)?),
+        })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// How many events a client has (for summaries and tests).
+pub fn count(conn: &Connection) -> Result<i64> {
+    Ok(conn.query_row("SELECT count(*) FROM job_events", [], |r| r.get(0))?)
+}
+
+/// The newest event of a policy with this status, if any.
+pub fn latest_of(
+    conn: &Connection,
+    client_id: i64,
+    policy_id: i64,
+    status: &str,
+) -> Result<Option<i64>> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT ended_at FROM job_events WHERE client_id = ?1 AND status = ?3 AND policy_id = ?2
+             ORDER BY ended_at DESC LIMIT 1",
+        )?
+        .query_row(params![client_id, policy_id, status], |r| r.get(0))
+        .optional()?)
+}

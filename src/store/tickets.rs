@@ -1,0 +1,237 @@
+//! The `tickets` and `ticket_notes` tables.
+
+use anyhow::Result;
+use rusqlite::{params, Connection, OptionalExtension, Row};
+use serde::Serialize;
+
+use crate::domain::ticket::Ticket;
+use crate::domain::time::Ts;
+use crate::error::not_found;
+
+const SELECT: &str = "SELECT t.id, t.kind, t.class, t.client_id, c.code, t.ci_id, ci.host, t.policy_id, p.job,
+        t.title, t.status, t.priority, t.assignee, t.opened_at, t.updated_at, t.due_at, t.started_at,
+        t.resolved_at, t.occurrences, t.first_seen_at, t.last_seen_at, t.resolution, t.cause,
+        t.auto_resolved_at, t.recovered_at, t.psa_ref, t.linked_ticket_id
+     FROM tickets t
+     JOIN clients c ON c.id = t.client_id
+     LEFT JOIN cis ci ON ci.id = t.ci_id
+     LEFT JOIN policies p ON p.id = t.policy_id";
+
+fn from_row(r: &Row<'_>) -> rusqlite::Result<Ticket> {
+    Ok(Ticket {
+        id: r.get(0)?,
+        kind: r.get(1)?,
+        class: r.get(2)?,
+        client_id: r.get(3)?,
+        client: r.get(4)?,
+        ci_id: r.get(5)?,
+        ci: r.get(6)?,
+        policy_id: r.get(7)?,
+        job: r.get(8)?,
+        title: r.get(9)?,
+        status: r.get(10)?,
+        priority: r.get(11)?,
+        assignee: r.get(12)?,
+        opened_at: r.get(13)?,
+        updated_at: r.get(14)?,
+        due_at: r.get(15)?,
+        started_at: r.get(16)?,
+        resolved_at: r.get(17)?,
+        occurrences: r.get(18)?,
+        first_seen_at: r.get(19)?,
+        last_seen_at: r.get(20)?,
+        resolution: r.get(21)?,
+        cause: r.get(22)?,
+        auto_resolved_at: r.get(23)?,
+        recovered_at: r.get(24)?,
+        psa_ref: r.get(25)?,
+        linked_ticket_id: r.get(26)?,
+    })
+}
+
+pub fn get(conn: &Connection, id: i64) -> Result<Ticket> {
+    conn.prepare_cached(&format!("{SELECT} WHERE t.id = ?1"))?
+        .query_row([id], from_row)
+        .optional()?
+        .ok_or_else(|| {
+            not_found(format!(
+                "no ticket #{id}; see `bmctl correct list --all` or `bmctl tasks due`"
+            ))
+        })
+}
+
+/// The open corrective ticket or incident of a policy for a problem class.
+pub fn find_open(conn: &Connection, policy_id: i64, class: &str) -> Result<Option<Ticket>> {
+    Ok(conn
+        .prepare_cached(&format!(
+            "{SELECT} WHERE t.policy_id = ?1 AND t.class = ?2 AND t.status IN ('open', 'in_progress')
+               AND t.kind IN ('corrective', 'incident')"
+        ))?
+        .query_row(params![policy_id, class], from_row)
+        .optional()?)
+}
+
+/// The newest ticket of a policy and class that bmctl auto-resolved at or after `since`.
+pub fn find_auto_resolved_since(
+    conn: &Connection,
+    policy_id: i64,
+    class: &str,
+    since: i64,
+) -> Result<Option<Ticket>> {
+    Ok(conn
+        .prepare_cached(&format!(
+            "{SELECT} WHERE t.policy_id = ?1 AND t.class = ?2 AND t.status = 'resolved'
+               AND t.resolved_at >= ?3 AND t.auto_resolved_at IS NOT NULL
+             ORDER BY t.resolved_at DESC LIMIT 1"
+        ))?
+        .query_row(params![policy_id, class, since], from_row)
+        .optional()?)
+}
+
+/// Open corrective tickets and incidents of a policy.
+pub fn open_for_policy(conn: &Connection, policy_id: i64) -> Result<Vec<Ticket>> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "{SELECT} WHERE t.policy_id = ?1 AND t.status IN ('open', 'in_progress')
+           AND t.kind IN ('corrective', 'incident') ORDER BY t.id"
+    ))?;
+    let rows = stmt.query_map([policy_id], from_row)?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+pub fn insert(conn: &Connection, t: &Ticket) -> Result<i64> {
+    conn.prepare_cached(
+        "INSERT INTO tickets (kind, class, client_id, ci_id, policy_id, title, status, priority, assignee,
+            opened_at, updated_at, due_at, started_at, resolved_at, occurrences, first_seen_at, last_seen_at,
+            resolution, cause, auto_resolved_at, recovered_at, psa_ref, linked_ticket_id)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20,
+            ?21, ?22, ?23)",
+    )?
+    .execute(params![
+        t.kind,
+        t.class,
+        t.client_id,
+        t.ci_id,
+        t.policy_id,
+        t.title,
+        t.status,
+        t.priority,
+        t.assignee,
+        t.opened_at,
+        t.updated_at,
+        t.due_at,
+        t.started_at,
+        t.resolved_at,
+        t.occurrences,
+        t.first_seen_at,
+        t.last_seen_at,
+        t.resolution,
+        t.cause,
+        t.auto_resolved_at,
+        t.recovered_at,
+        t.psa_ref,
+        t.linked_ticket_id
+    ])?;
+    Ok(conn.last_insert_rowid())
+}
+
+/// Write back every field that a ticket's life changes.
+pub fn save(conn: &Connection, t: &Ticket) -> Result<()> {
+    conn.prepare_cached(
+        "UPDATE tickets SET kind = ?2, title = ?3, status = ?4, priority = ?5, assignee = ?6, updated_at = ?7,
+            due_at = ?8, started_at = ?9, resolved_at = ?10, occurrences = ?11, first_seen_at = ?12,
+            last_seen_at = ?13, resolution = ?14, cause = ?15, auto_resolved_at = ?16, recovered_at = ?17,
+            psa_ref = ?18, linked_ticket_id = ?19
+         WHERE id = ?1",
+    )?
+    .execute(params![
+        t.id,
+        t.kind,
+        t.title,
+        t.status,
+        t.priority,
+        t.assignee,
+        t.updated_at,
+        t.due_at,
+        t.started_at,
+        t.resolved_at,
+        t.occurrences,
+        t.first_seen_at,
+        t.last_seen_at,
+        t.resolution,
+        t.cause,
+        t.auto_resolved_at,
+        t.recovered_at,
+        t.psa_ref,
+        t.linked_ticket_id
+    ])?;
+    Ok(())
+}
+
+/// One line of a ticket's work log.
+#[derive(Debug, Clone, Serialize)]
+pub struct Note {
+    pub at: Ts,
+    pub actor: String,
+    pub kind: String,
+    pub text: String,
+}
+
+pub fn add_note(
+    conn: &Connection,
+    ticket_id: i64,
+    at: i64,
+    actor: &str,
+    kind: &str,
+    text: &str,
+) -> Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO ticket_notes (ticket_id, at, actor, kind, text) VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?
+    .execute(params![ticket_id, at, actor, kind, text])?;
+    Ok(())
+}
+
+pub fn notes(conn: &Connection, ticket_id: i64) -> Result<Vec<Note>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT at, actor, kind, text FROM ticket_notes WHERE ticket_id = ?1 ORDER BY at, id",
+    )?;
+    let rows = stmt.query_map([ticket_id], |r| {
+        Ok(Note {
+            at: Ts(r.get(0)?),
+            actor: r.get(1)?,
+            kind: r.get(2)?,
+            text: r.get(3)?,
+        })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// Which tickets a list shows.
+#[derive(Debug, Default)]
+pub struct Filter {
+    pub client_id: Option<i64>,
+    /// `task`, or `corrective` (which includes incidents), or `incident`.
+    pub kind: Option<String>,
+    pub status: Option<String>,
+    /// Include resolved and skipped tickets.
+    pub all: bool,
+    pub updated_since: Option<i64>,
+}
+
+/// Tickets matching `f`, by due time (then id).
+pub fn list(conn: &Connection, f: &Filter) -> Result<Vec<Ticket>> {
+    let mut stmt = conn.prepare(&format!(
+        "{SELECT}
+         WHERE (?1 IS NULL OR t.client_id = ?1)
+           AND (?2 IS NULL OR t.kind = ?2 OR (?2 = 'corrective' AND t.kind = 'incident'))
+           AND (?3 IS NULL OR t.status = ?3)
+           AND (?4 OR ?3 IS NOT NULL OR ?5 IS NOT NULL OR t.status IN ('open', 'in_progress'))
+           AND (?5 IS NULL OR t.updated_at > ?5)
+         ORDER BY coalesce(t.due_at, t.opened_at), t.id"
+    ))?;
+    let rows = stmt.query_map(
+        params![f.client_id, f.kind, f.status, f.all, f.updated_since],
+        from_row,
+    )?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
