@@ -1,4 +1,6 @@
 //! CLI tests through the real binary, one integration-test binary with modules.
 
 mod env;
+mod events;
 mod foundation;
+mod tools;

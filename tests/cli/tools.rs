@@ -1,0 +1,449 @@
+//! `run` with the real backup tools (installed by .ci/run). In CI
+//! (`CI=true`) a missing tool is a failure; elsewhere these tests skip with a
+//! visible message.
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+use std::process::Command;
+
+use crate::env::{Run, TestEnv};
+use crate::events::onboarded;
+
+fn have(tool: &str) -> bool {
+    let found = Command::new(tool)
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !found {
+        if std::env::var("CI").as_deref() == Ok("true") {
+            panic!("{tool} is not installed, but CI=true: .ci/run must install it");
+        }
+        eprintln!("SKIPPED: {tool} is not installed (apt-get install restic borgbackup)");
+    }
+    found
+}
+
+fn chmod(p: &Path, mode: u32) {
+    std::fs::set_permissions(p, std::fs::Permissions::from_mode(mode)).unwrap();
+}
+
+/// A small tree to back up, readable by `nobody`.
+fn tree(env: &TestEnv) -> std::path::PathBuf {
+    let src = env.path("src");
+    std::fs::create_dir_all(src.join("sub")).unwrap();
+    std::fs::write(src.join("a.txt"), "hello\n").unwrap();
+    std::fs::write(src.join("sub/b.txt"), "world\n").unwrap();
+    chmod(env.dir.path(), 0o755);
+    src
+}
+
+fn run(env: &TestEnv, vars: &[(&str, &str)], job: &str, argv: &[&str]) -> Run {
+    let mut c = env.cmd();
+    for (k, v) in vars {
+        c.env(k, v);
+    }
+    c.args(["run", "--job", job, "--"])
+        .args(argv)
+        .output()
+        .unwrap()
+        .into()
+}
+
+fn last_event(env: &TestEnv, job: &str) -> serde_json::Value {
+    let evs = env
+        .run(&["--format", "json", "events", "list", "--job", job])
+        .ok()
+        .json();
+    evs.as_array().unwrap().last().unwrap().clone()
+}
+
+fn recursive_chmod(p: &Path) {
+    for entry in std::fs::read_dir(p).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            chmod(&path, 0o777);
+            recursive_chmod(&path);
+        } else {
+            chmod(&path, 0o666);
+        }
+    }
+}
+
+#[test]
+fn restic_exit_codes_through_run() {
+    if !have("restic") {
+        return;
+    }
+    let env = onboarded("2026-11-01T00:00:00Z");
+    let src = tree(&env);
+    let repo = env.path("repo");
+    let pw = [("RESTIC_PASSWORD", "demo-pass")];
+    let (r, s) = (repo.to_str().unwrap(), src.to_str().unwrap());
+    let status = Command::new("restic")
+        .args(["init", "-r", r])
+        .env("RESTIC_PASSWORD", "demo-pass")
+        .output()
+        .unwrap();
+    assert!(status.status.success());
+    let job = "acme/fs01-nightly";
+
+    // 0: success, keyed by the snapshot's short id
+    let out = run(
+        &env,
+        &pw,
+        job,
+        &[
+            "restic",
+            "-r",
+            r,
+            "--no-cache",
+            "backup",
+            "--json",
+            "--host",
+            "fs01",
+            "--tag",
+            "nightly",
+            s,
+        ],
+    )
+    .code(0);
+    assert!(
+        out.stdout.contains("\"message_type\":\"summary\""),
+        "the tool's output passes through"
+    );
+    let ev = last_event(&env, job);
+    assert_eq!(
+        (ev["status"].as_str(), ev["source"].as_str()),
+        (Some("success"), Some("restic"))
+    );
+    let snap = ev["external_id"].as_str().unwrap().to_string();
+    assert_eq!(snap.len(), 8);
+    // the same run seen again through `restic snapshots --json` is not a second event
+    let snaps = Command::new("restic")
+        .args(["-r", r, "--no-cache", "snapshots", "--json"])
+        .env("RESTIC_PASSWORD", "demo-pass")
+        .output()
+        .unwrap();
+    let f = env.write("snaps.json", &String::from_utf8_lossy(&snaps.stdout));
+    let s2 = env
+        .run(&[
+            "--format",
+            "json",
+            "events",
+            "ingest",
+            "restic",
+            "--client",
+            "acme",
+            f.to_str().unwrap(),
+        ])
+        .ok()
+        .json();
+    assert_eq!(s2["duplicate"], 1);
+
+    // 0 with a missing path: a warning
+    run(
+        &env,
+        &pw,
+        job,
+        &[
+            "restic",
+            "-r",
+            r,
+            "--no-cache",
+            "backup",
+            "--json",
+            s,
+            "/nonexistent/path",
+        ],
+    )
+    .code(0);
+    assert_eq!(last_event(&env, job)["status"], "warning");
+
+    // 3: an unreadable file (restic runs as nobody: root reads everything)
+    std::fs::write(src.join("secret.txt"), "secret\n").unwrap();
+    chmod(&src.join("secret.txt"), 0o000);
+    recursive_chmod(&repo);
+    chmod(&repo, 0o777);
+    let nobody = [
+        "setpriv",
+        "--reuid=nobody",
+        "--regid=nogroup",
+        "--clear-groups",
+        "restic",
+        "-r",
+        r,
+        "--no-cache",
+        "backup",
+        "--json",
+        s,
+    ];
+    run(&env, &pw, job, &nobody).code(3);
+    let ev = last_event(&env, job);
+    assert_eq!(ev["status"], "warning");
+    assert!(ev["message"].as_str().unwrap().contains("exit 3"), "{ev}");
+
+    // 1: wrong password
+    run(
+        &env,
+        &[("RESTIC_PASSWORD", "wrong")],
+        job,
+        &["restic", "-r", r, "--no-cache", "backup", "--json", s],
+    )
+    .code(1);
+    let ev = last_event(&env, job);
+    assert_eq!(ev["status"], "failed");
+    assert!(
+        ev["message"].as_str().unwrap().contains("wrong password"),
+        "{ev}"
+    );
+    let t = env
+        .run(&["--format", "json", "correct", "list"])
+        .ok()
+        .json();
+    assert_eq!(t[0]["class"], "failed");
+}
+
+#[test]
+fn restic_check_read_data_catches_a_corrupted_repository() {
+    if !have("restic") {
+        return;
+    }
+    let env = onboarded("2026-11-01T00:00:00Z");
+    let src = tree(&env);
+    let repo = env.path("repo");
+    let r = repo.to_str().unwrap();
+    let pw = [("RESTIC_PASSWORD", "demo-pass")];
+    Command::new("restic")
+        .args(["init", "-r", r])
+        .env("RESTIC_PASSWORD", "demo-pass")
+        .output()
+        .unwrap();
+    run(
+        &env,
+        &pw,
+        "acme/fs01-nightly",
+        &[
+            "restic",
+            "-r",
+            r,
+            "--no-cache",
+            "backup",
+            src.to_str().unwrap(),
+        ],
+    )
+    .code(0);
+    let check = ["restic", "-r", r, "--no-cache", "check", "--read-data"];
+    let mut c = env.cmd();
+    c.env("RESTIC_PASSWORD", "demo-pass")
+        .args([
+            "run",
+            "--job",
+            "acme/fs01-nightly",
+            "--operation",
+            "check",
+            "--",
+        ])
+        .args(check);
+    assert!(c.output().unwrap().status.success());
+    // corrupt every data pack
+    for dir in std::fs::read_dir(repo.join("data")).unwrap() {
+        for pack in std::fs::read_dir(dir.unwrap().path()).unwrap() {
+            let p = pack.unwrap().path();
+            chmod(&p, 0o644);
+            let mut bytes = std::fs::read(&p).unwrap();
+            for b in bytes.iter_mut().take(64) {
+                *b ^= 0xff;
+            }
+            std::fs::write(&p, bytes).unwrap();
+        }
+    }
+    let mut c = env.cmd();
+    c.env("RESTIC_PASSWORD", "demo-pass")
+        .args([
+            "run",
+            "--job",
+            "acme/fs01-nightly",
+            "--operation",
+            "check",
+            "--",
+        ])
+        .args(check);
+    assert_eq!(c.output().unwrap().status.code(), Some(1));
+    let t = env
+        .run(&["--format", "json", "correct", "list"])
+        .ok()
+        .json();
+    assert_eq!(
+        (t[0]["class"].as_str(), t[0]["title"].as_str()),
+        (
+            Some("integrity"),
+            Some("Repository integrity check failed: acme/fs01-nightly")
+        )
+    );
+}
+
+#[test]
+fn borg_exit_codes_through_run() {
+    if !have("borg") {
+        return;
+    }
+    let env = onboarded("2026-11-01T00:00:00Z");
+    let src = tree(&env);
+    let repo = env.path("borgrepo");
+    let r = repo.to_str().unwrap();
+    let vars = [
+        ("BORG_PASSPHRASE", "demo-pass"),
+        ("BORG_BASE_DIR", env.dir.path().to_str().unwrap()),
+    ];
+    let init = Command::new("borg")
+        .args(["init", "-e", "repokey", r])
+        .envs(vars)
+        .output()
+        .unwrap();
+    assert!(
+        init.status.success(),
+        "{}",
+        String::from_utf8_lossy(&init.stderr)
+    );
+    let job = "acme/sql01-nightly";
+    let s = src.to_str().unwrap();
+    run(
+        &env,
+        &vars,
+        job,
+        &["borg", "create", "--json", &format!("{r}::sql01-one"), s],
+    )
+    .code(0);
+    let ev = last_event(&env, job);
+    assert_eq!(
+        (ev["status"].as_str(), ev["source"].as_str()),
+        (Some("success"), Some("borg"))
+    );
+    assert_eq!(ev["external_id"].as_str().unwrap().len(), 16);
+    run(
+        &env,
+        &vars,
+        job,
+        &[
+            "borg",
+            "create",
+            "--json",
+            &format!("{r}::sql01-two"),
+            s,
+            "/nonexistent",
+        ],
+    )
+    .code(1);
+    assert_eq!(last_event(&env, job)["status"], "warning");
+    let wrong = [("BORG_PASSPHRASE", "wrong"), vars[1]];
+    run(
+        &env,
+        &wrong,
+        job,
+        &["borg", "create", "--json", &format!("{r}::sql01-three"), s],
+    )
+    .code(2);
+    let ev = last_event(&env, job);
+    assert_eq!(ev["status"], "failed");
+    assert!(
+        ev["message"].as_str().unwrap().contains("passphrase"),
+        "{ev}"
+    );
+}
+
+#[test]
+fn commands_that_cannot_start_exit_127_or_126() {
+    let env = onboarded("2026-11-01T00:00:00Z");
+    run(&env, &[], "acme/fs01-nightly", &["no-such-backup-tool"]).code(127);
+    let ev = last_event(&env, "acme/fs01-nightly");
+    assert_eq!(ev["status"], "failed");
+    assert!(ev["message"].as_str().unwrap().contains("cannot start"));
+    let f = env.write("not-exec.sh", "#!/bin/sh\n");
+    run(&env, &[], "acme/fs01-nightly", &[f.to_str().unwrap()]).code(126);
+    run(&env, &[], "acme/fs01-nightly", &[]).code(2);
+}
+
+#[test]
+fn run_passes_megabytes_through_without_blocking() {
+    let env = onboarded("2026-11-01T00:00:00Z");
+    let out = run(
+        &env,
+        &[],
+        "acme/fs01-nightly",
+        &[
+            "sh",
+            "-c",
+            "head -c 20000000 /dev/zero | tr '\\0' x; echo; echo done >&2",
+        ],
+    )
+    .code(0);
+    assert_eq!(out.stdout.len(), 20_000_001);
+    assert!(out.stderr.contains("done"));
+    assert_eq!(last_event(&env, "acme/fs01-nightly")["status"], "success");
+}
+
+#[test]
+fn run_fails_open_to_a_spool_file() {
+    let env = onboarded("2026-11-01T00:00:00Z");
+    let blocker = env.write("not-a-folder", "x");
+    let broken_db = blocker.join("bmctl.db");
+    let state = env.path("state");
+    let out: Run = env
+        .base()
+        .env("XDG_STATE_HOME", &state)
+        .args([
+            "--db",
+            broken_db.to_str().unwrap(),
+            "run",
+            "--job",
+            "acme/fs01-nightly",
+            "--tool",
+            "generic",
+            "--",
+            "sh",
+            "-c",
+            "echo backing up; exit 7",
+        ])
+        .output()
+        .unwrap()
+        .into();
+    let out = out.code(7);
+    assert!(out.stdout.contains("backing up"), "the backup ran");
+    assert!(
+        out.stderr.contains("warning") && out.stderr.contains("spool"),
+        "{}",
+        out.stderr
+    );
+    let spool = state.join("bmctl/spool.jsonl");
+    assert_eq!(
+        std::fs::metadata(&spool).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    // and with --spool on a host without the database
+    let explicit = env.path("out/spool.jsonl");
+    let args = [
+        "run",
+        "--job",
+        "acme/fs01-nightly",
+        "--tool",
+        "generic",
+        "--spool",
+        explicit.to_str().unwrap(),
+        "--",
+        "true",
+    ];
+    env.run_at("2026-11-30T08:00:00Z", &args).ok();
+    assert_eq!(env.count("job_events"), 0);
+    for _ in 0..2 {
+        for f in [&spool, &explicit] {
+            env.run(&["events", "import", f.to_str().unwrap()]).ok();
+        }
+    }
+    assert_eq!(env.count("job_events"), 2);
+    let evs = env.run(&["--format", "json", "events", "list"]).ok().json();
+    assert_eq!(
+        (evs[0]["status"].as_str(), evs[1]["status"].as_str()),
+        (Some("failed"), Some("success"))
+    );
+    assert!(evs[0]["message"].as_str().unwrap().starts_with("exit 7"));
+}
