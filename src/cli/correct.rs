@@ -116,8 +116,30 @@ impl Tabular for Row {
     }
 }
 
-fn zones(app: &App, store: &crate::store::Store) -> Result<HashMap<String, Tz>> {
-    let _ = app;
+/// Open corrective tickets and incidents as table rows (the morning view's list).
+pub fn open_rows(store: &crate::store::Store, now: i64) -> Result<Vec<Row>> {
+    rows(
+        store,
+        &Filter {
+            kind: Some("corrective".into()),
+            ..Filter::default()
+        },
+        now,
+    )
+}
+
+fn rows(store: &crate::store::Store, f: &Filter, now: i64) -> Result<Vec<Row>> {
+    let zones = zones(store)?;
+    Ok(tickets::list(&store.conn, f)?
+        .into_iter()
+        .map(|t| {
+            let tz = zones.get(&t.client).copied().unwrap_or(chrono_tz::UTC);
+            Row(TicketView::new(t, now), tz)
+        })
+        .collect())
+}
+
+fn zones(store: &crate::store::Store) -> Result<HashMap<String, Tz>> {
     Ok(clients::list(&store.conn)?
         .into_iter()
         .map(|c| (c.code.clone(), c.tz()))
@@ -126,7 +148,7 @@ fn zones(app: &App, store: &crate::store::Store) -> Result<HashMap<String, Tz>> 
 
 fn show_one(app: &App, store: &crate::store::Store, id: i64, now: i64) -> Result<()> {
     let d = correct::show(&store.conn, id, now)?;
-    let tz = zones(app, store)?
+    let tz = zones(store)?
         .get(&d.ticket.client)
         .copied()
         .unwrap_or(chrono_tz::UTC);
@@ -227,15 +249,7 @@ pub fn run(app: &App, cmd: &Cmd) -> Result<u8> {
                         .timestamp(),
                 );
             }
-            let zones = zones(app, &store)?;
-            let rows: Vec<Row> = tickets::list(&store.conn, &f)?
-                .into_iter()
-                .map(|t| {
-                    let tz = zones.get(&t.client).copied().unwrap_or(chrono_tz::UTC);
-                    Row(TicketView::new(t, now), tz)
-                })
-                .collect();
-            output::list(app.format(), &rows)?;
+            output::list(app.format(), &rows(&store, &f, now)?)?;
             None
         }
         Cmd::Show { id } => {

@@ -79,16 +79,33 @@ pub fn run(app: &App, args: &Args) -> Result<u8> {
         crate::domain::time::rfc3339(ctx.now.timestamp())
     ));
     output::text(&out)?;
-    morning_view(app, &store)?;
+    morning_view(app, &store, ctx.now.timestamp())?;
     let db = path.display();
     output::text(&format!(
-        "\nNext, try:\n  bmctl --db {db} client list\n  bmctl --db {db} plan show acme\n  bmctl --db {db} cmdb list --unprotected\n  bmctl --db {db} plan export globex\n  bmctl --db {db} plan history wombat\n  bmctl --db {db} audit list --entity plan\n"
+        "\nNext, try:\n  bmctl --db {db} correct list\n  bmctl --db {db} correct show 1\n  bmctl --db {db} events list --client globex --limit 20\n  bmctl --db {db} check\n  bmctl --db {db} client list\n  bmctl --db {db} plan show acme\n  bmctl --db {db} cmdb list --unprotected\n  bmctl --db {db} plan export globex\n  bmctl --db {db} plan history wombat\n  bmctl --db {db} audit list --entity plan\n"
     ))?;
     Ok(0)
 }
 
 /// The technician's first look of the day. Each capability adds its section.
-fn morning_view(app: &App, store: &Store) -> Result<()> {
+fn morning_view(app: &App, store: &Store, now: i64) -> Result<()> {
+    let open = super::correct::open_rows(store, now)?;
+    output::text(&format!(
+        "\nOpen corrective tickets and incidents ({})\n",
+        open.len()
+    ))?;
+    output::list(app.format(), &open)?;
+    let unmatched = crate::store::events::unmatched_jobs(&store.conn, None)?;
+    if !unmatched.is_empty() {
+        let names: Vec<String> = unmatched
+            .iter()
+            .map(|u| format!("{}/{}", u.client, u.job))
+            .collect();
+        output::text(&format!(
+            "\nJobs reporting runs that no plan knows: {}\n",
+            names.join(", ")
+        ))?;
+    }
     output::text("\nClients\n")?;
     output::list(app.format(), &clients::list(&store.conn)?)?;
     let gaps: Vec<_> = cis::list(&store.conn, None)?

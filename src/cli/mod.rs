@@ -7,7 +7,7 @@ mod check;
 mod client;
 mod cmdb;
 mod config;
-mod correct;
+pub(crate) mod correct;
 mod db;
 mod demo;
 mod events;

@@ -186,6 +186,10 @@ impl Ticket {
         self.status = "open".into();
         self.resolved_at = None;
         self.started_at = None;
+        self.resolution = None;
+        self.cause = None;
+        self.auto_resolved_at = None;
+        self.recovered_at = None;
         self.updated_at = now;
         Ok(())
     }

@@ -177,8 +177,10 @@ pub fn run(store: &mut Store, ctx: &Ctx, set: &Settings) -> Result<Report> {
                 });
             }
         }
+        // Like a missed run, an RPO breach waits for the grace: a nightly job
+        // with a 24h RPO is not in breach while tonight's run is under way.
         let last_good = p.state.last_success_at.unwrap_or(p.created_at);
-        if now - last_good > p.rpo_s {
+        if now - last_good > p.rpo_s + p.grace_s {
             report.rpo_breaches += 1;
             let detail = match p.state.last_success_at {
                 Some(t) => format!(

@@ -440,11 +440,7 @@ pub fn reopen(store: &mut Store, ctx: &Ctx, id: i64, reason: Option<&str>) -> Re
                 }
             }
         }
-        t.reopen(now)?;
-        t.resolution = None;
-        t.cause = None;
-        t.auto_resolved_at = None;
-        Ok(())
+        t.reopen(now)
     })
 }
 

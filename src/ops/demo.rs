@@ -2,10 +2,15 @@
 //! plan-import code a user runs, so the demo shows the real product.
 
 use anyhow::Result;
+use chrono::Duration;
 use serde::Serialize;
 
-use crate::ops::{plan, Ctx};
-use crate::store::{meta, Store};
+use crate::domain::event::{fnv64, NewEvent, Operation, Status};
+use crate::domain::policy::Schedule;
+use crate::domain::time::from_unix;
+use crate::ops::correct::Rules;
+use crate::ops::{check, correct, events, plan, Ctx};
+use crate::store::{clients, meta, policies, tickets, Store};
 
 /// The demo's plan files, as shipped in `examples/demo/`.
 pub const PLANS: &[(&str, &str)] = &[
@@ -55,7 +60,277 @@ pub fn build(store: &mut Store, ctx: &Ctx) -> Result<DemoSummary> {
     for (file, text) in PLANS {
         plan::import(store, &onboard, text, file, false)?;
     }
+    history(store, ctx)?;
+    people(store, ctx)?;
     summary(store)
+}
+
+/// A deterministic "random" number in `0..n` for a name and a number.
+fn pick(name: &str, k: i64, n: u64) -> u64 {
+    (fnv64(&[name.as_bytes(), &k.to_le_bytes()]) as u64) % n
+}
+
+/// The special cases the demo shows, by job.
+const CHRONIC: &str = "gx-crm-nightly";
+const WEEKEND_GAP: &str = "web01-nightly";
+const WARNINGS: &str = "wb-fs01-nightly";
+const HUNG: &str = "gx-hv01-vms";
+
+/// What one scheduled run of the demo did, or `None` for no run at all.
+fn outcome(
+    job: &str,
+    k: i64,
+    t: i64,
+    now: i64,
+    last_weekend: (i64, i64),
+) -> Option<(Status, Option<&'static str>)> {
+    let recent = now - t < 4 * 86_400;
+    match job {
+        CHRONIC if recent || pick(job, k, 10) < 4 => Some((
+            Status::Failed,
+            Some("Fatal: unable to open repository: dial tcp 10.20.0.5:8000: i/o timeout"),
+        )),
+        WEEKEND_GAP if t >= last_weekend.0 && t < last_weekend.1 => None,
+        WARNINGS if recent || pick(job, k, 8) == 0 => Some((
+            Status::Warning,
+            Some("error: open /srv/share/Finance/locked.xlsx: permission denied"),
+        )),
+        _ => match pick(job, k, 100) {
+            0..=1 => Some((
+                Status::Failed,
+                Some("Fatal: repository is already locked by PID 4411"),
+            )),
+            2..=4 => Some((
+                Status::Warning,
+                Some("error: lstat /home/user/.cache/tmp123: no such file or directory"),
+            )),
+            5 => None,
+            _ => Some((Status::Success, None)),
+        },
+    }
+}
+
+/// 90 days of job history for every demo policy, fed through the same
+/// ingest code a user's imports take, with `check` run each morning as
+/// cron would: failures, warnings, missed runs, a hung run and the tickets
+/// they raise.
+fn history(store: &mut Store, ctx: &Ctx) -> Result<()> {
+    let now = ctx.now.timestamp();
+    let start = now - HISTORY_DAYS * 86_400;
+    let rules = Rules::default();
+    let settings = check::Settings {
+        rules,
+        lookback_s: 7 * 86_400,
+        default_max_runtime_s: 12 * 3600,
+    };
+    // the last full weekend (Saturday and Sunday, UTC) more than a day ago
+    let mut sat = now - 2 * 86_400;
+    while from_unix(sat).format("%u").to_string() != "6" {
+        sat -= 86_400;
+    }
+    let sat = sat - sat.rem_euclid(86_400);
+    let last_weekend = (sat, sat + 2 * 86_400);
+
+    let mut jobs = Vec::new();
+    for c in clients::list(&store.conn)? {
+        for p in policies::list(&store.conn, c.id, false)? {
+            jobs.push((c.code.clone(), c.tz(), p));
+        }
+    }
+    let mut day_start = start;
+    while day_start < now {
+        let day_end = (day_start + 86_400).min(now);
+        let mut batch = Vec::new();
+        for (client, tz, p) in &jobs {
+            let s = &p.spec;
+            let Ok(schedule) = Schedule::parse(&s.schedule) else {
+                continue;
+            };
+            for t in schedule.occurrences(from_unix(day_start), from_unix(day_end), *tz) {
+                let t = t.timestamp();
+                let k = t / 60;
+                let started = t + pick(&s.job, k, 600) as i64;
+                let duration = 120 + pick(&s.job, k + 1, 5400) as i64;
+                if s.job == HUNG && now - t < 2 * 86_400 && now - t > 86_400 / 2 {
+                    // started, never ended: `check` calls it hung once past its max runtime
+                    let tx = store.write()?;
+                    policies::mark_running(&tx, p.id, started)?;
+                    tx.commit()?;
+                    continue;
+                }
+                if s.job == HUNG && now - t <= 86_400 / 2 {
+                    continue; // still blocked by the hung run
+                }
+                if started + duration > now {
+                    continue;
+                }
+                let Some((status, message)) = outcome(&s.job, k, t, now, last_weekend) else {
+                    continue;
+                };
+                let days = (t - start) / 86_400;
+                let base = (1 + pick(&s.job, 0, 400)) as i64 * 1_000_000_000;
+                let source = match s.tool.as_str() {
+                    "restic" | "borg" => s.tool.clone(),
+                    _ => "import".to_string(),
+                };
+                let external_id = match s.tool.as_str() {
+                    "restic" if status != Status::Failed => {
+                        Some(format!("{:08x}", pick(&s.job, k, u32::MAX as u64)))
+                    }
+                    "borg" if status != Status::Failed => {
+                        Some(format!("{:016x}", pick(&s.job, k, u64::MAX)))
+                    }
+                    _ => None,
+                };
+                batch.push(NewEvent {
+                    client: client.clone(),
+                    job: s.job.clone(),
+                    operation: Operation::Backup,
+                    status,
+                    started_at: Some(started),
+                    ended_at: started + duration,
+                    bytes: (status != Status::Failed).then_some(base + base * days / 500),
+                    files: (status != Status::Failed)
+                        .then_some(20_000 + pick(&s.job, 1, 200_000) as i64),
+                    snapshot: None,
+                    source,
+                    external_id,
+                    message: message.map(str::to_string),
+                });
+            }
+        }
+        // a job the plan does not know: a finding for the risk register
+        if from_unix(day_start).format("%u").to_string() == "3" {
+            batch.push(NewEvent {
+                client: "acme".into(),
+                job: "old-nas-sync".into(),
+                operation: Operation::Backup,
+                status: Status::Success,
+                started_at: Some(day_start + 3 * 3600),
+                ended_at: day_start + 4 * 3600,
+                bytes: Some(80_000_000_000),
+                files: None,
+                snapshot: None,
+                source: "import".into(),
+                external_id: None,
+                message: None,
+            });
+        }
+        let morning = Ctx {
+            now: from_unix(day_end),
+            ..ctx.clone()
+        };
+        let ingest_ctx = Ctx {
+            command: "events import".into(),
+            ..morning.clone()
+        };
+        events::ingest(store, &ingest_ctx, rules, &batch)?;
+        let check_ctx = Ctx {
+            command: "check".into(),
+            ..morning.clone()
+        };
+        check::run(store, &check_ctx, &settings)?;
+        if day_end < now {
+            triage(store, &morning)?;
+        }
+        day_start = day_end;
+    }
+    Ok(())
+}
+
+/// Each morning a technician closes the incidents whose backups recovered
+/// more than a day ago, with a root cause (incidents never close by themselves).
+fn triage(store: &mut Store, morning: &Ctx) -> Result<()> {
+    const CAUSES: [(&str, &str); 4] = [
+        (
+            "network",
+            "site VPN flapped overnight; tunnel rekey fixed, next run succeeded",
+        ),
+        (
+            "capacity",
+            "repository volume was full; pruned per retention and extended by 500 GB",
+        ),
+        (
+            "software",
+            "backup agent hung after an OS update; restarted the agent",
+        ),
+        (
+            "credentials",
+            "repository password rotated without updating the job; updated the secret",
+        ),
+    ];
+    let now = morning.now.timestamp();
+    let ctx = Ctx {
+        actor: "alice".into(),
+        command: "correct resolve".into(),
+        ..morning.clone()
+    };
+    for t in tickets::list(
+        &store.conn,
+        &tickets::Filter {
+            kind: Some("incident".into()),
+            ..Default::default()
+        },
+    )? {
+        if t.job.as_deref() == Some(CHRONIC) {
+            continue;
+        }
+        if t.recovered_at.is_some_and(|r| now - r > 86_400) {
+            let (cause, fix) = CAUSES[pick(&t.title, t.id, 4) as usize];
+            correct::resolve(store, &ctx, t.id, cause, fix)?;
+        }
+    }
+    Ok(())
+}
+
+/// What the technicians did: tickets worked, a finding raised and resolved.
+fn people(store: &mut Store, ctx: &Ctx) -> Result<()> {
+    let at = |days: i64, actor: &str, command: &str| Ctx {
+        now: ctx.now - Duration::days(days),
+        actor: actor.into(),
+        command: command.into(),
+    };
+    let finding = correct::open(
+        store,
+        &at(20, "alice", "correct open"),
+        "acme",
+        "fs01-nightly",
+        "Test restore: the Finance share was not in the snapshot",
+        Some("found during the monthly test restore"),
+    )?;
+    correct::start(store, &at(19, "alice", "correct start"), finding.id)?;
+    correct::resolve(
+        store,
+        &at(18, "alice", "correct resolve"),
+        finding.id,
+        "configuration",
+        "the exclude file listed /srv/share/Finance; removed it and re-ran the backup",
+    )?;
+    let open = tickets::list(
+        &store.conn,
+        &tickets::Filter {
+            kind: Some("corrective".into()),
+            ..Default::default()
+        },
+    )?;
+    if let Some(t) = open.iter().find(|t| t.job.as_deref() == Some(CHRONIC)) {
+        correct::start(store, &at(0, "bob", "correct start"), t.id)?;
+        correct::note(
+            store,
+            &at(0, "bob", "correct note"),
+            t.id,
+            "VPN tunnel to the Globex backup repository drops at night; ISP ticket 88123 opened",
+        )?;
+    }
+    if let Some(t) = open.iter().find(|t| t.job.as_deref() == Some(WARNINGS)) {
+        correct::note(
+            store,
+            &at(0, "alice", "correct note"),
+            t.id,
+            "locked.xlsx is held open by the ERP export; asked the client to close it at night",
+        )?;
+    }
+    Ok(())
 }
 
 pub fn summary(store: &Store) -> Result<DemoSummary> {

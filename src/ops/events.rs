@@ -234,7 +234,7 @@ impl Ingestor {
                         st.consecutive_warnings = 0;
                         auto.recover(
                             policy_id,
-                            &["failed", "missed", "hung", "warning"],
+                            &["failed", "missed", "hung", "warning", "rpo"],
                             r.at,
                             &r.detail,
                         )?;
@@ -245,7 +245,7 @@ impl Ingestor {
                             Some(st.last_success_at.unwrap_or(r.ended).max(r.ended));
                         st.consecutive_failures = 0;
                         st.consecutive_warnings += 1;
-                        auto.recover(policy_id, &["hung"], r.at, &r.detail)?;
+                        auto.recover(policy_id, &["hung", "rpo"], r.at, &r.detail)?;
                         if st.consecutive_warnings >= rules.warnings_before {
                             let detail = format!(
                                 "{} warnings in a row; last: {}",

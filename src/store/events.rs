@@ -3,7 +3,7 @@
 //! `(client_id, ended_at, status)` index.
 
 use anyhow::Result;
-use rusqlite::{params, Connection, OptionalExtension, Row};
+use rusqlite::{params, Connection, Row};
 use serde::Serialize;
 
 use crate::domain::event::{external_id, Status};
@@ -71,6 +71,11 @@ pub fn unmatched_job(conn: &Connection, client_id: i64, job: &str, at: i64) -> R
         .query_row(params![client_id, job, at], |r| r.get(0))?)
 }
 
+pub(crate) const BEST_IN_WINDOW: &str = "SELECT status FROM job_events
+     WHERE client_id = ?1 AND ended_at > ?2 AND ended_at <= ?4
+       AND policy_id = ?5 AND operation IS NULL
+       AND coalesce(started_at, ended_at) > ?2 AND coalesce(started_at, ended_at) <= ?3";
+
 /// The best outcome of the backup runs of a policy that started in
 /// `(lo, hi]`; `None` when there was no run. Runs are found through the
 /// client/time index: a run that started in the window ended by `hi + slack`.
@@ -82,12 +87,7 @@ pub fn best_in_window(
     hi: i64,
     slack: i64,
 ) -> Result<Option<Status>> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT status FROM job_events
-         WHERE client_id = ?1 AND ended_at > ?2 AND ended_at <= ?4
-           AND policy_id = ?5 AND operation IS NULL
-           AND coalesce(started_at, ended_at) > ?2 AND coalesce(started_at, ended_at) <= ?3",
-    )?;
+    let mut stmt = conn.prepare_cached(BEST_IN_WINDOW)?;
     let mut best: Option<Status> = None;
     let rows = stmt.query_map(params![client_id, lo, hi, hi + slack, policy_id], |r| {
         r.get::<_, String>(0)
@@ -247,10 +247,11 @@ fn view(r: &Row<'_>) -> rusqlite::Result<EventView> {
     })
 }
 
-/// Events matching `f`: the latest `f.limit` (0 = all), oldest first.
-pub fn list(conn: &Connection, f: &Filter) -> Result<Vec<EventView>> {
-    let limit = if f.limit <= 0 { -1 } else { f.limit };
-    let mut stmt = conn.prepare(
+/// The query for [`list`]: a seek on `(client_id, ended_at)` for one
+/// client; across clients, the latest ingested (by id) so that a limit stops early.
+pub(crate) fn list_sql(f: &Filter) -> (String, Vec<rusqlite::types::Value>) {
+    use rusqlite::types::Value;
+    let mut q = super::Query::new(
         "SELECT e.id, c.code, coalesce(p.job, u.job), e.policy_id IS NOT NULL, e.operation, e.status,
                 e.started_at, e.ended_at, e.bytes, e.files, e.source, e.xid, e.xkind, e.ext_text,
                 e.snapshot, e.message
@@ -258,28 +259,45 @@ pub fn list(conn: &Connection, f: &Filter) -> Result<Vec<EventView>> {
          JOIN clients c ON c.id = e.client_id
          LEFT JOIN policies p ON p.id = e.policy_id
          LEFT JOIN unmatched_jobs u ON u.id = e.unmatched_id
-         WHERE (?1 IS NULL OR e.client_id = ?1)
-           AND (?2 IS NULL OR e.policy_id = ?2)
-           AND (?3 IS NULL OR e.status = ?3)
-           AND (?4 IS NULL OR e.ended_at >= ?4)
-           AND (NOT ?5 OR e.unmatched_id IS NOT NULL)
-         ORDER BY e.ended_at DESC, e.id DESC
-         LIMIT ?6",
-    )?;
+         WHERE 1",
+    );
+    if let Some(c) = f.client_id {
+        q.bind("e.client_id =", Value::Integer(c));
+    }
+    if let Some(p) = f.policy_id {
+        q.bind("e.policy_id =", Value::Integer(p));
+    }
+    if let Some(st) = &f.status {
+        q.bind("e.status =", Value::Text(st.clone()));
+    }
+    if let Some(t) = f.since {
+        q.bind("e.ended_at >=", Value::Integer(t));
+    }
+    if f.unmatched {
+        q.raw(" AND e.unmatched_id IS NOT NULL");
+    }
+    q.raw(if f.client_id.is_some() {
+        " ORDER BY e.ended_at DESC, e.id DESC"
+    } else {
+        " ORDER BY e.id DESC"
+    });
+    if f.limit > 0 {
+        q.raw(&format!(" LIMIT {}", f.limit));
+    }
+    (q.sql, q.args)
+}
+
+/// Events matching `f`: the latest `f.limit` (0 = all), oldest first.
+pub fn list(conn: &Connection, f: &Filter) -> Result<Vec<EventView>> {
+    let (sql, args) = list_sql(f);
+    let mut stmt = conn.prepare(&sql)?;
     let mut rows: Vec<EventView> = stmt
-        .query_map(
-            params![
-                f.client_id,
-                f.policy_id,
-                f.status,
-                f.since,
-                f.unmatched,
-                limit
-            ],
-            view,
-        )?
+        .query_map(rusqlite::params_from_iter(args), view)?
         .collect::<rusqlite::Result<_>>()?;
     rows.reverse();
+    if f.client_id.is_none() {
+        rows.sort_by_key(|e| (e.ended_at, e.id));
+    }
     Ok(rows)
 }
 
@@ -312,20 +330,4 @@ pub fn unmatched_jobs(conn: &Connection, client_id: Option<i64>) -> Result<Vec<U
 /// How many events a client has (for summaries and tests).
 pub fn count(conn: &Connection) -> Result<i64> {
     Ok(conn.query_row("SELECT count(*) FROM job_events", [], |r| r.get(0))?)
-}
-
-/// The newest event of a policy with this status, if any.
-pub fn latest_of(
-    conn: &Connection,
-    client_id: i64,
-    policy_id: i64,
-    status: &str,
-) -> Result<Option<i64>> {
-    Ok(conn
-        .prepare_cached(
-            "SELECT ended_at FROM job_events WHERE client_id = ?1 AND status = ?3 AND policy_id = ?2
-             ORDER BY ended_at DESC LIMIT 1",
-        )?
-        .query_row(params![client_id, policy_id, status], |r| r.get(0))
-        .optional()?)
 }

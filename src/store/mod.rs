@@ -86,6 +86,33 @@ impl Store {
     }
 }
 
+/// A query built from optional filters, every value bound (never spliced).
+pub(crate) struct Query {
+    pub sql: String,
+    pub args: Vec<rusqlite::types::Value>,
+}
+
+impl Query {
+    pub fn new(sql: impl Into<String>) -> Query {
+        Query {
+            sql: sql.into(),
+            args: Vec::new(),
+        }
+    }
+
+    /// Append ` AND {cond} ?N` with `v` bound as parameter N.
+    pub fn bind(&mut self, cond: &str, v: rusqlite::types::Value) {
+        self.args.push(v);
+        self.sql
+            .push_str(&format!(" AND {cond} ?{}", self.args.len()));
+    }
+
+    /// Append fixed SQL (no user input).
+    pub fn raw(&mut self, text: &str) {
+        self.sql.push_str(text);
+    }
+}
+
 /// Whether the file at `path` is marked as a bmctl demo, read without
 /// writing anything (an unknown file must stay untouched).
 pub fn peek_demo_mark(path: &Path) -> Result<bool> {
@@ -103,4 +130,99 @@ pub fn peek_demo_mark(path: &Path) -> Result<bool> {
         return Ok(false);
     }
     Ok(meta::get(&conn, "demo").ok().flatten().as_deref() == Some("true"))
+}
+
+#[cfg(test)]
+mod query_plans {
+    //! Hot queries must seek: no `SCAN` of the events or tickets tables.
+
+    use super::*;
+
+    fn plan(store: &Store, sql: &str, nargs: usize) -> String {
+        let mut stmt = store
+            .conn
+            .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+            .unwrap();
+        let args: Vec<rusqlite::types::Value> = (0..nargs)
+            .map(|_| rusqlite::types::Value::Integer(1))
+            .collect();
+        let rows = stmt
+            .query_map(rusqlite::params_from_iter(args), |r| r.get::<_, String>(3))
+            .unwrap();
+        rows.map(|r| r.unwrap()).collect::<Vec<_>>().join("\n")
+    }
+
+    /// Fail when the plan scans the events, tickets or rollups table (by
+    /// name or by the aliases the queries use).
+    fn assert_seeks(store: &Store, what: &str, sql: &str, nargs: usize) {
+        let p = plan(store, sql, nargs);
+        let scans = [
+            "SCAN job_events",
+            "SCAN e",
+            "SCAN tickets",
+            "SCAN t",
+            "SCAN daily_rollups",
+        ];
+        assert!(
+            !p.lines().any(|l| scans
+                .iter()
+                .any(|s| l == *s || l.starts_with(&format!("{s} ")))),
+            "{what} scans a hot table:\n{p}"
+        );
+        assert!(p.contains("USING"), "{what} uses no index:\n{p}");
+        eprintln!("{what}:\n{p}\n");
+    }
+
+    #[test]
+    fn a_scan_is_caught() {
+        let store = Store::memory().unwrap();
+        let p = plan(&store, "SELECT * FROM job_events e WHERE e.bytes = ?1", 1);
+        assert!(p.starts_with("SCAN e"), "{p}");
+    }
+
+    #[test]
+    fn hot_queries_use_indexes() {
+        let store = Store::memory().unwrap();
+        assert_seeks(&store, "missed-run check", events::BEST_IN_WINDOW, 5);
+        assert_seeks(&store, "open-ticket lookup", &tickets::find_open_sql(), 2);
+        let f = events::Filter {
+            client_id: Some(1),
+            limit: 1000,
+            ..Default::default()
+        };
+        let (sql, args) = events::list_sql(&f);
+        assert_seeks(&store, "per-client event listing", &sql, args.len());
+        let f = events::Filter {
+            client_id: Some(1),
+            policy_id: Some(2),
+            since: Some(0),
+            limit: 0,
+            ..Default::default()
+        };
+        let (sql, args) = events::list_sql(&f);
+        assert_seeks(&store, "per-job event listing", &sql, args.len());
+        let f = tickets::Filter {
+            kind: Some("corrective".into()),
+            ..Default::default()
+        };
+        let (sql, args) = tickets::list_sql(&f);
+        assert_seeks(&store, "open corrective tickets", &sql, args.len());
+        let f = tickets::Filter {
+            client_id: Some(1),
+            kind: Some("corrective".into()),
+            ..Default::default()
+        };
+        let (sql, args) = tickets::list_sql(&f);
+        assert_seeks(&store, "one client's open tickets", &sql, args.len());
+        assert_seeks(
+            &store,
+            "PSA sync",
+            &tickets::list_sql(&tickets::Filter {
+                updated_since: Some(0),
+                ..Default::default()
+            })
+            .0,
+            1,
+        );
+    }
 }

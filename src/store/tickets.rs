@@ -61,12 +61,16 @@ pub fn get(conn: &Connection, id: i64) -> Result<Ticket> {
 }
 
 /// The open corrective ticket or incident of a policy for a problem class.
+pub(crate) fn find_open_sql() -> String {
+    format!(
+        "{SELECT} WHERE t.policy_id = ?1 AND t.class = ?2 AND t.status IN ('open', 'in_progress')
+           AND t.kind IN ('corrective', 'incident')"
+    )
+}
+
 pub fn find_open(conn: &Connection, policy_id: i64, class: &str) -> Result<Option<Ticket>> {
     Ok(conn
-        .prepare_cached(&format!(
-            "{SELECT} WHERE t.policy_id = ?1 AND t.class = ?2 AND t.status IN ('open', 'in_progress')
-               AND t.kind IN ('corrective', 'incident')"
-        ))?
+        .prepare_cached(&find_open_sql())?
         .query_row(params![policy_id, class], from_row)
         .optional()?)
 }
@@ -218,20 +222,35 @@ pub struct Filter {
     pub updated_since: Option<i64>,
 }
 
+/// The query for [`list`]: open tickets through the partial index on open
+/// tickets by kind and due time; one client's through its (client, due) index.
+pub(crate) fn list_sql(f: &Filter) -> (String, Vec<rusqlite::types::Value>) {
+    use rusqlite::types::Value;
+    let mut q = super::Query::new(format!("{SELECT} WHERE 1"));
+    if let Some(c) = f.client_id {
+        q.bind("t.client_id =", Value::Integer(c));
+    }
+    match f.kind.as_deref() {
+        Some("corrective") => q.raw(" AND t.kind IN ('corrective', 'incident')"),
+        Some(k) => q.bind("t.kind =", Value::Text(k.to_string())),
+        None => {}
+    }
+    if let Some(st) = &f.status {
+        q.bind("t.status =", Value::Text(st.clone()));
+    } else if !f.all && f.updated_since.is_none() {
+        q.raw(" AND t.status IN ('open', 'in_progress')");
+    }
+    if let Some(t) = f.updated_since {
+        q.bind("t.updated_at >", Value::Integer(t));
+    }
+    q.raw(" ORDER BY t.due_at, t.id");
+    (q.sql, q.args)
+}
+
 /// Tickets matching `f`, by due time (then id).
 pub fn list(conn: &Connection, f: &Filter) -> Result<Vec<Ticket>> {
-    let mut stmt = conn.prepare(&format!(
-        "{SELECT}
-         WHERE (?1 IS NULL OR t.client_id = ?1)
-           AND (?2 IS NULL OR t.kind = ?2 OR (?2 = 'corrective' AND t.kind = 'incident'))
-           AND (?3 IS NULL OR t.status = ?3)
-           AND (?4 OR ?3 IS NOT NULL OR ?5 IS NOT NULL OR t.status IN ('open', 'in_progress'))
-           AND (?5 IS NULL OR t.updated_at > ?5)
-         ORDER BY coalesce(t.due_at, t.opened_at), t.id"
-    ))?;
-    let rows = stmt.query_map(
-        params![f.client_id, f.kind, f.status, f.all, f.updated_since],
-        from_row,
-    )?;
+    let (sql, args) = list_sql(f);
+    let mut stmt = conn.prepare(&sql)?;
+    let rows = stmt.query_map(rusqlite::params_from_iter(args), from_row)?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
