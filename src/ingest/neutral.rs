@@ -1,6 +1,7 @@
 //! The neutral job-event format of DESIGN, as JSON lines or CSV with the
 //! same header. Streams: one line in memory at a time.
 
+use std::borrow::Cow;
 use std::io::BufRead;
 
 use serde_json::{Map, Value};
@@ -120,9 +121,89 @@ impl<R: BufRead> Iterator for JsonLines<R> {
     }
 }
 
+/// The fast path: a well-formed line straight into typed fields.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Fast<'a> {
+    #[serde(borrow)]
+    client: Cow<'a, str>,
+    #[serde(borrow)]
+    job: Cow<'a, str>,
+    #[serde(borrow)]
+    status: Cow<'a, str>,
+    #[serde(borrow, default)]
+    started_at: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    ended_at: Cow<'a, str>,
+    #[serde(default)]
+    bytes: Option<i64>,
+    #[serde(default)]
+    files: Option<i64>,
+    #[serde(borrow, default)]
+    snapshot: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    source: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    id: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    message: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    operation: Option<Cow<'a, str>>,
+}
+
+fn fast(line: usize, f: Fast<'_>) -> Result<NewEvent, Rejection> {
+    let nonempty = |field: &str, v: Cow<'_, str>| {
+        if v.is_empty() {
+            Err(Rejection::new(line, field, "is required"))
+        } else {
+            Ok(v.into_owned())
+        }
+    };
+    for (field, v) in [("bytes", f.bytes), ("files", f.files)] {
+        if let Some(n) = v.filter(|n| *n < 0) {
+            return Err(Rejection::new(
+                line,
+                field,
+                format!("must not be negative, got {n}"),
+            ));
+        }
+    }
+    let ev = NewEvent {
+        client: nonempty("client", f.client)?,
+        job: nonempty("job", f.job)?,
+        status: Status::parse(&f.status)
+            .map_err(|e| Rejection::new(line, "status", e.to_string()))?,
+        operation: match f.operation {
+            Some(o) => Operation::parse(&o)
+                .map_err(|e| Rejection::new(line, "operation", e.to_string()))?,
+            None => Operation::Backup,
+        },
+        started_at: f
+            .started_at
+            .map(|t| instant(line, "started_at", &t))
+            .transpose()?,
+        ended_at: instant(line, "ended_at", &nonempty("ended_at", f.ended_at)?)?,
+        bytes: f.bytes,
+        files: f.files,
+        snapshot: f.snapshot.map(Cow::into_owned),
+        source: f
+            .source
+            .map_or_else(|| "import".to_string(), Cow::into_owned),
+        external_id: f.id.map(Cow::into_owned),
+        message: f.message.map(Cow::into_owned),
+    };
+    ev.validate()
+        .map_err(|(field, msg)| Rejection::new(line, field, msg))?;
+    Ok(ev)
+}
+
 fn parse_json_line(line: usize, bytes: &[u8]) -> Result<NewEvent, Rejection> {
     let text = std::str::from_utf8(bytes)
         .map_err(|e| Rejection::new(line, "line", format!("is not valid UTF-8 ({e})")))?;
+    if let Ok(f) = serde_json::from_str::<Fast<'_>>(text) {
+        return fast(line, f);
+    }
+    // The slow path names the field that is wrong.
     let value: Value = serde_json::from_str(text)
         .map_err(|e| Rejection::new(line, "line", format!("is not valid JSON: {e}")))?;
     let Value::Object(map) = value else {

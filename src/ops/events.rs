@@ -4,6 +4,7 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io::{BufReader, Seek};
 use std::path::Path;
+use std::rc::Rc;
 
 use anyhow::{Context, Result};
 use chrono_tz::Tz;
@@ -43,7 +44,23 @@ struct Pending {
     ended: i64,
     status: Status,
     check: bool,
-    detail: String,
+    message: Option<String>,
+}
+
+impl Pending {
+    /// What a ticket's work log says about this run (made only when needed).
+    fn detail(&self) -> String {
+        format!(
+            "{} {} at {}{}",
+            if self.check { "check" } else { "backup" },
+            self.status.as_str(),
+            rfc3339(self.at),
+            self.message
+                .as_deref()
+                .map(|m| format!(": {}", m.chars().take(300).collect::<String>()))
+                .unwrap_or_default()
+        )
+    }
 }
 
 /// Streams events into the database; call [`Ingestor::flush`] before each
@@ -51,8 +68,8 @@ struct Pending {
 pub struct Ingestor {
     rules: Rules,
     clients: HashMap<String, Option<(i64, Tz)>>,
-    policies: HashMap<(i64, String), Option<Subject>>,
-    pending: BTreeMap<i64, (Subject, Vec<Pending>)>,
+    policies: HashMap<i64, HashMap<String, Option<Rc<Subject>>>>,
+    pending: BTreeMap<i64, (Rc<Subject>, Vec<Pending>)>,
     rollups: HashMap<(i64, i64), Rollup>,
     pub summary: Summary,
 }
@@ -84,9 +101,9 @@ impl Ingestor {
         client_id: i64,
         client: &str,
         job: &str,
-    ) -> Result<Option<Subject>> {
-        let key = (client_id, job.to_string());
-        if let Some(p) = self.policies.get(&key) {
+    ) -> Result<Option<Rc<Subject>>> {
+        let jobs = self.policies.entry(client_id).or_default();
+        if let Some(p) = jobs.get(job) {
             return Ok(p.clone());
         }
         let p = policies::find(conn, client_id, job)?
@@ -98,13 +115,25 @@ impl Ingestor {
                 ci_id: p.ci_id,
                 tier: p.tier,
                 job: p.spec.job.clone(),
-            });
-        self.policies.insert(key, p.clone());
+            })
+            .map(Rc::new);
+        jobs.insert(job.to_string(), p.clone());
         Ok(p)
     }
 
     /// Record one event (a duplicate is counted and otherwise ignored).
     pub fn add(&mut self, conn: &Connection, ev: &NewEvent) -> Result<()> {
+        self.add_with(conn, &mut *conn.prepare_cached(events::INSERT)?, ev)
+    }
+
+    /// [`Ingestor::add`] with the insert statement prepared by the caller
+    /// (once per batch, on the hot path of bulk imports).
+    pub fn add_with(
+        &mut self,
+        conn: &Connection,
+        insert: &mut rusqlite::Statement<'_>,
+        ev: &NewEvent,
+    ) -> Result<()> {
         self.summary.read += 1;
         let Some((client_id, tz)) = self.client(conn, &ev.client)? else {
             return Err(rejected(format!(
@@ -122,8 +151,8 @@ impl Ingestor {
             .snapshot
             .as_deref()
             .filter(|s| Some(*s) != ev.external_id.as_deref());
-        let new = events::insert(
-            conn,
+        let new = events::insert_with(
+            insert,
             &events::Insert {
                 client_id,
                 policy_id: subject.as_ref().map(|s| s.policy_id),
@@ -167,16 +196,7 @@ impl Ingestor {
         match subject {
             None => self.summary.unmatched += 1,
             Some(s) => {
-                let detail = format!(
-                    "{} {} at {}{}",
-                    ev.operation.as_str(),
-                    ev.status.as_str(),
-                    rfc3339(ev.at()),
-                    ev.message
-                        .as_deref()
-                        .map(|m| format!(": {}", m.chars().take(300).collect::<String>()))
-                        .unwrap_or_default()
-                );
+                let check = ev.operation == Operation::Check;
                 self.pending
                     .entry(s.policy_id)
                     .or_insert_with(|| (s, Vec::new()))
@@ -185,8 +205,12 @@ impl Ingestor {
                         at: ev.at(),
                         ended: ev.ended_at,
                         status: ev.status,
-                        check: ev.operation == Operation::Check,
-                        detail,
+                        check,
+                        message: if ev.status == Status::Success {
+                            None
+                        } else {
+                            ev.message.clone()
+                        },
                     });
             }
         }
@@ -205,16 +229,23 @@ impl Ingestor {
             counts: TicketCounts::default(),
         };
         let rules = self.rules;
+        let with_open = crate::store::tickets::policies_with_open(conn)?;
         for (policy_id, (subject, mut runs)) in std::mem::take(&mut self.pending) {
             runs.sort_by_key(|r| (r.at, r.ended));
             let mut st = policies::state(conn, policy_id)?;
+            // Most policies have no open ticket: then good news needs no ticket query.
+            let mut has_open = with_open.contains(&policy_id);
             for r in runs {
                 if r.check {
                     match r.status {
                         Status::Failed | Status::Missed => {
-                            auto.raise(&subject, "integrity", r.at, &r.detail)?;
+                            auto.raise(&subject, "integrity", r.at, &r.detail())?;
+                            has_open = true;
                         }
-                        _ => auto.recover(policy_id, &["integrity"], r.at, &r.detail)?,
+                        _ if has_open => {
+                            auto.recover(policy_id, &["integrity"], r.at, &r.detail())?
+                        }
+                        _ => {}
                     }
                     continue;
                 }
@@ -232,12 +263,10 @@ impl Ingestor {
                             Some(st.last_success_at.unwrap_or(r.ended).max(r.ended));
                         st.consecutive_failures = 0;
                         st.consecutive_warnings = 0;
-                        auto.recover(
-                            policy_id,
-                            &["failed", "missed", "hung", "warning", "rpo"],
-                            r.at,
-                            &r.detail,
-                        )?;
+                        if has_open {
+                            let classes = ["failed", "missed", "hung", "warning", "rpo"];
+                            auto.recover(policy_id, &classes, r.at, &r.detail())?;
+                        }
                     }
                     Status::Warning => {
                         // A snapshot was made: a restore point for the RPO.
@@ -245,13 +274,17 @@ impl Ingestor {
                             Some(st.last_success_at.unwrap_or(r.ended).max(r.ended));
                         st.consecutive_failures = 0;
                         st.consecutive_warnings += 1;
-                        auto.recover(policy_id, &["hung", "rpo"], r.at, &r.detail)?;
+                        if has_open {
+                            auto.recover(policy_id, &["hung", "rpo"], r.at, &r.detail())?;
+                        }
                         if st.consecutive_warnings >= rules.warnings_before {
                             let detail = format!(
                                 "{} warnings in a row; last: {}",
-                                st.consecutive_warnings, r.detail
+                                st.consecutive_warnings,
+                                r.detail()
                             );
                             auto.raise(&subject, "warning", r.at, &detail)?;
+                            has_open = true;
                         }
                     }
                     Status::Failed | Status::Missed => {
@@ -262,7 +295,8 @@ impl Ingestor {
                         } else {
                             "missed"
                         };
-                        let id = auto.raise(&subject, class, r.at, &r.detail)?;
+                        let id = auto.raise(&subject, class, r.at, &r.detail())?;
+                        has_open = true;
                         if st.consecutive_failures >= rules.escalate_after {
                             let why = format!(
                                 "{} consecutive failed or missed runs",
@@ -308,59 +342,186 @@ pub fn import(
         .into_iter()
         .map(|c| c.code)
         .collect();
-    let mut input = std::fs::File::open(file).with_context(|| format!("opening {name}"))?;
+    std::fs::File::open(file).with_context(|| format!("opening {name}"))?;
+
+    // Pass 1: validate everything before writing anything.
+    let problems = validate(file, format, &known)?;
     let mut bad: HashSet<usize> = HashSet::new();
     let mut rejections = Vec::new();
-    for (line, item) in neutral::read(BufReader::new(&input), format) {
-        let problem = match item {
-            Err(r) => Some(r),
-            Ok(ev) if !known.contains(&ev.client) => Some(Rejection::new(
-                line,
-                "client",
-                format!(
-                    "unknown client '{}'; onboard it with `bmctl plan import` first",
-                    ev.client
-                ),
-            )),
-            Ok(_) => None,
-        };
-        if let Some(r) = problem {
-            if !skip_invalid {
-                return Err(rejected(format!(
-                    "{} (nothing was written; --skip-invalid writes the valid lines)",
-                    r.describe(name)
-                )));
-            }
-            bad.insert(line);
+    for r in &problems {
+        if !skip_invalid {
+            return Err(rejected(format!(
+                "{} (nothing was written; --skip-invalid writes the valid lines)",
+                r.describe(name)
+            )));
+        }
+        bad.insert(r.line);
+        if rejections.len() < MAX_REPORTED {
             rejections.push(r.describe(name));
         }
     }
-    input.rewind()?;
+
+    // Pass 2: a reader thread parses while this one writes, in batches.
+    // Checkpoint once at the end rather than after every batch: each
+    // checkpoint rewrites the same hot index pages again.
+    store.conn.pragma_update(None, "wal_autocheckpoint", 0)?;
     let mut ing = Ingestor::new(rules);
-    let mut tx = store.write()?;
-    let mut in_batch = 0;
-    for (line, item) in neutral::read(BufReader::new(&input), format) {
-        if bad.contains(&line) {
-            continue;
-        }
-        let Ok(ev) = item else { continue };
-        ing.add(&tx, &ev)?;
-        in_batch += 1;
-        if in_batch == BATCH {
+    std::thread::scope(|scope| -> Result<()> {
+        let (send, receive) = std::sync::mpsc::sync_channel::<Vec<neutral::Item>>(8);
+        let reader = scope.spawn(move || -> Result<()> {
+            let input = std::fs::File::open(file)?;
+            let mut chunk = Vec::with_capacity(CHUNK);
+            for item in neutral::read(BufReader::with_capacity(1 << 20, input), format) {
+                chunk.push(item);
+                if chunk.len() == CHUNK
+                    && send
+                        .send(std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK)))
+                        .is_err()
+                {
+                    return Ok(());
+                }
+            }
+            let _ = send.send(chunk);
+            Ok(())
+        });
+        let mut chunks = receive
+            .into_iter()
+            .flatten()
+            .filter(|(line, item)| item.is_ok() && !bad.contains(line));
+        loop {
+            // One batch: one IMMEDIATE transaction, the insert prepared once.
+            let tx = store.write()?;
+            let mut in_batch = 0;
+            {
+                let mut insert = tx.prepare(events::INSERT)?;
+                for (_, item) in chunks.by_ref() {
+                    if let Ok(ev) = item {
+                        ing.add_with(&tx, &mut insert, &ev)?;
+                    }
+                    in_batch += 1;
+                    if in_batch == BATCH {
+                        break;
+                    }
+                }
+            }
             ing.flush(&tx, ctx)?;
             tx.commit()?;
             progress(ing.summary.read);
-            tx = store.write()?;
-            in_batch = 0;
+            if in_batch < BATCH {
+                break;
+            }
         }
-    }
-    ing.flush(&tx, ctx)?;
-    tx.commit()?;
+        reader
+            .join()
+            .map_err(|_| anyhow::anyhow!("the reader thread failed"))??;
+        Ok(())
+    })?;
+    store.conn.pragma_update(None, "wal_autocheckpoint", 1000)?;
+    store
+        .conn
+        .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))?;
     progress(ing.summary.read);
     let mut summary = ing.summary;
-    summary.rejected = rejections.len();
+    summary.rejected = problems.len();
     summary.rejections = rejections;
+    if problems.len() > MAX_REPORTED {
+        summary.rejections.push(format!(
+            "… and {} more rejected lines",
+            problems.len() - MAX_REPORTED
+        ));
+    }
     Ok(summary)
+}
+
+/// Rejected lines reported one by one; the rest are counted.
+const MAX_REPORTED: usize = 1000;
+/// Events handed from the reader thread to the writer at a time.
+const CHUNK: usize = 1024;
+
+/// Every problem of a neutral file, in line order. A large JSON-lines file
+/// is checked in two halves at once (two cores), split at a line boundary.
+fn validate(file: &Path, format: InputFormat, known: &HashSet<String>) -> Result<Vec<Rejection>> {
+    let check = |reader: Box<dyn std::io::BufRead + Send>, first_line: usize| -> Vec<Rejection> {
+        neutral::read(reader, format)
+            .filter_map(|(line, item)| {
+                let line = line + first_line - 1;
+                match item {
+                    Err(mut r) => {
+                        r.line = line;
+                        Some(r)
+                    }
+                    Ok(ev) if !known.contains(&ev.client) => Some(Rejection::new(
+                        line,
+                        "client",
+                        format!(
+                            "unknown client '{}'; onboard it with `bmctl plan import` first",
+                            ev.client
+                        ),
+                    )),
+                    Ok(_) => None,
+                }
+            })
+            .collect()
+    };
+    let size = std::fs::metadata(file)?.len();
+    let split = if format == InputFormat::Jsonl && size > 8 << 20 {
+        line_boundary(file, size / 2)?
+    } else {
+        None
+    };
+    let Some((offset, lines_before)) = split else {
+        return Ok(check(
+            Box::new(BufReader::new(std::fs::File::open(file)?)),
+            1,
+        ));
+    };
+    let mut first = std::fs::File::open(file)?;
+    let mut second = std::fs::File::open(file)?;
+    second.seek(std::io::SeekFrom::Start(offset))?;
+    first.rewind()?;
+    let (mut a, b) = std::thread::scope(|scope| {
+        let h = scope.spawn(|| {
+            check(
+                Box::new(BufReader::with_capacity(1 << 20, second)),
+                lines_before + 1,
+            )
+        });
+        let a = check(
+            Box::new(BufReader::with_capacity(
+                1 << 20,
+                std::io::Read::take(first, offset),
+            )),
+            1,
+        );
+        (a, h.join().unwrap_or_default())
+    });
+    a.extend(b);
+    Ok(a)
+}
+
+/// The offset just after the first newline at or after `near`, and how many
+/// lines come before it; `None` when there is none.
+fn line_boundary(file: &Path, near: u64) -> Result<Option<(u64, usize)>> {
+    use std::io::Read;
+    let mut f = BufReader::with_capacity(1 << 20, std::fs::File::open(file)?);
+    let mut buf = vec![0u8; 1 << 16];
+    let (mut pos, mut lines) = (0u64, 0usize);
+    loop {
+        let n = f.read(&mut buf)?;
+        if n == 0 {
+            return Ok(None);
+        }
+        for (i, b) in buf[..n].iter().enumerate() {
+            if *b == b'\n' {
+                lines += 1;
+                let at = pos + i as u64 + 1;
+                if at >= near {
+                    return Ok(Some((at, lines)));
+                }
+            }
+        }
+        pos += n as u64;
+    }
 }
 
 /// Ingest events already in memory (tool output, `run`) in one transaction.
@@ -450,4 +611,38 @@ pub fn map_tool_runs(
         out.push(ev);
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_large_file_is_validated_in_two_halves_with_true_line_numbers() {
+        let good = r#"{"client":"acme","job":"fs01","status":"success","ended_at":"2026-11-29T22:05:13+01:00"}"#;
+        let n = 120_000; // about 11 MB: above the split threshold
+        let mut text = String::new();
+        for i in 1..=n {
+            match i {
+                7 => text.push_str(&good.replace("success", "exploded")),
+                100_001 => text.push_str(&good.replace("acme", "nobody")),
+                110_000 => text.push_str("{broken"),
+                _ => text.push_str(good),
+            }
+            text.push('\n');
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("big.jsonl");
+        std::fs::write(&path, &text).unwrap();
+        assert!(line_boundary(&path, text.len() as u64 / 2)
+            .unwrap()
+            .is_some());
+        let known: HashSet<String> = ["acme".to_string()].into();
+        let problems = validate(&path, InputFormat::Jsonl, &known).unwrap();
+        let got: Vec<(usize, &str)> = problems
+            .iter()
+            .map(|r| (r.line, r.field.as_str()))
+            .collect();
+        assert_eq!(got, [(7, "status"), (100_001, "client"), (110_000, "line")]);
+    }
 }

@@ -31,30 +31,35 @@ pub struct Insert<'a> {
 
 /// Insert an event unless its key is known; true when it was new.
 pub fn insert(conn: &Connection, e: &Insert<'_>) -> Result<bool> {
-    let n = conn
-        .prepare_cached(
-            "INSERT INTO job_events (client_id, policy_id, unmatched_id, operation, status, started_at,
-                ended_at, bytes, files, source, xid, xkind, ext_text, snapshot, message)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
-             ON CONFLICT (client_id, xid) DO NOTHING",
-        )?
-        .execute(params![
-            e.client_id,
-            e.policy_id,
-            e.unmatched_id,
-            e.check.then_some("check"),
-            e.status,
-            e.started_at,
-            e.ended_at,
-            e.bytes,
-            e.files,
-            e.source,
-            e.xid,
-            e.xkind,
-            e.ext_text,
-            e.snapshot,
-            e.message
-        ])?;
+    insert_with(&mut *conn.prepare_cached(INSERT)?, e)
+}
+
+/// The insert of [`insert`]; bulk writers prepare it once per batch.
+pub const INSERT: &str =
+    "INSERT INTO job_events (client_id, policy_id, unmatched_id, operation, status,
+        started_at, ended_at, bytes, files, source, xid, xkind, ext_text, snapshot, message)
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
+     ON CONFLICT (client_id, xid) DO NOTHING";
+
+/// Insert an event with a statement prepared from [`INSERT`]; true when it was new.
+pub fn insert_with(stmt: &mut rusqlite::Statement<'_>, e: &Insert<'_>) -> Result<bool> {
+    let n = stmt.execute(params![
+        e.client_id,
+        e.policy_id,
+        e.unmatched_id,
+        e.check.then_some("check"),
+        e.status,
+        e.started_at,
+        e.ended_at,
+        e.bytes,
+        e.files,
+        e.source,
+        e.xid,
+        e.xkind,
+        e.ext_text,
+        e.snapshot,
+        e.message
+    ])?;
     Ok(n == 1)
 }
 

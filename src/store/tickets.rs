@@ -102,6 +102,17 @@ pub fn open_for_policy(conn: &Connection, policy_id: i64) -> Result<Vec<Ticket>>
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
+/// The policies that have an open corrective ticket or incident (few: read
+/// once per ingest batch through the partial index on open tickets).
+pub fn policies_with_open(conn: &Connection) -> Result<std::collections::HashSet<i64>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT DISTINCT policy_id FROM tickets
+         WHERE kind IN ('corrective', 'incident') AND status IN ('open', 'in_progress') AND policy_id IS NOT NULL",
+    )?;
+    let rows = stmt.query_map([], |r| r.get(0))?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
 pub fn insert(conn: &Connection, t: &Ticket) -> Result<i64> {
     conn.prepare_cached(
         "INSERT INTO tickets (kind, class, client_id, ci_id, policy_id, title, status, priority, assignee,
