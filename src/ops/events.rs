@@ -362,45 +362,70 @@ pub fn import(
     }
 
     // Pass 2: a reader thread parses while this one writes, in batches.
-    // Checkpoint once at the end rather than after every batch: each
-    // checkpoint rewrites the same hot index pages again.
-    store.conn.pragma_update(None, "wal_autocheckpoint", 0)?;
+    // Checkpoint rarely during a bulk import (every ~160 MB of WAL) rather
+    // than after every batch: each checkpoint rewrites the same hot index pages.
+    store
+        .conn
+        .pragma_update(None, "wal_autocheckpoint", 40_000)?;
     let mut ing = Ingestor::new(rules);
     std::thread::scope(|scope| -> Result<()> {
         let (send, receive) = std::sync::mpsc::sync_channel::<Vec<neutral::Item>>(8);
+        // Used chunks go back to the reader, which frees them: freeing in the
+        // thread that allocated keeps the writer off the allocator's locks.
+        let (recycle, used) = std::sync::mpsc::channel::<Vec<neutral::Item>>();
         let reader = scope.spawn(move || -> Result<()> {
             let input = std::fs::File::open(file)?;
-            let mut chunk = Vec::with_capacity(CHUNK);
+            let fresh = || {
+                used.try_recv().map(|mut v| {
+                    v.clear();
+                    v
+                })
+            };
+            let mut chunk = fresh().unwrap_or_else(|_| Vec::with_capacity(CHUNK));
             for item in neutral::read(BufReader::with_capacity(1 << 20, input), format) {
                 chunk.push(item);
-                if chunk.len() == CHUNK
-                    && send
-                        .send(std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK)))
-                        .is_err()
-                {
-                    return Ok(());
+                if chunk.len() == CHUNK {
+                    let next = fresh().unwrap_or_else(|_| Vec::with_capacity(CHUNK));
+                    if send.send(std::mem::replace(&mut chunk, next)).is_err() {
+                        return Ok(());
+                    }
                 }
             }
             let _ = send.send(chunk);
+            drop(send);
+            while used.recv().is_ok() {}
             Ok(())
         });
-        let mut chunks = receive
-            .into_iter()
-            .flatten()
-            .filter(|(line, item)| item.is_ok() && !bad.contains(line));
+        let mut chunks = receive.into_iter();
+        let mut current: Option<(Vec<neutral::Item>, usize)> = None;
         loop {
             // One batch: one IMMEDIATE transaction, the insert prepared once.
             let tx = store.write()?;
             let mut in_batch = 0;
             {
                 let mut insert = tx.prepare(events::INSERT)?;
-                for (_, item) in chunks.by_ref() {
+                while in_batch < BATCH {
+                    let Some((chunk, pos)) = current.as_mut() else {
+                        match chunks.next() {
+                            Some(c) => {
+                                current = Some((c, 0));
+                                continue;
+                            }
+                            None => break,
+                        }
+                    };
+                    let Some((line, item)) = chunk.get(*pos) else {
+                        if let Some((done, _)) = current.take() {
+                            let _ = recycle.send(done);
+                        }
+                        continue;
+                    };
+                    *pos += 1;
                     if let Ok(ev) = item {
-                        ing.add_with(&tx, &mut insert, &ev)?;
-                    }
-                    in_batch += 1;
-                    if in_batch == BATCH {
-                        break;
+                        if !bad.contains(line) {
+                            ing.add_with(&tx, &mut insert, ev)?;
+                            in_batch += 1;
+                        }
                     }
                 }
             }
@@ -411,6 +436,7 @@ pub fn import(
                 break;
             }
         }
+        drop(recycle);
         reader
             .join()
             .map_err(|_| anyhow::anyhow!("the reader thread failed"))??;
