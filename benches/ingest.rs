@@ -117,7 +117,7 @@ fn main() {
             (
                 client_id,
                 policy_id,
-                e.status.as_str().to_string(),
+                e.status.code().to_string(),
                 e.started_at.unwrap(),
                 e.ended_at,
                 e.bytes.unwrap(),
@@ -127,14 +127,20 @@ fn main() {
             )
         })
         .collect();
+    raw.conn
+        .execute(
+            "INSERT INTO event_sources (id, name) VALUES (1, 'restic')",
+            [],
+        )
+        .unwrap();
     let t = Instant::now();
     {
         let tx = raw.write().unwrap();
         {
             let mut stmt = tx
                 .prepare(
-                    "INSERT INTO job_events (client_id, policy_id, status, started_at, ended_at, bytes, files, source, xid, xkind)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'restic', ?8, ?9)",
+                    "INSERT INTO job_events (client_id, policy_id, status, started_at, ended_at, bytes, files, source_id, xid, xkind)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 1, ?8, ?9)",
                 )
                 .unwrap();
             for r in &rows {

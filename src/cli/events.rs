@@ -257,10 +257,17 @@ pub fn run(app: &App, cmd: &Cmd) -> Result<u8> {
             unmatched,
             limit,
         } => {
+            let status = status
+                .as_deref()
+                .map(|s| {
+                    crate::domain::event::Status::parse(s)
+                        .map_err(|e| rejected(format!("--status: {e}")))
+                })
+                .transpose()?;
             let mut f = Filter {
                 limit: *limit,
                 unmatched: *unmatched,
-                status: status.clone(),
+                status,
                 ..Filter::default()
             };
             if let Some(c) = client {

@@ -30,6 +30,26 @@ impl Status {
         }
     }
 
+    /// The one-letter code stored in the events table.
+    pub fn code(self) -> &'static str {
+        match self {
+            Status::Success => "s",
+            Status::Warning => "w",
+            Status::Failed => "f",
+            Status::Missed => "m",
+        }
+    }
+
+    pub fn from_code(code: &str) -> Option<Self> {
+        Some(match code {
+            "s" => Status::Success,
+            "w" => Status::Warning,
+            "f" => Status::Failed,
+            "m" => Status::Missed,
+            _ => return None,
+        })
+    }
+
     pub fn parse(text: &str) -> Result<Self> {
         Ok(match text {
             "success" => Status::Success,
@@ -124,50 +144,89 @@ impl NewEvent {
         Ok(())
     }
 
-    /// The idempotency key of this run: `(xid, xkind)`.
+    /// The idempotency key of this run: `(xid, xkind)` (see [`key_of`]).
     pub fn key(&self) -> (i64, i64) {
+        let day = self.at().div_euclid(86_400);
         match &self.external_id {
-            Some(id) => compact_id(id),
+            Some(id) => key_of(day, id),
             None => {
                 let t = self.at();
-                (
-                    fnv64(&[
-                        self.source.as_bytes(),
-                        b"\0",
-                        self.job.as_bytes(),
-                        b"\0",
-                        &t.to_le_bytes(),
-                    ]),
-                    0,
-                )
+                let h = fnv64(&[
+                    self.source.as_bytes(),
+                    b"\0",
+                    self.job.as_bytes(),
+                    b"\0",
+                    &t.to_le_bytes(),
+                ]);
+                ((day << 32) | (h as u64 & 0xffff_ffff) as i64, 0)
             }
         }
     }
 }
 
-/// Store an external id as an integer: hex ids of up to 16 digits exactly
-/// (`xkind` = digit count), longer hex ids by their first 16 digits, other
-/// ids by a hash (`xkind` = -1, the text kept beside it).
-pub fn compact_id(id: &str) -> (i64, i64) {
+/// The key of a run with a tool's id on UTC day `day`: the day in the high 32
+/// bits, so that keys grow with time; in the low 32 the first 8 hex digits of
+/// a hex id (`xkind` 8: restic's short id exactly), else a hash of the text
+/// (`xkind` -1, the text kept beside it).
+pub fn key_of(day: i64, id: &str) -> (i64, i64) {
     let hex = id.len() >= 8
         && id
             .bytes()
             .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase());
-    if hex {
-        let digits = &id[..id.len().min(16)];
-        if let Ok(v) = u64::from_str_radix(digits, 16) {
-            return (v as i64, digits.len() as i64);
-        }
-    }
-    (fnv64(&[b"id\0", id.as_bytes()]), -1)
+    let (low, kind) = match hex
+        .then(|| u32::from_str_radix(&id[..8], 16).ok())
+        .flatten()
+    {
+        Some(v) => (v as i64, 8),
+        None => (fnv64(&[b"id\0", id.as_bytes()]) & 0xffff_ffff, -1),
+    };
+    ((day << 32) | low, kind)
 }
 
-/// Print a compact id back.
+/// Within this long of midnight (UTC) a run's record may sit under the
+/// neighbouring day's key: two clocks a little apart (`run` and restic's
+/// snapshot time).
+const SKEW: i64 = 3600;
+/// How long before midnight a run may start and still end after it: a
+/// summary that carries only its end time is keyed by the day it ended.
+const LONG_RUN: i64 = 12 * 3600;
+
+impl NewEvent {
+    /// The keys under which the same run may already be recorded on a
+    /// neighbouring day (none for most runs, so that ingest stays one seek).
+    pub fn neighbour_keys(&self, xid: i64) -> Vec<i64> {
+        let (prev, next) = (xid - (1 << 32), xid + (1 << 32));
+        let mut keys = Vec::new();
+        match self.started_at {
+            Some(start) => {
+                let into_day = start.rem_euclid(86_400);
+                if into_day < SKEW {
+                    keys.push(prev);
+                }
+                if 86_400 - into_day <= LONG_RUN {
+                    keys.push(next); // an end-only record of this run, after midnight
+                }
+            }
+            None => {
+                let into_day = self.ended_at.rem_euclid(86_400);
+                if into_day <= LONG_RUN {
+                    keys.push(prev); // a record keyed by this run's start, before midnight
+                }
+                if 86_400 - into_day <= SKEW {
+                    keys.push(next);
+                }
+            }
+        }
+        keys
+    }
+}
+
+/// Print a stored id back.
 pub fn external_id(xid: i64, xkind: i64, text: Option<String>) -> Option<String> {
     match xkind {
         0 => None,
         -1 => text,
-        n => Some(format!("{:0width$x}", xid as u64, width = n as usize)),
+        _ => Some(format!("{:08x}", xid & 0xffff_ffff)),
     }
 }
 
@@ -189,18 +248,48 @@ mod tests {
 
     #[test]
     fn ids_are_stored_compactly_and_print_back() {
-        assert_eq!(compact_id("ed12ae91"), (0xed12ae91, 8));
+        let day = 20_787; // 2026-11-30
+        let (x, k) = key_of(day, "ed12ae91");
+        assert_eq!((x >> 32, x & 0xffff_ffff, k), (day, 0xed12ae91, 8));
+        assert_eq!(external_id(x, k, None).as_deref(), Some("ed12ae91"));
         assert_eq!(
-            external_id(0xed12ae91, 8, None).as_deref(),
-            Some("ed12ae91")
+            external_id(key_of(day, "00000001").0, 8, None).as_deref(),
+            Some("00000001")
         );
-        assert_eq!(compact_id("00000001").1, 8);
-        assert_eq!(external_id(1, 8, None).as_deref(), Some("00000001"));
         let borg = "c02bc3ff6f1f6b4bdeff82aeee3e1d6899d076bd91219934c902acda94cf2653";
-        let (x, k) = compact_id(borg);
-        assert_eq!(k, 16);
-        assert_eq!(external_id(x, k, None).as_deref(), Some("c02bc3ff6f1f6b4b"));
-        assert_eq!(compact_id("JOB-42").1, -1);
+        let (x, k) = key_of(day, borg);
+        assert_eq!(external_id(x, k, None).as_deref(), Some("c02bc3ff"));
+        assert_eq!(key_of(day, "JOB-42").1, -1);
+        assert!(
+            key_of(day + 1, "00000000").0 > key_of(day, "ffffffff").0,
+            "keys grow with the day"
+        );
+        let mut ev = NewEvent {
+            client: "acme".into(),
+            job: "fs01".into(),
+            operation: Operation::Backup,
+            status: Status::Success,
+            started_at: Some(day * 86_400 + 22 * 3600),
+            ended_at: day * 86_400 + 23 * 3600,
+            bytes: None,
+            files: None,
+            snapshot: None,
+            source: "restic".into(),
+            external_id: Some("ed12ae91".into()),
+            message: None,
+        };
+        let (x, _) = ev.key();
+        // started at 22:00: it may have ended (and been recorded) after midnight
+        assert_eq!(ev.neighbour_keys(x), vec![key_of(day + 1, "ed12ae91").0]);
+        ev.started_at = Some(day * 86_400 + 9 * 3600);
+        assert!(ev.neighbour_keys(ev.key().0).is_empty());
+        // end-only at 01:00: it may have started the day before
+        ev.started_at = None;
+        ev.ended_at = (day + 1) * 86_400 + 3600;
+        assert_eq!(
+            ev.neighbour_keys(ev.key().0),
+            vec![key_of(day, "ed12ae91").0]
+        );
     }
 
     #[test]

@@ -68,6 +68,7 @@ impl Pending {
 pub struct Ingestor {
     rules: Rules,
     clients: HashMap<String, Option<(i64, Tz)>>,
+    sources: HashMap<String, i64>,
     policies: HashMap<i64, HashMap<String, Option<Rc<Subject>>>>,
     pending: BTreeMap<i64, (Rc<Subject>, Vec<Pending>)>,
     rollups: HashMap<(i64, i64), Rollup>,
@@ -79,6 +80,7 @@ impl Ingestor {
         Ingestor {
             rules,
             clients: HashMap::new(),
+            sources: HashMap::new(),
             policies: HashMap::new(),
             pending: BTreeMap::new(),
             rollups: HashMap::new(),
@@ -147,6 +149,20 @@ impl Ingestor {
             None => Some(events::unmatched_job(conn, client_id, &ev.job, ev.at())?),
         };
         let (xid, xkind) = ev.key();
+        // A tool's id may have been seen under the neighbouring day (a run's
+        // start and end, or two clocks, on either side of midnight).
+        if xkind != 0 && events::any_key_exists(conn, client_id, &ev.neighbour_keys(xid))? {
+            self.summary.duplicate += 1;
+            return Ok(());
+        }
+        let source_id = match self.sources.get(ev.source.as_str()) {
+            Some(id) => *id,
+            None => {
+                let id = events::source_id(conn, &ev.source)?;
+                self.sources.insert(ev.source.clone(), id);
+                id
+            }
+        };
         let snapshot = ev
             .snapshot
             .as_deref()
@@ -158,12 +174,12 @@ impl Ingestor {
                 policy_id: subject.as_ref().map(|s| s.policy_id),
                 unmatched_id,
                 check: ev.operation == Operation::Check,
-                status: ev.status.as_str(),
+                status: ev.status.code(),
                 started_at: ev.started_at,
                 ended_at: ev.ended_at,
                 bytes: ev.bytes,
                 files: ev.files,
-                source: &ev.source,
+                source_id,
                 xid,
                 xkind,
                 ext_text: if xkind == -1 {
@@ -235,6 +251,7 @@ impl Ingestor {
             let mut st = policies::state(conn, policy_id)?;
             // Most policies have no open ticket: then good news needs no ticket query.
             let mut has_open = with_open.contains(&policy_id);
+            let mut last_status = None;
             for r in runs {
                 if r.check {
                     match r.status {
@@ -256,7 +273,7 @@ impl Ingestor {
                     continue; // an older run arriving late: history, not news
                 }
                 st.last_event_at = Some(r.at);
-                st.last_status = Some(r.status.as_str().to_string());
+                last_status = Some(r.status);
                 match r.status {
                     Status::Success => {
                         st.last_success_at =
@@ -306,6 +323,9 @@ impl Ingestor {
                         }
                     }
                 }
+            }
+            if let Some(s) = last_status {
+                st.last_status = Some(s.as_str().to_string());
             }
             policies::set_state(conn, policy_id, &st)?;
         }

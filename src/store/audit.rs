@@ -1,4 +1,6 @@
 //! The audit log: one row per write, with the actor and before/after JSON.
+//! For a change of an existing object only the fields that changed are kept
+//! on either side; a creation keeps the whole new object.
 
 use anyhow::Result;
 use rusqlite::{params, Connection};
@@ -22,8 +24,12 @@ pub fn record(
     before: Option<&dyn erased::Json>,
     after: Option<&dyn erased::Json>,
 ) -> Result<()> {
-    let before = before.map(|b| b.json()).transpose()?;
-    let after = after.map(|a| a.json()).transpose()?;
+    let (before, after) = changed_fields(
+        before.map(|b| b.value()).transpose()?,
+        after.map(|a| a.value()).transpose()?,
+    );
+    let before = before.map(|b| b.to_string());
+    let after = after.map(|a| a.to_string());
     conn.prepare_cached(
         "INSERT INTO audit_log (at, actor, command, entity_type, entity_id, before, after)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
@@ -40,14 +46,37 @@ pub fn record(
     Ok(())
 }
 
+/// Keep only the fields whose values differ when both sides are objects.
+fn changed_fields(
+    before: Option<serde_json::Value>,
+    after: Option<serde_json::Value>,
+) -> (Option<serde_json::Value>, Option<serde_json::Value>) {
+    use serde_json::Value;
+    match (before, after) {
+        (Some(Value::Object(mut b)), Some(Value::Object(mut a))) => {
+            let same: Vec<String> = b
+                .iter()
+                .filter(|(k, v)| a.get(*k) == Some(*v))
+                .map(|(k, _)| k.clone())
+                .collect();
+            for k in same {
+                b.remove(&k);
+                a.remove(&k);
+            }
+            (Some(Value::Object(b)), Some(Value::Object(a)))
+        }
+        other => other,
+    }
+}
+
 /// Serialize anything `Serialize` behind a trait object.
 pub mod erased {
     pub trait Json {
-        fn json(&self) -> anyhow::Result<String>;
+        fn value(&self) -> anyhow::Result<serde_json::Value>;
     }
     impl<T: serde::Serialize> Json for T {
-        fn json(&self) -> anyhow::Result<String> {
-            Ok(serde_json::to_string(self)?)
+        fn value(&self) -> anyhow::Result<serde_json::Value> {
+            Ok(serde_json::to_value(self)?)
         }
     }
 }
@@ -94,4 +123,21 @@ pub fn list(
         })
     })?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_changed_fields_are_kept() {
+        let (b, a) = changed_fields(
+            Some(serde_json::json!({"host": "fs01", "os": null, "tier": 1})),
+            Some(serde_json::json!({"host": "fs01", "os": "Debian 12", "tier": 1})),
+        );
+        assert_eq!(b.unwrap(), serde_json::json!({"os": null}));
+        assert_eq!(a.unwrap(), serde_json::json!({"os": "Debian 12"}));
+        let (b, a) = changed_fields(None, Some(serde_json::json!({"host": "fs01"})));
+        assert_eq!((b, a.unwrap()), (None, serde_json::json!({"host": "fs01"})));
+    }
 }

@@ -16,12 +16,13 @@ pub struct Insert<'a> {
     pub policy_id: Option<i64>,
     pub unmatched_id: Option<i64>,
     pub check: bool,
+    /// The one-letter status code.
     pub status: &'static str,
     pub started_at: Option<i64>,
     pub ended_at: i64,
     pub bytes: Option<i64>,
     pub files: Option<i64>,
-    pub source: &'a str,
+    pub source_id: i64,
     pub xid: i64,
     pub xkind: i64,
     pub ext_text: Option<&'a str>,
@@ -37,7 +38,7 @@ pub fn insert(conn: &Connection, e: &Insert<'_>) -> Result<bool> {
 /// The insert of [`insert`]; bulk writers prepare it once per batch.
 pub const INSERT: &str =
     "INSERT INTO job_events (client_id, policy_id, unmatched_id, operation, status,
-        started_at, ended_at, bytes, files, source, xid, xkind, ext_text, snapshot, message)
+        started_at, ended_at, bytes, files, source_id, xid, xkind, ext_text, snapshot, message)
      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
      ON CONFLICT (client_id, xid) DO NOTHING";
 
@@ -53,7 +54,7 @@ pub fn insert_with(stmt: &mut rusqlite::Statement<'_>, e: &Insert<'_>) -> Result
         e.ended_at,
         e.bytes,
         e.files,
-        e.source,
+        e.source_id,
         e.xid,
         e.xkind,
         e.ext_text,
@@ -61,6 +62,28 @@ pub fn insert_with(stmt: &mut rusqlite::Statement<'_>, e: &Insert<'_>) -> Result
         e.message
     ])?;
     Ok(n == 1)
+}
+
+/// The id of an event source name, created on first use.
+pub fn source_id(conn: &Connection, name: &str) -> Result<i64> {
+    Ok(conn
+        .prepare_cached(
+            "INSERT INTO event_sources (name) VALUES (?1)
+             ON CONFLICT (name) DO UPDATE SET name = excluded.name RETURNING id",
+        )?
+        .query_row([name], |r| r.get(0))?)
+}
+
+/// Whether a client already has an event under one of these keys.
+pub fn any_key_exists(conn: &Connection, client_id: i64, keys: &[i64]) -> Result<bool> {
+    let mut stmt =
+        conn.prepare_cached("SELECT 1 FROM job_events WHERE client_id = ?1 AND xid = ?2")?;
+    for k in keys {
+        if stmt.exists(params![client_id, k])? {
+            return Ok(true);
+        }
+    }
+    Ok(false)
 }
 
 /// The id of an unmatched job of a client, recording that it was seen.
@@ -98,7 +121,7 @@ pub fn best_in_window(
         r.get::<_, String>(0)
     })?;
     for s in rows {
-        if let Ok(status) = Status::parse(&s?) {
+        if let Some(status) = Status::from_code(&s?) {
             best = best.max(Some(status));
         }
     }
@@ -217,7 +240,7 @@ pub struct EventView {
 pub struct Filter {
     pub client_id: Option<i64>,
     pub policy_id: Option<i64>,
-    pub status: Option<String>,
+    pub status: Option<Status>,
     pub since: Option<i64>,
     pub unmatched: bool,
     pub limit: i64,
@@ -229,6 +252,7 @@ fn view(r: &Row<'_>) -> rusqlite::Result<EventView> {
     let ext = external_id(xid, xkind, r.get(13)?);
     let snapshot: Option<String> = r.get(14)?;
     let source: String = r.get(10)?;
+    let code: String = r.get(5)?;
     let tool_snapshot = (xkind > 0 && matches!(source.as_str(), "restic" | "borg"))
         .then(|| ext.clone())
         .flatten();
@@ -240,7 +264,9 @@ fn view(r: &Row<'_>) -> rusqlite::Result<EventView> {
         operation: r
             .get::<_, Option<String>>(4)?
             .unwrap_or_else(|| "backup".into()),
-        status: r.get(5)?,
+        status: Status::from_code(&code)
+            .map(|s| s.as_str().to_string())
+            .unwrap_or(code),
         started_at: r.get::<_, Option<i64>>(6)?.map(Ts),
         ended_at: r.get::<_, Option<i64>>(7)?.map(Ts),
         bytes: r.get(8)?,
@@ -258,10 +284,11 @@ pub(crate) fn list_sql(f: &Filter) -> (String, Vec<rusqlite::types::Value>) {
     use rusqlite::types::Value;
     let mut q = super::Query::new(
         "SELECT e.id, c.code, coalesce(p.job, u.job), e.policy_id IS NOT NULL, e.operation, e.status,
-                e.started_at, e.ended_at, e.bytes, e.files, e.source, e.xid, e.xkind, e.ext_text,
+                e.started_at, e.ended_at, e.bytes, e.files, s.name, e.xid, e.xkind, e.ext_text,
                 e.snapshot, e.message
          FROM job_events e
          JOIN clients c ON c.id = e.client_id
+         JOIN event_sources s ON s.id = e.source_id
          LEFT JOIN policies p ON p.id = e.policy_id
          LEFT JOIN unmatched_jobs u ON u.id = e.unmatched_id
          WHERE 1",
@@ -272,8 +299,8 @@ pub(crate) fn list_sql(f: &Filter) -> (String, Vec<rusqlite::types::Value>) {
     if let Some(p) = f.policy_id {
         q.bind("e.policy_id =", Value::Integer(p));
     }
-    if let Some(st) = &f.status {
-        q.bind("e.status =", Value::Text(st.clone()));
+    if let Some(st) = f.status {
+        q.bind("e.status =", Value::Text(st.code().to_string()));
     }
     if let Some(t) = f.since {
         q.bind("e.ended_at >=", Value::Integer(t));

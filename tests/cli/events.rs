@@ -603,7 +603,7 @@ fn restic_and_borg_fixtures_ingest_idempotently() {
         .ok()
         .json();
     assert_eq!(evs[0]["started_at"], "2026-11-30T07:35:13Z");
-    assert_eq!(evs[0]["external_id"], "c02bc3ff6f1f6b4b");
+    assert_eq!(evs[0]["external_id"], "c02bc3ff");
     assert_eq!(env.count("job_events"), 5);
     // the failures: nothing on stdout but the error on stderr
     let r = env
@@ -636,4 +636,67 @@ fn restic_and_borg_fixtures_ingest_idempotently() {
         ])
         .code(3);
     assert!(r.stderr.contains("bad.json:1"), "{}", r.stderr);
+}
+
+#[test]
+fn a_run_seen_on_both_sides_of_midnight_is_one_event() {
+    let fx = |p: &str| {
+        repo_file(&format!("tests/fixtures/{p}"))
+            .display()
+            .to_string()
+    };
+    let summary = |env: &TestEnv| {
+        // the summary carries no time: this run ended after midnight UTC
+        let args = [
+            "--format",
+            "json",
+            "events",
+            "ingest",
+            "restic",
+            "--job",
+            "acme/fs01-nightly",
+            "--ended",
+            "2026-12-01T00:30:00Z",
+        ];
+        env.run(&[&args[..], &[fx("restic/backup-ok.json").as_str()]].concat())
+            .ok()
+            .json()
+    };
+    // the summary first, then a snapshot list that says the run started at 22:10 the day before
+    let env = onboarded("2026-11-01T00:00:00Z");
+    assert_eq!(summary(&env)["new"], 1);
+    let snaps = std::fs::read_to_string(fx("restic/snapshots.json"))
+        .unwrap()
+        .replace("2026-11-30T07:34:59.159650953Z", "2026-11-30T22:10:00Z");
+    let f = env.write("snaps.json", &snaps);
+    let r = env
+        .run(&[
+            "--format",
+            "json",
+            "events",
+            "ingest",
+            "restic",
+            "--client",
+            "acme",
+            f.to_str().unwrap(),
+        ])
+        .ok()
+        .json();
+    assert_eq!(
+        (r["new"].as_i64(), r["duplicate"].as_i64()),
+        (Some(2), Some(1))
+    );
+    // the snapshot list first, then the summary
+    let env = onboarded("2026-11-01T00:00:00Z");
+    env.run(&[
+        "events",
+        "ingest",
+        "restic",
+        "--client",
+        "acme",
+        &fx("restic/snapshots.json"),
+    ])
+    .ok();
+    assert_eq!(summary(&env)["duplicate"], 1);
+    assert_eq!(env.count("job_events"), 3);
 }

@@ -319,7 +319,7 @@ fn borg_exit_codes_through_run() {
         (ev["status"].as_str(), ev["source"].as_str()),
         (Some("success"), Some("borg"))
     );
-    assert_eq!(ev["external_id"].as_str().unwrap().len(), 16);
+    assert_eq!(ev["external_id"].as_str().unwrap().len(), 8);
     run(
         &env,
         &vars,

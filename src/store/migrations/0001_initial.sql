@@ -90,22 +90,33 @@ CREATE TABLE unmatched_jobs (
     UNIQUE (client_id, job)
 ) STRICT;
 
+-- Where events come from ('restic', 'borg', 'check', 'import', ...): an
+-- event row carries the small id.
+CREATE TABLE event_sources (
+    id   INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE
+) STRICT;
+
 -- One run as a tool reported it. Sized for tens of millions of rows:
--- `xid` is the idempotency key (the tool's id stored as an integer, or a hash
--- of source + job + time), `xkind` says how to print it back: 0 none,
--- N > 0 an id of N hex digits, -1 a text id kept in `ext_text`.
+-- short status codes (s success, w warning, f failed, m missed), integer
+-- times and sources. `xid` is the idempotency key: the UTC day of the run
+-- (days since 1970) in the high 32 bits and, in the low 32, the tool's id
+-- (restic's short id; the first 8 hex digits of a longer hex id) or a hash of
+-- the text id or of source + job + time. Keys therefore grow with time and
+-- inserts append to the index. `xkind` says how to print the id back:
+-- 0 none, 8 eight hex digits, -1 a text id kept in `ext_text`.
 CREATE TABLE job_events (
     id           INTEGER PRIMARY KEY,
     client_id    INTEGER NOT NULL REFERENCES clients (id),
     policy_id    INTEGER REFERENCES policies (id),
     unmatched_id INTEGER REFERENCES unmatched_jobs (id),
     operation    TEXT CHECK (operation IN ('check')),
-    status       TEXT NOT NULL CHECK (status IN ('success', 'warning', 'failed', 'missed', 'running')),
+    status       TEXT NOT NULL CHECK (status IN ('s', 'w', 'f', 'm')),
     started_at   INTEGER,
-    ended_at     INTEGER,
+    ended_at     INTEGER NOT NULL,
     bytes        INTEGER CHECK (bytes >= 0),
     files        INTEGER CHECK (files >= 0),
-    source       TEXT NOT NULL,
+    source_id    INTEGER NOT NULL REFERENCES event_sources (id),
     xid          INTEGER NOT NULL,
     xkind        INTEGER NOT NULL,
     ext_text     TEXT,
