@@ -89,9 +89,63 @@ pub struct Ticket {
     pub recovered_at: Option<i64>,
     pub psa_ref: Option<String>,
     pub linked_ticket_id: Option<i64>,
+    /// Tasks: the template and occurrence they come from.
+    pub template_id: Option<i64>,
+    pub occurrence_at: Option<i64>,
+    /// Tasks: the checklist with what is ticked.
+    pub checklist: Vec<ChecklistItem>,
+    /// Tasks: `ok` or `issues` when done.
+    pub result: Option<String>,
+    /// Tasks: skipped as not applicable (left out of compliance).
+    pub not_applicable: bool,
+}
+
+/// One line of a task's checklist.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct ChecklistItem {
+    pub item: String,
+    pub done: bool,
 }
 
 impl Ticket {
+    /// A new open ticket; the caller fills in what it is about.
+    pub fn new(kind: &str, client_id: i64, client: &str, title: String, priority: i64, now: i64) -> Ticket {
+        Ticket {
+            id: 0,
+            kind: kind.into(),
+            class: None,
+            client_id,
+            client: client.into(),
+            ci_id: None,
+            ci: None,
+            policy_id: None,
+            job: None,
+            title,
+            status: "open".into(),
+            priority,
+            assignee: None,
+            opened_at: now,
+            updated_at: now,
+            due_at: None,
+            started_at: None,
+            resolved_at: None,
+            occurrences: 1,
+            first_seen_at: None,
+            last_seen_at: None,
+            resolution: None,
+            cause: None,
+            auto_resolved_at: None,
+            recovered_at: None,
+            psa_ref: None,
+            linked_ticket_id: None,
+            template_id: None,
+            occurrence_at: None,
+            checklist: Vec::new(),
+            result: None,
+            not_applicable: false,
+        }
+    }
+
     pub fn is_open(&self) -> bool {
         matches!(self.status.as_str(), "open" | "in_progress")
     }
@@ -202,32 +256,8 @@ mod tests {
     fn ticket() -> Ticket {
         Ticket {
             id: 7,
-            kind: "corrective".into(),
             class: Some("failed".into()),
-            client_id: 1,
-            client: "acme".into(),
-            ci_id: None,
-            ci: None,
-            policy_id: None,
-            job: None,
-            title: "t".into(),
-            status: "open".into(),
-            priority: 3,
-            assignee: None,
-            opened_at: 0,
-            updated_at: 0,
-            due_at: None,
-            started_at: None,
-            resolved_at: None,
-            occurrences: 1,
-            first_seen_at: None,
-            last_seen_at: None,
-            resolution: None,
-            cause: None,
-            auto_resolved_at: None,
-            recovered_at: None,
-            psa_ref: None,
-            linked_ticket_id: None,
+            ..Ticket::new("corrective", 1, "acme", "t".into(), 3, 0)
         }
     }
 

@@ -173,34 +173,16 @@ impl Auto<'_> {
         }
         let incident = class == "rpo";
         let priority = priority_for(Some(s.tier), incident);
+        let kind = if incident { "incident" } else { "corrective" };
         let mut t = Ticket {
-            id: 0,
-            kind: if incident { "incident" } else { "corrective" }.into(),
             class: Some(class.into()),
-            client_id: s.client_id,
-            client: s.client.clone(),
             ci_id: Some(s.ci_id),
-            ci: None,
             policy_id: Some(s.policy_id),
             job: Some(s.job.clone()),
-            title: title(class, s),
-            status: "open".into(),
-            priority,
-            assignee: None,
-            opened_at: now,
-            updated_at: now,
             due_at: Some(now + due_hours(priority) * 3600),
-            started_at: None,
-            resolved_at: None,
-            occurrences: 1,
             first_seen_at: Some(at),
             last_seen_at: Some(at),
-            resolution: None,
-            cause: None,
-            auto_resolved_at: None,
-            recovered_at: None,
-            psa_ref: None,
-            linked_ticket_id: None,
+            ..Ticket::new(kind, s.client_id, &s.client, title(class, s), priority, now)
         };
         t.id = tickets::insert(conn, &t)?;
         tickets::add_note(
@@ -462,33 +444,15 @@ pub fn open(
     let now = ctx.ts();
     let priority = priority_for(Some(p.tier), false);
     let mut t = Ticket {
-        id: 0,
-        kind: "corrective".into(),
         class: Some("finding".into()),
-        client_id: c.id,
-        client: c.code.clone(),
         ci_id: Some(p.ci_id),
         ci: Some(p.ci.clone()),
         policy_id: Some(p.id),
         job: Some(p.spec.job.clone()),
-        title: title.to_string(),
-        status: "open".into(),
-        priority,
-        assignee: None,
-        opened_at: now,
-        updated_at: now,
         due_at: Some(now + due_hours(priority) * 3600),
-        started_at: None,
-        resolved_at: None,
-        occurrences: 1,
         first_seen_at: Some(now),
         last_seen_at: Some(now),
-        resolution: None,
-        cause: None,
-        auto_resolved_at: None,
-        recovered_at: None,
-        psa_ref: None,
-        linked_ticket_id: None,
+        ..Ticket::new("corrective", c.id, &c.code, title.to_string(), priority, now)
     };
     // Findings are not deduplicated: several may be open on one policy.
     t.id = tickets::insert(&tx, &t)?;

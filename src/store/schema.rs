@@ -10,6 +10,7 @@ use rusqlite::Connection;
 const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0001_initial.sql"),
     include_str!("migrations/0002_tickets.sql"),
+    include_str!("migrations/0003_tasks.sql"),
 ];
 
 /// The newest schema version this bmctl knows.

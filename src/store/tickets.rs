@@ -11,7 +11,8 @@ use crate::error::not_found;
 const SELECT: &str = "SELECT t.id, t.kind, t.class, t.client_id, c.code, t.ci_id, ci.host, t.policy_id, p.job,
         t.title, t.status, t.priority, t.assignee, t.opened_at, t.updated_at, t.due_at, t.started_at,
         t.resolved_at, t.occurrences, t.first_seen_at, t.last_seen_at, t.resolution, t.cause,
-        t.auto_resolved_at, t.recovered_at, t.psa_ref, t.linked_ticket_id
+        t.auto_resolved_at, t.recovered_at, t.psa_ref, t.linked_ticket_id, t.template_id,
+        t.occurrence_at, t.checklist, t.result, t.not_applicable
      FROM tickets t
      JOIN clients c ON c.id = t.client_id
      LEFT JOIN cis ci ON ci.id = t.ci_id
@@ -46,6 +47,14 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<Ticket> {
         recovered_at: r.get(24)?,
         psa_ref: r.get(25)?,
         linked_ticket_id: r.get(26)?,
+        template_id: r.get(27)?,
+        occurrence_at: r.get(28)?,
+        checklist: r
+            .get::<_, Option<String>>(29)?
+            .and_then(|c| serde_json::from_str(&c).ok())
+            .unwrap_or_default(),
+        result: r.get(30)?,
+        not_applicable: r.get(31)?,
     })
 }
 
@@ -113,13 +122,16 @@ pub fn policies_with_open(conn: &Connection) -> Result<std::collections::HashSet
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
-pub fn insert(conn: &Connection, t: &Ticket) -> Result<i64> {
-    conn.prepare_cached(
+/// Insert a ticket; `None` when a task for the same occurrence exists already.
+pub fn try_insert(conn: &Connection, t: &Ticket) -> Result<Option<i64>> {
+    let n = conn.prepare_cached(
         "INSERT INTO tickets (kind, class, client_id, ci_id, policy_id, title, status, priority, assignee,
             opened_at, updated_at, due_at, started_at, resolved_at, occurrences, first_seen_at, last_seen_at,
-            resolution, cause, auto_resolved_at, recovered_at, psa_ref, linked_ticket_id)
+            resolution, cause, auto_resolved_at, recovered_at, psa_ref, linked_ticket_id, template_id,
+            occurrence_at, checklist, result, not_applicable)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20,
-            ?21, ?22, ?23)",
+            ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28)
+         ON CONFLICT DO NOTHING",
     )?
     .execute(params![
         t.kind,
@@ -144,9 +156,18 @@ pub fn insert(conn: &Connection, t: &Ticket) -> Result<i64> {
         t.auto_resolved_at,
         t.recovered_at,
         t.psa_ref,
-        t.linked_ticket_id
+        t.linked_ticket_id,
+        t.template_id,
+        t.occurrence_at,
+        checklist_json(t),
+        t.result,
+        t.not_applicable
     ])?;
-    Ok(conn.last_insert_rowid())
+    Ok((n == 1).then(|| conn.last_insert_rowid()))
+}
+
+pub fn insert(conn: &Connection, t: &Ticket) -> Result<i64> {
+    try_insert(conn, t)?.ok_or_else(|| anyhow::anyhow!("ticket for {} exists already", t.title))
 }
 
 /// Write back every field that a ticket's life changes.
@@ -155,7 +176,7 @@ pub fn save(conn: &Connection, t: &Ticket) -> Result<()> {
         "UPDATE tickets SET kind = ?2, title = ?3, status = ?4, priority = ?5, assignee = ?6, updated_at = ?7,
             due_at = ?8, started_at = ?9, resolved_at = ?10, occurrences = ?11, first_seen_at = ?12,
             last_seen_at = ?13, resolution = ?14, cause = ?15, auto_resolved_at = ?16, recovered_at = ?17,
-            psa_ref = ?18, linked_ticket_id = ?19
+            psa_ref = ?18, linked_ticket_id = ?19, checklist = ?20, result = ?21, not_applicable = ?22
          WHERE id = ?1",
     )?
     .execute(params![
@@ -177,9 +198,16 @@ pub fn save(conn: &Connection, t: &Ticket) -> Result<()> {
         t.auto_resolved_at,
         t.recovered_at,
         t.psa_ref,
-        t.linked_ticket_id
+        t.linked_ticket_id,
+        checklist_json(t),
+        t.result,
+        t.not_applicable
     ])?;
     Ok(())
+}
+
+fn checklist_json(t: &Ticket) -> Option<String> {
+    (!t.checklist.is_empty()).then(|| serde_json::to_string(&t.checklist).unwrap_or_default())
 }
 
 /// One line of a ticket's work log.
