@@ -11,4 +11,5 @@ pub mod error;
 pub mod ingest;
 pub mod ops;
 pub mod output;
+pub mod report;
 pub mod store;

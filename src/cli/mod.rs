@@ -12,7 +12,9 @@ mod db;
 mod demo;
 mod events;
 mod plan;
+mod restore;
 mod run;
+mod tasks;
 
 use std::path::PathBuf;
 
@@ -94,6 +96,12 @@ pub enum Command {
     /// Corrective tickets and incidents (05f.02).
     #[command(subcommand)]
     Correct(correct::Cmd),
+    /// Recurring proactive tasks (05f.01): generate, due, work them.
+    #[command(subcommand)]
+    Tasks(tasks::Cmd),
+    /// Recovery attempts: restore tests and real restores.
+    #[command(subcommand)]
+    Restore(restore::Cmd),
     /// The audit log of every write.
     #[command(subcommand)]
     Audit(audit::Cmd),
@@ -201,6 +209,8 @@ fn run(app: &App) -> Result<u8> {
         Command::Run(args) => run::run(app, args),
         Command::Check(args) => check::run(app, args),
         Command::Correct(cmd) => correct::run(app, cmd),
+        Command::Tasks(cmd) => tasks::run(app, cmd),
+        Command::Restore(cmd) => restore::run(app, cmd),
         Command::Audit(cmd) => audit::run(app, cmd),
         Command::Db(cmd) => db::run(app, cmd),
         Command::Completions { shell } => {

@@ -5,5 +5,6 @@ pub mod client;
 pub mod event;
 pub mod plan;
 pub mod policy;
+pub mod task;
 pub mod ticket;
 pub mod time;

@@ -109,7 +109,14 @@ pub struct ChecklistItem {
 
 impl Ticket {
     /// A new open ticket; the caller fills in what it is about.
-    pub fn new(kind: &str, client_id: i64, client: &str, title: String, priority: i64, now: i64) -> Ticket {
+    pub fn new(
+        kind: &str,
+        client_id: i64,
+        client: &str,
+        title: String,
+        priority: i64,
+        now: i64,
+    ) -> Ticket {
         Ticket {
             id: 0,
             kind: kind.into(),

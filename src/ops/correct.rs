@@ -100,6 +100,7 @@ fn title(class: &str, s: &Subject) -> String {
         "rpo" => "RPO breached",
         "warning" => "Repeated backup warnings",
         "integrity" => "Repository integrity check failed",
+        "restore" => "Restore test failed",
         _ => "Backup problem",
     };
     format!("{what}: {}/{}", s.client, s.job)
@@ -320,7 +321,7 @@ pub fn show(conn: &Connection, id: i64, now: i64) -> Result<TicketDetail> {
 
 /// Apply a person's change to a ticket in one transaction, with a work-log
 /// line and an audit entry.
-fn change(
+pub(crate) fn change(
     store: &mut Store,
     ctx: &Ctx,
     id: i64,
@@ -426,7 +427,80 @@ pub fn reopen(store: &mut Store, ctx: &Ctx, id: i64, reason: Option<&str>) -> Re
     })
 }
 
-/// A finding raised by hand (e.g. during a proactive task).
+/// What a ticket opened by hand or from a task is about.
+#[derive(Debug, Clone)]
+pub struct About {
+    pub client_id: i64,
+    pub client: String,
+    pub ci_id: Option<i64>,
+    pub ci: Option<String>,
+    pub tier: Option<i64>,
+    pub policy_id: Option<i64>,
+    pub job: Option<String>,
+}
+
+impl About {
+    pub fn of_ticket(t: &Ticket, tier: Option<i64>) -> About {
+        About {
+            client_id: t.client_id,
+            client: t.client.clone(),
+            ci_id: t.ci_id,
+            ci: t.ci.clone(),
+            tier,
+            policy_id: t.policy_id,
+            job: t.job.clone(),
+        }
+    }
+}
+
+/// Open a corrective ticket of class `finding` inside a transaction (findings
+/// are not deduplicated: several may be open on one policy).
+pub(crate) fn open_finding(
+    conn: &Connection,
+    ctx: &Ctx,
+    about: &About,
+    title: &str,
+    detail: &str,
+    linked: Option<i64>,
+) -> Result<Ticket> {
+    if title.trim().is_empty() {
+        return Err(rejected("a finding needs a title"));
+    }
+    let now = ctx.ts();
+    let priority = priority_for(about.tier, false);
+    let mut t = Ticket {
+        class: Some("finding".into()),
+        ci_id: about.ci_id,
+        ci: about.ci.clone(),
+        policy_id: about.policy_id,
+        job: about.job.clone(),
+        due_at: Some(now + due_hours(priority) * 3600),
+        first_seen_at: Some(now),
+        last_seen_at: Some(now),
+        linked_ticket_id: linked,
+        ..Ticket::new(
+            "corrective",
+            about.client_id,
+            &about.client,
+            title.to_string(),
+            priority,
+            now,
+        )
+    };
+    t.id = tickets::insert(conn, &t)?;
+    tickets::add_note(conn, t.id, now, &ctx.actor, "note", detail)?;
+    audit::record(
+        conn,
+        &ctx.who(),
+        "ticket",
+        &t.id.to_string(),
+        None,
+        Some(&t),
+    )?;
+    Ok(t)
+}
+
+/// A finding raised by hand on a job.
 pub fn open(
     store: &mut Store,
     ctx: &Ctx,
@@ -441,30 +515,23 @@ pub fn open(
     let tx = store.write()?;
     let c = clients::get(&tx, client)?;
     let p = policies::get(&tx, c.id, client, job)?;
-    let now = ctx.ts();
-    let priority = priority_for(Some(p.tier), false);
-    let mut t = Ticket {
-        class: Some("finding".into()),
+    let about = About {
+        client_id: c.id,
+        client: c.code.clone(),
         ci_id: Some(p.ci_id),
         ci: Some(p.ci.clone()),
+        tier: Some(p.tier),
         policy_id: Some(p.id),
         job: Some(p.spec.job.clone()),
-        due_at: Some(now + due_hours(priority) * 3600),
-        first_seen_at: Some(now),
-        last_seen_at: Some(now),
-        ..Ticket::new("corrective", c.id, &c.code, title.to_string(), priority, now)
     };
-    // Findings are not deduplicated: several may be open on one policy.
-    t.id = tickets::insert(&tx, &t)?;
-    tickets::add_note(
+    let t = open_finding(
         &tx,
-        t.id,
-        now,
-        &ctx.actor,
-        "note",
+        ctx,
+        &about,
+        title,
         detail.unwrap_or("opened by hand"),
+        None,
     )?;
-    audit::record(&tx, &ctx.who(), "ticket", &t.id.to_string(), None, Some(&t))?;
     tx.commit()?;
     Ok(t)
 }

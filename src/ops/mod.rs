@@ -9,7 +9,9 @@ pub mod db;
 pub mod demo;
 pub mod events;
 pub mod plan;
+pub mod restore;
 pub mod run;
+pub mod tasks;
 pub mod views;
 
 use chrono::{DateTime, Utc};

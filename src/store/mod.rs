@@ -8,7 +8,9 @@ pub mod events;
 pub mod meta;
 pub mod plans;
 pub mod policies;
+pub mod recovery;
 pub mod schema;
+pub mod templates;
 pub mod tickets;
 
 use std::fs::{self, OpenOptions};

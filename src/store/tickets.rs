@@ -111,6 +111,46 @@ pub fn open_for_policy(conn: &Connection, policy_id: i64) -> Result<Vec<Ticket>>
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
+/// The open task of a policy from the named template (the earliest due).
+pub fn open_task_of(conn: &Connection, policy_id: i64, template: &str) -> Result<Option<Ticket>> {
+    Ok(conn
+        .prepare_cached(&format!(
+            "{SELECT} WHERE t.policy_id = ?1 AND t.kind = 'task' AND t.status IN ('open', 'in_progress')
+               AND t.template_id = (SELECT id FROM task_templates WHERE name = ?2)
+             ORDER BY t.due_at LIMIT 1"
+        ))?
+        .query_row(params![policy_id, template], from_row)
+        .optional()?)
+}
+
+/// Task outcomes for compliance: tasks due in `[from, to)`, optionally of one client.
+pub fn tasks_due_between(
+    conn: &Connection,
+    client_id: Option<i64>,
+    from: i64,
+    to: i64,
+) -> Result<Vec<crate::report::TaskOutcome>> {
+    let mut q = super::Query::new(
+        "SELECT t.due_at, t.status, t.resolved_at, t.not_applicable FROM tickets t
+         WHERE t.kind = 'task'",
+    );
+    if let Some(c) = client_id {
+        q.bind("t.client_id =", c.into());
+    }
+    q.bind("t.due_at >=", from.into());
+    q.bind("t.due_at <", to.into());
+    let mut stmt = conn.prepare_cached(&q.sql)?;
+    let rows = stmt.query_map(rusqlite::params_from_iter(q.args), |r| {
+        Ok(crate::report::TaskOutcome {
+            due_at: r.get(0)?,
+            status: r.get(1)?,
+            resolved_at: r.get(2)?,
+            not_applicable: r.get(3)?,
+        })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
 /// The policies that have an open corrective ticket or incident (few: read
 /// once per ingest batch through the partial index on open tickets).
 pub fn policies_with_open(conn: &Connection) -> Result<std::collections::HashSet<i64>> {
@@ -259,6 +299,9 @@ pub struct Filter {
     /// Include resolved and skipped tickets.
     pub all: bool,
     pub updated_since: Option<i64>,
+    /// Only tickets due before this instant.
+    pub due_before: Option<i64>,
+    pub assignee: Option<String>,
 }
 
 /// The query for [`list`]: open tickets through the partial index on open
@@ -281,6 +324,12 @@ pub(crate) fn list_sql(f: &Filter) -> (String, Vec<rusqlite::types::Value>) {
     }
     if let Some(t) = f.updated_since {
         q.bind("t.updated_at >", Value::Integer(t));
+    }
+    if let Some(t) = f.due_before {
+        q.bind("t.due_at <", Value::Integer(t));
+    }
+    if let Some(a) = &f.assignee {
+        q.bind("t.assignee =", Value::Text(a.clone()));
     }
     q.raw(" ORDER BY t.due_at, t.id");
     (q.sql, q.args)

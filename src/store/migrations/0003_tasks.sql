@@ -56,6 +56,7 @@ CREATE TABLE recovery_attempts (
 ) STRICT;
 
 CREATE INDEX recovery_attempts_policy ON recovery_attempts (policy_id, ended_at);
+CREATE INDEX tickets_kind_due ON tickets (kind, due_at);
 CREATE INDEX recovery_attempts_client ON recovery_attempts (client_id, ended_at);
 
 -- The default templates mirror the process (05f.01). Created "at the epoch":

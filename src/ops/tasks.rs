@@ -1,0 +1,372 @@
+//! 05f.01 — proactive backup-management tasks: recurring tickets from
+//! templates, the technician's due list, and working a task to done.
+
+use anyhow::Result;
+use chrono_tz::Tz;
+use serde::Serialize;
+
+use crate::domain::policy::Schedule;
+use crate::domain::task::{due_occurrences, restore_test_schedule, Template};
+use crate::domain::ticket::{priority_for, ChecklistItem, Ticket};
+use crate::domain::time::local_day;
+use crate::error::{refused, rejected};
+use crate::ops::correct::{self, About};
+use crate::ops::views::TicketView;
+use crate::ops::Ctx;
+use crate::store::tickets::{self, Filter};
+use crate::store::{audit, clients, templates, Store};
+
+/// What `tasks generate` did.
+#[derive(Debug, Default, Serialize)]
+pub struct GenerateReport {
+    pub templates: usize,
+    pub items: usize,
+    pub created: usize,
+    pub already_present: usize,
+}
+
+/// The occurrences of `t` for `item` to create now.
+fn occurrences(
+    t: &Template,
+    item: &templates::ScopeItem,
+    last: Option<&(i64, Option<i64>, bool)>,
+    until: i64,
+) -> Vec<i64> {
+    let after = match last {
+        Some((occ, _, _)) => *occ,
+        None => t.created_at.max(item.created_at),
+    };
+    let schedule = match t.cadence_kind.as_str() {
+        "cron" => Schedule::parse(&t.cadence).ok(),
+        "restore_test" => item.restore_test.as_deref().and_then(restore_test_schedule),
+        _ => {
+            // every N days after the last completion, one open at a time
+            let days: i64 = t.cadence.parse().unwrap_or(0);
+            if days < 1 || last.is_some_and(|l| l.2) {
+                return Vec::new();
+            }
+            let base = last
+                .and_then(|l| l.1)
+                .unwrap_or(t.created_at.max(item.created_at));
+            let due = base + days * 86_400;
+            return if due - t.lead_time_s <= until && last.is_none_or(|l| l.0 < due) {
+                vec![due]
+            } else {
+                Vec::new()
+            };
+        }
+    };
+    match schedule {
+        Some(s) => due_occurrences(&s, item.tz, after, until, t.lead_time_s, &t.catch_up),
+        None => Vec::new(),
+    }
+}
+
+/// Create every task occurrence whose creation time has come by `until`,
+/// once per (template, scope item, occurrence): safe to run any number of
+/// times, concurrently, or after a gap.
+pub fn generate(store: &mut Store, ctx: &Ctx, until: i64) -> Result<GenerateReport> {
+    let tx = store.write()?;
+    let mut report = GenerateReport::default();
+    for t in templates::list(&tx)?
+        .into_iter()
+        .filter(|t| t.status == "active")
+    {
+        report.templates += 1;
+        let done = templates::generated(&tx, t.id)?;
+        for item in templates::scope_items(&tx, &t)? {
+            report.items += 1;
+            let last = done.get(&item.key());
+            let occ = occurrences(&t, &item, last, until);
+            if occ.is_empty() && last.is_some() {
+                report.already_present += 1;
+            }
+            for at in occ {
+                let title = format!("{}: {}", t.title, item.label());
+                let priority = if item.tier.is_some() {
+                    priority_for(item.tier, false)
+                } else {
+                    3
+                };
+                let task = Ticket {
+                    ci_id: item.ci_id,
+                    policy_id: item.policy_id,
+                    due_at: Some(at + t.due_offset_s),
+                    template_id: Some(t.id),
+                    occurrence_at: Some(at),
+                    checklist: t
+                        .checklist
+                        .iter()
+                        .map(|i| ChecklistItem {
+                            item: i.clone(),
+                            done: false,
+                        })
+                        .collect(),
+                    ..Ticket::new(
+                        "task",
+                        item.client_id,
+                        &item.client,
+                        title,
+                        priority,
+                        ctx.ts(),
+                    )
+                };
+                match tickets::try_insert(&tx, &task)? {
+                    Some(id) => {
+                        report.created += 1;
+                        audit::record(
+                            &tx,
+                            &ctx.who(),
+                            "ticket",
+                            &id.to_string(),
+                            None,
+                            Some(&task),
+                        )?;
+                    }
+                    None => report.already_present += 1,
+                }
+            }
+        }
+    }
+    tx.commit()?;
+    Ok(report)
+}
+
+/// A task in the technician's list.
+#[derive(Debug, Clone, Serialize)]
+pub struct TaskView {
+    #[serde(flatten)]
+    pub ticket: TicketView,
+    pub due_today: bool,
+    pub checklist_done: usize,
+    pub checklist_total: usize,
+    #[serde(skip)]
+    pub tz: Tz,
+}
+
+impl TaskView {
+    pub fn new(t: Ticket, tz: Tz, now: i64) -> TaskView {
+        let due_today = t
+            .due_at
+            .is_some_and(|d| local_day(d, tz) == local_day(now, tz));
+        let checklist_done = t.checklist.iter().filter(|c| c.done).count();
+        let checklist_total = t.checklist.len();
+        TaskView {
+            ticket: TicketView::new(t, now),
+            due_today,
+            checklist_done,
+            checklist_total,
+            tz,
+        }
+    }
+}
+
+/// What `tasks due` shows.
+#[derive(Debug, Default)]
+pub struct DueFilter {
+    pub client: Option<String>,
+    /// Due before now + this (overdue ones included).
+    pub within_s: Option<i64>,
+    pub overdue: bool,
+    pub today: bool,
+    pub mine: Option<String>,
+}
+
+/// Open tasks by due time: the morning list.
+pub fn due(store: &Store, f: &DueFilter, now: i64) -> Result<Vec<TaskView>> {
+    let mut filter = Filter {
+        kind: Some("task".into()),
+        assignee: f.mine.clone(),
+        ..Filter::default()
+    };
+    if let Some(c) = &f.client {
+        filter.client_id = Some(clients::get(&store.conn, c)?.id);
+    }
+    filter.due_before = match (f.overdue, f.within_s) {
+        (true, _) => Some(now),
+        (false, Some(w)) => Some(now + w),
+        (false, None) if f.today => Some(now + 2 * 86_400),
+        _ => None,
+    };
+    let zones: std::collections::HashMap<String, Tz> = clients::list(&store.conn)?
+        .into_iter()
+        .map(|c| (c.code.clone(), c.tz()))
+        .collect();
+    Ok(tickets::list(&store.conn, &filter)?
+        .into_iter()
+        .map(|t| {
+            let tz = zones.get(&t.client).copied().unwrap_or(chrono_tz::UTC);
+            TaskView::new(t, tz, now)
+        })
+        .filter(|v| !f.today || v.due_today || v.ticket.overdue)
+        .collect())
+}
+
+fn task(t: &Ticket) -> Result<()> {
+    if t.kind != "task" {
+        return Err(refused(format!(
+            "ticket #{} is a {} ticket, not a task; use `bmctl correct` for it",
+            t.id, t.kind
+        )));
+    }
+    Ok(())
+}
+
+pub fn start(store: &mut Store, ctx: &Ctx, id: i64) -> Result<Ticket> {
+    let (now, actor) = (ctx.ts(), ctx.actor.clone());
+    correct::change(store, ctx, id, "started", |_, t| {
+        task(t)?;
+        t.start(now)?;
+        t.assignee.get_or_insert(actor);
+        Ok(())
+    })
+}
+
+pub fn assign(store: &mut Store, ctx: &Ctx, id: i64, user: &str) -> Result<Ticket> {
+    if user.trim().is_empty() {
+        return Err(rejected("assign needs a user name"));
+    }
+    correct::change(store, ctx, id, &format!("assigned to {user}"), |_, t| {
+        t.assignee = Some(user.to_string());
+        Ok(())
+    })
+}
+
+/// Tick a checklist item, by number (1-based) or by the start of its text.
+pub fn check(store: &mut Store, ctx: &Ctx, id: i64, item: &str) -> Result<Ticket> {
+    correct::change(store, ctx, id, &format!("checked: {item}"), |_, t| {
+        task(t)?;
+        if !t.is_open() {
+            return Err(refused(format!(
+                "task #{} is '{}'; reopen it first with `bmctl tasks reopen {}`",
+                t.id, t.status, t.id
+            )));
+        }
+        let idx = match item.parse::<usize>() {
+            Ok(n) if n >= 1 && n <= t.checklist.len() => n - 1,
+            _ => t
+                .checklist
+                .iter()
+                .position(|c| c.item.to_lowercase().starts_with(&item.to_lowercase()))
+                .ok_or_else(|| {
+                    rejected(format!(
+                        "task #{} has no checklist item '{item}' (see `bmctl tasks show {}`)",
+                        t.id, t.id
+                    ))
+                })?,
+        };
+        t.checklist[idx].done = true;
+        Ok(())
+    })
+}
+
+/// Complete a task. `issues` needs a note and opens a corrective ticket
+/// linked to the task (a finding during proactive work enters 05f.02).
+pub fn done(
+    store: &mut Store,
+    ctx: &Ctx,
+    id: i64,
+    issues: bool,
+    note: Option<&str>,
+) -> Result<(Ticket, Option<Ticket>)> {
+    if issues && note.is_none_or(|n| n.trim().is_empty()) {
+        return Err(rejected(
+            "--result issues needs --note saying what was found",
+        ));
+    }
+    let now = ctx.ts();
+    let tx = store.write()?;
+    let mut t = tickets::get(&tx, id)?;
+    task(&t)?;
+    let before = t.clone();
+    if !t.is_open() {
+        return Err(refused(format!(
+            "cannot complete task #{id}: it is '{}'; reopen it with `bmctl tasks reopen {id}`",
+            t.status
+        )));
+    }
+    let result = if issues { "issues" } else { "ok" };
+    t.resolve("done", note.unwrap_or("done"), now)?;
+    t.cause = None;
+    t.result = Some(result.into());
+    let finding = if issues {
+        let about = About::of_ticket(&t, None);
+        let title = format!("Finding from task #{}: {}", t.id, note.unwrap_or_default());
+        let f = correct::open_finding(
+            &tx,
+            ctx,
+            &about,
+            &title,
+            note.unwrap_or_default(),
+            Some(t.id),
+        )?;
+        t.linked_ticket_id = Some(f.id);
+        Some(f)
+    } else {
+        None
+    };
+    tickets::save(&tx, &t)?;
+    let log = match (&finding, note) {
+        (Some(f), Some(n)) => format!("done with issues: {n} (corrective ticket #{})", f.id),
+        (None, Some(n)) => format!("done: {n}"),
+        _ => "done".into(),
+    };
+    tickets::add_note(&tx, id, now, &ctx.actor, "status", &log)?;
+    audit::record(
+        &tx,
+        &ctx.who(),
+        "ticket",
+        &id.to_string(),
+        Some(&before),
+        Some(&t),
+    )?;
+    tx.commit()?;
+    Ok((t, finding))
+}
+
+/// Skip a task; it counts as missed for compliance unless not applicable.
+pub fn skip(
+    store: &mut Store,
+    ctx: &Ctx,
+    id: i64,
+    reason: &str,
+    not_applicable: bool,
+) -> Result<Ticket> {
+    if reason.trim().is_empty() {
+        return Err(rejected("--reason must say why the task is skipped"));
+    }
+    let now = ctx.ts();
+    let log = format!(
+        "skipped{}: {reason}",
+        if not_applicable {
+            " (not applicable)"
+        } else {
+            ""
+        }
+    );
+    correct::change(store, ctx, id, &log, |_, t| {
+        task(t)?;
+        if !t.is_open() {
+            return Err(refused(format!(
+                "cannot skip task #{}: it is '{}'",
+                t.id, t.status
+            )));
+        }
+        t.status = "skipped".into();
+        t.resolved_at = Some(now);
+        t.resolution = Some(reason.to_string());
+        t.not_applicable = not_applicable;
+        Ok(())
+    })
+}
+
+pub fn reopen(store: &mut Store, ctx: &Ctx, id: i64) -> Result<Ticket> {
+    let now = ctx.ts();
+    correct::change(store, ctx, id, "reopened", |_, t| {
+        task(t)?;
+        t.reopen(now)?;
+        t.result = None;
+        t.not_applicable = false;
+        Ok(())
+    })
+}
