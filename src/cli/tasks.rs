@@ -15,6 +15,8 @@ use crate::ops::views::TicketView;
 use crate::output::{self, Tabular};
 use crate::store::{audit, clients, templates};
 
+// One value parsed once per process: the size of the largest variant does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum Cmd {
     /// Create the task tickets whose time has come (idempotent; for cron).
