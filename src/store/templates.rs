@@ -108,7 +108,7 @@ pub struct ScopeItem {
 
 impl ScopeItem {
     /// `(client, ci, policy)` as the task key stores them.
-    pub fn key(&self) -> (i64, i64, i64) {
+    pub fn key(&self) -> ItemKey {
         (
             self.client_id,
             self.ci_id.unwrap_or(0),
@@ -166,12 +166,23 @@ pub fn scope_items(conn: &Connection, t: &Template) -> Result<Vec<ScopeItem>> {
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
-/// The newest occurrence generated so far per item of a template, and the
-/// newest completion (for "every N days after the last completion").
+/// What a template has generated for one scope item so far.
+#[derive(Debug, Clone, Copy)]
+pub struct Generated {
+    pub last_occurrence: i64,
+    /// The newest completion (for "every N days after the last completion").
+    pub last_completed: Option<i64>,
+    pub has_open: bool,
+}
+
+/// A scope item's key: `(client, ci or 0, policy or 0)`.
+pub type ItemKey = (i64, i64, i64);
+
+/// Per scope item, what a template has generated.
 pub fn generated(
     conn: &Connection,
     template_id: i64,
-) -> Result<std::collections::HashMap<(i64, i64, i64), (i64, Option<i64>, bool)>> {
+) -> Result<std::collections::HashMap<ItemKey, Generated>> {
     let mut stmt = conn.prepare_cached(
         "SELECT client_id, coalesce(ci_id, 0), coalesce(policy_id, 0), max(occurrence_at),
                 max(CASE WHEN status = 'resolved' THEN resolved_at END),
@@ -182,7 +193,11 @@ pub fn generated(
     let rows = stmt.query_map([template_id], |r| {
         Ok((
             (r.get(0)?, r.get(1)?, r.get(2)?),
-            (r.get(3)?, r.get(4)?, r.get(5)?),
+            Generated {
+                last_occurrence: r.get(3)?,
+                last_completed: r.get(4)?,
+                has_open: r.get(5)?,
+            },
         ))
     })?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
