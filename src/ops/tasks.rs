@@ -29,11 +29,11 @@ pub struct GenerateReport {
 fn occurrences(
     t: &Template,
     item: &templates::ScopeItem,
-    last: Option<&(i64, Option<i64>, bool)>,
+    last: Option<&templates::Generated>,
     until: i64,
 ) -> Vec<i64> {
     let after = match last {
-        Some((occ, _, _)) => *occ,
+        Some(g) => g.last_occurrence,
         None => t.created_at.max(item.created_at),
     };
     let schedule = match t.cadence_kind.as_str() {
@@ -42,14 +42,15 @@ fn occurrences(
         _ => {
             // every N days after the last completion, one open at a time
             let days: i64 = t.cadence.parse().unwrap_or(0);
-            if days < 1 || last.is_some_and(|l| l.2) {
+            if days < 1 || last.is_some_and(|l| l.has_open) {
                 return Vec::new();
             }
             let base = last
-                .and_then(|l| l.1)
+                .and_then(|l| l.last_completed)
                 .unwrap_or(t.created_at.max(item.created_at));
             let due = base + days * 86_400;
-            return if due - t.lead_time_s <= until && last.is_none_or(|l| l.0 < due) {
+            let fresh = last.is_none_or(|l| l.last_occurrence < due);
+            return if due - t.lead_time_s <= until && fresh {
                 vec![due]
             } else {
                 Vec::new()
