@@ -249,12 +249,19 @@ pub fn test(
     })
 }
 
-/// Run a command with inherited stdio: its exit code, or (127|126, why).
+/// Run a command: its exit code, or (127|126, why). Its output goes to
+/// stderr: bmctl's stdout carries only the recorded attempt.
 fn run(argv: Vec<String>) -> std::result::Result<i32, (i32, String)> {
+    use std::os::fd::AsFd;
     let Some((cmd, args)) = argv.split_first() else {
         return Err((127, "no command".into()));
     };
-    match Command::new(cmd).args(args).status() {
+    let mut command = Command::new(cmd);
+    command.args(args);
+    if let Ok(fd) = std::io::stderr().as_fd().try_clone_to_owned() {
+        command.stdout(std::process::Stdio::from(fd));
+    }
+    match command.status() {
         Ok(s) => Ok(s.code().unwrap_or(128)),
         Err(e) => {
             let code = if e.kind() == std::io::ErrorKind::NotFound {

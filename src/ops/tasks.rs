@@ -13,6 +13,7 @@ use crate::error::{refused, rejected};
 use crate::ops::correct::{self, About};
 use crate::ops::views::TicketView;
 use crate::ops::Ctx;
+use crate::report;
 use crate::store::tickets::{self, Filter};
 use crate::store::{audit, clients, templates, Store};
 
@@ -370,4 +371,20 @@ pub fn reopen(store: &mut Store, ctx: &Ctx, id: i64) -> Result<Ticket> {
         t.not_applicable = false;
         Ok(())
     })
+}
+
+/// Proactive Task Compliance inputs for `[from, to)` (see [`report::compliance`]).
+pub fn compliance(
+    store: &Store,
+    client: Option<&str>,
+    from: i64,
+    to: i64,
+    now: i64,
+) -> Result<report::Compliance> {
+    let client_id = client
+        .map(|c| clients::get(&store.conn, c))
+        .transpose()?
+        .map(|c| c.id);
+    let tasks = tickets::tasks_due_between(&store.conn, client_id, from, to)?;
+    Ok(report::compliance(&tasks, now))
 }

@@ -3,4 +3,5 @@
 mod env;
 mod events;
 mod foundation;
+mod tasks;
 mod tools;
