@@ -82,13 +82,26 @@ pub fn run(app: &App, args: &Args) -> Result<u8> {
     morning_view(app, &store, ctx.now.timestamp())?;
     let db = path.display();
     output::text(&format!(
-        "\nNext, try:\n  bmctl --db {db} correct list\n  bmctl --db {db} correct show 1\n  bmctl --db {db} events list --client globex --limit 20\n  bmctl --db {db} check\n  bmctl --db {db} client list\n  bmctl --db {db} plan show acme\n  bmctl --db {db} cmdb list --unprotected\n  bmctl --db {db} plan export globex\n  bmctl --db {db} plan history wombat\n  bmctl --db {db} audit list --entity plan\n"
+        "\nNext, try:\n  bmctl --db {db} tasks due\n  bmctl --db {db} restore list --latest\n  bmctl --db {db} correct list\n  bmctl --db {db} correct show 1\n  bmctl --db {db} events list --client globex --limit 20\n  bmctl --db {db} check\n  bmctl --db {db} client list\n  bmctl --db {db} plan show acme\n  bmctl --db {db} cmdb list --unprotected\n  bmctl --db {db} plan export globex\n  bmctl --db {db} plan history wombat\n  bmctl --db {db} audit list --entity plan\n"
     ))?;
     Ok(0)
 }
 
 /// The technician's first look of the day. Each capability adds its section.
 fn morning_view(app: &App, store: &Store, now: i64) -> Result<()> {
+    let due = crate::ops::tasks::due(
+        store,
+        &crate::ops::tasks::DueFilter {
+            today: true,
+            ..Default::default()
+        },
+        now,
+    )?;
+    output::text(&format!(
+        "\nTasks due today or overdue ({}) — `bmctl tasks due`\n",
+        due.len()
+    ))?;
+    output::list(app.format(), &due)?;
     let open = super::correct::open_rows(store, now)?;
     output::text(&format!(
         "\nOpen corrective tickets and incidents ({})\n",

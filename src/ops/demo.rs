@@ -9,7 +9,7 @@ use crate::domain::event::{fnv64, NewEvent, Operation, Status};
 use crate::domain::policy::Schedule;
 use crate::domain::time::from_unix;
 use crate::ops::correct::Rules;
-use crate::ops::{check, correct, events, plan, Ctx};
+use crate::ops::{check, correct, events, plan, restore, tasks, Ctx};
 use crate::store::{clients, meta, policies, tickets, Store};
 
 /// The demo's plan files, as shipped in `examples/demo/`.
@@ -230,9 +230,15 @@ fn history(store: &mut Store, ctx: &Ctx) -> Result<()> {
             ..morning.clone()
         };
         check::run(store, &check_ctx, &settings)?;
+        let gen_ctx = Ctx {
+            command: "tasks generate".into(),
+            ..morning.clone()
+        };
+        tasks::generate(store, &gen_ctx, day_end)?;
         if day_end < now {
             triage(store, &morning)?;
         }
+        work_tasks(store, &morning, now)?;
         day_start = day_end;
     }
     Ok(())
@@ -278,6 +284,119 @@ fn triage(store: &mut Store, morning: &Ctx) -> Result<()> {
         if t.recovered_at.is_some_and(|r| now - r > 86_400) {
             let (cause, fix) = CAUSES[pick(&t.title, t.id, 4) as usize];
             correct::resolve(store, &ctx, t.id, cause, fix)?;
+        }
+    }
+    Ok(())
+}
+
+/// The technicians' proactive work: tasks that came due before this morning
+/// are done on time (most), late, or skipped; restore-test tasks are done
+/// by recording a restore test (one partial and one failure among them).
+fn work_tasks(store: &mut Store, morning: &Ctx, now: i64) -> Result<()> {
+    let today = morning.now.timestamp();
+    let open = tickets::list(
+        &store.conn,
+        &tickets::Filter {
+            kind: Some("task".into()),
+            due_before: Some(today.min(now - 86_400)),
+            ..Default::default()
+        },
+    )?;
+    for t in open {
+        let due = t.due_at.unwrap_or(today);
+        let who = if pick(&t.title, t.id, 2) == 0 {
+            "alice"
+        } else {
+            "bob"
+        };
+        let roll = pick(&t.title, t.id + 7, 100);
+        let at = |when: i64, command: &str| Ctx {
+            now: from_unix(when.max(t.opened_at).min(today)),
+            actor: who.into(),
+            command: command.into(),
+        };
+        if let (Some(job), Some(policy_id)) = (&t.job, t.policy_id) {
+            // a restore test: record it, which completes the task
+            let outcome = match (job.as_str(), policy_id % 17, roll) {
+                ("sql01-nightly", _, _)
+                    if t.occurrence_at.is_some_and(|o| now - o < 40 * 86_400) =>
+                {
+                    "failed"
+                }
+                (_, 3, _) if roll < 50 => "partial",
+                _ => "success",
+            };
+            let issues = match outcome {
+                "failed" => Some(
+                    "pg_restore: error: could not read from input file: end of file".to_string(),
+                ),
+                "partial" => Some("3 of 1,200 files failed checksum verification".to_string()),
+                _ => None,
+            };
+            let ended = if roll < 90 {
+                due - 3600
+            } else {
+                due + 5 * 3600
+            };
+            let took = 900 + pick(job, t.id, 7200) as i64;
+            let ctx = at(ended, "restore record");
+            let ended = ctx.now.timestamp();
+            restore::record(
+                store,
+                &ctx,
+                Rules::default(),
+                restore::Report {
+                    client: t.client.clone(),
+                    job: job.clone(),
+                    kind: "test".into(),
+                    outcome: outcome.into(),
+                    started_at: ended - took,
+                    ended_at: ended,
+                    issues,
+                    command: Some(format!("restic restore latest --target /scratch/{job}")),
+                    verified: outcome == "success",
+                },
+            )?;
+            continue;
+        }
+        match roll {
+            0..=84 => {
+                tasks::done(
+                    store,
+                    &at(due - 1800, "tasks done"),
+                    t.id,
+                    false,
+                    Some("reviewed; nothing new"),
+                )?;
+            }
+            85..=92 => {
+                tasks::done(
+                    store,
+                    &at(due + 6 * 3600, "tasks done"),
+                    t.id,
+                    false,
+                    Some("done late: busy with an incident"),
+                )?;
+            }
+            93..=95 => {
+                tasks::skip(
+                    store,
+                    &at(due - 3600, "tasks skip"),
+                    t.id,
+                    "public holiday at the client",
+                    true,
+                )?;
+            }
+            96..=97 => {
+                tasks::skip(
+                    store,
+                    &at(due + 3600, "tasks skip"),
+                    t.id,
+                    "no technician available",
+                    false,
+                )?;
+            }
+            _ => {} // left open: overdue in the morning view
         }
     }
     Ok(())

@@ -218,6 +218,28 @@ mod query_plans {
         };
         let (sql, args) = tickets::list_sql(&f);
         assert_seeks(&store, "one client's open tickets", &sql, args.len());
+        let f = tickets::Filter {
+            kind: Some("task".into()),
+            due_before: Some(0),
+            ..Default::default()
+        };
+        let (sql, args) = tickets::list_sql(&f);
+        assert_seeks(&store, "tasks due", &sql, args.len());
+        assert!(
+            plan(&store, &sql, args.len()).contains("tickets_open_due"),
+            "tasks due reads open tickets only"
+        );
+        let f = tickets::Filter {
+            kind: Some("task".into()),
+            client_id: Some(1),
+            ..Default::default()
+        };
+        let (sql, args) = tickets::list_sql(&f);
+        assert_seeks(&store, "tasks due for one client", &sql, args.len());
+        for client in [None, Some(1)] {
+            let q = tickets::tasks_due_sql(client, 0, 1);
+            assert_seeks(&store, "task compliance", &q.sql, q.args.len());
+        }
         assert_seeks(
             &store,
             "PSA sync",

@@ -123,13 +123,8 @@ pub fn open_task_of(conn: &Connection, policy_id: i64, template: &str) -> Result
         .optional()?)
 }
 
-/// Task outcomes for compliance: tasks due in `[from, to)`, optionally of one client.
-pub fn tasks_due_between(
-    conn: &Connection,
-    client_id: Option<i64>,
-    from: i64,
-    to: i64,
-) -> Result<Vec<crate::report::TaskOutcome>> {
+/// The query of [`tasks_due_between`]: a seek on (client, due) or (kind, due).
+pub(crate) fn tasks_due_sql(client_id: Option<i64>, from: i64, to: i64) -> super::Query {
     let mut q = super::Query::new(
         "SELECT t.due_at, t.status, t.resolved_at, t.not_applicable FROM tickets t
          WHERE t.kind = 'task'",
@@ -139,6 +134,17 @@ pub fn tasks_due_between(
     }
     q.bind("t.due_at >=", from.into());
     q.bind("t.due_at <", to.into());
+    q
+}
+
+/// Task outcomes for compliance: tasks due in `[from, to)`, optionally of one client.
+pub fn tasks_due_between(
+    conn: &Connection,
+    client_id: Option<i64>,
+    from: i64,
+    to: i64,
+) -> Result<Vec<crate::report::TaskOutcome>> {
+    let q = tasks_due_sql(client_id, from, to);
     let mut stmt = conn.prepare_cached(&q.sql)?;
     let rows = stmt.query_map(rusqlite::params_from_iter(q.args), |r| {
         Ok(crate::report::TaskOutcome {
@@ -308,7 +314,19 @@ pub struct Filter {
 /// tickets by kind and due time; one client's through its (client, due) index.
 pub(crate) fn list_sql(f: &Filter) -> (String, Vec<rusqlite::types::Value>) {
     use rusqlite::types::Value;
-    let mut q = super::Query::new(format!("{SELECT} WHERE 1"));
+    let open_only = f.status.is_none() && !f.all && f.updated_since.is_none();
+    // Across clients, the open list reads the partial index of open tickets
+    // (the planner, without statistics, would take the index of all tickets).
+    let from = if open_only && f.client_id.is_none() && f.kind.is_some() {
+        SELECT.replacen(
+            "FROM tickets t",
+            "FROM tickets t INDEXED BY tickets_open_due",
+            1,
+        )
+    } else {
+        SELECT.to_string()
+    };
+    let mut q = super::Query::new(format!("{from} WHERE 1"));
     if let Some(c) = f.client_id {
         q.bind("t.client_id =", Value::Integer(c));
     }

@@ -35,7 +35,7 @@ CREATE UNIQUE INDEX tickets_open_problem ON tickets (policy_id, class)
     WHERE status IN ('open', 'in_progress') AND kind IN ('corrective', 'incident') AND class <> 'finding';
 CREATE INDEX tickets_policy_class ON tickets (policy_id, class, resolved_at);
 CREATE INDEX tickets_open_due ON tickets (kind, due_at) WHERE status IN ('open', 'in_progress');
-CREATE INDEX tickets_client_due ON tickets (client_id, due_at);
+CREATE INDEX tickets_client_due ON tickets (client_id, kind, due_at);
 CREATE INDEX tickets_updated ON tickets (updated_at);
 
 CREATE TABLE ticket_notes (
