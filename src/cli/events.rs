@@ -197,13 +197,25 @@ pub fn run(app: &App, cmd: &Cmd) -> Result<u8> {
                 format,
                 skip_invalid: *skip_invalid,
             };
+            // A progress bar on a terminal for large inputs; nothing when piped.
+            let bar = show_progress.then(|| {
+                let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+                let bar = indicatif::ProgressBar::new_spinner();
+                bar.set_style(
+                    indicatif::ProgressStyle::with_template("{spinner} {msg} [{elapsed_precise}]")
+                        .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+                );
+                bar.set_message(format!("importing {name} ({:.1} MB)", size as f64 / 1e6));
+                bar
+            });
             let s = events::import(&mut store, &ctx, rules, &input, |n| {
-                if show_progress && n >= events::BATCH {
-                    eprint!("\r{n} events read…");
+                if let Some(b) = &bar {
+                    b.set_message(format!("{n} events written"));
+                    b.tick();
                 }
             })?;
-            if show_progress && s.read >= events::BATCH {
-                eprintln!();
+            if let Some(b) = bar {
+                b.finish_and_clear();
             }
             print_summary(app, &s)?;
         }

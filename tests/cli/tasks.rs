@@ -626,17 +626,34 @@ fn templates_import_and_every_n_days_after_completion() {
     let env = onboarded("2026-11-01T00:00:00Z");
     only_custom(&env);
     let f = crate::env::repo_file("examples/templates.toml");
-    env.run_at("2026-11-01T00:00:00Z", &["tasks", "templates", "import", f.to_str().unwrap()]).ok();
+    env.run_at(
+        "2026-11-01T00:00:00Z",
+        &["tasks", "templates", "import", f.to_str().unwrap()],
+    )
+    .ok();
     let bad = env.write("bad.toml", "[[template]]\nname = \"x\"\ntitle = \"X\"\ncadence = \"61 * * * *\"\n\n[[template]]\nname = \"y\"\ntitle = \"Y\"\ncolour = \"red\"\n");
-    let r = env.run(&["tasks", "templates", "import", bad.to_str().unwrap()]).code(3);
+    let r = env
+        .run(&["tasks", "templates", "import", bad.to_str().unwrap()])
+        .code(3);
     assert!(r.stderr.contains("bad.toml:9"), "{}", r.stderr);
-    env.run(&["tasks", "templates", "disable", "offsite-sync-check"]).ok();
+    env.run(&["tasks", "templates", "disable", "offsite-sync-check"])
+        .ok();
     // every 30 days after the last completion, per tier-1 VM (acme has none: add one)
-    env.run_at("2026-11-01T00:00:00Z", &["cmdb", "add", "--client", "acme", "vm07", "--kind", "vm", "--tier", "1"]).ok();
+    env.run_at(
+        "2026-11-01T00:00:00Z",
+        &[
+            "cmdb", "add", "--client", "acme", "vm07", "--kind", "vm", "--tier", "1",
+        ],
+    )
+    .ok();
     assert_eq!(generate(&env, "2026-11-29T00:00:00Z")["created"], 1); // due Dec 1, created 2 days ahead
     assert_eq!(generate(&env, "2026-12-30T00:00:00Z")["created"], 0); // one open at a time
     let t = tasks_json(&env, "2026-12-30T00:00:00Z");
-    env.run_at("2026-12-05T10:00:00Z", &["tasks", "done", &t[0]["id"].to_string()]).ok();
+    env.run_at(
+        "2026-12-05T10:00:00Z",
+        &["tasks", "done", &t[0]["id"].to_string()],
+    )
+    .ok();
     assert_eq!(generate(&env, "2027-01-01T00:00:00Z")["created"], 0);
     assert_eq!(generate(&env, "2027-01-02T12:00:00Z")["created"], 1); // Dec 5 + 30d = Jan 4, 2 days ahead
     let t = tasks_json(&env, "2027-01-02T12:00:00Z");
