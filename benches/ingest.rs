@@ -91,6 +91,7 @@ fn main() {
         now: chrono::DateTime::from_timestamp(start - 86_400, 0).unwrap(),
         actor: "bench".into(),
         command: "bench".into(),
+        rules: Rules::default(),
     };
 
     // The input file.
@@ -170,12 +171,11 @@ fn main() {
         skip_invalid: false,
     };
     let t = Instant::now();
-    let summary =
-        events::import(&mut store, &import_ctx, Rules::default(), &input, |_| {}).unwrap();
+    let summary = events::import(&mut store, &import_ctx, &input, |_| {}).unwrap();
     let import_time = t.elapsed();
     assert_eq!(summary.new, n, "every event lands once");
     let t = Instant::now();
-    let again = events::import(&mut store, &import_ctx, Rules::default(), &input, |_| {}).unwrap();
+    let again = events::import(&mut store, &import_ctx, &input, |_| {}).unwrap();
     let reimport_time = t.elapsed();
     assert_eq!(again.duplicate, n);
     drop(store);

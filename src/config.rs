@@ -13,6 +13,8 @@ use crate::domain::time::parse_duration;
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Kind {
+    /// A command line: a TOML array of strings (or shell words in the environment).
+    Argv,
     Count,
     Duration,
     Text,
@@ -84,6 +86,138 @@ const SETTINGS: &[Setting] = &[
         help: "a failure this soon after an auto-resolve reopens that ticket",
     },
     Setting {
+        key: "hooks.on_open",
+        default: "[]",
+        kind: Kind::Argv,
+        help: "command run when bmctl opens a ticket (ticket JSON on stdin)",
+    },
+    Setting {
+        key: "hooks.on_escalate",
+        default: "[]",
+        kind: Kind::Argv,
+        help: "command run when a ticket becomes an incident",
+    },
+    Setting {
+        key: "hooks.on_reopen",
+        default: "[]",
+        kind: Kind::Argv,
+        help: "command run when a ticket is reopened",
+    },
+    Setting {
+        key: "hooks.on_resolve",
+        default: "[]",
+        kind: Kind::Argv,
+        help: "command run when a ticket is resolved",
+    },
+    Setting {
+        key: "hooks.on_task_overdue",
+        default: "[]",
+        kind: Kind::Argv,
+        help: "command run once when a task passes its due time",
+    },
+    Setting {
+        key: "hooks.timeout",
+        default: "30s",
+        kind: Kind::Duration,
+        help: "a hook still running after this is killed and reported",
+    },
+    Setting {
+        key: "sla.platinum_p1",
+        default: "2h",
+        kind: Kind::Duration,
+        help: "due time of a P1 ticket for a platinum client",
+    },
+    Setting {
+        key: "sla.platinum_p2",
+        default: "4h",
+        kind: Kind::Duration,
+        help: "due time of a P2 ticket for a platinum client",
+    },
+    Setting {
+        key: "sla.platinum_p3",
+        default: "12h",
+        kind: Kind::Duration,
+        help: "due time of a P3 ticket for a platinum client",
+    },
+    Setting {
+        key: "sla.platinum_p4",
+        default: "2d",
+        kind: Kind::Duration,
+        help: "due time of a P4 ticket for a platinum client",
+    },
+    Setting {
+        key: "sla.gold_p1",
+        default: "4h",
+        kind: Kind::Duration,
+        help: "due time of a P1 ticket for a gold client",
+    },
+    Setting {
+        key: "sla.gold_p2",
+        default: "8h",
+        kind: Kind::Duration,
+        help: "due time of a P2 ticket for a gold client",
+    },
+    Setting {
+        key: "sla.gold_p3",
+        default: "1d",
+        kind: Kind::Duration,
+        help: "due time of a P3 ticket for a gold client",
+    },
+    Setting {
+        key: "sla.gold_p4",
+        default: "3d",
+        kind: Kind::Duration,
+        help: "due time of a P4 ticket for a gold client",
+    },
+    Setting {
+        key: "sla.silver_p1",
+        default: "8h",
+        kind: Kind::Duration,
+        help: "due time of a P1 ticket for a silver client",
+    },
+    Setting {
+        key: "sla.silver_p2",
+        default: "1d",
+        kind: Kind::Duration,
+        help: "due time of a P2 ticket for a silver client",
+    },
+    Setting {
+        key: "sla.silver_p3",
+        default: "2d",
+        kind: Kind::Duration,
+        help: "due time of a P3 ticket for a silver client",
+    },
+    Setting {
+        key: "sla.silver_p4",
+        default: "5d",
+        kind: Kind::Duration,
+        help: "due time of a P4 ticket for a silver client",
+    },
+    Setting {
+        key: "sla.bronze_p1",
+        default: "1d",
+        kind: Kind::Duration,
+        help: "due time of a P1 ticket for a bronze client",
+    },
+    Setting {
+        key: "sla.bronze_p2",
+        default: "2d",
+        kind: Kind::Duration,
+        help: "due time of a P2 ticket for a bronze client",
+    },
+    Setting {
+        key: "sla.bronze_p3",
+        default: "5d",
+        kind: Kind::Duration,
+        help: "due time of a P3 ticket for a bronze client",
+    },
+    Setting {
+        key: "sla.bronze_p4",
+        default: "10d",
+        kind: Kind::Duration,
+        help: "due time of a P4 ticket for a bronze client",
+    },
+    Setting {
         key: "approval.allow_self_approval",
         default: "false",
         kind: Kind::Bool,
@@ -96,6 +230,9 @@ fn env_name(key: &str) -> String {
         return "BMCTL_DB".into();
     }
     let last = key.rsplit('.').next().unwrap_or(key);
+    if key.starts_with("sla.") {
+        return format!("BMCTL_SLA_{}", last.to_uppercase());
+    }
     format!("BMCTL_{}", last.to_uppercase())
 }
 
@@ -111,6 +248,8 @@ pub struct Effective {
 pub struct Config {
     values: BTreeMap<&'static str, Effective>,
     pub file: Option<PathBuf>,
+    /// `[assignees]`: default assignee per client code.
+    pub assignees: BTreeMap<String, String>,
 }
 
 fn check_value(key: &str, kind: Kind, value: &str) -> Result<()> {
@@ -125,6 +264,11 @@ fn check_value(key: &str, kind: Kind, value: &str) -> Result<()> {
             _ => bail!("'{value}' must be true or false"),
         },
         Kind::Text => Ok(()),
+        Kind::Argv => serde_json::from_str::<Vec<String>>(value)
+            .map(|_| ())
+            .map_err(|_| {
+                anyhow!("must be a list of strings, e.g. [\"/usr/local/bin/notify\", \"--psa\"]")
+            }),
     }
     .with_context(|| format!("setting {key}"))
 }
@@ -141,12 +285,27 @@ impl Config {
                 .filter(|p| p.exists()),
         };
         let mut from_file = BTreeMap::new();
+        let mut assignees = BTreeMap::new();
         if let Some(p) = &path {
             let text = std::fs::read_to_string(p)
                 .with_context(|| format!("reading config file {}", p.display()))?;
             let table: toml::Table = toml::from_str(&text)
                 .map_err(|e| anyhow!("config file {}: {}", p.display(), e.message()))?;
             for (section, value) in &table {
+                if section == "assignees" {
+                    // [assignees] CLIENT = "user": the default assignee of a client's tickets
+                    let inner = value.as_table().into_iter().flatten();
+                    for (client, user) in inner {
+                        let user = user.as_str().ok_or_else(|| {
+                            crate::error::rejected(format!(
+                                "config file {}: assignees.{client} must be a user name",
+                                p.display()
+                            ))
+                        })?;
+                        assignees.insert(client.clone(), user.to_string());
+                    }
+                    continue;
+                }
                 let inner = value.as_table().ok_or_else(|| {
                     crate::error::rejected(format!(
                         "config file {}: '{section}' must be a [section]",
@@ -168,6 +327,16 @@ impl Config {
                     };
                     let text = match v {
                         toml::Value::String(s) => s.clone(),
+                        toml::Value::Array(items) => serde_json::to_string(
+                            &items
+                                .iter()
+                                .map(|i| {
+                                    i.as_str()
+                                        .map(str::to_string)
+                                        .unwrap_or_else(|| i.to_string())
+                                })
+                                .collect::<Vec<_>>(),
+                        )?,
                         other => other.to_string(),
                     };
                     check_value(&key, setting.kind, &text)
@@ -184,6 +353,13 @@ impl Config {
             let (value, source) = if let Some((_, flag_name, v)) = flag {
                 (v.to_string(), format!("flag {flag_name}"))
             } else if let Ok(v) = std::env::var(&env) {
+                let v = if s.kind == Kind::Argv {
+                    serde_json::to_string(
+                        &shell_words::split(&v).map_err(|e| anyhow!("{env}: {e}"))?,
+                    )?
+                } else {
+                    v
+                };
                 (v, format!("env {env}"))
             } else if let Some(v) = from_file.get(s.key) {
                 (
@@ -208,7 +384,11 @@ impl Config {
                 },
             );
         }
-        Ok(Config { values, file: path })
+        Ok(Config {
+            values,
+            file: path,
+            assignees,
+        })
     }
 
     fn raw(&self, key: &str) -> &str {
@@ -218,6 +398,33 @@ impl Config {
     /// A duration setting in seconds (validated at load).
     pub fn secs(&self, key: &str) -> i64 {
         parse_duration(self.raw(key)).unwrap_or(0)
+    }
+
+    /// A command-line setting (validated at load); empty when unset.
+    pub fn argv(&self, key: &str) -> Vec<String> {
+        serde_json::from_str(self.raw(key)).unwrap_or_default()
+    }
+
+    /// Settings as they would be with no file, environment or flags.
+    pub fn defaults() -> Config {
+        let values = SETTINGS
+            .iter()
+            .map(|s| {
+                (
+                    s.key,
+                    Effective {
+                        key: s.key.to_string(),
+                        value: s.default.to_string(),
+                        source: "default".into(),
+                    },
+                )
+            })
+            .collect();
+        Config {
+            values,
+            file: None,
+            assignees: BTreeMap::new(),
+        }
     }
 
     /// A count setting (validated at load).

@@ -5,7 +5,6 @@ use anyhow::Result;
 use super::App;
 use crate::domain::time::local_display;
 use crate::ops::check::{self, Finding, Settings};
-use crate::ops::correct::Rules;
 use crate::output::{self, Tabular};
 
 #[derive(Debug, clap::Args)]
@@ -36,7 +35,6 @@ pub fn run(app: &App, args: &Args) -> Result<u8> {
     let mut store = app.store()?;
     let ctx = app.ctx("check")?;
     let settings = Settings {
-        rules: Rules::from_config(&app.config),
         lookback_s: app.config.secs("check.lookback"),
         default_max_runtime_s: app.config.secs("check.default_max_runtime"),
     };

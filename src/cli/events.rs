@@ -11,7 +11,6 @@ use crate::domain::time::{local_display, parse_instant};
 use crate::error::rejected;
 use crate::ingest::neutral::InputFormat;
 use crate::ingest::{borg, restic};
-use crate::ops::correct::Rules;
 use crate::ops::events::{self, Summary, Target};
 use crate::output::{self, Tabular};
 use crate::store::events::{self as store_events, EventView, Filter};
@@ -172,7 +171,6 @@ fn target(args: &ToolArgs) -> Result<Target> {
 
 pub fn run(app: &App, cmd: &Cmd) -> Result<u8> {
     let mut store = app.store()?;
-    let rules = Rules::from_config(&app.config);
     match cmd {
         Cmd::Import {
             file,
@@ -208,7 +206,7 @@ pub fn run(app: &App, cmd: &Cmd) -> Result<u8> {
                 bar.set_message(format!("importing {name} ({:.1} MB)", size as f64 / 1e6));
                 bar
             });
-            let s = events::import(&mut store, &ctx, rules, &input, |n| {
+            let s = events::import(&mut store, &ctx, &input, |n| {
                 if let Some(b) = &bar {
                     b.set_message(format!("{n} events written"));
                     b.tick();
@@ -258,7 +256,7 @@ pub fn run(app: &App, cmd: &Cmd) -> Result<u8> {
                 }
             };
             let evs = events::map_tool_runs(&store.conn, source, &target(args)?, runs, ctx.ts())?;
-            let s = events::ingest(&mut store, &ctx, rules, &evs)?;
+            let s = events::ingest(&mut store, &ctx, &evs)?;
             print_summary(app, &s)?;
         }
         Cmd::List {

@@ -144,6 +144,7 @@ impl App {
             now: crate::clock::now(self.cli.now.as_deref())?,
             actor: self.actor(),
             command: command.to_string(),
+            rules: crate::ops::correct::Rules::from_config(&self.config),
         })
     }
 

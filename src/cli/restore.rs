@@ -8,7 +8,6 @@ use clap::Subcommand;
 use super::{split_ref, App};
 use crate::domain::time::{format_age, format_duration, local_display, parse_instant};
 use crate::error::rejected;
-use crate::ops::correct::Rules;
 use crate::ops::restore::{self, Latest, Report};
 use crate::output::{self, Tabular};
 use crate::store::recovery::{self, AttemptView};
@@ -136,7 +135,6 @@ fn instant(flag: &str, v: &Option<String>) -> Result<Option<i64>> {
 
 pub fn run(app: &App, cmd: &Cmd) -> Result<u8> {
     let mut store = app.store()?;
-    let rules = Rules::from_config(&app.config);
     match cmd {
         Cmd::Record {
             job,
@@ -153,7 +151,6 @@ pub fn run(app: &App, cmd: &Cmd) -> Result<u8> {
             let r = restore::record(
                 &mut store,
                 &ctx,
-                rules,
                 Report {
                     client: client.into(),
                     job: job.into(),
@@ -186,15 +183,7 @@ pub fn run(app: &App, cmd: &Cmd) -> Result<u8> {
         } => {
             let ctx = app.ctx("restore test")?;
             let (client, job) = split_ref("--job", job)?;
-            let t = restore::test(
-                &mut store,
-                &ctx,
-                rules,
-                client,
-                job,
-                verify.as_deref(),
-                command,
-            )?;
+            let t = restore::test(&mut store, &ctx, client, job, verify.as_deref(), command)?;
             if let Some(r) = &t.recorded {
                 app.say(format!(
                     "restore test {}: {} in {} (RTO {}{})",

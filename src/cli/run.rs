@@ -7,7 +7,6 @@ use anyhow::Result;
 
 use super::{split_ref, App};
 use crate::domain::event::Operation;
-use crate::ops::correct::Rules;
 use crate::ops::run::{self, Recorded, Spec, Tool};
 
 #[derive(Debug, clap::Args)]
@@ -60,13 +59,7 @@ pub fn run(app: &App, args: &Args) -> Result<u8> {
         spool: args.spool.clone(),
         argv: args.command.clone(),
     };
-    let out = run::run(
-        || app.store(),
-        &ctx,
-        Rules::from_config(&app.config),
-        spec,
-        default_spool(),
-    );
+    let out = run::run(|| app.store(), &ctx, spec, default_spool());
     match &out.recorded {
         Recorded::Database(s) => {
             if app.cli.verbose > 0 {

@@ -65,6 +65,9 @@ pub struct Ticket {
     #[serde(skip)]
     pub client_id: i64,
     pub client: String,
+    /// The client's SLA tier: it sets due times.
+    #[serde(skip)]
+    pub sla_tier: String,
     #[serde(skip)]
     pub ci_id: Option<i64>,
     pub ci: Option<String>,
@@ -123,6 +126,7 @@ impl Ticket {
             class: None,
             client_id,
             client: client.into(),
+            sla_tier: "silver".into(),
             ci_id: None,
             ci: None,
             policy_id: None,

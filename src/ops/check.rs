@@ -13,7 +13,7 @@ use serde::Serialize;
 use crate::domain::event::{NewEvent, Operation, Status};
 use crate::domain::policy::Schedule;
 use crate::domain::time::{format_duration, from_unix, local_day, rfc3339, Ts};
-use crate::ops::correct::{self, Rules, Subject, TicketCounts};
+use crate::ops::correct::{self, Subject, TicketCounts};
 use crate::ops::events::Ingestor;
 use crate::ops::Ctx;
 use crate::store::events::{self, Rollup};
@@ -22,7 +22,6 @@ use crate::store::{policies, Store};
 /// Settings of a check run.
 #[derive(Debug, Clone, Copy)]
 pub struct Settings {
-    pub rules: Rules,
     pub lookback_s: i64,
     pub default_max_runtime_s: i64,
 }
@@ -60,14 +59,13 @@ pub fn run(store: &mut Store, ctx: &Ctx, set: &Settings) -> Result<Report> {
     let now = ctx.ts();
     let tx = store.write()?;
     let mut report = Report::default();
-    let mut ing = Ingestor::new(set.rules);
+    let mut ing = Ingestor::new();
     let mut rollups: HashMap<(i64, i64), Rollup> = HashMap::new();
 
     let rows = policies::active_for_check(&tx)?;
     let mut auto = correct::Auto {
         conn: &tx,
         ctx,
-        rules: set.rules,
         counts: TicketCounts::default(),
     };
     for p in rows {
@@ -81,6 +79,7 @@ pub fn run(store: &mut Store, ctx: &Ctx, set: &Settings) -> Result<Report> {
         let subject = Subject {
             client_id: p.client_id,
             client: p.client.clone(),
+            sla_tier: p.sla_tier.clone(),
             policy_id: p.id,
             ci_id: p.ci_id,
             tier: p.tier,

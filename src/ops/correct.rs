@@ -9,7 +9,7 @@ use rusqlite::Connection;
 use serde::Serialize;
 
 use crate::config::Config;
-use crate::domain::ticket::{self, due_hours, priority_for, Ticket, AUTO_RECOVERED};
+use crate::domain::ticket::{self, priority_for, Ticket, AUTO_RECOVERED};
 use crate::domain::time::rfc3339;
 use crate::error::rejected;
 use crate::ops::Ctx;
@@ -17,34 +17,54 @@ use crate::store::audit::{self, Actor};
 use crate::store::tickets::{self, Note};
 use crate::store::{clients, policies, Store};
 
-/// The thresholds of the automation (config `[tickets]`).
-#[derive(Debug, Clone, Copy)]
+/// The rules of the automation: thresholds (config `[tickets]`), SLA due
+/// times by the client's tier and the priority (`[sla]`), default assignees
+/// per client (`[assignees]`).
+#[derive(Debug, Clone)]
 pub struct Rules {
     pub escalate_after: i64,
     pub warnings_before: i64,
     pub auto_resolve: bool,
     pub reopen_within_s: i64,
+    /// Seconds until due, by SLA tier (bronze, silver, gold, platinum) and priority 1..4.
+    pub sla: [[i64; 4]; 4],
+    pub assignees: std::collections::BTreeMap<String, String>,
 }
 
 impl Default for Rules {
     fn default() -> Self {
-        Rules {
-            escalate_after: 3,
-            warnings_before: 3,
-            auto_resolve: true,
-            reopen_within_s: 7 * 86_400,
-        }
+        Rules::from_config(&Config::defaults())
     }
 }
 
+const SLA_TIERS: [&str; 4] = ["bronze", "silver", "gold", "platinum"];
+
 impl Rules {
     pub fn from_config(c: &Config) -> Rules {
+        let mut sla = [[0; 4]; 4];
+        for (row, tier) in sla.iter_mut().zip(SLA_TIERS) {
+            for (p, due) in row.iter_mut().enumerate() {
+                *due = c.secs(&format!("sla.{tier}_p{}", p + 1));
+            }
+        }
         Rules {
             escalate_after: c.count("tickets.escalate_after_failures").max(1),
             warnings_before: c.count("tickets.warnings_before_ticket").max(1),
             auto_resolve: c.flag("tickets.auto_resolve"),
             reopen_within_s: c.secs("tickets.reopen_within"),
+            sla,
+            assignees: c.assignees.clone(),
         }
+    }
+
+    /// When a ticket of `priority` opened at `now` for a client of `tier` is due.
+    pub fn due(&self, tier: &str, priority: i64, now: i64) -> i64 {
+        let t = SLA_TIERS.iter().position(|x| *x == tier).unwrap_or(1);
+        now + self.sla[t][(priority.clamp(1, 4) - 1) as usize]
+    }
+
+    pub fn assignee(&self, client: &str) -> Option<String> {
+        self.assignees.get(client).cloned()
     }
 }
 
@@ -53,6 +73,7 @@ impl Rules {
 pub struct Subject {
     pub client_id: i64,
     pub client: String,
+    pub sla_tier: String,
     pub policy_id: i64,
     pub ci_id: i64,
     pub tier: i64,
@@ -80,7 +101,6 @@ impl TicketCounts {
 pub struct Auto<'a> {
     pub conn: &'a Connection,
     pub ctx: &'a Ctx,
-    pub rules: Rules,
     pub counts: TicketCounts,
 }
 
@@ -111,7 +131,8 @@ fn title(class: &str, s: &Subject) -> String {
 /// one. RPO breaches open as incidents. Returns the ticket id.
 impl Auto<'_> {
     pub fn raise(&mut self, s: &Subject, class: &str, at: i64, detail: &str) -> Result<i64> {
-        let (conn, ctx, rules, counts) = (self.conn, self.ctx, self.rules, &mut self.counts);
+        let (conn, ctx, counts) = (self.conn, self.ctx, &mut self.counts);
+        let rules = &ctx.rules;
         let now = ctx.ts();
         let who = bmctl(ctx);
         if let Some(mut t) = tickets::find_open(conn, s.policy_id, class)? {
@@ -148,7 +169,7 @@ impl Auto<'_> {
             t.occurrences += 1;
             t.last_seen_at = Some(at);
             t.recovered_at = None;
-            t.due_at = Some(now + due_hours(t.priority) * 3600);
+            t.due_at = Some(rules.due(&s.sla_tier, t.priority, now));
             tickets::save(conn, &t)?;
             tickets::add_note(
                 conn,
@@ -180,8 +201,10 @@ impl Auto<'_> {
             ci_id: Some(s.ci_id),
             policy_id: Some(s.policy_id),
             job: Some(s.job.clone()),
-            due_at: Some(now + due_hours(priority) * 3600),
+            due_at: Some(rules.due(&s.sla_tier, priority, now)),
             first_seen_at: Some(at),
+            sla_tier: s.sla_tier.clone(),
+            assignee: rules.assignee(&s.client),
             last_seen_at: Some(at),
             ..Ticket::new(kind, s.client_id, &s.client, title(class, s), priority, now)
         };
@@ -224,7 +247,7 @@ impl Auto<'_> {
         }
         let before = t.clone();
         t.escalate(ctx.ts())?;
-        t.due_at = Some(ctx.ts() + due_hours(t.priority) * 3600);
+        t.due_at = Some(ctx.rules.due(&t.sla_tier, t.priority, ctx.ts()));
         tickets::save(conn, &t)?;
         tickets::add_note(
             conn,
@@ -256,7 +279,8 @@ impl Auto<'_> {
         at: i64,
         detail: &str,
     ) -> Result<()> {
-        let (conn, ctx, rules, counts) = (self.conn, self.ctx, self.rules, &mut self.counts);
+        let (conn, ctx, counts) = (self.conn, self.ctx, &mut self.counts);
+        let rules = &ctx.rules;
         let now = ctx.ts();
         for mut t in tickets::open_for_policy(conn, policy_id)? {
             if !t.class.as_deref().is_some_and(|c| classes.contains(&c)) {
@@ -400,7 +424,7 @@ pub fn escalate(store: &mut Store, ctx: &Ctx, id: i64, reason: Option<&str>) -> 
     );
     change(store, ctx, id, &log, |_, t| {
         t.escalate(now)?;
-        t.due_at = Some(now + due_hours(t.priority) * 3600);
+        t.due_at = Some(ctx.rules.due(&t.sla_tier, t.priority, now));
         Ok(())
     })
 }
@@ -432,6 +456,7 @@ pub fn reopen(store: &mut Store, ctx: &Ctx, id: i64, reason: Option<&str>) -> Re
 pub struct About {
     pub client_id: i64,
     pub client: String,
+    pub sla_tier: String,
     pub ci_id: Option<i64>,
     pub ci: Option<String>,
     pub tier: Option<i64>,
@@ -444,6 +469,7 @@ impl About {
         About {
             client_id: t.client_id,
             client: t.client.clone(),
+            sla_tier: t.sla_tier.clone(),
             ci_id: t.ci_id,
             ci: t.ci.clone(),
             tier,
@@ -474,8 +500,10 @@ pub(crate) fn open_finding(
         ci: about.ci.clone(),
         policy_id: about.policy_id,
         job: about.job.clone(),
-        due_at: Some(now + due_hours(priority) * 3600),
+        due_at: Some(ctx.rules.due(&about.sla_tier, priority, now)),
         first_seen_at: Some(now),
+        sla_tier: about.sla_tier.clone(),
+        assignee: ctx.rules.assignee(&about.client),
         last_seen_at: Some(now),
         linked_ticket_id: linked,
         ..Ticket::new(
@@ -518,6 +546,7 @@ pub fn open(
     let about = About {
         client_id: c.id,
         client: c.code.clone(),
+        sla_tier: c.sla_tier.clone(),
         ci_id: Some(p.ci_id),
         ci: Some(p.ci.clone()),
         tier: Some(p.tier),

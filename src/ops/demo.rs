@@ -8,7 +8,6 @@ use serde::Serialize;
 use crate::domain::event::{fnv64, NewEvent, Operation, Status};
 use crate::domain::policy::Schedule;
 use crate::domain::time::from_unix;
-use crate::ops::correct::Rules;
 use crate::ops::{check, correct, events, plan, restore, tasks, Ctx};
 use crate::store::{clients, meta, policies, tickets, Store};
 
@@ -117,9 +116,7 @@ fn outcome(
 fn history(store: &mut Store, ctx: &Ctx) -> Result<()> {
     let now = ctx.now.timestamp();
     let start = now - HISTORY_DAYS * 86_400;
-    let rules = Rules::default();
     let settings = check::Settings {
-        rules,
         lookback_s: 7 * 86_400,
         default_max_runtime_s: 12 * 3600,
     };
@@ -224,7 +221,7 @@ fn history(store: &mut Store, ctx: &Ctx) -> Result<()> {
             command: "events import".into(),
             ..morning.clone()
         };
-        events::ingest(store, &ingest_ctx, rules, &batch)?;
+        events::ingest(store, &ingest_ctx, &batch)?;
         let check_ctx = Ctx {
             command: "check".into(),
             ..morning.clone()
@@ -314,6 +311,7 @@ fn work_tasks(store: &mut Store, morning: &Ctx, now: i64) -> Result<()> {
             now: from_unix(when.max(t.opened_at).min(today)),
             actor: who.into(),
             command: command.into(),
+            rules: morning.rules.clone(),
         };
         if let (Some(job), Some(policy_id)) = (&t.job, t.policy_id) {
             // a restore test: record it, which completes the task
@@ -344,7 +342,6 @@ fn work_tasks(store: &mut Store, morning: &Ctx, now: i64) -> Result<()> {
             restore::record(
                 store,
                 &ctx,
-                Rules::default(),
                 restore::Report {
                     client: t.client.clone(),
                     job: job.clone(),
@@ -408,6 +405,7 @@ fn people(store: &mut Store, ctx: &Ctx) -> Result<()> {
         now: ctx.now - Duration::days(days),
         actor: actor.into(),
         command: command.into(),
+        rules: ctx.rules.clone(),
     };
     let finding = correct::open(
         store,

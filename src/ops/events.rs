@@ -16,7 +16,7 @@ use crate::domain::time::{local_day, rfc3339};
 use crate::error::rejected;
 use crate::ingest::neutral::{self, InputFormat};
 use crate::ingest::{Rejection, ToolRun};
-use crate::ops::correct::{self, Rules, Subject, TicketCounts};
+use crate::ops::correct::{self, Subject, TicketCounts};
 use crate::ops::Ctx;
 use crate::store::events::{self, Rollup};
 use crate::store::{clients, policies, Store};
@@ -63,10 +63,15 @@ impl Pending {
     }
 }
 
+impl Default for Ingestor {
+    fn default() -> Self {
+        Ingestor::new()
+    }
+}
+
 /// Streams events into the database; call [`Ingestor::flush`] before each
 /// commit. Caches clients and policies across batches.
 pub struct Ingestor {
-    rules: Rules,
     clients: HashMap<String, Option<(i64, Tz)>>,
     sources: HashMap<String, i64>,
     policies: HashMap<i64, HashMap<String, Option<Rc<Subject>>>>,
@@ -76,9 +81,8 @@ pub struct Ingestor {
 }
 
 impl Ingestor {
-    pub fn new(rules: Rules) -> Ingestor {
+    pub fn new() -> Ingestor {
         Ingestor {
-            rules,
             clients: HashMap::new(),
             sources: HashMap::new(),
             policies: HashMap::new(),
@@ -108,11 +112,13 @@ impl Ingestor {
         if let Some(p) = jobs.get(job) {
             return Ok(p.clone());
         }
+        let sla_tier = clients::get_by_id(conn, client_id)?.sla_tier;
         let p = policies::find(conn, client_id, job)?
             .filter(|p| p.status == "active")
             .map(|p| Subject {
                 client_id,
                 client: client.to_string(),
+                sla_tier: sla_tier.clone(),
                 policy_id: p.id,
                 ci_id: p.ci_id,
                 tier: p.tier,
@@ -241,10 +247,9 @@ impl Ingestor {
         let mut auto = correct::Auto {
             conn,
             ctx,
-            rules: self.rules,
             counts: TicketCounts::default(),
         };
-        let rules = self.rules;
+        let rules = &ctx.rules;
         let with_open = crate::store::tickets::policies_with_open(conn)?;
         for (policy_id, (subject, mut runs)) in std::mem::take(&mut self.pending) {
             runs.sort_by_key(|r| (r.at, r.ended));
@@ -348,7 +353,6 @@ pub struct Input<'a> {
 pub fn import(
     store: &mut Store,
     ctx: &Ctx,
-    rules: Rules,
     input_file: &Input<'_>,
     mut progress: impl FnMut(usize),
 ) -> Result<Summary> {
@@ -387,7 +391,7 @@ pub fn import(
     store
         .conn
         .pragma_update(None, "wal_autocheckpoint", 40_000)?;
-    let mut ing = Ingestor::new(rules);
+    let mut ing = Ingestor::new();
     std::thread::scope(|scope| -> Result<()> {
         let (send, receive) = std::sync::mpsc::sync_channel::<Vec<neutral::Item>>(8);
         // Used chunks go back to the reader, which frees them: freeing in the
@@ -571,8 +575,8 @@ fn line_boundary(file: &Path, near: u64) -> Result<Option<(u64, usize)>> {
 }
 
 /// Ingest events already in memory (tool output, `run`) in one transaction.
-pub fn ingest(store: &mut Store, ctx: &Ctx, rules: Rules, evs: &[NewEvent]) -> Result<Summary> {
-    let mut ing = Ingestor::new(rules);
+pub fn ingest(store: &mut Store, ctx: &Ctx, evs: &[NewEvent]) -> Result<Summary> {
+    let mut ing = Ingestor::new();
     let tx = store.write()?;
     for ev in evs {
         ing.add(&tx, ev)?;

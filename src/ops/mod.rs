@@ -24,6 +24,8 @@ pub struct Ctx {
     pub now: DateTime<Utc>,
     pub actor: String,
     pub command: String,
+    /// The ticket rules in force (thresholds, SLA due times, default assignees).
+    pub rules: correct::Rules,
 }
 
 impl Ctx {

@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use crate::domain::time::format_duration;
 use crate::error::rejected;
-use crate::ops::correct::{Auto, Rules, Subject, TicketCounts};
+use crate::ops::correct::{Auto, Subject, TicketCounts};
 use crate::ops::Ctx;
 use crate::store::recovery::{self, AttemptView, NewAttempt};
 use crate::store::{audit, clients, policies, tickets, Store};
@@ -39,7 +39,7 @@ pub struct Recorded {
 /// Record an attempt in one transaction: a restore test completes the open
 /// restore-test task of its policy; a failed or partial attempt opens (or
 /// adds to) a corrective ticket.
-pub fn record(store: &mut Store, ctx: &Ctx, rules: Rules, r: Report) -> Result<Recorded> {
+pub fn record(store: &mut Store, ctx: &Ctx, r: Report) -> Result<Recorded> {
     if !["test", "real"].contains(&r.kind.as_str()) {
         return Err(rejected(format!("--kind '{}' is not test or real", r.kind)));
     }
@@ -66,6 +66,7 @@ pub fn record(store: &mut Store, ctx: &Ctx, rules: Rules, r: Report) -> Result<R
         let subject = Subject {
             client_id: c.id,
             client: c.code.clone(),
+            sla_tier: c.sla_tier.clone(),
             policy_id: p.id,
             ci_id: p.ci_id,
             tier: p.tier,
@@ -74,7 +75,6 @@ pub fn record(store: &mut Store, ctx: &Ctx, rules: Rules, r: Report) -> Result<R
         let mut auto = Auto {
             conn: &tx,
             ctx,
-            rules,
             counts: TicketCounts::default(),
         };
         let detail = format!(
@@ -178,7 +178,6 @@ pub struct TestRun {
 pub fn test(
     store: &mut Store,
     ctx: &Ctx,
-    rules: Rules,
     client: &str,
     job: &str,
     verify: Option<&str>,
@@ -228,7 +227,6 @@ pub fn test(
     let recorded = record(
         store,
         ctx,
-        rules,
         Report {
             client: client.into(),
             job: job.into(),

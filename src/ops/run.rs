@@ -18,7 +18,6 @@ use anyhow::{Context, Result};
 
 use crate::domain::event::{NewEvent, Operation, Status};
 use crate::ingest::{borg, clip, neutral, restic, ToolRun};
-use crate::ops::correct::Rules;
 use crate::ops::{events, Ctx};
 use crate::store::{clients, policies, Store};
 
@@ -209,7 +208,6 @@ pub fn spool(path: &Path, ev: &NewEvent) -> Result<()> {
 pub fn run(
     open: impl FnOnce() -> Result<Store>,
     ctx: &Ctx,
-    rules: Rules,
     spec: Spec,
     default_spool: PathBuf,
 ) -> Outcome {
@@ -289,7 +287,7 @@ pub fn run(
     };
 
     let recorded = match (store.as_mut(), why_spool) {
-        (Some(s), None) => match events::ingest(s, ctx, rules, std::slice::from_ref(&event)) {
+        (Some(s), None) => match events::ingest(s, ctx, std::slice::from_ref(&event)) {
             Ok(summary) => Recorded::Database(summary),
             Err(e) => spool_or_warn(
                 &default_spool,

@@ -228,6 +228,7 @@ pub struct CheckRow {
     pub tier: i64,
     pub client: String,
     pub timezone: String,
+    pub sla_tier: String,
     pub job: String,
     pub schedule: String,
     pub rpo_s: i64,
@@ -241,7 +242,7 @@ pub fn active_for_check(conn: &Connection) -> Result<Vec<CheckRow>> {
     let mut stmt = conn.prepare(
         "SELECT p.id, p.client_id, p.ci_id, ci.tier, c.code, c.timezone, p.job, p.schedule, p.rpo_s, p.grace_s,
                 p.max_runtime_s, p.created_at, p.last_event_at, p.last_success_at, p.last_status,
-                p.consecutive_failures, p.consecutive_warnings, p.running_since, p.checked_until
+                p.consecutive_failures, p.consecutive_warnings, p.running_since, p.checked_until, c.sla_tier
          FROM policies p JOIN clients c ON c.id = p.client_id JOIN cis ci ON ci.id = p.ci_id
          WHERE p.status = 'active' ORDER BY p.client_id, p.id",
     )?;
@@ -268,6 +269,7 @@ pub fn active_for_check(conn: &Connection) -> Result<Vec<CheckRow>> {
                 running_since: r.get(17)?,
                 checked_until: r.get(18)?,
             },
+            sla_tier: r.get(19)?,
         })
     })?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)

@@ -11,6 +11,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0001_initial.sql"),
     include_str!("migrations/0002_tickets.sql"),
     include_str!("migrations/0003_tasks.sql"),
+    include_str!("migrations/0004_operations.sql"),
 ];
 
 /// The newest schema version this bmctl knows.

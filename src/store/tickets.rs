@@ -12,7 +12,7 @@ const SELECT: &str = "SELECT t.id, t.kind, t.class, t.client_id, c.code, t.ci_id
         t.title, t.status, t.priority, t.assignee, t.opened_at, t.updated_at, t.due_at, t.started_at,
         t.resolved_at, t.occurrences, t.first_seen_at, t.last_seen_at, t.resolution, t.cause,
         t.auto_resolved_at, t.recovered_at, t.psa_ref, t.linked_ticket_id, t.template_id,
-        t.occurrence_at, t.checklist, t.result, t.not_applicable
+        t.occurrence_at, t.checklist, t.result, t.not_applicable, c.sla_tier
      FROM tickets t
      JOIN clients c ON c.id = t.client_id
      LEFT JOIN cis ci ON ci.id = t.ci_id
@@ -55,6 +55,7 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<Ticket> {
             .unwrap_or_default(),
         result: r.get(30)?,
         not_applicable: r.get(31)?,
+        sla_tier: r.get(32)?,
     })
 }
 
