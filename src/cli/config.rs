@@ -55,6 +55,14 @@ pub fn run(app: &App, cmd: &Cmd) -> Result<u8> {
             {
                 r.value = app.config.db_path()?.display().to_string();
             }
+            for (client, user) in &app.config.assignees {
+                rows.push(Row {
+                    key: format!("assignees.{client}"),
+                    value: user.clone(),
+                    source: "file".into(),
+                    meaning: "default assignee of this client's tickets".into(),
+                });
+            }
             let actor_source = if app.cli.actor.is_some() {
                 "flag --actor or env BMCTL_ACTOR"
             } else {

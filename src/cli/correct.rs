@@ -33,9 +33,20 @@ pub enum Cmd {
         /// Only tickets changed after this instant (for a PSA sync).
         #[arg(long)]
         since: Option<String>,
+        /// Only tickets assigned to you (--actor).
+        #[arg(long)]
+        mine: bool,
     },
     /// One ticket with its timeline.
     Show { id: i64 },
+    /// Assign a ticket to someone.
+    Assign { id: i64, user: String },
+    /// Record the PSA's ticket number.
+    Link {
+        id: i64,
+        #[arg(long)]
+        psa: String,
+    },
     /// Raise a finding by hand on a job.
     Open {
         /// CLIENT/JOB
@@ -89,7 +100,8 @@ impl serde::Serialize for Row {
 impl Tabular for Row {
     fn headers() -> Vec<&'static str> {
         vec![
-            "id", "kind", "prio", "client", "job", "title", "status", "seen", "assignee", "due",
+            "id", "kind", "prio", "client", "job", "title", "status", "seen", "assignee", "psa",
+            "due",
         ]
     }
     fn cells(&self) -> Vec<String> {
@@ -104,11 +116,12 @@ impl Tabular for Row {
             t.status.clone(),
             format!("{}x", t.occurrences),
             output::opt(&t.assignee),
+            output::opt(&t.psa_ref),
             match t.due_at {
                 Some(d) => format!(
                     "{}{}",
                     local_display(d.0, self.1),
-                    if t.overdue { " OVERDUE" } else { "" }
+                    if t.sla_breached { " BREACHED" } else { "" }
                 ),
                 None => "-".into(),
             },
@@ -210,6 +223,8 @@ pub fn run(app: &App, cmd: &Cmd) -> Result<u8> {
     let ctx = app.ctx(match cmd {
         Cmd::List { .. } => "correct list",
         Cmd::Show { .. } => "correct show",
+        Cmd::Assign { .. } => "correct assign",
+        Cmd::Link { .. } => "correct link",
         Cmd::Open { .. } => "correct open",
         Cmd::Start { .. } => "correct start",
         Cmd::Note { .. } => "correct note",
@@ -225,11 +240,13 @@ pub fn run(app: &App, cmd: &Cmd) -> Result<u8> {
             kind,
             all,
             since,
+            mine,
         } => {
             let mut f = Filter {
                 kind: Some(kind.clone().unwrap_or_else(|| "corrective".into())),
                 status: status.clone(),
                 all: *all,
+                assignee: mine.then(|| app.actor()),
                 ..Filter::default()
             };
             if let Some(k) = &f.kind {
@@ -268,6 +285,8 @@ pub fn run(app: &App, cmd: &Cmd) -> Result<u8> {
             )?)
         }
         Cmd::Start { id } => Some(correct::start(&mut store, &ctx, *id)?),
+        Cmd::Assign { id, user } => Some(crate::ops::tasks::assign(&mut store, &ctx, *id, user)?),
+        Cmd::Link { id, psa } => Some(correct::link(&mut store, &ctx, *id, psa)?),
         Cmd::Note { id, text } => Some(correct::note(&mut store, &ctx, *id, text)?),
         Cmd::Resolve { id, cause, fix } => {
             Some(correct::resolve(&mut store, &ctx, *id, cause, fix)?)

@@ -11,6 +11,7 @@ pub(crate) mod correct;
 mod db;
 mod demo;
 mod events;
+mod pause;
 mod plan;
 mod restore;
 mod run;
@@ -93,6 +94,8 @@ pub enum Command {
     Run(run::Args),
     /// Missed runs, hung runs and RPO breaches -> events and tickets (for cron).
     Check(check::Args),
+    /// Maintenance windows: no expected runs and no tickets inside them.
+    Pause(pause::Args),
     /// Corrective tickets and incidents (05f.02).
     #[command(subcommand)]
     Correct(correct::Cmd),
@@ -191,6 +194,46 @@ pub fn main() -> Result<u8> {
 }
 
 fn run(app: &App) -> Result<u8> {
+    let code = dispatch(app)?;
+    if matches!(
+        app.cli.command,
+        Command::Events(_)
+            | Command::Run(_)
+            | Command::Check(_)
+            | Command::Correct(_)
+            | Command::Tasks(_)
+            | Command::Restore(_)
+    ) {
+        deliver_hooks(app);
+    }
+    Ok(code)
+}
+
+/// Hand queued ticket notifications to the configured hooks (after the
+/// command committed: a hook can never undo it).
+fn deliver_hooks(app: &App) {
+    // `run` on a host without the database must not create one.
+    if !app.config.db_path().is_ok_and(|p| p.exists()) {
+        return;
+    }
+    let (Ok(mut store), Ok(ctx)) = (app.store(), app.ctx("hooks")) else {
+        return;
+    };
+    let hooks = crate::ops::hooks::Hooks::from_config(&app.config);
+    match crate::ops::hooks::deliver(&mut store, &ctx, &hooks) {
+        Ok(failures) => {
+            for f in failures {
+                eprintln!(
+                    "bmctl: warning: hook on_{} for ticket #{} (`{}`) failed: {}; the ticket is saved",
+                    f.event, f.ticket_id, f.command, f.error
+                );
+            }
+        }
+        Err(e) => eprintln!("bmctl: warning: delivering notifications: {e:#}"),
+    }
+}
+
+fn dispatch(app: &App) -> Result<u8> {
     match &app.cli.command {
         Command::Init => {
             let store = app.store()?;
@@ -209,6 +252,7 @@ fn run(app: &App) -> Result<u8> {
         Command::Events(cmd) => events::run(app, cmd),
         Command::Run(args) => run::run(app, args),
         Command::Check(args) => check::run(app, args),
+        Command::Pause(args) => pause::run(app, args),
         Command::Correct(cmd) => correct::run(app, cmd),
         Command::Tasks(cmd) => tasks::run(app, cmd),
         Command::Restore(cmd) => restore::run(app, cmd),

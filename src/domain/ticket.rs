@@ -46,16 +46,6 @@ pub fn priority_for(tier: Option<i64>, incident: bool) -> i64 {
     }
 }
 
-/// Hours until a corrective ticket of this priority is due.
-pub fn due_hours(priority: i64) -> i64 {
-    match priority {
-        1 => 4,
-        2 => 8,
-        3 => 24,
-        _ => 72,
-    }
-}
-
 /// A ticket as stored.
 #[derive(Debug, Clone, Serialize)]
 pub struct Ticket {

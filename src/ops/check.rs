@@ -17,7 +17,7 @@ use crate::ops::correct::{self, Subject, TicketCounts};
 use crate::ops::events::Ingestor;
 use crate::ops::Ctx;
 use crate::store::events::{self, Rollup};
-use crate::store::{policies, Store};
+use crate::store::{pauses, policies, Store};
 
 /// Settings of a check run.
 #[derive(Debug, Clone, Copy)]
@@ -62,6 +62,26 @@ pub fn run(store: &mut Store, ctx: &Ctx, set: &Settings) -> Result<Report> {
     let mut ing = Ingestor::new();
     let mut rollups: HashMap<(i64, i64), Rollup> = HashMap::new();
 
+    // Pauses that ended are closed (and audited) once; pauses in force or
+    // recently ended shape what is expected.
+    for pa in pauses::expired_open(&tx, now)? {
+        pauses::close(&tx, pa.id, pa.ends_at.0, "bmctl")?;
+        let after = pauses::get(&tx, pa.id)?;
+        let who = crate::store::audit::Actor {
+            at: now,
+            actor: "bmctl",
+            command: &ctx.command,
+        };
+        crate::store::audit::record(
+            &tx,
+            &who,
+            "pause",
+            &pa.id.to_string(),
+            Some(&pa),
+            Some(&after),
+        )?;
+    }
+    let in_force = pauses::list(&tx, now - set.lookback_s - 2 * 86_400, now + 1, false)?;
     let rows = policies::active_for_check(&tx)?;
     let mut auto = correct::Auto {
         conn: &tx,
@@ -94,10 +114,20 @@ pub fn run(store: &mut Store, ctx: &Ctx, set: &Settings) -> Result<Report> {
             .and_then(|t| schedule.prev_before(*t, tz))
             .map(|t| t.timestamp());
         let mut checked = None;
+        let paused: Vec<&pauses::PauseRow> = in_force
+            .iter()
+            .filter(|pa| pa.applies_to(p.client_id, p.ci_id, p.id))
+            .collect();
+        let paused_at = |t: i64| paused.iter().any(|pa| pa.covers(t));
         for tk in closed.iter().map(|t| t.timestamp()) {
             let lo = prev.map_or(i64::MIN / 2, |t| t + p.grace_s);
             let hi = tk + p.grace_s;
             prev = Some(tk);
+            if paused_at(tk) {
+                // not an expected run: no missed event, not in the incident rate
+                checked = Some(tk);
+                continue;
+            }
             let best =
                 events::best_in_window(&tx, p.client_id, p.id, lo, hi, max_runtime.max(86_400))?;
             let outcome = match best {
@@ -157,6 +187,9 @@ pub fn run(store: &mut Store, ctx: &Ctx, set: &Settings) -> Result<Report> {
         if let Some(tk) = checked {
             policies::set_checked_until(&tx, p.id, tk)?;
         }
+        if paused_at(now) {
+            continue; // no hung-run or RPO tickets inside a pause
+        }
         if let Some(rs) = p.state.running_since {
             if now - rs > max_runtime {
                 report.hung += 1;
@@ -178,7 +211,17 @@ pub fn run(store: &mut Store, ctx: &Ctx, set: &Settings) -> Result<Report> {
         }
         // Like a missed run, an RPO breach waits for the grace: a nightly job
         // with a 24h RPO is not in breach while tonight's run is under way.
-        let last_good = p.state.last_success_at.unwrap_or(p.created_at);
+        // A pause resets the clock: the RPO counts from its end.
+        let pause_end = paused
+            .iter()
+            .map(|pa| pa.effective_end())
+            .filter(|e| *e <= now)
+            .max();
+        let last_good = p
+            .state
+            .last_success_at
+            .unwrap_or(p.created_at)
+            .max(pause_end.unwrap_or(i64::MIN));
         if now - last_good > p.rpo_s + p.grace_s {
             report.rpo_breaches += 1;
             let detail = match p.state.last_success_at {
@@ -206,6 +249,7 @@ pub fn run(store: &mut Store, ctx: &Ctx, set: &Settings) -> Result<Report> {
     }
     let mut counts = auto.counts;
     ing.flush(&tx, ctx)?;
+    crate::store::outbox::take_overdue_tasks(&tx, now)?;
     for ((client_id, day), r) in rollups {
         events::rollup_add(&tx, client_id, day, &r)?;
     }

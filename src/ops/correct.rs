@@ -190,6 +190,7 @@ impl Auto<'_> {
                 Some(&before),
                 Some(&t),
             )?;
+            crate::store::outbox::push(conn, "reopen", t.id, now)?;
             counts.tickets_updated += 1;
             return Ok(t.id);
         }
@@ -218,6 +219,7 @@ impl Auto<'_> {
             &format!("opened by bmctl: {detail}"),
         )?;
         audit::record(conn, &who, "ticket", &t.id.to_string(), None, Some(&t))?;
+        crate::store::outbox::push(conn, "open", t.id, now)?;
         counts.tickets_opened += 1;
         Ok(t.id)
     }
@@ -265,6 +267,7 @@ impl Auto<'_> {
             Some(&before),
             Some(&t),
         )?;
+        crate::store::outbox::push(conn, "escalate", t.id, ctx.ts())?;
         counts.tickets_updated += 1;
         Ok(())
     }
@@ -308,6 +311,7 @@ impl Auto<'_> {
                     "status",
                     &format!("auto-resolved: a good run at {} ({detail})", rfc3339(at)),
                 )?;
+                crate::store::outbox::push(conn, "resolve", t.id, now)?;
                 counts.tickets_resolved += 1;
             } else {
                 continue;
@@ -412,7 +416,10 @@ pub fn resolve(store: &mut Store, ctx: &Ctx, id: i64, cause: &str, fix: &str) ->
         ctx,
         id,
         &format!("resolved: cause {cause}; {fix}"),
-        |_, t| t.resolve(cause, fix, now),
+        |conn, t| {
+            crate::store::outbox::push(conn, "resolve", t.id, now)?;
+            t.resolve(cause, fix, now)
+        },
     )
 }
 
@@ -422,7 +429,8 @@ pub fn escalate(store: &mut Store, ctx: &Ctx, id: i64, reason: Option<&str>) -> 
         "escalated to incident{}",
         reason.map(|r| format!(": {r}")).unwrap_or_default()
     );
-    change(store, ctx, id, &log, |_, t| {
+    change(store, ctx, id, &log, |conn, t| {
+        crate::store::outbox::push(conn, "escalate", t.id, now)?;
         t.escalate(now)?;
         t.due_at = Some(ctx.rules.due(&t.sla_tier, t.priority, now));
         Ok(())
@@ -447,8 +455,26 @@ pub fn reopen(store: &mut Store, ctx: &Ctx, id: i64, reason: Option<&str>) -> Re
                 }
             }
         }
+        crate::store::outbox::push(conn, "reopen", t.id, now)?;
         t.reopen(now)
     })
+}
+
+/// Record the PSA's ticket number for a ticket (shown wherever the ticket is).
+pub fn link(store: &mut Store, ctx: &Ctx, id: i64, psa: &str) -> Result<Ticket> {
+    if psa.trim().is_empty() {
+        return Err(rejected("--psa needs the PSA's ticket number"));
+    }
+    change(
+        store,
+        ctx,
+        id,
+        &format!("linked to PSA ticket {psa}"),
+        |_, t| {
+            t.psa_ref = Some(psa.to_string());
+            Ok(())
+        },
+    )
 }
 
 /// What a ticket opened by hand or from a task is about.
@@ -516,6 +542,7 @@ pub(crate) fn open_finding(
         )
     };
     t.id = tickets::insert(conn, &t)?;
+    crate::store::outbox::push(conn, "open", t.id, now)?;
     tickets::add_note(conn, t.id, now, &ctx.actor, "note", detail)?;
     audit::record(
         conn,

@@ -8,6 +8,8 @@ pub mod correct;
 pub mod db;
 pub mod demo;
 pub mod events;
+pub mod hooks;
+pub mod pause;
 pub mod plan;
 pub mod restore;
 pub mod run;

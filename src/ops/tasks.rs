@@ -130,6 +130,7 @@ pub fn generate(store: &mut Store, ctx: &Ctx, until: i64) -> Result<GenerateRepo
             }
         }
     }
+    crate::store::outbox::take_overdue_tasks(&tx, ctx.ts())?;
     tx.commit()?;
     Ok(report)
 }

@@ -31,11 +31,17 @@ pub struct TicketView {
     pub linked_ticket_id: Option<i64>,
     /// Open past its due time.
     pub overdue: bool,
+    /// The SLA due time passed before the ticket was resolved (or it is still open past it).
+    pub sla_breached: bool,
 }
 
 impl TicketView {
     pub fn new(t: Ticket, now: i64) -> TicketView {
         let overdue = t.is_open() && t.due_at.is_some_and(|d| d < now);
+        let sla_breached = t.due_at.is_some_and(|d| match t.resolved_at {
+            Some(r) if !t.is_open() => r > d,
+            _ => d < now,
+        });
         TicketView {
             id: t.id,
             kind: t.kind,
@@ -59,6 +65,7 @@ impl TicketView {
             psa_ref: t.psa_ref,
             linked_ticket_id: t.linked_ticket_id,
             overdue,
+            sla_breached,
         }
     }
 }

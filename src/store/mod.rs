@@ -6,6 +6,8 @@ pub mod cis;
 pub mod clients;
 pub mod events;
 pub mod meta;
+pub mod outbox;
+pub mod pauses;
 pub mod plans;
 pub mod policies;
 pub mod recovery;

@@ -1,0 +1,152 @@
+//! `bmctl pause --client C | --ci CLIENT/HOST | --job CLIENT/JOB --until T --reason TEXT`,
+//! `bmctl pause list [--all]`, `bmctl pause end ID`.
+
+use anyhow::Result;
+use clap::Subcommand;
+
+use super::{split_ref, App};
+use crate::domain::time::{local_display, parse_instant};
+use crate::error::rejected;
+use crate::ops::pause::{self, Target};
+use crate::output::{self, Tabular};
+use crate::store::pauses::{self, PauseRow};
+
+#[derive(Debug, clap::Args)]
+#[command(
+    args_conflicts_with_subcommands = true,
+    subcommand_negates_reqs = true,
+    group(clap::ArgGroup::new("what").required(true).args(["client", "ci", "job"])),
+    after_help = "Examples:
+  bmctl pause --job acme/fs01-nightly --until 2026-12-03T08:00:00+01:00 --reason \"NAS migration, CHG-4711\"
+  bmctl pause --client globex --until 2026-12-24T00:00:00-05:00 --reason \"office move\"
+  bmctl pause list
+  bmctl pause end 3
+
+The end is mandatory: a pause cannot be forgotten."
+)]
+pub struct Args {
+    /// Pause every job of a client.
+    #[arg(long)]
+    client: Option<String>,
+    /// Pause the jobs of a CI (CLIENT/HOST).
+    #[arg(long)]
+    ci: Option<String>,
+    /// Pause one job (CLIENT/JOB).
+    #[arg(long)]
+    job: Option<String>,
+    /// When the pause starts (RFC 3339) [default: now].
+    #[arg(long)]
+    from: Option<String>,
+    /// When the pause ends (RFC 3339).
+    #[arg(long, required = true)]
+    until: Option<String>,
+    /// Why (shown in the audit and to the next technician).
+    #[arg(long, required = true)]
+    reason: Option<String>,
+    #[command(subcommand)]
+    cmd: Option<Cmd>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Cmd {
+    /// Pauses in force or to come (all with --all).
+    List {
+        #[arg(long)]
+        all: bool,
+    },
+    /// End a pause now.
+    End { id: i64 },
+}
+
+impl Tabular for PauseRow {
+    fn headers() -> Vec<&'static str> {
+        vec!["id", "what", "from", "until", "reason", "owner", "ended"]
+    }
+    fn cells(&self) -> Vec<String> {
+        let t = |x: i64| local_display(x, chrono_tz::UTC);
+        vec![
+            self.id.to_string(),
+            self.target(),
+            t(self.starts_at.0),
+            t(self.ends_at.0),
+            self.reason.clone(),
+            self.owner.clone(),
+            self.closed_at
+                .map(|c| {
+                    format!(
+                        "{} by {}",
+                        t(c.0),
+                        self.closed_by.clone().unwrap_or_default()
+                    )
+                })
+                .unwrap_or_else(|| "-".into()),
+        ]
+    }
+}
+
+fn instant(flag: &str, v: &str) -> Result<i64> {
+    parse_instant(v)
+        .map(|t| t.timestamp())
+        .map_err(|e| rejected(format!("{flag}: {e}")))
+}
+
+pub fn run(app: &App, args: &Args) -> Result<u8> {
+    let mut store = app.store()?;
+    match &args.cmd {
+        Some(Cmd::List { all }) => {
+            let now = app.ctx("pause list")?.ts();
+            output::list(
+                app.format(),
+                &pauses::list(&store.conn, now, i64::MAX, *all)?,
+            )?;
+        }
+        Some(Cmd::End { id }) => {
+            let p = pause::end(&mut store, &app.ctx("pause end")?, *id)?;
+            app.say(format!("pause #{} ({}) ended", p.id, p.target()));
+        }
+        None => {
+            let target = match (&args.client, &args.ci, &args.job) {
+                (Some(c), _, _) => Target::Client(c.clone()),
+                (_, Some(ci), _) => {
+                    let (c, h) = split_ref("--ci", ci)?;
+                    Target::Ci {
+                        client: c.into(),
+                        host: h.into(),
+                    }
+                }
+                (_, _, Some(j)) => {
+                    let (c, j) = split_ref("--job", j)?;
+                    Target::Job {
+                        client: c.into(),
+                        job: j.into(),
+                    }
+                }
+                _ => return Err(rejected("say what to pause: --client, --ci or --job")),
+            };
+            let until = instant("--until", args.until.as_deref().unwrap_or_default())?;
+            let from = args
+                .from
+                .as_deref()
+                .map(|f| instant("--from", f))
+                .transpose()?;
+            let p = pause::create(
+                &mut store,
+                &app.ctx("pause")?,
+                &target,
+                from,
+                until,
+                args.reason.as_deref().unwrap_or_default(),
+            )?;
+            app.say(format!(
+                "paused {} until {} (pause #{})",
+                p.target(),
+                crate::domain::time::rfc3339(p.ends_at.0),
+                p.id
+            ));
+            if app.format() != output::Format::Table {
+                output::show(app.format(), &p, &[])?;
+            }
+        }
+    }
+    Ok(0)
+}

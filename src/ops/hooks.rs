@@ -1,0 +1,203 @@
+//! Notification hooks: after a command commits, the queued ticket events are
+//! handed to the configured commands — run directly (no shell), the ticket as
+//! JSON on stdin, each with a timeout. A failing or hanging hook is reported
+//! and audited; it never undoes the ticket and never holds up the others.
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::Result;
+use serde::Serialize;
+
+use crate::config::Config;
+use crate::ops::views::TicketView;
+use crate::ops::Ctx;
+use crate::store::{audit, outbox, tickets, Store};
+
+/// The configured commands, by event.
+#[derive(Debug, Clone, Default)]
+pub struct Hooks {
+    pub on_open: Vec<String>,
+    pub on_escalate: Vec<String>,
+    pub on_reopen: Vec<String>,
+    pub on_resolve: Vec<String>,
+    pub on_task_overdue: Vec<String>,
+    pub timeout: Duration,
+}
+
+impl Hooks {
+    pub fn from_config(c: &Config) -> Hooks {
+        Hooks {
+            on_open: c.argv("hooks.on_open"),
+            on_escalate: c.argv("hooks.on_escalate"),
+            on_reopen: c.argv("hooks.on_reopen"),
+            on_resolve: c.argv("hooks.on_resolve"),
+            on_task_overdue: c.argv("hooks.on_task_overdue"),
+            timeout: Duration::from_secs(c.secs("hooks.timeout").max(1) as u64),
+        }
+    }
+
+    fn argv(&self, event: &str) -> &[String] {
+        match event {
+            "open" => &self.on_open,
+            "escalate" => &self.on_escalate,
+            "reopen" => &self.on_reopen,
+            "resolve" => &self.on_resolve,
+            _ => &self.on_task_overdue,
+        }
+    }
+}
+
+/// What a hook is handed on stdin.
+#[derive(Serialize)]
+struct Payload<'a> {
+    event: &'a str,
+    ticket: &'a TicketView,
+}
+
+/// A hook that failed, as reported.
+#[derive(Debug, Clone, Serialize)]
+pub struct Failure {
+    pub event: String,
+    pub ticket_id: i64,
+    pub command: String,
+    pub error: String,
+}
+
+/// Hooks running at once at most.
+const PARALLEL: usize = 8;
+
+struct Running {
+    child: std::process::Child,
+    started: Instant,
+    job: (String, i64, String),
+}
+
+/// Deliver every queued notification. Rows are removed once their hook has
+/// run (or when no hook is configured for the event); failures are audited.
+pub fn deliver(store: &mut Store, ctx: &Ctx, hooks: &Hooks) -> Result<Vec<Failure>> {
+    let mut failures = Vec::new();
+    loop {
+        let batch = outbox::pending(&store.conn, 256)?;
+        if batch.is_empty() {
+            break;
+        }
+        let mut jobs = Vec::new();
+        for (id, event, ticket_id) in &batch {
+            let argv = hooks.argv(event);
+            if argv.is_empty() {
+                continue;
+            }
+            let t = tickets::get(&store.conn, *ticket_id)?;
+            let view = TicketView::new(t, ctx.ts());
+            let json = serde_json::to_string(&Payload {
+                event,
+                ticket: &view,
+            })?;
+            jobs.push((*id, event.clone(), *ticket_id, argv.to_vec(), json));
+        }
+        failures.extend(run_all(jobs, hooks.timeout));
+        let tx = store.write()?;
+        for (id, _, _) in &batch {
+            outbox::delete(&tx, *id)?;
+        }
+        for f in &failures {
+            audit::record(
+                &tx,
+                &ctx.who(),
+                "hook",
+                &format!("{}:{}", f.event, f.ticket_id),
+                None,
+                Some(f),
+            )?;
+        }
+        tx.commit()?;
+        if batch.len() < 256 {
+            break;
+        }
+    }
+    Ok(failures)
+}
+
+/// Run the hook commands, at most [`PARALLEL`] at once, each with `timeout`.
+fn run_all(jobs: Vec<(i64, String, i64, Vec<String>, String)>, timeout: Duration) -> Vec<Failure> {
+    let mut failures = Vec::new();
+    let mut queue = jobs.into_iter();
+    let mut running: Vec<Running> = Vec::new();
+    loop {
+        while running.len() < PARALLEL {
+            let Some((_, event, ticket_id, argv, json)) = queue.next() else {
+                break;
+            };
+            let command = shell_words::join(&argv);
+            let spawned = Command::new(&argv[0])
+                .args(&argv[1..])
+                .stdin(Stdio::piped())
+                .stdout(Stdio::null())
+                .stderr(Stdio::inherit())
+                .spawn();
+            match spawned {
+                Ok(mut child) => {
+                    if let Some(mut stdin) = child.stdin.take() {
+                        // A hook that does not read its stdin is not an error.
+                        let _ = stdin.write_all(json.as_bytes());
+                        let _ = stdin.write_all(b"\n");
+                    }
+                    running.push(Running {
+                        child,
+                        started: Instant::now(),
+                        job: (event, ticket_id, command),
+                    });
+                }
+                Err(e) => failures.push(Failure {
+                    event,
+                    ticket_id,
+                    command,
+                    error: format!("cannot start: {e}"),
+                }),
+            }
+        }
+        if running.is_empty() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+        running.retain_mut(|r| {
+            let (event, ticket_id, command) = r.job.clone();
+            match r.child.try_wait() {
+                Ok(Some(status)) if status.success() => false,
+                Ok(Some(status)) => {
+                    failures.push(Failure {
+                        event,
+                        ticket_id,
+                        command,
+                        error: format!("exited with {status}"),
+                    });
+                    false
+                }
+                Ok(None) if r.started.elapsed() > timeout => {
+                    let _ = r.child.kill();
+                    let _ = r.child.wait();
+                    failures.push(Failure {
+                        event,
+                        ticket_id,
+                        command,
+                        error: format!("still running after {}s: killed", timeout.as_secs()),
+                    });
+                    false
+                }
+                Ok(None) => true,
+                Err(e) => {
+                    failures.push(Failure {
+                        event,
+                        ticket_id,
+                        command,
+                        error: e.to_string(),
+                    });
+                    false
+                }
+            }
+        });
+    }
+    failures
+}

@@ -1,0 +1,91 @@
+//! Maintenance windows: a client, a CI or a policy paused until a time.
+//! Inside a pause `check` expects no runs and raises no missed-run, hung or
+//! RPO ticket; runs that do arrive are still recorded.
+
+use anyhow::Result;
+
+use crate::error::{refused, rejected};
+use crate::ops::Ctx;
+use crate::store::pauses::{self, NewPause, PauseRow};
+use crate::store::{audit, cis, clients, policies, Store};
+
+/// What is paused.
+#[derive(Debug, Clone)]
+pub enum Target {
+    Client(String),
+    Ci { client: String, host: String },
+    Job { client: String, job: String },
+}
+
+pub fn create(
+    store: &mut Store,
+    ctx: &Ctx,
+    target: &Target,
+    from: Option<i64>,
+    until: i64,
+    reason: &str,
+) -> Result<PauseRow> {
+    if reason.trim().is_empty() {
+        return Err(rejected(
+            "--reason must say why (e.g. \"server migration, ticket CHG-123\")",
+        ));
+    }
+    let starts = from.unwrap_or(ctx.ts());
+    if until <= starts {
+        return Err(rejected("--until must be after the start of the pause"));
+    }
+    let tx = store.write()?;
+    let (client_id, ci_id, policy_id) = match target {
+        Target::Client(c) => (clients::get(&tx, c)?.id, None, None),
+        Target::Ci { client, host } => {
+            let c = clients::get(&tx, client)?;
+            (c.id, Some(cis::get(&tx, c.id, client, host)?.id), None)
+        }
+        Target::Job { client, job } => {
+            let c = clients::get(&tx, client)?;
+            let p = policies::get(&tx, c.id, client, job)?;
+            (c.id, None, Some(p.id))
+        }
+    };
+    let id = pauses::insert(
+        &tx,
+        &NewPause {
+            client_id,
+            ci_id,
+            policy_id,
+            starts_at: starts,
+            ends_at: until,
+            reason,
+            owner: &ctx.actor,
+            created_at: ctx.ts(),
+        },
+    )?;
+    let row = pauses::get(&tx, id)?;
+    audit::record(&tx, &ctx.who(), "pause", &id.to_string(), None, Some(&row))?;
+    tx.commit()?;
+    Ok(row)
+}
+
+/// End a pause now (before its planned end).
+pub fn end(store: &mut Store, ctx: &Ctx, id: i64) -> Result<PauseRow> {
+    let tx = store.write()?;
+    let before = pauses::get(&tx, id)?;
+    if before.closed_at.is_some() || before.ends_at.0 <= ctx.ts() {
+        return Err(refused(format!(
+            "pause #{id} ({}) has ended already",
+            before.target()
+        )));
+    }
+    pauses::close(&tx, id, ctx.ts(), &ctx.actor)?;
+    let after = pauses::get(&tx, id)?;
+    audit::record(
+        &tx,
+        &ctx.who(),
+        "pause",
+        &id.to_string(),
+        Some(&before),
+        Some(&after),
+    )?;
+    tx.commit()?;
+    Ok(after)
+}
