@@ -3,5 +3,6 @@
 mod env;
 mod events;
 mod foundation;
+mod operations;
 mod tasks;
 mod tools;
