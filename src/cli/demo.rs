@@ -50,8 +50,30 @@ pub fn run(app: &App, args: &Args) -> Result<u8> {
         }
     }
     let mut store = Store::open(&path, app.busy_timeout())?;
+    let folder = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(std::path::Path::new("."));
+    let folder = std::fs::canonicalize(folder).unwrap_or_else(|_| folder.to_path_buf());
+    let config_path = folder.join("bmctl-demo.toml");
+    let notifications = folder.join("bmctl-demo-notifications.jsonl");
     if !demo::is_demo(&store)? {
+        // The demo's own config: default assignees and a hook that writes
+        // every notification to a file beside the database.
+        let _ = std::fs::remove_file(&notifications);
+        std::fs::write(&config_path, demo::config_text(&notifications))
+            .with_context(|| format!("writing {}", config_path.display()))?;
+        let config = crate::config::Config::load(Some(&config_path), &[])?;
+        let ctx = crate::ops::Ctx {
+            rules: crate::ops::correct::Rules::from_config(&config),
+            ..ctx.clone()
+        };
         demo::build(&mut store, &ctx)?;
+        crate::ops::hooks::deliver(
+            &mut store,
+            &ctx,
+            &crate::ops::hooks::Hooks::from_config(&config),
+        )?;
         built = true;
     }
     let s = demo::summary(&store)?;
@@ -81,8 +103,9 @@ pub fn run(app: &App, args: &Args) -> Result<u8> {
     output::text(&out)?;
     morning_view(app, &store, ctx.now.timestamp())?;
     let db = path.display();
+    let cfg = config_path.display();
     output::text(&format!(
-        "\nNext, try:\n  bmctl --db {db} tasks due\n  bmctl --db {db} restore list --latest\n  bmctl --db {db} correct list\n  bmctl --db {db} correct show 1\n  bmctl --db {db} events list --client globex --limit 20\n  bmctl --db {db} check\n  bmctl --db {db} client list\n  bmctl --db {db} plan show acme\n  bmctl --db {db} cmdb list --unprotected\n  bmctl --db {db} plan export globex\n  bmctl --db {db} plan history wombat\n  bmctl --db {db} audit list --entity plan\n"
+        "\nNext, try (the demo's config, {cfg}, sets default assignees and a notification hook):\n  bmctl --db {db} tasks due\n  bmctl --db {db} pause list --all\n  bmctl --db {db} restore list --latest\n  bmctl --db {db} correct list\n  bmctl --db {db} correct show 1\n  bmctl --db {db} events list --client globex --limit 20\n  bmctl --db {db} check\n  bmctl --db {db} client list\n  bmctl --db {db} plan show acme\n  bmctl --db {db} cmdb list --unprotected\n  bmctl --db {db} plan export globex\n  bmctl --db {db} plan history wombat\n  bmctl --db {db} audit list --entity plan\n"
     ))?;
     Ok(0)
 }

@@ -8,7 +8,7 @@ use serde::Serialize;
 use crate::domain::event::{fnv64, NewEvent, Operation, Status};
 use crate::domain::policy::Schedule;
 use crate::domain::time::from_unix;
-use crate::ops::{check, correct, events, plan, restore, tasks, Ctx};
+use crate::ops::{check, correct, events, pause, plan, restore, tasks, Ctx};
 use crate::store::{clients, meta, policies, tickets, Store};
 
 /// The demo's plan files, as shipped in `examples/demo/`.
@@ -38,6 +38,20 @@ pub struct DemoSummary {
     pub cis: i64,
     pub policies: i64,
     pub unprotected: i64,
+}
+
+/// The demo's config file: default assignees per client and a hook that
+/// appends every ticket notification to `notifications` (a JSON line each).
+pub fn config_text(notifications: &std::path::Path) -> String {
+    let hook = format!(
+        "[\"sh\", \"-c\", \"cat >> '{}'\"]",
+        notifications.display().to_string().replace('\'', "")
+    );
+    format!(
+        "# bmctl demo configuration: use it with --config\n\
+         [hooks]\non_open = {hook}\non_escalate = {hook}\non_reopen = {hook}\non_resolve = {hook}\n\n\
+         [assignees]\nacme = \"alice\"\nglobex = \"bob\"\nwombat = \"carol\"\n"
+    )
 }
 
 /// Whether the database is marked as a demo.
@@ -134,9 +148,29 @@ fn history(store: &mut Store, ctx: &Ctx) -> Result<()> {
             jobs.push((c.code.clone(), c.tz(), p));
         }
     }
+    // A past maintenance window: Wombat's site was paused for three days (a
+    // move of the server room); no runs, no tickets, no expected runs then.
+    let window = (start + 55 * 86_400, start + 58 * 86_400);
     let mut day_start = start;
     while day_start < now {
         let day_end = (day_start + 86_400).min(now);
+        if day_start == window.0 - 86_400 {
+            let owner = Ctx {
+                actor: "carol".into(),
+                command: "pause".into(),
+                now: from_unix(day_start),
+                ..ctx.clone()
+            };
+            let wombat = pause::Target::Client("wombat".into());
+            pause::create(
+                store,
+                &owner,
+                &wombat,
+                Some(window.0),
+                window.1,
+                "server room move at the Wombat depot, CHG-2291",
+            )?;
+        }
         let mut batch = Vec::new();
         for (client, tz, p) in &jobs {
             let s = &p.spec;
@@ -160,6 +194,9 @@ fn history(store: &mut Store, ctx: &Ctx) -> Result<()> {
                 }
                 if started + duration > now {
                     continue;
+                }
+                if client == "wombat" && t >= window.0 && t < window.1 {
+                    continue; // servers switched off for the move
                 }
                 let Some((status, message)) = outcome(&s.job, k, t, now, last_weekend) else {
                     continue;

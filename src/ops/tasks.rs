@@ -95,6 +95,7 @@ pub fn generate(store: &mut Store, ctx: &Ctx, until: i64) -> Result<GenerateRepo
                     policy_id: item.policy_id,
                     due_at: Some(at + t.due_offset_s),
                     template_id: Some(t.id),
+                    assignee: ctx.rules.assignee(&item.client),
                     occurrence_at: Some(at),
                     checklist: t
                         .checklist

@@ -11,41 +11,151 @@ fn check(env: &TestEnv, now: &str) -> serde_json::Value {
 fn a_pause_over_three_nights_raises_nothing_and_expects_nothing() {
     let env = onboarded("2026-11-01T00:00:00Z");
     for d in 1..=9 {
-        import_lines(&env, &format!("2026-11-{:02}T23:00:00Z", d), &[line("fs01-nightly", "success", &format!("2026-11-{d:02}T21:05:00Z"), "")]).ok();
+        import_lines(
+            &env,
+            &format!("2026-11-{:02}T23:00:00Z", d),
+            &[line(
+                "fs01-nightly",
+                "success",
+                &format!("2026-11-{d:02}T21:05:00Z"),
+                "",
+            )],
+        )
+        .ok();
         check(&env, &format!("2026-11-{:02}T06:00:00Z", d + 1));
     }
     let p = env
-        .run_at("2026-11-10T09:00:00Z", &["--format", "json", "pause", "--job", "acme/fs01-nightly", "--until", "2026-11-13T12:00:00Z", "--reason", "NAS migration, CHG-4711"])
+        .run_at(
+            "2026-11-10T09:00:00Z",
+            &[
+                "--format",
+                "json",
+                "pause",
+                "--job",
+                "acme/fs01-nightly",
+                "--until",
+                "2026-11-13T12:00:00Z",
+                "--reason",
+                "NAS migration, CHG-4711",
+            ],
+        )
         .ok()
         .json();
     assert_eq!(p["ends_at"], "2026-11-13T12:00:00Z");
     // a run that arrives during the pause is still recorded
-    import_lines(&env, "2026-11-11T23:00:00Z", &[line("fs01-nightly", "success", "2026-11-11T21:05:00Z", "")]).ok();
+    import_lines(
+        &env,
+        "2026-11-11T23:00:00Z",
+        &[line("fs01-nightly", "success", "2026-11-11T21:05:00Z", "")],
+    )
+    .ok();
     for d in 11..=13 {
         check(&env, &format!("2026-11-{d}T06:00:00Z"));
     }
-    let listed = env.run_at("2026-11-12T00:00:00Z", &["--format", "json", "pause", "list"]).ok().json();
+    let listed = env
+        .run_at(
+            "2026-11-12T00:00:00Z",
+            &["--format", "json", "pause", "list"],
+        )
+        .ok()
+        .json();
     assert_eq!(listed.as_array().unwrap().len(), 1);
     for d in 13..=14 {
-        import_lines(&env, &format!("2026-11-{d}T23:00:00Z"), &[line("fs01-nightly", "success", &format!("2026-11-{d}T21:05:00Z"), "")]).ok();
+        import_lines(
+            &env,
+            &format!("2026-11-{d}T23:00:00Z"),
+            &[line(
+                "fs01-nightly",
+                "success",
+                &format!("2026-11-{d}T21:05:00Z"),
+                "",
+            )],
+        )
+        .ok();
         check(&env, &format!("2026-11-{}T06:00:00Z", d + 1));
     }
-    let missed = env.run(&["--format", "json", "events", "list", "--job", "acme/fs01-nightly", "--status", "missed"]).ok().json();
-    assert_eq!(missed.as_array().unwrap().len(), 0, "no missed event for the paused nights: {missed:#}");
-    let evs = env.run(&["--format", "json", "events", "list", "--job", "acme/fs01-nightly"]).ok().json();
-    assert_eq!(evs.as_array().unwrap().len(), 12, "9 before, 1 during, 2 after");
-    let tickets = env.run(&["--format", "json", "correct", "list", "--all"]).ok().json();
-    assert!(tickets.as_array().unwrap().iter().all(|t| t["job"] != "fs01-nightly"), "{tickets:#}");
+    let missed = env
+        .run(&[
+            "--format",
+            "json",
+            "events",
+            "list",
+            "--job",
+            "acme/fs01-nightly",
+            "--status",
+            "missed",
+        ])
+        .ok()
+        .json();
+    assert_eq!(
+        missed.as_array().unwrap().len(),
+        0,
+        "no missed event for the paused nights: {missed:#}"
+    );
+    let evs = env
+        .run(&[
+            "--format",
+            "json",
+            "events",
+            "list",
+            "--job",
+            "acme/fs01-nightly",
+        ])
+        .ok()
+        .json();
+    assert_eq!(
+        evs.as_array().unwrap().len(),
+        12,
+        "9 before, 1 during, 2 after"
+    );
+    let tickets = env
+        .run(&["--format", "json", "correct", "list", "--all"])
+        .ok()
+        .json();
+    assert!(
+        tickets
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|t| t["job"] != "fs01-nightly"),
+        "{tickets:#}"
+    );
     // expected runs: on the paused nights only sql01-nightly was expected (and missed)
     let store = bmctl::store::Store::open(&env.db, std::time::Duration::from_secs(5)).unwrap();
-    let day = |s: &str| (chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap() - chrono::NaiveDate::default()).num_days();
-    let paused = bmctl::store::events::rollup_sum(&store.conn, Some(1), day("2026-11-10"), day("2026-11-13")).unwrap();
+    let day = |s: &str| {
+        (chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap() - chrono::NaiveDate::default())
+            .num_days()
+    };
+    let paused = bmctl::store::events::rollup_sum(
+        &store.conn,
+        Some(1),
+        day("2026-11-10"),
+        day("2026-11-13"),
+    )
+    .unwrap();
     assert_eq!((paused.expected, paused.occ_missed), (3, 3));
-    let before = bmctl::store::events::rollup_sum(&store.conn, Some(1), day("2026-11-07"), day("2026-11-10")).unwrap();
-    assert_eq!((before.expected, before.occ_success, before.occ_missed), (6, 3, 3));
+    let before = bmctl::store::events::rollup_sum(
+        &store.conn,
+        Some(1),
+        day("2026-11-07"),
+        day("2026-11-10"),
+    )
+    .unwrap();
+    assert_eq!(
+        (before.expected, before.occ_success, before.occ_missed),
+        (6, 3, 3)
+    );
     // the end of the pause is in the audit
-    let audit = env.run(&["--format", "json", "audit", "list", "--entity", "pause"]).ok().json();
-    let actors: Vec<&str> = audit.as_array().unwrap().iter().map(|a| a["actor"].as_str().unwrap()).collect();
+    let audit = env
+        .run(&["--format", "json", "audit", "list", "--entity", "pause"])
+        .ok()
+        .json();
+    let actors: Vec<&str> = audit
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["actor"].as_str().unwrap())
+        .collect();
     assert_eq!(actors, ["tester", "bmctl"]);
     assert_eq!(audit[1]["after"]["closed_at"], "2026-11-13T12:00:00Z");
 }
@@ -53,11 +163,42 @@ fn a_pause_over_three_nights_raises_nothing_and_expects_nothing() {
 #[test]
 fn a_pause_needs_its_end() {
     let env = onboarded("2026-11-01T00:00:00Z");
-    let r = env.run(&["pause", "--job", "acme/fs01-nightly", "--reason", "migration"]).code(2);
+    let r = env
+        .run(&[
+            "pause",
+            "--job",
+            "acme/fs01-nightly",
+            "--reason",
+            "migration",
+        ])
+        .code(2);
     assert!(r.stderr.contains("--until"), "{}", r.stderr);
-    env.run(&["pause", "--job", "acme/fs01-nightly", "--until", "2026-11-01T00:00:00Z", "--reason", "x"]).code(3);
-    env.run(&["pause", "--until", "2026-12-30T00:00:00Z", "--reason", "x"]).code(2);
-    let p = env.run(&["--format", "json", "pause", "--client", "acme", "--until", "2026-12-30T00:00:00Z", "--reason", "office move"]).ok().json();
+    env.run(&[
+        "pause",
+        "--job",
+        "acme/fs01-nightly",
+        "--until",
+        "2026-11-01T00:00:00Z",
+        "--reason",
+        "x",
+    ])
+    .code(3);
+    env.run(&["pause", "--until", "2026-12-30T00:00:00Z", "--reason", "x"])
+        .code(2);
+    let p = env
+        .run(&[
+            "--format",
+            "json",
+            "pause",
+            "--client",
+            "acme",
+            "--until",
+            "2026-12-30T00:00:00Z",
+            "--reason",
+            "office move",
+        ])
+        .ok()
+        .json();
     let id = p["id"].to_string();
     env.run(&["pause", "end", &id]).ok();
     env.run(&["pause", "end", &id]).code(5);
@@ -85,7 +226,18 @@ fn hooks_get_the_ticket_on_open_escalate_reopen_and_resolve() {
     let cfg = hook_config(&env, "");
     let import = |now: &str, status: &str, started: &str| {
         let f = env.write("e.jsonl", &line("fs01-nightly", status, started, ""));
-        env.cmd().args(["--config", cfg.to_str().unwrap(), "--now", now, "events", "import", f.to_str().unwrap()]).assert().success();
+        env.cmd()
+            .args([
+                "--config",
+                cfg.to_str().unwrap(),
+                "--now",
+                now,
+                "events",
+                "import",
+                f.to_str().unwrap(),
+            ])
+            .assert()
+            .success();
     };
     import("2026-11-02T22:00:00Z", "failed", "2026-11-02T21:00:00Z");
     import("2026-11-03T22:00:00Z", "success", "2026-11-03T21:00:00Z");
@@ -93,32 +245,75 @@ fn hooks_get_the_ticket_on_open_escalate_reopen_and_resolve() {
     import("2026-11-05T22:00:00Z", "failed", "2026-11-05T21:00:00Z");
     import("2026-11-06T22:00:00Z", "failed", "2026-11-06T21:00:00Z");
     env.cmd()
-        .args(["--config", cfg.to_str().unwrap(), "correct", "resolve", "1", "--cause", "media", "--fix", "new disk"])
+        .args([
+            "--config",
+            cfg.to_str().unwrap(),
+            "correct",
+            "resolve",
+            "1",
+            "--cause",
+            "media",
+            "--fix",
+            "new disk",
+        ])
         .assert()
         .success();
     let got = std::fs::read_to_string(env.path("hooks.jsonl")).unwrap();
-    let events: Vec<serde_json::Value> = got.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
-    let names: Vec<&str> = events.iter().map(|e| e["event"].as_str().unwrap()).collect();
+    let events: Vec<serde_json::Value> = got
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let names: Vec<&str> = events
+        .iter()
+        .map(|e| e["event"].as_str().unwrap())
+        .collect();
     assert_eq!(names, ["open", "resolve", "reopen", "escalate", "resolve"]);
-    assert!(events.iter().all(|e| e["ticket"]["id"] == 1 && e["ticket"]["job"] == "fs01-nightly"));
+    assert!(events
+        .iter()
+        .all(|e| e["ticket"]["id"] == 1 && e["ticket"]["job"] == "fs01-nightly"));
     assert_eq!(events[3]["ticket"]["kind"], "incident");
     assert_eq!(env.count("hook_outbox"), 0);
 }
 
 #[test]
 fn a_failing_or_hanging_hook_is_reported_and_the_ticket_kept() {
-    for (hook, want) in [(r#"["sh", "-c", "exit 1"]"#, "exited with"), (r#"["sleep", "30"]"#, "killed")] {
+    for (hook, want) in [
+        (r#"["sh", "-c", "exit 1"]"#, "exited with"),
+        (r#"["sleep", "30"]"#, "killed"),
+    ] {
         let env = onboarded("2026-11-01T00:00:00Z");
-        let cfg = env.write("bmctl.toml", &format!("[hooks]\non_open = {hook}\ntimeout = \"1s\"\n"));
-        let f = env.write("e.jsonl", &line("fs01-nightly", "failed", "2026-11-02T21:00:00Z", ""));
+        let cfg = env.write(
+            "bmctl.toml",
+            &format!("[hooks]\non_open = {hook}\ntimeout = \"1s\"\n"),
+        );
+        let f = env.write(
+            "e.jsonl",
+            &line("fs01-nightly", "failed", "2026-11-02T21:00:00Z", ""),
+        );
         let started = std::time::Instant::now();
-        let out = env.cmd().args(["--config", cfg.to_str().unwrap(), "events", "import", f.to_str().unwrap()]).output().unwrap();
+        let out = env
+            .cmd()
+            .args([
+                "--config",
+                cfg.to_str().unwrap(),
+                "events",
+                "import",
+                f.to_str().unwrap(),
+            ])
+            .output()
+            .unwrap();
         assert!(out.status.success());
         assert!(started.elapsed() < std::time::Duration::from_secs(20));
         let stderr = String::from_utf8_lossy(&out.stderr);
-        assert!(stderr.contains("hook on_open") && stderr.contains(want), "{stderr}");
+        assert!(
+            stderr.contains("hook on_open") && stderr.contains(want),
+            "{stderr}"
+        );
         assert_eq!(env.count("tickets"), 1, "the ticket is saved");
-        let audit = env.run(&["--format", "json", "audit", "list", "--entity", "hook"]).ok().json();
+        let audit = env
+            .run(&["--format", "json", "audit", "list", "--entity", "hook"])
+            .ok()
+            .json();
         assert_eq!(audit.as_array().unwrap().len(), 1);
     }
 }
@@ -152,8 +347,20 @@ fn sla_due_times_follow_tier_and_priority() {
     let f = env.write("bravo.toml", SILVER);
     env.run(&["plan", "import", f.to_str().unwrap()]).ok();
     let open = |job: &str| {
-        let t = env.run_at("2026-11-10T10:00:00Z", &["--format", "json", "correct", "open", "--job", job, "--title", "finding"]).ok().json();
-        (t["id"].to_string(), t["priority"].as_i64().unwrap(), t["due_at"].as_str().unwrap().to_string())
+        let t = env
+            .run_at(
+                "2026-11-10T10:00:00Z",
+                &[
+                    "--format", "json", "correct", "open", "--job", job, "--title", "finding",
+                ],
+            )
+            .ok()
+            .json();
+        (
+            t["id"].to_string(),
+            t["priority"].as_i64().unwrap(),
+            t["due_at"].as_str().unwrap().to_string(),
+        )
     };
     // gold, tier-1 CI → P2: 8h; silver, tier-2 CI → P3: 2 days
     let (gold, p, due) = open("acme/fs01-nightly");
@@ -161,22 +368,62 @@ fn sla_due_times_follow_tier_and_priority() {
     let (silver, p, due) = open("bravo/app02-nightly");
     assert_eq!((p, due.as_str()), (3, "2026-11-12T10:00:00Z"));
     // escalated: gold P1 → 4h, silver P2 → 1 day, from the escalation
-    let esc = |id: &str| env.run_at("2026-11-10T12:00:00Z", &["--format", "json", "correct", "escalate", id]).ok().json();
+    let esc = |id: &str| {
+        env.run_at(
+            "2026-11-10T12:00:00Z",
+            &["--format", "json", "correct", "escalate", id],
+        )
+        .ok()
+        .json()
+    };
     let g = esc(&gold);
-    assert_eq!((g["priority"].as_i64(), g["due_at"].as_str()), (Some(1), Some("2026-11-10T16:00:00Z")));
+    assert_eq!(
+        (g["priority"].as_i64(), g["due_at"].as_str()),
+        (Some(1), Some("2026-11-10T16:00:00Z"))
+    );
     let s = esc(&silver);
-    assert_eq!((s["priority"].as_i64(), s["due_at"].as_str()), (Some(2), Some("2026-11-11T12:00:00Z")));
+    assert_eq!(
+        (s["priority"].as_i64(), s["due_at"].as_str()),
+        (Some(2), Some("2026-11-11T12:00:00Z"))
+    );
     // breached: past due and still open
-    let list = env.run_at("2026-11-10T17:00:00Z", &["--format", "json", "correct", "list"]).ok().json();
-    let breached: Vec<bool> = list.as_array().unwrap().iter().map(|t| t["sla_breached"].as_bool().unwrap()).collect();
+    let list = env
+        .run_at(
+            "2026-11-10T17:00:00Z",
+            &["--format", "json", "correct", "list"],
+        )
+        .ok()
+        .json();
+    let breached: Vec<bool> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["sla_breached"].as_bool().unwrap())
+        .collect();
     assert_eq!(breached, [true, false]);
-    let table = env.run_at("2026-11-10T17:00:00Z", &["correct", "list"]).ok().stdout;
+    let table = env
+        .run_at("2026-11-10T17:00:00Z", &["correct", "list"])
+        .ok()
+        .stdout;
     assert_eq!(table.matches("BREACHED").count(), 1, "{table}");
     // the table is configurable
     let cfg = env.write("c.toml", "[sla]\ngold_p2 = \"2h\"\n");
     let t = env
         .cmd()
-        .args(["--config", cfg.to_str().unwrap(), "--now", "2026-11-10T10:00:00Z", "--format", "json", "correct", "open", "--job", "acme/fs01-nightly", "--title", "x"])
+        .args([
+            "--config",
+            cfg.to_str().unwrap(),
+            "--now",
+            "2026-11-10T10:00:00Z",
+            "--format",
+            "json",
+            "correct",
+            "open",
+            "--job",
+            "acme/fs01-nightly",
+            "--title",
+            "x",
+        ])
         .output()
         .unwrap();
     let t: serde_json::Value = serde_json::from_slice(&t.stdout).unwrap();
@@ -188,25 +435,76 @@ fn assignment_psa_link_and_changes_since() {
     let env = onboarded("2026-11-01T00:00:00Z");
     let _ = PLAN;
     let cfg = env.write("c.toml", "[assignees]\nacme = \"alice\"\n");
-    let f = env.write("e.jsonl", &line("fs01-nightly", "failed", "2026-11-02T21:00:00Z", ""));
-    env.cmd().args(["--config", cfg.to_str().unwrap(), "--now", "2026-11-03T00:00:00Z", "events", "import", f.to_str().unwrap()]).assert().success();
-    let t = env.run(&["--format", "json", "correct", "show", "1"]).ok().json();
+    let f = env.write(
+        "e.jsonl",
+        &line("fs01-nightly", "failed", "2026-11-02T21:00:00Z", ""),
+    );
+    env.cmd()
+        .args([
+            "--config",
+            cfg.to_str().unwrap(),
+            "--now",
+            "2026-11-03T00:00:00Z",
+            "events",
+            "import",
+            f.to_str().unwrap(),
+        ])
+        .assert()
+        .success();
+    let t = env
+        .run(&["--format", "json", "correct", "show", "1"])
+        .ok()
+        .json();
     assert_eq!(t["assignee"], "alice", "the client's default assignee");
-    env.run_at("2026-11-04T00:00:00Z", &["correct", "assign", "1", "bob"]).ok();
-    let mine = env.run(&["--actor", "bob", "--format", "json", "correct", "list", "--mine"]).ok().json();
+    env.run_at("2026-11-04T00:00:00Z", &["correct", "assign", "1", "bob"])
+        .ok();
+    let mine = env
+        .run(&[
+            "--actor", "bob", "--format", "json", "correct", "list", "--mine",
+        ])
+        .ok()
+        .json();
     assert_eq!(mine.as_array().unwrap().len(), 1);
-    env.run(&["--actor", "alice", "--format", "json", "correct", "list", "--mine"]).ok();
-    env.run_at("2026-11-05T00:00:00Z", &["correct", "link", "1", "--psa", "CW-88123"]).ok();
+    env.run(&[
+        "--actor", "alice", "--format", "json", "correct", "list", "--mine",
+    ])
+    .ok();
+    env.run_at(
+        "2026-11-05T00:00:00Z",
+        &["correct", "link", "1", "--psa", "CW-88123"],
+    )
+    .ok();
     let list = env.run(&["correct", "list"]).ok().stdout;
     assert!(list.contains("CW-88123"), "{list}");
-    let show = env.run(&["--format", "json", "correct", "show", "1"]).ok().json();
+    let show = env
+        .run(&["--format", "json", "correct", "show", "1"])
+        .ok()
+        .json();
     assert_eq!(show["psa_ref"], "CW-88123");
-    assert!(show["timeline"].as_array().unwrap().iter().any(|n| n["text"] == "linked to PSA ticket CW-88123"));
+    assert!(show["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|n| n["text"] == "linked to PSA ticket CW-88123"));
     // only tickets changed after T
-    let f = env.write("e2.jsonl", &line("sql01-nightly", "failed", "2026-11-05T22:00:00Z", ""));
-    env.run_at("2026-11-06T00:00:00Z", &["events", "import", f.to_str().unwrap()]).ok();
+    let f = env.write(
+        "e2.jsonl",
+        &line("sql01-nightly", "failed", "2026-11-05T22:00:00Z", ""),
+    );
+    env.run_at(
+        "2026-11-06T00:00:00Z",
+        &["events", "import", f.to_str().unwrap()],
+    )
+    .ok();
     let since = |t: &str| -> Vec<i64> {
-        env.run(&["--format", "json", "correct", "list", "--since", t]).ok().json().as_array().unwrap().iter().map(|t| t["id"].as_i64().unwrap()).collect()
+        env.run(&["--format", "json", "correct", "list", "--since", t])
+            .ok()
+            .json()
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["id"].as_i64().unwrap())
+            .collect()
     };
     assert_eq!(since("2026-11-04T12:00:00Z"), [1, 2]);
     assert_eq!(since("2026-11-05T12:00:00Z"), [2]);
