@@ -11,6 +11,7 @@ pub(crate) mod correct;
 mod db;
 mod demo;
 mod events;
+pub(crate) mod kpi;
 mod pause;
 mod plan;
 mod restore;
@@ -105,6 +106,8 @@ pub enum Command {
     /// Recovery attempts: restore tests and real restores.
     #[command(subcommand)]
     Restore(restore::Cmd),
+    /// The five KPIs of the process, per client or overall (05f.07).
+    Kpi(kpi::Args),
     /// The audit log of every write.
     #[command(subcommand)]
     Audit(audit::Cmd),
@@ -256,6 +259,7 @@ fn dispatch(app: &App) -> Result<u8> {
         Command::Correct(cmd) => correct::run(app, cmd),
         Command::Tasks(cmd) => tasks::run(app, cmd),
         Command::Restore(cmd) => restore::run(app, cmd),
+        Command::Kpi(args) => kpi::run(app, args),
         Command::Audit(cmd) => audit::run(app, cmd),
         Command::Db(cmd) => db::run(app, cmd),
         Command::Completions { shell } => {

@@ -268,7 +268,8 @@ fn history(store: &mut Store, ctx: &Ctx) -> Result<()> {
             command: "tasks generate".into(),
             ..morning.clone()
         };
-        tasks::generate(store, &gen_ctx, day_end)?;
+        // cron runs `tasks generate` all day long: create the day ahead at once
+        tasks::generate(store, &gen_ctx, day_end + 86_400)?;
         if day_end < now {
             triage(store, &morning)?;
         }

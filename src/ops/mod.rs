@@ -9,6 +9,7 @@ pub mod db;
 pub mod demo;
 pub mod events;
 pub mod hooks;
+pub mod kpi;
 pub mod pause;
 pub mod plan;
 pub mod restore;

@@ -5,6 +5,7 @@ pub mod audit;
 pub mod cis;
 pub mod clients;
 pub mod events;
+pub mod kpi;
 pub mod meta;
 pub mod outbox;
 pub mod pauses;

@@ -12,6 +12,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0002_tickets.sql"),
     include_str!("migrations/0003_tasks.sql"),
     include_str!("migrations/0004_operations.sql"),
+    include_str!("migrations/0005_kpi.sql"),
 ];
 
 /// The newest schema version this bmctl knows.

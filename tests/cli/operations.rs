@@ -145,6 +145,39 @@ fn a_pause_over_three_nights_raises_nothing_and_expects_nothing() {
         (before.expected, before.occ_success, before.occ_missed),
         (6, 3, 3)
     );
+    // and `kpi` reads exactly that: the paused nights are not expected runs
+    let k = env
+        .run_at(
+            "2026-11-15T12:00:00Z",
+            &[
+                "--format",
+                "json",
+                "kpi",
+                "--client",
+                "acme",
+                "--from",
+                "2026-11-10",
+                "--to",
+                "2026-11-13",
+            ],
+        )
+        .ok()
+        .json();
+    assert_eq!(k["backup_incident_rate"]["expected"], 3);
+    assert_eq!(k["backup_incident_rate"]["missed"], 3);
+    assert_eq!(k["boundaries"], "Europe/Berlin");
+    assert_eq!(k["from"], "2026-11-09T23:00:00Z");
+    let month = env
+        .run_at(
+            "2026-11-15T12:00:00Z",
+            &[
+                "--format", "json", "kpi", "--client", "acme", "--month", "2026-11",
+            ],
+        )
+        .ok()
+        .json();
+    // fs01: 14 nights (1..14) minus 3 paused; sql01: 14 nights; all windows closed by the 15th 06:00 check
+    assert_eq!(month["backup_incident_rate"]["expected"], 11 + 14);
     // the end of the pause is in the audit
     let audit = env
         .run(&["--format", "json", "audit", "list", "--entity", "pause"])

@@ -1,0 +1,272 @@
+//! `bmctl kpi [--client C] [--from T --to T | --month 2026-11 | --quarter 2026-Q4] [--by month]`.
+
+use anyhow::Result;
+use chrono::NaiveDate;
+use serde::Serialize;
+
+use super::App;
+use crate::domain::time::{parse_instant_or_date, rfc3339};
+use crate::error::rejected;
+use crate::ops::kpi::{self, Kpis};
+use crate::output::{self, Tabular};
+
+#[derive(Debug, clap::Args)]
+#[command(
+    after_help = "Periods are half-open [from, to). For one client they start and end at
+midnight in the client's zone; for all clients, in UTC. Without a period: the last 30 days.
+A KPI whose denominator is empty prints n/a (JSON null)."
+)]
+pub struct Args {
+    #[arg(long)]
+    client: Option<String>,
+    /// Start (RFC 3339, or a date: midnight in the period's zone).
+    #[arg(long, requires = "to", conflicts_with_all = ["month", "quarter"])]
+    from: Option<String>,
+    /// End, exclusive.
+    #[arg(long, requires = "from")]
+    to: Option<String>,
+    /// A calendar month, e.g. 2026-11.
+    #[arg(long, conflicts_with = "quarter")]
+    month: Option<String>,
+    /// A quarter, e.g. 2026-Q4.
+    #[arg(long)]
+    quarter: Option<String>,
+    /// One row per calendar month (the trend).
+    #[arg(long, value_parser = ["month"])]
+    by: Option<String>,
+}
+
+/// One row of the CSV (and of the monthly trend table).
+#[derive(Serialize)]
+struct Row {
+    client: Option<String>,
+    from: String,
+    to: String,
+    recovery_issues: usize,
+    aged_backlog: usize,
+    open_backlog: usize,
+    incident_rate_percent: Option<f64>,
+    failed: i64,
+    missed: i64,
+    expected: i64,
+    corrective_opened: i64,
+    task_compliance_percent: Option<f64>,
+    tasks_on_time: usize,
+    tasks_due: usize,
+    recovery_success_percent: Option<f64>,
+    recoveries_succeeded: usize,
+    recoveries: usize,
+}
+
+fn pct(p: Option<f64>) -> String {
+    p.map(|v| format!("{v:.1} %"))
+        .unwrap_or_else(|| "n/a".into())
+}
+
+impl From<&Kpis> for Row {
+    fn from(k: &Kpis) -> Row {
+        Row {
+            client: k.client.clone(),
+            from: rfc3339(k.from.0),
+            to: rfc3339(k.to.0),
+            recovery_issues: k.recovery_issues.count,
+            aged_backlog: k.aged_backlog.aged,
+            open_backlog: k.aged_backlog.open,
+            incident_rate_percent: k.backup_incident_rate.percent,
+            failed: k.backup_incident_rate.failed,
+            missed: k.backup_incident_rate.missed,
+            expected: k.backup_incident_rate.expected,
+            corrective_opened: k.backup_incident_rate.corrective_opened,
+            task_compliance_percent: k.task_compliance.percent,
+            tasks_on_time: k.task_compliance.on_time,
+            tasks_due: k.task_compliance.due,
+            recovery_success_percent: k.recovery_success_rate.percent,
+            recoveries_succeeded: k.recovery_success_rate.success,
+            recoveries: k.recovery_success_rate.total,
+        }
+    }
+}
+
+impl Tabular for Row {
+    fn headers() -> Vec<&'static str> {
+        vec![
+            "from",
+            "recovery issues",
+            "aged backlog",
+            "incident rate",
+            "task compliance",
+            "recovery success",
+        ]
+    }
+    fn cells(&self) -> Vec<String> {
+        vec![
+            self.from[..10].to_string(),
+            self.recovery_issues.to_string(),
+            format!("{} of {}", self.aged_backlog, self.open_backlog),
+            format!(
+                "{} ({}+{}/{})",
+                pct(self.incident_rate_percent),
+                self.failed,
+                self.missed,
+                self.expected
+            ),
+            format!(
+                "{} ({}/{})",
+                pct(self.task_compliance_percent),
+                self.tasks_on_time,
+                self.tasks_due
+            ),
+            format!(
+                "{} ({}/{})",
+                pct(self.recovery_success_percent),
+                self.recoveries_succeeded,
+                self.recoveries
+            ),
+        ]
+    }
+}
+
+/// The KPI table of one period, for people.
+pub fn render(k: &Kpis) -> String {
+    let b = &k.aged_backlog;
+    let buckets: Vec<String> = crate::report::BUCKETS
+        .iter()
+        .zip(b.buckets.0)
+        .map(|((n, _), c)| format!("{n} {c}"))
+        .collect();
+    let r = &k.backup_incident_rate;
+    let t = &k.task_compliance;
+    let s = &k.recovery_success_rate;
+    let mut out = format!(
+        "KPIs for {}, {} to {} (midnights in {})\n",
+        k.client.as_deref().unwrap_or("all clients"),
+        rfc3339(k.from.0),
+        rfc3339(k.to.0),
+        k.boundaries
+    );
+    let rows = [
+        (
+            "Recovery Issues",
+            k.recovery_issues.count.to_string(),
+            "failed or partial recovery attempts".to_string(),
+        ),
+        (
+            "Aged Proactive Service Ticket Backlog",
+            b.aged.to_string(),
+            format!(
+                "older than {}d of {} open: {}",
+                b.aged_after_days,
+                b.open,
+                buckets.join(", ")
+            ),
+        ),
+        (
+            "Backup Incident Rate",
+            pct(r.percent),
+            format!(
+                "({} failed + {} missed) / {} expected; {} corrective tickets opened",
+                r.failed, r.missed, r.expected, r.corrective_opened
+            ),
+        ),
+        (
+            "Proactive Task Compliance",
+            pct(t.percent),
+            format!(
+                "{} of {} on time ({} late, {} skipped, {} open; {} not applicable)",
+                t.on_time, t.due, t.late, t.skipped, t.open, t.not_applicable
+            ),
+        ),
+        (
+            "Recovery Attempt Success Rate",
+            pct(s.percent),
+            format!(
+                "{} of {} (tests {}/{}, real {}/{})",
+                s.success, s.total, s.tests.success, s.tests.total, s.real.success, s.real.total
+            ),
+        ),
+    ];
+    for (name, value, detail) in rows {
+        out.push_str(&format!("  {name:<38} {value:>8}  {detail}\n"));
+    }
+    for i in &k.recovery_issues.items {
+        out.push_str(&format!(
+            "    - {} {}/{} {}: {}\n",
+            rfc3339(i.ended_at.0),
+            i.client,
+            i.job,
+            i.outcome,
+            i.issues.as_deref().unwrap_or("-")
+        ));
+    }
+    out
+}
+
+fn period(app: &App, a: &Args, tz: chrono_tz::Tz, now: i64) -> Result<(i64, i64)> {
+    if let (Some(f), Some(t)) = (&a.from, &a.to) {
+        let from = parse_instant_or_date(f, tz)
+            .map_err(|e| rejected(format!("--from: {e}")))?
+            .timestamp();
+        let to = parse_instant_or_date(t, tz)
+            .map_err(|e| rejected(format!("--to: {e}")))?
+            .timestamp();
+        if to <= from {
+            return Err(rejected("--to must be after --from"));
+        }
+        return Ok((from, to));
+    }
+    if let Some(m) = &a.month {
+        let d = NaiveDate::parse_from_str(&format!("{m}-01"), "%Y-%m-%d")
+            .map_err(|_| rejected(format!("--month '{m}' must look like 2026-11")))?;
+        return kpi::month(chrono::Datelike::year(&d), chrono::Datelike::month(&d), tz);
+    }
+    if let Some(q) = &a.quarter {
+        let (y, n) = q
+            .split_once("-Q")
+            .and_then(|(y, n)| Some((y.parse::<i32>().ok()?, n.parse::<u32>().ok()?)))
+            .filter(|(_, n)| (1..=4).contains(n))
+            .ok_or_else(|| rejected(format!("--quarter '{q}' must look like 2026-Q4")))?;
+        let (from, _) = kpi::month(y, (n - 1) * 3 + 1, tz)?;
+        let (_, to) = kpi::month(y, n * 3, tz)?;
+        return Ok((from, to));
+    }
+    let _ = app;
+    Ok((now - 30 * 86_400, now))
+}
+
+pub fn run(app: &App, a: &Args) -> Result<u8> {
+    let store = app.store()?;
+    let ctx = app.ctx("kpi")?;
+    let now = ctx.ts();
+    let tz = kpi::zone(&store, a.client.as_deref())?;
+    let (from, to) = period(app, a, tz, now)?;
+    let aged_after = app.config.secs("kpi.aged_after");
+    if a.by.is_some() {
+        let all: Vec<Kpis> = kpi::months(from, to, tz)?
+            .into_iter()
+            .map(|(f, t)| kpi::compute(&store, a.client.as_deref(), f, t, now, aged_after))
+            .collect::<Result<_>>()?;
+        match app.format() {
+            output::Format::Json => {
+                output::text(&format!("{}\n", serde_json::to_string_pretty(&all)?))?
+            }
+            f => {
+                if f == output::Format::Table {
+                    output::text(&format!(
+                        "KPI trend for {} by month (midnights in {})\n",
+                        a.client.as_deref().unwrap_or("all clients"),
+                        tz.name()
+                    ))?;
+                }
+                output::list(f, &all.iter().map(Row::from).collect::<Vec<_>>())?
+            }
+        }
+        return Ok(0);
+    }
+    let k = kpi::compute(&store, a.client.as_deref(), from, to, now, aged_after)?;
+    match app.format() {
+        output::Format::Table => output::text(&render(&k))?,
+        output::Format::Json => output::show(app.format(), &k, &[])?,
+        output::Format::Csv => output::list(app.format(), &[Row::from(&k)])?,
+    }
+    Ok(0)
+}

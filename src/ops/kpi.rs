@@ -1,0 +1,110 @@
+//! The five KPIs of the process for a period, per client or overall (05f.07).
+//! Reads the daily rollups, tickets and recovery attempts; the arithmetic is
+//! in `report`.
+
+use anyhow::Result;
+use chrono::{Datelike, NaiveDate, TimeZone};
+use chrono_tz::Tz;
+use serde::Serialize;
+
+use crate::domain::time::{local_day, local_midnight, Ts};
+use crate::report::{self, Backlog, Compliance, IncidentRate, RecoveryIssues, RecoverySuccess};
+use crate::store::{clients, events, kpi, tickets, Store};
+
+/// The KPIs of one period.
+#[derive(Debug, Serialize)]
+pub struct Kpis {
+    pub client: Option<String>,
+    pub from: Ts,
+    pub to: Ts,
+    /// The zone whose midnights bound the period: the client's, or UTC overall.
+    pub boundaries: String,
+    pub recovery_issues: RecoveryIssues,
+    pub aged_backlog: Backlog,
+    pub backup_incident_rate: IncidentRate,
+    pub task_compliance: Compliance,
+    pub recovery_success_rate: RecoverySuccess,
+}
+
+/// The zone of the period's boundaries: the client's, or UTC for all clients.
+pub fn zone(store: &Store, client: Option<&str>) -> Result<Tz> {
+    Ok(match client {
+        Some(c) => clients::get(&store.conn, c)?.tz(),
+        None => chrono_tz::UTC,
+    })
+}
+
+/// `[first of month, first of next month)` in `tz`.
+pub fn month(year: i32, month: u32, tz: Tz) -> Result<(i64, i64)> {
+    let start = NaiveDate::from_ymd_opt(year, month, 1)
+        .ok_or_else(|| anyhow::anyhow!("no month {year}-{month}"))?;
+    let next = if month == 12 {
+        NaiveDate::from_ymd_opt(year + 1, 1, 1)
+    } else {
+        NaiveDate::from_ymd_opt(year, month + 1, 1)
+    }
+    .ok_or_else(|| anyhow::anyhow!("no month after {year}-{month}"))?;
+    Ok((
+        local_midnight(start, tz)?.timestamp(),
+        local_midnight(next, tz)?.timestamp(),
+    ))
+}
+
+/// The calendar months (in `tz`) that `[from, to)` spans, clipped to it.
+pub fn months(from: i64, to: i64, tz: Tz) -> Result<Vec<(i64, i64)>> {
+    let mut out = Vec::new();
+    let first = tz
+        .timestamp_opt(from, 0)
+        .single()
+        .ok_or_else(|| anyhow::anyhow!("bad time"))?;
+    let (mut y, mut m) = (first.year(), first.month());
+    loop {
+        let (a, b) = month(y, m, tz)?;
+        if a >= to {
+            break;
+        }
+        out.push((a.max(from), b.min(to)));
+        (y, m) = if m == 12 { (y + 1, 1) } else { (y, m + 1) };
+    }
+    Ok(out)
+}
+
+/// The five KPIs for `[from, to)` as of `now`.
+pub fn compute(
+    store: &Store,
+    client: Option<&str>,
+    from: i64,
+    to: i64,
+    now: i64,
+    aged_after: i64,
+) -> Result<Kpis> {
+    let c = client.map(|c| clients::get(&store.conn, c)).transpose()?;
+    let client_id = c.as_ref().map(|c| c.id);
+    let tz = c.as_ref().map_or(chrono_tz::UTC, |c| c.tz());
+    let end = to.min(now);
+    let attempts = kpi::attempts(&store.conn, client_id, from, to)?;
+    // Rollups are kept per client's local day; overall, each client's local days are summed.
+    let r = events::rollup_sum(
+        &store.conn,
+        client_id,
+        local_day(from, tz),
+        local_day(to, tz),
+    )?;
+    let tasks = tickets::tasks_due_between(&store.conn, client_id, from, to)?;
+    Ok(Kpis {
+        client: client.map(str::to_string),
+        from: Ts(from),
+        to: Ts(to),
+        boundaries: tz.name().to_string(),
+        recovery_issues: report::recovery_issues(&attempts),
+        aged_backlog: report::backlog(&kpi::open_at(&store.conn, client_id, end)?, end, aged_after),
+        backup_incident_rate: report::incident_rate(
+            r.occ_failed,
+            r.occ_missed,
+            r.expected,
+            kpi::corrective_opened(&store.conn, client_id, from, to)?,
+        ),
+        task_compliance: report::compliance(&tasks, end),
+        recovery_success_rate: report::recovery_success(&attempts),
+    })
+}

@@ -1,0 +1,75 @@
+//! The reads behind the KPIs (the rollups live in `events`).
+
+use anyhow::Result;
+use rusqlite::Connection;
+
+use crate::domain::time::Ts;
+use crate::report::Attempt;
+
+/// When each proactive service ticket open at `end` was opened.
+pub fn open_at(conn: &Connection, client_id: Option<i64>, end: i64) -> Result<Vec<i64>> {
+    let mut q = super::Query::new(
+        "SELECT t.opened_at FROM tickets t WHERE t.kind IN ('task', 'corrective', 'incident')",
+    );
+    if let Some(c) = client_id {
+        q.bind("t.client_id =", c.into());
+    }
+    q.bind("t.opened_at <", end.into());
+    q.raw(&format!(
+        " AND (t.resolved_at IS NULL OR t.resolved_at >= {end})"
+    ));
+    let mut stmt = conn.prepare(&q.sql)?;
+    let rows = stmt.query_map(rusqlite::params_from_iter(q.args), |r| r.get(0))?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// Corrective tickets and incidents opened in `[from, to)`.
+pub fn corrective_opened(
+    conn: &Connection,
+    client_id: Option<i64>,
+    from: i64,
+    to: i64,
+) -> Result<i64> {
+    let mut q = super::Query::new(
+        "SELECT count(*) FROM tickets t WHERE t.kind IN ('corrective', 'incident')",
+    );
+    if let Some(c) = client_id {
+        q.bind("t.client_id =", c.into());
+    }
+    q.bind("t.opened_at >=", from.into());
+    q.bind("t.opened_at <", to.into());
+    Ok(conn.query_row(&q.sql, rusqlite::params_from_iter(q.args), |r| r.get(0))?)
+}
+
+/// Recovery attempts that ended in `[from, to)`.
+pub fn attempts(
+    conn: &Connection,
+    client_id: Option<i64>,
+    from: i64,
+    to: i64,
+) -> Result<Vec<Attempt>> {
+    let mut q = super::Query::new(
+        "SELECT a.id, c.code, p.job, a.kind, a.outcome, a.ended_at, a.issues
+         FROM recovery_attempts a JOIN clients c ON c.id = a.client_id JOIN policies p ON p.id = a.policy_id
+         WHERE 1",
+    );
+    if let Some(c) = client_id {
+        q.bind("a.client_id =", c.into());
+    }
+    q.bind("a.ended_at >=", from.into());
+    q.bind("a.ended_at <", to.into());
+    q.raw(" ORDER BY a.ended_at, a.id");
+    let mut stmt = conn.prepare(&q.sql)?;
+    let rows = stmt.query_map(rusqlite::params_from_iter(q.args), |r| {
+        Ok(Attempt {
+            id: r.get(0)?,
+            client: r.get(1)?,
+            job: r.get(2)?,
+            kind: r.get(3)?,
+            outcome: r.get(4)?,
+            ended_at: Ts(r.get(5)?),
+            issues: r.get(6)?,
+        })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
