@@ -151,12 +151,19 @@ impl NewEvent {
             Some(id) => key_of(day, id),
             None => {
                 let t = self.at();
+                // A backup and an integrity check of a job at the same second are two runs.
+                let op: &[u8] = if self.operation == Operation::Check {
+                    b"\0check"
+                } else {
+                    b""
+                };
                 let h = fnv64(&[
                     self.source.as_bytes(),
                     b"\0",
                     self.job.as_bytes(),
                     b"\0",
                     &t.to_le_bytes(),
+                    op,
                 ]);
                 ((day << 32) | (h as u64 & 0xffff_ffff) as i64, 0)
             }

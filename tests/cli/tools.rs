@@ -10,8 +10,14 @@ use crate::env::{Run, TestEnv};
 use crate::events::onboarded;
 
 fn have(tool: &str) -> bool {
+    // restic answers `restic version`, borg `borg --version`
+    let arg = if tool == "restic" {
+        "version"
+    } else {
+        "--version"
+    };
     let found = Command::new(tool)
-        .arg("--version")
+        .arg(arg)
         .output()
         .is_ok_and(|o| o.status.success());
     if !found {
@@ -260,6 +266,8 @@ fn restic_check_read_data_catches_a_corrupted_repository() {
     let mut c = env.cmd();
     c.env("RESTIC_PASSWORD", "demo-pass")
         .args([
+            "--now",
+            "2026-11-30T08:00:00Z",
             "run",
             "--job",
             "acme/fs01-nightly",
