@@ -30,6 +30,39 @@ pub enum Cmd {
     History { client: String },
     /// Field-by-field differences between two plan versions.
     Diff { client: String, v1: i64, v2: i64 },
+    /// Write the technical input for a quarterly service review (05f.07).
+    #[command(after_help = "Examples:
+  bmctl plan review --client acme --quarter 2026-Q4 --out qsr/
+  bmctl plan review --all-clients --quarter 2026-Q4 --out /srv/qsr --formats md,html
+
+Writes OUT/CLIENT/qsr-QUARTER.{md,html,json,csv}; re-running replaces them.
+Cron, a week before each quarter's reviews:  0 6 25 3,6,9,12 * bmctl plan review --all-clients --quarter ... --out /srv/qsr")]
+    Review {
+        #[arg(
+            long,
+            conflicts_with = "all_clients",
+            required_unless_present = "all_clients"
+        )]
+        client: Option<String>,
+        #[arg(long)]
+        all_clients: bool,
+        /// e.g. 2026-Q4
+        #[arg(long)]
+        quarter: String,
+        #[arg(long)]
+        out: PathBuf,
+        /// Any of md, html, json, csv.
+        #[arg(long, default_value = "md,html,json,csv")]
+        formats: String,
+    },
+    /// The risk register with recommendations (05f.07).
+    Risks {
+        #[arg(long)]
+        client: Option<String>,
+        /// Only risks at or above: low, medium or high.
+        #[arg(long, default_value = "low", value_parser = ["low", "medium", "high"])]
+        min_severity: String,
+    },
 }
 
 impl Tabular for PolicyView {
@@ -79,6 +112,29 @@ impl Tabular for VersionRow {
             crate::domain::time::rfc3339(self.created_at.0),
             self.actor.clone(),
             self.reason.clone(),
+        ]
+    }
+}
+
+impl Tabular for crate::report::risks::Risk {
+    fn headers() -> Vec<&'static str> {
+        vec![
+            "severity",
+            "client",
+            "rule",
+            "subject",
+            "evidence",
+            "recommendation",
+        ]
+    }
+    fn cells(&self) -> Vec<String> {
+        vec![
+            self.severity.as_str().to_uppercase(),
+            self.client.clone(),
+            self.rule.into(),
+            self.subject.clone(),
+            self.evidence.clone(),
+            self.recommendation.clone(),
         ]
     }
 }
@@ -152,6 +208,66 @@ pub fn run(app: &App, cmd: &Cmd) -> Result<u8> {
         }
         Cmd::History { client } => {
             output::list(app.format(), &plan::history(&store.conn, client)?)?
+        }
+        Cmd::Review {
+            client,
+            all_clients,
+            quarter,
+            out,
+            formats,
+        } => {
+            let ctx = app.ctx("plan review")?;
+            let q = crate::ops::review::Quarter::parse(quarter).ok_or_else(|| {
+                crate::error::rejected(format!("--quarter '{quarter}' must look like 2026-Q4"))
+            })?;
+            let formats: Vec<&str> = formats
+                .split(',')
+                .map(str::trim)
+                .filter(|f| !f.is_empty())
+                .collect();
+            if let Some(bad) = formats
+                .iter()
+                .find(|f| !["md", "html", "json", "csv"].contains(f))
+            {
+                return Err(crate::error::rejected(format!(
+                    "--formats: '{bad}' is not one of md, html, json, csv"
+                )));
+            }
+            let codes: Vec<String> = match (client, all_clients) {
+                (Some(c), _) => vec![c.clone()],
+                _ => crate::store::clients::list(&store.conn)?
+                    .into_iter()
+                    .map(|c| c.code)
+                    .collect(),
+            };
+            for code in codes {
+                let r = crate::ops::review::build(
+                    &store,
+                    &code,
+                    q,
+                    ctx.ts(),
+                    app.config.secs("kpi.aged_after"),
+                )?;
+                for f in crate::ops::review::write(&r, out, &formats)? {
+                    app.say(format!("wrote {}", f.display()));
+                }
+            }
+        }
+        Cmd::Risks {
+            client,
+            min_severity,
+        } => {
+            let ctx = app.ctx("plan risks")?;
+            let min = crate::report::risks::Severity::parse(min_severity)
+                .unwrap_or(crate::report::risks::Severity::Low);
+            let risks = crate::ops::risks::register(
+                &store,
+                client.as_deref(),
+                min,
+                ctx.ts(),
+                app.config.secs("kpi.aged_after"),
+            )?;
+            output::list(app.format(), &risks)?;
         }
         Cmd::Diff { client, v1, v2 } => {
             let lines = plan::diff(&store.conn, client, *v1, *v2)?;

@@ -113,6 +113,19 @@ impl Retention {
         Ok(r)
     }
 
+    /// What two policies of one CI keep together: the larger count of each period.
+    pub fn merge(&self, other: &Retention) -> Retention {
+        let max = |a: Option<u32>, b: Option<u32>| a.max(b);
+        Retention {
+            last: max(self.last, other.last),
+            hourly: max(self.hourly, other.hourly),
+            daily: max(self.daily, other.daily),
+            weekly: max(self.weekly, other.weekly),
+            monthly: max(self.monthly, other.monthly),
+            yearly: max(self.yearly, other.yearly),
+        }
+    }
+
     /// The periods where this keeps fewer than `required` asks for.
     pub fn shortfalls(&self, required: &Retention) -> Vec<String> {
         self.fields()

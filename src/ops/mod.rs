@@ -13,6 +13,8 @@ pub mod kpi;
 pub mod pause;
 pub mod plan;
 pub mod restore;
+pub mod review;
+pub mod risks;
 pub mod run;
 pub mod tasks;
 pub mod views;

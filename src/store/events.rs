@@ -363,3 +363,38 @@ pub fn unmatched_jobs(conn: &Connection, client_id: Option<i64>) -> Result<Vec<U
 pub fn count(conn: &Connection) -> Result<i64> {
     Ok(conn.query_row("SELECT count(*) FROM job_events", [], |r| r.get(0))?)
 }
+
+/// One run of a client's policies, for the risk rules.
+#[derive(Debug, Clone)]
+pub struct PolicyRun {
+    pub policy_id: i64,
+    pub at: i64,
+    pub ended_at: i64,
+    pub status: Status,
+    pub bytes: Option<i64>,
+}
+
+/// A client's backup runs (not integrity checks) that ended in `[from, to)`, by time.
+pub fn policy_runs(
+    conn: &Connection,
+    client_id: i64,
+    from: i64,
+    to: i64,
+) -> Result<Vec<PolicyRun>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT policy_id, coalesce(started_at, ended_at), ended_at, status, bytes FROM job_events
+         WHERE client_id = ?1 AND ended_at >= ?2 AND ended_at < ?3 AND policy_id IS NOT NULL AND operation IS NULL
+         ORDER BY ended_at",
+    )?;
+    let rows = stmt.query_map(params![client_id, from, to], |r| {
+        let code: String = r.get(3)?;
+        Ok(PolicyRun {
+            policy_id: r.get(0)?,
+            at: r.get(1)?,
+            ended_at: r.get(2)?,
+            status: Status::from_code(&code).unwrap_or(Status::Failed),
+            bytes: r.get(4)?,
+        })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}

@@ -73,3 +73,22 @@ pub fn attempts(
     })?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
+
+/// RPO tickets opened in `[from, to)` per policy of a client.
+pub fn rpo_tickets(
+    conn: &Connection,
+    client_id: i64,
+    from: i64,
+    to: i64,
+) -> Result<std::collections::HashMap<i64, usize>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT policy_id, count(*) FROM tickets
+         WHERE client_id = ?1 AND kind IN ('corrective', 'incident') AND opened_at >= ?2 AND opened_at < ?3
+           AND class = 'rpo' AND policy_id IS NOT NULL
+         GROUP BY policy_id",
+    )?;
+    let rows = stmt.query_map(rusqlite::params![client_id, from, to], |r| {
+        Ok((r.get(0)?, r.get::<_, i64>(1)? as usize))
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}

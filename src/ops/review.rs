@@ -1,0 +1,660 @@
+//! 05f.07 — the technical input for a client's quarterly service review
+//! (QSR): KPIs beside the previous quarter, a monthly trend with inline SVG
+//! charts, the risk register, plan changes with their diffs, restore tests
+//! against RTO targets and open items — as Markdown, self-contained HTML,
+//! JSON and CSV. Same database and `--now` → the same bytes.
+//!
+//! The charts are hand-written SVG (three bars each): smaller than a
+//! plotting crate for four tiny charts, and byte-stable.
+
+use std::path::{Component, Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use serde::Serialize;
+
+use crate::domain::plan::DiffLine;
+use crate::domain::time::{format_age, format_duration, rfc3339, Ts};
+use crate::ops::kpi::{self, Kpis};
+use crate::ops::{plan, risks};
+use crate::report::risks::{Risk, Severity};
+use crate::store::recovery::{self, AttemptView};
+use crate::store::tickets::{self, Filter};
+use crate::store::{clients, Store};
+
+/// A quarter: year and number 1..=4.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Quarter {
+    pub year: i32,
+    pub q: u32,
+}
+
+impl Quarter {
+    pub fn parse(text: &str) -> Option<Quarter> {
+        let (y, q) = text.split_once("-Q")?;
+        let (year, q) = (y.parse().ok()?, q.parse().ok()?);
+        (1..=4).contains(&q).then_some(Quarter { year, q })
+    }
+
+    pub fn previous(self) -> Quarter {
+        if self.q == 1 {
+            Quarter {
+                year: self.year - 1,
+                q: 4,
+            }
+        } else {
+            Quarter {
+                year: self.year,
+                q: self.q - 1,
+            }
+        }
+    }
+
+    pub fn label(self) -> String {
+        format!("{}-Q{}", self.year, self.q)
+    }
+
+    /// `[first day, first day of the next quarter)` at midnight in `tz`.
+    pub fn bounds(self, tz: chrono_tz::Tz) -> Result<(i64, i64)> {
+        let (from, _) = kpi::month(self.year, (self.q - 1) * 3 + 1, tz)?;
+        let (_, to) = kpi::month(self.year, self.q * 3, tz)?;
+        Ok((from, to))
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct PlanChange {
+    pub version: i64,
+    pub created_at: Ts,
+    pub actor: String,
+    pub reason: String,
+    pub diff: Vec<DiffLine>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct OpenItem {
+    pub id: i64,
+    pub kind: String,
+    pub title: String,
+    pub due_at: Option<Ts>,
+    pub overdue: bool,
+}
+
+/// Everything in a review; the JSON file is this.
+#[derive(Debug, Serialize)]
+pub struct Review {
+    pub client: String,
+    pub name: String,
+    pub sla_tier: String,
+    pub quarter: String,
+    pub generated_at: Ts,
+    pub kpis: Kpis,
+    pub previous: Kpis,
+    pub monthly: Vec<Kpis>,
+    pub risks: Vec<Risk>,
+    pub plan_changes: Vec<PlanChange>,
+    pub restore_tests: Vec<AttemptView>,
+    pub open_items: Vec<OpenItem>,
+}
+
+/// Gather the review of one client for a quarter, as of `now`.
+pub fn build(store: &Store, client: &str, q: Quarter, now: i64, aged_after: i64) -> Result<Review> {
+    let c = clients::get(&store.conn, client)?;
+    let tz = c.tz();
+    let (from, to) = q.bounds(tz)?;
+    let (pf, pt) = q.previous().bounds(tz)?;
+    let at = to.min(now);
+    let monthly = kpi::months(from, to, tz)?
+        .into_iter()
+        .map(|(f, t)| kpi::compute(store, Some(client), f, t, now, aged_after))
+        .collect::<Result<Vec<_>>>()?;
+    let mut plan_changes = Vec::new();
+    for v in plan::history(&store.conn, client)? {
+        if v.created_at.0 >= from && v.created_at.0 < to {
+            let diff = if v.version > 1 {
+                plan::diff(&store.conn, client, v.version - 1, v.version)?
+            } else {
+                Vec::new()
+            };
+            plan_changes.push(PlanChange {
+                version: v.version,
+                created_at: v.created_at,
+                actor: v.actor,
+                reason: v.reason,
+                diff,
+            });
+        }
+    }
+    let restore_tests = recovery::list(&store.conn, Some(c.id), None)?
+        .into_iter()
+        .filter(|a| a.ended_at.0 >= from && a.ended_at.0 < to)
+        .collect();
+    let mut open_items = Vec::new();
+    for kind in ["corrective", "task"] {
+        let f = Filter {
+            client_id: Some(c.id),
+            kind: Some(kind.into()),
+            ..Filter::default()
+        };
+        for t in tickets::list(&store.conn, &f)? {
+            if kind == "task" && t.due_at.is_none_or(|d| d >= at) {
+                continue; // only overdue tasks are open items
+            }
+            open_items.push(OpenItem {
+                id: t.id,
+                kind: t.kind.clone(),
+                title: t.title.clone(),
+                overdue: t.due_at.is_some_and(|d| d < at),
+                due_at: t.due_at.map(Ts),
+            });
+        }
+    }
+    Ok(Review {
+        client: c.code.clone(),
+        name: c.name.clone(),
+        sla_tier: c.sla_tier.clone(),
+        quarter: q.label(),
+        generated_at: Ts(now),
+        kpis: kpi::compute(store, Some(client), from, to, now, aged_after)?,
+        previous: kpi::compute(store, Some(client), pf, pt, now, aged_after)?,
+        monthly,
+        risks: risks::register(store, Some(client), Severity::Low, at, aged_after)?,
+        plan_changes,
+        restore_tests,
+        open_items,
+    })
+}
+
+/// `2026-10` for a month's KPIs, in the zone of its boundaries.
+fn month_label(k: &Kpis) -> String {
+    let tz: chrono_tz::Tz = k.boundaries.parse().unwrap_or(chrono_tz::UTC);
+    crate::domain::time::from_unix(k.from.0)
+        .with_timezone(&tz)
+        .format("%Y-%m")
+        .to_string()
+}
+
+fn pct(p: Option<f64>) -> String {
+    p.map(|v| format!("{v:.1} %"))
+        .unwrap_or_else(|| "n/a".into())
+}
+
+/// One trend chart: a value per month.
+struct Series {
+    title: &'static str,
+    points: Vec<(String, Option<f64>)>,
+    higher_is_better: bool,
+}
+
+/// The four trend series of the review.
+fn series(r: &Review) -> Vec<Series> {
+    let month = month_label;
+    let backup_success = |k: &Kpis| {
+        let b = &k.backup_incident_rate;
+        crate::report::percent(
+            (b.expected - b.failed - b.missed).max(0) as usize,
+            b.expected.max(0) as usize,
+        )
+    };
+    let s = |title, f: &dyn Fn(&Kpis) -> Option<f64>, higher_is_better| Series {
+        title,
+        points: r.monthly.iter().map(|k| (month(k), f(k))).collect(),
+        higher_is_better,
+    };
+    vec![
+        s("Backup success", &backup_success, true),
+        s(
+            "Backup incident rate",
+            &|k| k.backup_incident_rate.percent,
+            false,
+        ),
+        s("Task compliance", &|k| k.task_compliance.percent, true),
+        s(
+            "Restore success",
+            &|k| k.recovery_success_rate.percent,
+            true,
+        ),
+    ]
+}
+
+fn esc(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// A small bar chart of monthly percentages as inline SVG.
+pub fn svg_chart(title: &str, values: &[(String, Option<f64>)], higher_is_better: bool) -> String {
+    let (w, h, top, base) = (260, 150, 24, 120);
+    let mut out = format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{w}\" height=\"{h}\" viewBox=\"0 0 {w} {h}\" role=\"img\" aria-label=\"{}\">\
+<text x=\"4\" y=\"15\" font-size=\"12\" font-family=\"sans-serif\">{}</text>\
+<line x1=\"20\" y1=\"{base}\" x2=\"{}\" y2=\"{base}\" stroke=\"#888\"/>",
+        esc(title),
+        esc(title),
+        w - 10
+    );
+    let slot = (w - 40) / values.len().max(1) as i32;
+    for (i, (label, v)) in values.iter().enumerate() {
+        let x = 30 + i as i32 * slot;
+        if let Some(v) = v {
+            let bar = ((v.clamp(0.0, 100.0) / 100.0) * (base - top) as f64).round() as i32;
+            let good = if higher_is_better {
+                *v >= 95.0
+            } else {
+                *v <= 5.0
+            };
+            let colour = if good { "#2e7d32" } else { "#c62828" };
+            out.push_str(&format!(
+                "<rect x=\"{x}\" y=\"{}\" width=\"{}\" height=\"{bar}\" fill=\"{colour}\"/>\
+<text x=\"{}\" y=\"{}\" font-size=\"10\" font-family=\"sans-serif\" text-anchor=\"middle\">{v:.1}</text>",
+                base - bar,
+                slot - 16,
+                x + (slot - 16) / 2,
+                base - bar - 3
+            ));
+        } else {
+            out.push_str(&format!(
+                "<text x=\"{}\" y=\"{}\" font-size=\"10\" font-family=\"sans-serif\" text-anchor=\"middle\">n/a</text>",
+                x + (slot - 16) / 2,
+                base - 3
+            ));
+        }
+        out.push_str(&format!(
+            "<text x=\"{}\" y=\"{}\" font-size=\"10\" font-family=\"sans-serif\" text-anchor=\"middle\">{}</text>",
+            x + (slot - 16) / 2,
+            base + 14,
+            esc(label)
+        ));
+    }
+    out.push_str("</svg>");
+    out
+}
+
+/// The KPI table rows: (KPI, this quarter, previous quarter).
+fn kpi_rows(r: &Review) -> Vec<(&'static str, String, String)> {
+    let row = |k: &Kpis| {
+        [
+            k.recovery_issues.count.to_string(),
+            format!("{} of {} open", k.aged_backlog.aged, k.aged_backlog.open),
+            format!(
+                "{} ({} failed + {} missed / {})",
+                pct(k.backup_incident_rate.percent),
+                k.backup_incident_rate.failed,
+                k.backup_incident_rate.missed,
+                k.backup_incident_rate.expected
+            ),
+            format!(
+                "{} ({}/{})",
+                pct(k.task_compliance.percent),
+                k.task_compliance.on_time,
+                k.task_compliance.due
+            ),
+            format!(
+                "{} ({}/{})",
+                pct(k.recovery_success_rate.percent),
+                k.recovery_success_rate.success,
+                k.recovery_success_rate.total
+            ),
+        ]
+    };
+    let (a, b) = (row(&r.kpis), row(&r.previous));
+    let names = [
+        "Recovery Issues",
+        "Aged Proactive Service Ticket Backlog",
+        "Backup Incident Rate",
+        "Proactive Task Compliance",
+        "Recovery Attempt Success Rate",
+    ];
+    names
+        .iter()
+        .zip(a)
+        .zip(b)
+        .map(|((n, a), b)| (*n, a, b))
+        .collect()
+}
+
+pub fn markdown(r: &Review) -> String {
+    let mut m = format!(
+        "# Quarterly service review {} — {} ({})\n\nTechnical input prepared by bmctl on {} (SLA tier {}).\n\n## KPIs\n\n| KPI | {} | previous quarter |\n|---|---|---|\n",
+        r.quarter,
+        r.name,
+        r.client,
+        rfc3339(r.generated_at.0),
+        r.sla_tier,
+        r.quarter
+    );
+    for (n, a, b) in kpi_rows(r) {
+        m.push_str(&format!("| {n} | {a} | {b} |\n"));
+    }
+    m.push_str("\n## Monthly trend\n\n| month | backup success | incident rate | task compliance | restore success |\n|---|---|---|---|---|\n");
+    let s = series(r);
+    for i in 0..r.monthly.len() {
+        let v = |j: usize| pct(s[j].points[i].1);
+        m.push_str(&format!(
+            "| {} | {} | {} | {} | {} |
+",
+            s[0].points[i].0,
+            v(0),
+            v(1),
+            v(2),
+            v(3)
+        ));
+    }
+    m.push_str("\n## Risks and recommendations\n\n");
+    if r.risks.is_empty() {
+        m.push_str("No risks found.\n");
+    }
+    for k in &r.risks {
+        m.push_str(&format!(
+            "- **{}** `{}` {}: {} — *{}*\n",
+            k.severity.as_str().to_uppercase(),
+            k.rule,
+            k.subject,
+            k.evidence,
+            k.recommendation
+        ));
+    }
+    m.push_str("\n## Changes to the backup plan\n\n");
+    if r.plan_changes.is_empty() {
+        m.push_str("No plan changes this quarter.\n");
+    }
+    for c in &r.plan_changes {
+        m.push_str(&format!(
+            "- version {} on {} by {}: {}\n",
+            c.version,
+            rfc3339(c.created_at.0),
+            c.actor,
+            c.reason
+        ));
+        for d in &c.diff {
+            m.push_str(&format!(
+                "  - {} {} {} {} → {}\n",
+                d.change, d.item, d.field, d.old, d.new
+            ));
+        }
+    }
+    m.push_str("\n## Restore tests\n\n| ended | job | kind | outcome | took | RTO target | met |\n|---|---|---|---|---|---|---|\n");
+    for a in &r.restore_tests {
+        m.push_str(&format!(
+            "| {} | {} | {} | {} | {} | {} | {} |\n",
+            rfc3339(a.ended_at.0),
+            a.job,
+            a.kind,
+            a.outcome,
+            format_age(a.duration_s),
+            format_duration(a.rto_s),
+            if a.rto_met { "yes" } else { "no" }
+        ));
+    }
+    m.push_str("\n## Open items\n\n");
+    if r.open_items.is_empty() {
+        m.push_str("None.\n");
+    }
+    for o in &r.open_items {
+        m.push_str(&format!(
+            "- #{} {} {}{}\n",
+            o.id,
+            o.kind,
+            o.title,
+            if o.overdue { " (overdue)" } else { "" }
+        ));
+    }
+    m
+}
+
+pub fn html(r: &Review) -> String {
+    let mut h = format!(
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>QSR {q} {name}</title>\n<style>\
+body{{font-family:sans-serif;max-width:180mm;margin:auto;color:#222}}table{{border-collapse:collapse;width:100%;margin:8px 0}}\
+th,td{{border:1px solid #bbb;padding:3px 6px;font-size:10pt;text-align:left;vertical-align:top}}th{{background:#eee}}\
+.charts svg{{margin:4px}}.high{{color:#c62828}}.medium{{color:#ef6c00}}.low{{color:#555}}\
+@page{{margin:15mm}}@media print{{body{{max-width:none}}h2{{break-after:avoid}}table,svg{{break-inside:avoid}}}}\
+</style></head><body>\n<h1>Quarterly service review {q} — {name} ({code})</h1>\n<p>Technical input prepared by bmctl on {at} (SLA tier {tier}).</p>\n",
+        q = esc(&r.quarter),
+        name = esc(&r.name),
+        code = esc(&r.client),
+        at = rfc3339(r.generated_at.0),
+        tier = esc(&r.sla_tier)
+    );
+    h.push_str(&format!(
+        "<h2>KPIs</h2>\n<table><tr><th>KPI</th><th>{}</th><th>previous quarter</th></tr>\n",
+        esc(&r.quarter)
+    ));
+    for (n, a, b) in kpi_rows(r) {
+        h.push_str(&format!(
+            "<tr><td>{}</td><td>{}</td><td>{}</td></tr>\n",
+            esc(n),
+            esc(&a),
+            esc(&b)
+        ));
+    }
+    h.push_str("</table>\n<h2>Monthly trend</h2>\n<div class=\"charts\">");
+    for c in series(r) {
+        h.push_str(&svg_chart(c.title, &c.points, c.higher_is_better));
+    }
+    h.push_str("</div>\n<h2>Risks and recommendations</h2>\n<table><tr><th>severity</th><th>risk</th><th>subject</th><th>evidence</th><th>recommendation</th></tr>\n");
+    for k in &r.risks {
+        h.push_str(&format!(
+            "<tr><td class=\"{s}\">{s}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
+            esc(k.rule),
+            esc(&k.subject),
+            esc(&k.evidence),
+            esc(&k.recommendation),
+            s = k.severity.as_str()
+        ));
+    }
+    h.push_str("</table>\n<h2>Changes to the backup plan</h2>\n<ul>\n");
+    for c in &r.plan_changes {
+        h.push_str(&format!(
+            "<li>version {} on {} by {}: {}<ul>",
+            c.version,
+            rfc3339(c.created_at.0),
+            esc(&c.actor),
+            esc(&c.reason)
+        ));
+        for d in &c.diff {
+            h.push_str(&format!(
+                "<li>{} {} {} {} → {}</li>",
+                d.change,
+                esc(&d.item),
+                esc(&d.field),
+                esc(&d.old),
+                esc(&d.new)
+            ));
+        }
+        h.push_str("</ul></li>\n");
+    }
+    if r.plan_changes.is_empty() {
+        h.push_str("<li>No plan changes this quarter.</li>\n");
+    }
+    h.push_str("</ul>\n<h2>Restore tests</h2>\n<table><tr><th>ended</th><th>job</th><th>kind</th><th>outcome</th><th>took</th><th>RTO target</th><th>met</th></tr>\n");
+    for a in &r.restore_tests {
+        h.push_str(&format!(
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
+            rfc3339(a.ended_at.0),
+            esc(&a.job),
+            esc(&a.kind),
+            esc(&a.outcome),
+            format_age(a.duration_s),
+            format_duration(a.rto_s),
+            if a.rto_met { "yes" } else { "no" }
+        ));
+    }
+    h.push_str("</table>\n<h2>Open items</h2>\n<ul>\n");
+    for o in &r.open_items {
+        h.push_str(&format!(
+            "<li>#{} {} {}{}</li>\n",
+            o.id,
+            esc(&o.kind),
+            esc(&o.title),
+            if o.overdue { " (overdue)" } else { "" }
+        ));
+    }
+    if r.open_items.is_empty() {
+        h.push_str("<li>None.</li>\n");
+    }
+    h.push_str("</ul>\n</body></html>\n");
+    h
+}
+
+/// The KPI rows as CSV: the quarter, the previous quarter and each month.
+pub fn csv(r: &Review) -> Result<String> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record([
+        "client",
+        "period",
+        "from",
+        "to",
+        "recovery_issues",
+        "aged_backlog",
+        "open_backlog",
+        "incident_rate_percent",
+        "failed",
+        "missed",
+        "expected",
+        "corrective_opened",
+        "task_compliance_percent",
+        "tasks_on_time",
+        "tasks_due",
+        "recovery_success_percent",
+        "recoveries_succeeded",
+        "recoveries",
+    ])?;
+    let opt = |p: Option<f64>| p.map(|v| format!("{v:.1}")).unwrap_or_default();
+    let mut rows: Vec<(String, &Kpis)> = vec![
+        (r.quarter.clone(), &r.kpis),
+        (format!("previous {}", r.quarter), &r.previous),
+    ];
+    rows.extend(r.monthly.iter().map(|k| (month_label(k), k)));
+    for (period, k) in rows {
+        w.write_record([
+            r.client.clone(),
+            period,
+            rfc3339(k.from.0),
+            rfc3339(k.to.0),
+            k.recovery_issues.count.to_string(),
+            k.aged_backlog.aged.to_string(),
+            k.aged_backlog.open.to_string(),
+            opt(k.backup_incident_rate.percent),
+            k.backup_incident_rate.failed.to_string(),
+            k.backup_incident_rate.missed.to_string(),
+            k.backup_incident_rate.expected.to_string(),
+            k.backup_incident_rate.corrective_opened.to_string(),
+            opt(k.task_compliance.percent),
+            k.task_compliance.on_time.to_string(),
+            k.task_compliance.due.to_string(),
+            opt(k.recovery_success_rate.percent),
+            k.recovery_success_rate.success.to_string(),
+            k.recovery_success_rate.total.to_string(),
+        ])?;
+    }
+    Ok(String::from_utf8(w.into_inner()?)?)
+}
+
+/// `out/client` — refusing anything that would leave `out`.
+pub fn folder(out: &Path, client: &str) -> Result<PathBuf> {
+    crate::domain::client::validate_slug("client code", client)?;
+    let p = Path::new(client);
+    if p.components().any(|c| !matches!(c, Component::Normal(_))) {
+        bail!(
+            "client code '{client}' cannot name a folder inside {}",
+            out.display()
+        );
+    }
+    Ok(out.join(p))
+}
+
+/// Write the review's files; returns their paths. Existing files are replaced.
+pub fn write(r: &Review, out: &Path, formats: &[&str]) -> Result<Vec<PathBuf>> {
+    use std::os::unix::fs::DirBuilderExt;
+    let dir = folder(out, &r.client)?;
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(&dir)
+        .with_context(|| format!("creating {}", dir.display()))?;
+    let mut written = Vec::new();
+    for f in formats {
+        let (name, body) = match *f {
+            "md" => (format!("qsr-{}.md", r.quarter), markdown(r)),
+            "html" => (format!("qsr-{}.html", r.quarter), html(r)),
+            "json" => (
+                format!("qsr-{}.json", r.quarter),
+                format!("{}\n", serde_json::to_string_pretty(r)?),
+            ),
+            "csv" => (format!("qsr-{}.csv", r.quarter), csv(r)?),
+            other => bail!("format '{other}' is not one of md, html, json, csv"),
+        };
+        let path = dir.join(name);
+        write_private(&path, body.as_bytes())?;
+        written.push(path);
+    }
+    Ok(written)
+}
+
+/// Replace a file atomically, mode 0600.
+fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let tmp = path.with_extension("tmp");
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&tmp)
+        .with_context(|| format!("writing {}", tmp.display()))?;
+    f.write_all(bytes)?;
+    f.sync_all()?;
+    std::fs::rename(&tmp, path).with_context(|| format!("writing {}", path.display()))?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quarters() {
+        let q = Quarter::parse("2026-Q1").unwrap();
+        assert_eq!(q.previous().label(), "2025-Q4");
+        assert!(Quarter::parse("2026-Q5").is_none());
+        let (f, t) = Quarter::parse("2026-Q4")
+            .unwrap()
+            .bounds(chrono_tz::UTC)
+            .unwrap();
+        assert_eq!(
+            (rfc3339(f), rfc3339(t)),
+            (
+                "2026-10-01T00:00:00Z".to_string(),
+                "2027-01-01T00:00:00Z".to_string()
+            )
+        );
+    }
+
+    #[test]
+    fn folders_stay_inside_out() {
+        let out = Path::new("/tmp/qsr");
+        assert_eq!(folder(out, "acme").unwrap(), Path::new("/tmp/qsr/acme"));
+        for bad in ["../etc", "..", "a/b", "/abs", ""] {
+            assert!(folder(out, bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn charts_are_svg_with_a_bar_per_month() {
+        let svg = svg_chart(
+            "Task compliance",
+            &[
+                ("2026-10".into(), Some(90.0)),
+                ("2026-11".into(), None),
+                ("2026-12".into(), Some(100.0)),
+            ],
+            true,
+        );
+        assert!(svg.starts_with("<svg") && svg.ends_with("</svg>"));
+        assert_eq!(svg.matches("<rect").count(), 2);
+        assert!(svg.contains("n/a"));
+    }
+}

@@ -1,0 +1,115 @@
+//! 05f.07 risk analysis: gather the facts of each client and run the rules
+//! of `report::risks`.
+
+use anyhow::Result;
+
+use crate::domain::event::Status;
+use crate::report::risks::{self, CiFact, ClientFact, Limits, PolicyFact, Risk, Severity};
+use crate::store::{cis, clients, events, kpi, policies, recovery, tickets, Store};
+
+const DAY: i64 = 86_400;
+
+/// The risk register of one client (or all), at `now`, at or above `min`.
+pub fn register(
+    store: &Store,
+    client: Option<&str>,
+    min: Severity,
+    now: i64,
+    aged_after: i64,
+) -> Result<Vec<Risk>> {
+    let mut out = Vec::new();
+    for c in clients::list(&store.conn)?
+        .into_iter()
+        .filter(|c| client.is_none_or(|x| x == c.code))
+    {
+        let ci_rows = cis::list(&store.conn, Some(c.id))?;
+        let pols = policies::list(&store.conn, c.id, false)?;
+        let runs = events::policy_runs(&store.conn, c.id, now - 90 * DAY, now + 1)?;
+        let rpo = kpi::rpo_tickets(&store.conn, c.id, now - 30 * DAY, now + 1)?;
+        let cis: Vec<CiFact> = ci_rows
+            .iter()
+            .filter(|ci| ci.status == "active")
+            .map(|ci| CiFact {
+                client: c.code.clone(),
+                host: ci.host.clone(),
+                tier: ci.tier,
+                backup_status: ci.backup_status.clone(),
+                offsite_copy: pols
+                    .iter()
+                    .any(|p| p.ci_id == ci.id && risks::offsite(&p.spec.target)),
+            })
+            .collect();
+        let mut facts = Vec::new();
+        for p in &pols {
+            let mine: Vec<&events::PolicyRun> =
+                runs.iter().filter(|r| r.policy_id == p.id).collect();
+            let recent: Vec<&&events::PolicyRun> = mine
+                .iter()
+                .filter(|r| r.ended_at >= now - 30 * DAY)
+                .collect();
+            let good =
+                |r: &events::PolicyRun| matches!(r.status, Status::Success | Status::Warning);
+            let good_times: Vec<i64> = recent
+                .iter()
+                .filter(|r| good(r))
+                .map(|r| r.ended_at)
+                .collect();
+            let worst_gap = good_times.windows(2).map(|w| w[1] - w[0]).max();
+            facts.push(PolicyFact {
+                client: c.code.clone(),
+                job: p.spec.job.clone(),
+                ci: p.ci.clone(),
+                tier: p.tier,
+                target: p.spec.target.clone(),
+                restore_test: p.spec.restore_test.clone(),
+                retention: p.spec.retention.clone(),
+                created_at: p.created_at,
+                runs_30d: recent.len(),
+                good_30d: good_times.len(),
+                consecutive_failures: p.consecutive_failures,
+                last_good_restore: recovery::last_success(&store.conn, p.id)?.map(|a| a.ended_at.0),
+                rpo_s: p.spec.rpo_s,
+                rpo_breaches: rpo.get(&p.id).copied().unwrap_or(0),
+                worst_gap_s: worst_gap,
+                sizes: mine
+                    .iter()
+                    .filter(|r| good(r))
+                    .filter_map(|r| r.bytes.map(|b| (r.at, b)))
+                    .collect(),
+            });
+        }
+        let overdue = tickets::list(
+            &store.conn,
+            &tickets::Filter {
+                client_id: Some(c.id),
+                kind: Some("task".into()),
+                due_before: Some(now),
+                ..Default::default()
+            },
+        )?
+        .len();
+        let aged = kpi::open_at(&store.conn, Some(c.id), now)?
+            .into_iter()
+            .filter(|o| now - o >= aged_after)
+            .count();
+        let fact = ClientFact {
+            code: c.code.clone(),
+            require_offsite: c.require_offsite,
+            required_retention: c.spec().required_retention,
+            aged_backlog: aged,
+            overdue_tasks: overdue,
+            unmatched_jobs: events::unmatched_jobs(&store.conn, Some(c.id))?
+                .into_iter()
+                .map(|u| u.job)
+                .collect(),
+            // Changes (MACD) are not recorded yet: this rule has no data to read.
+            old_changes: Vec::new(),
+        };
+        out.extend(
+            risks::register(&fact, &cis, &facts, &Limits::default(), now)
+                .into_iter()
+                .filter(|r| r.severity >= min),
+        );
+    }
+    Ok(out)
+}

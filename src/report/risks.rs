@@ -1,0 +1,595 @@
+//! The risk register of 05f.07: each rule a small pure function over plain
+//! facts, giving the evidence and a recommendation in plain words.
+
+use serde::Serialize;
+
+use crate::domain::policy::{is_offsite, restore_test_days, Retention};
+use crate::domain::time::{format_age, rfc3339};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Low,
+    Medium,
+    High,
+}
+
+impl Severity {
+    pub fn parse(s: &str) -> Option<Severity> {
+        match s {
+            "low" => Some(Severity::Low),
+            "medium" => Some(Severity::Medium),
+            "high" => Some(Severity::High),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Low => "low",
+            Severity::Medium => "medium",
+            Severity::High => "high",
+        }
+    }
+
+    fn of_tier(tier: i64) -> Severity {
+        match tier {
+            1 => Severity::High,
+            2 => Severity::Medium,
+            _ => Severity::Low,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Risk {
+    pub rule: &'static str,
+    pub severity: Severity,
+    pub client: String,
+    /// The CI, job or client the risk is about.
+    pub subject: String,
+    pub evidence: String,
+    pub recommendation: String,
+}
+
+/// What the rules know of a CI.
+#[derive(Debug, Clone, Default)]
+pub struct CiFact {
+    pub client: String,
+    pub host: String,
+    pub tier: i64,
+    pub backup_status: String,
+    /// Whether an active policy copies it off site (offsite, cloud or immutable).
+    pub offsite_copy: bool,
+}
+
+/// What the rules know of a policy.
+#[derive(Debug, Clone, Default)]
+pub struct PolicyFact {
+    pub client: String,
+    pub job: String,
+    pub ci: String,
+    pub tier: i64,
+    pub target: String,
+    pub restore_test: String,
+    pub retention: Retention,
+    pub created_at: i64,
+    /// Backup runs and successful (or warning) runs in the last 30 days.
+    pub runs_30d: usize,
+    pub good_30d: usize,
+    pub consecutive_failures: i64,
+    pub last_good_restore: Option<i64>,
+    pub rpo_s: i64,
+    /// RPO breaches (RPO tickets opened) in the period, and the longest gap
+    /// between good runs in it.
+    pub rpo_breaches: usize,
+    pub worst_gap_s: Option<i64>,
+    /// `(time, bytes)` of good runs over the last 90 days.
+    pub sizes: Vec<(i64, i64)>,
+}
+
+/// What the rules know of a client.
+#[derive(Debug, Clone, Default)]
+pub struct ClientFact {
+    pub code: String,
+    pub require_offsite: bool,
+    pub required_retention: Option<Retention>,
+    pub aged_backlog: usize,
+    pub overdue_tasks: usize,
+    pub unmatched_jobs: Vec<String>,
+    /// `(id, days open)` of changes open longer than the limit.
+    pub old_changes: Vec<(i64, i64)>,
+}
+
+/// Thresholds of the rules (config `[risks]`).
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Success rate below this over 30 days is chronic failure (percent).
+    pub min_success_percent: f64,
+    /// Projected growth over a quarter above this is flagged (percent).
+    pub growth_percent: f64,
+    pub change_open_days: i64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            min_success_percent: 95.0,
+            growth_percent: 25.0,
+            change_open_days: 14,
+        }
+    }
+}
+
+fn risk(
+    rule: &'static str,
+    severity: Severity,
+    client: &str,
+    subject: &str,
+    evidence: String,
+    recommendation: &str,
+) -> Risk {
+    Risk {
+        rule,
+        severity,
+        client: client.into(),
+        subject: subject.into(),
+        evidence,
+        recommendation: recommendation.into(),
+    }
+}
+
+/// An active CI with no backup policy and no recorded exclusion.
+pub fn unprotected(cis: &[CiFact]) -> Vec<Risk> {
+    cis.iter()
+        .filter(|c| c.backup_status == "unprotected")
+        .map(|c| {
+            risk(
+                "unprotected-ci",
+                Severity::of_tier(c.tier),
+                &c.client,
+                &c.host,
+                format!("tier-{} CI {} has no backup policy and no recorded exclusion", c.tier, c.host),
+                "add a backup policy (bmctl macd add) or record why it is excluded (bmctl cmdb edit --exclude)",
+            )
+        })
+        .collect()
+}
+
+/// No successful recovery attempt within the policy's restore-test cadence, or never.
+pub fn restore_test_overdue(policies: &[PolicyFact], now: i64) -> Vec<Risk> {
+    policies
+        .iter()
+        .filter_map(|p| {
+            let days = restore_test_days(&p.restore_test)?;
+            let since = p.last_good_restore.unwrap_or(p.created_at);
+            (now - since > days * 86_400).then(|| {
+                let evidence = match p.last_good_restore {
+                    Some(t) => format!("last successful restore test {} ago ({}); cadence {}", format_age(now - t), rfc3339(t), p.restore_test),
+                    None => format!("never restored successfully; cadence {}", p.restore_test),
+                };
+                risk(
+                    "restore-test-overdue",
+                    if p.tier == 1 { Severity::High } else { Severity::Medium },
+                    &p.client,
+                    &p.job,
+                    evidence,
+                    "run a restore test (bmctl restore test) and record it; an untested backup is a hope, not a backup",
+                )
+            })
+        })
+        .collect()
+}
+
+/// Runs in 30 days below which a success rate says nothing.
+const MIN_SAMPLE: usize = 10;
+
+/// Success rate below the limit over 30 days (at least 10 runs), or 3+
+/// consecutive failures now.
+pub fn chronic_failure(policies: &[PolicyFact], limits: &Limits) -> Vec<Risk> {
+    policies
+        .iter()
+        .filter_map(|p| {
+            let rate = (p.runs_30d > 0).then(|| p.good_30d as f64 * 100.0 / p.runs_30d as f64);
+            // A rate needs a sample: a weekly job's one failure is not "chronic".
+            let low = p.runs_30d >= MIN_SAMPLE && rate.is_some_and(|r| r < limits.min_success_percent);
+            if !low && p.consecutive_failures < 3 {
+                return None;
+            }
+            let evidence = format!(
+                "{} of {} runs good in 30 days ({}); {} consecutive failed or missed runs now",
+                p.good_30d,
+                p.runs_30d,
+                rate.map(|r| format!("{r:.1} %")).unwrap_or_else(|| "n/a".into()),
+                p.consecutive_failures
+            );
+            Some(risk("chronic-failure", Severity::High, &p.client, &p.job, evidence, "find the root cause (network, capacity, credentials) rather than re-running; escalate to the client if it is theirs"))
+        })
+        .collect()
+}
+
+/// RPO breaches in the period: how many, and the worst gap.
+pub fn rpo_breaches(policies: &[PolicyFact]) -> Vec<Risk> {
+    policies
+        .iter()
+        .filter(|p| p.rpo_breaches > 0)
+        .map(|p| {
+            let gap = p.worst_gap_s.map(|g| format!(", worst gap {}", format_age(g))).unwrap_or_default();
+            risk(
+                "rpo-breach",
+                if p.tier == 1 { Severity::High } else { Severity::Medium },
+                &p.client,
+                &p.job,
+                format!("{} RPO breach(es) in the period (RPO {}){gap}", p.rpo_breaches, crate::domain::time::format_duration(p.rpo_s)),
+                "shorten the schedule or fix the failures behind the gaps; agree a realistic RPO with the client if it cannot be met",
+            )
+        })
+        .collect()
+}
+
+/// No offsite or immutable copy where the plan requires one (3-2-1).
+pub fn offsite_missing(client: &ClientFact, cis: &[CiFact]) -> Vec<Risk> {
+    if !client.require_offsite {
+        return Vec::new();
+    }
+    cis.iter()
+        .filter(|c| c.client == client.code && c.backup_status == "protected" && !c.offsite_copy)
+        .map(|c| {
+            risk(
+                "no-offsite-copy",
+                Severity::of_tier(c.tier).max(Severity::Medium),
+                &c.client,
+                &c.host,
+                format!(
+                    "{} is backed up only locally; the plan requires an offsite copy",
+                    c.host
+                ),
+                "add an offsite, cloud or immutable copy (bmctl macd add) to follow 3-2-1",
+            )
+        })
+        .collect()
+}
+
+/// Retention below the client's requirement: what all policies of a CI keep
+/// together (a nightly and a weekly job complement each other).
+pub fn retention_short(client: &ClientFact, policies: &[PolicyFact]) -> Vec<Risk> {
+    let Some(required) = &client.required_retention else {
+        return Vec::new();
+    };
+    let mut by_ci: std::collections::BTreeMap<&str, (Retention, Vec<&str>)> =
+        std::collections::BTreeMap::new();
+    for p in policies.iter().filter(|p| p.client == client.code) {
+        let e = by_ci
+            .entry(&p.ci)
+            .or_insert_with(|| (Retention::default(), Vec::new()));
+        e.0 = e.0.merge(&p.retention);
+        e.1.push(&p.job);
+    }
+    by_ci
+        .into_iter()
+        .filter_map(|(ci, (kept, jobs))| {
+            let short = kept.shortfalls(required);
+            (!short.is_empty()).then(|| {
+                risk(
+                    "retention-below-requirement",
+                    Severity::Medium,
+                    &client.code,
+                    ci,
+                    format!("{} ({}) keep {kept} against the required {required}: {}", ci, jobs.join(", "), short.join(", ")),
+                    "raise the retention (bmctl macd change --set retention=…) or record the client's agreement to less",
+                )
+            })
+        })
+        .collect()
+}
+
+/// Least-squares slope and intercept of `(x, y)` points.
+pub fn linear_fit(points: &[(f64, f64)]) -> Option<(f64, f64)> {
+    let n = points.len() as f64;
+    if points.len() < 2 {
+        return None;
+    }
+    let (sx, sy) = points
+        .iter()
+        .fold((0.0, 0.0), |(a, b), (x, y)| (a + x, b + y));
+    let (mx, my) = (sx / n, sy / n);
+    let sxx: f64 = points.iter().map(|(x, _)| (x - mx).powi(2)).sum();
+    if sxx == 0.0 {
+        return None;
+    }
+    let sxy: f64 = points.iter().map(|(x, y)| (x - mx) * (y - my)).sum();
+    let slope = sxy / sxx;
+    Some((slope, my - slope * mx))
+}
+
+/// Backup size trend over 90 days projected a quarter ahead, flagged above
+/// the growth limit.
+pub fn growth(policies: &[PolicyFact], limits: &Limits, now: i64) -> Vec<Risk> {
+    policies
+        .iter()
+        .filter_map(|p| {
+            let pts: Vec<(f64, f64)> = p.sizes.iter().map(|(t, b)| ((t - now) as f64 / 86_400.0, *b as f64)).collect();
+            let (slope, today) = linear_fit(&pts)?;
+            if today <= 0.0 {
+                return None;
+            }
+            let quarter = today + slope * 91.0;
+            let growth = (quarter - today) / today * 100.0;
+            (growth > limits.growth_percent).then(|| {
+                risk(
+                    "growth",
+                    Severity::Medium,
+                    &p.client,
+                    &p.job,
+                    format!("{:.0} GB now, {:.0} GB projected in a quarter (+{growth:.0} %)", today / 1e9, quarter / 1e9),
+                    "check repository and target capacity for the next quarter; review what is being backed up",
+                )
+            })
+        })
+        .collect()
+}
+
+/// Aged proactive backlog and overdue tasks for the client.
+pub fn backlog(client: &ClientFact) -> Vec<Risk> {
+    let mut out = Vec::new();
+    if client.aged_backlog > 0 || client.overdue_tasks > 0 {
+        out.push(risk(
+            "aged-backlog",
+            if client.aged_backlog >= 5 { Severity::High } else { Severity::Medium },
+            &client.code,
+            &client.code,
+            format!("{} proactive tickets open longer than the aged limit; {} tasks overdue", client.aged_backlog, client.overdue_tasks),
+            "work the oldest tickets first and check that tasks are assigned (bmctl tasks due --overdue)",
+        ));
+    }
+    out
+}
+
+/// Changes open longer than the limit.
+pub fn old_changes(client: &ClientFact) -> Vec<Risk> {
+    client
+        .old_changes
+        .iter()
+        .map(|(id, days)| {
+            risk(
+                "change-open-too-long",
+                Severity::Medium,
+                &client.code,
+                &format!("CR-{id}"),
+                format!("change CR-{id} has been open for {days} days"),
+                "approve, implement and complete it, or cancel it (bmctl macd show)",
+            )
+        })
+        .collect()
+}
+
+/// Runs reported for jobs the plan does not know.
+pub fn unmatched(client: &ClientFact) -> Vec<Risk> {
+    client
+        .unmatched_jobs
+        .iter()
+        .map(|j| {
+            risk(
+                "unmatched-job",
+                Severity::Low,
+                &client.code,
+                j,
+                format!("runs are reported for job {j}, which no backup plan declares"),
+                "add the job to the plan (bmctl macd add) or stop it; unknown jobs are unmanaged risk",
+            )
+        })
+        .collect()
+}
+
+/// Every rule for one client, most severe first.
+pub fn register(
+    client: &ClientFact,
+    cis: &[CiFact],
+    policies: &[PolicyFact],
+    limits: &Limits,
+    now: i64,
+) -> Vec<Risk> {
+    let mut all = Vec::new();
+    all.extend(unprotected(cis));
+    all.extend(restore_test_overdue(policies, now));
+    all.extend(chronic_failure(policies, limits));
+    all.extend(rpo_breaches(policies));
+    all.extend(offsite_missing(client, cis));
+    all.extend(retention_short(client, policies));
+    all.extend(growth(policies, limits, now));
+    all.extend(backlog(client));
+    all.extend(old_changes(client));
+    all.extend(unmatched(client));
+    all.sort_by(|a, b| {
+        b.severity
+            .cmp(&a.severity)
+            .then(a.rule.cmp(b.rule))
+            .then(a.subject.cmp(&b.subject))
+    });
+    all
+}
+
+/// Whether a target counts as an offsite copy.
+pub fn offsite(target: &str) -> bool {
+    is_offsite(target)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DAY: i64 = 86_400;
+
+    fn policy() -> PolicyFact {
+        PolicyFact {
+            client: "acme".into(),
+            job: "fs01-nightly".into(),
+            ci: "fs01".into(),
+            tier: 1,
+            target: "offsite".into(),
+            restore_test: "monthly".into(),
+            retention: Retention::parse("daily=7,weekly=4,monthly=12").unwrap(),
+            created_at: 0,
+            runs_30d: 30,
+            good_30d: 30,
+            consecutive_failures: 0,
+            last_good_restore: Some(90 * DAY),
+            rpo_s: DAY,
+            rpo_breaches: 0,
+            worst_gap_s: None,
+            sizes: Vec::new(),
+        }
+    }
+
+    fn client() -> ClientFact {
+        ClientFact {
+            code: "acme".into(),
+            require_offsite: true,
+            required_retention: Some(Retention::parse("daily=7,weekly=4,monthly=12").unwrap()),
+            ..ClientFact::default()
+        }
+    }
+
+    fn ci(status: &str, offsite: bool) -> CiFact {
+        CiFact {
+            client: "acme".into(),
+            host: "fs01".into(),
+            tier: 1,
+            backup_status: status.into(),
+            offsite_copy: offsite,
+        }
+    }
+
+    #[test]
+    fn unprotected_ci() {
+        assert_eq!(
+            unprotected(&[ci("unprotected", false)])[0].severity,
+            Severity::High
+        );
+        assert!(unprotected(&[ci("protected", true), ci("excluded", false)]).is_empty());
+    }
+
+    #[test]
+    fn restore_test_overdue_rule() {
+        let now = 100 * DAY;
+        assert!(restore_test_overdue(&[policy()], now).is_empty()); // 10 days ago, monthly
+        let mut p = policy();
+        p.last_good_restore = Some(50 * DAY);
+        assert_eq!(restore_test_overdue(&[p.clone()], now).len(), 1);
+        p.last_good_restore = None;
+        assert!(restore_test_overdue(&[p.clone()], now)[0]
+            .evidence
+            .contains("never"));
+        p.restore_test = "never".into();
+        assert!(restore_test_overdue(&[p], now).is_empty());
+    }
+
+    #[test]
+    fn chronic_failure_rule() {
+        let l = Limits::default();
+        assert!(chronic_failure(&[policy()], &l).is_empty());
+        let mut p = policy();
+        p.good_30d = 28; // 93.3 %
+        assert_eq!(chronic_failure(&[p.clone()], &l).len(), 1);
+        p.runs_30d = 4; // a weekly job: too few runs for a rate
+        p.good_30d = 3;
+        assert!(chronic_failure(&[p], &l).is_empty());
+        let mut p = policy();
+        p.consecutive_failures = 3;
+        assert_eq!(chronic_failure(&[p], &l).len(), 1);
+    }
+
+    #[test]
+    fn rpo_breach_rule() {
+        assert!(rpo_breaches(&[policy()]).is_empty());
+        let mut p = policy();
+        p.rpo_breaches = 2;
+        p.worst_gap_s = Some(3 * DAY);
+        let r = rpo_breaches(&[p]);
+        assert!(
+            r[0].evidence.contains("2 RPO breach") && r[0].evidence.contains("worst gap 3d"),
+            "{}",
+            r[0].evidence
+        );
+    }
+
+    #[test]
+    fn offsite_rule() {
+        assert_eq!(
+            offsite_missing(&client(), &[ci("protected", false)]).len(),
+            1
+        );
+        assert!(offsite_missing(&client(), &[ci("protected", true)]).is_empty());
+        let relaxed = ClientFact {
+            require_offsite: false,
+            ..client()
+        };
+        assert!(offsite_missing(&relaxed, &[ci("protected", false)]).is_empty());
+    }
+
+    #[test]
+    fn retention_rule() {
+        assert!(retention_short(&client(), &[policy()]).is_empty());
+        let mut p = policy();
+        p.retention = Retention::parse("daily=7").unwrap();
+        let r = retention_short(&client(), &[p.clone()]);
+        assert!(r[0].evidence.contains("weekly 0 < 4"), "{}", r[0].evidence);
+        // a weekly job on the same CI makes up for it
+        let weekly = PolicyFact {
+            job: "fs01-weekly".into(),
+            retention: Retention::parse("weekly=4,monthly=12").unwrap(),
+            ..p.clone()
+        };
+        assert!(retention_short(&client(), &[p, weekly]).is_empty());
+    }
+
+    #[test]
+    fn growth_rule_fits_a_line() {
+        assert_eq!(
+            linear_fit(&[(0.0, 1.0), (1.0, 3.0), (2.0, 5.0)]),
+            Some((2.0, 1.0))
+        );
+        let now = 100 * DAY;
+        let mut p = policy();
+        // 100 GB growing 1 GB a day: +91 % in a quarter
+        p.sizes = (0..90)
+            .map(|d| (now - (89 - d) * DAY, (11 + d) * 1_000_000_000))
+            .collect();
+        assert_eq!(growth(&[p.clone()], &Limits::default(), now).len(), 1);
+        p.sizes = (0..90)
+            .map(|d| (now - (89 - d) * DAY, 100_000_000_000 + d * 10_000_000))
+            .collect();
+        assert!(growth(&[p], &Limits::default(), now).is_empty());
+    }
+
+    #[test]
+    fn backlog_changes_and_unmatched_rules() {
+        assert!(backlog(&client()).is_empty());
+        assert_eq!(
+            backlog(&ClientFact {
+                overdue_tasks: 2,
+                ..client()
+            })
+            .len(),
+            1
+        );
+        assert!(old_changes(&client()).is_empty());
+        assert_eq!(
+            old_changes(&ClientFact {
+                old_changes: vec![(7, 20)],
+                ..client()
+            })[0]
+                .subject,
+            "CR-7"
+        );
+        assert!(unmatched(&client()).is_empty());
+        assert_eq!(
+            unmatched(&ClientFact {
+                unmatched_jobs: vec!["old-nas".into()],
+                ..client()
+            })
+            .len(),
+            1
+        );
+    }
+}
