@@ -4,5 +4,11 @@ mod env;
 mod events;
 mod foundation;
 mod operations;
+mod planning;
 mod tasks;
 mod tools;
+
+/// The silver-tier second client of the operations tests.
+pub fn operations_silver() -> String {
+    operations::SILVER.to_string()
+}

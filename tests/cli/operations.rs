@@ -351,7 +351,7 @@ fn a_failing_or_hanging_hook_is_reported_and_the_ticket_kept() {
     }
 }
 
-const SILVER: &str = r#"client = "bravo"
+pub const SILVER: &str = r#"client = "bravo"
 name = "Bravo Ltd"
 timezone = "UTC"
 sla_tier = "silver"
