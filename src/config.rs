@@ -218,6 +218,24 @@ const SETTINGS: &[Setting] = &[
         help: "due time of a P4 ticket for a bronze client",
     },
     Setting {
+        key: "risks.min_success_percent",
+        default: "95",
+        kind: Kind::Count,
+        help: "a 30-day success rate below this is a chronic failure",
+    },
+    Setting {
+        key: "risks.growth_percent",
+        default: "25",
+        kind: Kind::Count,
+        help: "projected backup growth over a quarter above this is a risk",
+    },
+    Setting {
+        key: "risks.change_open_days",
+        default: "14",
+        kind: Kind::Count,
+        help: "a change open longer than this is a risk",
+    },
+    Setting {
         key: "approval.allow_self_approval",
         default: "false",
         kind: Kind::Bool,
@@ -391,6 +409,11 @@ impl Config {
         })
     }
 
+    /// A setting's value as text.
+    pub fn raw_value(&self, key: &str) -> &str {
+        self.raw(key)
+    }
+
     fn raw(&self, key: &str) -> &str {
         self.values.get(key).map(|e| e.value.as_str()).unwrap_or("")
     }
@@ -406,6 +429,7 @@ impl Config {
     }
 
     /// Settings as they would be with no file, environment or flags.
+    /// (Also the fallback for thresholds read by name.)
     pub fn defaults() -> Config {
         let values = SETTINGS
             .iter()

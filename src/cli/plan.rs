@@ -247,6 +247,7 @@ pub fn run(app: &App, cmd: &Cmd) -> Result<u8> {
                     q,
                     ctx.ts(),
                     app.config.secs("kpi.aged_after"),
+                    &crate::ops::risks::limits(&app.config),
                 )?;
                 for f in crate::ops::review::write(&r, out, &formats)? {
                     app.say(format!("wrote {}", f.display()));
@@ -266,6 +267,7 @@ pub fn run(app: &App, cmd: &Cmd) -> Result<u8> {
                 min,
                 ctx.ts(),
                 app.config.secs("kpi.aged_after"),
+                &crate::ops::risks::limits(&app.config),
             )?;
             output::list(app.format(), &risks)?;
         }

@@ -97,7 +97,14 @@ pub struct Review {
 }
 
 /// Gather the review of one client for a quarter, as of `now`.
-pub fn build(store: &Store, client: &str, q: Quarter, now: i64, aged_after: i64) -> Result<Review> {
+pub fn build(
+    store: &Store,
+    client: &str,
+    q: Quarter,
+    now: i64,
+    aged_after: i64,
+    limits: &crate::report::risks::Limits,
+) -> Result<Review> {
     let c = clients::get(&store.conn, client)?;
     let tz = c.tz();
     let (from, to) = q.bounds(tz)?;
@@ -157,7 +164,7 @@ pub fn build(store: &Store, client: &str, q: Quarter, now: i64, aged_after: i64)
         kpis: kpi::compute(store, Some(client), from, to, now, aged_after)?,
         previous: kpi::compute(store, Some(client), pf, pt, now, aged_after)?,
         monthly,
-        risks: risks::register(store, Some(client), Severity::Low, at, aged_after)?,
+        risks: risks::register(store, Some(client), Severity::Low, at, aged_after, limits)?,
         plan_changes,
         restore_tests,
         open_items,

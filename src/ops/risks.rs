@@ -9,6 +9,16 @@ use crate::store::{cis, clients, events, kpi, policies, recovery, tickets, Store
 
 const DAY: i64 = 86_400;
 
+/// The thresholds of the rules from config `[risks]`.
+pub fn limits(c: &crate::config::Config) -> Limits {
+    let pct = |k: &str, d: f64| c.raw_value(k).parse::<f64>().unwrap_or(d);
+    Limits {
+        min_success_percent: pct("risks.min_success_percent", 95.0),
+        growth_percent: pct("risks.growth_percent", 25.0),
+        change_open_days: c.count("risks.change_open_days"),
+    }
+}
+
 /// The risk register of one client (or all), at `now`, at or above `min`.
 pub fn register(
     store: &Store,
@@ -16,6 +26,7 @@ pub fn register(
     min: Severity,
     now: i64,
     aged_after: i64,
+    limits: &Limits,
 ) -> Result<Vec<Risk>> {
     let mut out = Vec::new();
     for c in clients::list(&store.conn)?
@@ -104,9 +115,10 @@ pub fn register(
                 .collect(),
             // Changes (MACD) are not recorded yet: this rule has no data to read.
             old_changes: Vec::new(),
+            sla_breaches: kpi::sla_breaches(&store.conn, c.id, now - 30 * DAY, now + 1, now)?,
         };
         out.extend(
-            risks::register(&fact, &cis, &facts, &Limits::default(), now)
+            risks::register(&fact, &cis, &facts, limits, now)
                 .into_iter()
                 .filter(|r| r.severity >= min),
         );

@@ -99,6 +99,9 @@ pub struct ClientFact {
     pub unmatched_jobs: Vec<String>,
     /// `(id, days open)` of changes open longer than the limit.
     pub old_changes: Vec<(i64, i64)>,
+    /// `(ticket id, title, seconds late)` of corrective tickets whose SLA due
+    /// time passed before they were resolved (or that are still open past it).
+    pub sla_breaches: Vec<(i64, String, i64)>,
 }
 
 /// Thresholds of the rules (config `[risks]`).
@@ -345,6 +348,24 @@ pub fn backlog(client: &ClientFact) -> Vec<Risk> {
     out
 }
 
+/// Corrective tickets and incidents that breached their SLA due time in the period.
+pub fn sla_breaches(client: &ClientFact) -> Vec<Risk> {
+    client
+        .sla_breaches
+        .iter()
+        .map(|(id, title, late)| {
+            risk(
+                "sla-breach",
+                Severity::Medium,
+                &client.code,
+                &format!("#{id}"),
+                format!("{title}: {} past its SLA due time", format_age(*late)),
+                "review staffing and escalation for this client's tickets; check the SLA table fits the contract",
+            )
+        })
+        .collect()
+}
+
 /// Changes open longer than the limit.
 pub fn old_changes(client: &ClientFact) -> Vec<Risk> {
     client
@@ -398,6 +419,7 @@ pub fn register(
     all.extend(retention_short(client, policies));
     all.extend(growth(policies, limits, now));
     all.extend(backlog(client));
+    all.extend(sla_breaches(client));
     all.extend(old_changes(client));
     all.extend(unmatched(client));
     all.sort_by(|a, b| {
@@ -581,6 +603,15 @@ mod tests {
             })[0]
                 .subject,
             "CR-7"
+        );
+        assert!(sla_breaches(&client()).is_empty());
+        let late = ClientFact {
+            sla_breaches: vec![(12, "Backup failed".into(), 3 * 3600)],
+            ..client()
+        };
+        assert_eq!(
+            sla_breaches(&late)[0].evidence,
+            "Backup failed: 3h 0m past its SLA due time"
         );
         assert!(unmatched(&client()).is_empty());
         assert_eq!(

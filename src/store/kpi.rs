@@ -92,3 +92,24 @@ pub fn rpo_tickets(
     })?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
+
+/// `(id, title, seconds late)` of a client's corrective tickets opened in
+/// `[from, to)` that were resolved after their due time or are open past it at `now`.
+pub fn sla_breaches(
+    conn: &Connection,
+    client_id: i64,
+    from: i64,
+    to: i64,
+    now: i64,
+) -> Result<Vec<(i64, String, i64)>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, title, coalesce(resolved_at, ?4) - due_at FROM tickets
+         WHERE client_id = ?1 AND kind IN ('corrective', 'incident') AND opened_at >= ?2 AND opened_at < ?3
+           AND due_at IS NOT NULL AND coalesce(resolved_at, ?4) > due_at
+         ORDER BY id",
+    )?;
+    let rows = stmt.query_map(rusqlite::params![client_id, from, to, now], |r| {
+        Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
