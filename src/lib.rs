@@ -11,5 +11,6 @@ pub mod error;
 pub mod ingest;
 pub mod ops;
 pub mod output;
+pub mod prompt;
 pub mod report;
 pub mod store;

@@ -12,6 +12,7 @@ mod db;
 mod demo;
 mod events;
 pub(crate) mod kpi;
+mod macd;
 mod pause;
 mod plan;
 mod restore;
@@ -106,6 +107,9 @@ pub enum Command {
     /// Recovery attempts: restore tests and real restores.
     #[command(subcommand)]
     Restore(restore::Cmd),
+    /// Backup changes: add, change, move, delete with approval (05f.03–05f.06).
+    #[command(subcommand)]
+    Macd(macd::Cmd),
     /// The five KPIs of the process, per client or overall (05f.07).
     Kpi(kpi::Args),
     /// The audit log of every write.
@@ -260,6 +264,7 @@ fn dispatch(app: &App) -> Result<u8> {
         Command::Tasks(cmd) => tasks::run(app, cmd),
         Command::Restore(cmd) => restore::run(app, cmd),
         Command::Kpi(args) => kpi::run(app, args),
+        Command::Macd(cmd) => macd::run(app, cmd),
         Command::Audit(cmd) => audit::run(app, cmd),
         Command::Db(cmd) => db::run(app, cmd),
         Command::Completions { shell } => {

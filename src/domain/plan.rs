@@ -39,7 +39,7 @@ pub struct CiSpec {
 }
 
 /// One backup policy (job) as the plan declares it; durations in seconds.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PolicySpec {
     pub job: String,
     pub ci: String,
@@ -162,6 +162,120 @@ impl Locator<'_> {
     }
 }
 
+/// Check one `[[policy]]` table; errors name the line and key.
+fn validate_policy(loc: &Locator<'_>, i: usize, p: &RawPolicy, tz: &str) -> Result<PolicySpec> {
+    let key = |f: &str| format!("policy[{i}].{f}");
+    validate_slug("job name", p.job.get_ref()).map_err(|e| loc.at(&p.job, &key("job"), e))?;
+    validate_host(p.ci.get_ref()).map_err(|e| loc.at(&p.ci, &key("ci"), e))?;
+    validate_choice("tool", p.tool.get_ref(), TOOLS)
+        .map_err(|e| loc.at(&p.tool, &key("tool"), e))?;
+    check_schedule(p.schedule.get_ref(), tz)
+        .map_err(|e| loc.at(&p.schedule, &key("schedule"), e))?;
+    let dur = |s: &Spanned<String>, f: &str| {
+        parse_duration(s.get_ref()).map_err(|e| loc.at(s, &key(f), e))
+    };
+    let rpo_s = dur(&p.rpo, "rpo")?;
+    let grace_s = dur(&p.grace, "grace")?;
+    let rto_s = dur(&p.rto, "rto")?;
+    let max_runtime_s = p
+        .max_runtime
+        .as_ref()
+        .map(|m| dur(m, "max_runtime"))
+        .transpose()?;
+    if p.retention.get_ref().is_empty() {
+        return Err(loc.at(&p.retention, &key("retention"), "must keep something"));
+    }
+    validate_choice("target", p.target.get_ref(), TARGETS)
+        .map_err(|e| loc.at(&p.target, &key("target"), e))?;
+    validate_choice("restore_test", p.restore_test.get_ref(), RESTORE_TESTS)
+        .map_err(|e| loc.at(&p.restore_test, &key("restore_test"), e))?;
+    Ok(PolicySpec {
+        job: p.job.get_ref().clone(),
+        ci: p.ci.get_ref().clone(),
+        tool: p.tool.get_ref().clone(),
+        schedule: normalize_schedule(p.schedule.get_ref()),
+        rpo_s,
+        grace_s,
+        retention: p.retention.get_ref().clone(),
+        target: p.target.get_ref().clone(),
+        restore_test: p.restore_test.get_ref().clone(),
+        rto_s,
+        max_runtime_s,
+        match_rule: p.match_rule.clone().unwrap_or_default(),
+    })
+}
+
+fn normalize_schedule(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// A cron expression that parses and runs at least once in `tz`.
+pub fn check_schedule(text: &str, tz: &str) -> Result<()> {
+    let s = Schedule::parse(text)?;
+    let zone = parse_tz(tz)?;
+    s.next_after(chrono::DateTime::UNIX_EPOCH, zone)
+        .map(|_| ())
+        .ok_or_else(|| anyhow!("never runs in {tz}"))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPolicyFile {
+    policy: Vec<RawPolicy>,
+}
+
+/// Parse a file holding one `[[policy]]` table of the plan format (a MACD
+/// proposal), validated exactly like a plan file.
+pub fn parse_policy_file(text: &str, file: &str, tz: &str) -> Result<PolicySpec> {
+    let loc = Locator { file, text };
+    let raw: RawPolicyFile = toml::from_str(text).map_err(|e| {
+        let line = e.span().map(|s| line_of(text, s.start)).unwrap_or(1);
+        crate::error::rejected(format!("{file}:{line}: {}", e.message().trim()))
+    })?;
+    match raw.policy.as_slice() {
+        [p] => validate_policy(&loc, 0, p, tz),
+        _ => Err(crate::error::rejected(format!(
+            "{file}: must hold exactly one [[policy]] table, it has {}",
+            raw.policy.len()
+        ))),
+    }
+}
+
+impl PolicySpec {
+    /// Change one field from text (`macd change --set FIELD=VALUE`), validated
+    /// like the plan file; `tz` is the client's zone.
+    pub fn set(&mut self, field: &str, value: &str, tz: &str) -> Result<()> {
+        let v = value.trim();
+        match field {
+            "tool" => {
+                validate_choice("tool", v, TOOLS)?;
+                self.tool = v.into();
+            }
+            "schedule" => {
+                check_schedule(v, tz)?;
+                self.schedule = normalize_schedule(v);
+            }
+            "rpo" => self.rpo_s = parse_duration(v)?,
+            "grace" => self.grace_s = parse_duration(v)?,
+            "rto" => self.rto_s = parse_duration(v)?,
+            "max_runtime" => self.max_runtime_s = Some(parse_duration(v)?),
+            "retention" => self.retention = Retention::parse(v)?,
+            "target" => {
+                validate_choice("target", v, TARGETS)?;
+                self.target = v.into();
+            }
+            "restore_test" => {
+                validate_choice("restore_test", v, RESTORE_TESTS)?;
+                self.restore_test = v.into();
+            }
+            other => anyhow::bail!(
+                "field '{other}' cannot be set (tool, schedule, rpo, grace, rto, max_runtime, retention, target, restore_test)"
+            ),
+        }
+        Ok(())
+    }
+}
+
 /// Parse and validate a plan file. Every check that needs no database is made
 /// here; the error is a `Rejected` failure naming file, line and key.
 pub fn parse_plan(text: &str, file: &str) -> Result<ParsedPlan> {
@@ -221,62 +335,15 @@ pub fn parse_plan(text: &str, file: &str) -> Result<ParsedPlan> {
     let mut lines = Vec::new();
     let mut jobs = BTreeSet::new();
     for (i, p) in raw.policy.iter().enumerate() {
-        let key = |f: &str| format!("policy[{i}].{f}");
-        validate_slug("job name", p.job.get_ref()).map_err(|e| loc.at(&p.job, &key("job"), e))?;
-        if !jobs.insert(p.job.get_ref().clone()) {
+        let spec = validate_policy(&loc, i, p, tz)?;
+        if !jobs.insert(spec.job.clone()) {
             return Err(loc.at(
                 &p.job,
-                &key("job"),
-                format!("job name '{}' is used twice", p.job.get_ref()),
+                &format!("policy[{i}].job"),
+                format!("job name '{}' is used twice", spec.job),
             ));
         }
-        validate_choice("tool", p.tool.get_ref(), TOOLS)
-            .map_err(|e| loc.at(&p.tool, &key("tool"), e))?;
-        Schedule::parse(p.schedule.get_ref())
-            .and_then(|s| {
-                let zone = parse_tz(tz)?;
-                s.next_after(chrono::DateTime::UNIX_EPOCH, zone)
-                    .map(|_| ())
-                    .ok_or_else(|| anyhow!("never runs in {tz}"))
-            })
-            .map_err(|e| loc.at(&p.schedule, &key("schedule"), e))?;
-        let dur = |s: &Spanned<String>, f: &str| {
-            parse_duration(s.get_ref()).map_err(|e| loc.at(s, &key(f), e))
-        };
-        let rpo_s = dur(&p.rpo, "rpo")?;
-        let grace_s = dur(&p.grace, "grace")?;
-        let rto_s = dur(&p.rto, "rto")?;
-        let max_runtime_s = p
-            .max_runtime
-            .as_ref()
-            .map(|m| dur(m, "max_runtime"))
-            .transpose()?;
-        if p.retention.get_ref().is_empty() {
-            return Err(loc.at(&p.retention, &key("retention"), "must keep something"));
-        }
-        validate_choice("target", p.target.get_ref(), TARGETS)
-            .map_err(|e| loc.at(&p.target, &key("target"), e))?;
-        validate_choice("restore_test", p.restore_test.get_ref(), RESTORE_TESTS)
-            .map_err(|e| loc.at(&p.restore_test, &key("restore_test"), e))?;
-        policies.push(PolicySpec {
-            job: p.job.get_ref().clone(),
-            ci: p.ci.get_ref().clone(),
-            tool: p.tool.get_ref().clone(),
-            schedule: p
-                .schedule
-                .get_ref()
-                .split_whitespace()
-                .collect::<Vec<_>>()
-                .join(" "),
-            rpo_s,
-            grace_s,
-            retention: p.retention.get_ref().clone(),
-            target: p.target.get_ref().clone(),
-            restore_test: p.restore_test.get_ref().clone(),
-            rto_s,
-            max_runtime_s,
-            match_rule: p.match_rule.clone().unwrap_or_default(),
-        });
+        policies.push(spec);
         lines.push(line_of(text, p.ci.span().start));
     }
 

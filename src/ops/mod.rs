@@ -10,6 +10,7 @@ pub mod demo;
 pub mod events;
 pub mod hooks;
 pub mod kpi;
+pub mod macd;
 pub mod pause;
 pub mod plan;
 pub mod restore;

@@ -164,3 +164,12 @@ pub fn coverage(conn: &Connection) -> Result<Coverage> {
         },
     )?)
 }
+
+/// Record the change that last touched a CI.
+pub fn set_change_ref(conn: &Connection, id: i64, reference: &str, now: i64) -> Result<()> {
+    conn.execute(
+        "UPDATE cis SET last_change_ref = ?2, updated_at = ?3 WHERE id = ?1",
+        params![id, reference, now],
+    )?;
+    Ok(())
+}

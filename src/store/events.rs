@@ -398,3 +398,22 @@ pub fn policy_runs(
     })?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
+
+/// When the first successful backup of a policy since `since` ended, if any.
+pub fn first_success_since(
+    conn: &Connection,
+    client_id: i64,
+    policy_id: i64,
+    since: i64,
+) -> Result<Option<i64>> {
+    use rusqlite::OptionalExtension;
+    Ok(conn
+        .prepare_cached(
+            "SELECT min(ended_at) FROM job_events
+             WHERE client_id = ?1 AND ended_at >= ?3 AND policy_id = ?2 AND status = 's' AND operation IS NULL
+               AND coalesce(started_at, ended_at) >= ?3",
+        )?
+        .query_row(params![client_id, policy_id, since], |r| r.get::<_, Option<i64>>(0))
+        .optional()?
+        .flatten())
+}

@@ -13,6 +13,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0003_tasks.sql"),
     include_str!("migrations/0004_operations.sql"),
     include_str!("migrations/0005_kpi.sql"),
+    include_str!("migrations/0006_changes.sql"),
 ];
 
 /// The newest schema version this bmctl knows.

@@ -1,0 +1,624 @@
+//! `bmctl macd add|change|move|delete|list|show|approve|reject|implement|complete|cancel`.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use clap::{CommandFactory, Subcommand};
+
+use super::{split_ref, App, Cli};
+use crate::domain::change::Change;
+use crate::domain::plan::{CiSpec, PolicySpec};
+use crate::domain::policy::{MatchRule, Retention};
+use crate::domain::time::{parse_duration, parse_instant_or_date, rfc3339};
+use crate::error::rejected;
+use crate::ops::macd::{self, DeleteTerms, Request, Why};
+use crate::output::{self, Tabular};
+use crate::store::{changes, clients};
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct Common {
+    /// Why the change is needed.
+    #[arg(long)]
+    reason: Option<String>,
+    /// The external change-management reference (e.g. CHG-4711).
+    #[arg(long = "ref")]
+    ref_: Option<String>,
+}
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct AddArgs {
+    #[arg(long)]
+    client: Option<String>,
+    /// The CI to protect (in the CMDB, or new with --new-ci).
+    #[arg(long)]
+    ci: Option<String>,
+    /// The CI is not in the CMDB yet: add it with --kind and --tier.
+    #[arg(long)]
+    new_ci: bool,
+    #[arg(long)]
+    kind: Option<String>,
+    #[arg(long)]
+    tier: Option<i64>,
+    #[arg(long)]
+    job: Option<String>,
+    #[arg(long)]
+    tool: Option<String>,
+    #[arg(long)]
+    schedule: Option<String>,
+    #[arg(long)]
+    rpo: Option<String>,
+    #[arg(long)]
+    grace: Option<String>,
+    /// e.g. daily=7,weekly=4,monthly=12
+    #[arg(long)]
+    retention: Option<String>,
+    #[arg(long)]
+    target: Option<String>,
+    #[arg(long)]
+    restore_test: Option<String>,
+    #[arg(long)]
+    rto: Option<String>,
+    #[arg(long)]
+    max_runtime: Option<String>,
+    /// One [[policy]] table of the plan format instead of the flags.
+    #[arg(long, conflicts_with_all = ["ci", "job", "tool", "schedule", "rpo", "grace", "retention", "target", "restore_test", "rto", "max_runtime"])]
+    from_file: Option<PathBuf>,
+    #[command(flatten)]
+    common: Common,
+}
+
+// One value parsed once per process: the size of the largest variant does not matter.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug, Subcommand)]
+pub enum Cmd {
+    /// Request a new backup policy (05f.03; a wizard on a terminal).
+    #[command(after_help = "Example:
+  bmctl macd add --client acme --ci fs02 --new-ci --kind server --tier 1 --job fs02-nightly --tool restic \\
+      --schedule '0 22 * * *' --rpo 24h --grace 2h --retention daily=7,weekly=4,monthly=12 \\
+      --target offsite --restore-test monthly --rto 4h --reason 'new file server' --ref CHG-4711
+
+On a terminal, missing values are asked for; with --yes or without a terminal the missing
+flags are named and nothing waits for input.")]
+    Add(AddArgs),
+    /// Request a change of fields of a policy.
+    Change {
+        /// CLIENT/JOB
+        #[arg(long)]
+        job: String,
+        /// FIELD=VALUE (schedule, rpo, grace, retention, target, restore_test, rto, max_runtime, tool).
+        #[arg(long = "set", required = true)]
+        sets: Vec<String>,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Request a move of a policy to another CI or target.
+    Move {
+        /// CLIENT/JOB
+        #[arg(long)]
+        job: String,
+        #[arg(long, required_unless_present = "target")]
+        to_ci: Option<String>,
+        #[arg(long)]
+        target: Option<String>,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Request the deletion of a policy (CLIENT/JOB) or of every policy of a CI (CLIENT/HOST).
+    Delete {
+        #[arg(long, required_unless_present = "ci", conflicts_with = "ci")]
+        job: Option<String>,
+        #[arg(long)]
+        ci: Option<String>,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Changes by id.
+    List {
+        /// Only changes not closed yet.
+        #[arg(long)]
+        open: bool,
+        #[arg(long)]
+        client: Option<String>,
+        #[arg(long)]
+        state: Option<String>,
+    },
+    /// A change: the proposal as a diff, the risk and why, the timeline.
+    Show { id: i64 },
+    /// Approve (not your own request); high risk needs --confirm-risk.
+    Approve {
+        id: i64,
+        #[arg(long)]
+        confirm_risk: bool,
+    },
+    Reject {
+        id: i64,
+        #[arg(long)]
+        reason: String,
+    },
+    /// Cancel before implementation.
+    Cancel {
+        id: i64,
+        #[arg(long)]
+        reason: String,
+    },
+    /// Apply an approved change (05f.04/05f.05).
+    #[command(
+        after_help = "A delete needs a retention decision (--retain-until DATE or --dispose) and the typed
+confirmation --confirm CLIENT/JOB (CLIENT/HOST for a CI); --yes never stands in for it."
+    )]
+    Implement {
+        id: i64,
+        /// Keep the deleted policy's backups until this date.
+        #[arg(long, conflicts_with = "dispose")]
+        retain_until: Option<String>,
+        /// Dispose of the deleted policy's backups.
+        #[arg(long)]
+        dispose: bool,
+        /// Name what a delete removes: CLIENT/JOB (or CLIENT/HOST).
+        #[arg(long)]
+        confirm: Option<String>,
+        /// Delete although the last run was not a success (needs --reason).
+        #[arg(long, requires = "reason")]
+        force: bool,
+        #[arg(long)]
+        reason: Option<String>,
+    },
+    /// Close a change once a backup proves it (05f.06).
+    Complete {
+        id: i64,
+        /// Manual evidence when no successful backup has been recorded.
+        #[arg(long)]
+        verified_by: Option<String>,
+    },
+}
+
+impl Tabular for Change {
+    fn headers() -> Vec<&'static str> {
+        vec![
+            "id",
+            "type",
+            "client",
+            "job",
+            "state",
+            "risk",
+            "requested_by",
+            "approved_by",
+            "ref",
+            "requested",
+        ]
+    }
+    fn cells(&self) -> Vec<String> {
+        vec![
+            format!("CR-{}", self.id),
+            self.kind.clone(),
+            self.client.clone(),
+            self.job.clone(),
+            self.state.clone(),
+            self.risk.clone(),
+            self.requested_by.clone(),
+            output::opt(&self.approved_by),
+            output::opt(&self.ref_),
+            rfc3339(self.requested_at),
+        ]
+    }
+}
+
+/// Fill missing add fields: ask on a terminal, else name the missing flags.
+fn complete_add(app: &App, a: &AddArgs) -> Result<AddArgs> {
+    let mut a = a.clone();
+    let fields: [(&str, &mut Option<String>, Option<&str>); 12] = [
+        ("client", &mut a.client, None),
+        ("ci", &mut a.ci, None),
+        ("job", &mut a.job, None),
+        ("tool", &mut a.tool, Some("restic")),
+        ("schedule", &mut a.schedule, Some("0 22 * * *")),
+        ("rpo", &mut a.rpo, Some("24h")),
+        ("grace", &mut a.grace, Some("2h")),
+        (
+            "retention",
+            &mut a.retention,
+            Some("daily=7,weekly=4,monthly=12"),
+        ),
+        ("target", &mut a.target, Some("offsite")),
+        ("restore-test", &mut a.restore_test, Some("monthly")),
+        ("rto", &mut a.rto, Some("4h")),
+        ("reason", &mut a.common.reason, None),
+    ];
+    let ask = crate::prompt::interactive(app.cli.yes);
+    let mut missing = Vec::new();
+    for (name, slot, default) in fields {
+        if slot.is_none() {
+            if ask {
+                *slot = Some(crate::prompt::ask(name, default)?);
+            } else {
+                missing.push(format!("--{name}"));
+            }
+        }
+    }
+    if !missing.is_empty() {
+        Cli::command()
+            .error(
+                clap::error::ErrorKind::MissingRequiredArgument,
+                format!(
+                    "macd add needs {} (no terminal to ask on; or use --from-file)",
+                    missing.join(", ")
+                ),
+            )
+            .exit();
+    }
+    Ok(a)
+}
+
+/// Build the proposal of `macd add` from its flags, validated like a plan file.
+pub fn add_proposal(a: &AddArgs, tz: &str) -> Result<PolicySpec> {
+    let need = |v: &Option<String>, f: &str| {
+        v.clone()
+            .ok_or_else(|| rejected(format!("--{f} is required")))
+    };
+    let dur = |v: &Option<String>, f: &str| {
+        parse_duration(&need(v, f)?).map_err(|e| rejected(format!("--{f}: {e}")))
+    };
+    let mut p = PolicySpec {
+        job: need(&a.job, "job")?,
+        ci: need(&a.ci, "ci")?,
+        tool: String::new(),
+        schedule: String::new(),
+        rpo_s: dur(&a.rpo, "rpo")?,
+        grace_s: dur(&a.grace, "grace")?,
+        retention: Retention::parse(&need(&a.retention, "retention")?)
+            .map_err(|e| rejected(format!("--retention: {e}")))?,
+        target: String::new(),
+        restore_test: String::new(),
+        rto_s: dur(&a.rto, "rto")?,
+        max_runtime_s: a
+            .max_runtime
+            .as_deref()
+            .map(|m| parse_duration(m).map_err(|e| rejected(format!("--max-runtime: {e}"))))
+            .transpose()?,
+        match_rule: MatchRule::default(),
+    };
+    crate::domain::client::validate_slug("job name", &p.job)
+        .map_err(|e| rejected(format!("--job: {e}")))?;
+    for (field, value) in [
+        ("tool", &a.tool),
+        ("schedule", &a.schedule),
+        ("target", &a.target),
+        ("restore_test", &a.restore_test),
+    ] {
+        p.set(field, &need(value, field)?, tz)
+            .map_err(|e| rejected(format!("--{}: {e}", field.replace('_', "-"))))?;
+    }
+    Ok(p)
+}
+
+fn show(app: &App, store: &crate::store::Store, id: i64) -> Result<()> {
+    let d = macd::show(store, id)?;
+    if app.format() != output::Format::Table {
+        return output::show(app.format(), &d, &[]);
+    }
+    let c = &d.change;
+    let mut out = format!(
+        "CR-{} {} {}/{} — {}\nrisk {}: {}\nrequested by {} at {}{}\nreason: {}\n",
+        c.id,
+        c.kind,
+        c.client,
+        c.job,
+        c.state,
+        c.risk,
+        c.risk_reasons.join("; "),
+        c.requested_by,
+        rfc3339(c.requested_at),
+        c.ref_
+            .as_ref()
+            .map(|r| format!(" (ref {r})"))
+            .unwrap_or_default(),
+        c.reason
+    );
+    if let Some(a) = &c.approved_by {
+        out.push_str(&format!(
+            "decided by {a}{}\n",
+            c.decision
+                .as_ref()
+                .map(|d| format!(": {d}"))
+                .unwrap_or_default()
+        ));
+    }
+    if !d.diff.is_empty() {
+        out.push_str("proposal:\n");
+        for l in &d.diff {
+            match l.change {
+                "changed" => out.push_str(&format!(
+                    "  {} {}: {} → {}\n",
+                    l.item, l.field, l.old, l.new
+                )),
+                other => out.push_str(&format!("  {other} {}\n", l.item)),
+            }
+        }
+    }
+    out.push_str("timeline:\n");
+    for l in &d.timeline {
+        out.push_str(&format!(
+            "  {}  {:<8} {}\n",
+            rfc3339(l.at.0),
+            l.actor,
+            l.text
+        ));
+    }
+    output::text(&out)
+}
+
+fn done(app: &App, c: &Change) -> Result<()> {
+    app.say(format!(
+        "CR-{} ({} {}/{}) is {}",
+        c.id, c.kind, c.client, c.job, c.state
+    ));
+    if app.format() != output::Format::Table {
+        output::show(app.format(), c, &[])?;
+    }
+    Ok(())
+}
+
+fn why(c: &Common) -> Result<Why> {
+    Ok(Why {
+        reason: c
+            .reason
+            .clone()
+            .ok_or_else(|| rejected("--reason is required: say why the change is needed"))?,
+        ref_: c.ref_.clone(),
+    })
+}
+
+pub fn run(app: &App, cmd: &Cmd) -> Result<u8> {
+    let mut store = app.store()?;
+    match cmd {
+        Cmd::Add(a) => {
+            let ctx = app.ctx("macd add")?;
+            let (client, proposal, a) = if let Some(f) = &a.from_file {
+                let client = a
+                    .client
+                    .clone()
+                    .ok_or_else(|| rejected("--client is required"))?;
+                let tz = clients::get(&store.conn, &client)?.timezone;
+                let name = f.display().to_string();
+                let text = std::fs::read_to_string(f).with_context(|| format!("reading {name}"))?;
+                (
+                    client,
+                    crate::domain::plan::parse_policy_file(&text, &name, &tz)?,
+                    a.clone(),
+                )
+            } else {
+                let a = complete_add(app, a)?;
+                let client = a.client.clone().unwrap_or_default();
+                let tz = clients::get(&store.conn, &client)?.timezone;
+                (client, add_proposal(&a, &tz)?, a)
+            };
+            let new_ci = if a.new_ci {
+                let kind = a
+                    .kind
+                    .clone()
+                    .ok_or_else(|| rejected("--new-ci needs --kind"))?;
+                let tier = a.tier.ok_or_else(|| rejected("--new-ci needs --tier"))?;
+                crate::domain::ci::validate_kind(&kind)
+                    .map_err(|e| rejected(format!("--kind: {e}")))?;
+                crate::domain::ci::validate_tier(tier)
+                    .map_err(|e| rejected(format!("--tier: {e}")))?;
+                crate::domain::client::validate_host(&proposal.ci)
+                    .map_err(|e| rejected(format!("--ci: {e}")))?;
+                Some(CiSpec {
+                    host: proposal.ci.clone(),
+                    kind,
+                    tier,
+                    os: None,
+                    role: None,
+                    excluded: None,
+                })
+            } else {
+                None
+            };
+            if crate::prompt::interactive(app.cli.yes) && a.from_file.is_none() {
+                let summary = format!(
+                    "add {client}/{} on {} ({}), {} {} rpo {} retention {} target {}",
+                    proposal.job,
+                    proposal.ci,
+                    if new_ci.is_some() { "new CI" } else { "CMDB" },
+                    proposal.tool,
+                    proposal.schedule,
+                    crate::domain::time::format_duration(proposal.rpo_s),
+                    proposal.retention,
+                    proposal.target
+                );
+                if !crate::prompt::confirm(&format!("Request this change? {summary}"))? {
+                    app.say("nothing requested");
+                    return Ok(0);
+                }
+            }
+            let c = macd::request(
+                &mut store,
+                &ctx,
+                &client,
+                Request::Add {
+                    proposal: Box::new(proposal),
+                    new_ci,
+                },
+                why(&a.common)?,
+            )?;
+            done(app, &c)?;
+        }
+        Cmd::Change { job, sets, common } => {
+            let (client, job) = split_ref("--job", job)?;
+            let sets = sets
+                .iter()
+                .map(|s| {
+                    s.split_once('=')
+                        .map(|(f, v)| (f.trim().to_string(), v.to_string()))
+                        .ok_or_else(|| rejected(format!("--set '{s}' must look like FIELD=VALUE")))
+                })
+                .collect::<Result<Vec<_>>>()?;
+            let c = macd::request(
+                &mut store,
+                &app.ctx("macd change")?,
+                client,
+                Request::Change {
+                    job: job.into(),
+                    sets,
+                },
+                why(common)?,
+            )?;
+            done(app, &c)?;
+        }
+        Cmd::Move {
+            job,
+            to_ci,
+            target,
+            common,
+        } => {
+            let (client, job) = split_ref("--job", job)?;
+            let req = Request::Move {
+                job: job.into(),
+                to_ci: to_ci.clone(),
+                target: target.clone(),
+            };
+            let c = macd::request(
+                &mut store,
+                &app.ctx("macd move")?,
+                client,
+                req,
+                why(common)?,
+            )?;
+            done(app, &c)?;
+        }
+        Cmd::Delete { job, ci, common } => {
+            let (client, req) = match (job, ci) {
+                (Some(j), _) => {
+                    let (c, j) = split_ref("--job", j)?;
+                    (
+                        c,
+                        Request::Delete {
+                            job: Some(j.into()),
+                            ci: None,
+                        },
+                    )
+                }
+                (None, Some(h)) => {
+                    let (c, h) = split_ref("--ci", h)?;
+                    (
+                        c,
+                        Request::Delete {
+                            job: None,
+                            ci: Some(h.into()),
+                        },
+                    )
+                }
+                _ => {
+                    return Err(rejected(
+                        "say what to delete: --job CLIENT/JOB or --ci CLIENT/HOST",
+                    ))
+                }
+            };
+            let c = macd::request(
+                &mut store,
+                &app.ctx("macd delete")?,
+                client,
+                req,
+                why(common)?,
+            )?;
+            done(app, &c)?;
+        }
+        Cmd::List {
+            open,
+            client,
+            state,
+        } => {
+            let client_id = client
+                .as_deref()
+                .map(|c| clients::get(&store.conn, c))
+                .transpose()?
+                .map(|c| c.id);
+            output::list(
+                app.format(),
+                &changes::list(&store.conn, client_id, state.as_deref(), *open)?,
+            )?;
+        }
+        Cmd::Show { id } => show(app, &store, *id)?,
+        Cmd::Approve { id, confirm_risk } => {
+            let c = macd::approve(
+                &mut store,
+                &app.ctx("macd approve")?,
+                *id,
+                app.config.flag("approval.allow_self_approval"),
+                *confirm_risk,
+            )?;
+            done(app, &c)?;
+        }
+        Cmd::Reject { id, reason } => done(
+            app,
+            &macd::reject(&mut store, &app.ctx("macd reject")?, *id, reason)?,
+        )?,
+        Cmd::Cancel { id, reason } => done(
+            app,
+            &macd::cancel(&mut store, &app.ctx("macd cancel")?, *id, reason)?,
+        )?,
+        Cmd::Implement {
+            id,
+            retain_until,
+            dispose,
+            confirm,
+            force,
+            reason,
+        } => {
+            let ctx = app.ctx("macd implement")?;
+            let ch = changes::get(&store.conn, *id)?;
+            let tz = clients::get_by_id(&store.conn, ch.client_id)?.tz();
+            let retain_until = retain_until
+                .as_deref()
+                .map(|d| {
+                    parse_instant_or_date(d, tz)
+                        .map(|t| t.timestamp())
+                        .map_err(|e| rejected(format!("--retain-until: {e}")))
+                })
+                .transpose()?;
+            // On a terminal a delete's confirmation is typed, never implied by --yes.
+            let mut confirm = confirm.clone();
+            if ch.kind == "delete"
+                && confirm.is_none()
+                && crate::prompt::interactive(false)
+                && !app.cli.yes
+            {
+                let what = match &ch.ci_host {
+                    Some(h) if ch.policy_id.is_none() => format!("{}/{h}", ch.client),
+                    _ => format!("{}/{}", ch.client, ch.job),
+                };
+                confirm = Some(crate::prompt::ask(
+                    &format!("Type {what} to delete it"),
+                    None,
+                )?);
+            }
+            let terms = DeleteTerms {
+                retain_until,
+                dispose: *dispose,
+                confirm,
+                force_reason: if *force { reason.clone() } else { None },
+            };
+            done(app, &macd::implement(&mut store, &ctx, *id, &terms)?)?;
+        }
+        Cmd::Complete { id, verified_by } => {
+            let r = macd::complete(
+                &mut store,
+                &app.ctx("macd complete")?,
+                *id,
+                verified_by.as_deref(),
+            )?;
+            app.say(format!(
+                "CR-{} completed: {}; plan version {} published",
+                r.change.id, r.evidence, r.plan_version
+            ));
+            for line in &r.cmdb {
+                app.say(format!("  CMDB {line}"));
+            }
+            if app.format() != output::Format::Table {
+                output::show(app.format(), &r, &[])?;
+            }
+        }
+    }
+    Ok(0)
+}

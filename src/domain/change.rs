@@ -1,0 +1,381 @@
+//! Backup changes (MACD, 05f.03–05f.06): a request to add, change, move or
+//! delete a backup, its risk, and the workflow
+//! `requested → approved | rejected → implemented → completed`, or
+//! `cancelled` before implementation. A refused step names the change, its
+//! state and the command that helps.
+
+use anyhow::Result;
+use serde::Serialize;
+
+use super::plan::PolicySpec;
+use super::policy::{is_offsite, Retention};
+use crate::error::refused;
+
+/// A change as stored.
+#[derive(Debug, Clone, Serialize)]
+pub struct Change {
+    pub id: i64,
+    #[serde(rename = "type")]
+    pub kind: String,
+    #[serde(skip)]
+    pub client_id: i64,
+    pub client: String,
+    pub job: String,
+    #[serde(skip)]
+    pub policy_id: Option<i64>,
+    pub ci_host: Option<String>,
+    /// The policy as it was when requested (change, move, delete).
+    pub current: Option<PolicySpec>,
+    /// The policy as it would be (add, change, move).
+    pub proposal: Option<PolicySpec>,
+    #[serde(skip)]
+    pub new_ci: Option<String>,
+    /// The policy revision the request was made against.
+    pub based_on: Option<i64>,
+    pub state: String,
+    pub risk: String,
+    pub risk_reasons: Vec<String>,
+    pub reason: String,
+    #[serde(rename = "ref")]
+    pub ref_: Option<String>,
+    pub requested_by: String,
+    pub requested_at: i64,
+    pub approved_by: Option<String>,
+    pub approved_at: Option<i64>,
+    pub decision: Option<String>,
+    pub implemented_by: Option<String>,
+    pub implemented_at: Option<i64>,
+    pub retain_until: Option<i64>,
+    pub dispose: bool,
+    pub forced: Option<String>,
+    pub completed_by: Option<String>,
+    pub completed_at: Option<i64>,
+    pub verified_by: Option<String>,
+    pub plan_version: Option<i64>,
+    pub updated_at: i64,
+}
+
+impl Change {
+    pub fn name(&self) -> String {
+        format!("change CR-{}", self.id)
+    }
+
+    fn refuse(&self, doing: &str, help: &str) -> anyhow::Error {
+        refused(format!(
+            "cannot {doing} {}: it is '{}'; {help}",
+            self.name(),
+            self.state
+        ))
+    }
+
+    pub fn is_open(&self) -> bool {
+        matches!(
+            self.state.as_str(),
+            "requested" | "approved" | "implemented"
+        )
+    }
+
+    /// Approve: not by the requester (unless allowed), high risk confirmed.
+    pub fn approve(
+        &mut self,
+        by: &str,
+        allow_self: bool,
+        confirm_risk: bool,
+        now: i64,
+    ) -> Result<()> {
+        if self.state != "requested" {
+            let help = match self.state.as_str() {
+                "approved" => format!("implement it with `bmctl macd implement {}`", self.id),
+                _ => "only a requested change can be approved".into(),
+            };
+            return Err(self.refuse("approve", &help));
+        }
+        if by == self.requested_by && !allow_self {
+            return Err(refused(format!(
+                "cannot approve {}: '{by}' requested it, and the requester may not approve their own change (segregation of duties); ask another approver, or set approval.allow_self_approval for a one-person team",
+                self.name()
+            )));
+        }
+        if self.risk == "high" && !confirm_risk {
+            return Err(refused(format!(
+                "cannot approve {}: its risk is high ({}); re-run with --confirm-risk once you have weighed it",
+                self.name(),
+                self.risk_reasons.join("; ")
+            )));
+        }
+        self.state = "approved".into();
+        self.approved_by = Some(by.into());
+        self.approved_at = Some(now);
+        self.updated_at = now;
+        Ok(())
+    }
+
+    pub fn reject(&mut self, by: &str, reason: &str, now: i64) -> Result<()> {
+        if self.state != "requested" {
+            return Err(self.refuse("reject", "only a requested change can be rejected"));
+        }
+        self.state = "rejected".into();
+        self.approved_by = Some(by.into());
+        self.decision = Some(reason.into());
+        self.updated_at = now;
+        Ok(())
+    }
+
+    pub fn cancel(&mut self, reason: &str, now: i64) -> Result<()> {
+        if !matches!(self.state.as_str(), "requested" | "approved") {
+            return Err(self.refuse(
+                "cancel",
+                "a change can be cancelled only before it is implemented",
+            ));
+        }
+        self.state = "cancelled".into();
+        self.decision = Some(reason.into());
+        self.updated_at = now;
+        Ok(())
+    }
+
+    pub fn check_implementable(&self) -> Result<()> {
+        match self.state.as_str() {
+            "approved" => Ok(()),
+            "requested" => Err(self.refuse(
+                "implement",
+                &format!("approve it first with `bmctl macd approve {}`", self.id),
+            )),
+            "implemented" => Err(self.refuse(
+                "implement",
+                &format!("complete it with `bmctl macd complete {}`", self.id),
+            )),
+            _ => Err(self.refuse("implement", "it is closed")),
+        }
+    }
+
+    pub fn check_completable(&self) -> Result<()> {
+        match self.state.as_str() {
+            "implemented" => Ok(()),
+            "approved" => Err(self.refuse(
+                "complete",
+                &format!("implement it first with `bmctl macd implement {}`", self.id),
+            )),
+            "requested" => Err(self.refuse(
+                "complete",
+                &format!("approve it first with `bmctl macd approve {}`", self.id),
+            )),
+            _ => Err(self.refuse("complete", "it is closed")),
+        }
+    }
+}
+
+/// What the risk assessment knows around a change.
+#[derive(Debug, Clone, Default)]
+pub struct Context {
+    pub ci_tier: i64,
+    /// Active policies of the CI, this one included.
+    pub ci_policies: usize,
+    /// Active policies of the CI (this one excluded) that copy off site.
+    pub other_offsite: usize,
+    pub required_retention: Option<Retention>,
+}
+
+/// The risk of a change and why: high for deleting a tier-1 CI's backup or
+/// a CI's only policy, lowering retention below the requirement, raising the
+/// RPO, or removing the only offsite/immutable copy; medium for moves and
+/// schedule changes; low for adds.
+pub fn assess(
+    kind: &str,
+    current: Option<&PolicySpec>,
+    proposed: Option<&PolicySpec>,
+    ctx: &Context,
+) -> (&'static str, Vec<String>) {
+    let mut high = Vec::new();
+    let mut medium = Vec::new();
+    let was_only_offsite = current.is_some_and(|c| is_offsite(&c.target)) && ctx.other_offsite == 0;
+    match kind {
+        "delete" => {
+            if ctx.ci_tier == 1 {
+                high.push("deletes the backup of a tier-1 CI".to_string());
+            }
+            if ctx.ci_policies <= 1 {
+                high.push("deletes the CI's only backup policy".to_string());
+            }
+            if was_only_offsite {
+                high.push("removes the only offsite/immutable copy".to_string());
+            }
+            if high.is_empty() {
+                medium.push("deletes a backup policy".to_string());
+            }
+        }
+        "add" => {}
+        _ => {
+            if let (Some(c), Some(p)) = (current, proposed) {
+                if let Some(req) = &ctx.required_retention {
+                    let short = p.retention.shortfalls(req);
+                    if !short.is_empty() && c.retention != p.retention {
+                        high.push(format!(
+                            "lowers retention below the client's requirement ({})",
+                            short.join(", ")
+                        ));
+                    }
+                }
+                if p.rpo_s > c.rpo_s {
+                    high.push("raises the RPO".to_string());
+                }
+                if was_only_offsite && !is_offsite(&p.target) {
+                    high.push("removes the only offsite/immutable copy".to_string());
+                }
+                if p.schedule != c.schedule {
+                    medium.push("changes the schedule".to_string());
+                }
+                if p.ci != c.ci || kind == "move" {
+                    medium.push("moves the backup".to_string());
+                }
+            }
+        }
+    }
+    if !high.is_empty() {
+        ("high", high)
+    } else if !medium.is_empty() {
+        ("medium", medium)
+    } else {
+        (
+            "low",
+            vec![format!("{kind} without effect on existing protection")],
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec() -> PolicySpec {
+        PolicySpec {
+            job: "fs01-nightly".into(),
+            ci: "fs01".into(),
+            tool: "restic".into(),
+            schedule: "0 22 * * *".into(),
+            rpo_s: 86_400,
+            grace_s: 7200,
+            retention: Retention::parse("daily=7,weekly=4,monthly=12").unwrap(),
+            target: "offsite".into(),
+            restore_test: "monthly".into(),
+            rto_s: 14_400,
+            max_runtime_s: None,
+            match_rule: Default::default(),
+        }
+    }
+
+    fn change() -> Change {
+        Change {
+            id: 12,
+            kind: "add".into(),
+            client_id: 1,
+            client: "acme".into(),
+            job: "x".into(),
+            policy_id: None,
+            ci_host: None,
+            current: None,
+            proposal: None,
+            new_ci: None,
+            based_on: None,
+            state: "requested".into(),
+            risk: "low".into(),
+            risk_reasons: vec![],
+            reason: "r".into(),
+            ref_: None,
+            requested_by: "alice".into(),
+            requested_at: 0,
+            approved_by: None,
+            approved_at: None,
+            decision: None,
+            implemented_by: None,
+            implemented_at: None,
+            retain_until: None,
+            dispose: false,
+            forced: None,
+            completed_by: None,
+            completed_at: None,
+            verified_by: None,
+            plan_version: None,
+            updated_at: 0,
+        }
+    }
+
+    #[test]
+    fn risk_rules() {
+        let ctx = Context {
+            ci_tier: 2,
+            ci_policies: 2,
+            other_offsite: 1,
+            required_retention: Retention::parse("daily=7").ok(),
+        };
+        assert_eq!(assess("add", None, Some(&spec()), &ctx).0, "low");
+        let mut p = spec();
+        p.rpo_s = 2 * 86_400;
+        assert_eq!(
+            assess("change", Some(&spec()), Some(&p), &ctx),
+            ("high", vec!["raises the RPO".to_string()])
+        );
+        let mut p = spec();
+        p.schedule = "0 23 * * *".into();
+        assert_eq!(assess("change", Some(&spec()), Some(&p), &ctx).0, "medium");
+        let mut p = spec();
+        p.retention = Retention::parse("daily=3").unwrap();
+        assert_eq!(assess("change", Some(&spec()), Some(&p), &ctx).0, "high");
+        let mut p = spec();
+        p.target = "local".into();
+        assert_eq!(assess("move", Some(&spec()), Some(&p), &ctx).0, "medium"); // another offsite copy exists
+        let only = Context {
+            other_offsite: 0,
+            ..ctx.clone()
+        };
+        assert_eq!(assess("move", Some(&spec()), Some(&p), &only).0, "high");
+        assert_eq!(assess("delete", Some(&spec()), None, &ctx).0, "medium");
+        assert_eq!(
+            assess(
+                "delete",
+                Some(&spec()),
+                None,
+                &Context {
+                    ci_tier: 1,
+                    ..ctx.clone()
+                }
+            )
+            .0,
+            "high"
+        );
+        assert_eq!(
+            assess(
+                "delete",
+                Some(&spec()),
+                None,
+                &Context {
+                    ci_policies: 1,
+                    ..ctx
+                }
+            )
+            .0,
+            "high"
+        );
+    }
+
+    #[test]
+    fn the_workflow_refuses_out_of_order_steps() {
+        let mut c = change();
+        let e = format!("{}", c.check_implementable().unwrap_err());
+        assert!(
+            e.contains("'requested'") && e.contains("bmctl macd approve 12"),
+            "{e}"
+        );
+        let e = format!("{}", c.approve("alice", false, false, 1).unwrap_err());
+        assert!(e.contains("segregation of duties"), "{e}");
+        c.approve("alice", true, false, 1).unwrap();
+        assert_eq!(c.state, "approved");
+        let mut h = change();
+        h.risk = "high".into();
+        assert!(h.approve("bob", false, false, 1).is_err());
+        h.approve("bob", false, true, 1).unwrap();
+        assert!(c.check_completable().is_err());
+        c.cancel("no longer needed", 2).unwrap();
+        assert!(c.cancel("again", 3).is_err());
+    }
+}

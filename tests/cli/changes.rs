@@ -1,0 +1,650 @@
+//! Backup changes (MACD, 05f.03–05f.06) through the real binary.
+
+use crate::env::{Run, TestEnv};
+use crate::events::{import_lines, line, onboarded};
+
+fn json(r: Run) -> serde_json::Value {
+    r.ok().json()
+}
+
+fn history(env: &TestEnv) -> usize {
+    env.run(&["--format", "json", "plan", "history", "acme"])
+        .ok()
+        .json()
+        .as_array()
+        .unwrap()
+        .len()
+}
+
+#[test]
+fn add_change_move_delete_full_lifecycles() {
+    let env = onboarded("2026-11-01T00:00:00Z");
+    let at = |now: &str, actor: &str, args: &[&str]| {
+        env.run_at(
+            now,
+            &[&["--actor", actor, "--format", "json"], args].concat(),
+        )
+    };
+
+    // add, onto a CI that is not in the CMDB yet
+    let c = json(at(
+        "2026-11-02T10:00:00Z",
+        "alice",
+        &[
+            "macd",
+            "add",
+            "--client",
+            "acme",
+            "--ci",
+            "fs02",
+            "--new-ci",
+            "--kind",
+            "server",
+            "--tier",
+            "2",
+            "--job",
+            "fs02-nightly",
+            "--tool",
+            "restic",
+            "--schedule",
+            "0 21 * * *",
+            "--rpo",
+            "24h",
+            "--grace",
+            "2h",
+            "--retention",
+            "daily=7",
+            "--target",
+            "offsite",
+            "--restore-test",
+            "monthly",
+            "--rto",
+            "4h",
+            "--reason",
+            "new file server",
+            "--ref",
+            "CHG-1",
+        ],
+    ));
+    for k in [
+        "id",
+        "type",
+        "client",
+        "job",
+        "state",
+        "risk",
+        "requested_by",
+        "approved_by",
+        "ref",
+    ] {
+        assert!(c.get(k).is_some(), "key {k}");
+    }
+    assert_eq!(
+        (c["type"].as_str(), c["risk"].as_str(), c["state"].as_str()),
+        (Some("add"), Some("low"), Some("requested"))
+    );
+    let id = c["id"].to_string();
+    at("2026-11-02T11:00:00Z", "bob", &["macd", "approve", &id]).ok();
+    at("2026-11-02T12:00:00Z", "carol", &["macd", "implement", &id]).ok();
+    import_lines(
+        &env,
+        "2026-11-02T22:00:00Z",
+        &[line("fs02-nightly", "success", "2026-11-02T20:00:00Z", "")],
+    )
+    .ok();
+    let done = json(at(
+        "2026-11-03T08:00:00Z",
+        "carol",
+        &["macd", "complete", &id],
+    ));
+    assert_eq!(done["plan_version"], 2);
+    assert_eq!(history(&env), 2);
+    let diff = json(env.run(&["--format", "json", "plan", "diff", "acme", "1", "2"]));
+    let items: Vec<&str> = diff
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["item"].as_str().unwrap())
+        .collect();
+    assert_eq!(items, ["ci fs02", "policy fs02-nightly"]);
+    let ci = json(env.run(&["--format", "json", "cmdb", "show", "acme/fs02"]));
+    assert_eq!(
+        (ci["backup_status"].as_str(), ci["last_change_ref"].as_str()),
+        (Some("protected"), Some("CHG-1"))
+    );
+
+    // change: exactly the changed fields in the plan diff
+    let c = json(at(
+        "2026-11-04T10:00:00Z",
+        "alice",
+        &[
+            "macd",
+            "change",
+            "--job",
+            "acme/fs01-nightly",
+            "--set",
+            "schedule=30 22 * * *",
+            "--set",
+            "rto=2h",
+            "--reason",
+            "later window",
+        ],
+    ));
+    assert_eq!(c["risk"], "medium");
+    let id = c["id"].to_string();
+    at("2026-11-04T11:00:00Z", "bob", &["macd", "approve", &id]).ok();
+    at("2026-11-04T12:00:00Z", "bob", &["macd", "implement", &id]).ok();
+    json(at(
+        "2026-11-05T08:00:00Z",
+        "bob",
+        &[
+            "macd",
+            "complete",
+            &id,
+            "--verified-by",
+            "watched the 22:30 run in the console",
+        ],
+    ));
+    let diff = json(env.run(&["--format", "json", "plan", "diff", "acme", "2", "3"]));
+    let fields: Vec<(&str, &str, &str)> = diff
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            (
+                d["field"].as_str().unwrap(),
+                d["old"].as_str().unwrap(),
+                d["new"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        fields,
+        [
+            ("schedule", "0 22 * * *", "30 22 * * *"),
+            ("rto", "4h", "2h")
+        ]
+    );
+
+    // move to the new CI
+    let c = json(at(
+        "2026-11-06T10:00:00Z",
+        "alice",
+        &[
+            "macd",
+            "move",
+            "--job",
+            "acme/sql01-nightly",
+            "--to-ci",
+            "fs02",
+            "--reason",
+            "consolidation",
+        ],
+    ));
+    assert_eq!(c["risk"], "medium", "{c:#}");
+    let id = c["id"].to_string();
+    at("2026-11-06T11:00:00Z", "bob", &["macd", "approve", &id]).ok();
+    at("2026-11-06T12:00:00Z", "bob", &["macd", "implement", &id]).ok();
+    json(at(
+        "2026-11-06T13:00:00Z",
+        "bob",
+        &["macd", "complete", &id, "--verified-by", "manual run ok"],
+    ));
+    let diff = json(env.run(&["--format", "json", "plan", "diff", "acme", "3", "4"]));
+    assert_eq!(diff[0]["field"], "ci");
+    assert_eq!(
+        (diff[0]["old"].as_str(), diff[0]["new"].as_str()),
+        (Some("sql01"), Some("fs02"))
+    );
+    let sql01 = json(env.run(&["--format", "json", "cmdb", "show", "acme/sql01"]));
+    assert_eq!(sql01["backup_status"], "unprotected");
+
+    // delete fs02-nightly (fs02 keeps sql01-nightly), keeping the backups a year
+    import_lines(
+        &env,
+        "2026-11-07T22:00:00Z",
+        &[line("fs02-nightly", "success", "2026-11-07T20:00:00Z", "")],
+    )
+    .ok();
+    let c = json(at(
+        "2026-11-08T10:00:00Z",
+        "alice",
+        &[
+            "macd",
+            "delete",
+            "--job",
+            "acme/fs02-nightly",
+            "--reason",
+            "replaced",
+            "--ref",
+            "CHG-9",
+        ],
+    ));
+    // fs02's other policy (sql01-nightly) copies only locally: this was its only offsite copy
+    assert_eq!(c["risk"], "high");
+    assert_eq!(
+        c["risk_reasons"],
+        serde_json::json!(["removes the only offsite/immutable copy"])
+    );
+    let id = c["id"].to_string();
+    at(
+        "2026-11-08T11:00:00Z",
+        "bob",
+        &["macd", "approve", &id, "--confirm-risk"],
+    )
+    .ok();
+    let r = at(
+        "2026-11-08T12:00:00Z",
+        "bob",
+        &[
+            "macd",
+            "implement",
+            &id,
+            "--retain-until",
+            "2027-11-08",
+            "--confirm",
+            "acme/fs02-nightly",
+        ],
+    )
+    .ok();
+    assert_eq!(r.json()["state"], "implemented");
+    let tasks = json(env.run(&["--format", "json", "tasks", "due", "--client", "acme"]));
+    assert!(tasks.as_array().unwrap().iter().any(|t| t["title"]
+        .as_str()
+        .unwrap()
+        .starts_with("Verify disposal of the backups of acme/fs02-nightly")));
+    json(at(
+        "2026-11-08T13:00:00Z",
+        "bob",
+        &["macd", "complete", &id],
+    ));
+    assert_eq!(history(&env), 5);
+    let plan = json(env.run(&["--format", "json", "plan", "show", "acme"]));
+    assert!(plan["policies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|p| p["job"] != "fs02-nightly"));
+    assert_eq!(
+        json(env.run(&["--format", "json", "cmdb", "show", "acme/fs02"]))["last_change_ref"],
+        "CHG-9"
+    );
+    let audit = json(env.run(&["--format", "json", "audit", "list", "--entity", "change"]));
+    assert!(audit.as_array().unwrap().len() >= 16);
+    let list = json(env.run(&["--format", "json", "macd", "list"]));
+    assert!(list
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|c| c["state"] == "completed"));
+    let show = json(env.run(&["--format", "json", "macd", "show", "2"]));
+    assert_eq!(show["diff"].as_array().unwrap().len(), 2);
+    assert!(show["timeline"].as_array().unwrap().len() >= 4);
+}
+
+#[test]
+fn illegal_steps_are_refused_and_change_nothing() {
+    let env = onboarded("2026-11-01T00:00:00Z");
+    let at = |now: &str, actor: &str, args: &[&str]| {
+        env.run_at(
+            now,
+            &[&["--actor", actor, "--format", "json"], args].concat(),
+        )
+    };
+    let add = json(at(
+        "2026-11-02T10:00:00Z",
+        "alice",
+        &[
+            "macd",
+            "add",
+            "--client",
+            "acme",
+            "--ci",
+            "fs01",
+            "--job",
+            "fs01-hourly",
+            "--tool",
+            "restic",
+            "--schedule",
+            "0 * * * *",
+            "--rpo",
+            "2h",
+            "--grace",
+            "30m",
+            "--retention",
+            "hourly=24",
+            "--target",
+            "local",
+            "--restore-test",
+            "never",
+            "--rto",
+            "1h",
+            "--reason",
+            "more restore points",
+        ],
+    ));
+    let id = add["id"].to_string();
+    let before = env.count("audit_log");
+    // implement before approval
+    let r = at("2026-11-02T10:30:00Z", "bob", &["macd", "implement", &id]).code(5);
+    assert!(
+        r.stderr.contains("'requested'") && r.stderr.contains(&format!("bmctl macd approve {id}")),
+        "{}",
+        r.stderr
+    );
+    // approval by the requester
+    let r = at("2026-11-02T11:00:00Z", "alice", &["macd", "approve", &id]).code(5);
+    assert!(r.stderr.contains("segregation of duties"), "{}", r.stderr);
+    assert_eq!(env.count("audit_log"), before, "nothing written");
+    at("2026-11-02T11:00:00Z", "bob", &["macd", "approve", &id]).ok();
+    at("2026-11-02T12:00:00Z", "bob", &["macd", "implement", &id]).ok();
+    // complete an add before any successful backup; accepted after one
+    let r = at("2026-11-02T13:00:00Z", "bob", &["macd", "complete", &id]).code(5);
+    assert!(
+        r.stderr.contains("no successful backup") && r.stderr.contains("--verified-by"),
+        "{}",
+        r.stderr
+    );
+    import_lines(
+        &env,
+        "2026-11-02T15:00:00Z",
+        &[line("fs01-hourly", "success", "2026-11-02T14:00:00Z", "")],
+    )
+    .ok();
+    at("2026-11-02T16:00:00Z", "bob", &["macd", "complete", &id]).ok();
+
+    // a high-risk delete: the CI's last... fs01 is tier 1
+    import_lines(
+        &env,
+        "2026-11-02T22:00:00Z",
+        &[line("fs01-nightly", "success", "2026-11-02T21:00:00Z", "")],
+    )
+    .ok();
+    let del = json(at(
+        "2026-11-03T10:00:00Z",
+        "alice",
+        &[
+            "macd",
+            "delete",
+            "--job",
+            "acme/fs01-nightly",
+            "--reason",
+            "retire",
+        ],
+    ));
+    assert_eq!(del["risk"], "high");
+    let id = del["id"].to_string();
+    let r = at("2026-11-03T11:00:00Z", "bob", &["macd", "approve", &id]).code(5);
+    assert!(r.stderr.contains("--confirm-risk"), "{}", r.stderr);
+    at(
+        "2026-11-03T11:00:00Z",
+        "bob",
+        &["macd", "approve", &id, "--confirm-risk"],
+    )
+    .ok();
+    let before = (env.count("audit_log"), env.count("tickets"));
+    // no retention decision
+    let r = at(
+        "2026-11-03T12:00:00Z",
+        "bob",
+        &["macd", "implement", &id, "--confirm", "acme/fs01-nightly"],
+    )
+    .code(5);
+    assert!(
+        r.stderr.contains("--retain-until") && r.stderr.contains("--dispose"),
+        "{}",
+        r.stderr
+    );
+    // no confirmation, and --yes does not stand in for it
+    let r = at(
+        "2026-11-03T12:00:00Z",
+        "bob",
+        &["--yes", "macd", "implement", &id, "--dispose"],
+    )
+    .code(5);
+    assert!(
+        r.stderr.contains("--confirm acme/fs01-nightly"),
+        "{}",
+        r.stderr
+    );
+    at(
+        "2026-11-03T12:00:00Z",
+        "bob",
+        &[
+            "macd",
+            "implement",
+            &id,
+            "--dispose",
+            "--confirm",
+            "acme/fs01",
+        ],
+    )
+    .code(5);
+    assert_eq!(
+        (env.count("audit_log"), env.count("tickets")),
+        before,
+        "nothing written"
+    );
+    let plan = json(env.run(&["--format", "json", "plan", "show", "acme"]));
+    assert!(plan["policies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|p| p["job"] == "fs01-nightly"));
+    // a last run that failed needs --force --reason
+    import_lines(
+        &env,
+        "2026-11-03T22:00:00Z",
+        &[line("fs01-nightly", "failed", "2026-11-03T21:00:00Z", "")],
+    )
+    .ok();
+    let r = at(
+        "2026-11-04T12:00:00Z",
+        "bob",
+        &[
+            "macd",
+            "implement",
+            &id,
+            "--dispose",
+            "--confirm",
+            "acme/fs01-nightly",
+        ],
+    )
+    .code(5);
+    assert!(r.stderr.contains("was not a success"), "{}", r.stderr);
+    at(
+        "2026-11-04T12:00:00Z",
+        "bob",
+        &[
+            "macd",
+            "implement",
+            &id,
+            "--dispose",
+            "--confirm",
+            "acme/fs01-nightly",
+            "--force",
+            "--reason",
+            "server already gone",
+        ],
+    )
+    .ok();
+
+    // implement on a policy changed since the request
+    let a = json(at(
+        "2026-11-05T10:00:00Z",
+        "alice",
+        &[
+            "macd",
+            "change",
+            "--job",
+            "acme/sql01-nightly",
+            "--set",
+            "grace=3h",
+            "--reason",
+            "slow nights",
+        ],
+    ));
+    let b = json(at(
+        "2026-11-05T10:05:00Z",
+        "alice",
+        &[
+            "macd",
+            "change",
+            "--job",
+            "acme/sql01-nightly",
+            "--set",
+            "rto=2h",
+            "--reason",
+            "tighter RTO",
+        ],
+    ));
+    for c in [&a, &b] {
+        at(
+            "2026-11-05T11:00:00Z",
+            "bob",
+            &["macd", "approve", &c["id"].to_string()],
+        )
+        .ok();
+    }
+    at(
+        "2026-11-05T12:00:00Z",
+        "bob",
+        &["macd", "implement", &a["id"].to_string()],
+    )
+    .ok();
+    let r = at(
+        "2026-11-05T12:00:00Z",
+        "bob",
+        &["macd", "implement", &b["id"].to_string()],
+    )
+    .code(5);
+    assert!(
+        r.stderr.contains("changed since the request")
+            && r.stderr.contains("re-create the request"),
+        "{}",
+        r.stderr
+    );
+    // rejected and cancelled changes
+    let c = json(at(
+        "2026-11-06T10:00:00Z",
+        "alice",
+        &[
+            "macd",
+            "change",
+            "--job",
+            "acme/sql01-nightly",
+            "--set",
+            "rpo=5d",
+            "--reason",
+            "cheaper",
+        ],
+    ));
+    assert_eq!(c["risk"], "high");
+    json(at(
+        "2026-11-06T11:00:00Z",
+        "bob",
+        &[
+            "macd",
+            "reject",
+            &c["id"].to_string(),
+            "--reason",
+            "the client needs 1 day",
+        ],
+    ));
+    at(
+        "2026-11-06T11:00:00Z",
+        "bob",
+        &["macd", "cancel", &c["id"].to_string(), "--reason", "x"],
+    )
+    .code(5);
+    env.run(&["macd", "show", "99"]).code(4);
+}
+
+#[test]
+fn non_interactive_runs_name_the_missing_flags() {
+    let env = onboarded("2026-11-01T00:00:00Z");
+    let r: Run = env
+        .cmd()
+        .args(["macd", "add", "--client", "acme", "--ci", "fs01"])
+        .write_stdin("")
+        .output()
+        .unwrap()
+        .into();
+    let r = r.code(2);
+    for flag in [
+        "--job",
+        "--tool",
+        "--schedule",
+        "--rpo",
+        "--retention",
+        "--reason",
+    ] {
+        assert!(r.stderr.contains(flag), "{flag}: {}", r.stderr);
+    }
+    // bad values are named like in a plan file
+    let bad = env.run(&[
+        "macd",
+        "add",
+        "--client",
+        "acme",
+        "--ci",
+        "fs01",
+        "--job",
+        "x",
+        "--tool",
+        "restic",
+        "--schedule",
+        "61 * * * *",
+        "--rpo",
+        "24h",
+        "--grace",
+        "2h",
+        "--retention",
+        "daily=7",
+        "--target",
+        "offsite",
+        "--restore-test",
+        "monthly",
+        "--rto",
+        "4h",
+        "--reason",
+        "r",
+    ]);
+    let bad = bad.code(3);
+    assert!(bad.stderr.contains("--schedule"), "{}", bad.stderr);
+    // --from-file: one [[policy]] table of the plan format
+    let f = env.write(
+        "p.toml",
+        "[[policy]]\njob = \"fs01-weekly\"\nci = \"fs01\"\ntool = \"restic\"\nschedule = \"0 3 * * 6\"\nrpo = \"8d\"\ngrace = \"6h\"\nretention = { weekly = 8 }\ntarget = \"immutable\"\nrestore_test = \"quarterly\"\nrto = \"8h\"\n",
+    );
+    let c = env
+        .run(&[
+            "--format",
+            "json",
+            "macd",
+            "add",
+            "--client",
+            "acme",
+            "--from-file",
+            f.to_str().unwrap(),
+            "--reason",
+            "weekly immutable copy",
+        ])
+        .ok()
+        .json();
+    assert_eq!(c["job"], "fs01-weekly");
+    let g = env.write("q.toml", "[[policy]]\njob = \"y\"\nci = \"fs01\"\ntool = \"restic\"\nschedule = \"0 3 * * 6\"\nrpo = \"soon\"\n");
+    let r = env
+        .run(&[
+            "macd",
+            "add",
+            "--client",
+            "acme",
+            "--from-file",
+            g.to_str().unwrap(),
+            "--reason",
+            "r",
+        ])
+        .code(3);
+    assert!(r.stderr.contains("q.toml"), "{}", r.stderr);
+}
