@@ -105,7 +105,7 @@ pub fn run(app: &App, args: &Args) -> Result<u8> {
     let db = path.display();
     let cfg = config_path.display();
     output::text(&format!(
-        "\nNext, try (the demo's config, {cfg}, sets default assignees and a notification hook):\n  bmctl --db {db} tasks due\n  bmctl --db {db} pause list --all\n  bmctl --db {db} restore list --latest\n  bmctl --db {db} correct list\n  bmctl --db {db} correct show 1\n  bmctl --db {db} events list --client globex --limit 20\n  bmctl --db {db} kpi --client acme --quarter 2026-Q4 --by month\n  bmctl --db {db} check\n  bmctl --db {db} client list\n  bmctl --db {db} plan show acme\n  bmctl --db {db} cmdb list --unprotected\n  bmctl --db {db} plan export globex\n  bmctl --db {db} plan history wombat\n  bmctl --db {db} audit list --entity plan\n"
+        "\nNext, try (the demo's config, {cfg}, sets default assignees and a notification hook):\n  bmctl --db {db} tasks due\n  bmctl --db {db} pause list --all\n  bmctl --db {db} restore list --latest\n  bmctl --db {db} correct list\n  bmctl --db {db} macd list\n  bmctl --db {db} macd show 4\n  bmctl --db {db} correct show 1\n  bmctl --db {db} events list --client globex --limit 20\n  bmctl --db {db} kpi --client acme --quarter 2026-Q4 --by month\n  bmctl --db {db} check\n  bmctl --db {db} client list\n  bmctl --db {db} plan show acme\n  bmctl --db {db} cmdb list --unprotected\n  bmctl --db {db} plan export globex\n  bmctl --db {db} plan history wombat\n  bmctl --db {db} audit list --entity plan\n"
     ))?;
     Ok(0)
 }

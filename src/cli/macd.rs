@@ -622,3 +622,52 @@ pub fn run(app: &App, cmd: &Cmd) -> Result<u8> {
     }
     Ok(0)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args() -> AddArgs {
+        AddArgs {
+            client: Some("acme".into()),
+            ci: Some("fs01".into()),
+            new_ci: false,
+            kind: None,
+            tier: None,
+            job: Some("fs01-nightly".into()),
+            tool: Some("restic".into()),
+            schedule: Some("0 22 * * *".into()),
+            rpo: Some("24h".into()),
+            grace: Some("2h".into()),
+            retention: Some("daily=7,weekly=4".into()),
+            target: Some("offsite".into()),
+            restore_test: Some("monthly".into()),
+            rto: Some("4h".into()),
+            max_runtime: None,
+            from_file: None,
+            common: Common {
+                reason: Some("r".into()),
+                ref_: None,
+            },
+        }
+    }
+
+    #[test]
+    fn the_wizard_builds_the_same_request_as_the_flags() {
+        let p = add_proposal(&args(), "Europe/Berlin").unwrap();
+        assert_eq!(
+            (p.rpo_s, p.retention.to_string().as_str(), p.target.as_str()),
+            (86_400, "daily=7,weekly=4", "offsite")
+        );
+        let bad = AddArgs {
+            schedule: Some("61 * * * *".into()),
+            ..args()
+        };
+        assert!(format!("{:#}", add_proposal(&bad, "UTC").unwrap_err()).contains("--schedule"));
+        let bad = AddArgs {
+            target: Some("moon".into()),
+            ..args()
+        };
+        assert!(format!("{:#}", add_proposal(&bad, "UTC").unwrap_err()).contains("--target"));
+    }
+}

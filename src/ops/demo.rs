@@ -5,10 +5,11 @@ use anyhow::Result;
 use chrono::Duration;
 use serde::Serialize;
 
+use crate::domain::change::Change;
 use crate::domain::event::{fnv64, NewEvent, Operation, Status};
 use crate::domain::policy::Schedule;
 use crate::domain::time::from_unix;
-use crate::ops::{check, correct, events, pause, plan, restore, tasks, Ctx};
+use crate::ops::{check, correct, events, macd, pause, plan, restore, tasks, Ctx};
 use crate::store::{clients, meta, policies, tickets, Store};
 
 /// The demo's plan files, as shipped in `examples/demo/`.
@@ -274,6 +275,7 @@ fn history(store: &mut Store, ctx: &Ctx) -> Result<()> {
             triage(store, &morning)?;
         }
         work_tasks(store, &morning, now)?;
+        changes_in_history(store, &morning, (day_end - start) / 86_400)?;
         day_start = day_end;
     }
     Ok(())
@@ -437,6 +439,86 @@ fn work_tasks(store: &mut Store, morning: &Ctx, now: i64) -> Result<()> {
     Ok(())
 }
 
+/// Two controlled changes along the way, completed: plan versions 2 and 3 of acme.
+fn changes_in_history(store: &mut Store, morning: &Ctx, day: i64) -> Result<()> {
+    let as_ = |actor: &str, command: &str, hours: i64| Ctx {
+        now: morning.now + Duration::hours(hours),
+        actor: actor.into(),
+        command: command.into(),
+        rules: morning.rules.clone(),
+    };
+    let why = |reason: &str, r: &str| macd::Why {
+        reason: reason.into(),
+        ref_: Some(r.into()),
+    };
+    let first = |reqs: Vec<Change>| reqs.into_iter().next().map(|c| c.id);
+    match day {
+        20 => {
+            let req = macd::Request::Change {
+                job: "dc01-nightly".into(),
+                sets: vec![("retention".into(), "daily=14,weekly=4,monthly=12".into())],
+            };
+            let c = macd::request(
+                store,
+                &as_("alice", "macd change", 1),
+                "acme",
+                req,
+                why(
+                    "keep a year of monthly restore points (audit finding)",
+                    "CHG-3101",
+                ),
+            )?;
+            macd::approve(store, &as_("bob", "macd approve", 2), c.id, false, false)?;
+            macd::implement(
+                store,
+                &as_("bob", "macd implement", 3),
+                c.id,
+                &macd::DeleteTerms::default(),
+            )?;
+        }
+        45 => {
+            let req = macd::Request::Move {
+                job: "web01-nightly".into(),
+                to_ci: None,
+                target: Some("offsite".into()),
+            };
+            let c = macd::request(
+                store,
+                &as_("alice", "macd move", 1),
+                "acme",
+                req,
+                why(
+                    "cloud bucket retired; move to the offsite repository",
+                    "CHG-3177",
+                ),
+            )?;
+            macd::approve(store, &as_("bob", "macd approve", 2), c.id, false, false)?;
+            macd::implement(
+                store,
+                &as_("bob", "macd implement", 3),
+                c.id,
+                &macd::DeleteTerms::default(),
+            )?;
+        }
+        21 | 46 => {
+            let open = crate::store::changes::list(&store.conn, None, Some("implemented"), false)?;
+            if let Some(id) = first(open) {
+                let ctx = as_("bob", "macd complete", 1);
+                if macd::complete(store, &ctx, id, None).is_err() {
+                    macd::complete(
+                        store,
+                        &ctx,
+                        id,
+                        Some("checked the first run in the backup console"),
+                    )?;
+                }
+            }
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
 /// What the technicians did: tickets worked, a finding raised and resolved.
 fn people(store: &mut Store, ctx: &Ctx) -> Result<()> {
     let at = |days: i64, actor: &str, command: &str| Ctx {
@@ -477,6 +559,70 @@ fn people(store: &mut Store, ctx: &Ctx) -> Result<()> {
             "VPN tunnel to the Globex backup repository drops at night; ISP ticket 88123 opened",
         )?;
     }
+    // changes in every state: one awaiting approval, one implemented and
+    // waiting for its first good backup, one rejected (two completed above)
+    let why = |reason: &str, r: &str| macd::Why {
+        reason: reason.into(),
+        ref_: Some(r.into()),
+    };
+    let add = macd::Request::Add {
+        proposal: Box::new(crate::domain::plan::PolicySpec {
+            job: "sql01-dump-hourly".into(),
+            ci: "sql01".into(),
+            tool: "restic".into(),
+            schedule: "30 * * * *".into(),
+            rpo_s: 2 * 3600,
+            grace_s: 45 * 60,
+            retention: crate::domain::policy::Retention::parse("hourly=48,daily=7")?,
+            target: "offsite".into(),
+            restore_test: "monthly".into(),
+            rto_s: 3600,
+            max_runtime_s: None,
+            match_rule: Default::default(),
+        }),
+        new_ci: None,
+    };
+    let c = macd::request(
+        store,
+        &at(1, "alice", "macd add"),
+        "acme",
+        add,
+        why("hourly dumps offsite for the ERP database", "CHG-3240"),
+    )?;
+    macd::approve(store, &at(0, "bob", "macd approve"), c.id, false, false)?;
+    let implement = Ctx {
+        now: ctx.now - Duration::minutes(20),
+        ..at(0, "bob", "macd implement")
+    };
+    macd::implement(store, &implement, c.id, &macd::DeleteTerms::default())?;
+    let del = macd::Request::Delete {
+        job: Some("dev01-weekly".into()),
+        ci: None,
+    };
+    macd::request(
+        store,
+        &at(1, "alice", "macd delete"),
+        "acme",
+        del,
+        why("build server decommissioned", "CHG-3251"),
+    )?;
+    let rpo = macd::Request::Change {
+        job: "wb-web-nightly".into(),
+        sets: vec![("rpo".into(), "3d".into())],
+    };
+    let c = macd::request(
+        store,
+        &at(3, "carol", "macd change"),
+        "wombat",
+        rpo,
+        why("fewer tickets on weekends", "CHG-3199"),
+    )?;
+    macd::reject(
+        store,
+        &at(2, "bob", "macd reject"),
+        c.id,
+        "the client's contract says 24h",
+    )?;
     if let Some(t) = open.iter().find(|t| t.job.as_deref() == Some(WARNINGS)) {
         correct::note(
             store,

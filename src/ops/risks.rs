@@ -113,8 +113,11 @@ pub fn register(
                 .into_iter()
                 .map(|u| u.job)
                 .collect(),
-            // Changes (MACD) are not recorded yet: this rule has no data to read.
-            old_changes: Vec::new(),
+            old_changes: crate::store::changes::list(&store.conn, Some(c.id), None, true)?
+                .into_iter()
+                .map(|ch| (ch.id, (now - ch.requested_at) / DAY))
+                .filter(|(_, days)| *days > limits.change_open_days)
+                .collect(),
             sla_breaches: kpi::sla_breaches(&store.conn, c.id, now - 30 * DAY, now + 1, now)?,
         };
         out.extend(

@@ -522,7 +522,7 @@ fn demo_builds_and_refuses_foreign_files() {
     let out = String::from_utf8_lossy(&r.stdout);
     assert!(r.status.success(), "{out}");
     assert!(
-        out.contains("3 clients, 37 CIs, 36 backup policies, 3 CIs unprotected"),
+        out.contains("3 clients, 37 CIs, 37 backup policies, 3 CIs unprotected"),
         "{out}"
     );
     assert!(!env.path("real.db").exists(), "demo must ignore BMCTL_DB");
