@@ -269,6 +269,29 @@ fn add_change_move_delete_full_lifecycles() {
         json(env.run(&["--format", "json", "cmdb", "show", "acme/fs02"]))["last_change_ref"],
         "CHG-9"
     );
+    // restore-test tasks follow the live policies: none for the deleted job
+    env.run_at("2026-11-28T12:00:00Z", &["tasks", "generate"])
+        .ok();
+    let due = json(env.run_at(
+        "2026-11-28T12:00:00Z",
+        &["--format", "json", "tasks", "due"],
+    ));
+    let titles: Vec<&str> = due
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["title"].as_str().unwrap())
+        .collect();
+    assert!(
+        titles.contains(&"Test restore: acme/sql01-nightly"),
+        "{titles:?}"
+    );
+    assert!(
+        !titles
+            .iter()
+            .any(|t| t.starts_with("Test restore: acme/fs02-nightly")),
+        "{titles:?}"
+    );
     let audit = json(env.run(&["--format", "json", "audit", "list", "--entity", "change"]));
     assert!(audit.as_array().unwrap().len() >= 16);
     let list = json(env.run(&["--format", "json", "macd", "list"]));
