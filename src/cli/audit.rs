@@ -11,6 +11,8 @@ use crate::store::audit::{self, AuditRow};
 
 #[derive(Debug, Subcommand)]
 pub enum Cmd {
+    /// Recompute the hash chain; exit 1 naming the first edited, deleted or inserted row.
+    Verify,
     /// Audit entries, oldest first.
     List {
         /// Only this entity type, or TYPE:ID (e.g. ci:acme/fs01, client:acme).
@@ -50,6 +52,35 @@ impl Tabular for AuditRow {
 pub fn run(app: &App, cmd: &Cmd) -> Result<u8> {
     let store = app.store()?;
     match cmd {
+        Cmd::Verify => {
+            let v = audit::verify(&store.conn)?;
+            let pairs = [
+                ("rows", v.rows.to_string()),
+                (
+                    "chain",
+                    if v.ok {
+                        "intact".into()
+                    } else {
+                        "BROKEN".into()
+                    },
+                ),
+                (
+                    "first_broken_id",
+                    v.first_broken_id
+                        .map(|i| i.to_string())
+                        .unwrap_or_else(|| "-".into()),
+                ),
+                ("problem", v.problem.clone().unwrap_or_else(|| "-".into())),
+            ];
+            output::show(app.format(), &v, &pairs)?;
+            if !v.ok {
+                return Err(anyhow::anyhow!(
+                    "audit chain broken at row {}: {}",
+                    v.first_broken_id.unwrap_or(0),
+                    v.problem.unwrap_or_default()
+                ));
+            }
+        }
         Cmd::List { entity, since } => {
             let (etype, eid) = match entity.as_deref().map(|e| {
                 e.split_once(':')

@@ -1,9 +1,11 @@
-//! The audit log: one row per write, with the actor and before/after JSON.
+//! The audit log: one row per write, with the actor and before/after JSON,
+//! chained: each row's SHA-256 covers its content and the previous row's
+//! hash, so an edited, deleted or inserted row breaks the chain.
 //! For a change of an existing object only the fields that changed are kept
 //! on either side; a creation keeps the whole new object.
 
 use anyhow::Result;
-use rusqlite::{params, Connection};
+use rusqlite::{params, Connection, OptionalExtension};
 use serde::Serialize;
 
 use crate::domain::time::Ts;
@@ -30,20 +32,143 @@ pub fn record(
     );
     let before = before.map(|b| b.to_string());
     let after = after.map(|a| a.to_string());
-    conn.prepare_cached(
-        "INSERT INTO audit_log (at, actor, command, entity_type, entity_id, before, after)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-    )?
-    .execute(params![
-        who.at,
-        who.actor,
-        who.command,
-        entity_type,
-        entity_id,
+    let (prev_id, prev_hash): (i64, String) = conn
+        .prepare_cached("SELECT id, coalesce(hash, '') FROM audit_log ORDER BY id DESC LIMIT 1")?
+        .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?
+        .unwrap_or((0, String::new()));
+    let row = ChainRow {
+        id: prev_id + 1,
+        at: who.at,
+        actor: who.actor.to_string(),
+        command: who.command.to_string(),
+        entity_type: entity_type.to_string(),
+        entity_id: entity_id.to_string(),
         before,
-        after
-    ])?;
+        after,
+    };
+    let hash = row.hash(&prev_hash);
+    conn.prepare_cached(
+        "INSERT INTO audit_log (id, at, actor, command, entity_type, entity_id, before, after, hash)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+    )?
+    .execute(params![row.id, row.at, row.actor, row.command, row.entity_type, row.entity_id, row.before, row.after, hash])?;
     Ok(())
+}
+
+/// What the hash of an audit row covers.
+struct ChainRow {
+    id: i64,
+    at: i64,
+    actor: String,
+    command: String,
+    entity_type: String,
+    entity_id: String,
+    before: Option<String>,
+    after: Option<String>,
+}
+
+impl ChainRow {
+    /// SHA-256 (hex) over the previous hash and every field, each length-prefixed.
+    fn hash(&self, prev: &str) -> String {
+        use sha2::{Digest, Sha256};
+        let mut h = Sha256::new();
+        let mut field = |b: &[u8]| {
+            h.update((b.len() as u64).to_le_bytes());
+            h.update(b);
+        };
+        field(prev.as_bytes());
+        field(&self.id.to_le_bytes());
+        field(&self.at.to_le_bytes());
+        field(self.actor.as_bytes());
+        field(self.command.as_bytes());
+        field(self.entity_type.as_bytes());
+        field(self.entity_id.as_bytes());
+        field(self.before.as_deref().unwrap_or("\u{0}null").as_bytes());
+        field(self.after.as_deref().unwrap_or("\u{0}null").as_bytes());
+        h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+    }
+}
+
+fn chain_rows(conn: &Connection) -> Result<Vec<(ChainRow, Option<String>)>> {
+    let mut stmt = conn.prepare("SELECT id, at, actor, command, entity_type, entity_id, before, after, hash FROM audit_log ORDER BY id")?;
+    let rows = stmt.query_map([], |r| {
+        Ok((
+            ChainRow {
+                id: r.get(0)?,
+                at: r.get(1)?,
+                actor: r.get(2)?,
+                command: r.get(3)?,
+                entity_type: r.get(4)?,
+                entity_id: r.get(5)?,
+                before: r.get(6)?,
+                after: r.get(7)?,
+            },
+            r.get(8)?,
+        ))
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// Hash the rows written before the chain existed (migration 7).
+pub fn backfill_chain(conn: &Connection) -> Result<()> {
+    let mut prev = String::new();
+    for (row, _) in chain_rows(conn)? {
+        let h = row.hash(&prev);
+        conn.execute(
+            "UPDATE audit_log SET hash = ?2 WHERE id = ?1",
+            params![row.id, h],
+        )?;
+        prev = h;
+    }
+    Ok(())
+}
+
+/// What `audit verify` found.
+#[derive(Debug, Serialize)]
+pub struct Verdict {
+    pub rows: usize,
+    pub ok: bool,
+    /// The first row whose hash does not follow: edited, or the row before it
+    /// was deleted or a row was inserted.
+    pub first_broken_id: Option<i64>,
+    pub problem: Option<String>,
+}
+
+/// Recompute the chain from the first row.
+pub fn verify(conn: &Connection) -> Result<Verdict> {
+    let rows = chain_rows(conn)?;
+    let mut prev = String::new();
+    let mut expected_id = None;
+    for (row, stored) in &rows {
+        let problem = if expected_id.is_some_and(|e| row.id != e) {
+            Some(format!(
+                "row {} follows row {}: a row is missing",
+                row.id,
+                row.id - 1
+            ))
+        } else if stored.as_deref() != Some(row.hash(&prev).as_str()) {
+            Some(format!("row {} does not match its hash: edited, inserted, or the row before it was removed", row.id))
+        } else {
+            None
+        };
+        if let Some(p) = problem {
+            return Ok(Verdict {
+                rows: rows.len(),
+                ok: false,
+                first_broken_id: Some(row.id),
+                problem: Some(p),
+            });
+        }
+        prev = stored.clone().unwrap_or_default();
+        expected_id = Some(row.id + 1);
+    }
+    Ok(Verdict {
+        rows: rows.len(),
+        ok: true,
+        first_broken_id: None,
+        problem: None,
+    })
 }
 
 /// Keep only the fields whose values differ when both sides are objects.

@@ -14,6 +14,8 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0004_operations.sql"),
     include_str!("migrations/0005_kpi.sql"),
     include_str!("migrations/0006_changes.sql"),
+    include_str!("migrations/0007_audit_chain.sql"),
+    include_str!("migrations/0008_audit_guard.sql"),
 ];
 
 /// The newest schema version this bmctl knows.
@@ -49,6 +51,10 @@ pub fn migrate(conn: &mut Connection) -> Result<()> {
         }
         tx.execute_batch(sql)
             .with_context(|| format!("applying migration {version}"))?;
+        if version == 7 {
+            // hash the rows written before the chain existed
+            super::audit::backfill_chain(&tx)?;
+        }
         tx.pragma_update(None, "user_version", version)?;
         tx.commit()?;
     }

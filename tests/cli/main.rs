@@ -6,6 +6,7 @@ mod events;
 mod foundation;
 mod operations;
 mod planning;
+mod reliability;
 mod tasks;
 mod tools;
 

@@ -1,0 +1,512 @@
+//! Reliability and security: concurrency, crashes, bad input, storage faults,
+//! the tamper-evident audit log, permissions.
+
+use std::os::unix::fs::PermissionsExt;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::env::{count_in, repo_file, Run, TestEnv};
+use crate::events::{line, onboarded};
+
+/// `n` distinct events (restic-style ids unique across files by `base`).
+fn events_file(
+    env: &TestEnv,
+    name: &str,
+    job_prefix: &str,
+    n: usize,
+    base: usize,
+) -> std::path::PathBuf {
+    let mut text = String::with_capacity(n * 160);
+    for i in 0..n {
+        let t = 1_762_000_000 + (i as i64) * 60;
+        let ts = chrono::DateTime::from_timestamp(t, 0)
+            .unwrap()
+            .format("%Y-%m-%dT%H:%M:%SZ");
+        text.push_str(&format!(
+            r#"{{"client":"acme","job":"{job_prefix}-{}","status":"success","started_at":"{ts}","ended_at":"{ts}","id":"{:08x}"}}"#,
+            i % 10,
+            ((base + i) as u32).wrapping_mul(2_654_435_761)
+        ));
+        text.push('\n');
+    }
+    env.write(name, &text)
+}
+
+#[test]
+fn concurrent_writers_lose_nothing_and_double_nothing() {
+    let env = onboarded("2026-11-01T00:00:00Z");
+    let files: Vec<_> = (0..4)
+        .map(|k| {
+            events_file(
+                &env,
+                &format!("e{k}.jsonl"),
+                &format!("w{k}"),
+                25_000,
+                k * 25_000,
+            )
+        })
+        .collect();
+    let bin = assert_cmd::cargo::cargo_bin("bmctl");
+    let spawn = |args: &[&str]| {
+        Command::new(&bin)
+            .args([
+                "--db",
+                env.db.to_str().unwrap(),
+                "--now",
+                "2026-11-30T07:00:00Z",
+            ])
+            .args(args)
+            .env("HOME", env.dir.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let mut importers: Vec<_> = files
+        .iter()
+        .map(|f| spawn(&["events", "import", f.to_str().unwrap()]))
+        .collect();
+    let mut loops = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while importers
+        .iter_mut()
+        .any(|c| c.try_wait().unwrap().is_none())
+        && Instant::now() < deadline
+    {
+        for cmd in [&["tasks", "generate"][..], &["check"][..]] {
+            loops.push(spawn(cmd).wait_with_output().unwrap());
+        }
+    }
+    for c in importers {
+        let out = c.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{stderr}");
+        assert!(!stderr.contains("locked"), "{stderr}");
+    }
+    assert!(loops.len() >= 2);
+    for out in &loops {
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{stderr}");
+        assert!(!stderr.contains("locked"), "{stderr}");
+    }
+    // the imported runs, exactly (`check` adds its own `missed` events for the plan's jobs)
+    let conn = rusqlite::Connection::open(&env.db).unwrap();
+    let imported: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM job_events WHERE status <> 'm'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(imported, 100_000);
+    drop(conn);
+    // every task once; at most one open ticket per policy and class
+    let conn = rusqlite::Connection::open(&env.db).unwrap();
+    let doubled: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM (SELECT template_id, client_id, ci_id, policy_id, occurrence_at FROM tickets WHERE kind = 'task'
+             GROUP BY 1, 2, 3, 4, 5 HAVING count(*) > 1)",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(doubled, 0);
+    let open_twice: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM (SELECT policy_id, class FROM tickets WHERE status IN ('open', 'in_progress')
+             AND kind IN ('corrective', 'incident') AND class <> 'finding' GROUP BY 1, 2 HAVING count(*) > 1)",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(open_twice, 0);
+}
+
+#[test]
+fn an_import_killed_mid_write_leaves_a_consistent_file_and_completes_on_rerun() {
+    let env = onboarded("2026-11-01T00:00:00Z");
+    let file = events_file(&env, "big.jsonl", "job", 120_000, 0);
+    let bin = assert_cmd::cargo::cargo_bin("bmctl");
+    let wal = std::path::PathBuf::from(format!("{}-wal", env.db.display()));
+    let mut survived = 0;
+    for threshold in [64 * 1024, 2 * 1024 * 1024, 6 * 1024 * 1024] {
+        let mut child = Command::new(&bin)
+            .args([
+                "--db",
+                env.db.to_str().unwrap(),
+                "events",
+                "import",
+                file.to_str().unwrap(),
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        // kill when the WAL has grown past the threshold: mid-write, however fast the import
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let mut killed = false;
+        while Instant::now() < deadline {
+            if std::fs::metadata(&wal).map(|m| m.len()).unwrap_or(0) >= threshold {
+                child.kill().unwrap(); // SIGKILL
+                killed = true;
+                break;
+            }
+            if child.try_wait().unwrap().is_some() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        let _ = child.wait();
+        if killed {
+            survived += 1;
+        }
+        env.run(&["db", "check"]).ok();
+        let n = env.count("job_events");
+        assert!(n % 10_000 == 0 || n == 120_000, "whole batches only: {n}");
+    }
+    assert!(survived >= 1, "no kill landed mid-write");
+    env.run(&["events", "import", file.to_str().unwrap()]).ok();
+    assert_eq!(env.count("job_events"), 120_000);
+    env.run(&["events", "import", file.to_str().unwrap()]).ok();
+    assert_eq!(env.count("job_events"), 120_000);
+    // tasks generate: killed or not, re-running gives each task once
+    let mut child = Command::new(&bin)
+        .args([
+            "--db",
+            env.db.to_str().unwrap(),
+            "--now",
+            "2026-11-30T07:00:00Z",
+            "tasks",
+            "generate",
+        ])
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(30));
+    let _ = child.kill();
+    let _ = child.wait();
+    env.run(&["db", "check"]).ok();
+    let first = env
+        .run_at(
+            "2026-11-30T07:00:00Z",
+            &["--format", "json", "tasks", "generate"],
+        )
+        .ok()
+        .json();
+    let second = env
+        .run_at(
+            "2026-11-30T07:00:00Z",
+            &["--format", "json", "tasks", "generate"],
+        )
+        .ok()
+        .json();
+    assert_eq!(second["created"], 0);
+    assert_eq!(
+        env.count("tickets") >= first["created"].as_i64().unwrap(),
+        true
+    );
+}
+
+#[test]
+fn the_bad_input_corpus_is_refused_naming_file_and_line() {
+    let env = onboarded("2026-11-01T00:00:00Z");
+    let good = line("fs01-nightly", "success", "2026-11-02T21:00:00Z", "");
+    let cases: Vec<(&str, Vec<u8>, &str)> = vec![
+        (
+            "truncated.jsonl",
+            format!("{good}\n{{\"client\":\"acme\",\"job\":").into_bytes(),
+            ":2: line",
+        ),
+        (
+            "utf8.jsonl",
+            [good.as_bytes(), b"\n{\"client\":\"\xff\xfe\"}\n"].concat(),
+            ":2: line: is not valid UTF-8",
+        ),
+        (
+            "nul.jsonl",
+            [good.as_bytes(), b"\n{\"client\":\"ac\0me\"}\n"].concat(),
+            ":2: line",
+        ),
+        (
+            "long.jsonl",
+            format!(
+                "{good}\n{{\"message\":\"{}\"}}\n",
+                "x".repeat(10 * 1024 * 1024)
+            )
+            .into_bytes(),
+            ":2: line: is longer than",
+        ),
+        (
+            "offset.jsonl",
+            format!(
+                "{good}\n{}\n",
+                good.replace("2026-11-02T21:00:00Z", "2026-11-03T21:00:00")
+            )
+            .into_bytes(),
+            ":2: started_at",
+        ),
+        (
+            "year.jsonl",
+            format!(
+                "{good}\n{}\n",
+                good.replace("2026-11-02T21:00:00Z", "10000-01-01T00:00:00Z")
+            )
+            .into_bytes(),
+            ":2: started_at",
+        ),
+        (
+            "bytes.jsonl",
+            format!(
+                "{good}\n{}\n",
+                line(
+                    "fs01-nightly",
+                    "success",
+                    "2026-11-03T21:00:00Z",
+                    r#","bytes":-1"#
+                )
+            )
+            .into_bytes(),
+            ":2: bytes",
+        ),
+        (
+            "status.jsonl",
+            format!(
+                "{good}\n{}\n",
+                line("fs01-nightly", "fine", "2026-11-03T21:00:00Z", "")
+            )
+            .into_bytes(),
+            ":2: status",
+        ),
+        (
+            "client.jsonl",
+            format!(
+                "{good}\n{}\n",
+                line("fs01-nightly", "success", "2026-11-03T21:00:00Z", "")
+                    .replace("acme", "umbrella")
+            )
+            .into_bytes(),
+            ":2: client",
+        ),
+    ];
+    for (name, bytes, want) in cases {
+        let p = env.path(name);
+        std::fs::write(&p, bytes).unwrap();
+        let r = env.run(&["events", "import", p.to_str().unwrap()]).code(3);
+        assert!(
+            r.stderr.contains(name) && r.stderr.contains(want),
+            "{name}: {}",
+            &r.stderr[..r.stderr.len().min(300)]
+        );
+        assert_eq!(env.count("job_events"), 0, "{name} wrote");
+    }
+    // SQL metacharacters are stored verbatim and are harmless
+    let evil = "x'); DROP TABLE job_events; --";
+    let f = env.write(
+        "evil.jsonl",
+        &line(evil, "success", "2026-11-02T21:00:00Z", ""),
+    );
+    env.run(&["events", "import", f.to_str().unwrap()]).ok();
+    let listed = env
+        .run(&["--format", "json", "events", "list", "--unmatched"])
+        .ok()
+        .json();
+    assert_eq!(listed[0]["job"], evil);
+    env.run(&[
+        "cmdb",
+        "add",
+        "--client",
+        "acme",
+        "fs01x",
+        "--kind",
+        "vm",
+        "--tier",
+        "2",
+        "--role",
+        "'; DELETE FROM cis; --",
+    ])
+    .ok();
+    assert_eq!(env.count("cis"), 3);
+}
+
+#[test]
+fn storage_faults_give_clear_errors() {
+    // the first schema version upgrades with its data intact
+    let env = TestEnv::new();
+    std::fs::copy(repo_file("tests/fixtures/schema-v1.db"), &env.db).unwrap();
+    let plan = env
+        .run(&["--format", "json", "plan", "show", "acme"])
+        .ok()
+        .json();
+    assert_eq!(plan["policies"][0]["job"], "fs01-nightly");
+    let ev = env
+        .run(&["--format", "json", "events", "list", "--client", "acme"])
+        .ok()
+        .json();
+    assert_eq!(ev[0]["external_id"], "ed12ae91");
+    let conn = rusqlite::Connection::open(&env.db).unwrap();
+    let v: i64 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap();
+    assert!(v > 1);
+    env.run(&["audit", "verify"]).ok(); // the old rows were chained on upgrade
+    let audit = env
+        .run(&["--format", "json", "audit", "list", "--entity", "ci"])
+        .ok()
+        .json();
+    assert_eq!(audit[0]["actor"], "bob");
+
+    // random bytes and a truncated database: a clear error, no panic
+    let junk = TestEnv::new();
+    std::fs::write(
+        &junk.db,
+        (0..20_000u32)
+            .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+            .collect::<Vec<u8>>(),
+    )
+    .unwrap();
+    let r = junk.run(&["client", "list"]).code(1);
+    assert!(
+        r.stderr.contains("not a bmctl database") || r.stderr.contains("not a database"),
+        "{}",
+        r.stderr
+    );
+    assert!(!r.stderr.contains("panicked"));
+    let cut = TestEnv::new();
+    let full = std::fs::read(&env.db).unwrap();
+    std::fs::write(&cut.db, &full[..full.len() / 3]).unwrap();
+    let r: Run = cut.run(&["plan", "show", "acme"]);
+    assert_ne!(r.code, 0);
+    assert!(!r.stderr.contains("panicked"), "{}", r.stderr);
+    assert!(r.stderr.starts_with("bmctl: "), "{}", r.stderr);
+
+    // a full disk: a clear error, the file stays consistent, nothing half written
+    let env = onboarded("2026-11-01T00:00:00Z");
+    let file = events_file(&env, "e.jsonl", "job", 30_000, 0);
+    {
+        let conn = rusqlite::Connection::open(&env.db).unwrap();
+        let pages: i64 = conn
+            .query_row("PRAGMA page_count", [], |r| r.get(0))
+            .unwrap();
+        conn.pragma_update(None, "journal_mode", "delete").unwrap();
+        // max_page_count lasts for one connection: drive the library with it
+        drop(conn);
+        let mut store = bmctl::store::Store::open(&env.db, Duration::from_secs(5)).unwrap();
+        store
+            .conn
+            .pragma_update(None, "max_page_count", pages + 40)
+            .unwrap();
+        let ctx = bmctl::ops::Ctx {
+            now: chrono::DateTime::from_timestamp(1_764_000_000, 0).unwrap(),
+            actor: "test".into(),
+            command: "events import".into(),
+            rules: Default::default(),
+        };
+        let input = bmctl::ops::events::Input {
+            path: &file,
+            name: "e.jsonl",
+            format: bmctl::ingest::neutral::InputFormat::Jsonl,
+            skip_invalid: false,
+        };
+        let err = bmctl::ops::events::import(&mut store, &ctx, &input, |_| {}).unwrap_err();
+        assert!(format!("{err:#}").contains("full"), "{err:#}");
+    }
+    env.run(&["db", "check"]).ok();
+    let n = env.count("job_events");
+    assert_eq!(n % 10_000, 0, "whole batches only: {n}");
+}
+
+#[test]
+fn the_audit_chain_shows_edits_deletions_and_insertions() {
+    let env = onboarded("2026-11-01T00:00:00Z");
+    for host in ["a1", "a2", "a3", "a4"] {
+        env.run(&[
+            "cmdb", "add", "--client", "acme", host, "--kind", "vm", "--tier", "3",
+        ])
+        .ok();
+    }
+    let v = env
+        .run(&["--format", "json", "audit", "verify"])
+        .ok()
+        .json();
+    assert_eq!(
+        (v["ok"].as_bool(), v["rows"].as_i64()),
+        (Some(true), Some(5))
+    );
+    let sql = |s: &str| {
+        let conn = rusqlite::Connection::open(&env.db).unwrap();
+        conn.execute_batch("DROP TRIGGER IF EXISTS audit_log_no_update; DROP TRIGGER IF EXISTS audit_log_no_delete;").unwrap();
+        conn.execute_batch(s).unwrap();
+    };
+    // bmctl itself cannot change the log
+    let conn = rusqlite::Connection::open(&env.db).unwrap();
+    assert!(conn
+        .execute("UPDATE audit_log SET actor = 'mallory' WHERE id = 3", [])
+        .is_err());
+    drop(conn);
+    // an edit
+    let copy = env.path("orig.db");
+    std::fs::copy(&env.db, &copy).unwrap();
+    sql("UPDATE audit_log SET actor = 'mallory' WHERE id = 3");
+    let r = env.run(&["audit", "verify"]).code(1);
+    assert!(r.stderr.contains("row 3"), "{}", r.stderr);
+    // a deletion
+    std::fs::copy(&copy, &env.db).unwrap();
+    let _ = std::fs::remove_file(format!("{}-wal", env.db.display()));
+    sql("DELETE FROM audit_log WHERE id = 2");
+    let r = env.run(&["--format", "json", "audit", "verify"]).code(1);
+    assert_eq!(r.json()["first_broken_id"], 3);
+    // an insertion at the end
+    std::fs::copy(&copy, &env.db).unwrap();
+    sql("INSERT INTO audit_log (id, at, actor, command, entity_type, entity_id, hash) VALUES (6, 1, 'mallory', 'x', 'ci', 'acme/a1', 'deadbeef')");
+    let r = env.run(&["--format", "json", "audit", "verify"]).code(1);
+    assert_eq!(r.json()["first_broken_id"], 6);
+}
+
+#[test]
+fn files_bmctl_creates_are_private() {
+    let env = onboarded("2026-11-01T00:00:00Z");
+    // a write keeps the WAL open long enough to see its files
+    let conn = rusqlite::Connection::open(&env.db).unwrap();
+    conn.query_row("PRAGMA journal_mode", [], |r| r.get::<_, String>(0))
+        .unwrap();
+    env.run(&[
+        "cmdb", "add", "--client", "acme", "x1", "--kind", "vm", "--tier", "3",
+    ])
+    .ok();
+    for suffix in ["", "-wal", "-shm"] {
+        let p = format!("{}{suffix}", env.db.display());
+        if let Ok(m) = std::fs::metadata(&p) {
+            assert_eq!(m.permissions().mode() & 0o777, 0o600, "{p}");
+        }
+    }
+    drop(conn);
+    let out = env.path("qsr");
+    env.run(&[
+        "plan",
+        "review",
+        "--client",
+        "acme",
+        "--quarter",
+        "2026-Q4",
+        "--out",
+        out.to_str().unwrap(),
+    ])
+    .ok();
+    assert_eq!(
+        std::fs::metadata(out.join("acme"))
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777,
+        0o700
+    );
+    assert_eq!(
+        std::fs::metadata(out.join("acme/qsr-2026-Q4.html"))
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777,
+        0o600
+    );
+    let _ = count_in;
+}
