@@ -14,3 +14,6 @@ pub mod output;
 pub mod prompt;
 pub mod report;
 pub mod store;
+
+#[cfg(test)]
+mod properties;
