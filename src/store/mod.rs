@@ -22,13 +22,15 @@ use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
 use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
 
 /// An open bmctl database.
 pub struct Store {
     pub conn: Connection,
     pub path: PathBuf,
+    /// Opened read-only (the file is not writable by this user).
+    pub read_only: bool,
 }
 
 impl Store {
@@ -49,14 +51,35 @@ impl Store {
                 .open(path)
                 .with_context(|| format!("creating database {}", path.display()))?;
         }
-        let conn = Connection::open_with_flags(
-            path,
-            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )
-        .with_context(|| format!("opening database {}", path.display()))?;
+        // A file we may not write is opened read-only: reads are still served,
+        // writes get a clear error.
+        let read_only = OpenOptions::new()
+            .write(true)
+            .open(path)
+            .is_err_and(|e| e.kind() == std::io::ErrorKind::PermissionDenied);
+        let conn = if read_only {
+            open_read_only(path)?
+        } else {
+            Connection::open_with_flags(
+                path,
+                OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+            )
+            .with_context(|| format!("opening database {}", path.display()))?
+        };
         conn.busy_timeout(busy_timeout)?;
         // Refuse a newer database before anything can write to it.
         schema::refuse_newer(&conn, path)?;
+        if read_only {
+            if schema::user_version(&conn)? < schema::VERSION {
+                bail!("database {} is read-only and needs an upgrade to schema version {}: open it once with write access", path.display(), schema::VERSION);
+            }
+            conn.pragma_update(None, "foreign_keys", "on")?;
+            return Ok(Store {
+                conn,
+                path: path.to_path_buf(),
+                read_only: true,
+            });
+        }
         conn.pragma_update(None, "journal_mode", "wal")
             .with_context(|| {
                 format!("{} is not a bmctl database (or is damaged)", path.display())
@@ -68,6 +91,7 @@ impl Store {
         let mut store = Store {
             conn,
             path: path.to_path_buf(),
+            read_only: false,
         };
         schema::migrate(&mut store.conn)
             .with_context(|| format!("migrating database {}", path.display()))?;
@@ -82,12 +106,19 @@ impl Store {
         Ok(Store {
             conn,
             path: PathBuf::from(":memory:"),
+            read_only: false,
         })
     }
 
     /// Start the one write transaction of a command (IMMEDIATE: it takes the
     /// write lock now, so it never fails half-way with "database is locked").
     pub fn write(&mut self) -> Result<Transaction<'_>> {
+        if self.read_only {
+            bail!(
+                "database {} is read-only for this user: writes are refused (reads still work)",
+                self.path.display()
+            );
+        }
         self.conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .context("starting a write transaction")
@@ -119,6 +150,38 @@ impl Query {
     pub fn raw(&mut self, text: &str) {
         self.sql.push_str(text);
     }
+}
+
+/// `file:` URI of a path (percent-encoding what a URI may not hold).
+fn file_uri(path: &Path, query: &str) -> String {
+    let mut out = String::from("file:");
+    for b in path.display().to_string().bytes() {
+        if b.is_ascii_alphanumeric() || b"/-_.~".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    format!("{out}?{query}")
+}
+
+/// Open a database this user may not write. A WAL database needs its shared
+/// memory file; when that cannot be created (a folder we may not write), the
+/// file is read as immutable: a snapshot without other writers' newest,
+/// uncheckpointed transactions.
+fn open_read_only(path: &Path) -> Result<Connection> {
+    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY
+        | OpenFlags::SQLITE_OPEN_URI
+        | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let plain = Connection::open_with_flags(file_uri(path, "mode=ro"), flags)?;
+    if plain
+        .query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0))
+        .is_ok()
+    {
+        return Ok(plain);
+    }
+    Connection::open_with_flags(file_uri(path, "mode=ro&immutable=1"), flags)
+        .with_context(|| format!("opening database {} read-only", path.display()))
 }
 
 /// Whether the file at `path` is marked as a bmctl demo, read without

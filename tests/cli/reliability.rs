@@ -507,3 +507,40 @@ fn files_bmctl_creates_are_private() {
     );
     let _ = count_in;
 }
+
+#[test]
+fn a_read_only_database_serves_reads_and_refuses_writes() {
+    let env = onboarded("2026-11-01T00:00:00Z");
+    // root reads and writes everything: run bmctl as nobody on a file it may only read
+    let as_nobody = |args: &[&str]| -> Option<Run> {
+        let out = Command::new("setpriv")
+            .args(["--reuid=nobody", "--regid=nogroup", "--clear-groups"])
+            .arg(assert_cmd::cargo::cargo_bin("bmctl"))
+            .args(["--db", env.db.to_str().unwrap()])
+            .args(args)
+            .env("HOME", "/tmp")
+            .output()
+            .ok()?;
+        Some(out.into())
+    };
+    std::fs::set_permissions(env.dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::set_permissions(&env.db, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let Some(read) = as_nobody(&["--format", "json", "client", "list"]) else {
+        eprintln!("SKIPPED: setpriv is not available");
+        return;
+    };
+    if read.stderr.contains("setpriv") {
+        eprintln!("SKIPPED: not root: {}", read.stderr);
+        return;
+    }
+    assert_eq!(read.ok().json()[0]["code"], "acme");
+    let write = as_nobody(&["client", "add", "zz", "--name", "Z", "--tz", "UTC"])
+        .unwrap()
+        .code(1);
+    assert!(
+        write.stderr.contains("read-only") && !write.stderr.contains("panicked"),
+        "{}",
+        write.stderr
+    );
+    assert_eq!(env.count("clients"), 1);
+}
