@@ -73,9 +73,10 @@ fn concurrent_writers_lose_nothing_and_double_nothing() {
         .any(|c| c.try_wait().unwrap().is_none())
         && Instant::now() < deadline
     {
-        for cmd in [&["tasks", "generate"][..], &["check"][..]] {
-            loops.push(spawn(cmd).wait_with_output().unwrap());
-        }
+        // the generate loop and the check loop run at the same time as each other too
+        let (g, c) = (spawn(&["tasks", "generate"]), spawn(&["check"]));
+        loops.push(g.wait_with_output().unwrap());
+        loops.push(c.wait_with_output().unwrap());
     }
     for c in importers {
         let out = c.wait_with_output().unwrap();
