@@ -15,6 +15,12 @@ pub enum Cmd {
     Path,
     /// SQLite's integrity and foreign-key checks; exit 1 when anything is wrong.
     Check,
+    /// Delete job events that ended before DATE; KPIs keep their counts (rollups).
+    Prune {
+        /// A date (midnight UTC) or an RFC 3339 instant.
+        #[arg(long)]
+        before: String,
+    },
     /// Take an online copy of the database (mode 0600).
     Backup {
         file: PathBuf,
@@ -49,6 +55,21 @@ pub fn run(app: &App, cmd: &Cmd) -> Result<u8> {
             ];
             output::show(app.format(), &r, &pairs)?;
             Ok(if r.ok { 0 } else { 1 })
+        }
+        Cmd::Prune { before } => {
+            let mut store = app.store()?;
+            let ctx = app.ctx("db prune")?;
+            let t = crate::domain::time::parse_instant_or_date(before, chrono_tz::UTC)
+                .map_err(|e| crate::error::rejected(format!("--before: {e}")))?
+                .timestamp();
+            let r = db::prune(&mut store, &ctx, t)?;
+            let pairs = [
+                ("events_deleted", r.events_deleted.to_string()),
+                ("bytes_before", r.bytes_before.to_string()),
+                ("bytes_after", r.bytes_after.to_string()),
+            ];
+            output::show(app.format(), &r, &pairs)?;
+            Ok(0)
         }
         Cmd::Backup { file, force } => {
             let store = app.store()?;

@@ -73,3 +73,37 @@ pub fn backup(store: &Store, dest: &Path, force: bool) -> Result<()> {
         .with_context(|| format!("copying the database to {}", dest.display()))?;
     Ok(())
 }
+
+/// What `db prune` did.
+#[derive(Debug, Serialize)]
+pub struct Pruned {
+    pub events_deleted: usize,
+    pub bytes_before: u64,
+    pub bytes_after: u64,
+}
+
+/// Delete job events that ended before `before` — the daily rollups keep the
+/// counts the KPIs read — then VACUUM so the file shrinks.
+pub fn prune(store: &mut Store, ctx: &crate::ops::Ctx, before: i64) -> Result<Pruned> {
+    let size = |s: &Store| std::fs::metadata(&s.path).map(|m| m.len()).unwrap_or(0);
+    let bytes_before = size(store);
+    let tx = store.write()?;
+    let n = crate::store::events::prune(&tx, before)?;
+    crate::store::audit::record(
+        &tx,
+        &ctx.who(),
+        "events",
+        "prune",
+        None,
+        Some(&serde_json::json!({"before": crate::domain::time::rfc3339(before), "deleted": n})),
+    )?;
+    tx.commit()?;
+    store.conn.execute_batch(
+        "PRAGMA wal_checkpoint(TRUNCATE); VACUUM; PRAGMA wal_checkpoint(TRUNCATE);",
+    )?;
+    Ok(Pruned {
+        events_deleted: n,
+        bytes_before,
+        bytes_after: size(store),
+    })
+}

@@ -417,3 +417,9 @@ pub fn first_success_since(
         .optional()?
         .flatten())
 }
+
+/// Delete the events that ended before `before` (the daily rollups keep their
+/// counts); returns how many. Unmatched-job records stay.
+pub fn prune(conn: &Connection, before: i64) -> Result<usize> {
+    Ok(conn.execute("DELETE FROM job_events WHERE ended_at < ?1", [before])?)
+}

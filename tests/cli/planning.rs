@@ -545,3 +545,34 @@ fn the_quarterly_review_export() {
         Some(3)
     );
 }
+
+#[test]
+fn pruning_old_events_keeps_the_kpis_and_shrinks_the_file() {
+    let env = TestEnv::new();
+    let demo = env.path("demo.db");
+    let bmctl = |args: &[&str]| -> serde_json::Value {
+        let out = env
+            .base()
+            .args(["--db", demo.to_str().unwrap(), "--format", "json"])
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    bmctl(&["demo"]);
+    let period = ["kpi", "--from", "2026-09-01", "--to", "2026-11-01"];
+    let before = bmctl(&period);
+    let events_before = crate::env::count_in(&demo, "job_events");
+    let r = bmctl(&["db", "prune", "--before", "2026-11-01"]);
+    assert!(r["events_deleted"].as_i64().unwrap() > 1000);
+    assert!(r["bytes_after"].as_u64().unwrap() < r["bytes_before"].as_u64().unwrap());
+    assert!(crate::env::count_in(&demo, "job_events") < events_before);
+    let after = bmctl(&period);
+    assert_eq!(before, after, "the KPIs of the pruned period are unchanged");
+    bmctl(&["db", "check"]);
+}
