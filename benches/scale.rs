@@ -1,0 +1,648 @@
+//! The scale benchmark: a synthetic MSP (1,000 clients, 50,000 CIs and
+//! policies, 10M job events over 100 days, tickets and tasks in proportion)
+//! built through bmctl's own library code, then every hot path measured.
+//!
+//!     cargo bench --bench scale                                 # full scale (many minutes)
+//!     BMCTL_SCALE_CLIENTS=20 BMCTL_SCALE_DAYS=10 cargo bench --bench scale   # a smoke run
+//!
+//! Prints one table (figure, measured, target, ratio, result) and writes
+//! `target/bench-scale.json`. Targets that can be are ratios to R, the raw
+//! prepared-insert rate of the same schema measured in the same run.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use bmctl::domain::event::{NewEvent, Operation, Status};
+use bmctl::ingest::neutral::{self, InputFormat};
+use bmctl::ops::correct::Rules;
+use bmctl::ops::{check, events, kpi, plan, review, tasks, Ctx};
+use bmctl::store::Store;
+
+const DAY: i64 = 86_400;
+const POLICIES_PER_CLIENT: usize = 50;
+
+fn env(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn plan_text(c: usize) -> String {
+    let zones = [
+        "Europe/Berlin",
+        "America/New_York",
+        "Australia/Sydney",
+        "UTC",
+    ];
+    let mut s = format!(
+        "client = \"c{c:04}\"\nname = \"Client {c}\"\ntimezone = \"{}\"\nsla_tier = \"gold\"\n",
+        zones[c % 4]
+    );
+    for j in 0..POLICIES_PER_CLIENT {
+        s.push_str(&format!(
+            "\n[[ci]]\nhost = \"h{j:02}\"\nkind = \"server\"\ntier = {}\n",
+            1 + j % 3
+        ));
+    }
+    for j in 0..POLICIES_PER_CLIENT {
+        let schedule = if j % 2 == 0 {
+            format!("{} 22 * * *", j % 60)
+        } else {
+            format!("{} 2,14 * * *", j % 60)
+        };
+        s.push_str(&format!(
+            "\n[[policy]]\njob = \"h{j:02}-backup\"\nci = \"h{j:02}\"\ntool = \"restic\"\nschedule = \"{schedule}\"\nrpo = \"26h\"\ngrace = \"2h\"\nretention = {{ daily = 7, weekly = 4 }}\ntarget = \"offsite\"\nrestore_test = \"{}\"\nrto = \"4h\"\n",
+            ["monthly", "quarterly", "never"][j % 3]
+        ));
+    }
+    s
+}
+
+/// The runs of one day: every policy once (even jobs) or twice (odd jobs);
+/// about 1 % fail and 2 % warn, with a well-mixed hash.
+fn day_events(clients: usize, day: i64, start: i64, out: &mut Vec<NewEvent>) {
+    for c in 0..clients {
+        for j in 0..POLICIES_PER_CLIENT {
+            let runs: &[i64] = if j % 2 == 0 { &[22] } else { &[2, 14] };
+            for h in runs {
+                let t = start + day * DAY + h * 3600 + (j as i64 % 60) * 60;
+                let k = (c * 1_000_003 + j * 7_919) as u64 ^ (t as u64);
+                let r = (k.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 32) % 100;
+                let status = match r {
+                    0 => Status::Failed,
+                    1 | 2 => Status::Warning,
+                    _ => Status::Success,
+                };
+                out.push(NewEvent {
+                    client: format!("c{c:04}"),
+                    job: format!("h{j:02}-backup"),
+                    operation: Operation::Backup,
+                    status,
+                    started_at: Some(t),
+                    ended_at: t + 600 + (k % 1800) as i64,
+                    bytes: (status != Status::Failed)
+                        .then_some(50_000_000_000 + (k % 1_000_000_000) as i64),
+                    files: (status != Status::Failed).then_some(200_000 + (k % 10_000) as i64),
+                    snapshot: None,
+                    source: "restic".into(),
+                    external_id: Some(format!(
+                        "{:08x}",
+                        (k.wrapping_mul(2_654_435_761) >> 16) as u32
+                    )),
+                    message: (status != Status::Success)
+                        .then(|| "error: lstat /srv/tmp/x: no such file or directory".into()),
+                });
+            }
+        }
+    }
+}
+
+fn ctx_at(t: i64, command: &str) -> Ctx {
+    Ctx {
+        now: chrono::DateTime::from_timestamp(t, 0).unwrap(),
+        actor: "bench".into(),
+        command: command.into(),
+        rules: Rules::default(),
+    }
+}
+
+fn open(path: &Path) -> Store {
+    Store::open(path, Duration::from_secs(60)).unwrap()
+}
+
+fn onboard(store: &mut Store, clients: usize, at: i64) {
+    let ctx = ctx_at(at, "plan import");
+    for c in 0..clients {
+        plan::import(store, &ctx, &plan_text(c), "bench.toml", false).unwrap();
+    }
+}
+
+fn write_jsonl(path: &Path, evs: &[NewEvent]) {
+    let mut w = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
+    for e in evs {
+        writeln!(w, "{}", neutral::to_json_line(e)).unwrap();
+    }
+}
+
+/// Peak resident memory (KiB) of a child process, polled from /proc.
+fn run_measured(mut cmd: Command) -> (Duration, u64, bool) {
+    let t = Instant::now();
+    let mut child = cmd
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut peak = 0;
+    let status = loop {
+        if let Ok(s) = std::fs::read_to_string(format!("/proc/{}/status", child.id())) {
+            for l in s.lines().filter(|l| l.starts_with("VmHWM:")) {
+                peak = peak.max(
+                    l.split_whitespace()
+                        .nth(1)
+                        .and_then(|v| v.parse().ok())
+                        .unwrap_or(0),
+                );
+            }
+        }
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    (t.elapsed(), peak, status.success())
+}
+
+/// client_id, policy_id, status code, started, ended, bytes, files, xid, xkind
+type RawRow = (i64, i64, &'static str, i64, i64, Option<i64>, Option<i64>, i64, i64);
+
+struct Row {
+    figure: String,
+    measured: f64,
+    unit: &'static str,
+    target: Option<f64>,
+    /// true: measured must be at most the target; false: at least.
+    at_most: bool,
+}
+
+fn main() {
+    let clients = env("BMCTL_SCALE_CLIENTS", 1000);
+    let days = env("BMCTL_SCALE_DAYS", 100) as i64;
+    let import_n = env(
+        "BMCTL_SCALE_IMPORT",
+        if clients >= 1000 { 1_000_000 } else { 20_000 },
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let bin = PathBuf::from(env!("CARGO_BIN_EXE_bmctl"));
+    let start = 1_756_684_800; // 2025-09-01T00:00:00Z
+    let mut rows: Vec<Row> = Vec::new();
+    let mut row =
+        |figure: &str, measured: f64, unit: &'static str, target: Option<f64>, at_most: bool| {
+            rows.push(Row {
+                figure: figure.into(),
+                measured,
+                unit,
+                target,
+                at_most,
+            })
+        };
+    println!(
+        "building a synthetic MSP: {clients} clients, {} policies, {days} days …",
+        clients * POLICIES_PER_CLIENT
+    );
+
+    // --- R and the 1M-event import into empty databases -------------------
+    let mut sample = Vec::new();
+    let mut d = 0;
+    while sample.len() < import_n {
+        day_events(clients, d, start, &mut sample);
+        d += 1;
+    }
+    sample.truncate(import_n);
+    let jsonl = dir.path().join("import.jsonl");
+    write_jsonl(&jsonl, &sample);
+    let raw_db = dir.path().join("raw.db");
+    let mut raw = open(&raw_db);
+    onboard(&mut raw, clients, start - DAY);
+    raw.conn
+        .execute(
+            "INSERT INTO event_sources (id, name) VALUES (1, 'restic')",
+            [],
+        )
+        .unwrap();
+    let rows_r: Vec<RawRow> = sample
+        .iter()
+        .map(|e| {
+            let (xid, xkind) = e.key();
+            let c: i64 = e.client[1..].parse::<i64>().unwrap() + 1;
+            let j: i64 = e.job[1..3].parse().unwrap();
+            (
+                c,
+                (c - 1) * POLICIES_PER_CLIENT as i64 + j + 1,
+                e.status.code(),
+                e.started_at.unwrap(),
+                e.ended_at,
+                e.bytes,
+                e.files,
+                xid,
+                xkind,
+            )
+        })
+        .collect();
+    let t = Instant::now();
+    {
+        let tx = raw.write().unwrap();
+        {
+            let mut stmt = tx
+                .prepare(
+                    "INSERT INTO job_events (client_id, policy_id, status, started_at, ended_at, bytes, files, source_id, xid, xkind)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 1, ?8, ?9)",
+                )
+                .unwrap();
+            for r in &rows_r {
+                stmt.execute(rusqlite::params![
+                    r.0, r.1, r.2, r.3, r.4, r.5, r.6, r.7, r.8
+                ])
+                .unwrap();
+            }
+        }
+        tx.commit().unwrap();
+    }
+    let r_rate = import_n as f64 / t.elapsed().as_secs_f64();
+    drop(raw);
+    row(
+        "R: raw prepared inserts, one transaction (ev/s)",
+        r_rate,
+        "ev/s",
+        None,
+        false,
+    );
+
+    let imp_db = dir.path().join("import.db");
+    {
+        let mut s = open(&imp_db);
+        onboard(&mut s, clients, start - DAY);
+    }
+    let mut cmd = Command::new(&bin);
+    cmd.args([
+        "--db",
+        imp_db.to_str().unwrap(),
+        "--now",
+        "2026-01-01T00:00:00Z",
+        "events",
+        "import",
+        jsonl.to_str().unwrap(),
+    ]);
+    let (took, peak_kib, ok) = run_measured(cmd);
+    assert!(ok, "events import failed");
+    let rate = import_n as f64 / took.as_secs_f64();
+    row(
+        &format!("events import of {import_n} events, whole process (ev/s)"),
+        rate,
+        "ev/s",
+        Some(0.6 * r_rate),
+        false,
+    );
+    row("  ratio to R", rate / r_rate, "x", Some(0.6), false);
+    row(
+        "events import peak resident memory (MiB)",
+        peak_kib as f64 / 1024.0,
+        "MiB",
+        Some(100.0),
+        true,
+    );
+    if Command::new("sqlite3").arg("-version").output().is_ok() {
+        // the same rows as CSV through the sqlite3 shell, into the same schema
+        let csv = dir.path().join("rows.csv");
+        let mut w = std::io::BufWriter::new(std::fs::File::create(&csv).unwrap());
+        writeln!(
+            w,
+            "client_id,policy_id,status,started_at,ended_at,bytes,files,xid,xkind"
+        )
+        .unwrap();
+        for r in &rows_r {
+            writeln!(
+                w,
+                "{},{},{},{},{},{},{},{},{}",
+                r.0,
+                r.1,
+                r.2,
+                r.3,
+                r.4,
+                r.5.unwrap_or(0),
+                r.6.unwrap_or(0),
+                r.7,
+                r.8
+            )
+            .unwrap();
+        }
+        drop(w);
+        let sq = dir.path().join("sqlite3.db");
+        {
+            let mut s = open(&sq);
+            onboard(&mut s, clients, start - DAY);
+            s.conn
+                .execute(
+                    "INSERT INTO event_sources (id, name) VALUES (1, 'restic')",
+                    [],
+                )
+                .unwrap();
+        }
+        // .import reads CSV as text into a staging table; one INSERT … SELECT
+        // moves it into the STRICT events table (the shell's fastest path).
+        let script = format!(
+            ".mode csv\n.import {} staging\nBEGIN;\nINSERT INTO job_events (client_id, policy_id, status, started_at, ended_at, bytes, files, source_id, xid, xkind) SELECT CAST(client_id AS INTEGER), CAST(policy_id AS INTEGER), status, CAST(started_at AS INTEGER), CAST(ended_at AS INTEGER), CAST(bytes AS INTEGER), CAST(files AS INTEGER), 1, CAST(xid AS INTEGER), CAST(xkind AS INTEGER) FROM staging;\nCOMMIT;\n",
+            csv.display()
+        );
+        let t = Instant::now();
+        let out = Command::new("sqlite3")
+            .arg(&sq)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .and_then(|mut c| {
+                c.stdin.take().unwrap().write_all(script.as_bytes())?;
+                c.wait_with_output()
+            })
+            .unwrap();
+        let ok = out.status.success() && out.stderr.is_empty();
+        let sq_rate = import_n as f64 / t.elapsed().as_secs_f64();
+        row(
+            "sqlite3 .import of the same rows as CSV (ev/s)",
+            if ok { sq_rate } else { 0.0 },
+            "ev/s",
+            None,
+            false,
+        );
+        row(
+            "  events import faster than sqlite3 .import",
+            if rate > sq_rate { 1.0 } else { 0.0 },
+            "bool",
+            Some(1.0),
+            false,
+        );
+    }
+
+    // --- the big database: 100 days of history -----------------------------
+    let big = dir.path().join("big.db");
+    let mut store = open(&big);
+    onboard(&mut store, clients, start - DAY);
+    let t = Instant::now();
+    let mut total = 0usize;
+    let mut batch = Vec::with_capacity(10_000);
+    for day in 0..days {
+        let mut evs = Vec::new();
+        day_events(clients, day, start, &mut evs);
+        for e in evs {
+            batch.push(e);
+            if batch.len() == 10_000 {
+                total += events::ingest(
+                    &mut store,
+                    &ctx_at(start + (day + 1) * DAY, "events import"),
+                    &batch,
+                )
+                .unwrap()
+                .new;
+                batch.clear();
+            }
+        }
+        if day % 10 == 9 || day == days - 1 {
+            println!("  day {}: {total} events", day + 1);
+        }
+    }
+    total += events::ingest(
+        &mut store,
+        &ctx_at(start + days * DAY, "events import"),
+        &batch,
+    )
+    .unwrap()
+    .new;
+    let now = start + days * DAY + 7 * 3600;
+    let settings = check::Settings {
+        lookback_s: 7 * DAY,
+        default_max_runtime_s: 12 * 3600,
+    };
+    check::run(&mut store, &ctx_at(now, "check"), &settings).unwrap();
+    tasks::generate(&mut store, &ctx_at(now, "tasks generate"), now).unwrap();
+    println!(
+        "  built {total} events in {:.0} s",
+        t.elapsed().as_secs_f64()
+    );
+
+    // --- a daily batch of 100,000 events into the big database -------------
+    let mut daily = Vec::new();
+    day_events(clients, days, start, &mut daily);
+    daily.truncate(100_000);
+    let daily_file = dir.path().join("daily.jsonl");
+    write_jsonl(&daily_file, &daily);
+    let t = Instant::now();
+    let input = events::Input {
+        path: &daily_file,
+        name: "daily.jsonl",
+        format: InputFormat::Jsonl,
+        skip_invalid: false,
+    };
+    let s = events::import(
+        &mut store,
+        &ctx_at(now + DAY, "events import"),
+        &input,
+        |_| {},
+    )
+    .unwrap();
+    let took = t.elapsed().as_secs_f64();
+    row(
+        &format!(
+            "daily batch of {} events into the {total}-event database (s)",
+            s.new
+        ),
+        took,
+        "s",
+        Some(1.0),
+        true,
+    );
+    row(
+        "  daily batch ratio to R",
+        s.new as f64 / took / r_rate,
+        "x",
+        Some(0.3),
+        false,
+    );
+
+    // --- check over every policy -------------------------------------------
+    let t = Instant::now();
+    check::run(&mut store, &ctx_at(now + DAY + 3600, "check"), &settings).unwrap();
+    row(
+        &format!("check over {} policies (ms)", clients * POLICIES_PER_CLIENT),
+        t.elapsed().as_secs_f64() * 1000.0,
+        "ms",
+        Some(500.0),
+        true,
+    );
+    store
+        .conn
+        .execute_batch("PRAGMA wal_checkpoint(TRUNCATE)")
+        .unwrap();
+
+    // --- tasks due as whole processes ---------------------------------------
+    let proc_ms = |args: &[&str]| {
+        let mut best = f64::MAX;
+        for _ in 0..5 {
+            let t = Instant::now();
+            let out = Command::new(&bin)
+                .args([
+                    "--db",
+                    big.to_str().unwrap(),
+                    "--now",
+                    "2025-12-11T08:00:00Z",
+                ])
+                .args(args)
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            best = best.min(t.elapsed().as_secs_f64() * 1000.0);
+        }
+        best
+    };
+    row(
+        "tasks due for one client, whole process (ms)",
+        proc_ms(&["tasks", "due", "--client", "c0001"]),
+        "ms",
+        Some(10.0),
+        true,
+    );
+    row(
+        "tasks due for all clients, whole process (ms)",
+        proc_ms(&["--format", "json", "tasks", "due"]),
+        "ms",
+        None,
+        true,
+    );
+
+    // --- KPIs and the review --------------------------------------------------
+    let k = |client: Option<&str>, from: i64, to: i64| {
+        let t = Instant::now();
+        kpi::compute(&store, client, from, to, now + DAY, 7 * DAY).unwrap();
+        t.elapsed().as_secs_f64() * 1000.0
+    };
+    let quarter = (start, start + 91 * DAY);
+    let year = (start + days * DAY - 365 * DAY, start + days * DAY);
+    row(
+        "kpi, one client, a quarter (ms)",
+        k(Some("c0001"), quarter.0, quarter.1),
+        "ms",
+        Some(50.0),
+        true,
+    );
+    row(
+        "kpi, one client, a year (ms)",
+        k(Some("c0001"), year.0, year.1),
+        "ms",
+        Some(50.0),
+        true,
+    );
+    row(
+        "kpi, all clients, a quarter (ms)",
+        k(None, quarter.0, quarter.1),
+        "ms",
+        Some(500.0),
+        true,
+    );
+    row(
+        "kpi, all clients, a year (ms)",
+        k(None, year.0, year.1),
+        "ms",
+        Some(500.0),
+        true,
+    );
+    let t = Instant::now();
+    let q = review::Quarter::parse("2025-Q4").unwrap();
+    let r = review::build(&store, "c0001", q, now + DAY, 7 * DAY, &Default::default()).unwrap();
+    review::write(&r, &dir.path().join("qsr"), &["md", "html", "json", "csv"]).unwrap();
+    row(
+        "plan review, one client (ms)",
+        t.elapsed().as_secs_f64() * 1000.0,
+        "ms",
+        Some(200.0),
+        true,
+    );
+
+    // --- size, and pruning ------------------------------------------------------
+    let events_now: i64 = store
+        .conn
+        .query_row("SELECT count(*) FROM job_events", [], |r| r.get(0))
+        .unwrap();
+    let size = std::fs::metadata(&big).unwrap().len();
+    row(
+        "database bytes per event (all tables)",
+        size as f64 / events_now as f64,
+        "B",
+        Some(100.0),
+        true,
+    );
+    let cut = start + days / 2 * DAY;
+    let before = serde_json::to_string(
+        &kpi::compute(&store, None, start, cut, now + DAY, 7 * DAY)
+            .unwrap()
+            .backup_incident_rate,
+    )
+    .unwrap();
+    let p = bmctl::ops::db::prune(&mut store, &ctx_at(now + DAY, "db prune"), cut).unwrap();
+    let after = serde_json::to_string(
+        &kpi::compute(&store, None, start, cut, now + DAY, 7 * DAY)
+            .unwrap()
+            .backup_incident_rate,
+    )
+    .unwrap();
+    row(
+        "db prune: KPIs of the pruned period unchanged",
+        if before == after { 1.0 } else { 0.0 },
+        "bool",
+        Some(1.0),
+        false,
+    );
+    row(
+        "db prune: file smaller after VACUUM",
+        if p.bytes_after < p.bytes_before {
+            1.0
+        } else {
+            0.0
+        },
+        "bool",
+        Some(1.0),
+        false,
+    );
+
+    // --- the table ----------------------------------------------------------------
+    println!(
+        "\n{:<62} {:>14} {:>10} {:>8}",
+        "figure", "measured", "target", "result"
+    );
+    let mut json = Vec::new();
+    for r in &rows {
+        let pass = r.target.map(|t| {
+            if r.at_most {
+                r.measured <= t
+            } else {
+                r.measured >= t
+            }
+        });
+        let measured = match r.unit {
+            "bool" => (if r.measured > 0.0 { "yes" } else { "no" }).to_string(),
+            "x" => format!("{:.2}", r.measured),
+            _ => format!("{:.1} {}", r.measured, r.unit),
+        };
+        let target = r.target.map(|t| match r.unit {
+            "bool" => "yes".into(),
+            _ => format!("{}{:.1}", if r.at_most { "<= " } else { ">= " }, t),
+        });
+        println!(
+            "{:<62} {:>14} {:>10} {:>8}",
+            r.figure,
+            measured,
+            target.clone().unwrap_or_else(|| "-".into()),
+            match pass {
+                Some(true) => "pass",
+                Some(false) => "FAIL",
+                None => "-",
+            }
+        );
+        json.push(serde_json::json!({"figure": r.figure, "measured": r.measured, "unit": r.unit, "target": r.target, "pass": pass}));
+    }
+    let out = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/bench-scale.json");
+    std::fs::write(
+        &out,
+        serde_json::to_string_pretty(
+            &serde_json::json!({"clients": clients, "days": days, "events": total, "rows": json}),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    println!("wrote {}", out.display());
+}
