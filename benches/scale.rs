@@ -156,7 +156,17 @@ fn run_measured(mut cmd: Command) -> (Duration, u64, bool) {
 }
 
 /// client_id, policy_id, status code, started, ended, bytes, files, xid, xkind
-type RawRow = (i64, i64, &'static str, i64, i64, Option<i64>, Option<i64>, i64, i64);
+type RawRow = (
+    i64,
+    i64,
+    &'static str,
+    i64,
+    i64,
+    Option<i64>,
+    Option<i64>,
+    i64,
+    i64,
+);
 
 struct Row {
     figure: String,

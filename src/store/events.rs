@@ -187,6 +187,22 @@ pub fn rollup_add(conn: &Connection, client_id: i64, day: i64, d: &Rollup) -> Re
     Ok(())
 }
 
+/// The query of [`rollup_sum`]: a seek on the primary key (client, day), or
+/// across clients on the day index.
+pub(crate) fn rollup_sum_sql(client_id: Option<i64>, from_day: i64, to_day: i64) -> super::Query {
+    let mut q = super::Query::new(
+        "SELECT total(runs), total(runs_success), total(runs_warning), total(runs_failed), total(bytes),
+                total(expected), total(occ_success), total(occ_warning), total(occ_failed), total(occ_missed)
+         FROM daily_rollups WHERE 1",
+    );
+    if let Some(c) = client_id {
+        q.bind("client_id =", c.into());
+    }
+    q.bind("day >=", from_day.into());
+    q.bind("day <", to_day.into());
+    q
+}
+
 /// Sum of a client's (or all clients') rollups over local days `[from, to)`.
 pub fn rollup_sum(
     conn: &Connection,
@@ -194,13 +210,10 @@ pub fn rollup_sum(
     from_day: i64,
     to_day: i64,
 ) -> Result<Rollup> {
+    let q = rollup_sum_sql(client_id, from_day, to_day);
     Ok(conn
-        .prepare_cached(
-            "SELECT total(runs), total(runs_success), total(runs_warning), total(runs_failed), total(bytes),
-                    total(expected), total(occ_success), total(occ_warning), total(occ_failed), total(occ_missed)
-             FROM daily_rollups WHERE (?1 IS NULL OR client_id = ?1) AND day >= ?2 AND day < ?3",
-        )?
-        .query_row(params![client_id, from_day, to_day], |r| {
+        .prepare_cached(&q.sql)?
+        .query_row(rusqlite::params_from_iter(q.args), |r| {
             let g = |i| r.get::<_, f64>(i).map(|v| v as i64);
             Ok(Rollup {
                 runs: g(0)?,

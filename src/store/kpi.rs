@@ -8,6 +8,13 @@ use crate::report::Attempt;
 
 /// When each proactive service ticket open at `end` was opened.
 pub fn open_at(conn: &Connection, client_id: Option<i64>, end: i64) -> Result<Vec<i64>> {
+    let q = open_at_sql(client_id, end);
+    let mut stmt = conn.prepare(&q.sql)?;
+    let rows = stmt.query_map(rusqlite::params_from_iter(q.args), |r| r.get(0))?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+pub(crate) fn open_at_sql(client_id: Option<i64>, end: i64) -> super::Query {
     let mut q = super::Query::new(
         "SELECT t.opened_at FROM tickets t WHERE t.kind IN ('task', 'corrective', 'incident')",
     );
@@ -18,9 +25,7 @@ pub fn open_at(conn: &Connection, client_id: Option<i64>, end: i64) -> Result<Ve
     q.raw(&format!(
         " AND (t.resolved_at IS NULL OR t.resolved_at >= {end})"
     ));
-    let mut stmt = conn.prepare(&q.sql)?;
-    let rows = stmt.query_map(rusqlite::params_from_iter(q.args), |r| r.get(0))?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+    q
 }
 
 /// Corrective tickets and incidents opened in `[from, to)`.

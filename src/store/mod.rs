@@ -307,6 +307,28 @@ mod query_plans {
             let q = tickets::tasks_due_sql(client, 0, 1);
             assert_seeks(&store, "task compliance", &q.sql, q.args.len());
         }
+        for client in [None, Some(1)] {
+            let q = events::rollup_sum_sql(client, 0, 100);
+            assert_seeks(&store, "KPI rollup read", &q.sql, q.args.len());
+            let q = kpi::open_at_sql(client, 100);
+            assert_seeks(
+                &store,
+                "KPI backlog at the end of a period",
+                &q.sql,
+                q.args.len(),
+            );
+        }
+        // ingest lookups
+        assert_seeks(
+            &store,
+            "event key look-up",
+            "SELECT 1 FROM job_events WHERE client_id = ?1 AND xid = ?2",
+            2,
+        );
+        assert_seeks(&store, "open-ticket set per batch", "SELECT DISTINCT policy_id FROM tickets WHERE kind IN ('corrective', 'incident') AND status IN ('open', 'in_progress') AND policy_id IS NOT NULL", 0);
+        // review and risk reads
+        assert_seeks(&store, "runs of a client in a period", "SELECT policy_id, status FROM job_events WHERE client_id = ?1 AND ended_at >= ?2 AND ended_at < ?3 AND policy_id IS NOT NULL", 3);
+        assert_seeks(&store, "RPO tickets of a client", "SELECT policy_id, count(*) FROM tickets WHERE client_id = ?1 AND kind IN ('corrective', 'incident') AND opened_at >= ?2 AND opened_at < ?3 AND class = 'rpo' GROUP BY policy_id", 3);
         assert_seeks(
             &store,
             "PSA sync",

@@ -16,6 +16,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0006_changes.sql"),
     include_str!("migrations/0007_audit_chain.sql"),
     include_str!("migrations/0008_audit_guard.sql"),
+    include_str!("migrations/0009_rollup_day.sql"),
 ];
 
 /// The newest schema version this bmctl knows.
