@@ -83,6 +83,7 @@ pub fn run(store: &mut Store, ctx: &Ctx, set: &Settings) -> Result<Report> {
     }
     let in_force = pauses::list(&tx, now - set.lookback_s - 2 * 86_400, now + 1, false)?;
     let rows = policies::active_for_check(&tx)?;
+    let mut schedules: HashMap<String, Schedule> = HashMap::new();
     let mut auto = correct::Auto {
         conn: &tx,
         ctx,
@@ -90,12 +91,13 @@ pub fn run(store: &mut Store, ctx: &Ctx, set: &Settings) -> Result<Report> {
     };
     for p in rows {
         report.policies += 1;
-        let (Ok(tz), Ok(schedule)) = (
-            p.timezone.parse::<chrono_tz::Tz>(),
-            Schedule::parse(&p.schedule),
-        ) else {
-            continue;
-        };
+        // Many policies share a schedule: parse each expression once per run.
+        let Ok(tz) = p.timezone.parse::<chrono_tz::Tz>() else { continue };
+        if !schedules.contains_key(&p.schedule) {
+            let Ok(parsed) = Schedule::parse(&p.schedule) else { continue };
+            schedules.insert(p.schedule.clone(), parsed);
+        }
+        let schedule = &schedules[&p.schedule];
         let subject = Subject {
             client_id: p.client_id,
             client: p.client.clone(),
@@ -128,8 +130,15 @@ pub fn run(store: &mut Store, ctx: &Ctx, set: &Settings) -> Result<Report> {
                 checked = Some(tk);
                 continue;
             }
-            let best =
-                events::best_in_window(&tx, p.client_id, p.id, lo, hi, max_runtime.max(86_400))?;
+            // The policy's newest run started in this window and succeeded:
+            // success is the best outcome, no need to read the events.
+            let newest_ok = p.state.last_status.as_deref() == Some("success")
+                && p.state.last_event_at.is_some_and(|t| t > lo && t <= hi);
+            let best = if newest_ok {
+                Some(Status::Success)
+            } else {
+                events::best_in_window(&tx, p.client_id, p.id, lo, hi, max_runtime.max(86_400))?
+            };
             let outcome = match best {
                 Some(s) => s,
                 None => {
