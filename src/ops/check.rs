@@ -92,9 +92,13 @@ pub fn run(store: &mut Store, ctx: &Ctx, set: &Settings) -> Result<Report> {
     for p in rows {
         report.policies += 1;
         // Many policies share a schedule: parse each expression once per run.
-        let Ok(tz) = p.timezone.parse::<chrono_tz::Tz>() else { continue };
+        let Ok(tz) = p.timezone.parse::<chrono_tz::Tz>() else {
+            continue;
+        };
         if !schedules.contains_key(&p.schedule) {
-            let Ok(parsed) = Schedule::parse(&p.schedule) else { continue };
+            let Ok(parsed) = Schedule::parse(&p.schedule) else {
+                continue;
+            };
             schedules.insert(p.schedule.clone(), parsed);
         }
         let schedule = &schedules[&p.schedule];
