@@ -5,6 +5,8 @@
 //!     cargo bench --bench scale                                 # full scale (many minutes)
 //!     BMCTL_SCALE_CLIENTS=20 BMCTL_SCALE_DAYS=10 cargo bench --bench scale   # a smoke run
 //!
+//!     BMCTL_SCALE_KEEP=1 …   # keep the databases and inputs (for a profiler)
+//!
 //! Prints one table (figure, measured, target, ratio, result) and writes
 //! `target/bench-scale.json`. Targets that can be are ratios to R, the raw
 //! prepared-insert rate of the same schema measured in the same run.
@@ -185,6 +187,14 @@ fn main() {
         if clients >= 1000 { 1_000_000 } else { 20_000 },
     );
     let dir = tempfile::tempdir().unwrap();
+    // BMCTL_SCALE_KEEP=1 leaves the databases and inputs behind for profiling.
+    let dir_path = if std::env::var_os("BMCTL_SCALE_KEEP").is_some() {
+        let kept = dir.keep();
+        println!("keeping {}", kept.display());
+        kept
+    } else {
+        dir.path().to_path_buf()
+    };
     let bin = PathBuf::from(env!("CARGO_BIN_EXE_bmctl"));
     let start = 1_756_684_800; // 2025-09-01T00:00:00Z
     let mut rows: Vec<Row> = Vec::new();
@@ -211,9 +221,9 @@ fn main() {
         d += 1;
     }
     sample.truncate(import_n);
-    let jsonl = dir.path().join("import.jsonl");
+    let jsonl = dir_path.join("import.jsonl");
     write_jsonl(&jsonl, &sample);
-    let raw_db = dir.path().join("raw.db");
+    let raw_db = dir_path.join("raw.db");
     let mut raw = open(&raw_db);
     onboard(&mut raw, clients, start - DAY);
     raw.conn
@@ -270,10 +280,13 @@ fn main() {
         false,
     );
 
-    let imp_db = dir.path().join("import.db");
+    let imp_db = dir_path.join("import.db");
     {
         let mut s = open(&imp_db);
         onboard(&mut s, clients, start - DAY);
+    }
+    if std::env::var_os("BMCTL_SCALE_KEEP").is_some() {
+        std::fs::copy(&imp_db, dir_path.join("onboarded.db")).unwrap();
     }
     let mut cmd = Command::new(&bin);
     cmd.args([
@@ -305,7 +318,7 @@ fn main() {
     );
     if Command::new("sqlite3").arg("-version").output().is_ok() {
         // the same rows as CSV through the sqlite3 shell, into the same schema
-        let csv = dir.path().join("rows.csv");
+        let csv = dir_path.join("rows.csv");
         let mut w = std::io::BufWriter::new(std::fs::File::create(&csv).unwrap());
         writeln!(
             w,
@@ -329,7 +342,7 @@ fn main() {
             .unwrap();
         }
         drop(w);
-        let sq = dir.path().join("sqlite3.db");
+        let sq = dir_path.join("sqlite3.db");
         {
             let mut s = open(&sq);
             onboard(&mut s, clients, start - DAY);
@@ -377,7 +390,7 @@ fn main() {
     }
 
     // --- the big database: 100 days of history -----------------------------
-    let big = dir.path().join("big.db");
+    let big = dir_path.join("big.db");
     let mut store = open(&big);
     onboard(&mut store, clients, start - DAY);
     let t = Instant::now();
@@ -429,7 +442,7 @@ fn main() {
     let mut daily = Vec::new();
     day_events(clients, days, start, &mut daily);
     daily.truncate(100_000);
-    let daily_file = dir.path().join("daily.jsonl");
+    let daily_file = dir_path.join("daily.jsonl");
     write_jsonl(&daily_file, &daily);
     let t = Instant::now();
     let input = events::Input {
@@ -465,6 +478,13 @@ fn main() {
     );
 
     // --- check over every policy -------------------------------------------
+    if std::env::var_os("BMCTL_SCALE_KEEP").is_some() {
+        store
+            .conn
+            .execute_batch("PRAGMA wal_checkpoint(TRUNCATE)")
+            .unwrap();
+        std::fs::copy(&big, dir_path.join("before-check.db")).unwrap();
+    }
     let t = Instant::now();
     check::run(&mut store, &ctx_at(now + DAY, "check"), &settings).unwrap();
     row(
@@ -557,7 +577,7 @@ fn main() {
     let t = Instant::now();
     let q = review::Quarter::parse("2025-Q4").unwrap();
     let r = review::build(&store, "c0001", q, now + DAY, 7 * DAY, &Default::default()).unwrap();
-    review::write(&r, &dir.path().join("qsr"), &["md", "html", "json", "csv"]).unwrap();
+    review::write(&r, &dir_path.join("qsr"), &["md", "html", "json", "csv"]).unwrap();
     row(
         "plan review, one client (ms)",
         t.elapsed().as_secs_f64() * 1000.0,

@@ -84,6 +84,7 @@ pub fn run(store: &mut Store, ctx: &Ctx, set: &Settings) -> Result<Report> {
     let in_force = pauses::list(&tx, now - set.lookback_s - 2 * 86_400, now + 1, false)?;
     let rows = policies::active_for_check(&tx)?;
     let mut schedules: HashMap<String, Schedule> = HashMap::new();
+    let mut runs = events::ClientRuns::default();
     let mut auto = correct::Auto {
         conn: &tx,
         ctx,
@@ -141,7 +142,7 @@ pub fn run(store: &mut Store, ctx: &Ctx, set: &Settings) -> Result<Report> {
             let best = if newest_ok {
                 Some(Status::Success)
             } else {
-                events::best_in_window(&tx, p.client_id, p.id, lo, hi, max_runtime.max(86_400))?
+                runs.best_in_window(&tx, p.client_id, p.id, lo, hi, max_runtime.max(86_400))?
             };
             let outcome = match best {
                 Some(s) => s,

@@ -99,33 +99,80 @@ pub fn unmatched_job(conn: &Connection, client_id: i64, job: &str, at: i64) -> R
         .query_row(params![client_id, job, at], |r| r.get(0))?)
 }
 
-pub(crate) const BEST_IN_WINDOW: &str = "SELECT status FROM job_events
-     WHERE client_id = ?1 AND ended_at > ?2 AND ended_at <= ?4
-       AND policy_id = ?5 AND operation IS NULL
-       AND coalesce(started_at, ended_at) > ?2 AND coalesce(started_at, ended_at) <= ?3";
+pub(crate) const CLIENT_RUNS: &str =
+    "SELECT policy_id, coalesce(started_at, ended_at), ended_at, status
+     FROM job_events
+     WHERE client_id = ?1 AND ended_at > ?2 AND ended_at <= ?3
+       AND policy_id IS NOT NULL AND operation IS NULL";
 
-/// The best outcome of the backup runs of a policy that started in
-/// `(lo, hi]`; `None` when there was no run. Runs are found through the
-/// client/time index: a run that started in the window ended by `hi + slack`.
-pub fn best_in_window(
-    conn: &Connection,
-    client_id: i64,
-    policy_id: i64,
-    lo: i64,
-    hi: i64,
-    slack: i64,
-) -> Result<Option<Status>> {
-    let mut stmt = conn.prepare_cached(BEST_IN_WINDOW)?;
-    let mut best: Option<Status> = None;
-    let rows = stmt.query_map(params![client_id, lo, hi, hi + slack, policy_id], |r| {
-        r.get::<_, String>(0)
-    })?;
-    for s in rows {
-        if let Some(status) = Status::from_code(&s?) {
-            best = best.max(Some(status));
+/// The backup runs of one client whose end falls in a time range, read with
+/// one seek of the client/time index and kept for all of the client's
+/// windows in a `check` (one seek per client, not one per policy window).
+#[derive(Debug, Default)]
+pub struct ClientRuns {
+    client_id: Option<i64>,
+    /// The range read: `(from, to]` of `ended_at`.
+    from: i64,
+    to: i64,
+    /// Per policy: (started, ended, status) of each run.
+    runs: std::collections::HashMap<i64, Vec<(i64, i64, Status)>>,
+}
+
+impl ClientRuns {
+    /// The best outcome of the backup runs of a policy that started in
+    /// `(lo, hi]`; `None` when there was no run. A run that started in the
+    /// window ended by `hi + slack`.
+    pub fn best_in_window(
+        &mut self,
+        conn: &Connection,
+        client_id: i64,
+        policy_id: i64,
+        lo: i64,
+        hi: i64,
+        slack: i64,
+    ) -> Result<Option<Status>> {
+        let to = hi + slack;
+        // The client's other policies have windows minutes or hours apart:
+        // read a day more on each side so that one read serves them all.
+        const PAD: i64 = 86_400;
+        if self.client_id != Some(client_id) {
+            self.load(conn, client_id, lo - PAD, to + PAD)?;
+        } else if lo < self.from || to > self.to {
+            self.load(
+                conn,
+                client_id,
+                self.from.min(lo - PAD),
+                self.to.max(to + PAD),
+            )?;
         }
+        Ok(self
+            .runs
+            .get(&policy_id)
+            .into_iter()
+            .flatten()
+            .filter(|(start, ended, _)| *ended > lo && *ended <= to && *start > lo && *start <= hi)
+            .map(|r| r.2)
+            .max())
     }
-    Ok(best)
+
+    fn load(&mut self, conn: &Connection, client_id: i64, from: i64, to: i64) -> Result<()> {
+        self.runs.clear();
+        let mut stmt = conn.prepare_cached(CLIENT_RUNS)?;
+        let mut rows = stmt.query(params![client_id, from, to])?;
+        while let Some(r) = rows.next()? {
+            let code: String = r.get(3)?;
+            if let Some(status) = Status::from_code(&code) {
+                self.runs
+                    .entry(r.get(0)?)
+                    .or_default()
+                    .push((r.get(1)?, r.get(2)?, status));
+            }
+        }
+        self.client_id = Some(client_id);
+        self.from = from;
+        self.to = to;
+        Ok(())
+    }
 }
 
 /// Add to a client's daily rollup.
@@ -435,4 +482,62 @@ pub fn first_success_since(
 /// counts); returns how many. Unmatched-job records stay.
 pub fn prune(conn: &Connection, before: i64) -> Result<usize> {
     Ok(conn.execute("DELETE FROM job_events WHERE ended_at < ?1", [before])?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::Store;
+
+    /// Windows of one client far apart force a re-read; a second client
+    /// replaces the first; each answer is what the window holds.
+    #[test]
+    fn client_runs_answer_each_window_across_reads() {
+        let store = Store::memory().unwrap();
+        let c = &store.conn;
+        c.execute_batch("PRAGMA foreign_keys = off").unwrap();
+        let day = 86_400;
+        // (client, policy, status, started, ended, operation)
+        let rows: [(i64, i64, &str, i64, i64, Option<&str>); 6] = [
+            (1, 10, "f", 100, 200, None),
+            (1, 10, "s", 150, 400, None),
+            (1, 11, "w", 120, 130, None),
+            (1, 10, "s", 10 * day, 10 * day + 60, Some("check")),
+            (1, 10, "w", 10 * day, 10 * day + 60, None),
+            (2, 20, "m", 100, 100, None),
+        ];
+        for (i, (client, policy, status, started, ended, op)) in rows.iter().enumerate() {
+            c.execute(
+                "INSERT INTO job_events (client_id, policy_id, operation, status, started_at,
+                    ended_at, source_id, xid, xkind) VALUES (?1, ?2, ?3, ?4, ?5, ?6, 1, ?7, 0)",
+                params![client, policy, op, status, started, ended, i as i64],
+            )
+            .unwrap();
+        }
+        let mut runs = ClientRuns::default();
+        let mut best = |client, policy, lo, hi, slack| {
+            runs.best_in_window(c, client, policy, lo, hi, slack)
+                .unwrap()
+        };
+        assert_eq!(
+            best(1, 10, 0, 200, 0),
+            Some(Status::Failed),
+            "the success ended late"
+        );
+        assert_eq!(best(1, 10, 0, 200, 300), Some(Status::Success));
+        assert_eq!(best(1, 11, 0, 200, 0), Some(Status::Warning));
+        assert_eq!(best(1, 11, 200, 400, 0), None);
+        assert_eq!(
+            best(1, 10, 9 * day, 11 * day, 0),
+            Some(Status::Warning),
+            "the integrity check is not a run"
+        );
+        assert_eq!(
+            best(1, 10, 0, 200, 300),
+            Some(Status::Success),
+            "read again"
+        );
+        assert_eq!(best(2, 20, 0, 200, 0), Some(Status::Missed));
+        assert_eq!(best(2, 10, 0, 200, 300), None, "another client's policy");
+    }
 }

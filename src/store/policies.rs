@@ -80,6 +80,24 @@ pub fn find(conn: &Connection, client_id: i64, job: &str) -> Result<Option<Polic
         .optional()?)
 }
 
+/// The id, CI and tier of a client's active policy for a job: the one
+/// lookup ingest makes per job seen (no spec to decode).
+pub fn find_active_key(
+    conn: &Connection,
+    client_id: i64,
+    job: &str,
+) -> Result<Option<(i64, i64, i64)>> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT p.id, p.ci_id, c.tier FROM policies p JOIN cis c ON c.id = p.ci_id
+             WHERE p.client_id = ?1 AND p.job = ?2 AND p.status = 'active'",
+        )?
+        .query_row(params![client_id, job], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })
+        .optional()?)
+}
+
 pub fn get(conn: &Connection, client_id: i64, client: &str, job: &str) -> Result<PolicyRow> {
     find(conn, client_id, job)?.ok_or_else(|| {
         not_found(format!(
