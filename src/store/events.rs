@@ -498,7 +498,8 @@ mod tests {
         c.execute_batch("PRAGMA foreign_keys = off").unwrap();
         let day = 86_400;
         // (client, policy, status, started, ended, operation)
-        let rows: [(i64, i64, &str, i64, i64, Option<&str>); 6] = [
+        type Run<'a> = (i64, i64, &'a str, i64, i64, Option<&'a str>);
+        let rows: [Run; 6] = [
             (1, 10, "f", 100, 200, None),
             (1, 10, "s", 150, 400, None),
             (1, 11, "w", 120, 130, None),
