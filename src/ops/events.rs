@@ -1,6 +1,7 @@
 //! 05f.02 event management: job events in, idempotently; per-policy state,
 //! daily rollups and corrective tickets follow in the same transaction.
 
+use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io::{BufReader, Seek};
 use std::path::Path;
@@ -73,9 +74,9 @@ impl Default for Ingestor {
 /// commit. Caches clients and policies across batches.
 pub struct Ingestor {
     clients: HashMap<String, Option<(i64, Tz)>>,
-    sla_tiers: HashMap<i64, Rc<str>>,
     sources: HashMap<String, i64>,
-    policies: HashMap<i64, HashMap<String, Option<Rc<Subject>>>>,
+    /// Per client: its active policies by job.
+    policies: HashMap<i64, HashMap<String, Rc<Subject>>>,
     pending: BTreeMap<i64, (Rc<Subject>, Vec<Pending>)>,
     rollups: HashMap<(i64, i64), Rollup>,
     pub summary: Summary,
@@ -85,7 +86,6 @@ impl Ingestor {
     pub fn new() -> Ingestor {
         Ingestor {
             clients: HashMap::new(),
-            sla_tiers: HashMap::new(),
             sources: HashMap::new(),
             policies: HashMap::new(),
             pending: BTreeMap::new(),
@@ -110,31 +110,30 @@ impl Ingestor {
         client: &str,
         job: &str,
     ) -> Result<Option<Rc<Subject>>> {
-        let jobs = self.policies.entry(client_id).or_default();
-        if let Some(p) = jobs.get(job) {
-            return Ok(p.clone());
-        }
-        let sla_tier = match self.sla_tiers.get(&client_id) {
-            Some(t) => t.clone(),
-            None => {
-                let t: Rc<str> = clients::get_by_id(conn, client_id)?.sla_tier.into();
-                self.sla_tiers.insert(client_id, t.clone());
-                t
+        let jobs = match self.policies.entry(client_id) {
+            Entry::Occupied(known) => known.into_mut(),
+            // The first event of a client reads all its active policies at once.
+            Entry::Vacant(slot) => {
+                let sla_tier = clients::get_by_id(conn, client_id)?.sla_tier;
+                let jobs = policies::active_keys(conn, client_id)?
+                    .into_iter()
+                    .map(|(job, policy_id, ci_id, tier)| {
+                        let subject = Subject {
+                            client_id,
+                            client: client.to_string(),
+                            sla_tier: sla_tier.clone(),
+                            policy_id,
+                            ci_id,
+                            tier,
+                            job: job.clone(),
+                        };
+                        (job, Rc::new(subject))
+                    })
+                    .collect();
+                slot.insert(jobs)
             }
         };
-        let p = policies::find_active_key(conn, client_id, job)?
-            .map(|(policy_id, ci_id, tier)| Subject {
-                client_id,
-                client: client.to_string(),
-                sla_tier: sla_tier.to_string(),
-                policy_id,
-                ci_id,
-                tier,
-                job: job.to_string(),
-            })
-            .map(Rc::new);
-        jobs.insert(job.to_string(), p.clone());
-        Ok(p)
+        Ok(jobs.get(job).cloned())
     }
 
     /// Record one event (a duplicate is counted and otherwise ignored).

@@ -80,22 +80,17 @@ pub fn find(conn: &Connection, client_id: i64, job: &str) -> Result<Option<Polic
         .optional()?)
 }
 
-/// The id, CI and tier of a client's active policy for a job: the one
-/// lookup ingest makes per job seen (no spec to decode).
-pub fn find_active_key(
-    conn: &Connection,
-    client_id: i64,
-    job: &str,
-) -> Result<Option<(i64, i64, i64)>> {
-    Ok(conn
-        .prepare_cached(
-            "SELECT p.id, p.ci_id, c.tier FROM policies p JOIN cis c ON c.id = p.ci_id
-             WHERE p.client_id = ?1 AND p.job = ?2 AND p.status = 'active'",
-        )?
-        .query_row(params![client_id, job], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-        })
-        .optional()?)
+/// The job, id, CI and tier of each active policy of a client: what ingest
+/// needs to match events, read once per client (no spec to decode).
+pub fn active_keys(conn: &Connection, client_id: i64) -> Result<Vec<(String, i64, i64, i64)>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT p.job, p.id, p.ci_id, c.tier FROM policies p JOIN cis c ON c.id = p.ci_id
+         WHERE p.client_id = ?1 AND p.status = 'active'",
+    )?;
+    let rows = stmt.query_map([client_id], |r| {
+        Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
 pub fn get(conn: &Connection, client_id: i64, client: &str, job: &str) -> Result<PolicyRow> {
