@@ -85,6 +85,8 @@ pub fn run(store: &mut Store, ctx: &Ctx, set: &Settings) -> Result<Report> {
     let rows = policies::active_for_check(&tx)?;
     let mut schedules: HashMap<String, Schedule> = HashMap::new();
     let mut runs = events::ClientRuns::default();
+    type Walk = (Vec<i64>, Option<i64>);
+    let mut walks: HashMap<(String, String, i64, i64), Walk> = HashMap::new();
     let mut auto = correct::Auto {
         conn: &tx,
         ctx,
@@ -115,18 +117,36 @@ pub fn run(store: &mut Store, ctx: &Ctx, set: &Settings) -> Result<Report> {
         let max_runtime = p.max_runtime_s.unwrap_or(set.default_max_runtime_s);
         let floor = p.created_at.max(now - set.lookback_s);
         let start = p.state.checked_until.map_or(floor, |c| c.max(floor));
-        let closed = schedule.occurrences(from_unix(start), from_unix(now - p.grace_s), tz);
-        let mut prev = closed
-            .first()
-            .and_then(|t| schedule.prev_before(*t, tz))
-            .map(|t| t.timestamp());
+        // Policies sharing a schedule, zone and window share the walk.
+        let walk_key = (
+            p.schedule.clone(),
+            p.timezone.clone(),
+            start,
+            now - p.grace_s,
+        );
+        let (closed, mut prev) = match walks.get(&walk_key) {
+            Some(w) => w.clone(),
+            None => {
+                let closed: Vec<i64> = schedule
+                    .occurrences(from_unix(start), from_unix(now - p.grace_s), tz)
+                    .iter()
+                    .map(|t| t.timestamp())
+                    .collect();
+                let prev = closed
+                    .first()
+                    .and_then(|t| schedule.prev_before(from_unix(*t), tz))
+                    .map(|t| t.timestamp());
+                walks.insert(walk_key, (closed.clone(), prev));
+                (closed, prev)
+            }
+        };
         let mut checked = None;
         let paused: Vec<&pauses::PauseRow> = in_force
             .iter()
             .filter(|pa| pa.applies_to(p.client_id, p.ci_id, p.id))
             .collect();
         let paused_at = |t: i64| paused.iter().any(|pa| pa.covers(t));
-        for tk in closed.iter().map(|t| t.timestamp()) {
+        for tk in closed {
             let lo = prev.map_or(i64::MIN / 2, |t| t + p.grace_s);
             let hi = tk + p.grace_s;
             prev = Some(tk);
