@@ -8,6 +8,7 @@ pub mod clock;
 pub mod config;
 pub mod domain;
 pub mod error;
+pub mod fault;
 pub mod ingest;
 pub mod ops;
 pub mod output;

@@ -125,6 +125,7 @@ pub fn generate(store: &mut Store, ctx: &Ctx, until: i64) -> Result<GenerateRepo
                             None,
                             Some(&task),
                         )?;
+                        crate::fault::write_point(report.created);
                     }
                     None => report.already_present += 1,
                 }

@@ -170,8 +170,24 @@ fn an_import_killed_mid_write_leaves_a_consistent_file_and_completes_on_rerun() 
     assert_eq!(env.count("job_events"), 120_000);
     env.run(&["events", "import", file.to_str().unwrap()]).ok();
     assert_eq!(env.count("job_events"), 120_000);
-    // tasks generate: killed or not, re-running gives each task once
-    let mut child = Command::new(&bin)
+    // tasks generate: a test-only switch aborts the process (no rollback, no
+    // close) after its third task is written, inside the transaction
+    let reference = onboarded("2026-11-01T00:00:00Z");
+    let expected = reference
+        .run_at(
+            "2026-11-30T07:00:00Z",
+            &["--format", "json", "tasks", "generate"],
+        )
+        .ok()
+        .json()["created"]
+        .as_i64()
+        .unwrap();
+    assert!(
+        expected > 3,
+        "the crash must land mid-write: {expected} tasks"
+    );
+    let before = env.count("tickets");
+    let status = Command::new(&bin)
         .args([
             "--db",
             env.db.to_str().unwrap(),
@@ -180,13 +196,18 @@ fn an_import_killed_mid_write_leaves_a_consistent_file_and_completes_on_rerun() 
             "tasks",
             "generate",
         ])
+        .env("BMCTL_FAULT_ABORT_AFTER", "3")
         .stdout(Stdio::null())
-        .spawn()
+        .stderr(Stdio::null())
+        .status()
         .unwrap();
-    std::thread::sleep(Duration::from_millis(30));
-    let _ = child.kill();
-    let _ = child.wait();
+    assert!(!status.success(), "the fault switch did not fire");
     env.run(&["db", "check"]).ok();
+    assert_eq!(
+        env.count("tickets"),
+        before,
+        "a crashed generate wrote nothing"
+    );
     let first = env
         .run_at(
             "2026-11-30T07:00:00Z",
@@ -194,6 +215,7 @@ fn an_import_killed_mid_write_leaves_a_consistent_file_and_completes_on_rerun() 
         )
         .ok()
         .json();
+    assert_eq!(first["created"], expected);
     let second = env
         .run_at(
             "2026-11-30T07:00:00Z",
@@ -202,7 +224,7 @@ fn an_import_killed_mid_write_leaves_a_consistent_file_and_completes_on_rerun() 
         .ok()
         .json();
     assert_eq!(second["created"], 0);
-    assert!(env.count("tickets") >= first["created"].as_i64().unwrap());
+    assert_eq!(env.count("tickets"), before + expected);
 }
 
 #[test]
