@@ -112,6 +112,27 @@ fn bmctl<'a>(ctx: &'a Ctx) -> Actor<'a> {
     }
 }
 
+/// Save a changed ticket, say why in its work log and audit the change.
+fn save_logged(
+    conn: &Connection,
+    who: &Actor<'_>,
+    before: &Ticket,
+    t: &Ticket,
+    note_kind: &str,
+    note: &str,
+) -> Result<()> {
+    tickets::save(conn, t)?;
+    tickets::add_note(conn, t.id, who.at, who.actor, note_kind, note)?;
+    audit::record(
+        conn,
+        who,
+        "ticket",
+        &t.id.to_string(),
+        Some(before),
+        Some(t),
+    )
+}
+
 fn title(class: &str, s: &Subject) -> String {
     let what = match class {
         "failed" => "Backup failed",
@@ -141,23 +162,8 @@ impl Auto<'_> {
             t.last_seen_at = Some(t.last_seen_at.unwrap_or(at).max(at));
             t.recovered_at = None;
             t.updated_at = now;
-            tickets::save(conn, &t)?;
-            tickets::add_note(
-                conn,
-                t.id,
-                now,
-                "bmctl",
-                "event",
-                &format!("{class} again ({} times): {detail}", t.occurrences),
-            )?;
-            audit::record(
-                conn,
-                &who,
-                "ticket",
-                &t.id.to_string(),
-                Some(&before),
-                Some(&t),
-            )?;
+            let why = format!("{class} again ({} times): {detail}", t.occurrences);
+            save_logged(conn, &who, &before, &t, "event", &why)?;
             counts.tickets_updated += 1;
             return Ok(t.id);
         }
@@ -170,26 +176,11 @@ impl Auto<'_> {
             t.last_seen_at = Some(at);
             t.recovered_at = None;
             t.due_at = Some(rules.due(&s.sla_tier, t.priority, now));
-            tickets::save(conn, &t)?;
-            tickets::add_note(
-                conn,
-                t.id,
-                now,
-                "bmctl",
-                "status",
-                &format!(
-                    "reopened: {class} again within {} of the auto-recovery: {detail}",
-                    crate::domain::time::format_duration(rules.reopen_within_s)
-                ),
-            )?;
-            audit::record(
-                conn,
-                &who,
-                "ticket",
-                &t.id.to_string(),
-                Some(&before),
-                Some(&t),
-            )?;
+            let why = format!(
+                "reopened: {class} again within {} of the auto-recovery: {detail}",
+                crate::domain::time::format_duration(rules.reopen_within_s)
+            );
+            save_logged(conn, &who, &before, &t, "status", &why)?;
             crate::store::outbox::push(conn, "reopen", t.id, now)?;
             counts.tickets_updated += 1;
             return Ok(t.id);
@@ -250,23 +241,8 @@ impl Auto<'_> {
         let before = t.clone();
         t.escalate(ctx.ts())?;
         t.due_at = Some(ctx.rules.due(&t.sla_tier, t.priority, ctx.ts()));
-        tickets::save(conn, &t)?;
-        tickets::add_note(
-            conn,
-            t.id,
-            ctx.ts(),
-            "bmctl",
-            "status",
-            &format!("escalated to incident: {why}"),
-        )?;
-        audit::record(
-            conn,
-            &bmctl(ctx),
-            "ticket",
-            &t.id.to_string(),
-            Some(&before),
-            Some(&t),
-        )?;
+        let note = format!("escalated to incident: {why}");
+        save_logged(conn, &bmctl(ctx), &before, &t, "status", &note)?;
         crate::store::outbox::push(conn, "escalate", t.id, ctx.ts())?;
         counts.tickets_updated += 1;
         Ok(())
@@ -361,26 +337,18 @@ pub(crate) fn change(
     let before = t.clone();
     f(&tx, &mut t)?;
     t.updated_at = ctx.ts();
-    tickets::save(&tx, &t)?;
-    tickets::add_note(
-        &tx,
-        id,
-        ctx.ts(),
-        &ctx.actor,
-        if log.starts_with("note: ") {
-            "note"
-        } else {
-            "status"
-        },
-        log.trim_start_matches("note: "),
-    )?;
-    audit::record(
+    let kind = if log.starts_with("note: ") {
+        "note"
+    } else {
+        "status"
+    };
+    save_logged(
         &tx,
         &ctx.who(),
-        "ticket",
-        &id.to_string(),
-        Some(&before),
-        Some(&t),
+        &before,
+        &t,
+        kind,
+        log.trim_start_matches("note: "),
     )?;
     tx.commit()?;
     Ok(t)
