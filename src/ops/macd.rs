@@ -66,6 +66,43 @@ fn risk_context(
     })
 }
 
+/// What a request records before its risk is assessed: kind, job, policy,
+/// CI host, proposal, new CI, revision based on, current spec, risk context.
+type Draft = (
+    &'static str,
+    String,
+    Option<i64>,
+    Option<String>,
+    Option<PolicySpec>,
+    Option<String>,
+    Option<i64>,
+    Option<PolicySpec>,
+    Context,
+);
+
+/// The draft of a request on an existing policy.
+fn on_policy(
+    conn: &rusqlite::Connection,
+    client_id: i64,
+    kind: &'static str,
+    job: String,
+    p: policies::PolicyRow,
+    proposal: Option<PolicySpec>,
+) -> Result<Draft> {
+    let rctx = risk_context(conn, client_id, Some(p.ci_id), p.tier, Some(p.id))?;
+    Ok((
+        kind,
+        job,
+        Some(p.id),
+        Some(p.ci),
+        proposal,
+        None,
+        Some(p.revision),
+        Some(p.spec),
+        rctx,
+    ))
+}
+
 /// Record a change request (05f.03): validated like a plan file, risk assessed.
 pub fn request(
     store: &mut Store,
@@ -81,7 +118,7 @@ pub fn request(
     let c = clients::get(&tx, client)?;
     let tz = c.timezone.clone();
     let required = c.spec().required_retention;
-    let (kind, job, policy_id, ci_host, proposal, new_ci, based_on, current, mut rctx) = match req {
+    let draft: Draft = match req {
         Request::Add { proposal, new_ci } => {
             let proposal = *proposal;
             if policies::find(&tx, c.id, &proposal.job)?.is_some_and(|p| p.status == "active") {
@@ -125,18 +162,7 @@ pub fn request(
                     "the change changes nothing; give at least one --set FIELD=VALUE that differs",
                 ));
             }
-            let rctx = risk_context(&tx, c.id, Some(p.ci_id), p.tier, Some(p.id))?;
-            (
-                "change",
-                job,
-                Some(p.id),
-                Some(p.ci.clone()),
-                Some(proposal),
-                None,
-                Some(p.revision),
-                Some(p.spec),
-                rctx,
-            )
+            on_policy(&tx, c.id, "change", job, p, Some(proposal))?
         }
         Request::Move { job, to_ci, target } => {
             let p = policies::get(&tx, c.id, client, &job)?;
@@ -158,18 +184,7 @@ pub fn request(
                     "a move needs --to-ci HOST or --target T that differs from today's",
                 ));
             }
-            let rctx = risk_context(&tx, c.id, Some(p.ci_id), p.tier, Some(p.id))?;
-            (
-                "move",
-                job,
-                Some(p.id),
-                Some(p.ci.clone()),
-                Some(proposal),
-                None,
-                Some(p.revision),
-                Some(p.spec),
-                rctx,
-            )
+            on_policy(&tx, c.id, "move", job, p, Some(proposal))?
         }
         Request::Delete {
             job: Some(job),
@@ -179,18 +194,7 @@ pub fn request(
             if p.status != "active" {
                 return Err(refused(format!("job {client}/{job} is retired already")));
             }
-            let rctx = risk_context(&tx, c.id, Some(p.ci_id), p.tier, Some(p.id))?;
-            (
-                "delete",
-                job,
-                Some(p.id),
-                Some(p.ci.clone()),
-                None,
-                None,
-                Some(p.revision),
-                Some(p.spec),
-                rctx,
-            )
+            on_policy(&tx, c.id, "delete", job, p, None)?
         }
         Request::Delete {
             job: None,
@@ -218,6 +222,7 @@ pub fn request(
             ))
         }
     };
+    let (kind, job, policy_id, ci_host, proposal, new_ci, based_on, current, mut rctx) = draft;
     rctx.required_retention = required;
     let (risk, reasons) = change::assess(kind, current.as_ref(), proposal.as_ref(), &rctx);
     let current = current.clone();
