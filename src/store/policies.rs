@@ -29,9 +29,9 @@ pub struct PolicyRow {
 const SELECT: &str =
     "SELECT p.id, p.client_id, p.ci_id, c.host, p.job, p.tool, p.schedule, p.rpo_s,
         p.grace_s, p.retention, p.target, p.restore_test, p.rto_s, p.max_runtime_s, p.match_host,
-        p.match_tags, p.status, p.revision, p.created_at, p.retired_at, p.last_event_at,
-        p.last_success_at, p.last_status, p.consecutive_failures, c.tier
-     FROM policies p JOIN cis c ON c.id = p.ci_id";
+        p.match_tags, p.status, p.revision, p.created_at, p.retired_at, s.last_event_at,
+        s.last_success_at, s.last_status, s.consecutive_failures, c.tier
+     FROM policies p JOIN cis c ON c.id = p.ci_id JOIN policy_state s ON s.policy_id = p.id";
 
 fn from_row(r: &Row<'_>) -> rusqlite::Result<PolicyRow> {
     let retention: String = r.get(9)?;
@@ -198,7 +198,7 @@ pub fn state(conn: &Connection, id: i64) -> Result<State> {
         .prepare_cached(
             "SELECT last_event_at, last_success_at, last_status, consecutive_failures, consecutive_warnings,
                     running_since, checked_until
-             FROM policies WHERE id = ?1",
+             FROM policy_state WHERE policy_id = ?1",
         )?
         .query_row([id], |r| {
             Ok(State {
@@ -215,9 +215,9 @@ pub fn state(conn: &Connection, id: i64) -> Result<State> {
 
 pub fn set_state(conn: &Connection, id: i64, s: &State) -> Result<()> {
     conn.prepare_cached(
-        "UPDATE policies SET last_event_at = ?2, last_success_at = ?3, last_status = ?4,
+        "UPDATE policy_state SET last_event_at = ?2, last_success_at = ?3, last_status = ?4,
             consecutive_failures = ?5, consecutive_warnings = ?6, running_since = ?7, checked_until = ?8
-         WHERE id = ?1",
+         WHERE policy_id = ?1",
     )?
     .execute(params![
         id,
@@ -254,9 +254,10 @@ pub struct CheckRow {
 pub fn active_for_check(conn: &Connection) -> Result<Vec<CheckRow>> {
     let mut stmt = conn.prepare(
         "SELECT p.id, p.client_id, p.ci_id, ci.tier, c.code, c.timezone, p.job, p.schedule, p.rpo_s, p.grace_s,
-                p.max_runtime_s, p.created_at, p.last_event_at, p.last_success_at, p.last_status,
-                p.consecutive_failures, p.consecutive_warnings, p.running_since, p.checked_until, c.sla_tier
+                p.max_runtime_s, p.created_at, s.last_event_at, s.last_success_at, s.last_status,
+                s.consecutive_failures, s.consecutive_warnings, s.running_since, s.checked_until, c.sla_tier
          FROM policies p JOIN clients c ON c.id = p.client_id JOIN cis ci ON ci.id = p.ci_id
+         JOIN policy_state s ON s.policy_id = p.id
          WHERE p.status = 'active' ORDER BY p.client_id, p.id",
     )?;
     let rows = stmt.query_map([], |r| {
@@ -291,14 +292,14 @@ pub fn active_for_check(conn: &Connection) -> Result<Vec<CheckRow>> {
 /// Mark a run as started (the start marker `check` reads for hung runs).
 pub fn mark_running(conn: &Connection, id: i64, since: i64) -> Result<()> {
     conn.execute(
-        "UPDATE policies SET running_since = ?2 WHERE id = ?1",
+        "UPDATE policy_state SET running_since = ?2 WHERE policy_id = ?1",
         params![id, since],
     )?;
     Ok(())
 }
 
 pub fn set_checked_until(conn: &Connection, id: i64, until: i64) -> Result<()> {
-    conn.prepare_cached("UPDATE policies SET checked_until = ?2 WHERE id = ?1")?
+    conn.prepare_cached("UPDATE policy_state SET checked_until = ?2 WHERE policy_id = ?1")?
         .execute(params![id, until])?;
     Ok(())
 }

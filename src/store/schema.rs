@@ -17,6 +17,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0007_audit_chain.sql"),
     include_str!("migrations/0008_audit_guard.sql"),
     include_str!("migrations/0009_rollup_day.sql"),
+    include_str!("migrations/0010_policy_state.sql"),
 ];
 
 /// The newest schema version this bmctl knows.
