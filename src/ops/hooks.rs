@@ -74,12 +74,15 @@ struct Running {
     job: (String, i64, String),
 }
 
+/// Notifications read, run and removed per transaction.
+const DELIVER_BATCH: i64 = 1024;
+
 /// Deliver every queued notification. Rows are removed once their hook has
 /// run (or when no hook is configured for the event); failures are audited.
 pub fn deliver(store: &mut Store, ctx: &Ctx, hooks: &Hooks) -> Result<Vec<Failure>> {
     let mut failures = Vec::new();
     loop {
-        let batch = outbox::pending(&store.conn, 256)?;
+        let batch = outbox::pending(&store.conn, DELIVER_BATCH)?;
         if batch.is_empty() {
             break;
         }
@@ -97,12 +100,12 @@ pub fn deliver(store: &mut Store, ctx: &Ctx, hooks: &Hooks) -> Result<Vec<Failur
             })?;
             jobs.push((*id, event.clone(), *ticket_id, argv.to_vec(), json));
         }
-        failures.extend(run_all(jobs, hooks.timeout));
+        let failed = run_all(jobs, hooks.timeout);
         let tx = store.write()?;
-        for (id, _, _) in &batch {
-            outbox::delete(&tx, *id)?;
+        if let Some((last, _, _)) = batch.last() {
+            outbox::delete_through(&tx, *last)?;
         }
-        for f in &failures {
+        for f in &failed {
             audit::record(
                 &tx,
                 &ctx.who(),
@@ -113,7 +116,8 @@ pub fn deliver(store: &mut Store, ctx: &Ctx, hooks: &Hooks) -> Result<Vec<Failur
             )?;
         }
         tx.commit()?;
-        if batch.len() < 256 {
+        failures.extend(failed);
+        if batch.len() < DELIVER_BATCH as usize {
             break;
         }
     }

@@ -328,7 +328,19 @@ mod query_plans {
             "SELECT 1 FROM job_events WHERE client_id = ?1 AND xid = ?2",
             2,
         );
-        assert_seeks(&store, "open-ticket set per batch", "SELECT DISTINCT policy_id FROM tickets WHERE kind IN ('corrective', 'incident') AND status IN ('open', 'in_progress') AND policy_id IS NOT NULL", 0);
+        assert_seeks(
+            &store,
+            "open-ticket set per batch",
+            tickets::POLICIES_WITH_OPEN,
+            0,
+        );
+        assert!(plan(&store, tickets::POLICIES_WITH_OPEN, 0).contains("tickets_open_due"));
+        assert_seeks(
+            &store,
+            "policy state per batch",
+            "SELECT last_event_at FROM policy_state WHERE policy_id = ?1",
+            1,
+        );
         // review and risk reads
         assert_seeks(&store, "runs of a client in a period", "SELECT policy_id, status FROM job_events WHERE client_id = ?1 AND ended_at >= ?2 AND ended_at < ?3 AND policy_id IS NOT NULL", 3);
         assert_seeks(&store, "RPO tickets of a client", "SELECT policy_id, count(*) FROM tickets WHERE client_id = ?1 AND kind IN ('corrective', 'incident') AND opened_at >= ?2 AND opened_at < ?3 AND class = 'rpo' GROUP BY policy_id", 3);

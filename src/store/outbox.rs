@@ -20,9 +20,11 @@ pub fn pending(conn: &Connection, limit: i64) -> Result<Vec<(i64, String, i64)>>
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
-pub fn delete(conn: &Connection, id: i64) -> Result<()> {
-    conn.prepare_cached("DELETE FROM hook_outbox WHERE id = ?1")?
-        .execute([id])?;
+/// Remove the notifications up to and including `last` (a batch read by
+/// [`pending`]: ids only grow, so nothing queued since is below it).
+pub fn delete_through(conn: &Connection, last: i64) -> Result<()> {
+    conn.prepare_cached("DELETE FROM hook_outbox WHERE id <= ?1")?
+        .execute([last])?;
     Ok(())
 }
 

@@ -700,3 +700,65 @@ fn a_run_seen_on_both_sides_of_midnight_is_one_event() {
     assert_eq!(summary(&env)["duplicate"], 1);
     assert_eq!(env.count("job_events"), 3);
 }
+
+/// A policy's runs in a file of more than one batch (10,000 lines): written
+/// in reverse, the failure would land in a later batch than the success that
+/// followed it and count as a late run (no ticket). Each window of the file
+/// is sorted by client and time first, so the outcome does not depend on the
+/// order of the lines.
+#[test]
+fn line_order_within_a_window_does_not_change_the_outcome() {
+    let filler = |i: usize| {
+        let t = chrono::DateTime::from_timestamp(1_762_100_000 + i as i64, 0)
+            .unwrap()
+            .format("%Y-%m-%dT%H:%M:%SZ")
+            .to_string();
+        line(
+            "ad-hoc-copy",
+            "success",
+            &t,
+            &format!(r#","id":"{:08x}""#, (i as u32).wrapping_mul(2_654_435_761)),
+        )
+    };
+    let fail = line("fs01-nightly", "failed", "2025-11-02T21:00:00Z", "");
+    let good = line("fs01-nightly", "success", "2025-11-04T21:00:00Z", "");
+    let mut outcomes = Vec::new();
+    for reversed in [false, true] {
+        let env = onboarded("2025-11-01T00:00:00Z");
+        let mut lines: Vec<String> = (0..11_000).map(filler).collect();
+        if reversed {
+            lines.insert(0, good.clone());
+            lines.push(fail.clone());
+        } else {
+            lines.insert(0, fail.clone());
+            lines.push(good.clone());
+        }
+        let out = import_lines(&env, "2025-11-05T00:00:00Z", &lines)
+            .ok()
+            .json();
+        assert_eq!(out["new"], 11_002);
+        let conn = rusqlite::Connection::open(&env.db).unwrap();
+        let tickets: Vec<(String, String, i64)> = conn
+            .prepare("SELECT class, status, occurrences FROM tickets ORDER BY id")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        let state: (String, i64, i64) = conn
+            .query_row(
+                "SELECT s.last_status, s.last_event_at, s.consecutive_failures
+                 FROM policy_state s JOIN policies p ON p.id = s.policy_id WHERE p.job = 'fs01-nightly'",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .unwrap();
+        outcomes.push((tickets, state));
+    }
+    assert_eq!(
+        outcomes[0].0,
+        vec![("failed".to_string(), "resolved".to_string(), 1)],
+        "the failure opened a ticket that the later success auto-resolved"
+    );
+    assert_eq!(outcomes[0], outcomes[1]);
+}

@@ -543,3 +543,48 @@ fn assignment_psa_link_and_changes_since() {
     assert_eq!(since("2026-11-05T12:00:00Z"), [2]);
     assert_eq!(since("2026-11-06T00:00:00Z"), Vec::<i64>::new());
 }
+
+/// More notifications than one delivery batch (1,024): each failed hook is
+/// audited once, not again with every later batch.
+#[test]
+fn each_failed_hook_is_audited_once_across_delivery_batches() {
+    let env = onboarded("2026-11-01T00:00:00Z");
+    let hook = r#"["sh", "-c", "exit 1"]"#;
+    let cfg = env.write(
+        "bmctl.toml",
+        &format!("[hooks]\non_open = {hook}\non_reopen = {hook}\non_resolve = {hook}\n"),
+    );
+    // 550 failures, each followed by a success: an open (or reopen) and a resolve each
+    let mut lines = Vec::new();
+    for i in 0..550 {
+        let day = chrono::DateTime::from_timestamp(1_762_000_000 + i * 86_400, 0).unwrap();
+        let at = |h: u32| {
+            day.date_naive()
+                .and_hms_opt(h, 0, 0)
+                .unwrap()
+                .format("%Y-%m-%dT%H:%M:%SZ")
+                .to_string()
+        };
+        lines.push(line("fs01-nightly", "failed", &at(1), ""));
+        lines.push(line("fs01-nightly", "success", &at(3), ""));
+    }
+    let f = env.write("e.jsonl", &(lines.join("\n") + "\n"));
+    let out = env
+        .cmd()
+        .args([
+            "--config",
+            cfg.to_str().unwrap(),
+            "events",
+            "import",
+            f.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert_eq!(env.count("hook_outbox"), 0);
+    let audit = env
+        .run(&["--format", "json", "audit", "list", "--entity", "hook"])
+        .ok()
+        .json();
+    assert_eq!(audit.as_array().unwrap().len(), 1_100);
+}
