@@ -17,8 +17,10 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use bmctl::domain::event::{NewEvent, Operation, Status};
-use bmctl::ingest::neutral::{self, InputFormat};
+use bmctl::domain::time::rfc3339;
+use bmctl::ingest::neutral;
 use bmctl::ops::correct::Rules;
+use bmctl::ops::hooks::{self, Hooks};
 use bmctl::ops::{check, events, kpi, plan, review, tasks, Ctx};
 use bmctl::store::Store;
 
@@ -440,6 +442,13 @@ fn main() {
     };
     check::run(&mut store, &ctx_at(now, "check"), &settings).unwrap();
     tasks::generate(&mut store, &ctx_at(now, "tasks generate"), now).unwrap();
+    // The CLI delivers (or, with no hooks configured, drops) the queued
+    // ticket notifications after every command; the library calls above do not.
+    hooks::deliver(&mut store, &ctx_at(now, "events import"), &Hooks::default()).unwrap();
+    store
+        .conn
+        .execute_batch("PRAGMA wal_checkpoint(TRUNCATE)")
+        .unwrap();
     println!(
         "  built {total} events in {:.0} s",
         t.elapsed().as_secs_f64()
@@ -452,26 +461,33 @@ fn main() {
     daily.truncate(100_000);
     let daily_file = dir_path.join("daily.jsonl");
     write_jsonl(&daily_file, &daily);
-    let t = Instant::now();
-    let input = events::Input {
-        path: &daily_file,
-        name: "daily.jsonl",
-        format: InputFormat::Jsonl,
-        skip_invalid: false,
-    };
-    let s = events::import(
-        &mut store,
-        &ctx_at(now + DAY, "events import"),
-        &input,
-        |_| {},
-    )
-    .unwrap();
-    let took = t.elapsed().as_secs_f64();
+    if std::env::var_os("BMCTL_SCALE_KEEP").is_some() {
+        std::fs::copy(&big, dir_path.join("before-daily.db")).unwrap();
+    }
+    // as cron runs it: a whole `bmctl events import` process
+    let mut cmd = Command::new(&bin);
+    cmd.args([
+        "--db",
+        big.to_str().unwrap(),
+        "--now",
+        &rfc3339(now + DAY),
+        "events",
+        "import",
+        daily_file.to_str().unwrap(),
+    ]);
+    let (took, _, ok) = run_measured(cmd);
+    assert!(ok, "the daily import failed");
+    let took = took.as_secs_f64();
+    let new: i64 = store
+        .conn
+        .query_row(
+            "SELECT count(*) FROM job_events WHERE ended_at >= ?1",
+            [start + days * DAY],
+            |r| r.get(0),
+        )
+        .unwrap();
     row(
-        &format!(
-            "daily batch of {} events into the {total}-event database (s)",
-            s.new
-        ),
+        &format!("daily batch of {new} events into the {total}-event database, whole process (s)"),
         took,
         "s",
         Some(1.0),
@@ -479,7 +495,7 @@ fn main() {
     );
     row(
         "  daily batch ratio to R",
-        s.new as f64 / took / r_rate,
+        new as f64 / took / r_rate,
         "x",
         Some(0.3),
         false,

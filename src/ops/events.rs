@@ -78,6 +78,9 @@ pub struct Ingestor {
     /// Per client: its active policies by job.
     policies: HashMap<i64, HashMap<String, Rc<Subject>>>,
     pending: BTreeMap<i64, (Rc<Subject>, Vec<Pending>)>,
+    /// Per client: its greatest key, read once per transaction (a writer
+    /// between two batches may add keys) and raised by each insert.
+    max_keys: HashMap<i64, i64>,
     rollups: HashMap<(i64, i64), Rollup>,
     pub summary: Summary,
 }
@@ -89,6 +92,7 @@ impl Ingestor {
             sources: HashMap::new(),
             policies: HashMap::new(),
             pending: BTreeMap::new(),
+            max_keys: HashMap::new(),
             rollups: HashMap::new(),
             summary: Summary::default(),
         }
@@ -177,7 +181,20 @@ impl Ingestor {
         let (xid, xkind) = ev.key();
         // A tool's id may have been seen under the neighbouring day (a run's
         // start and end, or two clocks, on either side of midnight).
-        if xkind != 0 && events::any_key_exists(conn, client_id, &ev.neighbour_keys(xid))? {
+        // A key above the client's greatest cannot be there: in time-ordered
+        // input the next day's key never is, and needs no look-up.
+        let max_key = match self.max_keys.entry(client_id) {
+            Entry::Occupied(known) => *known.get(),
+            Entry::Vacant(slot) => *slot.insert(events::max_key(conn, client_id)?),
+        };
+        let neighbours = if xkind == 0 {
+            Vec::new()
+        } else {
+            let mut keys = ev.neighbour_keys(xid);
+            keys.retain(|&k| k <= max_key);
+            keys
+        };
+        if !neighbours.is_empty() && events::any_key_exists(conn, client_id, &neighbours)? {
             self.summary.duplicate += 1;
             return Ok(());
         }
@@ -222,6 +239,9 @@ impl Ingestor {
             return Ok(());
         }
         self.summary.new += 1;
+        if xid > max_key {
+            self.max_keys.insert(client_id, xid);
+        }
         if ev.operation == Operation::Backup && ev.status != Status::Missed {
             let r = self
                 .rollups
@@ -261,6 +281,7 @@ impl Ingestor {
 
     /// Apply what the added events mean: rollups, per-policy state, tickets.
     pub fn flush(&mut self, conn: &Connection, ctx: &Ctx) -> Result<()> {
+        self.max_keys.clear();
         for ((client_id, day), r) in self.rollups.drain() {
             events::rollup_add(conn, client_id, day, &r)?;
         }

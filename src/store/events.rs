@@ -3,7 +3,7 @@
 //! `(client_id, ended_at, status)` index.
 
 use anyhow::Result;
-use rusqlite::{params, Connection, Row};
+use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde::Serialize;
 
 use crate::domain::event::{external_id, Status};
@@ -85,6 +85,19 @@ pub fn any_key_exists(conn: &Connection, client_id: i64, keys: &[i64]) -> Result
     }
     Ok(false)
 }
+
+/// The greatest key of a client's events (`i64::MIN` when it has none).
+pub fn max_key(conn: &Connection, client_id: i64) -> Result<i64> {
+    Ok(conn
+        .prepare_cached(MAX_KEY)?
+        .query_row([client_id], |r| r.get(0))
+        .optional()?
+        .unwrap_or(i64::MIN))
+}
+
+/// One step down the key index (`max(xid)` would read all of the client's keys).
+pub const MAX_KEY: &str =
+    "SELECT xid FROM job_events WHERE client_id = ?1 ORDER BY xid DESC LIMIT 1";
 
 /// The id of an unmatched job of a client, recording that it was seen.
 pub fn unmatched_job(conn: &Connection, client_id: i64, job: &str, at: i64) -> Result<i64> {

@@ -335,6 +335,7 @@ mod query_plans {
             0,
         );
         assert!(plan(&store, tickets::POLICIES_WITH_OPEN, 0).contains("tickets_open_due"));
+        assert_seeks(&store, "greatest key of a client", events::MAX_KEY, 1);
         assert_seeks(
             &store,
             "policy state per batch",
