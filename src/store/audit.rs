@@ -171,7 +171,8 @@ pub fn verify(conn: &Connection) -> Result<Verdict> {
     })
 }
 
-/// Keep only the fields whose values differ when both sides are objects.
+/// Keep only the fields whose values differ when both sides are objects; a
+/// created or deleted entity keeps its non-null fields.
 fn changed_fields(
     before: Option<serde_json::Value>,
     after: Option<serde_json::Value>,
@@ -189,6 +190,15 @@ fn changed_fields(
                 a.remove(&k);
             }
             (Some(Value::Object(b)), Some(Value::Object(a)))
+        }
+        // A created or deleted entity: its empty (null) fields say nothing.
+        (None, Some(Value::Object(mut a))) => {
+            a.retain(|_, v| !v.is_null());
+            (None, Some(Value::Object(a)))
+        }
+        (Some(Value::Object(mut b)), None) => {
+            b.retain(|_, v| !v.is_null());
+            (Some(Value::Object(b)), None)
         }
         other => other,
     }
@@ -262,7 +272,9 @@ mod tests {
         );
         assert_eq!(b.unwrap(), serde_json::json!({"os": null}));
         assert_eq!(a.unwrap(), serde_json::json!({"os": "Debian 12"}));
-        let (b, a) = changed_fields(None, Some(serde_json::json!({"host": "fs01"})));
+        let (b, a) = changed_fields(None, Some(serde_json::json!({"host": "fs01", "os": null})));
         assert_eq!((b, a.unwrap()), (None, serde_json::json!({"host": "fs01"})));
+        let (b, a) = changed_fields(Some(serde_json::json!({"id": 3, "psa": null})), None);
+        assert_eq!((b.unwrap(), a), (serde_json::json!({"id": 3}), None));
     }
 }
