@@ -78,8 +78,9 @@ pub struct Ingestor {
     /// Per client: its active policies by job.
     policies: HashMap<i64, HashMap<String, Rc<Subject>>>,
     pending: BTreeMap<i64, (Rc<Subject>, Vec<Pending>)>,
-    /// Per client: its greatest key, read once per transaction (a writer
-    /// between two batches may add keys) and raised by each insert.
+    /// Per client: its greatest key, read once per transaction when a
+    /// neighbouring-day look-up is first due (a writer between two batches
+    /// may add keys), then raised by each insert.
     max_keys: HashMap<i64, i64>,
     rollups: HashMap<(i64, i64), Rollup>,
     pub summary: Summary,
@@ -183,17 +184,18 @@ impl Ingestor {
         // start and end, or two clocks, on either side of midnight).
         // A key above the client's greatest cannot be there: in time-ordered
         // input the next day's key never is, and needs no look-up.
-        let max_key = match self.max_keys.entry(client_id) {
-            Entry::Occupied(known) => *known.get(),
-            Entry::Vacant(slot) => *slot.insert(events::max_key(conn, client_id)?),
-        };
-        let neighbours = if xkind == 0 {
+        let mut neighbours = if xkind == 0 {
             Vec::new()
         } else {
-            let mut keys = ev.neighbour_keys(xid);
-            keys.retain(|&k| k <= max_key);
-            keys
+            ev.neighbour_keys(xid)
         };
+        if !neighbours.is_empty() {
+            let max_key = match self.max_keys.entry(client_id) {
+                Entry::Occupied(known) => *known.get(),
+                Entry::Vacant(slot) => *slot.insert(events::max_key(conn, client_id)?),
+            };
+            neighbours.retain(|&k| k <= max_key);
+        }
         if !neighbours.is_empty() && events::any_key_exists(conn, client_id, &neighbours)? {
             self.summary.duplicate += 1;
             return Ok(());
@@ -239,8 +241,8 @@ impl Ingestor {
             return Ok(());
         }
         self.summary.new += 1;
-        if xid > max_key {
-            self.max_keys.insert(client_id, xid);
+        if let Some(max_key) = self.max_keys.get_mut(&client_id) {
+            *max_key = (*max_key).max(xid);
         }
         if ev.operation == Operation::Backup && ev.status != Status::Missed {
             let r = self
