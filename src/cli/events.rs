@@ -93,8 +93,7 @@ pub enum Tool {
 impl Tabular for EventView {
     fn headers() -> Vec<&'static str> {
         vec![
-            "id", "client", "job", "op", "status", "started", "ended", "bytes", "files", "id_ext",
-            "message",
+            "client", "job", "op", "status", "started", "ended", "bytes", "files", "id", "message",
         ]
     }
     fn cells(&self) -> Vec<String> {
@@ -103,7 +102,6 @@ impl Tabular for EventView {
                 .unwrap_or_else(|| "-".into())
         };
         vec![
-            self.id.to_string(),
             self.client.clone(),
             if self.matched {
                 self.job.clone()

@@ -144,9 +144,11 @@ impl NewEvent {
         Ok(())
     }
 
-    /// The idempotency key of this run: `(xid, xkind)` (see [`key_of`]).
+    /// The idempotency key of this run: `(xid, xkind)` (see [`key_of`]),
+    /// on the UTC day the run ended, so that a range of end times is a range
+    /// of keys.
     pub fn key(&self) -> (i64, i64) {
-        let day = self.at().div_euclid(86_400);
+        let day = self.ended_at.div_euclid(86_400);
         match &self.external_id {
             Some(id) => key_of(day, id),
             None => {
@@ -171,8 +173,9 @@ impl NewEvent {
     }
 }
 
-/// The key of a run with a tool's id on UTC day `day`: the day in the high 32
-/// bits, so that keys grow with time; in the low 32 the first 8 hex digits of
+/// The key of a run with a tool's id that ended on UTC day `day`: the day in
+/// the high 32 bits, so that keys grow with time and a client's runs of a
+/// period are one key range; in the low 32 the first 8 hex digits of
 /// a hex id (`xkind` 8: restic's short id exactly), else a hash of the text
 /// (`xkind` -1, the text kept beside it).
 pub fn key_of(day: i64, id: &str) -> (i64, i64) {
@@ -190,41 +193,50 @@ pub fn key_of(day: i64, id: &str) -> (i64, i64) {
     ((day << 32) | low, kind)
 }
 
-/// Within this long of midnight (UTC) a run's record may sit under the
-/// neighbouring day's key: two clocks a little apart (`run` and restic's
-/// snapshot time).
+/// How far apart two clocks that record the same run may be (`run` and
+/// restic's snapshot time).
 const SKEW: i64 = 3600;
-/// How long before midnight a run may start and still end after it: a
-/// summary that carries only its end time is keyed by the day it ended.
+/// How long a run may take when a record gives only one of its instants.
 const LONG_RUN: i64 = 12 * 3600;
+/// The farthest a neighbouring day's key is looked for, in days.
+const MAX_DAYS_APART: i64 = 2;
+
+/// The lowest key of UTC day `day(t)`: the events that ended at `t` or later
+/// have keys at or above it.
+pub fn key_floor(t: i64) -> i64 {
+    t.div_euclid(86_400) << 32
+}
+
+/// The keys of the events that ended in `[from, to]` lie in
+/// `[key_floor(from), key_ceiling(to))`.
+pub fn key_ceiling(to: i64) -> i64 {
+    (to.div_euclid(86_400) + 1) << 32
+}
 
 impl NewEvent {
     /// The keys under which the same run may already be recorded on a
-    /// neighbouring day (none for most runs, so that ingest stays one seek).
+    /// neighbouring day: another record of it may carry another end time
+    /// (a snapshot list gives only the start; a summary only the end; two
+    /// clocks differ a little). None for most runs, so that ingest stays one
+    /// seek.
     pub fn neighbour_keys(&self, xid: i64) -> Vec<i64> {
-        let (prev, next) = (xid - (1 << 32), xid + (1 << 32));
-        let mut keys = Vec::new();
-        match self.started_at {
-            Some(start) => {
-                let into_day = start.rem_euclid(86_400);
-                if into_day < SKEW {
-                    keys.push(prev);
-                }
-                if 86_400 - into_day <= LONG_RUN {
-                    keys.push(next); // an end-only record of this run, after midnight
-                }
-            }
-            None => {
-                let into_day = self.ended_at.rem_euclid(86_400);
-                if into_day <= LONG_RUN {
-                    keys.push(prev); // a record keyed by this run's start, before midnight
-                }
-                if 86_400 - into_day <= SKEW {
-                    keys.push(next);
-                }
-            }
-        }
-        keys
+        // the instants at which another record of this run may say it ended
+        let (lo, hi) = match self.started_at {
+            // a start-only record (a snapshot's time): the run may have ended hours later
+            Some(start) if start == self.ended_at => (start - SKEW, start + LONG_RUN + SKEW),
+            // start and end known: another record ended at one of them
+            Some(start) => (start - SKEW, self.ended_at + SKEW),
+            // end only: another record may give the start, hours earlier
+            None => (self.ended_at - LONG_RUN - SKEW, self.ended_at + SKEW),
+        };
+        let own = xid >> 32;
+        let low = xid & 0xffff_ffff;
+        let first = lo.div_euclid(86_400).max(own - MAX_DAYS_APART);
+        let last = hi.div_euclid(86_400).min(own + MAX_DAYS_APART);
+        (first..=last)
+            .filter(|&day| day != own)
+            .map(|day| (day << 32) | low)
+            .collect()
     }
 }
 
@@ -285,18 +297,29 @@ mod tests {
             external_id: Some("ed12ae91".into()),
             message: None,
         };
+        let key = |d: i64| key_of(d, "ed12ae91").0;
         let (x, _) = ev.key();
-        // started at 22:00: it may have ended (and been recorded) after midnight
-        assert_eq!(ev.neighbour_keys(x), vec![key_of(day + 1, "ed12ae91").0]);
+        assert_eq!(x, key(day), "keyed by the day it ended");
+        // 22:00-23:00, both known: only another clock an hour off reaches midnight
+        assert_eq!(ev.neighbour_keys(x), vec![key(day + 1)]);
         ev.started_at = Some(day * 86_400 + 9 * 3600);
+        ev.ended_at = day * 86_400 + 10 * 3600;
         assert!(ev.neighbour_keys(ev.key().0).is_empty());
+        // 22:00 until 01:00: keyed by its end; a snapshot list keys it by its start
+        ev.started_at = Some(day * 86_400 + 22 * 3600);
+        ev.ended_at = (day + 1) * 86_400 + 3600;
+        assert_eq!(ev.key().0, key(day + 1));
+        assert_eq!(ev.neighbour_keys(ev.key().0), vec![key(day)]);
+        // a snapshot's time at 22:00 (start only): it may have ended after midnight
+        ev.ended_at = day * 86_400 + 22 * 3600;
+        assert_eq!(ev.neighbour_keys(ev.key().0), vec![key(day + 1)]);
         // end-only at 01:00: it may have started the day before
         ev.started_at = None;
         ev.ended_at = (day + 1) * 86_400 + 3600;
-        assert_eq!(
-            ev.neighbour_keys(ev.key().0),
-            vec![key_of(day, "ed12ae91").0]
-        );
+        assert_eq!(ev.neighbour_keys(ev.key().0), vec![key(day)]);
+        // a start in another age: at most two days back are looked at
+        ev.started_at = Some(0);
+        assert_eq!(ev.neighbour_keys(ev.key().0), vec![key(day - 1), key(day)]);
     }
 
     #[test]

@@ -1,12 +1,15 @@
 //! The `job_events`, `unmatched_jobs` and `daily_rollups` tables.
-//! Hot paths use cached prepared statements and seek the
-//! `(client_id, ended_at, status)` index.
+//! Hot paths use cached prepared statements. Events are stored in key order,
+//! `(client_id, xid)`, and a key's high 32 bits are the UTC day the run
+//! ended: every read of a time range seeks a key range
+//! ([`key_floor`]..[`key_ceiling`]) and then checks `ended_at` exactly.
 
 use anyhow::Result;
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde::Serialize;
 
 use crate::domain::event::{external_id, Status};
+pub use crate::domain::event::{key_ceiling, key_floor};
 use crate::domain::time::Ts;
 
 /// An event row ready to insert.
@@ -44,6 +47,11 @@ pub const INSERT: &str =
 
 /// Insert an event with a statement prepared from [`INSERT`]; true when it was new.
 pub fn insert_with(stmt: &mut rusqlite::Statement<'_>, e: &Insert<'_>) -> Result<bool> {
+    debug_assert_eq!(
+        e.xid >> 32,
+        e.ended_at.div_euclid(86_400),
+        "an event's key is on the day it ended"
+    );
     let n = stmt.execute(params![
         e.client_id,
         e.policy_id,
@@ -115,11 +123,11 @@ pub fn unmatched_job(conn: &Connection, client_id: i64, job: &str, at: i64) -> R
 pub(crate) const CLIENT_RUNS: &str =
     "SELECT policy_id, coalesce(started_at, ended_at), ended_at, status
      FROM job_events
-     WHERE client_id = ?1 AND ended_at > ?2 AND ended_at <= ?3
+     WHERE client_id = ?1 AND xid >= ?4 AND xid < ?5 AND ended_at > ?2 AND ended_at <= ?3
        AND policy_id IS NOT NULL AND operation IS NULL";
 
 /// The backup runs of one client whose end falls in a time range, read with
-/// one seek of the client/time index and kept for all of the client's
+/// one seek of the client's key range and kept for all of the client's
 /// windows in a `check` (one seek per client, not one per policy window).
 #[derive(Debug, Default)]
 pub struct ClientRuns {
@@ -171,7 +179,13 @@ impl ClientRuns {
     fn load(&mut self, conn: &Connection, client_id: i64, from: i64, to: i64) -> Result<()> {
         self.runs.clear();
         let mut stmt = conn.prepare_cached(CLIENT_RUNS)?;
-        let mut rows = stmt.query(params![client_id, from, to])?;
+        let mut rows = stmt.query(params![
+            client_id,
+            from,
+            to,
+            key_floor(from),
+            key_ceiling(to)
+        ])?;
         while let Some(r) = rows.next()? {
             let code: String = r.get(3)?;
             if let Some(status) = Status::from_code(&code) {
@@ -293,7 +307,6 @@ pub fn rollup_sum(
 /// A job event as lists print it.
 #[derive(Debug, Clone, Serialize)]
 pub struct EventView {
-    pub id: i64,
     pub external_id: Option<String>,
     pub client: String,
     pub job: String,
@@ -320,54 +333,55 @@ pub struct Filter {
 }
 
 fn view(r: &Row<'_>) -> rusqlite::Result<EventView> {
-    let xid: i64 = r.get(11)?;
-    let xkind: i64 = r.get(12)?;
-    let ext = external_id(xid, xkind, r.get(13)?);
-    let snapshot: Option<String> = r.get(14)?;
-    let source: String = r.get(10)?;
-    let code: String = r.get(5)?;
+    let xid: i64 = r.get(10)?;
+    let xkind: i64 = r.get(11)?;
+    let ext = external_id(xid, xkind, r.get(12)?);
+    let snapshot: Option<String> = r.get(13)?;
+    let source: String = r.get(9)?;
+    let code: String = r.get(4)?;
     let tool_snapshot = (xkind > 0 && matches!(source.as_str(), "restic" | "borg"))
         .then(|| ext.clone())
         .flatten();
     Ok(EventView {
-        id: r.get(0)?,
-        client: r.get(1)?,
-        job: r.get(2)?,
-        matched: r.get(3)?,
+        client: r.get(0)?,
+        job: r.get(1)?,
+        matched: r.get(2)?,
         operation: r
-            .get::<_, Option<String>>(4)?
+            .get::<_, Option<String>>(3)?
             .unwrap_or_else(|| "backup".into()),
         status: Status::from_code(&code)
             .map(|s| s.as_str().to_string())
             .unwrap_or(code),
-        started_at: r.get::<_, Option<i64>>(6)?.map(Ts),
-        ended_at: r.get::<_, Option<i64>>(7)?.map(Ts),
-        bytes: r.get(8)?,
-        files: r.get(9)?,
+        started_at: r.get::<_, Option<i64>>(5)?.map(Ts),
+        ended_at: r.get::<_, Option<i64>>(6)?.map(Ts),
+        bytes: r.get(7)?,
+        files: r.get(8)?,
         source,
         snapshot: snapshot.or(tool_snapshot),
         external_id: ext,
-        message: r.get(15)?,
+        message: r.get(14)?,
     })
 }
 
-/// The query for [`list`]: a seek on `(client_id, ended_at)` for one
-/// client; across clients, the latest ingested (by id) so that a limit stops early.
-pub(crate) fn list_sql(f: &Filter) -> (String, Vec<rusqlite::types::Value>) {
+/// The query for [`list`]: for one client a seek of its key range; across
+/// clients a seek of each client's key range from `key_from` on (the newest
+/// days; [`list`] widens them until they hold the limit). `CROSS JOIN` keeps
+/// the clients as the outer loop.
+pub(crate) fn list_sql(f: &Filter, key_from: Option<i64>) -> (String, Vec<rusqlite::types::Value>) {
     use rusqlite::types::Value;
     let mut q = super::Query::new(
-        "SELECT e.id, c.code, coalesce(p.job, u.job), e.policy_id IS NOT NULL, e.operation, e.status,
+        "SELECT c.code, coalesce(p.job, u.job), e.policy_id IS NOT NULL, e.operation, e.status,
                 e.started_at, e.ended_at, e.bytes, e.files, s.name, e.xid, e.xkind, e.ext_text,
                 e.snapshot, e.message
-         FROM job_events e
-         JOIN clients c ON c.id = e.client_id
+         FROM clients c
+         CROSS JOIN job_events e ON e.client_id = c.id
          JOIN event_sources s ON s.id = e.source_id
          LEFT JOIN policies p ON p.id = e.policy_id
          LEFT JOIN unmatched_jobs u ON u.id = e.unmatched_id
          WHERE 1",
     );
     if let Some(c) = f.client_id {
-        q.bind("e.client_id =", Value::Integer(c));
+        q.bind("c.id =", Value::Integer(c));
     }
     if let Some(p) = f.policy_id {
         q.bind("e.policy_id =", Value::Integer(p));
@@ -375,36 +389,71 @@ pub(crate) fn list_sql(f: &Filter) -> (String, Vec<rusqlite::types::Value>) {
     if let Some(st) = f.status {
         q.bind("e.status =", Value::Text(st.code().to_string()));
     }
+    let floor = f.since.map(key_floor).max(key_from);
+    if let Some(k) = floor {
+        q.bind("e.xid >=", Value::Integer(k));
+    }
     if let Some(t) = f.since {
         q.bind("e.ended_at >=", Value::Integer(t));
     }
     if f.unmatched {
         q.raw(" AND e.unmatched_id IS NOT NULL");
     }
-    q.raw(if f.client_id.is_some() {
-        " ORDER BY e.ended_at DESC, e.id DESC"
-    } else {
-        " ORDER BY e.id DESC"
-    });
+    q.raw(" ORDER BY e.ended_at DESC, e.client_id DESC, e.xid DESC");
     if f.limit > 0 {
         q.raw(&format!(" LIMIT {}", f.limit));
     }
     (q.sql, q.args)
 }
 
-/// Events matching `f`: the latest `f.limit` (0 = all), oldest first.
+/// Events matching `f`: the latest `f.limit` by end time (0 = all), oldest first.
 pub fn list(conn: &Connection, f: &Filter) -> Result<Vec<EventView>> {
-    let (sql, args) = list_sql(f);
-    let mut stmt = conn.prepare(&sql)?;
-    let mut rows: Vec<EventView> = stmt
-        .query_map(rusqlite::params_from_iter(args), view)?
-        .collect::<rusqlite::Result<_>>()?;
+    let query = |key_from: Option<i64>| -> Result<Vec<EventView>> {
+        let (sql, args) = list_sql(f, key_from);
+        let mut stmt = conn.prepare(&sql)?;
+        let rows = stmt.query_map(rusqlite::params_from_iter(args), view)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    };
+    // Across clients, read the newest days first: a window of days that
+    // holds `limit` events holds the latest `limit` (keys are end days).
+    let newest = (f.client_id.is_none() && f.limit > 0)
+        .then(|| key_bounds(conn))
+        .transpose()?
+        .flatten();
+    let mut rows = match newest {
+        Some((oldest, newest)) => {
+            let mut days = 1;
+            loop {
+                let from = ((newest >> 32) - days + 1) << 32;
+                if from <= oldest {
+                    break query(None)?;
+                }
+                let rows = query(Some(from))?;
+                if rows.len() as i64 >= f.limit {
+                    break rows;
+                }
+                days *= 4;
+            }
+        }
+        None => query(None)?,
+    };
     rows.reverse();
-    if f.client_id.is_none() {
-        rows.sort_by_key(|e| (e.ended_at, e.id));
-    }
     Ok(rows)
 }
+
+/// The smallest and greatest event keys of any client, one seek per client
+/// at each end of its key range; `None` without events.
+fn key_bounds(conn: &Connection) -> Result<Option<(i64, i64)>> {
+    Ok(conn
+        .prepare_cached(KEY_BOUNDS)?
+        .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .map(|(lo, hi): (Option<i64>, Option<i64>)| lo.zip(hi))?)
+}
+
+pub(crate) const KEY_BOUNDS: &str =
+    "SELECT min((SELECT xid FROM job_events e WHERE e.client_id = c.id ORDER BY xid LIMIT 1)),
+            max((SELECT xid FROM job_events e WHERE e.client_id = c.id ORDER BY xid DESC LIMIT 1))
+     FROM clients c";
 
 /// Unmatched jobs: runs reported for jobs the plan does not know.
 #[derive(Debug, Clone, Serialize)]
@@ -447,6 +496,12 @@ pub struct PolicyRun {
     pub bytes: Option<i64>,
 }
 
+pub(crate) const POLICY_RUNS: &str =
+    "SELECT policy_id, coalesce(started_at, ended_at), ended_at, status, bytes FROM job_events
+     WHERE client_id = ?1 AND xid >= ?4 AND xid < ?5 AND ended_at >= ?2 AND ended_at < ?3
+       AND policy_id IS NOT NULL AND operation IS NULL
+     ORDER BY ended_at";
+
 /// A client's backup runs (not integrity checks) that ended in `[from, to)`, by time.
 pub fn policy_runs(
     conn: &Connection,
@@ -454,21 +509,20 @@ pub fn policy_runs(
     from: i64,
     to: i64,
 ) -> Result<Vec<PolicyRun>> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT policy_id, coalesce(started_at, ended_at), ended_at, status, bytes FROM job_events
-         WHERE client_id = ?1 AND ended_at >= ?2 AND ended_at < ?3 AND policy_id IS NOT NULL AND operation IS NULL
-         ORDER BY ended_at",
+    let mut stmt = conn.prepare_cached(POLICY_RUNS)?;
+    let rows = stmt.query_map(
+        params![client_id, from, to, key_floor(from), key_ceiling(to)],
+        |r| {
+            let code: String = r.get(3)?;
+            Ok(PolicyRun {
+                policy_id: r.get(0)?,
+                at: r.get(1)?,
+                ended_at: r.get(2)?,
+                status: Status::from_code(&code).unwrap_or(Status::Failed),
+                bytes: r.get(4)?,
+            })
+        },
     )?;
-    let rows = stmt.query_map(params![client_id, from, to], |r| {
-        let code: String = r.get(3)?;
-        Ok(PolicyRun {
-            policy_id: r.get(0)?,
-            at: r.get(1)?,
-            ended_at: r.get(2)?,
-            status: Status::from_code(&code).unwrap_or(Status::Failed),
-            bytes: r.get(4)?,
-        })
-    })?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
@@ -479,14 +533,15 @@ pub fn first_success_since(
     policy_id: i64,
     since: i64,
 ) -> Result<Option<i64>> {
-    use rusqlite::OptionalExtension;
     Ok(conn
         .prepare_cached(
             "SELECT min(ended_at) FROM job_events
-             WHERE client_id = ?1 AND ended_at >= ?3 AND policy_id = ?2 AND status = 's' AND operation IS NULL
-               AND coalesce(started_at, ended_at) >= ?3",
+             WHERE client_id = ?1 AND xid >= ?4 AND ended_at >= ?3 AND policy_id = ?2 AND status = 's'
+               AND operation IS NULL AND coalesce(started_at, ended_at) >= ?3",
         )?
-        .query_row(params![client_id, policy_id, since], |r| r.get::<_, Option<i64>>(0))
+        .query_row(params![client_id, policy_id, since, key_floor(since)], |r| {
+            r.get::<_, Option<i64>>(0)
+        })
         .optional()?
         .flatten())
 }
@@ -494,8 +549,12 @@ pub fn first_success_since(
 /// Delete the events that ended before `before` (the daily rollups keep their
 /// counts); returns how many. Unmatched-job records stay.
 pub fn prune(conn: &Connection, before: i64) -> Result<usize> {
-    Ok(conn.execute("DELETE FROM job_events WHERE ended_at < ?1", [before])?)
+    Ok(conn.execute(PRUNE, [before, key_ceiling(before)])?)
 }
+
+/// One seek of each client's key range.
+pub(crate) const PRUNE: &str = "DELETE FROM job_events
+     WHERE client_id IN (SELECT id FROM clients) AND xid < ?2 AND ended_at < ?1";
 
 #[cfg(test)]
 mod tests {
@@ -524,7 +583,15 @@ mod tests {
             c.execute(
                 "INSERT INTO job_events (client_id, policy_id, operation, status, started_at,
                     ended_at, source_id, xid, xkind) VALUES (?1, ?2, ?3, ?4, ?5, ?6, 1, ?7, 0)",
-                params![client, policy, op, status, started, ended, i as i64],
+                params![
+                    client,
+                    policy,
+                    op,
+                    status,
+                    started,
+                    ended,
+                    key_floor(*ended) | i as i64
+                ],
             )
             .unwrap();
         }

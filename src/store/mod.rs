@@ -257,14 +257,40 @@ mod query_plans {
     #[test]
     fn hot_queries_use_indexes() {
         let store = Store::memory().unwrap();
-        assert_seeks(&store, "missed-run check", events::CLIENT_RUNS, 3);
+        // every time range of events is a range of keys
+        let key_range = |what: &str, sql: &str, nargs: usize, range: &str| {
+            assert_seeks(&store, what, sql, nargs);
+            let p = plan(&store, sql, nargs);
+            assert!(p.contains(range), "{what} reads no key range:\n{p}");
+        };
+        let both = "PRIMARY KEY (client_id=? AND xid>? AND xid<?)";
+        key_range("missed-run check", events::CLIENT_RUNS, 5, both);
+        key_range("runs of a client in a period", events::POLICY_RUNS, 5, both);
+        let from = "PRIMARY KEY (client_id=? AND xid>?)";
+        key_range(
+            "events to prune",
+            events::PRUNE,
+            2,
+            "PRIMARY KEY (client_id=? AND xid<?)",
+        );
+        for client_id in [Some(1), None] {
+            let f = events::Filter {
+                client_id,
+                since: Some(0),
+                limit: 1000,
+                ..Default::default()
+            };
+            let (sql, args) = events::list_sql(&f, Some(1));
+            key_range("events list", &sql, args.len(), from);
+        }
+        assert_seeks(&store, "newest and oldest events", events::KEY_BOUNDS, 0);
         assert_seeks(&store, "open-ticket lookup", &tickets::find_open_sql(), 2);
         let f = events::Filter {
             client_id: Some(1),
             limit: 1000,
             ..Default::default()
         };
-        let (sql, args) = events::list_sql(&f);
+        let (sql, args) = events::list_sql(&f, None);
         assert_seeks(&store, "per-client event listing", &sql, args.len());
         let f = events::Filter {
             client_id: Some(1),
@@ -273,7 +299,7 @@ mod query_plans {
             limit: 0,
             ..Default::default()
         };
-        let (sql, args) = events::list_sql(&f);
+        let (sql, args) = events::list_sql(&f, None);
         assert_seeks(&store, "per-job event listing", &sql, args.len());
         let f = tickets::Filter {
             kind: Some("corrective".into()),
@@ -343,7 +369,6 @@ mod query_plans {
             1,
         );
         // review and risk reads
-        assert_seeks(&store, "runs of a client in a period", "SELECT policy_id, status FROM job_events WHERE client_id = ?1 AND ended_at >= ?2 AND ended_at < ?3 AND policy_id IS NOT NULL", 3);
         assert_seeks(&store, "RPO tickets of a client", "SELECT policy_id, count(*) FROM tickets WHERE client_id = ?1 AND kind IN ('corrective', 'incident') AND opened_at >= ?2 AND opened_at < ?3 AND class = 'rpo' GROUP BY policy_id", 3);
         assert_seeks(
             &store,

@@ -18,6 +18,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0008_audit_guard.sql"),
     include_str!("migrations/0009_rollup_day.sql"),
     include_str!("migrations/0010_policy_state.sql"),
+    include_str!("migrations/0011_events_clustered.sql"),
 ];
 
 /// The newest schema version this bmctl knows.

@@ -699,6 +699,28 @@ fn a_run_seen_on_both_sides_of_midnight_is_one_event() {
     .ok();
     assert_eq!(summary(&env)["duplicate"], 1);
     assert_eq!(env.count("job_events"), 3);
+    // a record with both times (keyed by its end, after midnight), then the
+    // snapshot list that gives only its start (before midnight)
+    let env = onboarded("2026-11-01T00:00:00Z");
+    let line = r#"{"client":"acme","job":"fs01-nightly","status":"success","started_at":"2026-11-30T22:10:00Z","ended_at":"2026-12-01T00:30:00Z","source":"restic","id":"ed12ae91"}"#;
+    let f = env.write("run.jsonl", &format!("{line}\n"));
+    env.run(&["events", "import", f.to_str().unwrap()]).ok();
+    let f = env.write("snaps.json", &snaps);
+    let r = env
+        .run(&[
+            "--format",
+            "json",
+            "events",
+            "ingest",
+            "restic",
+            "--client",
+            "acme",
+            f.to_str().unwrap(),
+        ])
+        .ok()
+        .json();
+    assert_eq!(r["duplicate"], 1, "{r}");
+    assert_eq!(env.count("job_events"), 3);
 }
 
 /// A policy's runs in a file of more than one batch (10,000 lines): written

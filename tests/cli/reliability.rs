@@ -368,6 +368,27 @@ fn storage_faults_give_clear_errors() {
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .unwrap();
     assert!(v > 1);
+    // its key moved to the day it ended (version 11), so a time range finds it
+    let (key_day, end_day): (i64, i64) = conn
+        .query_row(
+            "SELECT xid >> 32, ended_at / 86400 FROM job_events",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!(key_day, end_day);
+    let since = env
+        .run(&[
+            "--format",
+            "json",
+            "events",
+            "list",
+            "--since",
+            "2025-11-01T21:05:00Z",
+        ])
+        .ok()
+        .json();
+    assert_eq!(since.as_array().unwrap().len(), 1, "{since}");
     env.run(&["audit", "verify"]).ok(); // the old rows were chained on upgrade
     let audit = env
         .run(&["--format", "json", "audit", "list", "--entity", "ci"])

@@ -43,11 +43,19 @@ fn tree(env: &TestEnv) -> std::path::PathBuf {
     src
 }
 
+/// Each `run` a minute after the one before, so that "the last event" is
+/// the last run.
 fn run(env: &TestEnv, vars: &[(&str, &str)], job: &str, argv: &[&str]) -> Run {
+    static MINUTE: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let m = 7 * 60 + MINUTE.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let mut c = env.cmd();
     for (k, v) in vars {
         c.env(k, v);
     }
+    c.env(
+        "BMCTL_NOW",
+        format!("2026-11-30T{:02}:{:02}:00Z", m / 60, m % 60),
+    );
     c.args(["run", "--job", job, "--"])
         .args(argv)
         .output()
