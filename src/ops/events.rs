@@ -82,6 +82,11 @@ pub struct Ingestor {
     /// neighbouring-day look-up is first due (a writer between two batches
     /// may add keys), then raised by each insert.
     max_keys: HashMap<i64, i64>,
+    /// Per policy: its state as this ingestor last wrote it.
+    states: HashMap<i64, policies::State>,
+    /// `PRAGMA data_version` when the caches were last known good: another
+    /// connection's commit changes it, and then every cache is read again.
+    data_version: Option<i64>,
     rollups: HashMap<(i64, i64), Rollup>,
     pub summary: Summary,
 }
@@ -94,9 +99,28 @@ impl Ingestor {
             policies: HashMap::new(),
             pending: BTreeMap::new(),
             max_keys: HashMap::new(),
+            states: HashMap::new(),
+            data_version: None,
             rollups: HashMap::new(),
             summary: Summary::default(),
         }
+    }
+
+    /// Call at the start of each write transaction: when another connection
+    /// has committed since the last one (a `check`, a `run`, a person), the
+    /// cached clients, policies, sources and states are dropped and read
+    /// again. So the ids the ingestor inserts are ones this transaction has
+    /// seen, and the state it writes back starts from the stored one.
+    pub fn begin(&mut self, conn: &Connection) -> Result<()> {
+        let version: i64 = conn.query_row("PRAGMA data_version", [], |r| r.get(0))?;
+        if self.data_version != Some(version) {
+            self.clients.clear();
+            self.sources.clear();
+            self.policies.clear();
+            self.states.clear();
+            self.data_version = Some(version);
+        }
+        Ok(())
     }
 
     fn client(&mut self, conn: &Connection, code: &str) -> Result<Option<(i64, Tz)>> {
@@ -296,7 +320,10 @@ impl Ingestor {
         let with_open = crate::store::tickets::policies_with_open(conn)?;
         for (policy_id, (subject, mut runs)) in std::mem::take(&mut self.pending) {
             runs.sort_by_key(|r| (r.at, r.ended));
-            let mut st = policies::state(conn, policy_id)?;
+            let mut st = match self.states.remove(&policy_id) {
+                Some(st) => st,
+                None => policies::state(conn, policy_id)?,
+            };
             // Most policies have no open ticket: then good news needs no ticket query.
             let mut has_open = with_open.contains(&policy_id);
             let mut last_status = None;
@@ -376,6 +403,7 @@ impl Ingestor {
                 st.last_status = Some(s.as_str().to_string());
             }
             policies::set_state(conn, policy_id, &st)?;
+            self.states.insert(policy_id, st);
         }
         self.summary.tickets.add(auto.counts);
         Ok(())
@@ -439,8 +467,14 @@ pub fn import(
     store
         .conn
         .pragma_update(None, "cache_size", IMPORT_CACHE_KIB)?;
+    // The event rows refer to clients, policies, unmatched jobs and sources
+    // by ids this import read or created inside its own transactions (see
+    // `Ingestor::begin`), and no command deletes those rows: checking each
+    // reference again costs three B-tree seeks per event. Off for the bulk
+    // import only, on again below whatever happens.
+    store.conn.pragma_update(None, "foreign_keys", "off")?;
     let mut ing = Ingestor::new();
-    std::thread::scope(|scope| -> Result<()> {
+    let written = std::thread::scope(|scope| -> Result<()> {
         let (send, receive) = std::sync::mpsc::sync_channel::<Vec<neutral::Item>>(2);
         // Used chunks go back to the reader, which frees them: freeing in the
         // thread that allocated keeps the writer off the allocator's locks.
@@ -498,6 +532,7 @@ pub fn import(
                 break;
             }
             let tx = store.write()?;
+            ing.begin(&tx)?;
             {
                 let mut insert = tx.prepare(events::INSERT)?;
                 let valid = held
@@ -518,11 +553,13 @@ pub fn import(
             .join()
             .map_err(|_| anyhow::anyhow!("the reader thread failed"))??;
         Ok(())
-    })?;
+    });
+    store.conn.pragma_update(None, "foreign_keys", "on")?;
     store.conn.pragma_update(None, "wal_autocheckpoint", 1000)?;
     store
         .conn
         .pragma_update(None, "cache_size", crate::store::CACHE_KIB)?;
+    written?;
     store
         .conn
         .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))?;
@@ -651,6 +688,7 @@ fn line_boundary(file: &Path, near: u64) -> Result<Option<(u64, usize)>> {
 pub fn ingest(store: &mut Store, ctx: &Ctx, evs: &[NewEvent]) -> Result<Summary> {
     let mut ing = Ingestor::new();
     let tx = store.write()?;
+    ing.begin(&tx)?;
     ing.add_all(&tx, &mut *tx.prepare_cached(events::INSERT)?, evs)?;
     ing.flush(&tx, ctx)?;
     tx.commit()?;
@@ -737,6 +775,97 @@ pub fn map_tool_runs(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Between two batches another process changes a policy's state: the
+    /// next batch starts from the stored state, not from its own copy.
+    #[test]
+    fn another_writer_between_batches_drops_the_cached_state() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("bmctl.db");
+        let timeout = std::time::Duration::from_secs(5);
+        let mut store = Store::open(&path, timeout).unwrap();
+        let now = chrono::DateTime::parse_from_rfc3339("2026-11-30T07:00:00Z")
+            .unwrap()
+            .to_utc();
+        let ctx = Ctx {
+            now,
+            actor: "test".into(),
+            command: "test".into(),
+            rules: correct::Rules::default(),
+        };
+        let (file, plan) = crate::ops::demo::PLANS[0];
+        crate::ops::plan::import(&mut store, &ctx, plan, file, false).unwrap();
+        let (policy_id, job): (i64, String) = store
+            .conn
+            .query_row(
+                "SELECT id, job FROM policies ORDER BY id LIMIT 1",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap();
+        let failed = |hour: i64| NewEvent {
+            client: "acme".into(),
+            job: job.clone(),
+            operation: Operation::Backup,
+            status: Status::Failed,
+            started_at: None,
+            ended_at: now.timestamp() - 86_400 + hour * 3600,
+            bytes: None,
+            files: None,
+            snapshot: None,
+            source: "test".into(),
+            external_id: None,
+            message: None,
+        };
+        let mut ing = Ingestor::new();
+        let mut batch = |store: &mut Store, ev: &NewEvent| {
+            let tx = store.write().unwrap();
+            ing.begin(&tx).unwrap();
+            ing.add(&tx, ev).unwrap();
+            ing.flush(&tx, &ctx).unwrap();
+            tx.commit().unwrap();
+        };
+        let failures = |store: &Store| {
+            policies::state(&store.conn, policy_id)
+                .unwrap()
+                .consecutive_failures
+        };
+        batch(&mut store, &failed(1));
+        assert_eq!(failures(&store), 1);
+        batch(&mut store, &failed(2));
+        assert_eq!(failures(&store), 2);
+        let other = Store::open(&path, timeout).unwrap();
+        other
+            .conn
+            .execute(
+                "UPDATE policy_state SET consecutive_failures = 5 WHERE policy_id = ?1",
+                [policy_id],
+            )
+            .unwrap();
+        batch(&mut store, &failed(3));
+        assert_eq!(failures(&store), 6);
+
+        // a bulk import turns reference checks off while it writes, and on again
+        let f = dir.path().join("more.jsonl");
+        let line = format!(
+            r#"{{"client":"acme","job":"{job}","status":"success","ended_at":"2026-11-30T05:00:00Z"}}"#
+        );
+        std::fs::write(&f, line + "\n").unwrap();
+        let input = Input {
+            path: &f,
+            name: "more.jsonl",
+            format: InputFormat::Jsonl,
+            skip_invalid: false,
+        };
+        let summary = import(&mut store, &ctx, &input, |_| {}).unwrap();
+        assert_eq!(summary.new, 1);
+        let fk: i64 = store
+            .conn
+            .query_row("PRAGMA foreign_keys", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(fk, 1);
+        assert_eq!(failures(&store), 0);
+    }
 
     #[test]
     fn a_large_file_is_validated_in_two_halves_with_true_line_numbers() {
