@@ -5,7 +5,7 @@
 -- idempotency key is the table's primary key and the table itself is stored
 -- in key order (WITHOUT ROWID), and the key's high 32 bits are the UTC day
 -- of the run's *end* (it was the day of its start), so every time range of
--- `ended_at` is a key range: one B-tree, about 60 bytes per event, and a
+-- `ended_at` is a key range: one B-tree, about 55 bytes per event, and a
 -- client's runs of a period sit side by side on disk.
 --
 -- The rowid is gone: nothing referred to an event by it.
