@@ -668,20 +668,16 @@ fn a_run_seen_on_both_sides_of_midnight_is_one_event() {
     let snaps = std::fs::read_to_string(fx("restic/snapshots.json"))
         .unwrap()
         .replace("2026-11-30T07:34:59.159650953Z", "2026-11-30T22:10:00Z");
-    let f = env.write("snaps.json", &snaps);
-    let r = env
-        .run(&[
-            "--format",
-            "json",
-            "events",
-            "ingest",
-            "restic",
-            "--client",
-            "acme",
-            f.to_str().unwrap(),
-        ])
-        .ok()
-        .json();
+    let snapshots = |env: &TestEnv| {
+        let f = env.write("snaps.json", &snaps);
+        let args = [
+            "--format", "json", "events", "ingest", "restic", "--client", "acme",
+        ];
+        env.run(&[&args[..], &[f.to_str().unwrap()]].concat())
+            .ok()
+            .json()
+    };
+    let r = snapshots(&env);
     assert_eq!(
         (r["new"].as_i64(), r["duplicate"].as_i64()),
         (Some(2), Some(1))
@@ -705,20 +701,7 @@ fn a_run_seen_on_both_sides_of_midnight_is_one_event() {
     let line = r#"{"client":"acme","job":"fs01-nightly","status":"success","started_at":"2026-11-30T22:10:00Z","ended_at":"2026-12-01T00:30:00Z","source":"restic","id":"ed12ae91"}"#;
     let f = env.write("run.jsonl", &format!("{line}\n"));
     env.run(&["events", "import", f.to_str().unwrap()]).ok();
-    let f = env.write("snaps.json", &snaps);
-    let r = env
-        .run(&[
-            "--format",
-            "json",
-            "events",
-            "ingest",
-            "restic",
-            "--client",
-            "acme",
-            f.to_str().unwrap(),
-        ])
-        .ok()
-        .json();
+    let r = snapshots(&env);
     assert_eq!(r["duplicate"], 1, "{r}");
     assert_eq!(env.count("job_events"), 3);
 }

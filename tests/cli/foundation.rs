@@ -536,6 +536,30 @@ fn demo_builds_and_refuses_foreign_files() {
         .assert()
         .success();
     assert_eq!(count_in(&demo_db, "clients"), 3);
+    // across clients, `events list --limit N` is the last N of all events by
+    // end time (it reads the newest days first and widens only as needed)
+    let list = |limit: &str| {
+        let out = env
+            .base()
+            .args(["--db", demo_db.to_str().unwrap(), "--format", "json"])
+            .args(["events", "list", "--limit", limit])
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        v.as_array().unwrap().clone()
+    };
+    let all = list("0");
+    assert_eq!(all.len() as i64, count_in(&demo_db, "job_events"));
+    let ends: Vec<&str> = all
+        .iter()
+        .map(|e| e["ended_at"].as_str().unwrap())
+        .collect();
+    assert!(ends.windows(2).all(|w| w[0] <= w[1]), "oldest first");
+    for n in [1, 7, 300, 5000] {
+        let some = list(&n.to_string());
+        assert_eq!(some[..], all[all.len().saturating_sub(n)..], "--limit {n}");
+    }
     // a real database is never replaced
     env.run(&["init"]).ok();
     let r = env
