@@ -70,38 +70,69 @@ impl Default for Ingestor {
     }
 }
 
+/// The ingestor's maps are hashed per event: FNV-1a over a few bytes is
+/// several times cheaper than std's DoS-resistant SipHash, and their keys
+/// come from the operator's own plan and files.
+type FastMap<K, V> = HashMap<K, V, std::hash::BuildHasherDefault<Fnv>>;
+
+#[derive(Default)]
+struct Fnv(u64);
+
+impl std::hash::Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        let mut h = if self.0 == 0 {
+            0xcbf2_9ce4_8422_2325
+        } else {
+            self.0
+        };
+        for b in bytes {
+            h ^= u64::from(*b);
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+        self.0 = h;
+    }
+    fn write_i64(&mut self, v: i64) {
+        // one multiply-xorshift per integer key
+        let h = (self.0 ^ v as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        self.0 = h ^ (h >> 29);
+    }
+}
+
 /// Streams events into the database; call [`Ingestor::flush`] before each
 /// commit. Caches clients and policies across batches.
 pub struct Ingestor {
-    clients: HashMap<String, Option<(i64, Tz)>>,
-    sources: HashMap<String, i64>,
+    clients: FastMap<String, Option<(i64, Tz)>>,
+    sources: FastMap<String, i64>,
     /// Per client: its active policies by job.
-    policies: HashMap<i64, HashMap<String, Rc<Subject>>>,
+    policies: FastMap<i64, FastMap<String, Rc<Subject>>>,
     pending: BTreeMap<i64, (Rc<Subject>, Vec<Pending>)>,
     /// Per client: its greatest key, read once per transaction when a
     /// neighbouring-day look-up is first due (a writer between two batches
     /// may add keys), then raised by each insert.
-    max_keys: HashMap<i64, i64>,
+    max_keys: FastMap<i64, i64>,
     /// Per policy: its state as this ingestor last wrote it.
-    states: HashMap<i64, policies::State>,
+    states: FastMap<i64, policies::State>,
     /// `PRAGMA data_version` when the caches were last known good: another
     /// connection's commit changes it, and then every cache is read again.
     data_version: Option<i64>,
-    rollups: HashMap<(i64, i64), Rollup>,
+    rollups: FastMap<(i64, i64), Rollup>,
     pub summary: Summary,
 }
 
 impl Ingestor {
     pub fn new() -> Ingestor {
         Ingestor {
-            clients: HashMap::new(),
-            sources: HashMap::new(),
-            policies: HashMap::new(),
+            clients: FastMap::default(),
+            sources: FastMap::default(),
+            policies: FastMap::default(),
             pending: BTreeMap::new(),
-            max_keys: HashMap::new(),
-            states: HashMap::new(),
+            max_keys: FastMap::default(),
+            states: FastMap::default(),
             data_version: None,
-            rollups: HashMap::new(),
+            rollups: FastMap::default(),
             summary: Summary::default(),
         }
     }
@@ -318,6 +349,7 @@ impl Ingestor {
         };
         let rules = &ctx.rules;
         let with_open = crate::store::tickets::policies_with_open(conn)?;
+        let mut written = Vec::with_capacity(self.pending.len());
         for (policy_id, (subject, mut runs)) in std::mem::take(&mut self.pending) {
             runs.sort_by_key(|r| (r.at, r.ended));
             let mut st = match self.states.remove(&policy_id) {
@@ -402,9 +434,11 @@ impl Ingestor {
             if let Some(s) = last_status {
                 st.last_status = Some(s.as_str().to_string());
             }
-            policies::set_state(conn, policy_id, &st)?;
-            self.states.insert(policy_id, st);
+            written.push((policy_id, st));
         }
+        // Nothing above reads a policy's state back: all are written at once.
+        policies::set_states(conn, &written)?;
+        self.states.extend(written);
         self.summary.tickets.add(auto.counts);
         Ok(())
     }

@@ -368,6 +368,13 @@ mod query_plans {
             "SELECT last_event_at FROM policy_state WHERE policy_id = ?1",
             1,
         );
+        let bulk = policies::set_states_sql(3);
+        let p = plan(&store, &bulk, 24);
+        assert!(
+            p.contains("SEARCH policy_state USING INTEGER PRIMARY KEY"),
+            "{p}"
+        );
+        assert!(!p.contains("SCAN policy_state"), "{p}");
         // review and risk reads
         assert_seeks(&store, "RPO tickets of a client", "SELECT policy_id, count(*) FROM tickets WHERE client_id = ?1 AND kind IN ('corrective', 'incident') AND opened_at >= ?2 AND opened_at < ?3 AND class = 'rpo' GROUP BY policy_id", 3);
         assert_seeks(

@@ -232,6 +232,50 @@ pub fn set_state(conn: &Connection, id: i64, s: &State) -> Result<()> {
     Ok(())
 }
 
+/// Write the states of many policies: one statement per [`STATES_PER_UPDATE`]
+/// policies (per-statement overhead, not the B-tree, was most of the cost of
+/// one `UPDATE` per policy), the rest one by one.
+pub fn set_states(conn: &Connection, states: &[(i64, State)]) -> Result<()> {
+    let mut chunks = states.chunks_exact(STATES_PER_UPDATE);
+    if states.len() >= STATES_PER_UPDATE {
+        let mut stmt = conn.prepare_cached(&set_states_sql(STATES_PER_UPDATE))?;
+        for chunk in chunks.by_ref() {
+            let mut args: Vec<rusqlite::types::Value> = Vec::with_capacity(chunk.len() * 8);
+            for (id, s) in chunk {
+                args.extend([
+                    (*id).into(),
+                    s.last_event_at.into(),
+                    s.last_success_at.into(),
+                    s.last_status.clone().into(),
+                    s.consecutive_failures.into(),
+                    s.consecutive_warnings.into(),
+                    s.running_since.into(),
+                    s.checked_until.into(),
+                ]);
+            }
+            stmt.execute(rusqlite::params_from_iter(args))?;
+        }
+    }
+    for (id, s) in chunks.remainder() {
+        set_state(conn, *id, s)?;
+    }
+    Ok(())
+}
+
+/// Policies per statement of [`set_states`] (8 parameters each).
+pub const STATES_PER_UPDATE: usize = 100;
+
+/// `UPDATE … FROM (VALUES …)` of `n` states: one rowid seek each.
+pub(crate) fn set_states_sql(n: usize) -> String {
+    let rows = vec!["(?, ?, ?, ?, ?, ?, ?, ?)"; n].join(", ");
+    format!(
+        "UPDATE policy_state SET last_event_at = v.column2, last_success_at = v.column3,
+            last_status = v.column4, consecutive_failures = v.column5,
+            consecutive_warnings = v.column6, running_since = v.column7, checked_until = v.column8
+         FROM (VALUES {rows}) AS v WHERE policy_state.policy_id = v.column1"
+    )
+}
+
 /// What `check` needs of every active policy, in one pass over the table.
 #[derive(Debug, Clone)]
 pub struct CheckRow {
@@ -302,4 +346,42 @@ pub fn set_checked_until(conn: &Connection, id: i64, until: i64) -> Result<()> {
     conn.prepare_cached("UPDATE policy_state SET checked_until = ?2 WHERE policy_id = ?1")?
         .execute(params![id, until])?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::Store;
+
+    /// Two full statements and a remainder: every state lands on its own policy.
+    #[test]
+    fn many_states_are_written_to_their_policies() {
+        let store = Store::memory().unwrap();
+        let c = &store.conn;
+        c.execute_batch("PRAGMA foreign_keys = off").unwrap();
+        let n = 2 * STATES_PER_UPDATE as i64 + 7;
+        for id in 1..=n + 1 {
+            c.execute("INSERT INTO policy_state (policy_id) VALUES (?1)", [id])
+                .unwrap();
+        }
+        let state = |id: i64| State {
+            last_event_at: Some(id * 10),
+            last_success_at: (id % 2 == 0).then_some(id),
+            last_status: Some(format!("s{id}")),
+            consecutive_failures: id % 5,
+            consecutive_warnings: id % 3,
+            running_since: None,
+            checked_until: Some(id + 1),
+        };
+        let all: Vec<(i64, State)> = (1..=n).map(|id| (id, state(id))).collect();
+        set_states(c, &all).unwrap();
+        for id in 1..=n {
+            assert_eq!(super::state(c, id).unwrap(), state(id), "policy {id}");
+        }
+        assert_eq!(
+            super::state(c, n + 1).unwrap(),
+            State::default(),
+            "untouched"
+        );
+    }
 }
