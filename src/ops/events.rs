@@ -350,6 +350,14 @@ impl Ingestor {
         let rules = &ctx.rules;
         let with_open = crate::store::tickets::policies_with_open(conn)?;
         let mut written = Vec::with_capacity(self.pending.len());
+        // The states this ingestor does not hold yet, read 100 at a time.
+        let missing: Vec<i64> = self
+            .pending
+            .keys()
+            .filter(|id| !self.states.contains_key(id))
+            .copied()
+            .collect();
+        self.states.extend(policies::states(conn, &missing)?);
         for (policy_id, (subject, mut runs)) in std::mem::take(&mut self.pending) {
             runs.sort_by_key(|r| (r.at, r.ended));
             let mut st = match self.states.remove(&policy_id) {

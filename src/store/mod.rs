@@ -375,6 +375,8 @@ mod query_plans {
             "{p}"
         );
         assert!(!p.contains("SCAN policy_state"), "{p}");
+        let p = plan(&store, &policies::states_sql(3), 3);
+        assert!(p.contains("SEARCH s USING INTEGER PRIMARY KEY"), "{p}");
         // review and risk reads
         assert_seeks(&store, "RPO tickets of a client", "SELECT policy_id, count(*) FROM tickets WHERE client_id = ?1 AND kind IN ('corrective', 'incident') AND opened_at >= ?2 AND opened_at < ?3 AND class = 'rpo' GROUP BY policy_id", 3);
         assert_seeks(

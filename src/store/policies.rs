@@ -200,17 +200,44 @@ pub fn state(conn: &Connection, id: i64) -> Result<State> {
                     running_since, checked_until
              FROM policy_state WHERE policy_id = ?1",
         )?
-        .query_row([id], |r| {
-            Ok(State {
-                last_event_at: r.get(0)?,
-                last_success_at: r.get(1)?,
-                last_status: r.get(2)?,
-                consecutive_failures: r.get(3)?,
-                consecutive_warnings: r.get(4)?,
-                running_since: r.get(5)?,
-                checked_until: r.get(6)?,
-            })
-        })?)
+        .query_row([id], state_from_row)?)
+}
+
+fn state_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<State> {
+    Ok(State {
+        last_event_at: r.get(0)?,
+        last_success_at: r.get(1)?,
+        last_status: r.get(2)?,
+        consecutive_failures: r.get(3)?,
+        consecutive_warnings: r.get(4)?,
+        running_since: r.get(5)?,
+        checked_until: r.get(6)?,
+    })
+}
+
+/// The states of many policies, [`STATES_PER_UPDATE`] to a statement (the
+/// rest one by one); a policy without a state row is left out.
+pub fn states(conn: &Connection, ids: &[i64]) -> Result<Vec<(i64, State)>> {
+    let mut out = Vec::with_capacity(ids.len());
+    let (bulk, rest) = ids.split_at(ids.len() - ids.len() % STATES_PER_UPDATE);
+    for chunk in bulk.chunks(STATES_PER_UPDATE).chain(rest.chunks(1)) {
+        let mut stmt = conn.prepare_cached(&states_sql(chunk.len()))?;
+        let mut rows = stmt.query(rusqlite::params_from_iter(chunk))?;
+        while let Some(r) = rows.next()? {
+            out.push((r.get(7)?, state_from_row(r)?));
+        }
+    }
+    Ok(out)
+}
+
+/// `SELECT … FROM (VALUES …) JOIN policy_state`: one rowid seek per id.
+pub(crate) fn states_sql(n: usize) -> String {
+    let rows = vec!["(?)"; n].join(", ");
+    format!(
+        "SELECT s.last_event_at, s.last_success_at, s.last_status, s.consecutive_failures,
+                s.consecutive_warnings, s.running_since, s.checked_until, s.policy_id
+         FROM (VALUES {rows}) AS v CROSS JOIN policy_state s ON s.policy_id = v.column1"
+    )
 }
 
 pub fn set_state(conn: &Connection, id: i64, s: &State) -> Result<()> {
@@ -383,5 +410,14 @@ mod tests {
             State::default(),
             "untouched"
         );
+        // read back in bulk the same way: two full statements and a remainder;
+        // an id without a state row is left out
+        let mut ids: Vec<i64> = (1..=n + 1).collect();
+        ids.push(n + 100);
+        let mut read = states(c, &ids).unwrap();
+        read.sort_by_key(|(id, _)| *id);
+        let mut expected = all.clone();
+        expected.push((n + 1, State::default()));
+        assert_eq!(read, expected);
     }
 }
