@@ -416,11 +416,11 @@ pub fn list(conn: &Connection, f: &Filter) -> Result<Vec<EventView>> {
     };
     // Across clients, read the newest days first: a window of days that
     // holds `limit` events holds the latest `limit` (keys are end days).
-    let newest = (f.client_id.is_none() && f.limit > 0)
+    let bounds = (f.client_id.is_none() && f.limit > 0)
         .then(|| key_bounds(conn))
         .transpose()?
         .flatten();
-    let mut rows = match newest {
+    let mut rows = match bounds {
         Some((oldest, newest)) => {
             let mut days = 1;
             loop {

@@ -240,51 +240,27 @@ pub(crate) fn states_sql(n: usize) -> String {
     )
 }
 
-pub fn set_state(conn: &Connection, id: i64, s: &State) -> Result<()> {
-    conn.prepare_cached(
-        "UPDATE policy_state SET last_event_at = ?2, last_success_at = ?3, last_status = ?4,
-            consecutive_failures = ?5, consecutive_warnings = ?6, running_since = ?7, checked_until = ?8
-         WHERE policy_id = ?1",
-    )?
-    .execute(params![
-        id,
-        s.last_event_at,
-        s.last_success_at,
-        s.last_status,
-        s.consecutive_failures,
-        s.consecutive_warnings,
-        s.running_since,
-        s.checked_until
-    ])?;
-    Ok(())
-}
-
 /// Write the states of many policies: one statement per [`STATES_PER_UPDATE`]
 /// policies (about a quarter cheaper than one `UPDATE` per policy: the
 /// statement's overhead is paid once), the rest one by one.
 pub fn set_states(conn: &Connection, states: &[(i64, State)]) -> Result<()> {
-    let mut chunks = states.chunks_exact(STATES_PER_UPDATE);
-    if states.len() >= STATES_PER_UPDATE {
-        let mut stmt = conn.prepare_cached(&set_states_sql(STATES_PER_UPDATE))?;
-        for chunk in chunks.by_ref() {
-            let mut args: Vec<rusqlite::types::Value> = Vec::with_capacity(chunk.len() * 8);
-            for (id, s) in chunk {
-                args.extend([
-                    (*id).into(),
-                    s.last_event_at.into(),
-                    s.last_success_at.into(),
-                    s.last_status.clone().into(),
-                    s.consecutive_failures.into(),
-                    s.consecutive_warnings.into(),
-                    s.running_since.into(),
-                    s.checked_until.into(),
-                ]);
-            }
-            stmt.execute(rusqlite::params_from_iter(args))?;
+    let (bulk, rest) = states.split_at(states.len() - states.len() % STATES_PER_UPDATE);
+    for chunk in bulk.chunks(STATES_PER_UPDATE).chain(rest.chunks(1)) {
+        let mut args: Vec<rusqlite::types::Value> = Vec::with_capacity(chunk.len() * 8);
+        for (id, s) in chunk {
+            args.extend([
+                (*id).into(),
+                s.last_event_at.into(),
+                s.last_success_at.into(),
+                s.last_status.clone().into(),
+                s.consecutive_failures.into(),
+                s.consecutive_warnings.into(),
+                s.running_since.into(),
+                s.checked_until.into(),
+            ]);
         }
-    }
-    for (id, s) in chunks.remainder() {
-        set_state(conn, *id, s)?;
+        conn.prepare_cached(&set_states_sql(chunk.len()))?
+            .execute(rusqlite::params_from_iter(args))?;
     }
     Ok(())
 }
