@@ -3,9 +3,11 @@
 
 use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::io::{BufReader, Seek};
+use std::io::BufReader;
 use std::path::Path;
 use std::rc::Rc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread::ScopedJoinHandle;
 
 use anyhow::{Context, Result};
 use chrono_tz::Tz;
@@ -452,9 +454,6 @@ impl Ingestor {
     }
 }
 
-/// Import a neutral file (JSON lines or CSV): validate it whole, then write
-/// in batches. By default one bad line rejects the file (nothing written);
-/// with `skip_invalid` the valid lines land and each rejected one is reported.
 /// A neutral file to import: where it is, what to call it in messages, how to read it.
 pub struct Input<'a> {
     pub path: &'a Path,
@@ -463,6 +462,11 @@ pub struct Input<'a> {
     pub skip_invalid: bool,
 }
 
+/// Import a neutral file (JSON lines or CSV) in batches. By default one bad
+/// line rejects the file and nothing is written: a checker thread reads the
+/// whole file while the writer works, and the writer commits nothing until
+/// the checker has passed it (the first transaction stays open till then).
+/// With `skip_invalid` the valid lines land and each rejected one is reported.
 pub fn import(
     store: &mut Store,
     ctx: &Ctx,
@@ -481,24 +485,6 @@ pub fn import(
         .collect();
     std::fs::File::open(file).with_context(|| format!("opening {name}"))?;
 
-    // Pass 1: validate everything before writing anything.
-    let problems = validate(file, format, &known)?;
-    let mut bad: HashSet<usize> = HashSet::new();
-    let mut rejections = Vec::new();
-    for r in &problems {
-        if !skip_invalid {
-            return Err(rejected(format!(
-                "{} (nothing was written; --skip-invalid writes the valid lines)",
-                r.describe(name)
-            )));
-        }
-        bad.insert(r.line);
-        if rejections.len() < MAX_REPORTED {
-            rejections.push(r.describe(name));
-        }
-    }
-
-    // Pass 2: a reader thread parses while this one writes, in batches.
     // Checkpoint rarely during a bulk import (every ~160 MB of WAL) rather
     // than after every batch: each checkpoint rewrites the same hot index pages.
     store
@@ -516,103 +502,150 @@ pub fn import(
     // import only, on again below whatever happens.
     store.conn.pragma_update(None, "foreign_keys", "off")?;
     let mut ing = Ingestor::new();
-    let written = std::thread::scope(|scope| -> Result<()> {
-        let (send, receive) = std::sync::mpsc::sync_channel::<Vec<neutral::Item>>(2);
-        // Used chunks go back to the reader, which frees them: freeing in the
-        // thread that allocated keeps the writer off the allocator's locks.
-        let (recycle, used) = std::sync::mpsc::channel::<Vec<neutral::Item>>();
-        let reader = scope.spawn(move || -> Result<()> {
-            let input = std::fs::File::open(file)?;
-            let mut lines = neutral::read(BufReader::with_capacity(1 << 20, input), format);
-            let mut window: Vec<neutral::Item> = Vec::with_capacity(WINDOW);
-            loop {
-                window.extend(lines.by_ref().take(WINDOW));
-                if window.is_empty() {
-                    break;
-                }
-                let last = window.len() < WINDOW;
-                // Stable: lines of one client at the same instant keep their order.
-                window.sort_by(|a, b| window_order(a).cmp(&window_order(b)));
-                let mut sorted = window.drain(..);
+    let stop = AtomicBool::new(false);
+    let outcome =
+        std::thread::scope(|scope| -> Result<Rejected> {
+            // Strict (the default): a checker reads the whole file ahead of the
+            // writer, and nothing is committed until it has passed. The writer
+            // starts at once and keeps its first transaction open meanwhile.
+            let checker =
+                (!skip_invalid).then(|| scope.spawn(|| first_problem(file, format, &known, &stop)));
+            let (send, receive) = std::sync::mpsc::sync_channel::<Vec<neutral::Item>>(2);
+            // Used chunks go back to the reader, which frees them: freeing in the
+            // thread that allocated keeps the writer off the allocator's locks.
+            let (recycle, used) = std::sync::mpsc::channel::<Vec<neutral::Item>>();
+            let known = &known;
+            let reader = scope.spawn(move || -> Result<Rejected> {
+                let input = std::fs::File::open(file)?;
+                let mut lines = neutral::read(BufReader::with_capacity(1 << 20, input), format);
+                let mut rejected = Rejected {
+                    name: name.to_string(),
+                    ..Rejected::default()
+                };
+                let mut window: Vec<neutral::Item> = Vec::with_capacity(WINDOW);
                 loop {
-                    let mut chunk = used
-                        .try_recv()
-                        .map(|mut v| {
-                            v.clear();
-                            v
-                        })
-                        .unwrap_or_else(|_| Vec::with_capacity(CHUNK));
-                    chunk.extend(sorted.by_ref().take(CHUNK));
-                    if chunk.is_empty() {
+                    for (line, mut item) in lines.by_ref().take(WINDOW) {
+                        if let Ok(ev) = &item {
+                            if !known.contains(&ev.client) {
+                                item = Err(unknown_client(line, &ev.client));
+                            }
+                        }
+                        if let Err(r) = &item {
+                            rejected.note(r);
+                        }
+                        window.push((line, item));
+                    }
+                    if window.is_empty() {
                         break;
                     }
-                    if send.send(chunk).is_err() {
-                        return Ok(());
+                    let last = window.len() < WINDOW;
+                    // Stable: lines of one client at the same instant keep their order.
+                    window.sort_by(|a, b| window_order(a).cmp(&window_order(b)));
+                    let mut sorted = window.drain(..);
+                    loop {
+                        let mut chunk = used
+                            .try_recv()
+                            .map(|mut v| {
+                                v.clear();
+                                v
+                            })
+                            .unwrap_or_else(|_| Vec::with_capacity(CHUNK));
+                        chunk.extend(sorted.by_ref().take(CHUNK));
+                        if chunk.is_empty() {
+                            break;
+                        }
+                        if send.send(chunk).is_err() {
+                            return Ok(rejected);
+                        }
+                    }
+                    drop(sorted);
+                    if last {
+                        break;
                     }
                 }
-                drop(sorted);
-                if last {
-                    break;
+                drop(send);
+                while used.recv().is_ok() {}
+                Ok(rejected)
+            });
+            let mut checker = checker;
+            // The strict check's verdict: its first problem, if any, is the error.
+            let settle = |checker: &mut Option<ScopedJoinHandle<'_, Result<Option<Rejection>>>>| {
+                match checker.take().map(|c| c.join()) {
+                    None => Ok(()),
+                    Some(Err(_)) => Err(anyhow::anyhow!("the checking thread failed")),
+                    Some(Ok(found)) => match found? {
+                        None => Ok(()),
+                        Some(r) => Err(rejected(format!(
+                            "{} (nothing was written; --skip-invalid writes the valid lines)",
+                            r.describe(name)
+                        ))),
+                    },
                 }
+            };
+            let written = (|| -> Result<()> {
+                let mut chunks = receive.into_iter();
+                let mut tx = store.write()?;
+                ing.begin(&tx)?;
+                loop {
+                    // One batch: whole chunks up to about BATCH events, the
+                    // insert prepared once, each chunk handed back when done.
+                    let mut n = 0;
+                    {
+                        let mut insert = tx.prepare_cached(events::INSERT)?;
+                        while n < BATCH {
+                            let Some(chunk) = chunks.next() else { break };
+                            n += chunk.len();
+                            // rejected lines: reported by the checker or the reader
+                            let valid = chunk.iter().filter_map(|(_, item)| item.as_ref().ok());
+                            ing.add_all(&tx, &mut insert, valid)?;
+                            let _ = recycle.send(chunk);
+                        }
+                    }
+                    if n == 0 {
+                        break;
+                    }
+                    ing.flush(&tx, ctx)?;
+                    if checker.as_ref().is_some_and(|c| !c.is_finished()) {
+                        continue; // not known good yet: nothing is committed
+                    }
+                    settle(&mut checker)?;
+                    tx.commit()?;
+                    progress(ing.summary.read);
+                    tx = store.write()?;
+                    ing.begin(&tx)?;
+                }
+                settle(&mut checker)?;
+                tx.commit()?;
+                Ok(())
+            })();
+            drop(recycle);
+            if let Err(e) = written {
+                // A bad line the writer met first is still reported by the checker.
+                stop.store(true, Ordering::Relaxed);
+                settle(&mut checker)?;
+                return Err(e);
             }
-            drop(send);
-            while used.recv().is_ok() {}
-            Ok(())
+            reader
+                .join()
+                .map_err(|_| anyhow::anyhow!("the reader thread failed"))?
         });
-        let mut chunks = receive.into_iter();
-        loop {
-            // One batch: whole chunks up to about BATCH events, one IMMEDIATE
-            // transaction, the insert prepared once.
-            let mut held: Vec<Vec<neutral::Item>> = Vec::new();
-            let mut n = 0;
-            while n < BATCH {
-                let Some(chunk) = chunks.next() else { break };
-                n += chunk.len();
-                held.push(chunk);
-            }
-            if held.is_empty() {
-                break;
-            }
-            let tx = store.write()?;
-            ing.begin(&tx)?;
-            {
-                let mut insert = tx.prepare(events::INSERT)?;
-                let valid = held
-                    .iter()
-                    .flatten()
-                    .filter_map(|(line, item)| item.as_ref().ok().filter(|_| !bad.contains(line)));
-                ing.add_all(&tx, &mut insert, valid)?;
-            }
-            ing.flush(&tx, ctx)?;
-            tx.commit()?;
-            progress(ing.summary.read);
-            for done in held {
-                let _ = recycle.send(done);
-            }
-        }
-        drop(recycle);
-        reader
-            .join()
-            .map_err(|_| anyhow::anyhow!("the reader thread failed"))??;
-        Ok(())
-    });
     store.conn.pragma_update(None, "foreign_keys", "on")?;
     store.conn.pragma_update(None, "wal_autocheckpoint", 1000)?;
     store
         .conn
         .pragma_update(None, "cache_size", crate::store::CACHE_KIB)?;
-    written?;
+    let rejected = outcome?;
     store
         .conn
         .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))?;
     progress(ing.summary.read);
     let mut summary = ing.summary;
-    summary.rejected = problems.len();
-    summary.rejections = rejections;
-    if problems.len() > MAX_REPORTED {
+    summary.rejected = rejected.count;
+    summary.rejections = rejected.reported;
+    if rejected.count > MAX_REPORTED {
         summary.rejections.push(format!(
             "… and {} more rejected lines",
-            problems.len() - MAX_REPORTED
+            rejected.count - MAX_REPORTED
         ));
     }
     Ok(summary)
@@ -640,90 +673,52 @@ fn window_order(item: &neutral::Item) -> Option<(&str, i64)> {
 /// `BATCH / CHUNK` whole chunks (10,000 lines).
 const CHUNK: usize = 1000;
 
-/// Every problem of a neutral file, in line order. A large JSON-lines file
-/// is checked in two halves at once (two cores), split at a line boundary.
-fn validate(file: &Path, format: InputFormat, known: &HashSet<String>) -> Result<Vec<Rejection>> {
-    let check = |reader: Box<dyn std::io::BufRead + Send>, first_line: usize| -> Vec<Rejection> {
-        neutral::read(reader, format)
-            .filter_map(|(line, item)| {
-                let line = line + first_line - 1;
-                match item {
-                    Err(mut r) => {
-                        r.line = line;
-                        Some(r)
-                    }
-                    Ok(ev) if !known.contains(&ev.client) => Some(Rejection::new(
-                        line,
-                        "client",
-                        format!(
-                            "unknown client '{}'; onboard it with `bmctl plan import` first",
-                            ev.client
-                        ),
-                    )),
-                    Ok(_) => None,
-                }
-            })
-            .collect()
-    };
-    let size = std::fs::metadata(file)?.len();
-    let split = if format == InputFormat::Jsonl && size > 8 << 20 {
-        line_boundary(file, size / 2)?
-    } else {
-        None
-    };
-    let Some((offset, lines_before)) = split else {
-        return Ok(check(
-            Box::new(BufReader::new(std::fs::File::open(file)?)),
-            1,
-        ));
-    };
-    let mut first = std::fs::File::open(file)?;
-    let mut second = std::fs::File::open(file)?;
-    second.seek(std::io::SeekFrom::Start(offset))?;
-    first.rewind()?;
-    let (mut a, b) = std::thread::scope(|scope| {
-        let h = scope.spawn(|| {
-            check(
-                Box::new(BufReader::with_capacity(1 << 20, second)),
-                lines_before + 1,
-            )
-        });
-        let a = check(
-            Box::new(BufReader::with_capacity(
-                1 << 20,
-                std::io::Read::take(first, offset),
-            )),
-            1,
-        );
-        (a, h.join().unwrap_or_default())
-    });
-    a.extend(b);
-    Ok(a)
+/// The rejected lines of an import with `--skip-invalid`: how many, and the
+/// first [`MAX_REPORTED`] described (so a file of bad lines uses no more memory).
+#[derive(Default)]
+struct Rejected {
+    count: usize,
+    reported: Vec<String>,
+    name: String,
 }
 
-/// The offset just after the first newline at or after `near`, and how many
-/// lines come before it; `None` when there is none.
-fn line_boundary(file: &Path, near: u64) -> Result<Option<(u64, usize)>> {
-    use std::io::Read;
-    let mut f = BufReader::with_capacity(1 << 20, std::fs::File::open(file)?);
-    let mut buf = vec![0u8; 1 << 16];
-    let (mut pos, mut lines) = (0u64, 0usize);
-    loop {
-        let n = f.read(&mut buf)?;
-        if n == 0 {
-            return Ok(None);
+impl Rejected {
+    fn note(&mut self, r: &Rejection) {
+        self.count += 1;
+        if self.reported.len() < MAX_REPORTED {
+            self.reported.push(r.describe(&self.name));
         }
-        for (i, b) in buf[..n].iter().enumerate() {
-            if *b == b'\n' {
-                lines += 1;
-                let at = pos + i as u64 + 1;
-                if at >= near {
-                    return Ok(Some((at, lines)));
-                }
-            }
-        }
-        pos += n as u64;
     }
+}
+
+fn unknown_client(line: usize, client: &str) -> Rejection {
+    Rejection::new(
+        line,
+        "client",
+        format!("unknown client '{client}'; onboard it with `bmctl plan import` first"),
+    )
+}
+
+/// The first problem of a neutral file (a line that does not parse or
+/// names an unknown client), read start to end; stops early when `stop` is set.
+fn first_problem(
+    file: &Path,
+    format: InputFormat,
+    known: &HashSet<String>,
+    stop: &AtomicBool,
+) -> Result<Option<Rejection>> {
+    let input = BufReader::with_capacity(1 << 20, std::fs::File::open(file)?);
+    for (line, item) in neutral::read(input, format) {
+        match item {
+            Err(r) => return Ok(Some(r)),
+            Ok(ev) if !known.contains(&ev.client) => {
+                return Ok(Some(unknown_client(line, &ev.client)))
+            }
+            Ok(_) if line % 4096 == 0 && stop.load(Ordering::Relaxed) => return Ok(None),
+            Ok(_) => {}
+        }
+    }
+    Ok(None)
 }
 
 /// Ingest events already in memory (tool output, `run`) in one transaction.
@@ -909,32 +904,103 @@ mod tests {
         assert_eq!(failures(&store), 0);
     }
 
+    /// A large file with bad lines: strict, the first is the error and
+    /// nothing lands even though the writer has worked through many batches
+    /// meanwhile; with `skip_invalid`, every bad line is reported with its true
+    /// line number and the rest land.
     #[test]
-    fn a_large_file_is_validated_in_two_halves_with_true_line_numbers() {
-        let good = r#"{"client":"acme","job":"fs01","status":"success","ended_at":"2026-11-29T22:05:13+01:00"}"#;
-        let n = 120_000; // about 11 MB: above the split threshold
+    fn a_large_file_with_bad_lines_is_all_or_nothing_unless_skipping() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(
+            &dir.path().join("bmctl.db"),
+            std::time::Duration::from_secs(5),
+        )
+        .unwrap();
+        let now = chrono::DateTime::parse_from_rfc3339("2026-11-30T07:00:00Z")
+            .unwrap()
+            .to_utc();
+        let ctx = Ctx {
+            now,
+            actor: "test".into(),
+            command: "test".into(),
+            rules: correct::Rules::default(),
+        };
+        let (plan_file, plan) = crate::ops::demo::PLANS[0];
+        crate::ops::plan::import(&mut store, &ctx, plan, plan_file, false).unwrap();
+        let job: String = store
+            .conn
+            .query_row("SELECT job FROM policies ORDER BY id LIMIT 1", [], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        let n = 60_000;
         let mut text = String::new();
         for i in 1..=n {
+            let good = format!(
+                r#"{{"client":"acme","job":"{job}","status":"success","ended_at":"{}","id":"{i:08x}"}}"#,
+                rfc3339(now.timestamp() - 86_400 * 30 + i * 40)
+            );
             match i {
                 7 => text.push_str(&good.replace("success", "exploded")),
-                100_001 => text.push_str(&good.replace("acme", "nobody")),
-                110_000 => text.push_str("{broken"),
-                _ => text.push_str(good),
+                40_001 => text.push_str(&good.replace("acme", "nobody")),
+                59_999 => text.push_str("{broken"),
+                _ => text.push_str(&good),
             }
             text.push('\n');
         }
-        let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("big.jsonl");
         std::fs::write(&path, &text).unwrap();
-        assert!(line_boundary(&path, text.len() as u64 / 2)
-            .unwrap()
-            .is_some());
-        let known: HashSet<String> = ["acme".to_string()].into();
-        let problems = validate(&path, InputFormat::Jsonl, &known).unwrap();
-        let got: Vec<(usize, &str)> = problems
-            .iter()
-            .map(|r| (r.line, r.field.as_str()))
+        let count = |store: &Store| -> i64 {
+            store
+                .conn
+                .query_row("SELECT count(*) FROM job_events", [], |r| r.get(0))
+                .unwrap()
+        };
+        let mut input = Input {
+            path: &path,
+            name: "big.jsonl",
+            format: InputFormat::Jsonl,
+            skip_invalid: false,
+        };
+        let err = import(&mut store, &ctx, &input, |_| {}).unwrap_err();
+        assert!(
+            err.to_string().starts_with("big.jsonl:7: status: "),
+            "{err}"
+        );
+        assert_eq!(count(&store), 0);
+
+        // only the last lines are bad: the writer is many batches in when
+        // the checker finds them, and still nothing lands
+        let tail = path.with_file_name("tail.jsonl");
+        let good_part: Vec<&str> = text
+            .lines()
+            .filter(|l| {
+                !l.contains("exploded") && !l.contains("nobody") && !l.starts_with("{broken")
+            })
             .collect();
-        assert_eq!(got, [(7, "status"), (100_001, "client"), (110_000, "line")]);
+        std::fs::write(&tail, good_part.join("\n") + "\n{\"client\":\"nobody\"}\n").unwrap();
+        input.path = &tail;
+        input.name = "tail.jsonl";
+        let err = import(&mut store, &ctx, &input, |_| {}).unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with(&format!("tail.jsonl:{}: ", n - 2)),
+            "{err}"
+        );
+        assert_eq!(count(&store), 0);
+
+        input.path = &path;
+        input.name = "big.jsonl";
+        input.skip_invalid = true;
+        let summary = import(&mut store, &ctx, &input, |_| {}).unwrap();
+        let lines: Vec<&str> = summary
+            .rejections
+            .iter()
+            .map(|r| r.split(": ").next().unwrap())
+            .collect();
+        assert_eq!(lines, ["big.jsonl:7", "big.jsonl:40001", "big.jsonl:59999"]);
+        assert!(summary.rejections[1].contains("unknown client 'nobody'"));
+        assert_eq!(summary.rejected, 3);
+        assert_eq!(count(&store), n - 3);
     }
 }
