@@ -88,6 +88,48 @@ pub fn local_day(secs: i64, tz: Tz) -> i64 {
     (date - NaiveDate::default()).num_days()
 }
 
+/// A local day and the UTC seconds `[from, until)` it covers, so that the
+/// next instant of the same day needs no time-zone look-up
+/// ([`DaySpan::day_of`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DaySpan {
+    pub day: i64,
+    from: i64,
+    until: i64,
+}
+
+impl DaySpan {
+    /// The local day of `secs` in `tz` with its span. On a day whose UTC
+    /// offset changes (a DST switch) the span is empty: each instant of it
+    /// is looked up.
+    pub fn of(secs: i64, tz: Tz) -> DaySpan {
+        use chrono::Offset;
+        let offset = |t: i64| {
+            tz.offset_from_utc_datetime(&from_unix(t).naive_utc())
+                .fix()
+                .local_minus_utc() as i64
+        };
+        let off = offset(secs);
+        let day = (secs + off).div_euclid(86_400);
+        let from = day * 86_400 - off;
+        let until = from + 86_400;
+        if offset(from) == off && offset(until - 1) == off {
+            DaySpan { day, from, until }
+        } else {
+            DaySpan {
+                day: local_day(secs, tz),
+                from: secs,
+                until: secs,
+            }
+        }
+    }
+
+    /// The day of `secs` when it falls in this span.
+    pub fn day_of(&self, secs: i64) -> Option<i64> {
+        (self.from..self.until).contains(&secs).then_some(self.day)
+    }
+}
+
 /// The date of a local day number.
 pub fn day_date(day: i64) -> NaiveDate {
     NaiveDate::default() + chrono::Duration::days(day)
@@ -150,6 +192,30 @@ mod tests {
         }
         assert!(parse_duration("soon").is_err());
         assert!(parse_duration("0s").is_err());
+    }
+
+    #[test]
+    fn day_spans_agree_with_local_day_across_dst_switches() {
+        // Lord Howe moves by 30 minutes (2026-04-05, 2026-10-04); Kathmandu is +05:45
+        for zone in [
+            "Australia/Lord_Howe",
+            "Asia/Kathmandu",
+            "America/New_York",
+            "UTC",
+        ] {
+            let tz: Tz = zone.parse().unwrap();
+            let start = parse_instant("2026-03-28T00:00:00Z").unwrap().timestamp();
+            let mut span = DaySpan::of(start, tz);
+            let mut t = start;
+            while t < start + 200 * 86_400 {
+                let day = span.day_of(t).unwrap_or_else(|| {
+                    span = DaySpan::of(t, tz);
+                    span.day
+                });
+                assert_eq!(day, local_day(t, tz), "{zone} at {}", rfc3339(t));
+                t += 7 * 60 + 13;
+            }
+        }
     }
 
     #[test]

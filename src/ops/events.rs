@@ -2,7 +2,7 @@
 //! daily rollups and corrective tickets follow in the same transaction.
 
 use std::collections::hash_map::Entry;
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 use std::io::BufReader;
 use std::path::Path;
 use std::rc::Rc;
@@ -15,7 +15,7 @@ use rusqlite::Connection;
 use serde::Serialize;
 
 use crate::domain::event::{NewEvent, Operation, Status};
-use crate::domain::time::{local_day, rfc3339};
+use crate::domain::time::{rfc3339, DaySpan};
 use crate::error::rejected;
 use crate::ingest::neutral::{self, InputFormat};
 use crate::ingest::{Rejection, ToolRun};
@@ -110,7 +110,8 @@ pub struct Ingestor {
     sources: FastMap<String, i64>,
     /// Per client: its active policies by job.
     policies: FastMap<i64, FastMap<String, Rc<Subject>>>,
-    pending: BTreeMap<i64, (Rc<Subject>, Vec<Pending>)>,
+    /// The runs added since the last flush (sorted by policy and time there).
+    pending: Vec<(Rc<Subject>, Pending)>,
     /// Per client: its greatest key, read once per transaction when a
     /// neighbouring-day look-up is first due (a writer between two batches
     /// may add keys), then raised by each insert.
@@ -121,6 +122,8 @@ pub struct Ingestor {
     /// connection's commit changes it, and then every cache is read again.
     data_version: Option<i64>,
     rollups: FastMap<(i64, i64), Rollup>,
+    /// Per client: the local day of its last event (its rollup key).
+    days: FastMap<i64, DaySpan>,
     pub summary: Summary,
 }
 
@@ -130,11 +133,12 @@ impl Ingestor {
             clients: FastMap::default(),
             sources: FastMap::default(),
             policies: FastMap::default(),
-            pending: BTreeMap::new(),
+            pending: Vec::new(),
             max_keys: FastMap::default(),
             states: FastMap::default(),
             data_version: None,
             rollups: FastMap::default(),
+            days: FastMap::default(),
             summary: Summary::default(),
         }
     }
@@ -151,6 +155,7 @@ impl Ingestor {
             self.sources.clear();
             self.policies.clear();
             self.states.clear();
+            self.days.clear();
             self.data_version = Some(version);
         }
         Ok(())
@@ -302,10 +307,16 @@ impl Ingestor {
             *max_key = (*max_key).max(xid);
         }
         if ev.operation == Operation::Backup && ev.status != Status::Missed {
-            let r = self
-                .rollups
-                .entry((client_id, local_day(ev.at(), tz)))
-                .or_default();
+            let at = ev.at();
+            let span = self
+                .days
+                .entry(client_id)
+                .or_insert_with(|| DaySpan::of(at, tz));
+            let day = span.day_of(at).unwrap_or_else(|| {
+                *span = DaySpan::of(at, tz);
+                span.day
+            });
+            let r = self.rollups.entry((client_id, day)).or_default();
             r.runs += 1;
             r.bytes += ev.bytes.unwrap_or(0);
             match ev.status {
@@ -318,11 +329,9 @@ impl Ingestor {
             None => self.summary.unmatched += 1,
             Some(s) => {
                 let check = ev.operation == Operation::Check;
-                self.pending
-                    .entry(s.policy_id)
-                    .or_insert_with(|| (s, Vec::new()))
-                    .1
-                    .push(Pending {
+                self.pending.push((
+                    s,
+                    Pending {
                         at: ev.at(),
                         ended: ev.ended_at,
                         status: ev.status,
@@ -332,7 +341,8 @@ impl Ingestor {
                         } else {
                             ev.message.clone()
                         },
-                    });
+                    },
+                ));
             }
         }
         Ok(())
@@ -351,17 +361,20 @@ impl Ingestor {
         };
         let rules = &ctx.rules;
         let with_open = crate::store::tickets::policies_with_open(conn)?;
-        let mut written = Vec::with_capacity(self.pending.len());
+        // Each policy's runs in time order (stable: equal times keep the input's order).
+        let mut pending = std::mem::take(&mut self.pending);
+        pending.sort_by_key(|(s, r)| (s.policy_id, r.at, r.ended));
+        let by_policy = || pending.chunk_by(|a, b| a.0.policy_id == b.0.policy_id);
+        let mut written = Vec::with_capacity(by_policy().count());
         // The states this ingestor does not hold yet, read 100 at a time.
-        let missing: Vec<i64> = self
-            .pending
-            .keys()
+        let missing: Vec<i64> = by_policy()
+            .map(|runs| runs[0].0.policy_id)
             .filter(|id| !self.states.contains_key(id))
-            .copied()
             .collect();
         self.states.extend(policies::states(conn, &missing)?);
-        for (policy_id, (subject, mut runs)) in std::mem::take(&mut self.pending) {
-            runs.sort_by_key(|r| (r.at, r.ended));
+        for runs in by_policy() {
+            let subject = &runs[0].0;
+            let policy_id = subject.policy_id;
             let mut st = match self.states.remove(&policy_id) {
                 Some(st) => st,
                 None => policies::state(conn, policy_id)?,
@@ -369,11 +382,11 @@ impl Ingestor {
             // Most policies have no open ticket: then good news needs no ticket query.
             let mut has_open = with_open.contains(&policy_id);
             let mut last_status = None;
-            for r in runs {
+            for (_, r) in runs {
                 if r.check {
                     match r.status {
                         Status::Failed | Status::Missed => {
-                            auto.raise(&subject, "integrity", r.at, &r.detail())?;
+                            auto.raise(subject, "integrity", r.at, &r.detail())?;
                             has_open = true;
                         }
                         _ if has_open => {
@@ -417,7 +430,7 @@ impl Ingestor {
                                 st.consecutive_warnings,
                                 r.detail()
                             );
-                            auto.raise(&subject, "warning", r.at, &detail)?;
+                            auto.raise(subject, "warning", r.at, &detail)?;
                             has_open = true;
                         }
                     }
@@ -429,7 +442,7 @@ impl Ingestor {
                         } else {
                             "missed"
                         };
-                        let id = auto.raise(&subject, class, r.at, &r.detail())?;
+                        let id = auto.raise(subject, class, r.at, &r.detail())?;
                         has_open = true;
                         if st.consecutive_failures >= rules.escalate_after {
                             let why = format!(
@@ -446,7 +459,9 @@ impl Ingestor {
             }
             written.push((policy_id, st));
         }
-        // Nothing above reads a policy's state back: all are written at once.
+        pending.clear();
+        self.pending = pending; // its room is reused by the next batch
+                                // Nothing above reads a policy's state back: all are written at once.
         policies::set_states(conn, &written)?;
         self.states.extend(written);
         self.summary.tickets.add(auto.counts);

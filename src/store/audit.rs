@@ -86,7 +86,13 @@ impl ChainRow {
         field(self.entity_id.as_bytes());
         field(self.before.as_deref().unwrap_or("\u{0}null").as_bytes());
         field(self.after.as_deref().unwrap_or("\u{0}null").as_bytes());
-        h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        let mut hex = String::with_capacity(64);
+        for b in h.finalize() {
+            hex.push(HEX[usize::from(b >> 4)] as char);
+            hex.push(HEX[usize::from(b & 15)] as char);
+        }
+        hex
     }
 }
 

@@ -1,5 +1,7 @@
 //! The `policies` table: backup jobs with their live per-policy state.
 
+use std::sync::OnceLock;
+
 use anyhow::Result;
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
@@ -216,18 +218,33 @@ fn state_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<State> {
 }
 
 /// The states of many policies, [`STATES_PER_UPDATE`] to a statement (the
-/// rest one by one); a policy without a state row is left out.
+/// rest 10 and then 1 at a time); a policy without a state row is left out.
 pub fn states(conn: &Connection, ids: &[i64]) -> Result<Vec<(i64, State)>> {
+    static SQL: [OnceLock<String>; 3] = [OnceLock::new(), OnceLock::new(), OnceLock::new()];
     let mut out = Vec::with_capacity(ids.len());
-    let (bulk, rest) = ids.split_at(ids.len() - ids.len() % STATES_PER_UPDATE);
-    for chunk in bulk.chunks(STATES_PER_UPDATE).chain(rest.chunks(1)) {
-        let mut stmt = conn.prepare_cached(&states_sql(chunk.len()))?;
+    for (size, chunk) in in_chunks(ids) {
+        let sql = SQL[size].get_or_init(|| states_sql(CHUNK_SIZES[size]));
+        let mut stmt = conn.prepare_cached(sql)?;
         let mut rows = stmt.query(rusqlite::params_from_iter(chunk))?;
         while let Some(r) = rows.next()? {
             out.push((r.get(7)?, state_from_row(r)?));
         }
     }
     Ok(out)
+}
+
+/// Statement sizes of the bulk state reads and writes, largest first.
+const CHUNK_SIZES: [usize; 3] = [STATES_PER_UPDATE, 10, 1];
+
+/// `items` cut into runs of [`CHUNK_SIZES`], each with the index of its size.
+fn in_chunks<T>(items: &[T]) -> impl Iterator<Item = (usize, &[T])> {
+    let mut rest = items;
+    std::iter::from_fn(move || {
+        let size = CHUNK_SIZES.iter().position(|&n| n <= rest.len())?;
+        let (chunk, more) = rest.split_at(CHUNK_SIZES[size]);
+        rest = more;
+        Some((size, chunk))
+    })
 }
 
 /// `SELECT … FROM (VALUES …) JOIN policy_state`: one rowid seek per id.
@@ -242,25 +259,25 @@ pub(crate) fn states_sql(n: usize) -> String {
 
 /// Write the states of many policies: one statement per [`STATES_PER_UPDATE`]
 /// policies (about a quarter cheaper than one `UPDATE` per policy: the
-/// statement's overhead is paid once), the rest one by one.
+/// statement's overhead is paid once), the rest 10 and then 1 at a time.
 pub fn set_states(conn: &Connection, states: &[(i64, State)]) -> Result<()> {
-    let (bulk, rest) = states.split_at(states.len() - states.len() % STATES_PER_UPDATE);
-    for chunk in bulk.chunks(STATES_PER_UPDATE).chain(rest.chunks(1)) {
-        let mut args: Vec<rusqlite::types::Value> = Vec::with_capacity(chunk.len() * 8);
-        for (id, s) in chunk {
-            args.extend([
-                (*id).into(),
-                s.last_event_at.into(),
-                s.last_success_at.into(),
-                s.last_status.clone().into(),
-                s.consecutive_failures.into(),
-                s.consecutive_warnings.into(),
-                s.running_since.into(),
-                s.checked_until.into(),
-            ]);
+    static SQL: [OnceLock<String>; 3] = [OnceLock::new(), OnceLock::new(), OnceLock::new()];
+    for (size, chunk) in in_chunks(states) {
+        let sql = SQL[size].get_or_init(|| set_states_sql(CHUNK_SIZES[size]));
+        let mut stmt = conn.prepare_cached(sql)?;
+        // bound in place: no boxed values, no copy of the status text
+        for (i, (id, s)) in chunk.iter().enumerate() {
+            let at = i * 8;
+            stmt.raw_bind_parameter(at + 1, id)?;
+            stmt.raw_bind_parameter(at + 2, s.last_event_at)?;
+            stmt.raw_bind_parameter(at + 3, s.last_success_at)?;
+            stmt.raw_bind_parameter(at + 4, s.last_status.as_deref())?;
+            stmt.raw_bind_parameter(at + 5, s.consecutive_failures)?;
+            stmt.raw_bind_parameter(at + 6, s.consecutive_warnings)?;
+            stmt.raw_bind_parameter(at + 7, s.running_since)?;
+            stmt.raw_bind_parameter(at + 8, s.checked_until)?;
         }
-        conn.prepare_cached(&set_states_sql(chunk.len()))?
-            .execute(rusqlite::params_from_iter(args))?;
+        stmt.raw_execute()?;
     }
     Ok(())
 }
@@ -356,13 +373,13 @@ mod tests {
     use super::*;
     use crate::store::Store;
 
-    /// Two full statements and a remainder: every state lands on its own policy.
+    /// Two full statements, one of ten and single ones: every state lands on its own policy.
     #[test]
     fn many_states_are_written_to_their_policies() {
         let store = Store::memory().unwrap();
         let c = &store.conn;
         c.execute_batch("PRAGMA foreign_keys = off").unwrap();
-        let n = 2 * STATES_PER_UPDATE as i64 + 7;
+        let n = 2 * STATES_PER_UPDATE as i64 + 17;
         for id in 1..=n + 1 {
             c.execute("INSERT INTO policy_state (policy_id) VALUES (?1)", [id])
                 .unwrap();
@@ -386,7 +403,7 @@ mod tests {
             State::default(),
             "untouched"
         );
-        // read back in bulk the same way: two full statements and a remainder;
+        // read back in bulk the same way (100, 100, 10, then one by one);
         // an id without a state row is left out
         let mut ids: Vec<i64> = (1..=n + 1).collect();
         ids.push(n + 100);

@@ -1,5 +1,7 @@
 //! The `tickets` and `ticket_notes` tables.
 
+use std::sync::OnceLock;
+
 use anyhow::Result;
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde::Serialize;
@@ -78,9 +80,11 @@ pub(crate) fn find_open_sql() -> String {
     )
 }
 
+static FIND_OPEN: OnceLock<String> = OnceLock::new();
+
 pub fn find_open(conn: &Connection, policy_id: i64, class: &str) -> Result<Option<Ticket>> {
     Ok(conn
-        .prepare_cached(&find_open_sql())?
+        .prepare_cached(FIND_OPEN.get_or_init(find_open_sql))?
         .query_row(params![policy_id, class], from_row)
         .optional()?)
 }
@@ -92,22 +96,29 @@ pub fn find_auto_resolved_since(
     class: &str,
     since: i64,
 ) -> Result<Option<Ticket>> {
-    Ok(conn
-        .prepare_cached(&format!(
+    static SQL: OnceLock<String> = OnceLock::new();
+    let sql = SQL.get_or_init(|| {
+        format!(
             "{SELECT} WHERE t.policy_id = ?1 AND t.class = ?2 AND t.status = 'resolved'
                AND t.resolved_at >= ?3 AND t.auto_resolved_at IS NOT NULL
              ORDER BY t.resolved_at DESC LIMIT 1"
-        ))?
+        )
+    });
+    Ok(conn
+        .prepare_cached(sql)?
         .query_row(params![policy_id, class, since], from_row)
         .optional()?)
 }
 
 /// Open corrective tickets and incidents of a policy.
 pub fn open_for_policy(conn: &Connection, policy_id: i64) -> Result<Vec<Ticket>> {
-    let mut stmt = conn.prepare_cached(&format!(
-        "{SELECT} WHERE t.policy_id = ?1 AND t.status IN ('open', 'in_progress')
-           AND t.kind IN ('corrective', 'incident') ORDER BY t.id"
-    ))?;
+    static SQL: OnceLock<String> = OnceLock::new();
+    let mut stmt = conn.prepare_cached(SQL.get_or_init(|| {
+        format!(
+            "{SELECT} WHERE t.policy_id = ?1 AND t.status IN ('open', 'in_progress')
+               AND t.kind IN ('corrective', 'incident') ORDER BY t.id"
+        )
+    }))?;
     let rows = stmt.query_map([policy_id], from_row)?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
