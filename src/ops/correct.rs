@@ -121,7 +121,7 @@ fn save_logged(
     note_kind: &str,
     note: &str,
 ) -> Result<()> {
-    tickets::save(conn, t)?;
+    tickets::save(conn, before, t)?;
     tickets::add_note(conn, t.id, who.at, who.actor, note_kind, note)?;
     audit::record(
         conn,
@@ -272,13 +272,13 @@ impl Auto<'_> {
                 }
                 t.recovered_at = Some(at);
                 t.updated_at = now;
-                tickets::save(conn, &t)?;
+                tickets::save(conn, &before, &t)?;
                 tickets::add_note(conn, t.id, now, "bmctl", "event", &format!("recovered at {}: {detail}; an incident waits for a person to resolve it with a cause (`bmctl correct resolve {}`)", rfc3339(at), t.id))?;
                 counts.tickets_updated += 1;
             } else if rules.auto_resolve {
                 t.resolve(AUTO_RECOVERED, &format!("auto-recovered: {detail}"), now)?;
                 t.auto_resolved_at = Some(now);
-                tickets::save(conn, &t)?;
+                tickets::save(conn, &before, &t)?;
                 tickets::add_note(
                     conn,
                     t.id,

@@ -141,7 +141,7 @@ pub fn record(store: &mut Store, ctx: &Ctx, r: Report) -> Result<Recorded> {
         for c in done.checklist.iter_mut() {
             c.done = true;
         }
-        tickets::save(&tx, &done)?;
+        tickets::save(&tx, t, &done)?;
         tickets::add_note(
             &tx,
             t.id,

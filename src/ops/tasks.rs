@@ -310,7 +310,7 @@ pub fn done(
     } else {
         None
     };
-    tickets::save(&tx, &t)?;
+    tickets::save(&tx, &before, &t)?;
     let log = match (&finding, note) {
         (Some(f), Some(n)) => format!("done with issues: {n} (corrective ticket #{})", f.id),
         (None, Some(n)) => format!("done: {n}"),
