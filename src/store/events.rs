@@ -237,7 +237,7 @@ pub fn rollup_add(conn: &Connection, client_id: i64, day: i64, d: &Rollup) -> Re
         "INSERT INTO daily_rollups (client_id, day, runs, runs_success, runs_warning, runs_failed, bytes,
             expected, occ_success, occ_warning, occ_failed, occ_missed)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
-         ON CONFLICT (client_id, day) DO UPDATE SET
+         ON CONFLICT (day, client_id) DO UPDATE SET
             runs = runs + excluded.runs, runs_success = runs_success + excluded.runs_success,
             runs_warning = runs_warning + excluded.runs_warning, runs_failed = runs_failed + excluded.runs_failed,
             bytes = bytes + excluded.bytes, expected = expected + excluded.expected,
@@ -261,8 +261,8 @@ pub fn rollup_add(conn: &Connection, client_id: i64, day: i64, d: &Rollup) -> Re
     Ok(())
 }
 
-/// The query of [`rollup_sum`]: a seek on the primary key (client, day), or
-/// across clients on the day index.
+/// The query of [`rollup_sum`]: a seek on the (client, day) index, or
+/// across clients a range of the primary key (day, client).
 pub(crate) fn rollup_sum_sql(client_id: Option<i64>, from_day: i64, to_day: i64) -> super::Query {
     let mut q = super::Query::new(
         "SELECT total(runs), total(runs_success), total(runs_warning), total(runs_failed), total(bytes),

@@ -332,10 +332,22 @@ mod query_plans {
         };
         let (sql, args) = tickets::list_sql(&f);
         assert_seeks(&store, "tasks due for one client", &sql, args.len());
+        assert!(
+            plan(&store, &sql, args.len()).contains("tickets_client_task_due"),
+            "a client's tasks read the index of tasks"
+        );
         for client in [None, Some(1)] {
             let q = tickets::tasks_due_sql(client, 0, 1);
             assert_seeks(&store, "task compliance", &q.sql, q.args.len());
         }
+        let q = tickets::tasks_due_sql(Some(1), 0, 1);
+        assert!(plan(&store, &q.sql, q.args.len()).contains("tickets_client_task_due"));
+        // one client's rollups through the (client, day) index; all clients'
+        // are a range of the primary key (day, client)
+        let q = events::rollup_sum_sql(Some(1), 0, 100);
+        assert!(plan(&store, &q.sql, q.args.len()).contains("daily_rollups_client"));
+        let q = events::rollup_sum_sql(None, 0, 100);
+        assert!(plan(&store, &q.sql, q.args.len()).contains("PRIMARY KEY (day>? AND day<?)"));
         for client in [None, Some(1)] {
             let q = events::rollup_sum_sql(client, 0, 100);
             assert_seeks(&store, "KPI rollup read", &q.sql, q.args.len());

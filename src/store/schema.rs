@@ -19,6 +19,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0009_rollup_day.sql"),
     include_str!("migrations/0010_policy_state.sql"),
     include_str!("migrations/0011_events_clustered.sql"),
+    include_str!("migrations/0012_write_locality.sql"),
 ];
 
 /// The newest schema version this bmctl knows.
@@ -82,5 +83,49 @@ mod tests {
             )
             .unwrap();
         assert_eq!(n, 1);
+    }
+
+    /// Version 12 re-keys the rollups by day and keeps every row.
+    #[test]
+    fn rollups_survive_the_rekey_by_day() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        for (i, sql) in MIGRATIONS[..11].iter().enumerate() {
+            conn.execute_batch(sql).unwrap();
+            conn.pragma_update(None, "user_version", i + 1).unwrap();
+        }
+        conn.execute(
+            "INSERT INTO clients (id, code, name, timezone, sla_tier, created_at, updated_at)
+             VALUES (1, 'a', 'A', 'UTC', 'gold', 0, 0), (2, 'b', 'B', 'UTC', 'gold', 0, 0)",
+            [],
+        )
+        .unwrap();
+        let rows = "SELECT client_id, day, runs, runs_failed, bytes, expected, occ_missed
+                    FROM daily_rollups ORDER BY client_id, day";
+        for (client, day) in [(2, 20_000), (1, 20_001), (1, 20_000), (2, 19_999)] {
+            conn.execute(
+                "INSERT INTO daily_rollups (client_id, day, runs, runs_failed, bytes, expected, occ_missed)
+                 VALUES (?1, ?2, ?1 + ?2, 1, ?2 * 7, 3, 2)",
+                [client, day],
+            )
+            .unwrap();
+        }
+        let read = |conn: &Connection| -> Vec<Vec<i64>> {
+            let mut stmt = conn.prepare(rows).unwrap();
+            let r = stmt
+                .query_map([], |r| (0..7).map(|i| r.get(i)).collect())
+                .unwrap();
+            r.map(|r| r.unwrap()).collect()
+        };
+        let before = read(&conn);
+        migrate(&mut conn).unwrap();
+        assert_eq!(read(&conn), before);
+        let pk: String = conn
+            .query_row(
+                "SELECT group_concat(name) FROM pragma_index_info('sqlite_autoindex_daily_rollups_1')",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(pk, "day,client_id");
     }
 }

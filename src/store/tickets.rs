@@ -367,6 +367,8 @@ pub(crate) fn list_sql(f: &Filter) -> (String, Vec<rusqlite::types::Value>) {
     }
     match f.kind.as_deref() {
         Some("corrective") => q.raw(" AND t.kind IN ('corrective', 'incident')"),
+        // spelled out, so that a client's tasks read the partial index of tasks
+        Some("task") => q.raw(" AND t.kind = 'task'"),
         Some(k) => q.bind("t.kind =", Value::Text(k.to_string())),
         None => {}
     }
@@ -419,7 +421,11 @@ mod tests {
         let before = get(c, t.id).unwrap();
         let changes = c.total_changes();
         save(c, &before, &before.clone()).unwrap();
-        assert_eq!(c.total_changes(), changes, "nothing changed, nothing written");
+        assert_eq!(
+            c.total_changes(),
+            changes,
+            "nothing changed, nothing written"
+        );
 
         let mut after = before.clone();
         after.resolve("auto-recovered", "a good run", 200).unwrap();
