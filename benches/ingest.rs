@@ -140,8 +140,8 @@ fn main() {
         {
             let mut stmt = tx
                 .prepare(
-                    "INSERT INTO job_events (client_id, policy_id, status, started_at, ended_at, bytes, files, source_id, xid, xkind)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 1, ?8, ?9)",
+                    "INSERT INTO job_events (client_id, policy_id, status, started_at, ended_at, bytes, files, source_id, xid, xkind, day)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 1, ?8, ?9, ?8 >> 32)",
                 )
                 .unwrap();
             for r in &rows {

@@ -274,8 +274,8 @@ fn main() {
         {
             let mut stmt = tx
                 .prepare(
-                    "INSERT INTO job_events (client_id, policy_id, status, started_at, ended_at, bytes, files, source_id, xid, xkind)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 1, ?8, ?9)",
+                    "INSERT INTO job_events (client_id, policy_id, status, started_at, ended_at, bytes, files, source_id, xid, xkind, day)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 1, ?8, ?9, ?8 >> 32)",
                 )
                 .unwrap();
             for r in &rows_r {
@@ -373,7 +373,7 @@ fn main() {
         // .import reads CSV as text into a staging table; one INSERT … SELECT
         // moves it into the STRICT events table (the shell's fastest path).
         let script = format!(
-            ".mode csv\n.import {} staging\nBEGIN;\nINSERT INTO job_events (client_id, policy_id, status, started_at, ended_at, bytes, files, source_id, xid, xkind) SELECT CAST(client_id AS INTEGER), CAST(policy_id AS INTEGER), status, CAST(started_at AS INTEGER), CAST(ended_at AS INTEGER), CAST(bytes AS INTEGER), CAST(files AS INTEGER), 1, CAST(xid AS INTEGER), CAST(xkind AS INTEGER) FROM staging;\nCOMMIT;\n",
+            ".mode csv\n.import {} staging\nBEGIN;\nINSERT INTO job_events (client_id, policy_id, status, started_at, ended_at, bytes, files, source_id, xid, xkind, day) SELECT CAST(client_id AS INTEGER), CAST(policy_id AS INTEGER), status, CAST(started_at AS INTEGER), CAST(ended_at AS INTEGER), CAST(bytes AS INTEGER), CAST(files AS INTEGER), 1, CAST(xid AS INTEGER), CAST(xkind AS INTEGER), CAST(xid AS INTEGER) >> 32 FROM staging;\nCOMMIT;\n",
             csv.display()
         );
         let t = Instant::now();

@@ -201,16 +201,10 @@ const LONG_RUN: i64 = 12 * 3600;
 /// The farthest a neighbouring day's key is looked for, in days.
 const MAX_DAYS_APART: i64 = 2;
 
-/// The lowest key of UTC day `day(t)`: the events that ended at `t` or later
-/// have keys at or above it.
-pub fn key_floor(t: i64) -> i64 {
-    t.div_euclid(86_400) << 32
-}
-
-/// The keys of the events that ended in `[from, to]` lie in
-/// `[key_floor(from), key_ceiling(to))`.
-pub fn key_ceiling(to: i64) -> i64 {
-    (to.div_euclid(86_400) + 1) << 32
+/// The UTC day of an instant, as days since 1970-01-01: the `day` of the
+/// events that ended then and the high 32 bits of their keys.
+pub fn end_day(t: i64) -> i64 {
+    t.div_euclid(86_400)
 }
 
 impl NewEvent {

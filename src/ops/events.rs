@@ -112,10 +112,10 @@ pub struct Ingestor {
     policies: FastMap<i64, FastMap<String, Rc<Subject>>>,
     /// The runs added since the last flush (sorted by policy and time there).
     pending: Vec<(Rc<Subject>, Pending)>,
-    /// Per client: its greatest key, read once per transaction when a
+    /// The newest day of any event, read once per transaction when a
     /// neighbouring-day look-up is first due (a writer between two batches
-    /// may add keys), then raised by each insert.
-    max_keys: FastMap<i64, i64>,
+    /// may add events), then raised by each insert.
+    newest_day: Option<i64>,
     /// Per policy: its state as this ingestor last wrote it.
     states: FastMap<i64, policies::State>,
     /// `PRAGMA data_version` when the caches were last known good: another
@@ -134,7 +134,7 @@ impl Ingestor {
             sources: FastMap::default(),
             policies: FastMap::default(),
             pending: Vec::new(),
-            max_keys: FastMap::default(),
+            newest_day: None,
             states: FastMap::default(),
             data_version: None,
             rollups: FastMap::default(),
@@ -244,7 +244,7 @@ impl Ingestor {
         let (xid, xkind) = ev.key();
         // A tool's id may have been seen under the neighbouring day (a run's
         // start and end, or two clocks, on either side of midnight).
-        // A key above the client's greatest cannot be there: in time-ordered
+        // A key of a day after the newest cannot be there: in time-ordered
         // input the next day's key never is, and needs no look-up.
         let mut neighbours = if xkind == 0 {
             Vec::new()
@@ -252,11 +252,11 @@ impl Ingestor {
             ev.neighbour_keys(xid)
         };
         if !neighbours.is_empty() {
-            let max_key = match self.max_keys.entry(client_id) {
-                Entry::Occupied(known) => *known.get(),
-                Entry::Vacant(slot) => *slot.insert(events::max_key(conn, client_id)?),
+            let newest = match self.newest_day {
+                Some(day) => day,
+                None => *self.newest_day.insert(events::newest_day(conn)?),
             };
-            neighbours.retain(|&k| k <= max_key);
+            neighbours.retain(|&k| k >> 32 <= newest);
         }
         if !neighbours.is_empty() && events::any_key_exists(conn, client_id, &neighbours)? {
             self.summary.duplicate += 1;
@@ -303,8 +303,8 @@ impl Ingestor {
             return Ok(());
         }
         self.summary.new += 1;
-        if let Some(max_key) = self.max_keys.get_mut(&client_id) {
-            *max_key = (*max_key).max(xid);
+        if let Some(newest) = self.newest_day.as_mut() {
+            *newest = (*newest).max(xid >> 32);
         }
         if ev.operation == Operation::Backup && ev.status != Status::Missed {
             let at = ev.at();
@@ -350,7 +350,7 @@ impl Ingestor {
 
     /// Apply what the added events mean: rollups, per-policy state, tickets.
     pub fn flush(&mut self, conn: &Connection, ctx: &Ctx) -> Result<()> {
-        self.max_keys.clear();
+        self.newest_day = None;
         for ((client_id, day), r) in self.rollups.drain() {
             events::rollup_add(conn, client_id, day, &r)?;
         }

@@ -1,15 +1,17 @@
 //! The `job_events`, `unmatched_jobs` and `daily_rollups` tables.
 //! Hot paths use cached prepared statements. Events are stored in key order,
-//! `(client_id, xid)`, and a key's high 32 bits are the UTC day the run
-//! ended: every read of a time range seeks a key range
-//! ([`key_floor`]..[`key_ceiling`]) and then checks `ended_at` exactly.
+//! `(day, client_id, xid)`: `day` is the UTC day the run ended (also the high
+//! 32 bits of `xid`), so a day's runs are appended at the end of the table.
+//! One client's runs of a period are one seek per day ([`end_day`] of the
+//! period's ends, through the `days` sequence of `days_from_to!`) and then a
+//! check of `ended_at`; all clients' runs of a period are one range.
 
 use anyhow::Result;
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde::Serialize;
 
+pub use crate::domain::event::end_day;
 use crate::domain::event::{external_id, Status};
-pub use crate::domain::event::{key_ceiling, key_floor};
 use crate::domain::time::Ts;
 
 /// An event row ready to insert.
@@ -41,9 +43,25 @@ pub fn insert(conn: &Connection, e: &Insert<'_>) -> Result<bool> {
 /// The insert of [`insert`]; bulk writers prepare it once per batch.
 pub const INSERT: &str =
     "INSERT INTO job_events (client_id, policy_id, unmatched_id, operation, status,
-        started_at, ended_at, bytes, files, source_id, xid, xkind, ext_text, snapshot, message)
-     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
-     ON CONFLICT (client_id, xid) DO NOTHING";
+        started_at, ended_at, bytes, files, source_id, xid, xkind, ext_text, snapshot, message, day)
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)
+     ON CONFLICT (day, client_id, xid) DO NOTHING";
+
+/// The days `$from` to `$to` (inclusive; SQL expressions) as rows of
+/// `days(d)`, for one seek of a client's events per day: `… FROM days CROSS
+/// JOIN job_events e ON e.day = days.d AND e.client_id = …` (`CROSS JOIN`
+/// keeps the days as the outer loop).
+macro_rules! days_from_to {
+    ($from:literal, $to:literal) => {
+        concat!(
+            "WITH RECURSIVE days(d) AS (SELECT ",
+            $from,
+            " UNION ALL SELECT d + 1 FROM days WHERE d < ",
+            $to,
+            ") "
+        )
+    };
+}
 
 /// Insert an event with a statement prepared from [`INSERT`]; true when it was new.
 pub fn insert_with(stmt: &mut rusqlite::Statement<'_>, e: &Insert<'_>) -> Result<bool> {
@@ -67,7 +85,8 @@ pub fn insert_with(stmt: &mut rusqlite::Statement<'_>, e: &Insert<'_>) -> Result
         e.xkind,
         e.ext_text,
         e.snapshot,
-        e.message
+        e.message,
+        e.xid >> 32
     ])?;
     Ok(n == 1)
 }
@@ -82,30 +101,30 @@ pub fn source_id(conn: &Connection, name: &str) -> Result<i64> {
         .query_row([name], |r| r.get(0))?)
 }
 
-/// Whether a client already has an event under one of these keys.
+/// Whether a client already has an event under one of these keys (one
+/// seek each: a key names its day).
 pub fn any_key_exists(conn: &Connection, client_id: i64, keys: &[i64]) -> Result<bool> {
-    let mut stmt =
-        conn.prepare_cached("SELECT 1 FROM job_events WHERE client_id = ?1 AND xid = ?2")?;
+    let mut stmt = conn.prepare_cached(KEY_EXISTS)?;
     for k in keys {
-        if stmt.exists(params![client_id, k])? {
+        if stmt.exists(params![client_id, k, k >> 32])? {
             return Ok(true);
         }
     }
     Ok(false)
 }
 
-/// The greatest key of a client's events (`i64::MIN` when it has none).
-pub fn max_key(conn: &Connection, client_id: i64) -> Result<i64> {
+/// The newest day of any event (`i64::MIN` without events): one seek.
+pub fn newest_day(conn: &Connection) -> Result<i64> {
     Ok(conn
-        .prepare_cached(MAX_KEY)?
-        .query_row([client_id], |r| r.get(0))
-        .optional()?
+        .prepare_cached(NEWEST_DAY)?
+        .query_row([], |r| r.get::<_, Option<i64>>(0))?
         .unwrap_or(i64::MIN))
 }
 
-/// One step down the key index (`max(xid)` would read all of the client's keys).
-pub const MAX_KEY: &str =
-    "SELECT xid FROM job_events WHERE client_id = ?1 ORDER BY xid DESC LIMIT 1";
+pub(crate) const NEWEST_DAY: &str = "SELECT max(day) FROM job_events";
+
+pub(crate) const KEY_EXISTS: &str =
+    "SELECT 1 FROM job_events WHERE day = ?3 AND client_id = ?1 AND xid = ?2";
 
 /// The id of an unmatched job of a client, recording that it was seen.
 pub fn unmatched_job(conn: &Connection, client_id: i64, job: &str, at: i64) -> Result<i64> {
@@ -120,14 +139,15 @@ pub fn unmatched_job(conn: &Connection, client_id: i64, job: &str, at: i64) -> R
         .query_row(params![client_id, job, at], |r| r.get(0))?)
 }
 
-pub(crate) const CLIENT_RUNS: &str =
-    "SELECT policy_id, coalesce(started_at, ended_at), ended_at, status
-     FROM job_events
-     WHERE client_id = ?1 AND xid >= ?4 AND xid < ?5 AND ended_at > ?2 AND ended_at <= ?3
-       AND policy_id IS NOT NULL AND operation IS NULL";
+pub(crate) const CLIENT_RUNS: &str = concat!(
+    days_from_to!("?4", "?5"),
+    "SELECT e.policy_id, coalesce(e.started_at, e.ended_at), e.ended_at, e.status
+     FROM days CROSS JOIN job_events e ON e.day = days.d AND e.client_id = ?1
+     WHERE e.ended_at > ?2 AND e.ended_at <= ?3 AND e.policy_id IS NOT NULL AND e.operation IS NULL"
+);
 
 /// The backup runs of one client whose end falls in a time range, read with
-/// one seek of the client's key range and kept for all of the client's
+/// one seek per day of the client's runs and kept for all of the client's
 /// windows in a `check` (one seek per client, not one per policy window).
 #[derive(Debug, Default)]
 pub struct ClientRuns {
@@ -179,13 +199,7 @@ impl ClientRuns {
     fn load(&mut self, conn: &Connection, client_id: i64, from: i64, to: i64) -> Result<()> {
         self.runs.clear();
         let mut stmt = conn.prepare_cached(CLIENT_RUNS)?;
-        let mut rows = stmt.query(params![
-            client_id,
-            from,
-            to,
-            key_floor(from),
-            key_ceiling(to)
-        ])?;
+        let mut rows = stmt.query(params![client_id, from, to, end_day(from), end_day(to)])?;
         while let Some(r) = rows.next()? {
             let code: String = r.get(3)?;
             if let Some(status) = Status::from_code(&code) {
@@ -363,35 +377,52 @@ fn view(r: &Row<'_>) -> rusqlite::Result<EventView> {
     })
 }
 
-/// The query for [`list`]: for one client a seek of its key range; across
-/// clients a seek of each client's key range from `key_from` on (the newest
-/// days; [`list`] widens them until they hold the limit). `CROSS JOIN` keeps
-/// the clients as the outer loop.
-pub(crate) fn list_sql(f: &Filter, key_from: Option<i64>) -> (String, Vec<rusqlite::types::Value>) {
+/// The query for [`list`]: for one client a seek per day (from `since`, or
+/// its first day, to the last day of any event); across clients the range
+/// of days from `from_day` on (the newest days; [`list`] widens them until
+/// they hold the limit).
+pub(crate) fn list_sql(f: &Filter, from_day: Option<i64>) -> (String, Vec<rusqlite::types::Value>) {
     use rusqlite::types::Value;
-    let mut q = super::Query::new(
+    const COLUMNS: &str =
         "SELECT c.code, coalesce(p.job, u.job), e.policy_id IS NOT NULL, e.operation, e.status,
                 e.started_at, e.ended_at, e.bytes, e.files, s.name, e.xid, e.xkind, e.ext_text,
-                e.snapshot, e.message
-         FROM clients c
-         CROSS JOIN job_events e ON e.client_id = c.id
+                e.snapshot, e.message";
+    const JOINS: &str = "JOIN clients c ON c.id = e.client_id
          JOIN event_sources s ON s.id = e.source_id
          LEFT JOIN policies p ON p.id = e.policy_id
          LEFT JOIN unmatched_jobs u ON u.id = e.unmatched_id
-         WHERE 1",
-    );
-    if let Some(c) = f.client_id {
-        q.bind("c.id =", Value::Integer(c));
-    }
+         WHERE 1";
+    let first_day = f.since.map(end_day).max(from_day);
+    let mut q = match f.client_id {
+        Some(c) => {
+            let mut q = super::Query::new(format!(
+                "{}{COLUMNS}
+                 FROM days CROSS JOIN job_events e ON e.day = days.d AND e.client_id = ?1
+                 {JOINS}",
+                days_from_to!(
+                    "coalesce(?2, (SELECT min(day) FROM job_events))",
+                    "(SELECT max(day) FROM job_events)"
+                )
+            ));
+            q.args = vec![
+                Value::Integer(c),
+                first_day.map_or(Value::Null, Value::Integer),
+            ];
+            q
+        }
+        None => {
+            let mut q = super::Query::new(format!("{COLUMNS} FROM job_events e {JOINS}"));
+            if let Some(d) = first_day {
+                q.bind("e.day >=", Value::Integer(d));
+            }
+            q
+        }
+    };
     if let Some(p) = f.policy_id {
         q.bind("e.policy_id =", Value::Integer(p));
     }
     if let Some(st) = f.status {
         q.bind("e.status =", Value::Text(st.code().to_string()));
-    }
-    let floor = f.since.map(key_floor).max(key_from);
-    if let Some(k) = floor {
-        q.bind("e.xid >=", Value::Integer(k));
     }
     if let Some(t) = f.since {
         q.bind("e.ended_at >=", Value::Integer(t));
@@ -408,8 +439,8 @@ pub(crate) fn list_sql(f: &Filter, key_from: Option<i64>) -> (String, Vec<rusqli
 
 /// Events matching `f`: the latest `f.limit` by end time (0 = all), oldest first.
 pub fn list(conn: &Connection, f: &Filter) -> Result<Vec<EventView>> {
-    let query = |key_from: Option<i64>| -> Result<Vec<EventView>> {
-        let (sql, args) = list_sql(f, key_from);
+    let query = |from_day: Option<i64>| -> Result<Vec<EventView>> {
+        let (sql, args) = list_sql(f, from_day);
         let mut stmt = conn.prepare(&sql)?;
         let rows = stmt.query_map(rusqlite::params_from_iter(args), view)?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
@@ -417,14 +448,14 @@ pub fn list(conn: &Connection, f: &Filter) -> Result<Vec<EventView>> {
     // Across clients, read the newest days first: a window of days that
     // holds `limit` events holds the latest `limit` (keys are end days).
     let bounds = (f.client_id.is_none() && f.limit > 0)
-        .then(|| key_bounds(conn))
+        .then(|| day_bounds(conn))
         .transpose()?
         .flatten();
     let mut rows = match bounds {
         Some((oldest, newest)) => {
             let mut days = 1;
             loop {
-                let from = ((newest >> 32) - days + 1) << 32;
+                let from = newest - days + 1;
                 if from <= oldest {
                     break query(None)?;
                 }
@@ -441,19 +472,17 @@ pub fn list(conn: &Connection, f: &Filter) -> Result<Vec<EventView>> {
     Ok(rows)
 }
 
-/// The smallest and greatest event keys of any client, one seek per client
-/// at each end of its key range; `None` without events.
-fn key_bounds(conn: &Connection) -> Result<Option<(i64, i64)>> {
+/// The first and last day of any event (one seek at each end of the table);
+/// `None` without events.
+fn day_bounds(conn: &Connection) -> Result<Option<(i64, i64)>> {
     Ok(conn
-        .prepare_cached(KEY_BOUNDS)?
+        .prepare_cached(DAY_BOUNDS)?
         .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))
         .map(|(lo, hi): (Option<i64>, Option<i64>)| lo.zip(hi))?)
 }
 
-pub(crate) const KEY_BOUNDS: &str =
-    "SELECT min((SELECT xid FROM job_events e WHERE e.client_id = c.id ORDER BY xid LIMIT 1)),
-            max((SELECT xid FROM job_events e WHERE e.client_id = c.id ORDER BY xid DESC LIMIT 1))
-     FROM clients c";
+pub(crate) const DAY_BOUNDS: &str =
+    "SELECT (SELECT min(day) FROM job_events), (SELECT max(day) FROM job_events)";
 
 /// Unmatched jobs: runs reported for jobs the plan does not know.
 #[derive(Debug, Clone, Serialize)]
@@ -496,11 +525,13 @@ pub struct PolicyRun {
     pub bytes: Option<i64>,
 }
 
-pub(crate) const POLICY_RUNS: &str =
-    "SELECT policy_id, coalesce(started_at, ended_at), ended_at, status, bytes FROM job_events
-     WHERE client_id = ?1 AND xid >= ?4 AND xid < ?5 AND ended_at >= ?2 AND ended_at < ?3
-       AND policy_id IS NOT NULL AND operation IS NULL
-     ORDER BY ended_at";
+pub(crate) const POLICY_RUNS: &str = concat!(
+    days_from_to!("?4", "?5"),
+    "SELECT e.policy_id, coalesce(e.started_at, e.ended_at), e.ended_at, e.status, e.bytes
+     FROM days CROSS JOIN job_events e ON e.day = days.d AND e.client_id = ?1
+     WHERE e.ended_at >= ?2 AND e.ended_at < ?3 AND e.policy_id IS NOT NULL AND e.operation IS NULL
+     ORDER BY e.ended_at"
+);
 
 /// A client's backup runs (not integrity checks) that ended in `[from, to)`, by time.
 pub fn policy_runs(
@@ -511,7 +542,7 @@ pub fn policy_runs(
 ) -> Result<Vec<PolicyRun>> {
     let mut stmt = conn.prepare_cached(POLICY_RUNS)?;
     let rows = stmt.query_map(
-        params![client_id, from, to, key_floor(from), key_ceiling(to)],
+        params![client_id, from, to, end_day(from), end_day(to)],
         |r| {
             let code: String = r.get(3)?;
             Ok(PolicyRun {
@@ -534,27 +565,30 @@ pub fn first_success_since(
     since: i64,
 ) -> Result<Option<i64>> {
     Ok(conn
-        .prepare_cached(
-            "SELECT min(ended_at) FROM job_events
-             WHERE client_id = ?1 AND xid >= ?4 AND ended_at >= ?3 AND policy_id = ?2 AND status = 's'
-               AND operation IS NULL AND coalesce(started_at, ended_at) >= ?3",
-        )?
-        .query_row(params![client_id, policy_id, since, key_floor(since)], |r| {
+        .prepare_cached(FIRST_SUCCESS_SINCE)?
+        .query_row(params![client_id, policy_id, since, end_day(since)], |r| {
             r.get::<_, Option<i64>>(0)
         })
         .optional()?
         .flatten())
 }
 
+pub(crate) const FIRST_SUCCESS_SINCE: &str = concat!(
+    days_from_to!("?4", "(SELECT max(day) FROM job_events)"),
+    "SELECT min(e.ended_at)
+     FROM days CROSS JOIN job_events e ON e.day = days.d AND e.client_id = ?1
+     WHERE e.ended_at >= ?3 AND e.policy_id = ?2 AND e.status = 's'
+       AND e.operation IS NULL AND coalesce(e.started_at, e.ended_at) >= ?3"
+);
+
 /// Delete the events that ended before `before` (the daily rollups keep their
 /// counts); returns how many. Unmatched-job records stay.
 pub fn prune(conn: &Connection, before: i64) -> Result<usize> {
-    Ok(conn.execute(PRUNE, [before, key_ceiling(before)])?)
+    Ok(conn.execute(PRUNE, [before, end_day(before)])?)
 }
 
-/// One seek of each client's key range.
-pub(crate) const PRUNE: &str = "DELETE FROM job_events
-     WHERE client_id IN (SELECT id FROM clients) AND xid < ?2 AND ended_at < ?1";
+/// The days up to `before`'s: one range at the start of the table.
+pub(crate) const PRUNE: &str = "DELETE FROM job_events WHERE day <= ?2 AND ended_at < ?1";
 
 #[cfg(test)]
 mod tests {
@@ -582,7 +616,7 @@ mod tests {
         for (i, (client, policy, status, started, ended, op)) in rows.iter().enumerate() {
             c.execute(
                 "INSERT INTO job_events (client_id, policy_id, operation, status, started_at,
-                    ended_at, source_id, xid, xkind) VALUES (?1, ?2, ?3, ?4, ?5, ?6, 1, ?7, 0)",
+                    ended_at, source_id, xid, xkind, day) VALUES (?1, ?2, ?3, ?4, ?5, ?6, 1, ?7, 0, ?7 >> 32)",
                 params![
                     client,
                     policy,
@@ -590,7 +624,7 @@ mod tests {
                     status,
                     started,
                     ended,
-                    key_floor(*ended) | i as i64
+                    (end_day(*ended) << 32) | i as i64
                 ],
             )
             .unwrap();

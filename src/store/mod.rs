@@ -257,23 +257,28 @@ mod query_plans {
     #[test]
     fn hot_queries_use_indexes() {
         let store = Store::memory().unwrap();
-        // every time range of events is a range of keys
+        // one client's runs of a period: a seek per day; all clients' a range of days
         let key_range = |what: &str, sql: &str, nargs: usize, range: &str| {
             assert_seeks(&store, what, sql, nargs);
             let p = plan(&store, sql, nargs);
             assert!(p.contains(range), "{what} reads no key range:\n{p}");
         };
-        let both = "PRIMARY KEY (client_id=? AND xid>? AND xid<?)";
-        key_range("missed-run check", events::CLIENT_RUNS, 5, both);
-        key_range("runs of a client in a period", events::POLICY_RUNS, 5, both);
-        let from = "PRIMARY KEY (client_id=? AND xid>?)";
+        let per_day = "SEARCH e USING PRIMARY KEY (day=? AND client_id=?)";
+        key_range("missed-run check", events::CLIENT_RUNS, 5, per_day);
         key_range(
-            "events to prune",
-            events::PRUNE,
-            2,
-            "PRIMARY KEY (client_id=? AND xid<?)",
+            "runs of a client in a period",
+            events::POLICY_RUNS,
+            5,
+            per_day,
         );
-        for client_id in [Some(1), None] {
+        key_range(
+            "first success of a policy since",
+            events::FIRST_SUCCESS_SINCE,
+            4,
+            per_day,
+        );
+        key_range("events to prune", events::PRUNE, 2, "PRIMARY KEY (day<?)");
+        for (client_id, range) in [(Some(1), per_day), (None, "PRIMARY KEY (day>?)")] {
             let f = events::Filter {
                 client_id,
                 since: Some(0),
@@ -281,9 +286,12 @@ mod query_plans {
                 ..Default::default()
             };
             let (sql, args) = events::list_sql(&f, Some(1));
-            key_range("events list", &sql, args.len(), from);
+            key_range("events list", &sql, args.len(), range);
         }
-        assert_seeks(&store, "newest and oldest events", events::KEY_BOUNDS, 0);
+        for sql in [events::DAY_BOUNDS, events::NEWEST_DAY] {
+            assert_seeks(&store, "newest and oldest events", sql, 0);
+            assert!(plan(&store, sql, 0).contains("SEARCH job_events"));
+        }
         assert_seeks(&store, "open-ticket lookup", &tickets::find_open_sql(), 2);
         let f = events::Filter {
             client_id: Some(1),
@@ -360,12 +368,8 @@ mod query_plans {
             );
         }
         // ingest lookups
-        assert_seeks(
-            &store,
-            "event key look-up",
-            "SELECT 1 FROM job_events WHERE client_id = ?1 AND xid = ?2",
-            2,
-        );
+        assert_seeks(&store, "event key look-up", events::KEY_EXISTS, 3);
+        assert!(plan(&store, events::KEY_EXISTS, 3).contains("(day=? AND client_id=? AND xid=?)"));
         assert_seeks(
             &store,
             "open-ticket set per batch",
@@ -373,7 +377,6 @@ mod query_plans {
             0,
         );
         assert!(plan(&store, tickets::POLICIES_WITH_OPEN, 0).contains("tickets_open_due"));
-        assert_seeks(&store, "greatest key of a client", events::MAX_KEY, 1);
         assert_seeks(
             &store,
             "policy state per batch",
