@@ -185,17 +185,15 @@ fn changed_fields(
 ) -> (Option<serde_json::Value>, Option<serde_json::Value>) {
     use serde_json::Value;
     match (before, after) {
-        (Some(Value::Object(mut b)), Some(Value::Object(mut a))) => {
-            let same: Vec<String> = b
+        (Some(Value::Object(b)), Some(Value::Object(a))) => {
+            // in field order; only the few changed values of `after` are copied
+            let after: serde_json::Map<String, Value> = a
                 .iter()
-                .filter(|(k, v)| a.get(*k) == Some(*v))
-                .map(|(k, _)| k.clone())
+                .filter(|(k, v)| b.get(*k) != Some(*v))
+                .map(|(k, v)| (k.clone(), v.clone()))
                 .collect();
-            for k in same {
-                b.remove(&k);
-                a.remove(&k);
-            }
-            (Some(Value::Object(b)), Some(Value::Object(a)))
+            let before = b.into_iter().filter(|(k, v)| a.get(k) != Some(v)).collect();
+            (Some(Value::Object(before)), Some(Value::Object(after)))
         }
         // A created or deleted entity: its empty (null) fields say nothing.
         (None, Some(Value::Object(mut a))) => {
@@ -282,5 +280,12 @@ mod tests {
         assert_eq!((b, a.unwrap()), (None, serde_json::json!({"host": "fs01"})));
         let (b, a) = changed_fields(Some(serde_json::json!({"id": 3, "psa": null})), None);
         assert_eq!((b.unwrap(), a), (serde_json::json!({"id": 3}), None));
+        // a field on one side only is kept; the fields keep their order
+        let (b, a) = changed_fields(
+            Some(serde_json::json!({"a": 1, "b": 2, "c": 3, "d": 4})),
+            Some(serde_json::json!({"a": 1, "b": 5, "d": 6, "e": 7})),
+        );
+        assert_eq!(b.unwrap().to_string(), r#"{"b":2,"c":3,"d":4}"#);
+        assert_eq!(a.unwrap().to_string(), r#"{"b":5,"d":6,"e":7}"#);
     }
 }

@@ -25,10 +25,13 @@ use std::time::Duration;
 use anyhow::{bail, Context, Result};
 use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
 
-/// An open bmctl database.
 /// The page cache of every read-write connection, as SQLite's negative KiB.
 pub const CACHE_KIB: i64 = -65_536;
 
+/// Prepared statements kept per connection.
+const STATEMENT_CACHE: usize = 64;
+
+/// An open bmctl database.
 pub struct Store {
     pub conn: Connection,
     pub path: PathBuf,
@@ -70,6 +73,9 @@ impl Store {
             .with_context(|| format!("opening database {}", path.display()))?
         };
         conn.busy_timeout(busy_timeout)?;
+        // Room for every statement of the ingest path (rusqlite keeps 16):
+        // an evicted 100-row state update was prepared again per batch.
+        conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
         // Refuse a newer database before anything can write to it.
         schema::refuse_newer(&conn, path)?;
         if read_only {
@@ -104,6 +110,7 @@ impl Store {
     /// An in-memory database with the full schema, for tests.
     pub fn memory() -> Result<Store> {
         let mut conn = Connection::open_in_memory()?;
+        conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
         conn.pragma_update(None, "foreign_keys", "on")?;
         schema::migrate(&mut conn)?;
         Ok(Store {
