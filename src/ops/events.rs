@@ -366,12 +366,14 @@ impl Ingestor {
         pending.sort_by_key(|(s, r)| (s.policy_id, r.at, r.ended));
         let by_policy = || pending.chunk_by(|a, b| a.0.policy_id == b.0.policy_id);
         let mut written = Vec::with_capacity(by_policy().count());
-        // The states this ingestor does not hold yet, read 100 at a time.
+        // The states this ingestor does not hold yet, read 100 at a time;
+        // when they are many (a fresh process's first batch), the whole
+        // table in one pass is cheaper than a seek each.
         let missing: Vec<i64> = by_policy()
             .map(|runs| runs[0].0.policy_id)
             .filter(|id| !self.states.contains_key(id))
             .collect();
-        self.states.extend(policies::states(conn, &missing)?);
+        read_states(conn, &missing, STATES_IN_ONE_PASS, &mut self.states)?;
         for runs in by_policy() {
             let subject = &runs[0].0;
             let policy_id = subject.policy_id;
@@ -668,6 +670,28 @@ pub fn import(
     Ok(summary)
 }
 
+/// Missing policy states from which a batch reads the whole state table.
+const STATES_IN_ONE_PASS: usize = 2_000;
+
+/// Add the stored states of `missing` policies to `states`: 100 to a
+/// statement, or from `one_pass` on the whole table at once (the states
+/// already held are kept).
+fn read_states(
+    conn: &Connection,
+    missing: &[i64],
+    one_pass: usize,
+    states: &mut FastMap<i64, policies::State>,
+) -> Result<()> {
+    if missing.len() >= one_pass {
+        for (id, st) in policies::all_states(conn)? {
+            states.entry(id).or_insert(st);
+        }
+    } else {
+        states.extend(policies::states(conn, missing)?);
+    }
+    Ok(())
+}
+
 /// Rejected lines reported one by one; the rest are counted.
 const MAX_REPORTED: usize = 1000;
 /// Page cache of a bulk import, as SQLite's negative KiB.
@@ -922,6 +946,40 @@ mod tests {
             .unwrap();
         assert_eq!(fk, 1);
         assert_eq!(failures(&store), 0);
+    }
+
+    /// Both ways of reading missing states give the stored ones and keep
+    /// the states already held.
+    #[test]
+    fn missing_states_are_read_by_seek_or_in_one_pass() {
+        let store = Store::memory().unwrap();
+        let c = &store.conn;
+        c.execute_batch("PRAGMA foreign_keys = off").unwrap();
+        for id in 1..=5 {
+            c.execute(
+                "INSERT INTO policy_state (policy_id, last_event_at) VALUES (?1, ?1 * 100)",
+                [id],
+            )
+            .unwrap();
+        }
+        for one_pass in [usize::MAX, 1] {
+            let mut held: FastMap<i64, policies::State> = FastMap::default();
+            held.insert(
+                2,
+                policies::State {
+                    last_event_at: Some(7),
+                    ..Default::default()
+                },
+            );
+            read_states(c, &[1, 3], one_pass, &mut held).unwrap();
+            assert_eq!(
+                held[&1].last_event_at,
+                Some(100),
+                "one pass from {one_pass}"
+            );
+            assert_eq!(held[&3].last_event_at, Some(300));
+            assert_eq!(held[&2].last_event_at, Some(7), "held, not read again");
+        }
     }
 
     /// A large file with bad lines: strict, the first is the error and

@@ -233,6 +233,18 @@ pub fn states(conn: &Connection, ids: &[i64]) -> Result<Vec<(i64, State)>> {
     Ok(out)
 }
 
+/// Every policy's state, in one pass over the table.
+pub fn all_states(conn: &Connection) -> Result<Vec<(i64, State)>> {
+    let mut stmt = conn.prepare_cached(ALL_STATES)?;
+    let rows = stmt.query_map([], |r| Ok((r.get(7)?, state_from_row(r)?)))?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+pub(crate) const ALL_STATES: &str =
+    "SELECT last_event_at, last_success_at, last_status, consecutive_failures,
+            consecutive_warnings, running_since, checked_until, policy_id
+     FROM policy_state";
+
 /// Statement sizes of the bulk state reads and writes, largest first.
 const CHUNK_SIZES: [usize; 3] = [STATES_PER_UPDATE, 10, 1];
 
@@ -412,5 +424,9 @@ mod tests {
         let mut expected = all.clone();
         expected.push((n + 1, State::default()));
         assert_eq!(read, expected);
+        // the whole table in one pass reads the same
+        let mut whole = all_states(c).unwrap();
+        whole.sort_by_key(|(id, _)| *id);
+        assert_eq!(whole, expected);
     }
 }
