@@ -480,15 +480,30 @@ pub struct Input<'a> {
 }
 
 /// Import a neutral file (JSON lines or CSV) in batches. By default one bad
-/// line rejects the file and nothing is written: a checker thread reads the
-/// whole file while the writer works, and the writer commits nothing until
-/// the checker has passed it (the first transaction stays open till then).
-/// With `skip_invalid` the valid lines land and each rejected one is reported.
+/// line rejects the file and nothing is written: up to
+/// [`CHECK_WHILE_WRITING`] bytes a checker thread reads the whole file while
+/// the writer works, and the writer commits nothing until the checker has
+/// passed it (the first transaction stays open till then, under a second at
+/// that size); a larger file is checked before anything is written, so that
+/// no transaction holds the write lock for long. With `skip_invalid` the
+/// valid lines land and each rejected one is reported.
 pub fn import(
     store: &mut Store,
     ctx: &Ctx,
     input_file: &Input<'_>,
+    progress: impl FnMut(usize),
+) -> Result<Summary> {
+    import_checked(store, ctx, input_file, progress, CHECK_WHILE_WRITING)
+}
+
+/// [`import`], checking files of up to `check_while_writing` bytes while
+/// they are written.
+fn import_checked(
+    store: &mut Store,
+    ctx: &Ctx,
+    input_file: &Input<'_>,
     mut progress: impl FnMut(usize),
+    check_while_writing: u64,
 ) -> Result<Summary> {
     let Input {
         path: file,
@@ -500,7 +515,16 @@ pub fn import(
         .into_iter()
         .map(|c| c.code)
         .collect();
-    std::fs::File::open(file).with_context(|| format!("opening {name}"))?;
+    let size = std::fs::File::open(file)
+        .and_then(|f| f.metadata())
+        .with_context(|| format!("opening {name}"))?
+        .len();
+    let check_while_writing = !skip_invalid && size <= check_while_writing;
+    if !skip_invalid && !check_while_writing {
+        if let Some(r) = first_problem(file, format, &known, &AtomicBool::new(false))? {
+            return Err(refusal(&r, name));
+        }
+    }
 
     // Checkpoint rarely during a bulk import (every ~160 MB of WAL) rather
     // than after every batch: each checkpoint rewrites the same hot index pages.
@@ -525,8 +549,8 @@ pub fn import(
             // Strict (the default): a checker reads the whole file ahead of the
             // writer, and nothing is committed until it has passed. The writer
             // starts at once and keeps its first transaction open meanwhile.
-            let checker =
-                (!skip_invalid).then(|| scope.spawn(|| first_problem(file, format, &known, &stop)));
+            let checker = check_while_writing
+                .then(|| scope.spawn(|| first_problem(file, format, &known, &stop)));
             let (send, receive) = std::sync::mpsc::sync_channel::<Vec<neutral::Item>>(2);
             // Used chunks go back to the reader, which frees them: freeing in the
             // thread that allocated keeps the writer off the allocator's locks.
@@ -594,10 +618,7 @@ pub fn import(
                     Some(Err(_)) => Err(anyhow::anyhow!("the checking thread failed")),
                     Some(Ok(found)) => match found? {
                         None => Ok(()),
-                        Some(r) => Err(rejected(format!(
-                            "{} (nothing was written; --skip-invalid writes the valid lines)",
-                            r.describe(name)
-                        ))),
+                        Some(r) => Err(refusal(&r, name)),
                     },
                 }
             };
@@ -668,6 +689,19 @@ pub fn import(
         ));
     }
     Ok(summary)
+}
+
+/// The largest file checked while it is written (about 1M events; the check
+/// ends within a second of the start). A larger file is checked first: the
+/// first transaction would hold the write lock while the check runs.
+pub const CHECK_WHILE_WRITING: u64 = 256 << 20;
+
+/// The error of a strict import that found a bad line.
+fn refusal(r: &Rejection, name: &str) -> anyhow::Error {
+    rejected(format!(
+        "{} (nothing was written; --skip-invalid writes the valid lines)",
+        r.describe(name)
+    ))
 }
 
 /// Missing policy states from which a batch reads the whole state table.
@@ -1066,6 +1100,21 @@ mod tests {
             "{err}"
         );
         assert_eq!(count(&store), 0);
+        // a file above the size limit is checked before anything is written
+        let err = import_checked(&mut store, &ctx, &input, |_| {}, 0).unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with(&format!("tail.jsonl:{}: ", n - 2)),
+            "{err}"
+        );
+        assert_eq!(count(&store), 0);
+        // … and, when good, written whole
+        let good = path.with_file_name("good.jsonl");
+        std::fs::write(&good, good_part.join("\n") + "\n").unwrap();
+        input.path = &good;
+        input.name = "good.jsonl";
+        let summary = import_checked(&mut store, &ctx, &input, |_| {}, 0).unwrap();
+        assert_eq!((summary.new, count(&store)), (n as usize - 3, n - 3));
 
         input.path = &path;
         input.name = "big.jsonl";
