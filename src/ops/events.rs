@@ -891,14 +891,10 @@ pub fn map_tool_runs(
 mod tests {
     use super::*;
 
-    /// Between two batches another process changes a policy's state: the
-    /// next batch starts from the stored state, not from its own copy.
-    #[test]
-    fn another_writer_between_batches_drops_the_cached_state() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("bmctl.db");
-        let timeout = std::time::Duration::from_secs(5);
-        let mut store = Store::open(&path, timeout).unwrap();
+    /// A database at `path` with the first demo client onboarded, and a
+    /// context at 2026-11-30T07:00Z.
+    fn onboarded(path: &Path) -> (Store, Ctx) {
+        let mut store = Store::open(path, std::time::Duration::from_secs(5)).unwrap();
         let now = chrono::DateTime::parse_from_rfc3339("2026-11-30T07:00:00Z")
             .unwrap()
             .to_utc();
@@ -910,6 +906,17 @@ mod tests {
         };
         let (file, plan) = crate::ops::demo::PLANS[0];
         crate::ops::plan::import(&mut store, &ctx, plan, file, false).unwrap();
+        (store, ctx)
+    }
+
+    /// Between two batches another process changes a policy's state: the
+    /// next batch starts from the stored state, not from its own copy.
+    #[test]
+    fn another_writer_between_batches_drops_the_cached_state() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("bmctl.db");
+        let (mut store, ctx) = onboarded(&path);
+        let now = ctx.now;
         let (policy_id, job): (i64, String) = store
             .conn
             .query_row(
@@ -949,7 +956,7 @@ mod tests {
         assert_eq!(failures(&store), 1);
         batch(&mut store, &failed(2));
         assert_eq!(failures(&store), 2);
-        let other = Store::open(&path, timeout).unwrap();
+        let other = Store::open(&path, std::time::Duration::from_secs(5)).unwrap();
         other
             .conn
             .execute(
@@ -1023,22 +1030,8 @@ mod tests {
     #[test]
     fn a_large_file_with_bad_lines_is_all_or_nothing_unless_skipping() {
         let dir = tempfile::tempdir().unwrap();
-        let mut store = Store::open(
-            &dir.path().join("bmctl.db"),
-            std::time::Duration::from_secs(5),
-        )
-        .unwrap();
-        let now = chrono::DateTime::parse_from_rfc3339("2026-11-30T07:00:00Z")
-            .unwrap()
-            .to_utc();
-        let ctx = Ctx {
-            now,
-            actor: "test".into(),
-            command: "test".into(),
-            rules: correct::Rules::default(),
-        };
-        let (plan_file, plan) = crate::ops::demo::PLANS[0];
-        crate::ops::plan::import(&mut store, &ctx, plan, plan_file, false).unwrap();
+        let (mut store, ctx) = onboarded(&dir.path().join("bmctl.db"));
+        let now = ctx.now;
         let job: String = store
             .conn
             .query_row("SELECT job FROM policies ORDER BY id LIMIT 1", [], |r| {
