@@ -660,7 +660,8 @@ fn import_checked(
             })();
             drop(recycle);
             if let Err(e) = written {
-                // A bad line the writer met first is still reported by the checker.
+                // Not a bad line (the writer skips those): stop the checker, but
+                // a bad line it has found already is the error to report.
                 stop.store(true, Ordering::Relaxed);
                 settle(&mut checker)?;
                 return Err(e);

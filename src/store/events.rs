@@ -400,7 +400,7 @@ pub(crate) fn list_sql(f: &Filter, from_day: Option<i64>) -> (String, Vec<rusqli
                  FROM days CROSS JOIN job_events e ON e.day = days.d AND e.client_id = ?1
                  {JOINS}",
                 days_from_to!(
-                    "coalesce(?2, (SELECT min(day) FROM job_events))",
+                    "max(coalesce(?2, (SELECT min(day) FROM job_events)), (SELECT min(day) FROM job_events))",
                     "(SELECT max(day) FROM job_events)"
                 )
             ));
@@ -574,7 +574,10 @@ pub fn first_success_since(
 }
 
 pub(crate) const FIRST_SUCCESS_SINCE: &str = concat!(
-    days_from_to!("?4", "(SELECT max(day) FROM job_events)"),
+    days_from_to!(
+        "max(?4, (SELECT min(day) FROM job_events))",
+        "(SELECT max(day) FROM job_events)"
+    ),
     "SELECT min(e.ended_at)
      FROM days CROSS JOIN job_events e ON e.day = days.d AND e.client_id = ?1
      WHERE e.ended_at >= ?3 AND e.policy_id = ?2 AND e.status = 's'
@@ -654,5 +657,9 @@ mod tests {
         );
         assert_eq!(best(2, 20, 0, 200, 0), Some(Status::Missed));
         assert_eq!(best(2, 10, 0, 200, 300), None, "another client's policy");
+        // from the epoch: the days walked start at the first stored day
+        assert_eq!(first_success_since(c, 1, 10, 0).unwrap(), Some(400));
+        assert_eq!(first_success_since(c, 1, 10, 401).unwrap(), None);
+        assert_eq!(first_success_since(c, 2, 20, 0).unwrap(), None);
     }
 }
