@@ -147,16 +147,34 @@ fn title(class: &str, s: &Subject) -> String {
     format!("{what}: {}/{}", s.client, s.job)
 }
 
-/// Record a problem of `class` on a policy at instant `at`: append to the open
-/// ticket, reopen one auto-resolved within the reopen window, or open a new
-/// one. RPO breaches open as incidents. Returns the ticket id.
 impl Auto<'_> {
+    /// Record a problem of `class` on a policy at instant `at`: append to the
+    /// open ticket, reopen one auto-resolved within the reopen window, or open
+    /// a new one. RPO breaches open as incidents. Returns the ticket id.
     pub fn raise(&mut self, s: &Subject, class: &str, at: i64, detail: &str) -> Result<i64> {
+        self.raise_with(s, class, at, detail, true)
+    }
+
+    /// [`Auto::raise`] for a caller that knows whether the policy may have
+    /// an open ticket: with `may_be_open` false there is none to look up.
+    pub fn raise_with(
+        &mut self,
+        s: &Subject,
+        class: &str,
+        at: i64,
+        detail: &str,
+        may_be_open: bool,
+    ) -> Result<i64> {
         let (conn, ctx, counts) = (self.conn, self.ctx, &mut self.counts);
         let rules = &ctx.rules;
         let now = ctx.ts();
         let who = bmctl(ctx);
-        if let Some(mut t) = tickets::find_open(conn, s.policy_id, class)? {
+        let open = if may_be_open {
+            tickets::find_open(conn, s.policy_id, class)?
+        } else {
+            None
+        };
+        if let Some(mut t) = open {
             let before = t.clone();
             t.occurrences += 1;
             t.last_seen_at = Some(t.last_seen_at.unwrap_or(at).max(at));

@@ -388,7 +388,7 @@ impl Ingestor {
                 if r.check {
                     match r.status {
                         Status::Failed | Status::Missed => {
-                            auto.raise(subject, "integrity", r.at, &r.detail())?;
+                            auto.raise_with(subject, "integrity", r.at, &r.detail(), has_open)?;
                             has_open = true;
                         }
                         _ if has_open => {
@@ -432,7 +432,7 @@ impl Ingestor {
                                 st.consecutive_warnings,
                                 r.detail()
                             );
-                            auto.raise(subject, "warning", r.at, &detail)?;
+                            auto.raise_with(subject, "warning", r.at, &detail, has_open)?;
                             has_open = true;
                         }
                     }
@@ -444,7 +444,7 @@ impl Ingestor {
                         } else {
                             "missed"
                         };
-                        let id = auto.raise(subject, class, r.at, &r.detail())?;
+                        let id = auto.raise_with(subject, class, r.at, &r.detail(), has_open)?;
                         has_open = true;
                         if st.consecutive_failures >= rules.escalate_after {
                             let why = format!(
