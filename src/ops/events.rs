@@ -43,6 +43,8 @@ pub struct Summary {
 
 #[derive(Debug, Clone)]
 struct Pending {
+    /// Its place among the batch's runs: equal times keep the input's order.
+    seq: usize,
     at: i64,
     ended: i64,
     status: Status,
@@ -332,6 +334,7 @@ impl Ingestor {
                 self.pending.push((
                     s,
                     Pending {
+                        seq: self.pending.len(),
                         at: ev.at(),
                         ended: ev.ended_at,
                         status: ev.status,
@@ -361,9 +364,10 @@ impl Ingestor {
         };
         let rules = &ctx.rules;
         let with_open = crate::store::tickets::policies_with_open(conn)?;
-        // Each policy's runs in time order (stable: equal times keep the input's order).
+        // Each policy's runs in time order, sorted in place (a stable sort
+        // allocated a scratch half of the batch each time).
         let mut pending = std::mem::take(&mut self.pending);
-        pending.sort_by_key(|(s, r)| (s.policy_id, r.at, r.ended));
+        pending.sort_unstable_by_key(|(s, r)| (s.policy_id, r.at, r.ended, r.seq));
         let by_policy = || pending.chunk_by(|a, b| a.0.policy_id == b.0.policy_id);
         let mut written = Vec::with_capacity(by_policy().count());
         // The states this ingestor does not hold yet, read 100 at a time;
@@ -462,8 +466,9 @@ impl Ingestor {
             written.push((policy_id, st));
         }
         pending.clear();
-        self.pending = pending; // its room is reused by the next batch
-                                // Nothing above reads a policy's state back: all are written at once.
+        // its room is reused by the next batch
+        self.pending = pending;
+        // Nothing above reads a policy's state back: all are written at once.
         policies::set_states(conn, &written)?;
         self.states.extend(written);
         self.summary.tickets.add(auto.counts);
