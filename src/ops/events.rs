@@ -68,6 +68,14 @@ impl Pending {
     }
 }
 
+/// An event checked and keyed, waiting in [`Ingestor::add_all`] for its insert.
+struct Ready<'e> {
+    ev: &'e NewEvent,
+    tz: Tz,
+    subject: Option<Rc<Subject>>,
+    row: events::Insert<'e>,
+}
+
 impl Default for Ingestor {
     fn default() -> Self {
         Ingestor::new()
@@ -207,30 +215,45 @@ impl Ingestor {
 
     /// Record one event (a duplicate is counted and otherwise ignored).
     pub fn add(&mut self, conn: &Connection, ev: &NewEvent) -> Result<()> {
-        self.add_with(conn, &mut *conn.prepare_cached(events::INSERT)?, ev)
+        self.add_all(
+            conn,
+            &mut *conn.prepare_cached(events::INSERT)?,
+            std::iter::once(ev),
+        )
     }
 
-    /// Record events in the order given (see [`Ingestor::add_with`]).
+    /// Record events in the order given (a duplicate is counted and
+    /// otherwise ignored), with the one-row insert prepared by the caller
+    /// (once per batch, on the hot path of bulk imports). Events are written
+    /// [`events::ROWS_PER_INSERT`] to a statement; a statement that meets a
+    /// known key is undone and its rows are written one by one.
     pub fn add_all<'e>(
         &mut self,
         conn: &Connection,
         insert: &mut rusqlite::Statement<'_>,
         evs: impl IntoIterator<Item = &'e NewEvent>,
     ) -> Result<()> {
+        let mut ready: Vec<Ready<'e>> = Vec::with_capacity(events::ROWS_PER_INSERT);
         for ev in evs {
-            self.add_with(conn, insert, ev)?;
+            if let Some(r) = self.prepare(conn, &ready, ev)? {
+                ready.push(r);
+                if ready.len() == events::ROWS_PER_INSERT {
+                    self.insert_ready(conn, insert, &mut ready)?;
+                }
+            }
         }
-        Ok(())
+        self.insert_ready(conn, insert, &mut ready)
     }
 
-    /// [`Ingestor::add`] with the insert statement prepared by the caller
-    /// (once per batch, on the hot path of bulk imports).
-    pub fn add_with(
+    /// Check an event and key it; `None` when it is known under a
+    /// neighbouring day's key, in the table or among the events `ready` to
+    /// be written before it.
+    fn prepare<'e>(
         &mut self,
         conn: &Connection,
-        insert: &mut rusqlite::Statement<'_>,
-        ev: &NewEvent,
-    ) -> Result<()> {
+        ready: &[Ready<'e>],
+        ev: &'e NewEvent,
+    ) -> Result<Option<Ready<'e>>> {
         self.summary.read += 1;
         let Some((client_id, tz)) = self.client(conn, &ev.client)? else {
             return Err(rejected(format!(
@@ -254,15 +277,23 @@ impl Ingestor {
             ev.neighbour_keys(xid)
         };
         if !neighbours.is_empty() {
-            let newest = match self.newest_day {
+            let stored = match self.newest_day {
                 Some(day) => day,
                 None => *self.newest_day.insert(events::newest_day(conn)?),
             };
+            let waiting = ready.iter().map(|r| r.row.xid >> 32).max();
+            let newest = waiting.map_or(stored, |day| day.max(stored));
             neighbours.retain(|&k| k >> 32 <= newest);
         }
-        if !neighbours.is_empty() && events::any_key_exists(conn, client_id, &neighbours)? {
+        // the events not yet written are looked at where they wait
+        let known = !neighbours.is_empty()
+            && (ready
+                .iter()
+                .any(|r| r.row.client_id == client_id && neighbours.contains(&r.row.xid))
+                || events::any_key_exists(conn, client_id, &neighbours)?);
+        if known {
             self.summary.duplicate += 1;
-            return Ok(());
+            return Ok(None);
         }
         let source_id = match self.sources.get(ev.source.as_str()) {
             Some(id) => *id,
@@ -276,37 +307,72 @@ impl Ingestor {
             .snapshot
             .as_deref()
             .filter(|s| Some(*s) != ev.external_id.as_deref());
-        let new = events::insert_with(
-            insert,
-            &events::Insert {
-                client_id,
-                policy_id: subject.as_ref().map(|s| s.policy_id),
-                unmatched_id,
-                check: ev.operation == Operation::Check,
-                status: ev.status.code(),
-                started_at: ev.started_at,
-                ended_at: ev.ended_at,
-                bytes: ev.bytes,
-                files: ev.files,
-                source_id,
-                xid,
-                xkind,
-                ext_text: if xkind == -1 {
-                    ev.external_id.as_deref()
-                } else {
-                    None
-                },
-                snapshot,
-                message: ev.message.as_deref(),
+        let row = events::Insert {
+            client_id,
+            policy_id: subject.as_ref().map(|s| s.policy_id),
+            unmatched_id,
+            check: ev.operation == Operation::Check,
+            status: ev.status.code(),
+            started_at: ev.started_at,
+            ended_at: ev.ended_at,
+            bytes: ev.bytes,
+            files: ev.files,
+            source_id,
+            xid,
+            xkind,
+            ext_text: if xkind == -1 {
+                ev.external_id.as_deref()
+            } else {
+                None
             },
-        )?;
-        if !new {
-            self.summary.duplicate += 1;
+            snapshot,
+            message: ev.message.as_deref(),
+        };
+        Ok(Some(Ready {
+            ev,
+            tz,
+            subject,
+            row,
+        }))
+    }
+
+    /// Write the events in `ready` (a full buffer in one statement when none
+    /// of its keys is known) and apply what each new one means.
+    fn insert_ready(
+        &mut self,
+        conn: &Connection,
+        insert: &mut rusqlite::Statement<'_>,
+        ready: &mut Vec<Ready<'_>>,
+    ) -> Result<()> {
+        if ready.is_empty() {
             return Ok(());
         }
+        let all_new = ready.len() == events::ROWS_PER_INSERT
+            && events::insert_all_new(conn, ready.iter().map(|r| &r.row))?;
+        for r in ready.drain(..) {
+            let new = all_new || events::insert_with(insert, &r.row)?;
+            self.record(r, new);
+        }
+        Ok(())
+    }
+
+    /// Count an event and, when new, add it to the rollups and the runs
+    /// that the next flush applies.
+    fn record(&mut self, r: Ready<'_>, new: bool) {
+        if !new {
+            self.summary.duplicate += 1;
+            return;
+        }
+        let Ready {
+            ev,
+            tz,
+            subject,
+            row,
+        } = r;
+        let client_id = row.client_id;
         self.summary.new += 1;
         if let Some(newest) = self.newest_day.as_mut() {
-            *newest = (*newest).max(xid >> 32);
+            *newest = (*newest).max(row.xid >> 32);
         }
         if ev.operation == Operation::Backup && ev.status != Status::Missed {
             let at = ev.at();
@@ -348,7 +414,6 @@ impl Ingestor {
                 ));
             }
         }
-        Ok(())
     }
 
     /// Apply what the added events mean: rollups, per-policy state, tickets.
@@ -993,6 +1058,70 @@ mod tests {
             .unwrap();
         assert_eq!(fk, 1);
         assert_eq!(failures(&store), 0);
+    }
+
+    /// Events written 16 to a statement: a known key in a full buffer, a key
+    /// twice in one buffer and a run recorded again under the neighbouring
+    /// day's key (both records in one buffer) are each one duplicate, and
+    /// only new events count.
+    #[test]
+    fn buffered_inserts_find_every_duplicate() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut store, ctx) = onboarded(&dir.path().join("bmctl.db"));
+        let job: String = store
+            .conn
+            .query_row("SELECT job FROM policies ORDER BY id LIMIT 1", [], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        let base = ctx.now.timestamp() - 20 * 86_400;
+        let run = |i: i64| NewEvent {
+            client: "acme".into(),
+            job: job.clone(),
+            operation: Operation::Backup,
+            status: Status::Success,
+            started_at: Some(base + i * 3_600),
+            ended_at: base + i * 3_600 + 600,
+            bytes: None,
+            files: None,
+            snapshot: None,
+            source: "restic".into(),
+            external_id: Some(format!("{i:08x}")),
+            message: None,
+        };
+        let count = |store: &Store| -> i64 {
+            store
+                .conn
+                .query_row("SELECT count(*) FROM job_events", [], |r| r.get(0))
+                .unwrap()
+        };
+        // two runs stored before
+        ingest(&mut store, &ctx, &[run(5), run(20)]).unwrap();
+        // 40 runs, 5 and 20 among them (each in a full buffer), 30 twice
+        let mut evs: Vec<NewEvent> = (0..40).map(run).collect();
+        evs.insert(31, run(30));
+        // 23:30 to 00:10 across midnight, then the same snapshot by its start only
+        let night = base - base.rem_euclid(86_400) + 10 * 86_400 - 1_800;
+        let mut midnight = run(99);
+        midnight.started_at = Some(night);
+        midnight.ended_at = night + 2_400;
+        let mut snapshot = midnight.clone();
+        snapshot.ended_at = night;
+        evs.push(midnight);
+        evs.push(snapshot);
+        let s = ingest(&mut store, &ctx, &evs).unwrap();
+        assert_eq!((s.read, s.new, s.duplicate), (43, 39, 4));
+        assert_eq!(count(&store), 41);
+        // the rollups count new runs only
+        let runs: i64 = store
+            .conn
+            .query_row("SELECT sum(runs) FROM daily_rollups", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(runs, 41);
+        // everything again: all duplicates, nothing written
+        let again = ingest(&mut store, &ctx, &evs).unwrap();
+        assert_eq!((again.new, again.duplicate), (0, 43));
+        assert_eq!(count(&store), 41);
     }
 
     /// Both ways of reading missing states give the stored ones and keep

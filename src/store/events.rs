@@ -91,6 +91,64 @@ pub fn insert_with(stmt: &mut rusqlite::Statement<'_>, e: &Insert<'_>) -> Result
     Ok(n == 1)
 }
 
+/// Events per statement of [`insert_all_new`]: a statement's set-up and end
+/// are most of a one-row insert's cost (16 rows: 1.08 → 0.65 s per 1M).
+pub const ROWS_PER_INSERT: usize = 16;
+
+/// `INSERT` of [`ROWS_PER_INSERT`] events, without `ON CONFLICT`: a known
+/// key undoes the whole statement.
+fn insert_many_sql() -> String {
+    let row = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+    format!(
+        "INSERT INTO job_events (client_id, policy_id, unmatched_id, operation, status,
+            started_at, ended_at, bytes, files, source_id, xid, xkind, ext_text, snapshot, message, day)
+         VALUES {}",
+        vec![row; ROWS_PER_INSERT].join(", ")
+    )
+}
+
+/// Insert [`ROWS_PER_INSERT`] events in one statement when none of their
+/// keys is known (true); otherwise SQLite undoes the statement, nothing is
+/// written, and the caller inserts them one by one (false). Any other
+/// failure is an error.
+pub fn insert_all_new<'a>(
+    conn: &Connection,
+    rows: impl ExactSizeIterator<Item = &'a Insert<'a>>,
+) -> Result<bool> {
+    static SQL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    debug_assert_eq!(rows.len(), ROWS_PER_INSERT);
+    let mut stmt = conn.prepare_cached(SQL.get_or_init(insert_many_sql))?;
+    for (i, e) in rows.enumerate() {
+        debug_assert_eq!(e.xid >> 32, e.ended_at.div_euclid(86_400));
+        let at = i * 16;
+        stmt.raw_bind_parameter(at + 1, e.client_id)?;
+        stmt.raw_bind_parameter(at + 2, e.policy_id)?;
+        stmt.raw_bind_parameter(at + 3, e.unmatched_id)?;
+        stmt.raw_bind_parameter(at + 4, e.check.then_some("check"))?;
+        stmt.raw_bind_parameter(at + 5, e.status)?;
+        stmt.raw_bind_parameter(at + 6, e.started_at)?;
+        stmt.raw_bind_parameter(at + 7, e.ended_at)?;
+        stmt.raw_bind_parameter(at + 8, e.bytes)?;
+        stmt.raw_bind_parameter(at + 9, e.files)?;
+        stmt.raw_bind_parameter(at + 10, e.source_id)?;
+        stmt.raw_bind_parameter(at + 11, e.xid)?;
+        stmt.raw_bind_parameter(at + 12, e.xkind)?;
+        stmt.raw_bind_parameter(at + 13, e.ext_text)?;
+        stmt.raw_bind_parameter(at + 14, e.snapshot)?;
+        stmt.raw_bind_parameter(at + 15, e.message)?;
+        stmt.raw_bind_parameter(at + 16, e.xid >> 32)?;
+    }
+    match stmt.raw_execute() {
+        Ok(_) => Ok(true),
+        Err(rusqlite::Error::SqliteFailure(f, _))
+            if f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY =>
+        {
+            Ok(false)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
 /// The id of an event source name, created on first use.
 pub fn source_id(conn: &Connection, name: &str) -> Result<i64> {
     Ok(conn
