@@ -40,12 +40,54 @@ pub fn insert(conn: &Connection, e: &Insert<'_>) -> Result<bool> {
     insert_with(&mut *conn.prepare_cached(INSERT)?, e)
 }
 
+/// The columns an insert writes, in the order [`bind_event`] binds them.
+macro_rules! insert_into_events {
+    () => {
+        "INSERT INTO job_events (client_id, policy_id, unmatched_id, operation, status,
+            started_at, ended_at, bytes, files, source_id, xid, xkind, ext_text, snapshot, message, day)
+         VALUES "
+    };
+}
+
+/// One row's parameters of an insert.
+macro_rules! event_row {
+    () => {
+        "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    };
+}
+
 /// The insert of [`insert`]; bulk writers prepare it once per batch.
-pub const INSERT: &str =
-    "INSERT INTO job_events (client_id, policy_id, unmatched_id, operation, status,
-        started_at, ended_at, bytes, files, source_id, xid, xkind, ext_text, snapshot, message, day)
-     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)
-     ON CONFLICT (day, client_id, xid) DO NOTHING";
+pub const INSERT: &str = concat!(
+    insert_into_events!(),
+    event_row!(),
+    " ON CONFLICT (day, client_id, xid) DO NOTHING"
+);
+
+/// Bind an event's values as the row starting at parameter `at + 1`.
+fn bind_event(stmt: &mut rusqlite::Statement<'_>, at: usize, e: &Insert<'_>) -> Result<()> {
+    debug_assert_eq!(
+        e.xid >> 32,
+        e.ended_at.div_euclid(86_400),
+        "an event's key is on the day it ended"
+    );
+    stmt.raw_bind_parameter(at + 1, e.client_id)?;
+    stmt.raw_bind_parameter(at + 2, e.policy_id)?;
+    stmt.raw_bind_parameter(at + 3, e.unmatched_id)?;
+    stmt.raw_bind_parameter(at + 4, e.check.then_some("check"))?;
+    stmt.raw_bind_parameter(at + 5, e.status)?;
+    stmt.raw_bind_parameter(at + 6, e.started_at)?;
+    stmt.raw_bind_parameter(at + 7, e.ended_at)?;
+    stmt.raw_bind_parameter(at + 8, e.bytes)?;
+    stmt.raw_bind_parameter(at + 9, e.files)?;
+    stmt.raw_bind_parameter(at + 10, e.source_id)?;
+    stmt.raw_bind_parameter(at + 11, e.xid)?;
+    stmt.raw_bind_parameter(at + 12, e.xkind)?;
+    stmt.raw_bind_parameter(at + 13, e.ext_text)?;
+    stmt.raw_bind_parameter(at + 14, e.snapshot)?;
+    stmt.raw_bind_parameter(at + 15, e.message)?;
+    stmt.raw_bind_parameter(at + 16, e.xid >> 32)?;
+    Ok(())
+}
 
 /// The days `$from` to `$to` (inclusive; SQL expressions) as rows of
 /// `days(d)`, for one seek of a client's events per day: `… FROM days CROSS
@@ -65,30 +107,8 @@ macro_rules! days_from_to {
 
 /// Insert an event with a statement prepared from [`INSERT`]; true when it was new.
 pub fn insert_with(stmt: &mut rusqlite::Statement<'_>, e: &Insert<'_>) -> Result<bool> {
-    debug_assert_eq!(
-        e.xid >> 32,
-        e.ended_at.div_euclid(86_400),
-        "an event's key is on the day it ended"
-    );
-    let n = stmt.execute(params![
-        e.client_id,
-        e.policy_id,
-        e.unmatched_id,
-        e.check.then_some("check"),
-        e.status,
-        e.started_at,
-        e.ended_at,
-        e.bytes,
-        e.files,
-        e.source_id,
-        e.xid,
-        e.xkind,
-        e.ext_text,
-        e.snapshot,
-        e.message,
-        e.xid >> 32
-    ])?;
-    Ok(n == 1)
+    bind_event(stmt, 0, e)?;
+    Ok(stmt.raw_execute()? == 1)
 }
 
 /// Events per statement of [`insert_all_new`]: a statement's set-up and end
@@ -98,12 +118,10 @@ pub const ROWS_PER_INSERT: usize = 16;
 /// `INSERT` of [`ROWS_PER_INSERT`] events, without `ON CONFLICT`: a known
 /// key undoes the whole statement.
 fn insert_many_sql() -> String {
-    let row = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
     format!(
-        "INSERT INTO job_events (client_id, policy_id, unmatched_id, operation, status,
-            started_at, ended_at, bytes, files, source_id, xid, xkind, ext_text, snapshot, message, day)
-         VALUES {}",
-        vec![row; ROWS_PER_INSERT].join(", ")
+        "{}{}",
+        insert_into_events!(),
+        vec![event_row!(); ROWS_PER_INSERT].join(", ")
     )
 }
 
@@ -119,24 +137,7 @@ pub fn insert_all_new<'a>(
     debug_assert_eq!(rows.len(), ROWS_PER_INSERT);
     let mut stmt = conn.prepare_cached(SQL.get_or_init(insert_many_sql))?;
     for (i, e) in rows.enumerate() {
-        debug_assert_eq!(e.xid >> 32, e.ended_at.div_euclid(86_400));
-        let at = i * 16;
-        stmt.raw_bind_parameter(at + 1, e.client_id)?;
-        stmt.raw_bind_parameter(at + 2, e.policy_id)?;
-        stmt.raw_bind_parameter(at + 3, e.unmatched_id)?;
-        stmt.raw_bind_parameter(at + 4, e.check.then_some("check"))?;
-        stmt.raw_bind_parameter(at + 5, e.status)?;
-        stmt.raw_bind_parameter(at + 6, e.started_at)?;
-        stmt.raw_bind_parameter(at + 7, e.ended_at)?;
-        stmt.raw_bind_parameter(at + 8, e.bytes)?;
-        stmt.raw_bind_parameter(at + 9, e.files)?;
-        stmt.raw_bind_parameter(at + 10, e.source_id)?;
-        stmt.raw_bind_parameter(at + 11, e.xid)?;
-        stmt.raw_bind_parameter(at + 12, e.xkind)?;
-        stmt.raw_bind_parameter(at + 13, e.ext_text)?;
-        stmt.raw_bind_parameter(at + 14, e.snapshot)?;
-        stmt.raw_bind_parameter(at + 15, e.message)?;
-        stmt.raw_bind_parameter(at + 16, e.xid >> 32)?;
+        bind_event(&mut stmt, i * 16, e)?;
     }
     match stmt.raw_execute() {
         Ok(_) => Ok(true),
