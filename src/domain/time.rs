@@ -90,7 +90,7 @@ pub fn local_day(secs: i64, tz: Tz) -> i64 {
 
 /// A local day and the UTC seconds `[from, until)` it covers, so that the
 /// next instant of the same day needs no time-zone look-up
-/// ([`DaySpan::day_of`]).
+/// ([`DaySpan::local_day`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct DaySpan {
     pub day: i64,
@@ -124,9 +124,13 @@ impl DaySpan {
         }
     }
 
-    /// The day of `secs` when it falls in this span.
-    pub fn day_of(&self, secs: i64) -> Option<i64> {
-        (self.from..self.until).contains(&secs).then_some(self.day)
+    /// The local day of `secs` in `tz`; outside this span, the span moves
+    /// to the day of `secs`.
+    pub fn local_day(&mut self, secs: i64, tz: Tz) -> i64 {
+        if !(self.from..self.until).contains(&secs) {
+            *self = DaySpan::of(secs, tz);
+        }
+        self.day
     }
 }
 
@@ -208,10 +212,7 @@ mod tests {
             let mut span = DaySpan::of(start, tz);
             let mut t = start;
             while t < start + 200 * 86_400 {
-                let day = span.day_of(t).unwrap_or_else(|| {
-                    span = DaySpan::of(t, tz);
-                    span.day
-                });
+                let day = span.local_day(t, tz);
                 assert_eq!(day, local_day(t, tz), "{zone} at {}", rfc3339(t));
                 t += 7 * 60 + 13;
             }

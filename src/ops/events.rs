@@ -376,14 +376,11 @@ impl Ingestor {
         }
         if ev.operation == Operation::Backup && ev.status != Status::Missed {
             let at = ev.at();
-            let span = self
+            let day = self
                 .days
                 .entry(client_id)
-                .or_insert_with(|| DaySpan::of(at, tz));
-            let day = span.day_of(at).unwrap_or_else(|| {
-                *span = DaySpan::of(at, tz);
-                span.day
-            });
+                .or_insert_with(|| DaySpan::of(at, tz))
+                .local_day(at, tz);
             let r = self.rollups.entry((client_id, day)).or_default();
             r.runs += 1;
             r.bytes += ev.bytes.unwrap_or(0);
