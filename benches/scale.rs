@@ -146,6 +146,16 @@ fn keep_copy(from: &Path, to: &Path) {
     std::fs::File::open(to).unwrap().sync_all().unwrap();
 }
 
+/// `bmctl --db DB --now NOW events import FILE`, as cron runs it.
+fn events_import(bin: &Path, db: &Path, now: &str, file: &Path) -> Command {
+    let mut cmd = Command::new(bin);
+    cmd.arg("--db")
+        .arg(db)
+        .args(["--now", now, "events", "import"])
+        .arg(file);
+    cmd
+}
+
 /// Peak resident memory (KiB) of a child process, polled from /proc.
 fn run_measured(mut cmd: Command) -> (Duration, u64, bool) {
     let t = Instant::now();
@@ -305,17 +315,8 @@ fn main() {
     if std::env::var_os("BMCTL_SCALE_KEEP").is_some() {
         keep_copy(&imp_db, &dir_path.join("onboarded.db"));
     }
-    let mut cmd = Command::new(&bin);
-    cmd.args([
-        "--db",
-        imp_db.to_str().unwrap(),
-        "--now",
-        "2026-01-01T00:00:00Z",
-        "events",
-        "import",
-        jsonl.to_str().unwrap(),
-    ]);
-    let (took, peak_kib, ok) = run_measured(cmd);
+    let (took, peak_kib, ok) =
+        run_measured(events_import(&bin, &imp_db, "2026-01-01T00:00:00Z", &jsonl));
     assert!(ok, "events import failed");
     let rate = import_n as f64 / took.as_secs_f64();
     row(
@@ -472,17 +473,7 @@ fn main() {
         keep_copy(&big, &dir_path.join("before-daily.db"));
     }
     // as cron runs it: a whole `bmctl events import` process
-    let mut cmd = Command::new(&bin);
-    cmd.args([
-        "--db",
-        big.to_str().unwrap(),
-        "--now",
-        &rfc3339(now + DAY),
-        "events",
-        "import",
-        daily_file.to_str().unwrap(),
-    ]);
-    let (took, _, ok) = run_measured(cmd);
+    let (took, _, ok) = run_measured(events_import(&bin, &big, &rfc3339(now + DAY), &daily_file));
     assert!(ok, "the daily import failed");
     let took = took.as_secs_f64();
     let new: i64 = store
