@@ -87,11 +87,7 @@ pub fn run(store: &mut Store, ctx: &Ctx, set: &Settings) -> Result<Report> {
     let mut runs = events::ClientRuns::default();
     type Walk = (Vec<i64>, Option<i64>);
     let mut walks: HashMap<(String, String, i64, i64), Walk> = HashMap::new();
-    let mut auto = correct::Auto {
-        conn: &tx,
-        ctx,
-        counts: TicketCounts::default(),
-    };
+    let mut auto = correct::Auto::new(&tx, ctx);
     for p in rows {
         report.policies += 1;
         // Many policies share a schedule: parse each expression once per run.
@@ -281,7 +277,7 @@ pub fn run(store: &mut Store, ctx: &Ctx, set: &Settings) -> Result<Report> {
             });
         }
     }
-    let mut counts = auto.counts;
+    let mut counts = auto.finish()?;
     ing.flush(&tx, ctx)?;
     crate::store::outbox::take_overdue_tasks(&tx, now)?;
     for ((client_id, day), r) in rollups {

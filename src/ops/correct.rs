@@ -4,6 +4,8 @@
 //!
 //! Automatic actions are written with actor `bmctl` and audited.
 
+use std::collections::{HashMap, HashSet};
+
 use anyhow::Result;
 use rusqlite::Connection;
 use serde::Serialize;
@@ -98,10 +100,92 @@ impl TicketCounts {
 
 /// The automation at work inside one transaction: what bmctl does to
 /// tickets when events arrive and `check` finds problems.
+///
+/// Its writes wait in memory until [`Auto::finish`]: a ticket touched many
+/// times in a batch (opened by a failure, resolved by the next good run) is
+/// written once, in its final state, and the work-log lines, notifications
+/// and audit rows are appended together. Within the batch every look-up
+/// sees the waiting tickets, so the decisions are those of writing each
+/// step at once.
 pub struct Auto<'a> {
-    pub conn: &'a Connection,
-    pub ctx: &'a Ctx,
+    conn: &'a Connection,
+    ctx: &'a Ctx,
     pub counts: TicketCounts,
+    work: Work,
+}
+
+/// What an [`Auto`] has decided and not yet written.
+#[derive(Default)]
+struct Work {
+    /// Each ticket touched, as stored (`None`: new) and as it is now.
+    tickets: Vec<(Option<Ticket>, Ticket)>,
+    by_id: HashMap<i64, usize>,
+    by_policy: HashMap<i64, Vec<usize>>,
+    /// The policies whose open tickets were all read into `tickets`.
+    open_read: HashSet<i64>,
+    /// The number the next new ticket gets (read when the first is opened).
+    next_id: Option<i64>,
+    /// Work-log lines: ticket, kind, text (all by bmctl, at `now`).
+    notes: Vec<(i64, &'static str, String)>,
+    outbox: Vec<(&'static str, i64)>,
+    audit: Vec<audit::Entry>,
+}
+
+impl Work {
+    /// Hold a ticket as read; one held already is newer than the stored one.
+    fn hold(&mut self, t: Ticket) -> usize {
+        if let Some(&i) = self.by_id.get(&t.id) {
+            return i;
+        }
+        let i = self.tickets.len();
+        self.by_id.insert(t.id, i);
+        if let Some(p) = t.policy_id {
+            self.by_policy.entry(p).or_default().push(i);
+        }
+        let stored = t.clone();
+        self.tickets.push((Some(stored), t));
+        i
+    }
+
+    fn add_new(&mut self, t: Ticket) -> usize {
+        let i = self.tickets.len();
+        self.by_id.insert(t.id, i);
+        if let Some(p) = t.policy_id {
+            self.by_policy.entry(p).or_default().push(i);
+        }
+        self.tickets.push((None, t));
+        i
+    }
+
+    /// The open corrective tickets and incidents of a policy, by id.
+    fn open_of(&self, policy_id: i64) -> Vec<usize> {
+        let mut open: Vec<usize> = self
+            .by_policy
+            .get(&policy_id)
+            .into_iter()
+            .flatten()
+            .copied()
+            .filter(|&i| {
+                let t = &self.tickets[i].1;
+                t.is_open() && matches!(t.kind.as_str(), "corrective" | "incident")
+            })
+            .collect();
+        open.sort_by_key(|&i| self.tickets[i].1.id);
+        open
+    }
+
+    /// Record a change of ticket `i` from `before`: a work-log line and an audit row.
+    fn log(&mut self, i: usize, before: &Ticket, kind: &'static str, note: String) -> Result<()> {
+        let t = &self.tickets[i].1;
+        let (b, a) = audit::diff(Some(before), Some(t))?;
+        self.notes.push((t.id, kind, note));
+        self.audit.push(audit::Entry {
+            entity_id: t.id.to_string(),
+            before: b,
+            after: a,
+        });
+        Ok(())
+    }
 }
 
 fn bmctl<'a>(ctx: &'a Ctx) -> Actor<'a> {
@@ -147,7 +231,96 @@ fn title(class: &str, s: &Subject) -> String {
     format!("{what}: {}/{}", s.client, s.job)
 }
 
-impl Auto<'_> {
+impl<'a> Auto<'a> {
+    pub fn new(conn: &'a Connection, ctx: &'a Ctx) -> Auto<'a> {
+        Auto {
+            conn,
+            ctx,
+            counts: TicketCounts::default(),
+            work: Work::default(),
+        }
+    }
+
+    /// Write what the automation decided: tickets, work-log lines,
+    /// notifications and audit rows. Returns what it did.
+    pub fn finish(mut self) -> Result<TicketCounts> {
+        let work = std::mem::take(&mut self.work);
+        let conn = self.conn;
+        // Closing tickets first, then reopening, then opening: the unique
+        // index of open problems never sees two open at once.
+        let (stored, new): (Vec<_>, Vec<_>) = work.tickets.iter().partition(|(s, _)| s.is_some());
+        let (closing, opening): (Vec<_>, Vec<_>) =
+            stored.into_iter().partition(|(_, t)| !t.is_open());
+        for (before, t) in closing.into_iter().chain(opening) {
+            if let Some(before) = before {
+                tickets::save(conn, before, t)?;
+            }
+        }
+        for (_, t) in new {
+            tickets::insert(conn, t)?;
+        }
+        let now = self.ctx.ts();
+        for (id, kind, text) in &work.notes {
+            tickets::add_note(conn, *id, now, "bmctl", kind, text)?;
+        }
+        for (event, id) in &work.outbox {
+            crate::store::outbox::push(conn, event, *id, now)?;
+        }
+        audit::append(conn, &bmctl(self.ctx), "ticket", work.audit)?;
+        Ok(self.counts)
+    }
+
+    /// Read a policy's open tickets once per batch.
+    fn read_open(&mut self, policy_id: i64) -> Result<()> {
+        if self.work.open_read.insert(policy_id) {
+            for t in tickets::open_for_policy(self.conn, policy_id)? {
+                self.work.hold(t);
+            }
+        }
+        Ok(())
+    }
+
+    /// The open corrective ticket or incident of a policy for a problem class.
+    fn find_open(&mut self, policy_id: i64, class: &str) -> Result<Option<usize>> {
+        self.read_open(policy_id)?;
+        let open = self.work.open_of(policy_id);
+        Ok(open
+            .into_iter()
+            .find(|&i| self.work.tickets[i].1.class.as_deref() == Some(class)))
+    }
+
+    /// The newest ticket of a policy and class auto-resolved at or after `since`.
+    fn find_auto_resolved_since(
+        &mut self,
+        policy_id: i64,
+        class: &str,
+        since: i64,
+    ) -> Result<Option<usize>> {
+        let work = &self.work;
+        let held = work
+            .by_policy
+            .get(&policy_id)
+            .into_iter()
+            .flatten()
+            .copied()
+            .filter(|&i| {
+                let t = &work.tickets[i].1;
+                t.class.as_deref() == Some(class)
+                    && t.status == "resolved"
+                    && t.resolved_at.is_some_and(|r| r >= since)
+                    && t.auto_resolved_at.is_some()
+            })
+            .max_by_key(|&i| work.tickets[i].1.resolved_at);
+        let stored = tickets::find_auto_resolved_since(self.conn, policy_id, class, since, |id| {
+            work.by_id.contains_key(&id)
+        })?;
+        Ok(match (held, stored) {
+            (Some(i), Some(t)) if t.resolved_at <= work.tickets[i].1.resolved_at => Some(i),
+            (_, Some(t)) => Some(self.work.hold(t)),
+            (held, None) => held,
+        })
+    }
+
     /// Record a problem of `class` on a policy at instant `at`: append to the
     /// open ticket, reopen one auto-resolved within the reopen window, or open
     /// a new one. RPO breaches open as incidents. Returns the ticket id.
@@ -165,29 +338,31 @@ impl Auto<'_> {
         detail: &str,
         may_be_open: bool,
     ) -> Result<i64> {
-        let (conn, ctx, counts) = (self.conn, self.ctx, &mut self.counts);
+        let ctx = self.ctx;
         let rules = &ctx.rules;
         let now = ctx.ts();
-        let who = bmctl(ctx);
         let open = if may_be_open {
-            tickets::find_open(conn, s.policy_id, class)?
+            self.find_open(s.policy_id, class)?
         } else {
             None
         };
-        if let Some(mut t) = open {
+        if let Some(i) = open {
+            let t = &mut self.work.tickets[i].1;
             let before = t.clone();
             t.occurrences += 1;
             t.last_seen_at = Some(t.last_seen_at.unwrap_or(at).max(at));
             t.recovered_at = None;
             t.updated_at = now;
             let why = format!("{class} again ({} times): {detail}", t.occurrences);
-            save_logged(conn, &who, &before, &t, "event", &why)?;
-            counts.tickets_updated += 1;
-            return Ok(t.id);
+            let id = t.id;
+            self.work.log(i, &before, "event", why)?;
+            self.counts.tickets_updated += 1;
+            return Ok(id);
         }
-        if let Some(mut t) =
-            tickets::find_auto_resolved_since(conn, s.policy_id, class, at - rules.reopen_within_s)?
+        if let Some(i) =
+            self.find_auto_resolved_since(s.policy_id, class, at - rules.reopen_within_s)?
         {
+            let t = &mut self.work.tickets[i].1;
             let before = t.clone();
             t.reopen(now)?;
             t.occurrences += 1;
@@ -198,15 +373,22 @@ impl Auto<'_> {
                 "reopened: {class} again within {} of the auto-recovery: {detail}",
                 crate::domain::time::format_duration(rules.reopen_within_s)
             );
-            save_logged(conn, &who, &before, &t, "status", &why)?;
-            crate::store::outbox::push(conn, "reopen", t.id, now)?;
-            counts.tickets_updated += 1;
-            return Ok(t.id);
+            let id = t.id;
+            self.work.log(i, &before, "status", why)?;
+            self.work.outbox.push(("reopen", id));
+            self.counts.tickets_updated += 1;
+            return Ok(id);
         }
         let incident = class == "rpo";
         let priority = priority_for(Some(s.tier), incident);
         let kind = if incident { "incident" } else { "corrective" };
-        let mut t = Ticket {
+        let id = match self.work.next_id {
+            Some(id) => id,
+            None => tickets::next_id(self.conn)?,
+        };
+        self.work.next_id = Some(id + 1);
+        let t = Ticket {
+            id,
             class: Some(class.into()),
             ci_id: Some(s.ci_id),
             policy_id: Some(s.policy_id),
@@ -218,19 +400,19 @@ impl Auto<'_> {
             last_seen_at: Some(at),
             ..Ticket::new(kind, s.client_id, &s.client, title(class, s), priority, now)
         };
-        t.id = tickets::insert(conn, &t)?;
-        tickets::add_note(
-            conn,
-            t.id,
-            now,
-            "bmctl",
-            "event",
-            &format!("opened by bmctl: {detail}"),
-        )?;
-        audit::record(conn, &who, "ticket", &t.id.to_string(), None, Some(&t))?;
-        crate::store::outbox::push(conn, "open", t.id, now)?;
-        counts.tickets_opened += 1;
-        Ok(t.id)
+        let (_, created) = audit::diff(None, Some(&t))?;
+        self.work.add_new(t);
+        self.work
+            .notes
+            .push((id, "event", format!("opened by bmctl: {detail}")));
+        self.work.audit.push(audit::Entry {
+            entity_id: id.to_string(),
+            before: None,
+            after: created,
+        });
+        self.work.outbox.push(("open", id));
+        self.counts.tickets_opened += 1;
+        Ok(id)
     }
 
     /// Make sure a ticket for an ongoing condition (hung, RPO) is open; unlike
@@ -242,7 +424,7 @@ impl Auto<'_> {
         at: i64,
         detail: &str,
     ) -> Result<Option<i64>> {
-        if tickets::find_open(self.conn, s.policy_id, class)?.is_some() {
+        if self.find_open(s.policy_id, class)?.is_some() {
             return Ok(None);
         }
         self.raise(s, class, at, detail).map(Some)
@@ -251,8 +433,15 @@ impl Auto<'_> {
     /// Escalate a corrective ticket to an incident (higher priority), e.g. after
     /// consecutive failures.
     pub fn escalate(&mut self, id: i64, why: &str) -> Result<()> {
-        let (conn, ctx, counts) = (self.conn, self.ctx, &mut self.counts);
-        let mut t = tickets::get(conn, id)?;
+        let ctx = self.ctx;
+        let i = match self.work.by_id.get(&id) {
+            Some(&i) => i,
+            None => {
+                let t = tickets::get(self.conn, id)?;
+                self.work.hold(t)
+            }
+        };
+        let t = &mut self.work.tickets[i].1;
         if t.kind != "corrective" || !t.is_open() {
             return Ok(());
         }
@@ -260,9 +449,9 @@ impl Auto<'_> {
         t.escalate(ctx.ts())?;
         t.due_at = Some(ctx.rules.due(&t.sla_tier, t.priority, ctx.ts()));
         let note = format!("escalated to incident: {why}");
-        save_logged(conn, &bmctl(ctx), &before, &t, "status", &note)?;
-        crate::store::outbox::push(conn, "escalate", t.id, ctx.ts())?;
-        counts.tickets_updated += 1;
+        self.work.log(i, &before, "status", note)?;
+        self.work.outbox.push(("escalate", id));
+        self.counts.tickets_updated += 1;
         Ok(())
     }
 
@@ -276,10 +465,11 @@ impl Auto<'_> {
         at: i64,
         detail: &str,
     ) -> Result<()> {
-        let (conn, ctx, counts) = (self.conn, self.ctx, &mut self.counts);
-        let rules = &ctx.rules;
-        let now = ctx.ts();
-        for mut t in tickets::open_for_policy(conn, policy_id)? {
+        let rules = &self.ctx.rules;
+        let now = self.ctx.ts();
+        self.read_open(policy_id)?;
+        for i in self.work.open_of(policy_id) {
+            let t = &mut self.work.tickets[i].1;
             if !t.class.as_deref().is_some_and(|c| classes.contains(&c)) {
                 continue;
             }
@@ -290,34 +480,18 @@ impl Auto<'_> {
                 }
                 t.recovered_at = Some(at);
                 t.updated_at = now;
-                tickets::save(conn, &before, &t)?;
-                tickets::add_note(conn, t.id, now, "bmctl", "event", &format!("recovered at {}: {detail}; an incident waits for a person to resolve it with a cause (`bmctl correct resolve {}`)", rfc3339(at), t.id))?;
-                counts.tickets_updated += 1;
+                let note = format!("recovered at {}: {detail}; an incident waits for a person to resolve it with a cause (`bmctl correct resolve {}`)", rfc3339(at), t.id);
+                self.work.log(i, &before, "event", note)?;
+                self.counts.tickets_updated += 1;
             } else if rules.auto_resolve {
                 t.resolve(AUTO_RECOVERED, &format!("auto-recovered: {detail}"), now)?;
                 t.auto_resolved_at = Some(now);
-                tickets::save(conn, &before, &t)?;
-                tickets::add_note(
-                    conn,
-                    t.id,
-                    now,
-                    "bmctl",
-                    "status",
-                    &format!("auto-resolved: a good run at {} ({detail})", rfc3339(at)),
-                )?;
-                crate::store::outbox::push(conn, "resolve", t.id, now)?;
-                counts.tickets_resolved += 1;
-            } else {
-                continue;
+                let id = t.id;
+                let note = format!("auto-resolved: a good run at {} ({detail})", rfc3339(at));
+                self.work.log(i, &before, "status", note)?;
+                self.work.outbox.push(("resolve", id));
+                self.counts.tickets_resolved += 1;
             }
-            audit::record(
-                conn,
-                &bmctl(ctx),
-                "ticket",
-                &t.id.to_string(),
-                Some(&before),
-                Some(&t),
-            )?;
         }
         Ok(())
     }

@@ -419,11 +419,7 @@ impl Ingestor {
         for ((client_id, day), r) in self.rollups.drain() {
             events::rollup_add(conn, client_id, day, &r)?;
         }
-        let mut auto = correct::Auto {
-            conn,
-            ctx,
-            counts: TicketCounts::default(),
-        };
+        let mut auto = correct::Auto::new(conn, ctx);
         let rules = &ctx.rules;
         let with_open = crate::store::tickets::policies_with_open(conn)?;
         // Each policy's runs in time order, sorted in place (a stable sort
@@ -533,7 +529,7 @@ impl Ingestor {
         // Nothing above reads a policy's state back: all are written at once.
         policies::set_states(conn, &written)?;
         self.states.extend(written);
-        self.summary.tickets.add(auto.counts);
+        self.summary.tickets.add(auto.finish()?);
         Ok(())
     }
 }
@@ -1055,6 +1051,123 @@ mod tests {
             .unwrap();
         assert_eq!(fk, 1);
         assert_eq!(failures(&store), 0);
+    }
+
+    /// The ticket automation decides in memory and writes at the end of a
+    /// batch: a policy's whole story in one batch leaves the same tickets,
+    /// work log, notifications and audit chain, byte for byte, as the same
+    /// events one batch each. The story opens, updates, escalates,
+    /// recovers an incident, auto-resolves and reopens, on backups and on
+    /// repository checks.
+    #[test]
+    fn one_batch_writes_what_one_event_per_batch_writes() {
+        use Status::{Failed as F, Missed as M, Success as S, Warning as W};
+        let story = [
+            (F, false),
+            (F, false),
+            (F, false), // the third in a row: escalated to an incident
+            (S, false), // the incident recovers and waits for a person
+            (F, false), // the incident again
+            (W, false),
+            (W, false),
+            (W, false), // warnings in a row: a ticket
+            (S, true),
+            (F, true),  // a repository check fails
+            (S, true),  // and passes: auto-resolved
+            (F, true),  // reopened within the window
+            (S, false), // clears the warning ticket
+            (W, false),
+            (W, false),
+            (W, false), // the warning ticket reopens
+            (M, false),
+            (S, false),
+            (S, true),
+        ];
+        let dir = tempfile::tempdir().unwrap();
+        let mut stores = Vec::new();
+        for name in ["one.db", "each.db"] {
+            let (store, ctx) = onboarded(&dir.path().join(name));
+            stores.push((store, ctx));
+        }
+        let job: String = stores[0]
+            .0
+            .conn
+            .query_row("SELECT job FROM policies ORDER BY id LIMIT 1", [], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        let base = stores[0].1.now.timestamp() - 30 * 86_400;
+        let evs: Vec<NewEvent> = story
+            .iter()
+            .enumerate()
+            .map(|(i, &(status, check))| NewEvent {
+                client: "acme".into(),
+                job: job.clone(),
+                operation: if check {
+                    Operation::Check
+                } else {
+                    Operation::Backup
+                },
+                status,
+                started_at: None,
+                ended_at: base + i as i64 * 3600,
+                bytes: None,
+                files: None,
+                snapshot: None,
+                source: "test".into(),
+                external_id: None,
+                message: Some(format!("run {i}")),
+            })
+            .collect();
+        let (one, each) = stores.split_at_mut(1);
+        let (one, each) = (&mut one[0], &mut each[0]);
+        let in_one = ingest(&mut one.0, &one.1, &evs).unwrap();
+        let mut in_each = TicketCounts::default();
+        for ev in &evs {
+            in_each.add(
+                ingest(&mut each.0, &each.1, std::slice::from_ref(ev))
+                    .unwrap()
+                    .tickets,
+            );
+        }
+        assert_eq!(in_one.tickets, in_each);
+        assert_eq!(in_one.tickets.tickets_opened, 4, "{in_one:?}");
+        assert!(in_one.tickets.tickets_resolved >= 3, "{in_one:?}");
+        let dump = |store: &Store| -> Vec<String> {
+            let mut out = Vec::new();
+            for sql in [
+                "SELECT * FROM tickets ORDER BY id",
+                "SELECT * FROM ticket_notes ORDER BY id",
+                "SELECT * FROM hook_outbox ORDER BY id",
+                "SELECT * FROM audit_log ORDER BY id",
+            ] {
+                let mut stmt = store.conn.prepare(sql).unwrap();
+                let n = stmt.column_count();
+                let rows = stmt
+                    .query_map([], |r| {
+                        let cols: Vec<String> = (0..n)
+                            .map(|i| match r.get_ref(i).unwrap() {
+                                rusqlite::types::ValueRef::Text(t) => {
+                                    String::from_utf8_lossy(t).into_owned()
+                                }
+                                v => format!("{v:?}"),
+                            })
+                            .collect();
+                        Ok(cols.join("|"))
+                    })
+                    .unwrap();
+                out.extend(rows.map(|r| format!("{sql}: {}", r.unwrap())));
+            }
+            out
+        };
+        let (a, b) = (dump(&one.0), dump(&each.0));
+        assert!(a.iter().any(|r| r.contains("reopened")), "{a:#?}");
+        assert!(a.iter().any(|r| r.contains("escalated to incident")));
+        assert!(a.iter().any(|r| r.contains("an incident waits")));
+        for (x, y) in a.iter().zip(&b) {
+            assert_eq!(x, y);
+        }
+        assert_eq!(a.len(), b.len());
     }
 
     /// Events written 16 to a statement: a known key in a full buffer, a key

@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use crate::domain::time::format_duration;
 use crate::error::rejected;
-use crate::ops::correct::{Auto, Subject, TicketCounts};
+use crate::ops::correct::{Auto, Subject};
 use crate::ops::Ctx;
 use crate::store::recovery::{self, AttemptView, NewAttempt};
 use crate::store::{audit, clients, policies, tickets, Store};
@@ -72,11 +72,7 @@ pub fn record(store: &mut Store, ctx: &Ctx, r: Report) -> Result<Recorded> {
             tier: p.tier,
             job: p.spec.job.clone(),
         };
-        let mut auto = Auto {
-            conn: &tx,
-            ctx,
-            counts: TicketCounts::default(),
-        };
+        let mut auto = Auto::new(&tx, ctx);
         let detail = format!(
             "{} restore {} after {took}: {}",
             r.kind,
@@ -84,6 +80,7 @@ pub fn record(store: &mut Store, ctx: &Ctx, r: Report) -> Result<Recorded> {
             r.issues.clone().unwrap_or_default()
         );
         corrective = Some(auto.raise(&subject, "restore", r.ended_at, &detail)?);
+        auto.finish()?;
     }
     let task = if r.kind == "test" {
         tickets::open_task_of(&tx, p.id, "restore-test")?

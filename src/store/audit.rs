@@ -26,33 +26,86 @@ pub fn record(
     before: Option<&dyn erased::Json>,
     after: Option<&dyn erased::Json>,
 ) -> Result<()> {
+    let (before, after) = diff(before, after)?;
+    append(
+        conn,
+        who,
+        entity_type,
+        [Entry {
+            entity_id: entity_id.to_string(),
+            before,
+            after,
+        }],
+    )
+}
+
+/// One audit row to be written: the entity and its JSON sides from [`diff`].
+#[derive(Debug, Clone)]
+pub struct Entry {
+    pub entity_id: String,
+    pub before: Option<String>,
+    pub after: Option<String>,
+}
+
+/// The JSON an audit row keeps of a write: only the fields that changed,
+/// or the non-null fields of a created or deleted entity.
+pub fn diff(
+    before: Option<&dyn erased::Json>,
+    after: Option<&dyn erased::Json>,
+) -> Result<(Option<String>, Option<String>)> {
     let (before, after) = changed_fields(
         before.map(|b| b.value()).transpose()?,
         after.map(|a| a.value()).transpose()?,
     );
-    let before = before.map(|b| b.to_string());
-    let after = after.map(|a| a.to_string());
-    let (prev_id, prev_hash): (i64, String) = conn
+    Ok((before.map(|b| b.to_string()), after.map(|a| a.to_string())))
+}
+
+/// Append rows in order, all by `who` on entities of one type; the chain's
+/// end is read once for all of them.
+pub fn append(
+    conn: &Connection,
+    who: &Actor<'_>,
+    entity_type: &str,
+    entries: impl IntoIterator<Item = Entry>,
+) -> Result<()> {
+    let mut entries = entries.into_iter().peekable();
+    if entries.peek().is_none() {
+        return Ok(());
+    }
+    let (mut prev_id, mut prev_hash): (i64, String) = conn
         .prepare_cached("SELECT id, coalesce(hash, '') FROM audit_log ORDER BY id DESC LIMIT 1")?
         .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))
         .optional()?
         .unwrap_or((0, String::new()));
-    let row = ChainRow {
-        id: prev_id + 1,
-        at: who.at,
-        actor: who.actor.to_string(),
-        command: who.command.to_string(),
-        entity_type: entity_type.to_string(),
-        entity_id: entity_id.to_string(),
-        before,
-        after,
-    };
-    let hash = row.hash(&prev_hash);
-    conn.prepare_cached(
+    let mut insert = conn.prepare_cached(
         "INSERT INTO audit_log (id, at, actor, command, entity_type, entity_id, before, after, hash)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-    )?
-    .execute(params![row.id, row.at, row.actor, row.command, row.entity_type, row.entity_id, row.before, row.after, hash])?;
+    )?;
+    for e in entries {
+        let row = ChainRow {
+            id: prev_id + 1,
+            at: who.at,
+            actor: who.actor.to_string(),
+            command: who.command.to_string(),
+            entity_type: entity_type.to_string(),
+            entity_id: e.entity_id,
+            before: e.before,
+            after: e.after,
+        };
+        let hash = row.hash(&prev_hash);
+        insert.execute(params![
+            row.id,
+            row.at,
+            row.actor,
+            row.command,
+            row.entity_type,
+            row.entity_id,
+            row.before,
+            row.after,
+            hash
+        ])?;
+        (prev_id, prev_hash) = (row.id, hash);
+    }
     Ok(())
 }
 

@@ -89,25 +89,40 @@ pub fn find_open(conn: &Connection, policy_id: i64, class: &str) -> Result<Optio
         .optional()?)
 }
 
-/// The newest ticket of a policy and class that bmctl auto-resolved at or after `since`.
+/// The newest ticket of a policy and class that bmctl auto-resolved at or
+/// after `since`, other than those `skip` says the caller holds already.
 pub fn find_auto_resolved_since(
     conn: &Connection,
     policy_id: i64,
     class: &str,
     since: i64,
+    skip: impl Fn(i64) -> bool,
 ) -> Result<Option<Ticket>> {
     static SQL: OnceLock<String> = OnceLock::new();
     let sql = SQL.get_or_init(|| {
         format!(
             "{SELECT} WHERE t.policy_id = ?1 AND t.class = ?2 AND t.status = 'resolved'
                AND t.resolved_at >= ?3 AND t.auto_resolved_at IS NOT NULL
-             ORDER BY t.resolved_at DESC LIMIT 1"
+             ORDER BY t.resolved_at DESC"
         )
     });
+    let mut stmt = conn.prepare_cached(sql)?;
+    let mut rows = stmt.query(params![policy_id, class, since])?;
+    while let Some(row) = rows.next()? {
+        let t = from_row(row)?;
+        if !skip(t.id) {
+            return Ok(Some(t));
+        }
+    }
+    Ok(None)
+}
+
+/// The id the next ticket will get (tickets are numbered in order; callers
+/// that write a batch of tickets at once number them ahead).
+pub fn next_id(conn: &Connection) -> Result<i64> {
     Ok(conn
-        .prepare_cached(sql)?
-        .query_row(params![policy_id, class, since], from_row)
-        .optional()?)
+        .prepare_cached("SELECT coalesce(max(id), 0) + 1 FROM tickets")?
+        .query_row([], |r| r.get(0))?)
 }
 
 /// Open corrective tickets and incidents of a policy.
@@ -182,18 +197,20 @@ pub fn policies_with_open(conn: &Connection) -> Result<std::collections::HashSet
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
-/// Insert a ticket; `None` when a task for the same occurrence exists already.
+/// Insert a ticket (numbered by the caller when its `id` is not 0); `None`
+/// when a task for the same occurrence exists already.
 pub fn try_insert(conn: &Connection, t: &Ticket) -> Result<Option<i64>> {
     let n = conn.prepare_cached(
-        "INSERT INTO tickets (kind, class, client_id, ci_id, policy_id, title, status, priority, assignee,
+        "INSERT INTO tickets (id, kind, class, client_id, ci_id, policy_id, title, status, priority, assignee,
             opened_at, updated_at, due_at, started_at, resolved_at, occurrences, first_seen_at, last_seen_at,
             resolution, cause, auto_resolved_at, recovered_at, psa_ref, linked_ticket_id, template_id,
             occurrence_at, checklist, result, not_applicable)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20,
-            ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28)
+            ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29)
          ON CONFLICT DO NOTHING",
     )?
     .execute(params![
+        (t.id != 0).then_some(t.id),
         t.kind,
         t.class,
         t.client_id,
