@@ -103,12 +103,12 @@ pub fn run(store: &mut Store, ctx: &Ctx, set: &Settings) -> Result<Report> {
         let schedule = &schedules[&p.schedule];
         let subject = Subject {
             client_id: p.client_id,
-            client: p.client.clone(),
-            sla_tier: p.sla_tier.clone(),
+            client: p.client.as_str().into(),
+            sla_tier: p.sla_tier.as_str().into(),
             policy_id: p.id,
             ci_id: p.ci_id,
             tier: p.tier,
-            job: p.job.clone(),
+            job: p.job.as_str().into(),
         };
         let max_runtime = p.max_runtime_s.unwrap_or(set.default_max_runtime_s);
         let floor = p.created_at.max(now - set.lookback_s);
@@ -153,7 +153,7 @@ pub fn run(store: &mut Store, ctx: &Ctx, set: &Settings) -> Result<Report> {
             }
             // The policy's newest run started in this window and succeeded:
             // success is the best outcome, no need to read the events.
-            let newest_ok = p.state.last_status.as_deref() == Some("success")
+            let newest_ok = p.state.last_status == Some(Status::Success)
                 && p.state.last_event_at.is_some_and(|t| t > lo && t <= hi);
             let best = if newest_ok {
                 Some(Status::Success)

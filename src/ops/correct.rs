@@ -5,6 +5,7 @@
 //! Automatic actions are written with actor `bmctl` and audited.
 
 use std::collections::{HashMap, HashSet};
+use std::rc::Rc;
 
 use anyhow::Result;
 use rusqlite::Connection;
@@ -72,14 +73,17 @@ impl Rules {
 
 /// The policy a ticket is about.
 #[derive(Debug, Clone)]
+///
+/// Its texts are shared: the ingestor holds one per active policy, and a
+/// client's code and tier are one allocation for all its policies.
 pub struct Subject {
     pub client_id: i64,
-    pub client: String,
-    pub sla_tier: String,
+    pub client: Rc<str>,
+    pub sla_tier: Rc<str>,
     pub policy_id: i64,
     pub ci_id: i64,
     pub tier: i64,
-    pub job: String,
+    pub job: Rc<str>,
 }
 
 /// What the automation did, for summaries.
@@ -392,10 +396,10 @@ impl<'a> Auto<'a> {
             class: Some(class.into()),
             ci_id: Some(s.ci_id),
             policy_id: Some(s.policy_id),
-            job: Some(s.job.clone()),
+            job: Some(s.job.to_string()),
             due_at: Some(rules.due(&s.sla_tier, priority, now)),
             first_seen_at: Some(at),
-            sla_tier: s.sla_tier.clone(),
+            sla_tier: s.sla_tier.to_string(),
             assignee: rules.assignee(&s.client),
             last_seen_at: Some(at),
             ..Ticket::new(kind, s.client_id, &s.client, title(class, s), priority, now)

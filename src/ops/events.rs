@@ -119,7 +119,7 @@ pub struct Ingestor {
     clients: FastMap<String, Option<(i64, Tz)>>,
     sources: FastMap<String, i64>,
     /// Per client: its active policies by job.
-    policies: FastMap<i64, FastMap<String, Rc<Subject>>>,
+    policies: FastMap<i64, FastMap<Rc<str>, Rc<Subject>>>,
     /// The runs added since the last flush (sorted by policy and time there).
     pending: Vec<(Rc<Subject>, Pending)>,
     /// The newest day of any event, read once per transaction when a
@@ -191,13 +191,15 @@ impl Ingestor {
             Entry::Occupied(known) => known.into_mut(),
             // The first event of a client reads all its active policies at once.
             Entry::Vacant(slot) => {
-                let sla_tier = clients::get_by_id(conn, client_id)?.sla_tier;
+                let sla_tier: Rc<str> = clients::get_by_id(conn, client_id)?.sla_tier.into();
+                let client: Rc<str> = client.into();
                 let jobs = policies::active_keys(conn, client_id)?
                     .into_iter()
                     .map(|(job, policy_id, ci_id, tier)| {
+                        let job: Rc<str> = job.into();
                         let subject = Subject {
                             client_id,
-                            client: client.to_string(),
+                            client: client.clone(),
                             sla_tier: sla_tier.clone(),
                             policy_id,
                             ci_id,
@@ -518,8 +520,8 @@ impl Ingestor {
                     }
                 }
             }
-            if let Some(s) = last_status {
-                st.last_status = Some(s.as_str().to_string());
+            if last_status.is_some() {
+                st.last_status = last_status;
             }
             written.push((policy_id, st));
         }

@@ -65,12 +65,12 @@ pub fn record(store: &mut Store, ctx: &Ctx, r: Report) -> Result<Recorded> {
     if r.outcome != "success" {
         let subject = Subject {
             client_id: c.id,
-            client: c.code.clone(),
-            sla_tier: c.sla_tier.clone(),
+            client: c.code.as_str().into(),
+            sla_tier: c.sla_tier.as_str().into(),
             policy_id: p.id,
             ci_id: p.ci_id,
             tier: p.tier,
-            job: p.spec.job.clone(),
+            job: p.spec.job.as_str().into(),
         };
         let mut auto = Auto::new(&tx, ctx);
         let detail = format!(

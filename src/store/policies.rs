@@ -5,6 +5,7 @@ use std::sync::OnceLock;
 use anyhow::Result;
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
+use crate::domain::event::Status;
 use crate::domain::plan::PolicySpec;
 use crate::domain::policy::{MatchRule, Retention};
 use crate::error::not_found;
@@ -188,7 +189,7 @@ pub fn retire(conn: &Connection, id: i64, now: i64) -> Result<()> {
 pub struct State {
     pub last_event_at: Option<i64>,
     pub last_success_at: Option<i64>,
-    pub last_status: Option<String>,
+    pub last_status: Option<Status>,
     pub consecutive_failures: i64,
     pub consecutive_warnings: i64,
     pub running_since: Option<i64>,
@@ -209,12 +210,24 @@ fn state_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<State> {
     Ok(State {
         last_event_at: r.get(0)?,
         last_success_at: r.get(1)?,
-        last_status: r.get(2)?,
+        last_status: status_at(r, 2)?,
         consecutive_failures: r.get(3)?,
         consecutive_warnings: r.get(4)?,
         running_since: r.get(5)?,
         checked_until: r.get(6)?,
     })
+}
+
+/// A status column (its text; no string is kept per policy).
+fn status_at(r: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<Option<Status>> {
+    r.get_ref(i)?
+        .as_str_or_null()?
+        .map(|text| {
+            Status::parse(text).map_err(|e| {
+                rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, e.into())
+            })
+        })
+        .transpose()
 }
 
 /// The states of many policies, [`STATES_PER_UPDATE`] to a statement (the
@@ -283,7 +296,7 @@ pub fn set_states(conn: &Connection, states: &[(i64, State)]) -> Result<()> {
             stmt.raw_bind_parameter(at + 1, id)?;
             stmt.raw_bind_parameter(at + 2, s.last_event_at)?;
             stmt.raw_bind_parameter(at + 3, s.last_success_at)?;
-            stmt.raw_bind_parameter(at + 4, s.last_status.as_deref())?;
+            stmt.raw_bind_parameter(at + 4, s.last_status.map(Status::as_str))?;
             stmt.raw_bind_parameter(at + 5, s.consecutive_failures)?;
             stmt.raw_bind_parameter(at + 6, s.consecutive_warnings)?;
             stmt.raw_bind_parameter(at + 7, s.running_since)?;
@@ -353,7 +366,7 @@ pub fn active_for_check(conn: &Connection) -> Result<Vec<CheckRow>> {
             state: State {
                 last_event_at: r.get(12)?,
                 last_success_at: r.get(13)?,
-                last_status: r.get(14)?,
+                last_status: status_at(r, 14)?,
                 consecutive_failures: r.get(15)?,
                 consecutive_warnings: r.get(16)?,
                 running_since: r.get(17)?,
@@ -399,7 +412,14 @@ mod tests {
         let state = |id: i64| State {
             last_event_at: Some(id * 10),
             last_success_at: (id % 2 == 0).then_some(id),
-            last_status: Some(format!("s{id}")),
+            last_status: [
+                Status::Success,
+                Status::Failed,
+                Status::Warning,
+                Status::Missed,
+            ]
+            .get(id as usize % 5)
+            .copied(),
             consecutive_failures: id % 5,
             consecutive_warnings: id % 3,
             running_since: None,
