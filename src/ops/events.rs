@@ -158,17 +158,33 @@ impl Ingestor {
     /// cached clients, policies, sources and states are dropped and read
     /// again. So the ids the ingestor inserts are ones this transaction has
     /// seen, and the state it writes back starts from the stored one.
+    /// After an error of [`Ingestor::add`], [`Ingestor::add_all`] or
+    /// [`Ingestor::flush`] the caches are dropped too: their transaction
+    /// will not commit, and what it created or changed goes with it.
     pub fn begin(&mut self, conn: &Connection) -> Result<()> {
         let version: i64 = conn.query_row("PRAGMA data_version", [], |r| r.get(0))?;
         if self.data_version != Some(version) {
-            self.clients.clear();
-            self.sources.clear();
-            self.policies.clear();
-            self.states.clear();
-            self.days.clear();
+            self.forget();
             self.data_version = Some(version);
         }
         Ok(())
+    }
+
+    fn forget(&mut self) {
+        self.clients.clear();
+        self.sources.clear();
+        self.policies.clear();
+        self.states.clear();
+        self.days.clear();
+        self.data_version = None;
+    }
+
+    /// `done`, and on an error the caches forgotten (see [`Ingestor::begin`]).
+    fn or_forget<T>(&mut self, done: Result<T>) -> Result<T> {
+        if done.is_err() {
+            self.forget();
+        }
+        done
     }
 
     fn client(&mut self, conn: &Connection, code: &str) -> Result<Option<(i64, Tz)>> {
@@ -230,6 +246,16 @@ impl Ingestor {
     /// [`events::ROWS_PER_INSERT`] to a statement; a statement that meets a
     /// known key is undone and its rows are written one by one.
     pub fn add_all<'e>(
+        &mut self,
+        conn: &Connection,
+        insert: &mut rusqlite::Statement<'_>,
+        evs: impl IntoIterator<Item = &'e NewEvent>,
+    ) -> Result<()> {
+        let added = self.add_each(conn, insert, evs);
+        self.or_forget(added)
+    }
+
+    fn add_each<'e>(
         &mut self,
         conn: &Connection,
         insert: &mut rusqlite::Statement<'_>,
@@ -417,6 +443,11 @@ impl Ingestor {
 
     /// Apply what the added events mean: rollups, per-policy state, tickets.
     pub fn flush(&mut self, conn: &Connection, ctx: &Ctx) -> Result<()> {
+        let applied = self.apply(conn, ctx);
+        self.or_forget(applied)
+    }
+
+    fn apply(&mut self, conn: &Connection, ctx: &Ctx) -> Result<()> {
         self.newest_day = None;
         for ((client_id, day), r) in self.rollups.drain() {
             events::rollup_add(conn, client_id, day, &r)?;
@@ -441,9 +472,9 @@ impl Ingestor {
         for runs in by_policy() {
             let subject = &runs[0].0;
             let policy_id = subject.policy_id;
-            let mut st = match self.states.remove(&policy_id) {
-                Some(st) => st,
-                None => policies::state(conn, policy_id)?,
+            let st = match self.states.entry(policy_id) {
+                Entry::Occupied(held) => held.into_mut(),
+                Entry::Vacant(slot) => slot.insert(policies::state(conn, policy_id)?),
             };
             // Most policies have no open ticket: then good news needs no ticket query.
             let mut has_open = with_open.contains(&policy_id);
@@ -523,14 +554,13 @@ impl Ingestor {
             if last_status.is_some() {
                 st.last_status = last_status;
             }
-            written.push((policy_id, st));
+            written.push((policy_id, *st));
         }
         pending.clear();
         // its room is reused by the next batch
         self.pending = pending;
         // Nothing above reads a policy's state back: all are written at once.
         policies::set_states(conn, &written)?;
-        self.states.extend(written);
         self.summary.tickets.add(auto.finish()?);
         Ok(())
     }
@@ -1053,6 +1083,65 @@ mod tests {
             .unwrap();
         assert_eq!(fk, 1);
         assert_eq!(failures(&store), 0);
+    }
+
+    /// A batch that fails after the states were changed in memory (here
+    /// its ticket insert) leaves nothing of itself in the ingestor: the next
+    /// batch starts from the stored states, and does not refer to the
+    /// source row the failed batch had created.
+    #[test]
+    fn a_failed_batch_leaves_nothing_in_the_ingestor() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut store, ctx) = onboarded(&dir.path().join("bmctl.db"));
+        let (policy_id, job): (i64, String) = store
+            .conn
+            .query_row(
+                "SELECT id, job FROM policies ORDER BY id LIMIT 1",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap();
+        let ev = NewEvent {
+            client: "acme".into(),
+            job,
+            operation: Operation::Backup,
+            status: Status::Failed,
+            started_at: None,
+            ended_at: ctx.now.timestamp() - 3600,
+            bytes: None,
+            files: None,
+            snapshot: None,
+            source: "test".into(),
+            external_id: None,
+            message: None,
+        };
+        let mut ing = Ingestor::new();
+        let mut batch = |store: &mut Store| {
+            let tx = store.write().unwrap();
+            ing.begin(&tx).unwrap();
+            ing.add(&tx, &ev).unwrap();
+            let flushed = ing.flush(&tx, &ctx);
+            if flushed.is_ok() {
+                tx.commit().unwrap();
+            }
+            flushed
+        };
+        store
+            .conn
+            .execute_batch(
+                "CREATE TEMP TRIGGER no_tickets BEFORE INSERT ON tickets
+                 BEGIN SELECT RAISE(ABORT, 'no tickets today'); END",
+            )
+            .unwrap();
+        let err = batch(&mut store).unwrap_err();
+        assert!(format!("{err:#}").contains("no tickets today"), "{err:#}");
+        store.conn.execute_batch("DROP TRIGGER no_tickets").unwrap();
+        batch(&mut store).unwrap();
+        let st = policies::state(&store.conn, policy_id).unwrap();
+        assert_eq!(
+            st.consecutive_failures, 1,
+            "the failed batch's count is gone"
+        );
     }
 
     /// The ticket automation decides in memory and writes at the end of a

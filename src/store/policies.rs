@@ -185,7 +185,7 @@ pub fn retire(conn: &Connection, id: i64, now: i64) -> Result<()> {
 }
 
 /// The live state of a policy that ingest and `check` keep up to date.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct State {
     pub last_event_at: Option<i64>,
     pub last_success_at: Option<i64>,
