@@ -260,16 +260,11 @@ impl<'a> Auto<'a> {
                 tickets::save(conn, before, t)?;
             }
         }
-        for (_, t) in new {
-            tickets::insert(conn, t)?;
-        }
+        let new: Vec<&Ticket> = new.into_iter().map(|(_, t)| t).collect();
+        tickets::insert_numbered(conn, &new)?;
         let now = self.ctx.ts();
-        for (id, kind, text) in &work.notes {
-            tickets::add_note(conn, *id, now, "bmctl", kind, text)?;
-        }
-        for (event, id) in &work.outbox {
-            crate::store::outbox::push(conn, event, *id, now)?;
-        }
+        tickets::add_notes(conn, now, "bmctl", &work.notes)?;
+        crate::store::outbox::push_all(conn, &work.outbox, now)?;
         audit::append(conn, &bmctl(self.ctx), "ticket", work.audit)?;
         Ok(self.counts)
     }

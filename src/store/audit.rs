@@ -61,7 +61,7 @@ pub fn diff(
 }
 
 /// Append rows in order, all by `who` on entities of one type; the chain's
-/// end is read once for all of them.
+/// end is read once for all of them, and they are written 16 to a statement.
 pub fn append(
     conn: &Connection,
     who: &Actor<'_>,
@@ -77,10 +77,7 @@ pub fn append(
         .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))
         .optional()?
         .unwrap_or((0, String::new()));
-    let mut insert = conn.prepare_cached(
-        "INSERT INTO audit_log (id, at, actor, command, entity_type, entity_id, before, after, hash)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-    )?;
+    let mut rows = Vec::with_capacity(entries.size_hint().0);
     for e in entries {
         let row = ChainRow {
             id: prev_id + 1,
@@ -93,20 +90,37 @@ pub fn append(
             after: e.after,
         };
         let hash = row.hash(&prev_hash);
-        insert.execute(params![
-            row.id,
-            row.at,
-            row.actor,
-            row.command,
-            row.entity_type,
-            row.entity_id,
-            row.before,
-            row.after,
-            hash
-        ])?;
-        (prev_id, prev_hash) = (row.id, hash);
+        prev_id = row.id;
+        prev_hash.clone_from(&hash);
+        rows.push((row, hash));
     }
-    Ok(())
+    super::insert_rows(
+        conn,
+        "audit_log",
+        &[
+            "id",
+            "at",
+            "actor",
+            "command",
+            "entity_type",
+            "entity_id",
+            "before",
+            "after",
+            "hash",
+        ],
+        &rows,
+        |stmt, first, (row, hash)| {
+            stmt.raw_bind_parameter(first, row.id)?;
+            stmt.raw_bind_parameter(first + 1, row.at)?;
+            stmt.raw_bind_parameter(first + 2, &row.actor)?;
+            stmt.raw_bind_parameter(first + 3, &row.command)?;
+            stmt.raw_bind_parameter(first + 4, &row.entity_type)?;
+            stmt.raw_bind_parameter(first + 5, &row.entity_id)?;
+            stmt.raw_bind_parameter(first + 6, &row.before)?;
+            stmt.raw_bind_parameter(first + 7, &row.after)?;
+            stmt.raw_bind_parameter(first + 8, hash)
+        },
+    )
 }
 
 /// What the hash of an audit row covers.

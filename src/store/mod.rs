@@ -162,6 +162,50 @@ impl Query {
     }
 }
 
+/// Rows per statement of [`insert_rows`].
+const ROWS_PER_STATEMENT: usize = 16;
+
+/// Insert `rows` into `table` ([`ROWS_PER_STATEMENT`] to a statement, the
+/// rest one at a time): `columns` names them, and `bind` binds one row's
+/// values from parameter `first` on, in that order. A batch's work-log
+/// lines, notifications and audit rows pay a statement's overhead once per
+/// 16 rows.
+pub(crate) fn insert_rows<T>(
+    conn: &Connection,
+    table: &str,
+    columns: &[&str],
+    rows: &[T],
+    bind: impl Fn(&mut rusqlite::Statement<'_>, usize, &T) -> rusqlite::Result<()>,
+) -> Result<()> {
+    let one = format!("({})", vec!["?"; columns.len()].join(", "));
+    let sql = |n: usize| {
+        format!(
+            "INSERT INTO {table} ({}) VALUES {}",
+            columns.join(", "),
+            vec![one.as_str(); n].join(", ")
+        )
+    };
+    let mut chunks = rows.chunks_exact(ROWS_PER_STATEMENT);
+    if chunks.len() > 0 {
+        let mut stmt = conn.prepare_cached(&sql(ROWS_PER_STATEMENT))?;
+        for chunk in chunks.by_ref() {
+            for (i, row) in chunk.iter().enumerate() {
+                bind(&mut stmt, 1 + i * columns.len(), row)?;
+            }
+            stmt.raw_execute()?;
+        }
+    }
+    let rest = chunks.remainder();
+    if !rest.is_empty() {
+        let mut stmt = conn.prepare_cached(&sql(1))?;
+        for row in rest {
+            bind(&mut stmt, 1, row)?;
+            stmt.raw_execute()?;
+        }
+    }
+    Ok(())
+}
+
 /// `file:` URI of a path (percent-encoding what a URI may not hold).
 fn file_uri(path: &Path, query: &str) -> String {
     let mut out = String::from("file:");

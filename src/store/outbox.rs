@@ -12,6 +12,21 @@ pub fn push(conn: &Connection, event: &str, ticket_id: i64, at: i64) -> Result<(
     Ok(())
 }
 
+/// Queue notifications (event, ticket) of one instant, in order.
+pub fn push_all(conn: &Connection, events: &[(&str, i64)], at: i64) -> Result<()> {
+    super::insert_rows(
+        conn,
+        "hook_outbox",
+        &["event", "ticket_id", "created_at"],
+        events,
+        |stmt, first, (event, ticket_id)| {
+            stmt.raw_bind_parameter(first, event)?;
+            stmt.raw_bind_parameter(first + 1, ticket_id)?;
+            stmt.raw_bind_parameter(first + 2, at)
+        },
+    )
+}
+
 /// Waiting notifications, oldest first: `(id, event, ticket_id)`.
 pub fn pending(conn: &Connection, limit: i64) -> Result<Vec<(i64, String, i64)>> {
     let mut stmt =

@@ -197,54 +197,111 @@ pub fn policies_with_open(conn: &Connection) -> Result<std::collections::HashSet
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
+/// The columns a ticket is inserted with, in [`bind_ticket`]'s order.
+const COLUMNS: [&str; 29] = [
+    "id",
+    "kind",
+    "class",
+    "client_id",
+    "ci_id",
+    "policy_id",
+    "title",
+    "status",
+    "priority",
+    "assignee",
+    "opened_at",
+    "updated_at",
+    "due_at",
+    "started_at",
+    "resolved_at",
+    "occurrences",
+    "first_seen_at",
+    "last_seen_at",
+    "resolution",
+    "cause",
+    "auto_resolved_at",
+    "recovered_at",
+    "psa_ref",
+    "linked_ticket_id",
+    "template_id",
+    "occurrence_at",
+    "checklist",
+    "result",
+    "not_applicable",
+];
+
+/// Bind a ticket's [`COLUMNS`] from parameter `first` on (an `id` of 0:
+/// the next free number).
+fn bind_ticket(
+    stmt: &mut rusqlite::Statement<'_>,
+    first: usize,
+    t: &Ticket,
+) -> rusqlite::Result<()> {
+    let mut at = first;
+    let mut bind = |v: &dyn rusqlite::ToSql| {
+        let bound = stmt.raw_bind_parameter(at, v);
+        at += 1;
+        bound
+    };
+    bind(&(t.id != 0).then_some(t.id))?;
+    bind(&t.kind)?;
+    bind(&t.class)?;
+    bind(&t.client_id)?;
+    bind(&t.ci_id)?;
+    bind(&t.policy_id)?;
+    bind(&t.title)?;
+    bind(&t.status)?;
+    bind(&t.priority)?;
+    bind(&t.assignee)?;
+    bind(&t.opened_at)?;
+    bind(&t.updated_at)?;
+    bind(&t.due_at)?;
+    bind(&t.started_at)?;
+    bind(&t.resolved_at)?;
+    bind(&t.occurrences)?;
+    bind(&t.first_seen_at)?;
+    bind(&t.last_seen_at)?;
+    bind(&t.resolution)?;
+    bind(&t.cause)?;
+    bind(&t.auto_resolved_at)?;
+    bind(&t.recovered_at)?;
+    bind(&t.psa_ref)?;
+    bind(&t.linked_ticket_id)?;
+    bind(&t.template_id)?;
+    bind(&t.occurrence_at)?;
+    bind(&checklist_json(t))?;
+    bind(&t.result)?;
+    bind(&t.not_applicable)
+}
+
 /// Insert a ticket (numbered by the caller when its `id` is not 0); `None`
 /// when a task for the same occurrence exists already.
 pub fn try_insert(conn: &Connection, t: &Ticket) -> Result<Option<i64>> {
-    let n = conn.prepare_cached(
-        "INSERT INTO tickets (id, kind, class, client_id, ci_id, policy_id, title, status, priority, assignee,
-            opened_at, updated_at, due_at, started_at, resolved_at, occurrences, first_seen_at, last_seen_at,
-            resolution, cause, auto_resolved_at, recovered_at, psa_ref, linked_ticket_id, template_id,
-            occurrence_at, checklist, result, not_applicable)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20,
-            ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29)
-         ON CONFLICT DO NOTHING",
-    )?
-    .execute(params![
-        (t.id != 0).then_some(t.id),
-        t.kind,
-        t.class,
-        t.client_id,
-        t.ci_id,
-        t.policy_id,
-        t.title,
-        t.status,
-        t.priority,
-        t.assignee,
-        t.opened_at,
-        t.updated_at,
-        t.due_at,
-        t.started_at,
-        t.resolved_at,
-        t.occurrences,
-        t.first_seen_at,
-        t.last_seen_at,
-        t.resolution,
-        t.cause,
-        t.auto_resolved_at,
-        t.recovered_at,
-        t.psa_ref,
-        t.linked_ticket_id,
-        t.template_id,
-        t.occurrence_at,
-        checklist_json(t),
-        t.result,
-        t.not_applicable
-    ])?;
+    static SQL: OnceLock<String> = OnceLock::new();
+    let sql = SQL.get_or_init(|| {
+        format!(
+            "INSERT INTO tickets ({}) VALUES ({}) ON CONFLICT DO NOTHING",
+            COLUMNS.join(", "),
+            vec!["?"; COLUMNS.len()].join(", ")
+        )
+    });
+    let mut stmt = conn.prepare_cached(sql)?;
+    bind_ticket(&mut stmt, 1, t)?;
+    let n = stmt.raw_execute()?;
     Ok((n == 1).then(|| conn.last_insert_rowid()))
 }
 
 pub fn insert(conn: &Connection, t: &Ticket) -> Result<i64> {
     try_insert(conn, t)?.ok_or_else(|| anyhow::anyhow!("ticket for {} exists already", t.title))
+}
+
+/// Insert tickets numbered by the caller, 16 to a statement; any conflict
+/// is an error.
+pub fn insert_numbered(conn: &Connection, tickets: &[&Ticket]) -> Result<()> {
+    debug_assert!(tickets.iter().all(|t| t.id != 0));
+    super::insert_rows(conn, "tickets", &COLUMNS, tickets, |stmt, first, t| {
+        bind_ticket(stmt, first, t)
+    })
 }
 
 /// Write back the fields a ticket's life changes, those that differ from
@@ -330,6 +387,29 @@ pub fn add_note(
     )?
     .execute(params![ticket_id, at, actor, kind, text])?;
     Ok(())
+}
+
+/// Work-log lines of many tickets, all by one actor at one time: ticket,
+/// kind, text.
+pub fn add_notes(
+    conn: &Connection,
+    at: i64,
+    actor: &str,
+    notes: &[(i64, &str, String)],
+) -> Result<()> {
+    super::insert_rows(
+        conn,
+        "ticket_notes",
+        &["ticket_id", "at", "actor", "kind", "text"],
+        notes,
+        |stmt, first, (ticket_id, kind, text)| {
+            stmt.raw_bind_parameter(first, ticket_id)?;
+            stmt.raw_bind_parameter(first + 1, at)?;
+            stmt.raw_bind_parameter(first + 2, actor)?;
+            stmt.raw_bind_parameter(first + 3, kind)?;
+            stmt.raw_bind_parameter(first + 4, text)
+        },
+    )
 }
 
 pub fn notes(conn: &Connection, ticket_id: i64) -> Result<Vec<Note>> {
