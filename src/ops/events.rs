@@ -1261,7 +1261,7 @@ mod tests {
         assert_eq!(a.len(), b.len());
     }
 
-    /// Events written 16 to a statement: a known key in a full buffer, a key
+    /// Events written many to a statement: a known key in a full buffer, a key
     /// twice in one buffer and a run recorded again under the neighbouring
     /// day's key (both records in one buffer) are each one duplicate, and
     /// only new events count.
@@ -1296,11 +1296,13 @@ mod tests {
                 .query_row("SELECT count(*) FROM job_events", [], |r| r.get(0))
                 .unwrap()
         };
-        // two runs stored before
-        ingest(&mut store, &ctx, &[run(5), run(20)]).unwrap();
-        // 40 runs, 5 and 20 among them (each in a full buffer), 30 twice
-        let mut evs: Vec<NewEvent> = (0..40).map(run).collect();
-        evs.insert(31, run(30));
+        // buffers of R events: two runs stored before
+        let r = events::ROWS_PER_INSERT as i64;
+        ingest(&mut store, &ctx, &[run(5), run(r + 4)]).unwrap();
+        // 2R + 8 runs, those two among them (each in a full buffer), and one
+        // twice in the second buffer
+        let mut evs: Vec<NewEvent> = (0..2 * r + 8).map(run).collect();
+        evs.insert(2 * r as usize - 1, run(2 * r - 2));
         // 23:30 to 00:10 across midnight, then the same snapshot by its start only
         let night = base - base.rem_euclid(86_400) + 10 * 86_400 - 1_800;
         let mut midnight = run(99);
@@ -1311,18 +1313,19 @@ mod tests {
         evs.push(midnight);
         evs.push(snapshot);
         let s = ingest(&mut store, &ctx, &evs).unwrap();
-        assert_eq!((s.read, s.new, s.duplicate), (43, 39, 4));
-        assert_eq!(count(&store), 41);
+        let (read, new) = (2 * r as usize + 11, 2 * r as usize + 7);
+        assert_eq!((s.read, s.new, s.duplicate), (read, new, 4));
+        assert_eq!(count(&store), 2 * r + 9);
         // the rollups count new runs only
         let runs: i64 = store
             .conn
             .query_row("SELECT sum(runs) FROM daily_rollups", [], |r| r.get(0))
             .unwrap();
-        assert_eq!(runs, 41);
+        assert_eq!(runs, 2 * r + 9);
         // everything again: all duplicates, nothing written
         let again = ingest(&mut store, &ctx, &evs).unwrap();
-        assert_eq!((again.new, again.duplicate), (0, 43));
-        assert_eq!(count(&store), 41);
+        assert_eq!((again.new, again.duplicate), (0, read));
+        assert_eq!(count(&store), 2 * r + 9);
     }
 
     /// Both ways of reading missing states give the stored ones and keep
