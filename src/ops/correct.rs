@@ -270,9 +270,16 @@ impl<'a> Auto<'a> {
     }
 
     /// Read a policy's open tickets once per batch.
-    fn read_open(&mut self, policy_id: i64) -> Result<()> {
-        if self.work.open_read.insert(policy_id) {
-            for t in tickets::open_for_policy(self.conn, policy_id)? {
+    fn read_open(&mut self, s: &Subject) -> Result<()> {
+        if self.work.open_read.insert(s.policy_id) {
+            let open = tickets::open_for_known_policy(
+                self.conn,
+                s.policy_id,
+                &s.client,
+                &s.job,
+                &s.sla_tier,
+            )?;
+            for t in open {
                 self.work.hold(t);
             }
         }
@@ -280,8 +287,9 @@ impl<'a> Auto<'a> {
     }
 
     /// The open corrective ticket or incident of a policy for a problem class.
-    fn find_open(&mut self, policy_id: i64, class: &str) -> Result<Option<usize>> {
-        self.read_open(policy_id)?;
+    fn find_open(&mut self, s: &Subject, class: &str) -> Result<Option<usize>> {
+        let policy_id = s.policy_id;
+        self.read_open(s)?;
         let open = self.work.open_of(policy_id);
         Ok(open
             .into_iter()
@@ -341,7 +349,7 @@ impl<'a> Auto<'a> {
         let rules = &ctx.rules;
         let now = ctx.ts();
         let open = if may_be_open {
-            self.find_open(s.policy_id, class)?
+            self.find_open(s, class)?
         } else {
             None
         };
@@ -423,7 +431,7 @@ impl<'a> Auto<'a> {
         at: i64,
         detail: &str,
     ) -> Result<Option<i64>> {
-        if self.find_open(s.policy_id, class)?.is_some() {
+        if self.find_open(s, class)?.is_some() {
             return Ok(None);
         }
         self.raise(s, class, at, detail).map(Some)
@@ -457,17 +465,11 @@ impl<'a> Auto<'a> {
     /// A good run at `at` clears the policy's open problems of `classes`:
     /// corrective tickets are auto-resolved (when the rules allow), incidents get
     /// one "recovered" note and wait for a person.
-    pub fn recover(
-        &mut self,
-        policy_id: i64,
-        classes: &[&str],
-        at: i64,
-        detail: &str,
-    ) -> Result<()> {
+    pub fn recover(&mut self, s: &Subject, classes: &[&str], at: i64, detail: &str) -> Result<()> {
         let rules = &self.ctx.rules;
         let now = self.ctx.ts();
-        self.read_open(policy_id)?;
-        for i in self.work.open_of(policy_id) {
+        self.read_open(s)?;
+        for i in self.work.open_of(s.policy_id) {
             let t = &mut self.work.tickets[i].1;
             if !t.class.as_deref().is_some_and(|c| classes.contains(&c)) {
                 continue;

@@ -43,6 +43,9 @@ pub struct Summary {
 
 #[derive(Debug, Clone)]
 struct Pending {
+    /// Its policy (also in the subject beside it: here the sort reads it
+    /// without a pointer chase).
+    policy_id: i64,
     /// Its place among the batch's runs: equal times keep the input's order.
     seq: usize,
     at: i64,
@@ -119,7 +122,10 @@ pub struct Ingestor {
     clients: FastMap<String, Option<(i64, Tz)>>,
     sources: FastMap<String, i64>,
     /// Per client: its active policies by job.
-    policies: FastMap<i64, FastMap<Rc<str>, Rc<Subject>>>,
+    policies: FastMap<i64, Rc<Jobs>>,
+    /// The previous event's client and its jobs: `events import` sorts each
+    /// window by client, so most events repeat it (two map look-ups saved).
+    last: Option<LastClient>,
     /// The runs added since the last flush (sorted by policy and time there).
     pending: Vec<(Rc<Subject>, Pending)>,
     /// The newest day of any event, read once per transaction when a
@@ -137,12 +143,22 @@ pub struct Ingestor {
     pub summary: Summary,
 }
 
+/// A client's active policies by job.
+type Jobs = FastMap<Rc<str>, Rc<Subject>>;
+
+struct LastClient {
+    code: String,
+    client: Option<(i64, Tz)>,
+    jobs: Option<Rc<Jobs>>,
+}
+
 impl Ingestor {
     pub fn new() -> Ingestor {
         Ingestor {
             clients: FastMap::default(),
             sources: FastMap::default(),
             policies: FastMap::default(),
+            last: None,
             pending: Vec::new(),
             newest_day: None,
             states: FastMap::default(),
@@ -174,6 +190,7 @@ impl Ingestor {
         self.clients.clear();
         self.sources.clear();
         self.policies.clear();
+        self.last = None;
         self.states.clear();
         self.days.clear();
         self.data_version = None;
@@ -188,11 +205,22 @@ impl Ingestor {
     }
 
     fn client(&mut self, conn: &Connection, code: &str) -> Result<Option<(i64, Tz)>> {
-        if let Some(c) = self.clients.get(code) {
-            return Ok(*c);
+        if let Some(last) = self.last.as_ref().filter(|l| l.code == code) {
+            return Ok(last.client);
         }
-        let c = clients::find(conn, code)?.map(|c| (c.id, c.tz()));
-        self.clients.insert(code.to_string(), c);
+        let c = match self.clients.get(code) {
+            Some(c) => *c,
+            None => {
+                let c = clients::find(conn, code)?.map(|c| (c.id, c.tz()));
+                self.clients.insert(code.to_string(), c);
+                c
+            }
+        };
+        self.last = Some(LastClient {
+            code: code.to_string(),
+            client: c,
+            jobs: None,
+        });
         Ok(c)
     }
 
@@ -203,6 +231,13 @@ impl Ingestor {
         client: &str,
         job: &str,
     ) -> Result<Option<Rc<Subject>>> {
+        let last = self
+            .last
+            .as_mut()
+            .filter(|l| l.client.is_some_and(|(id, _)| id == client_id));
+        if let Some(jobs) = last.as_ref().and_then(|l| l.jobs.as_ref()) {
+            return Ok(jobs.get(job).cloned());
+        }
         let jobs = match self.policies.entry(client_id) {
             Entry::Occupied(known) => known.into_mut(),
             // The first event of a client reads all its active policies at once.
@@ -225,10 +260,14 @@ impl Ingestor {
                         (job, Rc::new(subject))
                     })
                     .collect();
-                slot.insert(jobs)
+                slot.insert(Rc::new(jobs))
             }
         };
-        Ok(jobs.get(job).cloned())
+        let found = jobs.get(job).cloned();
+        if let Some(last) = last {
+            last.jobs = Some(jobs.clone());
+        }
+        Ok(found)
     }
 
     /// Record one event (a duplicate is counted and otherwise ignored).
@@ -422,9 +461,11 @@ impl Ingestor {
             None => self.summary.unmatched += 1,
             Some(s) => {
                 let check = ev.operation == Operation::Check;
+                let policy_id = s.policy_id;
                 self.pending.push((
                     s,
                     Pending {
+                        policy_id,
                         seq: self.pending.len(),
                         at: ev.at(),
                         ended: ev.ended_at,
@@ -458,14 +499,14 @@ impl Ingestor {
         // Each policy's runs in time order, sorted in place (a stable sort
         // allocated a scratch half of the batch each time).
         let mut pending = std::mem::take(&mut self.pending);
-        pending.sort_unstable_by_key(|(s, r)| (s.policy_id, r.at, r.ended, r.seq));
-        let by_policy = || pending.chunk_by(|a, b| a.0.policy_id == b.0.policy_id);
+        pending.sort_unstable_by_key(|(_, r)| (r.policy_id, r.at, r.ended, r.seq));
+        let by_policy = || pending.chunk_by(|a, b| a.1.policy_id == b.1.policy_id);
         let mut written = Vec::with_capacity(by_policy().count());
         // The states this ingestor does not hold yet, read 100 at a time;
         // when they are many (a fresh process's first batch), the whole
         // table in one pass is cheaper than a seek each.
         let missing: Vec<i64> = by_policy()
-            .map(|runs| runs[0].0.policy_id)
+            .map(|runs| runs[0].1.policy_id)
             .filter(|id| !self.states.contains_key(id))
             .collect();
         read_states(conn, &missing, STATES_IN_ONE_PASS, &mut self.states)?;
@@ -487,7 +528,7 @@ impl Ingestor {
                             has_open = true;
                         }
                         _ if has_open => {
-                            auto.recover(policy_id, &["integrity"], r.at, &r.detail())?
+                            auto.recover(subject, &["integrity"], r.at, &r.detail())?
                         }
                         _ => {}
                     }
@@ -509,7 +550,7 @@ impl Ingestor {
                         st.consecutive_warnings = 0;
                         if has_open {
                             let classes = ["failed", "missed", "hung", "warning", "rpo"];
-                            auto.recover(policy_id, &classes, r.at, &r.detail())?;
+                            auto.recover(subject, &classes, r.at, &r.detail())?;
                         }
                     }
                     Status::Warning => {
@@ -519,7 +560,7 @@ impl Ingestor {
                         st.consecutive_failures = 0;
                         st.consecutive_warnings += 1;
                         if has_open {
-                            auto.recover(policy_id, &["hung", "rpo"], r.at, &r.detail())?;
+                            auto.recover(subject, &["hung", "rpo"], r.at, &r.detail())?;
                         }
                         if st.consecutive_warnings >= rules.warnings_before {
                             let detail = format!(

@@ -344,6 +344,12 @@ mod query_plans {
             assert!(plan(&store, sql, 0).contains("SEARCH job_events"));
         }
         assert_seeks(&store, "open-ticket lookup", &tickets::find_open_sql(), 2);
+        assert_seeks(
+            &store,
+            "a policy's open tickets (ticket automation)",
+            tickets::open_for_known_policy_sql(),
+            4,
+        );
         let f = events::Filter {
             client_id: Some(1),
             limit: 1000,

@@ -125,16 +125,37 @@ pub fn next_id(conn: &Connection) -> Result<i64> {
         .query_row([], |r| r.get(0))?)
 }
 
-/// Open corrective tickets and incidents of a policy.
-pub fn open_for_policy(conn: &Connection, policy_id: i64) -> Result<Vec<Ticket>> {
+/// The query of [`open_for_known_policy`].
+pub(crate) fn open_for_known_policy_sql() -> &'static str {
     static SQL: OnceLock<String> = OnceLock::new();
-    let mut stmt = conn.prepare_cached(SQL.get_or_init(|| {
+    SQL.get_or_init(|| {
+        let (columns, _) = SELECT.split_once("FROM tickets t").unwrap_or_default();
+        let columns = columns
+            .replace("c.code", "?2")
+            .replace("ci.host", "NULL")
+            .replace("p.job", "?3")
+            .replace("c.sla_tier", "?4");
         format!(
-            "{SELECT} WHERE t.policy_id = ?1 AND t.status IN ('open', 'in_progress')
-               AND t.kind IN ('corrective', 'incident') ORDER BY t.id"
+            "{columns} FROM tickets t WHERE t.policy_id = ?1 AND t.status IN ('open', 'in_progress')
+               AND t.kind IN ('corrective', 'incident')"
         )
-    }))?;
-    let rows = stmt.query_map([policy_id], from_row)?;
+    })
+}
+
+/// The open corrective tickets and incidents of a policy whose client, job
+/// and SLA tier the caller knows, in no order: the tickets alone, no join
+/// (their CI's host is left out). The ticket automation reads a policy's open tickets
+/// this way once per batch, in a fresh process mostly from pages not
+/// cached yet.
+pub fn open_for_known_policy(
+    conn: &Connection,
+    policy_id: i64,
+    client: &str,
+    job: &str,
+    sla_tier: &str,
+) -> Result<Vec<Ticket>> {
+    let mut stmt = conn.prepare_cached(open_for_known_policy_sql())?;
+    let rows = stmt.query_map(params![policy_id, client, job, sla_tier], from_row)?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
