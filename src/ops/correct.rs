@@ -181,7 +181,7 @@ impl Work {
     /// Record a change of ticket `i` from `before`: a work-log line and an audit row.
     fn log(&mut self, i: usize, before: &Ticket, kind: &'static str, note: String) -> Result<()> {
         let t = &self.tickets[i].1;
-        let (b, a) = audit::diff(Some(before), Some(t))?;
+        let (b, a) = tickets::audit_diff(before, t)?;
         self.notes.push((t.id, kind, note));
         self.audit.push(audit::Entry {
             entity_id: t.id.to_string(),
