@@ -72,10 +72,10 @@ impl Rules {
 }
 
 /// The policy a ticket is about.
-#[derive(Debug, Clone)]
 ///
 /// Its texts are shared: the ingestor holds one per active policy, and a
 /// client's code and tier are one allocation for all its policies.
+#[derive(Debug, Clone)]
 pub struct Subject {
     pub client_id: i64,
     pub client: Rc<str>,
