@@ -161,14 +161,19 @@ impl Work {
         i
     }
 
-    /// The open corrective tickets and incidents of a policy, by id.
-    fn open_of(&self, policy_id: i64) -> Vec<usize> {
-        let mut open: Vec<usize> = self
-            .by_policy
+    /// The tickets held of a policy.
+    fn of_policy(&self, policy_id: i64) -> impl Iterator<Item = usize> + '_ {
+        self.by_policy
             .get(&policy_id)
             .into_iter()
             .flatten()
             .copied()
+    }
+
+    /// The open corrective tickets and incidents of a policy, by id.
+    fn open_of(&self, policy_id: i64) -> Vec<usize> {
+        let mut open: Vec<usize> = self
+            .of_policy(policy_id)
             .filter(|&i| {
                 let t = &self.tickets[i].1;
                 t.is_open() && matches!(t.kind.as_str(), "corrective" | "incident")
@@ -305,11 +310,7 @@ impl<'a> Auto<'a> {
     ) -> Result<Option<usize>> {
         let work = &self.work;
         let held = work
-            .by_policy
-            .get(&policy_id)
-            .into_iter()
-            .flatten()
-            .copied()
+            .of_policy(policy_id)
             .filter(|&i| {
                 let t = &work.tickets[i].1;
                 t.class.as_deref() == Some(class)

@@ -1046,6 +1046,37 @@ mod tests {
         (store, ctx)
     }
 
+    /// The first policy of the onboarded client: its id and job.
+    fn first_policy(store: &Store) -> (i64, String) {
+        store
+            .conn
+            .query_row(
+                "SELECT id, job FROM policies ORDER BY id LIMIT 1",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap()
+    }
+
+    /// A backup run of acme's `job` that ended at `ended_at`, from a test
+    /// source, with no id of its own.
+    fn acme_run(job: &str, status: Status, ended_at: i64) -> NewEvent {
+        NewEvent {
+            client: "acme".into(),
+            job: job.to_string(),
+            operation: Operation::Backup,
+            status,
+            started_at: None,
+            ended_at,
+            bytes: None,
+            files: None,
+            snapshot: None,
+            source: "test".into(),
+            external_id: None,
+            message: None,
+        }
+    }
+
     /// Between two batches another process changes a policy's state: the
     /// next batch starts from the stored state, not from its own copy.
     #[test]
@@ -1054,28 +1085,9 @@ mod tests {
         let path = dir.path().join("bmctl.db");
         let (mut store, ctx) = onboarded(&path);
         let now = ctx.now;
-        let (policy_id, job): (i64, String) = store
-            .conn
-            .query_row(
-                "SELECT id, job FROM policies ORDER BY id LIMIT 1",
-                [],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
-            .unwrap();
-        let failed = |hour: i64| NewEvent {
-            client: "acme".into(),
-            job: job.clone(),
-            operation: Operation::Backup,
-            status: Status::Failed,
-            started_at: None,
-            ended_at: now.timestamp() - 86_400 + hour * 3600,
-            bytes: None,
-            files: None,
-            snapshot: None,
-            source: "test".into(),
-            external_id: None,
-            message: None,
-        };
+        let (policy_id, job) = first_policy(&store);
+        let failed =
+            |hour: i64| acme_run(&job, Status::Failed, now.timestamp() - 86_400 + hour * 3600);
         let mut ing = Ingestor::new();
         let mut batch = |store: &mut Store, ev: &NewEvent| {
             let tx = store.write().unwrap();
@@ -1134,28 +1146,8 @@ mod tests {
     fn a_failed_batch_leaves_nothing_in_the_ingestor() {
         let dir = tempfile::tempdir().unwrap();
         let (mut store, ctx) = onboarded(&dir.path().join("bmctl.db"));
-        let (policy_id, job): (i64, String) = store
-            .conn
-            .query_row(
-                "SELECT id, job FROM policies ORDER BY id LIMIT 1",
-                [],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
-            .unwrap();
-        let ev = NewEvent {
-            client: "acme".into(),
-            job,
-            operation: Operation::Backup,
-            status: Status::Failed,
-            started_at: None,
-            ended_at: ctx.now.timestamp() - 3600,
-            bytes: None,
-            files: None,
-            snapshot: None,
-            source: "test".into(),
-            external_id: None,
-            message: None,
-        };
+        let (policy_id, job) = first_policy(&store);
+        let ev = acme_run(&job, Status::Failed, ctx.now.timestamp() - 3600);
         let mut ing = Ingestor::new();
         let mut batch = |store: &mut Store| {
             let tx = store.write().unwrap();
@@ -1221,34 +1213,19 @@ mod tests {
             let (store, ctx) = onboarded(&dir.path().join(name));
             stores.push((store, ctx));
         }
-        let job: String = stores[0]
-            .0
-            .conn
-            .query_row("SELECT job FROM policies ORDER BY id LIMIT 1", [], |r| {
-                r.get(0)
-            })
-            .unwrap();
+        let (_, job) = first_policy(&stores[0].0);
         let base = stores[0].1.now.timestamp() - 30 * 86_400;
         let evs: Vec<NewEvent> = story
             .iter()
             .enumerate()
             .map(|(i, &(status, check))| NewEvent {
-                client: "acme".into(),
-                job: job.clone(),
                 operation: if check {
                     Operation::Check
                 } else {
                     Operation::Backup
                 },
-                status,
-                started_at: None,
-                ended_at: base + i as i64 * 3600,
-                bytes: None,
-                files: None,
-                snapshot: None,
-                source: "test".into(),
-                external_id: None,
                 message: Some(format!("run {i}")),
+                ..acme_run(&job, status, base + i as i64 * 3600)
             })
             .collect();
         let (one, each) = stores.split_at_mut(1);
@@ -1310,26 +1287,13 @@ mod tests {
     fn buffered_inserts_find_every_duplicate() {
         let dir = tempfile::tempdir().unwrap();
         let (mut store, ctx) = onboarded(&dir.path().join("bmctl.db"));
-        let job: String = store
-            .conn
-            .query_row("SELECT job FROM policies ORDER BY id LIMIT 1", [], |r| {
-                r.get(0)
-            })
-            .unwrap();
+        let (_, job) = first_policy(&store);
         let base = ctx.now.timestamp() - 20 * 86_400;
         let run = |i: i64| NewEvent {
-            client: "acme".into(),
-            job: job.clone(),
-            operation: Operation::Backup,
-            status: Status::Success,
             started_at: Some(base + i * 3_600),
-            ended_at: base + i * 3_600 + 600,
-            bytes: None,
-            files: None,
-            snapshot: None,
             source: "restic".into(),
             external_id: Some(format!("{i:08x}")),
-            message: None,
+            ..acme_run(&job, Status::Success, base + i * 3_600 + 600)
         };
         let count = |store: &Store| -> i64 {
             store
@@ -1412,12 +1376,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let (mut store, ctx) = onboarded(&dir.path().join("bmctl.db"));
         let now = ctx.now;
-        let job: String = store
-            .conn
-            .query_row("SELECT job FROM policies ORDER BY id LIMIT 1", [], |r| {
-                r.get(0)
-            })
-            .unwrap();
+        let (_, job) = first_policy(&store);
         let n = 60_000;
         let mut text = String::new();
         for i in 1..=n {
