@@ -280,9 +280,7 @@ pub fn run(store: &mut Store, ctx: &Ctx, set: &Settings) -> Result<Report> {
     let mut counts = auto.finish()?;
     ing.flush(&tx, ctx)?;
     crate::store::outbox::take_overdue_tasks(&tx, now)?;
-    for ((client_id, day), r) in rollups {
-        events::rollup_add(&tx, client_id, day, &r)?;
-    }
+    events::rollups_add(&tx, &mut rollups.into_iter().collect::<Vec<_>>())?;
     tx.commit()?;
     counts.add(ing.summary.tickets);
     report.tickets = counts;

@@ -490,9 +490,8 @@ impl Ingestor {
 
     fn apply(&mut self, conn: &Connection, ctx: &Ctx) -> Result<()> {
         self.newest_day = None;
-        for ((client_id, day), r) in self.rollups.drain() {
-            events::rollup_add(conn, client_id, day, &r)?;
-        }
+        let mut rollups: Vec<_> = self.rollups.drain().collect();
+        events::rollups_add(conn, &mut rollups)?;
         let mut auto = correct::Auto::new(conn, ctx);
         let rules = &ctx.rules;
         let with_open = crate::store::tickets::policies_with_open(conn)?;
