@@ -138,26 +138,24 @@ struct Work {
 impl Work {
     /// Hold a ticket as read; one held already is newer than the stored one.
     fn hold(&mut self, t: Ticket) -> usize {
-        if let Some(&i) = self.by_id.get(&t.id) {
-            return i;
+        match self.by_id.get(&t.id) {
+            Some(&i) => i,
+            None => self.push(Some(t.clone()), t),
         }
-        let i = self.tickets.len();
-        self.by_id.insert(t.id, i);
-        if let Some(p) = t.policy_id {
-            self.by_policy.entry(p).or_default().push(i);
-        }
-        let stored = t.clone();
-        self.tickets.push((Some(stored), t));
-        i
     }
 
     fn add_new(&mut self, t: Ticket) -> usize {
+        self.push(None, t)
+    }
+
+    /// Hold `t`, stored as `stored` (`None`: not stored yet), found by id and policy.
+    fn push(&mut self, stored: Option<Ticket>, t: Ticket) -> usize {
         let i = self.tickets.len();
         self.by_id.insert(t.id, i);
         if let Some(p) = t.policy_id {
             self.by_policy.entry(p).or_default().push(i);
         }
-        self.tickets.push((None, t));
+        self.tickets.push((stored, t));
         i
     }
 
