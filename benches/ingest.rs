@@ -169,6 +169,7 @@ fn main() {
         name: "events.jsonl",
         format: InputFormat::Jsonl,
         skip_invalid: false,
+        history: false,
     };
     let t = Instant::now();
     let summary = events::import(&mut store, &import_ctx, &input, |_| {}).unwrap();

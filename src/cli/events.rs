@@ -20,7 +20,7 @@ use crate::store::{clients, policies};
 pub enum Cmd {
     /// Import neutral job events (JSON lines or CSV; `-` reads stdin).
     #[command(
-        after_help = "Validates the whole input first: one bad line rejects the file (exit 3, nothing written)\nunless --skip-invalid. Re-importing the same file is harmless: known runs are counted as duplicates."
+        after_help = "Validates the whole input first: one bad line rejects the file (exit 3, nothing written)\nunless --skip-invalid. Re-importing the same file is harmless: known runs are counted as duplicates.\n\nWith --history (onboarding a client, a backfill) every run is stored, counted and moves its policy's state,\nbut tickets wait for the end: each policy whose newest run leaves a problem gets the one ticket a live\nimport would leave open (failed or missed, escalated after enough in a row; warnings in a row; a failed\ncheck); problems later runs cleared get none, and no notifications go out for them."
     )]
     Import {
         file: PathBuf,
@@ -30,6 +30,11 @@ pub enum Cmd {
         /// Write the valid lines and report each rejected one (exit 0).
         #[arg(long)]
         skip_invalid: bool,
+        /// Past runs (onboarding a client, a backfill): tickets only for the
+        /// problems each policy's newest run leaves open, none for the ones
+        /// later runs cleared.
+        #[arg(long)]
+        history: bool,
     },
     /// Ingest a backup tool's own JSON output.
     #[command(subcommand)]
@@ -174,6 +179,7 @@ pub fn run(app: &App, cmd: &Cmd) -> Result<u8> {
             file,
             input_format,
             skip_invalid,
+            history,
         } => {
             let ctx = app.ctx("events import")?;
             let (path, name, _spool) = if file.as_os_str() == "-" {
@@ -192,6 +198,7 @@ pub fn run(app: &App, cmd: &Cmd) -> Result<u8> {
                 name: &name,
                 format,
                 skip_invalid: *skip_invalid,
+                history: *history,
             };
             // A progress bar on a terminal for large inputs; nothing when piped.
             let bar = show_progress.then(|| {

@@ -140,7 +140,18 @@ pub struct Ingestor {
     rollups: FastMap<(i64, i64), Rollup>,
     /// Per client: the local day of its last event (its rollup key).
     days: FastMap<i64, DaySpan>,
+    /// A history import's newest new runs per policy: what
+    /// [`Ingestor::finish_history`] judges. `None`: a live import, whose
+    /// every run goes through the ticket automation.
+    history: Option<FastMap<i64, Newest>>,
     pub summary: Summary,
+}
+
+/// The newest backup run and check of a policy that a history import wrote.
+struct Newest {
+    subject: Rc<Subject>,
+    backup: Option<Pending>,
+    check: Option<Pending>,
 }
 
 /// A client's active policies by job.
@@ -165,7 +176,18 @@ impl Ingestor {
             data_version: None,
             rollups: FastMap::default(),
             days: FastMap::default(),
+            history: None,
             summary: Summary::default(),
+        }
+    }
+
+    /// An ingestor of past runs (`events import --history`): each new run
+    /// is stored, counted in the rollups and moves its policy's state, and
+    /// no ticket is touched until [`Ingestor::finish_history`].
+    pub fn for_history() -> Ingestor {
+        Ingestor {
+            history: Some(FastMap::default()),
+            ..Ingestor::new()
         }
     }
 
@@ -492,9 +514,13 @@ impl Ingestor {
         self.newest_day = None;
         let mut rollups: Vec<_> = self.rollups.drain().collect();
         events::rollups_add(conn, &mut rollups)?;
-        let mut auto = correct::Auto::new(conn, ctx);
         let rules = &ctx.rules;
-        let with_open = crate::store::tickets::policies_with_open(conn)?;
+        // A history import touches no ticket until its end.
+        let mut auto = None;
+        let with_open = match self.history {
+            Some(_) => None,
+            None => Some(crate::store::tickets::policies_with_open(conn)?),
+        };
         // Each policy's runs in time order, sorted in place (a stable sort
         // allocated a scratch half of the batch each time).
         let mut pending = std::mem::take(&mut self.pending);
@@ -516,9 +542,37 @@ impl Ingestor {
                 Entry::Occupied(held) => held.into_mut(),
                 Entry::Vacant(slot) => slot.insert(policies::state(conn, policy_id)?),
             };
+            if let Some(newest) = self.history.as_mut() {
+                // History: the state moves, tickets wait for the end (see
+                // `Ingestor::finish_history`).
+                let (mut backup, mut check) = (None, None);
+                for (_, r) in runs {
+                    if r.check {
+                        check = Some(r);
+                    } else if !matches!(advance(st, r), Step::Late) {
+                        backup = Some(r);
+                    }
+                }
+                if backup.is_some() || check.is_some() {
+                    let held = newest.entry(policy_id).or_insert_with(|| Newest {
+                        subject: Rc::clone(subject),
+                        backup: None,
+                        check: None,
+                    });
+                    if backup.is_some() {
+                        held.backup = backup.cloned();
+                    }
+                    // a window's checks may be older than an earlier window's
+                    if check.is_some_and(|r| held.check.as_ref().is_none_or(|c| r.at >= c.at)) {
+                        held.check = check.cloned();
+                    }
+                }
+                written.push((policy_id, *st));
+                continue;
+            }
+            let auto = auto.get_or_insert_with(|| correct::Auto::new(conn, ctx));
             // Most policies have no open ticket: then good news needs no ticket query.
-            let mut has_open = with_open.contains(&policy_id);
-            let mut last_status = None;
+            let mut has_open = with_open.as_ref().is_some_and(|w| w.contains(&policy_id));
             for (_, r) in runs {
                 if r.check {
                     match r.status {
@@ -533,66 +587,19 @@ impl Ingestor {
                     }
                     continue;
                 }
-                if st.running_since.is_some_and(|s| r.at >= s) {
-                    st.running_since = None;
-                }
-                if st.last_event_at.is_some_and(|last| r.at < last) {
-                    continue; // an older run arriving late: history, not news
-                }
-                st.last_event_at = Some(r.at);
-                last_status = Some(r.status);
-                match r.status {
-                    Status::Success => {
-                        st.last_success_at =
-                            Some(st.last_success_at.unwrap_or(r.ended).max(r.ended));
-                        st.consecutive_failures = 0;
-                        st.consecutive_warnings = 0;
-                        if has_open {
-                            let classes = ["failed", "missed", "hung", "warning", "rpo"];
-                            auto.recover(subject, &classes, r.at, &r.detail())?;
-                        }
-                    }
-                    Status::Warning => {
-                        // A snapshot was made: a restore point for the RPO.
-                        st.last_success_at =
-                            Some(st.last_success_at.unwrap_or(r.ended).max(r.ended));
-                        st.consecutive_failures = 0;
-                        st.consecutive_warnings += 1;
-                        if has_open {
-                            auto.recover(subject, &["hung", "rpo"], r.at, &r.detail())?;
-                        }
-                        if st.consecutive_warnings >= rules.warnings_before {
-                            let detail = format!(
-                                "{} warnings in a row; last: {}",
-                                st.consecutive_warnings,
-                                r.detail()
-                            );
-                            auto.raise_with(subject, "warning", r.at, &detail, has_open)?;
-                            has_open = true;
-                        }
-                    }
-                    Status::Failed | Status::Missed => {
-                        st.consecutive_failures += 1;
-                        st.consecutive_warnings = 0;
-                        let class = if r.status == Status::Failed {
-                            "failed"
-                        } else {
-                            "missed"
-                        };
-                        let id = auto.raise_with(subject, class, r.at, &r.detail(), has_open)?;
-                        has_open = true;
-                        if st.consecutive_failures >= rules.escalate_after {
-                            let why = format!(
-                                "{} consecutive failed or missed runs",
-                                st.consecutive_failures
-                            );
-                            auto.escalate(id, &why)?;
-                        }
+                let step = advance(st, r);
+                if has_open {
+                    if let Some(classes) = step.clears() {
+                        auto.recover(subject, classes, r.at, &r.detail())?;
                     }
                 }
-            }
-            if last_status.is_some() {
-                st.last_status = last_status;
+                if let Some(p) = step.problem(r, rules) {
+                    let id = auto.raise_with(subject, p.class, r.at, &p.detail, has_open)?;
+                    has_open = true;
+                    if let Some(why) = p.escalate {
+                        auto.escalate(id, &why)?;
+                    }
+                }
             }
             written.push((policy_id, *st));
         }
@@ -601,8 +608,186 @@ impl Ingestor {
         self.pending = pending;
         // Nothing above reads a policy's state back: all are written at once.
         policies::set_states(conn, &written)?;
+        if let Some(auto) = auto {
+            self.summary.tickets.add(auto.finish()?);
+        }
+        Ok(())
+    }
+
+    /// End a history import (call in its last transaction): each policy
+    /// whose newest run is one this import wrote gets the ticket that run
+    /// leaves open in a live import — a failed or missed run, escalated
+    /// after `escalate_after` in a row; `warnings_before` warnings in a
+    /// row; a failed integrity check — unless one of its class is open.
+    /// Problems a later run of the import cleared get none.
+    pub fn finish_history(&mut self, conn: &Connection, ctx: &Ctx) -> Result<()> {
+        let done = self.judge_history(conn, ctx);
+        self.or_forget(done)
+    }
+
+    fn judge_history(&mut self, conn: &Connection, ctx: &Ctx) -> Result<()> {
+        let Some(newest) = self.history.as_mut() else {
+            return Ok(());
+        };
+        let mut newest: Vec<_> = newest.drain().collect();
+        newest.sort_unstable_by_key(|(id, _)| *id);
+        let with_open = crate::store::tickets::policies_with_open(conn)?;
+        let mut auto = correct::Auto::new(conn, ctx);
+        for (
+            policy_id,
+            Newest {
+                subject,
+                backup,
+                check,
+            },
+        ) in newest
+        {
+            let mut open = with_open.contains(&policy_id);
+            let mut problems = Vec::new();
+            if let Some(r) = backup {
+                let st = match self.states.get(&policy_id) {
+                    Some(st) => *st,
+                    None => policies::state(conn, policy_id)?,
+                };
+                // unless a newer run came another way: its tickets are live
+                if st.last_event_at == Some(r.at) {
+                    problems.extend(Step::of_state(&st).problem(&r, &ctx.rules).map(|p| (p, r)));
+                }
+            }
+            if let Some(r) = check.filter(|r| matches!(r.status, Status::Failed | Status::Missed)) {
+                let detail = r.detail();
+                let p = Problem {
+                    class: "integrity",
+                    detail,
+                    escalate: None,
+                };
+                problems.push((p, r));
+            }
+            for (p, r) in problems {
+                let id = if open {
+                    auto.ensure(&subject, p.class, r.at, &p.detail)?
+                } else {
+                    Some(auto.raise_with(&subject, p.class, r.at, &p.detail, false)?)
+                };
+                open = true;
+                if let (Some(id), Some(why)) = (id, p.escalate) {
+                    auto.escalate(id, &why)?;
+                }
+            }
+        }
         self.summary.tickets.add(auto.finish()?);
         Ok(())
+    }
+}
+
+/// What a backup run did to its policy's state, for the automation to act on.
+#[derive(Debug, Clone, Copy)]
+enum Step {
+    /// An older run arriving late: history, not news.
+    Late,
+    Good,
+    Warning {
+        in_a_row: i64,
+    },
+    Bad {
+        class: &'static str,
+        in_a_row: i64,
+    },
+}
+
+/// A problem a run raises: its ticket class, the work-log line, and why to
+/// escalate the ticket, if it is to be.
+struct Problem {
+    class: &'static str,
+    detail: String,
+    escalate: Option<String>,
+}
+
+impl Step {
+    /// The step that left a policy in `st` (its newest run's).
+    fn of_state(st: &policies::State) -> Step {
+        match st.last_status {
+            None | Some(Status::Success) => Step::Good,
+            Some(Status::Warning) => Step::Warning {
+                in_a_row: st.consecutive_warnings,
+            },
+            Some(Status::Failed) => Step::Bad {
+                class: "failed",
+                in_a_row: st.consecutive_failures,
+            },
+            Some(Status::Missed) => Step::Bad {
+                class: "missed",
+                in_a_row: st.consecutive_failures,
+            },
+        }
+    }
+
+    /// The classes of open problems this run clears.
+    fn clears(self) -> Option<&'static [&'static str]> {
+        match self {
+            Step::Good => Some(&["failed", "missed", "hung", "warning", "rpo"]),
+            // a snapshot was made: not hung, and a restore point for the RPO
+            Step::Warning { .. } => Some(&["hung", "rpo"]),
+            Step::Late | Step::Bad { .. } => None,
+        }
+    }
+
+    /// The problem this step, reached by run `r`, raises under `rules`.
+    fn problem(self, r: &Pending, rules: &correct::Rules) -> Option<Problem> {
+        match self {
+            Step::Warning { in_a_row } if in_a_row >= rules.warnings_before => Some(Problem {
+                class: "warning",
+                detail: format!("{in_a_row} warnings in a row; last: {}", r.detail()),
+                escalate: None,
+            }),
+            Step::Bad { class, in_a_row } => Some(Problem {
+                class,
+                detail: r.detail(),
+                escalate: (in_a_row >= rules.escalate_after)
+                    .then(|| format!("{in_a_row} consecutive failed or missed runs")),
+            }),
+            _ => None,
+        }
+    }
+}
+
+/// Move a policy's state by one backup run.
+fn advance(st: &mut policies::State, r: &Pending) -> Step {
+    if st.running_since.is_some_and(|s| r.at >= s) {
+        st.running_since = None;
+    }
+    if st.last_event_at.is_some_and(|last| r.at < last) {
+        return Step::Late;
+    }
+    st.last_event_at = Some(r.at);
+    st.last_status = Some(r.status);
+    match r.status {
+        Status::Success | Status::Warning => {
+            // a snapshot was made either way: a restore point for the RPO
+            st.last_success_at = Some(st.last_success_at.unwrap_or(r.ended).max(r.ended));
+            st.consecutive_failures = 0;
+            if r.status == Status::Success {
+                st.consecutive_warnings = 0;
+                Step::Good
+            } else {
+                st.consecutive_warnings += 1;
+                Step::Warning {
+                    in_a_row: st.consecutive_warnings,
+                }
+            }
+        }
+        Status::Failed | Status::Missed => {
+            st.consecutive_failures += 1;
+            st.consecutive_warnings = 0;
+            Step::Bad {
+                class: if r.status == Status::Failed {
+                    "failed"
+                } else {
+                    "missed"
+                },
+                in_a_row: st.consecutive_failures,
+            }
+        }
     }
 }
 
@@ -612,6 +797,8 @@ pub struct Input<'a> {
     pub name: &'a str,
     pub format: InputFormat,
     pub skip_invalid: bool,
+    /// Past runs (onboarding, a backfill): see [`Ingestor::for_history`].
+    pub history: bool,
 }
 
 /// Import a neutral file (JSON lines or CSV) in batches. By default one bad
@@ -645,6 +832,7 @@ fn import_checked(
         name,
         format,
         skip_invalid,
+        history,
     } = *input_file;
     let known: HashSet<String> = clients::list(&store.conn)?
         .into_iter()
@@ -677,7 +865,11 @@ fn import_checked(
     // reference again costs three B-tree seeks per event. Off for the bulk
     // import only, on again below whatever happens.
     store.conn.pragma_update(None, "foreign_keys", "off")?;
-    let mut ing = Ingestor::new();
+    let mut ing = if history {
+        Ingestor::for_history()
+    } else {
+        Ingestor::new()
+    };
     let stop = AtomicBool::new(false);
     let outcome =
         std::thread::scope(|scope| -> Result<Rejected> {
@@ -789,6 +981,7 @@ fn import_checked(
                     tx = store.write()?;
                     ing.begin(&tx)?;
                 }
+                ing.finish_history(&tx, ctx)?;
                 settle(&mut checker)?;
                 tx.commit()?;
                 Ok(())
@@ -1132,6 +1325,7 @@ mod tests {
             name: "more.jsonl",
             format: InputFormat::Jsonl,
             skip_invalid: false,
+            history: false,
         };
         let summary = import(&mut store, &ctx, &input, |_| {}).unwrap();
         assert_eq!(summary.new, 1);
@@ -1308,6 +1502,119 @@ mod tests {
         assert_eq!(a.len(), b.len());
     }
 
+    /// A history import stores, counts and moves the state exactly as a
+    /// live import of the same file, and leaves open only the problems the
+    /// policies' newest runs show; imported again it changes nothing.
+    #[test]
+    fn a_history_import_opens_only_what_the_newest_runs_leave_wrong() {
+        use Status::{Failed as F, Success as S, Warning as W};
+        let dir = tempfile::tempdir().unwrap();
+        let (mut live, ctx) = onboarded(&dir.path().join("live.db"));
+        let (mut past, _) = onboarded(&dir.path().join("past.db"));
+        let jobs: Vec<String> = {
+            let mut stmt = live
+                .conn
+                .prepare("SELECT job FROM policies ORDER BY id LIMIT 4")
+                .unwrap();
+            let rows = stmt.query_map([], |r| r.get(0)).unwrap();
+            rows.map(|r| r.unwrap()).collect()
+        };
+        // per job: its runs, oldest first (`true`: a repository check)
+        let stories: [&[(Status, bool)]; 4] = [
+            &[(F, false), (F, false), (F, false), (S, false)], // fixed long ago
+            &[(S, false), (F, false), (F, false), (F, false)], // still failing
+            &[(W, false), (W, false), (W, false), (F, true)],  // warnings, a bad check
+            &[(F, true), (S, true), (F, false), (W, false)],   // all cleared by now
+        ];
+        let base = ctx.now.timestamp() - 40 * 86_400;
+        let mut lines = String::new();
+        for (job, story) in jobs.iter().zip(stories) {
+            for (i, &(status, check)) in story.iter().enumerate() {
+                lines.push_str(
+                    &serde_json::json!({
+                        "client": "acme",
+                        "job": job,
+                        "operation": if check { "check" } else { "backup" },
+                        "status": status.as_str(),
+                        "ended_at": rfc3339(base + i as i64 * 86_400),
+                        "message": format!("{job} run {i}"),
+                        "source": "test",
+                    })
+                    .to_string(),
+                );
+                lines.push('\n');
+            }
+        }
+        let file = dir.path().join("past.jsonl");
+        std::fs::write(&file, lines).unwrap();
+        let input = |history| Input {
+            path: &file,
+            name: "past.jsonl",
+            format: InputFormat::Jsonl,
+            skip_invalid: false,
+            history,
+        };
+        import(&mut live, &ctx, &input(false), |_| {}).unwrap();
+        let first = import(&mut past, &ctx, &input(true), |_| {}).unwrap();
+        let dump = |store: &Store, sql: &str| -> Vec<String> {
+            let mut stmt = store.conn.prepare(sql).unwrap();
+            let n = stmt.column_count();
+            let rows = stmt
+                .query_map([], |r| {
+                    Ok((0..n)
+                        .map(|i| match r.get_ref(i).unwrap() {
+                            rusqlite::types::ValueRef::Text(t) => {
+                                String::from_utf8_lossy(t).into_owned()
+                            }
+                            v => format!("{v:?}"),
+                        })
+                        .collect::<Vec<_>>()
+                        .join("|"))
+                })
+                .unwrap();
+            rows.map(|r| r.unwrap()).collect()
+        };
+        for sql in [
+            "SELECT * FROM job_events ORDER BY day, client_id, xid",
+            "SELECT * FROM policy_state ORDER BY policy_id",
+            "SELECT * FROM daily_rollups ORDER BY 1, 2",
+        ] {
+            assert_eq!(dump(&live, sql), dump(&past, sql), "{sql}");
+        }
+        let tickets = "SELECT p.job, t.class, t.kind, t.status FROM tickets t
+                       JOIN policies p ON p.id = t.policy_id ORDER BY t.id";
+        let expected = [
+            format!("{}|failed|incident|open", jobs[1]),
+            format!("{}|warning|corrective|open", jobs[2]),
+            format!("{}|integrity|corrective|open", jobs[2]),
+        ];
+        assert_eq!(dump(&past, tickets), expected);
+        assert_eq!(first.tickets.tickets_opened, 3, "{first:?}");
+        // the work log names the newest run, as a live import's would
+        let notes = dump(&past, "SELECT text FROM ticket_notes ORDER BY id").join("\n");
+        assert!(notes.contains(&format!("{} run 3", jobs[1])), "{notes}");
+        assert!(
+            notes.contains("3 consecutive failed or missed runs"),
+            "{notes}"
+        );
+        assert!(notes.contains("3 warnings in a row"), "{notes}");
+        // the live import raised many more, and resolved most of them
+        let live_tickets = dump(&live, tickets);
+        assert!(live_tickets.len() > 4, "{live_tickets:#?}");
+
+        let before: Vec<Vec<String>> = ["tickets", "ticket_notes", "hook_outbox", "audit_log"]
+            .iter()
+            .map(|t| dump(&past, &format!("SELECT * FROM {t}")))
+            .collect();
+        let again = import(&mut past, &ctx, &input(true), |_| {}).unwrap();
+        assert_eq!((again.new, again.tickets), (0, TicketCounts::default()));
+        let after: Vec<Vec<String>> = ["tickets", "ticket_notes", "hook_outbox", "audit_log"]
+            .iter()
+            .map(|t| dump(&past, &format!("SELECT * FROM {t}")))
+            .collect();
+        assert_eq!(before, after);
+    }
+
     /// Events written many to a statement: a known key in a full buffer, a key
     /// twice in one buffer and a run recorded again under the neighbouring
     /// day's key (both records in one buffer) are each one duplicate, and
@@ -1434,6 +1741,7 @@ mod tests {
             name: "big.jsonl",
             format: InputFormat::Jsonl,
             skip_invalid: false,
+            history: false,
         };
         let err = import(&mut store, &ctx, &input, |_| {}).unwrap_err();
         assert!(

@@ -123,6 +123,86 @@ fn the_same_file_twice_is_one_set_of_events_and_one_ticket() {
     assert_eq!(unmatched[0]["matched"], false);
 }
 
+/// Onboarding a client's past runs with `--history`: one ticket, for the
+/// job whose newest run failed; none for the failure fixed long ago. The
+/// ticket then lives as any other: the next good run resolves it.
+#[test]
+fn a_history_import_raises_only_what_is_still_wrong() {
+    let env = onboarded("2026-11-01T00:00:00Z");
+    let mut lines = Vec::new();
+    for day in 2..=20 {
+        let at = format!("2026-11-{day:02}T21:00:00Z");
+        let fs01 = if day == 5 || day == 20 {
+            "failed"
+        } else {
+            "success"
+        };
+        let sql01 = if day == 9 { "failed" } else { "success" };
+        lines.push(line("fs01-nightly", fs01, &at, r#","message":"disk full""#));
+        lines.push(line("sql01-nightly", sql01, &at, ""));
+    }
+    let f = env.write("past.jsonl", &(lines.join("\n") + "\n"));
+    let past = env
+        .run_at(
+            "2026-11-21T08:00:00Z",
+            &[
+                "--format",
+                "json",
+                "events",
+                "import",
+                "--history",
+                f.to_str().unwrap(),
+            ],
+        )
+        .ok()
+        .json();
+    assert_eq!(
+        (past["new"].as_i64(), past["tickets_opened"].as_i64()),
+        (Some(38), Some(1))
+    );
+    let all = tickets(&env);
+    assert_eq!(all.as_array().unwrap().len(), 1, "{all:#}");
+    assert_eq!(
+        (&all[0]["job"], &all[0]["class"], &all[0]["status"]),
+        (&"fs01-nightly".into(), &"failed".into(), &"open".into())
+    );
+    let shown = env
+        .run(&["correct", "show", &all[0]["id"].to_string()])
+        .ok()
+        .stdout;
+    assert!(
+        shown.contains("backup failed at 2026-11-20T21:00:00Z: disk full"),
+        "{shown}"
+    );
+    // the same file again: nothing new, no second ticket
+    let again = env
+        .run_at(
+            "2026-11-21T09:00:00Z",
+            &[
+                "--format",
+                "json",
+                "events",
+                "import",
+                "--history",
+                f.to_str().unwrap(),
+            ],
+        )
+        .ok()
+        .json();
+    assert_eq!(
+        (
+            again["duplicate"].as_i64(),
+            again["tickets_opened"].as_i64()
+        ),
+        (Some(38), Some(0))
+    );
+    let next = [line("fs01-nightly", "success", "2026-11-21T21:00:00Z", "")];
+    let live = import_lines(&env, "2026-11-22T00:00:00Z", &next)
+        .ok()
+        .json();
+    assert_eq!(live["tickets_resolved"].as_i64(), Some(1));
+}
+
 #[test]
 fn a_broken_line_rejects_the_file_unless_skip_invalid() {
     let env = onboarded("2026-11-01T00:00:00Z");

@@ -447,6 +447,7 @@ fn storage_faults_give_clear_errors() {
             name: "e.jsonl",
             format: bmctl::ingest::neutral::InputFormat::Jsonl,
             skip_invalid: false,
+            history: false,
         };
         let err = bmctl::ops::events::import(&mut store, &ctx, &input, |_| {}).unwrap_err();
         assert!(format!("{err:#}").contains("full"), "{err:#}");
