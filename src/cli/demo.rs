@@ -37,7 +37,7 @@ pub fn run(app: &App, args: &Args) -> Result<u8> {
         .clone()
         .unwrap_or_else(|| PathBuf::from("bmctl-demo.db"));
     let ctx = app.ctx("demo")?;
-    let mut built = false;
+    let mut built = None;
     if path.exists() {
         if !store::peek_demo_mark(&path).unwrap_or(false) {
             return Err(refused(format!(
@@ -57,6 +57,7 @@ pub fn run(app: &App, args: &Args) -> Result<u8> {
     let folder = std::fs::canonicalize(folder).unwrap_or_else(|_| folder.to_path_buf());
     let config_path = folder.join("bmctl-demo.toml");
     let notifications = folder.join("bmctl-demo-notifications.jsonl");
+    let past_runs = folder.join("bmctl-demo-past-runs.jsonl");
     if !demo::is_demo(&store)? {
         // The demo's own config: default assignees and a hook that writes
         // every notification to a file beside the database.
@@ -68,20 +69,20 @@ pub fn run(app: &App, args: &Args) -> Result<u8> {
             rules: crate::ops::correct::Rules::from_config(&config),
             ..ctx.clone()
         };
-        demo::build(&mut store, &ctx)?;
+        let past = demo::build(&mut store, &ctx, &past_runs)?;
         crate::ops::hooks::deliver(
             &mut store,
             &ctx,
             &crate::ops::hooks::Hooks::from_config(&config),
         )?;
-        built = true;
+        built = Some(past);
     }
     let s = demo::summary(&store)?;
     if app.format() != output::Format::Table {
         return output::show(app.format(), &s, &[]).map(|_| 0);
     }
     let mut out = String::new();
-    if built {
+    if let Some(past) = &built {
         out.push_str(&format!(
             "Built the bmctl demo in {}: {} clients, {} CIs, {} backup policies, {} CIs unprotected.\n",
             path.display(),
@@ -89,6 +90,14 @@ pub fn run(app: &App, args: &Args) -> Result<u8> {
             s.cis,
             s.policies,
             s.unprotected
+        ));
+        out.push_str(&format!(
+            "At onboarding, {} past runs of {} days came in from the previous monitor\n\
+             ({}, `events import --history`): {} tickets for what was still failing, none for what had recovered.\n",
+            past.new,
+            demo::PAST_DAYS,
+            past_runs.display(),
+            past.tickets.tickets_opened,
         ));
     } else {
         out.push_str(&format!(
@@ -104,8 +113,9 @@ pub fn run(app: &App, args: &Args) -> Result<u8> {
     morning_view(app, &store, ctx.now.timestamp())?;
     let db = path.display();
     let cfg = config_path.display();
+    let past = past_runs.display();
     output::text(&format!(
-        "\nNext, try (the demo's config, {cfg}, sets default assignees and a notification hook):\n  bmctl --db {db} tasks due\n  bmctl --db {db} pause list --all\n  bmctl --db {db} restore list --latest\n  bmctl --db {db} correct list\n  bmctl --db {db} macd list\n  bmctl --db {db} macd show 4\n  bmctl --db {db} correct show 1\n  bmctl --db {db} events list --client globex --limit 20\n  bmctl --db {db} kpi --client acme --quarter 2026-Q4 --by month\n  bmctl --db {db} check\n  bmctl --db {db} client list\n  bmctl --db {db} plan show acme\n  bmctl --db {db} cmdb list --unprotected\n  bmctl --db {db} plan export globex\n  bmctl --db {db} plan history wombat\n  bmctl --db {db} audit list --entity plan\n"
+        "\nNext, try (the demo's config, {cfg}, sets default assignees and a notification hook):\n  bmctl --db {db} tasks due\n  bmctl --db {db} pause list --all\n  bmctl --db {db} restore list --latest\n  bmctl --db {db} correct list\n  bmctl --db {db} macd list\n  bmctl --db {db} macd show 4\n  bmctl --db {db} correct show 1\n  bmctl --db {db} events list --client globex --limit 20\n  bmctl --db {db} events import --history {past}\n  bmctl --db {db} kpi --client acme --quarter 2026-Q4 --by month\n  bmctl --db {db} check\n  bmctl --db {db} client list\n  bmctl --db {db} plan show acme\n  bmctl --db {db} cmdb list --unprotected\n  bmctl --db {db} plan export globex\n  bmctl --db {db} plan history wombat\n  bmctl --db {db} audit list --entity plan\n"
     ))?;
     Ok(0)
 }

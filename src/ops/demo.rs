@@ -1,7 +1,7 @@
 //! The demo database: realistic clients onboarded through the same
 //! plan-import code a user runs, so the demo shows the real product.
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use chrono::Duration;
 use serde::Serialize;
 
@@ -30,6 +30,10 @@ pub const PLANS: &[(&str, &str)] = &[
 
 /// Days of history the demo covers before `now`.
 pub const HISTORY_DAYS: i64 = 90;
+
+/// Days of past runs each client brings to its onboarding, from the monitor
+/// the MSP used before bmctl.
+pub const PAST_DAYS: i64 = 30;
 
 pub const MARK: &str = "demo";
 
@@ -60,8 +64,11 @@ pub fn is_demo(store: &Store) -> Result<bool> {
     Ok(meta::get(&store.conn, MARK)?.as_deref() == Some("true"))
 }
 
-/// Build the demo into an empty database, as of `ctx.now`.
-pub fn build(store: &mut Store, ctx: &Ctx) -> Result<DemoSummary> {
+/// Build the demo into an empty database, as of `ctx.now`; the clients'
+/// past runs are written to `past_runs` (JSON lines) and imported from
+/// there with `--history`, as an operator onboarding them would. Returns
+/// what that import did.
+pub fn build(store: &mut Store, ctx: &Ctx, past_runs: &std::path::Path) -> Result<events::Summary> {
     {
         let tx = store.write()?;
         meta::set(&tx, MARK, "true")?;
@@ -74,9 +81,74 @@ pub fn build(store: &mut Store, ctx: &Ctx) -> Result<DemoSummary> {
     for (file, text) in PLANS {
         plan::import(store, &onboard, text, file, false)?;
     }
+    let past = import_past_runs(store, &onboard, past_runs)?;
     history(store, ctx)?;
     people(store, ctx)?;
-    summary(store)
+    Ok(past)
+}
+
+/// The [`PAST_DAYS`] of runs before onboarding, written to `file` and
+/// loaded with `events import --history`: events, state and KPIs for the
+/// whole period, and tickets only for what was still wrong at onboarding.
+fn import_past_runs(
+    store: &mut Store,
+    onboard: &Ctx,
+    file: &std::path::Path,
+) -> Result<events::Summary> {
+    let end = onboard.now.timestamp();
+    let start = end - PAST_DAYS * 86_400;
+    let mut lines = String::new();
+    for c in clients::list(&store.conn)? {
+        for p in policies::list(&store.conn, c.id, false)? {
+            let s = &p.spec;
+            let Ok(schedule) = Schedule::parse(&s.schedule) else {
+                continue;
+            };
+            for t in schedule.occurrences(from_unix(start), from_unix(end), c.tz()) {
+                let t = t.timestamp();
+                let k = t / 60;
+                let started = t + pick(&s.job, k, 600) as i64;
+                let ended = started + 120 + pick(&s.job, k + 1, 5400) as i64;
+                let Some((status, message)) = outcome(&s.job, k, t, end, (0, 0)) else {
+                    continue;
+                };
+                if ended > end {
+                    continue;
+                }
+                let ok = status != Status::Failed;
+                let ev = NewEvent {
+                    client: c.code.clone(),
+                    job: s.job.clone(),
+                    operation: Operation::Backup,
+                    status,
+                    started_at: Some(started),
+                    ended_at: ended,
+                    bytes: ok.then_some((1 + pick(&s.job, 0, 400)) as i64 * 1_000_000_000),
+                    files: ok.then_some(20_000 + pick(&s.job, 1, 200_000) as i64),
+                    snapshot: None,
+                    source: "previous-monitor".into(),
+                    external_id: None,
+                    message: message.map(str::to_string),
+                };
+                lines.push_str(&crate::ingest::neutral::to_json_line(&ev));
+                lines.push('\n');
+            }
+        }
+    }
+    std::fs::write(file, lines).with_context(|| format!("writing {}", file.display()))?;
+    let name = file.display().to_string();
+    let input = events::Input {
+        path: file,
+        name: &name,
+        format: crate::ingest::neutral::InputFormat::Jsonl,
+        skip_invalid: false,
+        history: true,
+    };
+    let ctx = Ctx {
+        command: "events import".into(),
+        ..onboard.clone()
+    };
+    events::import(store, &ctx, &input, |_| {})
 }
 
 /// A deterministic "random" number in `0..n` for a name and a number.

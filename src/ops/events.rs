@@ -47,12 +47,12 @@ struct Pending {
     /// without a pointer chase).
     policy_id: i64,
     /// Its place among the batch's runs: equal times keep the input's order.
-    seq: usize,
+    seq: u32,
     at: i64,
     ended: i64,
     status: Status,
     check: bool,
-    message: Option<String>,
+    message: Option<Box<str>>,
 }
 
 impl Pending {
@@ -488,7 +488,7 @@ impl Ingestor {
                     s,
                     Pending {
                         policy_id,
-                        seq: self.pending.len(),
+                        seq: self.pending.len() as u32,
                         at: ev.at(),
                         ended: ev.ended_at,
                         status: ev.status,
@@ -496,7 +496,7 @@ impl Ingestor {
                         message: if ev.status == Status::Success {
                             None
                         } else {
-                            ev.message.clone()
+                            ev.message.as_deref().map(Box::from)
                         },
                     },
                 ));
