@@ -440,13 +440,25 @@ mod query_plans {
             "SELECT last_event_at FROM policy_state WHERE policy_id = ?1",
             1,
         );
+        // the state upsert reads only its VALUES; its conflict target is
+        // the rowid (a seek each, `NotExists` in the bytecode)
         let bulk = policies::set_states_sql(3);
         let p = plan(&store, &bulk, 24);
-        assert!(
-            p.contains("SEARCH policy_state USING INTEGER PRIMARY KEY"),
-            "{p}"
-        );
-        assert!(!p.contains("SCAN policy_state"), "{p}");
+        assert!(p.contains("SCAN 3-ROW VALUES CLAUSE"), "{p}");
+        assert!(!p.contains("policy_state"), "{p}");
+        let ops: Vec<String> = store
+            .conn
+            .prepare(&format!("EXPLAIN {bulk}"))
+            .unwrap()
+            .query_map(
+                rusqlite::params_from_iter(std::iter::repeat_n(0, 24)),
+                |r| r.get(1),
+            )
+            .unwrap()
+            .map(|r| r.unwrap())
+            .collect();
+        assert!(ops.iter().any(|o| o == "NotExists"), "{ops:?}");
+        assert!(!ops.iter().any(|o| o == "OpenEphemeral"), "{ops:?}");
         let p = plan(&store, &policies::states_sql(3), 3);
         assert!(p.contains("SEARCH s USING INTEGER PRIMARY KEY"), "{p}");
         // review and risk reads
