@@ -1,7 +1,8 @@
-//! Ingest benchmark: `events import` of 1M neutral JSON lines into an empty
-//! database, beside R, the raw prepared-insert rate of the same rows into the
-//! same schema measured in the same run. Prints a table and writes
-//! `target/bench-ingest.json`.
+//! Ingest benchmark: `events import` of 1M neutral JSON lines (100 clients'
+//! long history) into an empty database, as onboarding loads it
+//! (`--history`) and as a live import, beside R, the raw prepared-insert
+//! rate of the same rows into the same schema measured in the same run.
+//! Prints a table and writes `target/bench-ingest.json`.
 //!
 //!     cargo bench --bench ingest                 # 1,000,000 events
 //!     BMCTL_BENCH_EVENTS=100000 cargo bench --bench ingest
@@ -156,31 +157,38 @@ fn main() {
     let raw_time = t.elapsed();
     drop(rows);
 
-    // End to end: `events import` through bmctl's own code.
-    let db = dir.path().join("bmctl.db");
-    let mut store = Store::open(&db, Duration::from_secs(30)).unwrap();
-    onboard(&mut store, &ctx);
+    // End to end: `events import` through bmctl's own code, the live import
+    // into a second database.
     let import_ctx = Ctx {
         now: chrono::DateTime::from_timestamp(start + 200 * 86_400, 0).unwrap(),
         ..ctx.clone()
     };
-    let input = events::Input {
+    let input = |history| events::Input {
         path: &file,
         name: "events.jsonl",
         format: InputFormat::Jsonl,
         skip_invalid: false,
-        history: false,
+        history,
     };
+    let import_into = |name: &str, history: bool| {
+        let db = dir.path().join(name);
+        let mut store = Store::open(&db, Duration::from_secs(30)).unwrap();
+        onboard(&mut store, &ctx);
+        let t = Instant::now();
+        let summary = events::import(&mut store, &import_ctx, &input(history), |_| {}).unwrap();
+        let took = t.elapsed();
+        assert_eq!(summary.new, n, "every event lands once");
+        (db, store, summary, took)
+    };
+    let (db, mut store, summary, import_time) = import_into("bmctl.db", true);
     let t = Instant::now();
-    let summary = events::import(&mut store, &import_ctx, &input, |_| {}).unwrap();
-    let import_time = t.elapsed();
-    assert_eq!(summary.new, n, "every event lands once");
-    let t = Instant::now();
-    let again = events::import(&mut store, &import_ctx, &input, |_| {}).unwrap();
+    let again = events::import(&mut store, &import_ctx, &input(true), |_| {}).unwrap();
     let reimport_time = t.elapsed();
     assert_eq!(again.duplicate, n);
     drop(store);
     let db_bytes = std::fs::metadata(&db).unwrap().len();
+    let (_, live_store, live, live_time) = import_into("live.db", false);
+    drop(live_store);
 
     let r = rate(n, raw_time);
     let e = rate(n, import_time);
@@ -195,7 +203,7 @@ fn main() {
     );
     println!(
         "{:<44} {:>10.0} ev/s {:>10} {:>8}",
-        "events import, empty database",
+        "events import --history, empty database",
         e,
         format!("{:.0}", 0.6 * r),
         if e >= 0.6 * r { "pass" } else { "FAIL" }
@@ -206,6 +214,20 @@ fn main() {
         e / r,
         ">= 0.60",
         if e >= 0.6 * r { "pass" } else { "FAIL" }
+    );
+    println!(
+        "{:<44} {:>10.0} ev/s {:>10} {:>8}",
+        "  the same as a live import",
+        rate(n, live_time),
+        "-",
+        "-"
+    );
+    println!(
+        "{:<44} {:>14.2} {:>10} {:>8}",
+        "  ratio to R",
+        rate(n, live_time) / r,
+        "-",
+        "-"
     );
     println!(
         "{:<44} {:>10.0} ev/s {:>10} {:>8}",
@@ -226,14 +248,15 @@ fn main() {
         }
     );
     println!(
-        "tickets opened {}, resolved {}",
-        summary.tickets.tickets_opened, summary.tickets.tickets_resolved
+        "tickets opened {} (live import: {} opened, {} resolved)",
+        summary.tickets.tickets_opened, live.tickets.tickets_opened, live.tickets.tickets_resolved
     );
     let json = serde_json::json!({
         "events": n,
         "raw_inserts_per_s": r,
         "import_per_s": e,
         "ratio": e / r,
+        "live_import_per_s": rate(n, live_time),
         "reimport_per_s": rate(n, reimport_time),
         "db_bytes_per_event": db_bytes as f64 / n as f64,
     });
