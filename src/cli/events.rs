@@ -20,7 +20,7 @@ use crate::store::{clients, policies};
 pub enum Cmd {
     /// Import neutral job events (JSON lines or CSV; `-` reads stdin).
     #[command(
-        after_help = "Validates the whole input first: one bad line rejects the file (exit 3, nothing written)\nunless --skip-invalid. Re-importing the same file is harmless: known runs are counted as duplicates.\n\nWith --history (onboarding a client, a backfill) every run is stored, counted and moves its policy's state,\nbut tickets wait for the end: each policy whose newest run leaves a problem gets the one ticket a live\nimport would leave open (failed or missed, escalated after enough in a row; warnings in a row; a failed\ncheck); problems later runs cleared get none, and no notifications go out for them."
+        after_help = "Validates the whole input first: one bad line rejects the file (exit 3, nothing written)\nunless --skip-invalid. Re-importing the same file is harmless: known runs are counted as duplicates.\n\nWith --history (onboarding a client, a backfill) every run is stored, counted and moves its policy's state,\nbut tickets wait for the end: each policy whose newest run leaves a problem gets the one ticket a live\nimport would leave open (failed or missed, escalated after enough in a row; warnings in a row; a failed\ncheck), and a good newest run recovers the open tickets it clears; problems later runs cleared get\nno ticket, and no notifications go out for them."
     )]
     Import {
         file: PathBuf,

@@ -615,11 +615,12 @@ impl Ingestor {
     }
 
     /// End a history import (call in its last transaction): each policy
-    /// whose newest run is one this import wrote gets the ticket that run
-    /// leaves open in a live import — a failed or missed run, escalated
-    /// after `escalate_after` in a row; `warnings_before` warnings in a
-    /// row; a failed integrity check — unless one of its class is open.
-    /// Problems a later run of the import cleared get none.
+    /// whose newest run is one this import wrote gets what that run does
+    /// in a live import. A failed or missed run (escalated after
+    /// `escalate_after` in a row), `warnings_before` warnings in a row or a
+    /// failed integrity check raise their ticket, unless one of its class
+    /// is open; a good run recovers the open tickets it clears. Problems a
+    /// later run of the import cleared get no ticket.
     pub fn finish_history(&mut self, conn: &Connection, ctx: &Ctx) -> Result<()> {
         let done = self.judge_history(conn, ctx);
         self.or_forget(done)
@@ -643,25 +644,38 @@ impl Ingestor {
         ) in newest
         {
             let mut open = with_open.contains(&policy_id);
-            let mut problems = Vec::new();
-            if let Some(r) = backup {
-                let st = match self.states.get(&policy_id) {
-                    Some(st) => *st,
-                    None => policies::state(conn, policy_id)?,
-                };
-                // unless a newer run came another way: its tickets are live
-                if st.last_event_at == Some(r.at) {
-                    problems.extend(Step::of_state(&st).problem(&r, &ctx.rules).map(|p| (p, r)));
+            let backup = match backup {
+                Some(r) => {
+                    let st = match self.states.get(&policy_id) {
+                        Some(st) => *st,
+                        None => policies::state(conn, policy_id)?,
+                    };
+                    // unless a newer run came another way: its tickets are live
+                    (st.last_event_at == Some(r.at)).then(|| (Step::of_state(&st), r))
                 }
+                None => None,
+            };
+            let mut problems = Vec::new();
+            if let Some((step, r)) = backup {
+                // what it clears, as in a live import (a backfill's good runs
+                // resolve what `check` raised while the runs were away)
+                if let Some(classes) = step.clears().filter(|_| open) {
+                    auto.recover(&subject, classes, r.at, &r.detail())?;
+                }
+                problems.extend(step.problem(&r, &ctx.rules).map(|p| (p, r)));
             }
-            if let Some(r) = check.filter(|r| matches!(r.status, Status::Failed | Status::Missed)) {
-                let detail = r.detail();
-                let p = Problem {
-                    class: "integrity",
-                    detail,
-                    escalate: None,
-                };
-                problems.push((p, r));
+            if let Some(r) = check {
+                if matches!(r.status, Status::Failed | Status::Missed) {
+                    let detail = r.detail();
+                    let p = Problem {
+                        class: "integrity",
+                        detail,
+                        escalate: None,
+                    };
+                    problems.push((p, r));
+                } else if open {
+                    auto.recover(&subject, &["integrity"], r.at, &r.detail())?;
+                }
             }
             for (p, r) in problems {
                 let id = if open {
@@ -1613,6 +1627,63 @@ mod tests {
             .map(|t| dump(&past, &format!("SELECT * FROM {t}")))
             .collect();
         assert_eq!(before, after);
+    }
+
+    /// A backfill's good runs resolve what was raised while they were away,
+    /// as a live import's would; runs older than the policy's newest known
+    /// run change nothing.
+    #[test]
+    fn a_backfill_recovers_what_its_newer_runs_clear() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut store, ctx) = onboarded(&dir.path().join("b.db"));
+        let jobs: Vec<String> = {
+            let mut stmt = store
+                .conn
+                .prepare("SELECT job FROM policies ORDER BY id LIMIT 2")
+                .unwrap();
+            let rows = stmt.query_map([], |r| r.get(0)).unwrap();
+            rows.map(|r| r.unwrap()).collect()
+        };
+        let day = 86_400;
+        let base = ctx.now.timestamp() - 20 * day;
+        let live = [
+            acme_run(&jobs[0], Status::Failed, base),
+            acme_run(&jobs[1], Status::Failed, base + 10 * day),
+        ];
+        let raised = ingest(&mut store, &ctx, &live).unwrap();
+        assert_eq!(raised.tickets.tickets_opened, 2);
+        let lines: String = [
+            acme_run(&jobs[0], Status::Success, base + day),
+            acme_run(&jobs[0], Status::Success, base + 2 * day),
+            acme_run(&jobs[1], Status::Success, base + 5 * day), // older than its failure
+        ]
+        .iter()
+        .map(|ev| crate::ingest::neutral::to_json_line(ev) + "\n")
+        .collect();
+        let file = dir.path().join("backfill.jsonl");
+        std::fs::write(&file, lines).unwrap();
+        let input = Input {
+            path: &file,
+            name: "backfill.jsonl",
+            format: InputFormat::Jsonl,
+            skip_invalid: false,
+            history: true,
+        };
+        let s = import(&mut store, &ctx, &input, |_| {}).unwrap();
+        assert_eq!((s.new, s.tickets.tickets_resolved), (3, 1), "{s:?}");
+        let status = |job: &str| -> String {
+            store
+                .conn
+                .query_row(
+                    "SELECT t.status FROM tickets t JOIN policies p ON p.id = t.policy_id
+                     WHERE p.job = ?1",
+                    [job],
+                    |r| r.get(0),
+                )
+                .unwrap()
+        };
+        assert_eq!(status(&jobs[0]), "resolved");
+        assert_eq!(status(&jobs[1]), "open");
     }
 
     /// Events written many to a statement: a known key in a full buffer, a key
