@@ -150,8 +150,9 @@ pub struct Ingestor {
 /// The newest backup run and check of a policy that a history import wrote.
 struct Newest {
     subject: Rc<Subject>,
-    backup: Option<Pending>,
-    check: Option<Pending>,
+    // boxed: a large MSP's 50,000 entries stay a small table
+    backup: Option<Box<Pending>>,
+    check: Option<Box<Pending>>,
 }
 
 /// A client's active policies by job.
@@ -559,12 +560,14 @@ impl Ingestor {
                         backup: None,
                         check: None,
                     });
-                    if backup.is_some() {
-                        held.backup = backup.cloned();
+                    if let Some(r) = backup {
+                        keep(&mut held.backup, r);
                     }
                     // a window's checks may be older than an earlier window's
-                    if check.is_some_and(|r| held.check.as_ref().is_none_or(|c| r.at >= c.at)) {
-                        held.check = check.cloned();
+                    if let Some(r) =
+                        check.filter(|r| held.check.as_ref().is_none_or(|c| r.at >= c.at))
+                    {
+                        keep(&mut held.check, r);
                     }
                 }
                 written.push((policy_id, *st));
@@ -691,6 +694,14 @@ impl Ingestor {
         }
         self.summary.tickets.add(auto.finish()?);
         Ok(())
+    }
+}
+
+/// Hold a copy of `run` in `slot`, in the box already there if any.
+fn keep(slot: &mut Option<Box<Pending>>, run: &Pending) {
+    match slot {
+        Some(held) => (**held).clone_from(run),
+        None => *slot = Some(Box::new(run.clone())),
     }
 }
 
