@@ -670,12 +670,14 @@ impl Ingestor {
             if let Some(r) = check {
                 if matches!(r.status, Status::Failed | Status::Missed) {
                     let detail = r.detail();
-                    let p = Problem {
-                        class: "integrity",
-                        detail,
-                        escalate: None,
-                    };
-                    problems.push((p, r));
+                    problems.push((
+                        Problem {
+                            class: "integrity",
+                            detail,
+                            escalate: None,
+                        },
+                        r,
+                    ));
                 } else if open {
                     auto.recover(&subject, &["integrity"], r.at, &r.detail())?;
                 }
