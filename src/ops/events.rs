@@ -1283,6 +1283,16 @@ mod tests {
             .unwrap()
     }
 
+    /// The jobs of the onboarded client's first `n` policies.
+    fn first_jobs(store: &Store, n: usize) -> Vec<String> {
+        let mut stmt = store
+            .conn
+            .prepare("SELECT job FROM policies ORDER BY id LIMIT ?1")
+            .unwrap();
+        let rows = stmt.query_map([n as i64], |r| r.get(0)).unwrap();
+        rows.map(|r| r.unwrap()).collect()
+    }
+
     /// A backup run of acme's `job` that ended at `ended_at`, from a test
     /// source, with no id of its own.
     fn acme_run(job: &str, status: Status, ended_at: i64) -> NewEvent {
@@ -1538,14 +1548,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let (mut live, ctx) = onboarded(&dir.path().join("live.db"));
         let (mut past, _) = onboarded(&dir.path().join("past.db"));
-        let jobs: Vec<String> = {
-            let mut stmt = live
-                .conn
-                .prepare("SELECT job FROM policies ORDER BY id LIMIT 4")
-                .unwrap();
-            let rows = stmt.query_map([], |r| r.get(0)).unwrap();
-            rows.map(|r| r.unwrap()).collect()
-        };
+        let jobs = first_jobs(&live, 4);
         // per job: its runs, oldest first (`true`: a repository check)
         let stories: [&[(Status, bool)]; 4] = [
             &[(F, false), (F, false), (F, false), (S, false)], // fixed long ago
@@ -1649,14 +1652,7 @@ mod tests {
     fn a_backfill_recovers_what_its_newer_runs_clear() {
         let dir = tempfile::tempdir().unwrap();
         let (mut store, ctx) = onboarded(&dir.path().join("b.db"));
-        let jobs: Vec<String> = {
-            let mut stmt = store
-                .conn
-                .prepare("SELECT job FROM policies ORDER BY id LIMIT 2")
-                .unwrap();
-            let rows = stmt.query_map([], |r| r.get(0)).unwrap();
-            rows.map(|r| r.unwrap()).collect()
-        };
+        let jobs = first_jobs(&store, 2);
         let day = 86_400;
         let base = ctx.now.timestamp() - 20 * day;
         let live = [

@@ -142,20 +142,12 @@ fn a_history_import_raises_only_what_is_still_wrong() {
         lines.push(line("sql01-nightly", sql01, &at, ""));
     }
     let f = env.write("past.jsonl", &(lines.join("\n") + "\n"));
-    let past = env
-        .run_at(
-            "2026-11-21T08:00:00Z",
-            &[
-                "--format",
-                "json",
-                "events",
-                "import",
-                "--history",
-                f.to_str().unwrap(),
-            ],
-        )
-        .ok()
-        .json();
+    let import_history = |now: &str| {
+        let args = ["--format", "json", "events", "import", "--history"];
+        let file = f.to_str().unwrap();
+        env.run_at(now, &[&args[..], &[file]].concat()).ok().json()
+    };
+    let past = import_history("2026-11-21T08:00:00Z");
     assert_eq!(
         (past["new"].as_i64(), past["tickets_opened"].as_i64()),
         (Some(38), Some(1))
@@ -175,20 +167,7 @@ fn a_history_import_raises_only_what_is_still_wrong() {
         "{shown}"
     );
     // the same file again: nothing new, no second ticket
-    let again = env
-        .run_at(
-            "2026-11-21T09:00:00Z",
-            &[
-                "--format",
-                "json",
-                "events",
-                "import",
-                "--history",
-                f.to_str().unwrap(),
-            ],
-        )
-        .ok()
-        .json();
+    let again = import_history("2026-11-21T09:00:00Z");
     assert_eq!(
         (
             again["duplicate"].as_i64(),
