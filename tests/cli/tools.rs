@@ -63,11 +63,49 @@ fn run(env: &TestEnv, vars: &[(&str, &str)], job: &str, argv: &[&str]) -> Run {
         .into()
 }
 
+/// A client onboarded on the wall clock, for the tests that run the real
+/// tools: restic and borg stamp their snapshots with the machine's clock, so
+/// bmctl must use it too (these tests are `real_clock_*`).
+fn onboarded_now() -> TestEnv {
+    let env = TestEnv::new();
+    let f = env.write("plan.toml", crate::events::PLAN);
+    real_clock(&env, &[], &["plan", "import", f.to_str().unwrap()]).ok();
+    env
+}
+
+/// bmctl on the wall clock, after the next whole second: each run ends in a
+/// second of its own, so that "the last event" is the last run.
+fn real_clock(env: &TestEnv, vars: &[(&str, &str)], args: &[&str]) -> Run {
+    let since = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_nanos(
+        1_000_000_000 - u64::from(since.subsec_nanos()),
+    ));
+    wall(env, vars, args)
+}
+
+/// bmctl on the wall clock.
+fn wall(env: &TestEnv, vars: &[(&str, &str)], args: &[&str]) -> Run {
+    let mut c = env.cmd();
+    c.env_remove("BMCTL_NOW").envs(vars.iter().copied());
+    c.args(args).output().unwrap().into()
+}
+
+fn run_now(env: &TestEnv, vars: &[(&str, &str)], job: &str, argv: &[&str]) -> Run {
+    let mut args = vec!["run", "--job", job, "--"];
+    args.extend_from_slice(argv);
+    real_clock(env, vars, &args)
+}
+
 fn last_event(env: &TestEnv, job: &str) -> serde_json::Value {
-    let evs = env
-        .run(&["--format", "json", "events", "list", "--job", job])
-        .ok()
-        .json();
+    let evs = wall(
+        env,
+        &[],
+        &["--format", "json", "events", "list", "--job", job],
+    )
+    .ok()
+    .json();
     evs.as_array().unwrap().last().unwrap().clone()
 }
 
@@ -84,11 +122,11 @@ fn recursive_chmod(p: &Path) {
 }
 
 #[test]
-fn restic_exit_codes_through_run() {
+fn real_clock_restic_exit_codes_through_run() {
     if !have("restic") {
         return;
     }
-    let env = onboarded("2026-11-01T00:00:00Z");
+    let env = onboarded_now();
     let src = tree(&env);
     let repo = env.path("repo");
     let pw = [("RESTIC_PASSWORD", "demo-pass")];
@@ -102,7 +140,7 @@ fn restic_exit_codes_through_run() {
     let job = "acme/fs01-nightly";
 
     // 0: success, keyed by the snapshot's short id
-    let out = run(
+    let out = run_now(
         &env,
         &pw,
         job,
@@ -139,23 +177,21 @@ fn restic_exit_codes_through_run() {
         .output()
         .unwrap();
     let f = env.write("snaps.json", &String::from_utf8_lossy(&snaps.stdout));
-    let s2 = env
-        .run(&[
-            "--format",
-            "json",
-            "events",
-            "ingest",
-            "restic",
-            "--client",
-            "acme",
-            f.to_str().unwrap(),
-        ])
-        .ok()
-        .json();
+    let ingest = [
+        "--format",
+        "json",
+        "events",
+        "ingest",
+        "restic",
+        "--client",
+        "acme",
+        f.to_str().unwrap(),
+    ];
+    let s2 = real_clock(&env, &[], &ingest).ok().json();
     assert_eq!(s2["duplicate"], 1);
 
     // 0 with a missing path: a warning
-    run(
+    run_now(
         &env,
         &pw,
         job,
@@ -191,13 +227,13 @@ fn restic_exit_codes_through_run() {
         "--json",
         s,
     ];
-    run(&env, &pw, job, &nobody).code(3);
+    run_now(&env, &pw, job, &nobody).code(3);
     let ev = last_event(&env, job);
     assert_eq!(ev["status"], "warning");
     assert!(ev["message"].as_str().unwrap().contains("exit 3"), "{ev}");
 
     // 1: wrong password
-    run(
+    run_now(
         &env,
         &[("RESTIC_PASSWORD", "wrong")],
         job,
@@ -210,19 +246,18 @@ fn restic_exit_codes_through_run() {
         ev["message"].as_str().unwrap().contains("wrong password"),
         "{ev}"
     );
-    let t = env
-        .run(&["--format", "json", "correct", "list"])
+    let t = wall(&env, &[], &["--format", "json", "correct", "list"])
         .ok()
         .json();
     assert_eq!(t[0]["class"], "failed");
 }
 
 #[test]
-fn restic_check_read_data_catches_a_corrupted_repository() {
+fn real_clock_restic_check_read_data_catches_a_corrupted_repository() {
     if !have("restic") {
         return;
     }
-    let env = onboarded("2026-11-01T00:00:00Z");
+    let env = onboarded_now();
     let src = tree(&env);
     let repo = env.path("repo");
     let r = repo.to_str().unwrap();
@@ -232,7 +267,7 @@ fn restic_check_read_data_catches_a_corrupted_repository() {
         .env("RESTIC_PASSWORD", "demo-pass")
         .output()
         .unwrap();
-    run(
+    run_now(
         &env,
         &pw,
         "acme/fs01-nightly",
@@ -246,19 +281,21 @@ fn restic_check_read_data_catches_a_corrupted_repository() {
         ],
     )
     .code(0);
-    let check = ["restic", "-r", r, "--no-cache", "check", "--read-data"];
-    let mut c = env.cmd();
-    c.env("RESTIC_PASSWORD", "demo-pass")
-        .args([
-            "run",
-            "--job",
-            "acme/fs01-nightly",
-            "--operation",
-            "check",
-            "--",
-        ])
-        .args(check);
-    assert!(c.output().unwrap().status.success());
+    let check = [
+        "run",
+        "--job",
+        "acme/fs01-nightly",
+        "--operation",
+        "check",
+        "--",
+        "restic",
+        "-r",
+        r,
+        "--no-cache",
+        "check",
+        "--read-data",
+    ];
+    real_clock(&env, &pw, &check).ok();
     // corrupt every data pack
     for dir in std::fs::read_dir(repo.join("data")).unwrap() {
         for pack in std::fs::read_dir(dir.unwrap().path()).unwrap() {
@@ -271,22 +308,8 @@ fn restic_check_read_data_catches_a_corrupted_repository() {
             std::fs::write(&p, bytes).unwrap();
         }
     }
-    let mut c = env.cmd();
-    c.env("RESTIC_PASSWORD", "demo-pass")
-        .args([
-            "--now",
-            "2026-11-30T08:00:00Z",
-            "run",
-            "--job",
-            "acme/fs01-nightly",
-            "--operation",
-            "check",
-            "--",
-        ])
-        .args(check);
-    assert_eq!(c.output().unwrap().status.code(), Some(1));
-    let t = env
-        .run(&["--format", "json", "correct", "list"])
+    real_clock(&env, &pw, &check).code(1);
+    let t = wall(&env, &[], &["--format", "json", "correct", "list"])
         .ok()
         .json();
     assert_eq!(
@@ -299,11 +322,11 @@ fn restic_check_read_data_catches_a_corrupted_repository() {
 }
 
 #[test]
-fn borg_exit_codes_through_run() {
+fn real_clock_borg_exit_codes_through_run() {
     if !have("borg") {
         return;
     }
-    let env = onboarded("2026-11-01T00:00:00Z");
+    let env = onboarded_now();
     let src = tree(&env);
     let repo = env.path("borgrepo");
     let r = repo.to_str().unwrap();
@@ -323,7 +346,7 @@ fn borg_exit_codes_through_run() {
     );
     let job = "acme/sql01-nightly";
     let s = src.to_str().unwrap();
-    run(
+    run_now(
         &env,
         &vars,
         job,
@@ -336,7 +359,7 @@ fn borg_exit_codes_through_run() {
         (Some("success"), Some("borg"))
     );
     assert_eq!(ev["external_id"].as_str().unwrap().len(), 8);
-    run(
+    run_now(
         &env,
         &vars,
         job,
@@ -352,7 +375,7 @@ fn borg_exit_codes_through_run() {
     .code(1);
     assert_eq!(last_event(&env, job)["status"], "warning");
     let wrong = [("BORG_PASSPHRASE", "wrong"), vars[1]];
-    run(
+    run_now(
         &env,
         &wrong,
         job,
