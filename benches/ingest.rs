@@ -106,7 +106,7 @@ fn main() {
     let file_bytes = std::fs::metadata(&file).unwrap().len();
 
     // R: raw prepared inserts of the same rows into the same schema, one transaction.
-    let mut raw = Store::open(&dir.path().join("raw.db"), Duration::from_secs(30)).unwrap();
+    let mut raw = Store::create(&dir.path().join("raw.db"), Duration::from_secs(30)).unwrap();
     onboard(&mut raw, &ctx);
     let rows: Vec<RawRow> = (0..n)
         .map(|i| {
@@ -172,7 +172,7 @@ fn main() {
     };
     let import_into = |name: &str, history: bool| {
         let db = dir.path().join(name);
-        let mut store = Store::open(&db, Duration::from_secs(30)).unwrap();
+        let mut store = Store::create(&db, Duration::from_secs(30)).unwrap();
         onboard(&mut store, &ctx);
         let t = Instant::now();
         let summary = events::import(&mut store, &import_ctx, &input(history), |_| {}).unwrap();

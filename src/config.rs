@@ -461,6 +461,11 @@ impl Config {
     }
 
     /// The database path: flag, env, config file, else the platform data folder.
+    /// Whether the database path is the platform default (nobody named one).
+    pub fn db_path_is_default(&self) -> bool {
+        self.raw("database.path").is_empty()
+    }
+
     pub fn db_path(&self) -> Result<PathBuf> {
         let set = self.raw("database.path");
         if !set.is_empty() {

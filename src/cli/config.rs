@@ -89,6 +89,22 @@ pub fn run(app: &App, cmd: &Cmd) -> Result<u8> {
                 },
                 meaning: "where settings were read from".into(),
             });
+            // A database that does not exist yet is a fact to show, not an error.
+            let path = app.config.db_path()?;
+            let travel = match path.exists().then(|| app.store()) {
+                None => "(no database yet)".to_string(),
+                Some(Ok(s)) if s.time_travel => "allowed".to_string(),
+                Some(Ok(_)) => "refused".to_string(),
+                Some(Err(e)) => format!("(cannot open the database: {e:#})"),
+            };
+            rows.push(Row {
+                key: "time_travel".into(),
+                value: travel,
+                source: "database".into(),
+                meaning:
+                    "whether writes may honour --now (set by `init --allow-time-travel` or `demo`)"
+                        .into(),
+            });
             output::list(app.format(), &rows)?;
             Ok(0)
         }

@@ -49,7 +49,10 @@ pub fn run(app: &App, args: &Args) -> Result<u8> {
             remove_db(&path)?;
         }
     }
-    let mut store = Store::open(&path, app.busy_timeout())?;
+    let mut store = Store::create(&path, app.busy_timeout())?;
+    if !store.time_travel && store.is_blank()? {
+        store.allow_time_travel()?;
+    }
     let folder = path
         .parent()
         .filter(|d| !d.as_os_str().is_empty())

@@ -74,7 +74,12 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Create or migrate the database.
-    Init,
+    Init {
+        /// Let writes honour --now / BMCTL_NOW (test and replay databases;
+        /// only when the database is created).
+        #[arg(long)]
+        allow_time_travel: bool,
+    },
     /// Build a realistic demo database and print the morning view.
     Demo(demo::Args),
     /// Effective settings and where each came from.
@@ -138,10 +143,13 @@ impl App {
         self.cli.format
     }
 
-    /// Open the configured database (creating and migrating as needed).
+    /// Open the configured database (migrating as needed); a missing one is
+    /// an error, never silently created.
     pub fn store(&self) -> Result<Store> {
         let path = self.config.db_path()?;
-        Store::open(&path, self.busy_timeout())
+        let mut store = Store::open(&path, self.busy_timeout())?;
+        store.now_overridden = self.cli.now.is_some();
+        Ok(store)
     }
 
     pub fn busy_timeout(&self) -> std::time::Duration {
@@ -242,8 +250,23 @@ fn deliver_hooks(app: &App) {
 
 fn dispatch(app: &App) -> Result<u8> {
     match &app.cli.command {
-        Command::Init => {
-            let store = app.store()?;
+        Command::Init { allow_time_travel } => {
+            let path = app.config.db_path()?;
+            // Folders are made only for the platform's own data folder: an
+            // explicit path with a missing folder is a typo, not a request.
+            if app.config.db_path_is_default() {
+                Store::make_folder(&path)?;
+            }
+            let mut store = Store::create(&path, app.busy_timeout())?;
+            if *allow_time_travel && !store.time_travel {
+                if !store.is_blank()? {
+                    return Err(crate::error::refused(format!(
+                        "database {} already holds data: time travel can only be allowed when a database is created",
+                        path.display()
+                    )));
+                }
+                store.allow_time_travel()?;
+            }
             app.say(format!(
                 "database {} is ready (schema version {})",
                 store.path.display(),

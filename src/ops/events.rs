@@ -1293,7 +1293,7 @@ mod tests {
     /// A database at `path` with the first demo client onboarded, and a
     /// context at 2026-11-30T07:00Z.
     fn onboarded(path: &Path) -> (Store, Ctx) {
-        let mut store = Store::open(path, std::time::Duration::from_secs(5)).unwrap();
+        let mut store = Store::create(path, std::time::Duration::from_secs(5)).unwrap();
         let now = chrono::DateTime::parse_from_rfc3339("2026-11-30T07:00:00Z")
             .unwrap()
             .to_utc();

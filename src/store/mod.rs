@@ -37,18 +37,45 @@ pub struct Store {
     pub path: PathBuf,
     /// Opened read-only (the file is not writable by this user).
     pub read_only: bool,
+    /// The database was made to allow `--now` on writes (tests, replays, the demo).
+    pub time_travel: bool,
+    /// This command runs at a `--now` other than the wall clock.
+    pub now_overridden: bool,
 }
 
+/// The meta key that lets writes honour `--now`.
+const TIME_TRAVEL: &str = "time_travel";
+
 impl Store {
-    /// Open (creating when missing, mode 0600 in a 0700 folder) and migrate.
+    /// Open an existing bmctl database and migrate it. A missing or empty
+    /// file is an error: only `init`, `demo` and `db backup` make one, so a
+    /// mistyped `--db` is never silently a new, empty database.
     pub fn open(path: &Path, busy_timeout: Duration) -> Result<Store> {
+        let missing = match fs::metadata(path) {
+            Ok(m) => m.is_file() && m.len() == 0,
+            Err(e) => e.kind() == std::io::ErrorKind::NotFound,
+        };
+        if missing {
+            bail!(
+                "no bmctl database at {}; create one with `bmctl init`",
+                path.display()
+            );
+        }
+        Self::open_file(path, busy_timeout)
+    }
+
+    /// Create the database file (mode 0600) when it is missing, then open and
+    /// migrate it. The folder must exist.
+    pub fn create(path: &Path, busy_timeout: Duration) -> Result<Store> {
         if !path.exists() {
             if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-                fs::DirBuilder::new()
-                    .recursive(true)
-                    .mode(0o700)
-                    .create(dir)
-                    .with_context(|| format!("creating folder {}", dir.display()))?;
+                if !dir.is_dir() {
+                    bail!(
+                        "cannot create database {}: folder {} does not exist",
+                        path.display(),
+                        dir.display()
+                    );
+                }
             }
             OpenOptions::new()
                 .write(true)
@@ -57,6 +84,22 @@ impl Store {
                 .open(path)
                 .with_context(|| format!("creating database {}", path.display()))?;
         }
+        Self::open_file(path, busy_timeout)
+    }
+
+    /// Create the default data folder (0700) for a database in it.
+    pub fn make_folder(path: &Path) -> Result<()> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(dir)
+                .with_context(|| format!("creating folder {}", dir.display()))?;
+        }
+        Ok(())
+    }
+
+    fn open_file(path: &Path, busy_timeout: Duration) -> Result<Store> {
         // A file we may not write is opened read-only: reads are still served,
         // writes get a clear error.
         let read_only = OpenOptions::new()
@@ -73,8 +116,7 @@ impl Store {
             .with_context(|| format!("opening database {}", path.display()))?
         };
         conn.busy_timeout(busy_timeout)?;
-        // Room for every statement of the ingest path (rusqlite keeps 16):
-        // an evicted 100-row state update was prepared again per batch.
+        // Room for every statement of the ingest path (rusqlite keeps 16).
         conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
         // Refuse a newer database before anything can write to it.
         schema::refuse_newer(&conn, path)?;
@@ -83,10 +125,13 @@ impl Store {
                 bail!("database {} is read-only and needs an upgrade to schema version {}: open it once with write access", path.display(), schema::VERSION);
             }
             conn.pragma_update(None, "foreign_keys", "on")?;
+            let time_travel = allows_time_travel(&conn);
             return Ok(Store {
                 conn,
                 path: path.to_path_buf(),
                 read_only: true,
+                time_travel,
+                now_overridden: false,
             });
         }
         conn.pragma_update(None, "journal_mode", "wal")
@@ -101,10 +146,31 @@ impl Store {
             conn,
             path: path.to_path_buf(),
             read_only: false,
+            time_travel: false,
+            now_overridden: false,
         };
         schema::migrate(&mut store.conn)
             .with_context(|| format!("migrating database {}", path.display()))?;
+        store.time_travel = allows_time_travel(&store.conn);
         Ok(store)
+    }
+
+    /// Mark a database being created as one whose writes may honour `--now`.
+    /// Only at creation: a working database never learns to travel in time.
+    pub fn allow_time_travel(&mut self) -> Result<()> {
+        meta::set(&self.conn, TIME_TRAVEL, "allowed")?;
+        self.time_travel = true;
+        Ok(())
+    }
+
+    /// Whether this database holds anything yet (a new file may still be
+    /// marked for time travel).
+    pub fn is_blank(&self) -> Result<bool> {
+        Ok(self.conn.query_row(
+            "SELECT NOT EXISTS (SELECT 1 FROM clients) AND NOT EXISTS (SELECT 1 FROM audit_log)",
+            [],
+            |r| r.get(0),
+        )?)
     }
 
     /// An in-memory database with the full schema, for tests.
@@ -117,6 +183,8 @@ impl Store {
             conn,
             path: PathBuf::from(":memory:"),
             read_only: false,
+            time_travel: true,
+            now_overridden: false,
         })
     }
 
@@ -128,6 +196,12 @@ impl Store {
                 "database {} is read-only for this user: writes are refused (reads still work)",
                 self.path.display()
             );
+        }
+        if self.now_overridden && !self.time_travel {
+            return Err(crate::error::refused(
+                "this database does not allow time travel (--now / BMCTL_NOW on a write); \
+                 create test databases with `bmctl init --allow-time-travel`",
+            ));
         }
         self.conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
@@ -236,6 +310,13 @@ fn open_read_only(path: &Path) -> Result<Connection> {
     }
     Connection::open_with_flags(file_uri(path, "mode=ro&immutable=1"), flags)
         .with_context(|| format!("opening database {} read-only", path.display()))
+}
+
+/// Whether writes on this database may honour `--now`: made by `init
+/// --allow-time-travel` or by `demo`.
+fn allows_time_travel(conn: &Connection) -> bool {
+    let get = |k| meta::get(conn, k).ok().flatten();
+    get(TIME_TRAVEL).as_deref() == Some("allowed") || get("demo").as_deref() == Some("true")
 }
 
 /// Whether the file at `path` is marked as a bmctl demo, read without

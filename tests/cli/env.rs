@@ -67,7 +67,16 @@ impl TestEnv {
         Self::with_tz("Pacific/Kiritimati")
     }
 
+    /// An environment whose database exists and allows time travel (`--now`
+    /// on writes), as every test that fixes the time needs.
     pub fn with_tz(tz: &'static str) -> TestEnv {
+        let env = Self::empty(tz);
+        env.run(&["init", "--allow-time-travel"]).ok();
+        env
+    }
+
+    /// An environment with no database file yet.
+    pub fn empty(tz: &'static str) -> TestEnv {
         let dir = tempfile::tempdir().expect("temp dir");
         let db = dir.path().join("bmctl.db");
         TestEnv { dir, db, tz }

@@ -2,7 +2,7 @@
 
 use std::os::unix::fs::PermissionsExt;
 
-use crate::env::{count_in, repo_file, TestEnv};
+use crate::env::{count_in, repo_file, Run, TestEnv};
 
 const PLAN: &str = r#"client = "acme"
 name = "Acme Corp"
@@ -205,15 +205,149 @@ fn new_database_is_private_and_in_wal_mode() {
     assert_eq!(jm, "wal");
     // init is idempotent
     env.run(&["init"]).ok();
-    // a nested path gets its folders created
-    let nested = env.path("a/b/c.db");
-    env.base()
-        .arg("--db")
-        .arg(&nested)
-        .arg("init")
-        .assert()
-        .success();
-    assert!(nested.exists());
+    // the platform's data folder is made for its database (0700)
+    env.base().arg("init").assert().success();
+    let default = env.path("xdg-data/bmctl/bmctl.db");
+    assert!(default.exists());
+    let folder = std::fs::metadata(default.parent().unwrap()).unwrap();
+    assert_eq!(folder.permissions().mode() & 0o777, 0o700);
+}
+
+#[test]
+fn a_mistyped_db_is_an_error_never_a_new_database() {
+    let env = TestEnv::empty("UTC");
+    let typo = env.path("nonexistent/dir/x.db");
+    let db = typo.to_str().unwrap();
+    for args in [
+        &["client", "list"][..],
+        &["check"],
+        &["kpi"],
+        &["events", "list"],
+    ] {
+        let r: Run = env
+            .base()
+            .arg("--db")
+            .arg(db)
+            .args(args)
+            .output()
+            .unwrap()
+            .into();
+        let r = r.code(1);
+        assert!(
+            r.stderr.contains(&format!(
+                "no bmctl database at {db}; create one with `bmctl init`"
+            )),
+            "{args:?}: {}",
+            r.stderr
+        );
+    }
+    assert!(!env.path("nonexistent").exists(), "no folder was made");
+    // init with an explicit path makes no folders either
+    let r: Run = env
+        .base()
+        .args(["--db", db, "init"])
+        .output()
+        .unwrap()
+        .into();
+    assert!(r.code(1).stderr.contains("folder"));
+    assert!(!env.path("nonexistent").exists());
+    // an empty file (a `touch`ed path) is not a database either
+    let empty = env.write("empty.db", "");
+    let r: Run = env
+        .base()
+        .args(["--db", empty.to_str().unwrap(), "client", "list"])
+        .output()
+        .unwrap()
+        .into();
+    assert!(r.code(1).stderr.contains("no bmctl database at"));
+    assert_eq!(std::fs::metadata(&empty).unwrap().len(), 0);
+    // `run` still runs the backup and keeps its exit code, and says so loudly
+    let spool_home = env.path("state");
+    for _ in 0..2 {
+        let r: Run = env
+            .base()
+            .env("XDG_STATE_HOME", &spool_home)
+            .args(["--db", db, "run", "--job", "acme/fs01-nightly", "--"])
+            .args(["sh", "-c", "echo backing up; exit 3"])
+            .output()
+            .unwrap()
+            .into();
+        let r = r.code(3);
+        assert!(r.stdout.contains("backing up"));
+        let loud: Vec<&str> = r
+            .stderr
+            .lines()
+            .filter(|l| l.contains("no bmctl database"))
+            .collect();
+        assert_eq!(loud.len(), 1, "{}", r.stderr);
+        assert!(loud[0].contains("spool"), "{}", r.stderr);
+    }
+    assert!(!env.path("nonexistent").exists());
+    let spooled = std::fs::read_to_string(spool_home.join("bmctl/spool.jsonl")).unwrap();
+    assert_eq!(spooled.lines().count(), 2);
+}
+
+#[test]
+fn writes_refuse_now_unless_the_database_allows_time_travel() {
+    let env = TestEnv::empty("UTC");
+    let plain = |args: &[&str]| -> Run {
+        env.base()
+            .arg("--db")
+            .arg(&env.db)
+            .args(args)
+            .output()
+            .unwrap()
+            .into()
+    };
+    let wall = |args: &[&str]| -> Run {
+        env.base()
+            .env_remove("BMCTL_NOW")
+            .arg("--db")
+            .arg(&env.db)
+            .args(args)
+            .output()
+            .unwrap()
+            .into()
+    };
+    wall(&["init"]).ok();
+    let add = ["client", "add", "acme", "--name", "Acme", "--tz", "UTC"];
+    let r = plain(&add).code(5);
+    assert!(
+        r.stderr
+            .contains("this database does not allow time travel")
+            && r.stderr.contains("bmctl init --allow-time-travel"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(env.count("clients"), 0);
+    wall(&add).ok();
+    // reads honour --now
+    plain(&["client", "list"]).ok();
+    plain(&["kpi"]).ok();
+    let show = plain(&["--format", "json", "config", "show"]).ok().json();
+    let travel = show
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["key"] == "time_travel")
+        .unwrap();
+    assert_eq!(travel["value"], "refused");
+    // a database with data never learns to travel in time
+    assert!(wall(&["init", "--allow-time-travel"])
+        .code(5)
+        .stderr
+        .contains("already holds data"));
+    // a test database does
+    let t = TestEnv::new();
+    t.run(&add).ok();
+    let show = t.run(&["--format", "json", "config", "show"]).ok().json();
+    let travel = show
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["key"] == "time_travel")
+        .unwrap();
+    assert_eq!(travel["value"], "allowed");
 }
 
 #[test]
