@@ -80,6 +80,12 @@ const SETTINGS: &[Setting] = &[
         help: "a success resolves the policy's open corrective ticket (never an incident)",
     },
     Setting {
+        key: "ingest.max_future",
+        default: "1h",
+        kind: Kind::Duration,
+        help: "a run dated later than now plus this is held as clock skew, not applied",
+    },
+    Setting {
         key: "tickets.reopen_within",
         default: "7d",
         kind: Kind::Duration,

@@ -133,12 +133,17 @@ pub fn print_summary(app: &App, s: &Summary) -> Result<()> {
     for r in &s.rejections {
         app.say(format!("rejected: {r}"));
     }
+    // Loud even under --quiet: a clock ahead would otherwise silence a policy.
+    for h in &s.holds {
+        eprintln!("bmctl: warning: {h}");
+    }
     let pairs = [
         ("read", s.read.to_string()),
         ("new", s.new.to_string()),
         ("duplicate", s.duplicate.to_string()),
         ("unmatched", s.unmatched.to_string()),
         ("rejected", s.rejected.to_string()),
+        ("held", s.held.to_string()),
         ("tickets_opened", s.tickets.tickets_opened.to_string()),
         ("tickets_updated", s.tickets.tickets_updated.to_string()),
         ("tickets_resolved", s.tickets.tickets_resolved.to_string()),

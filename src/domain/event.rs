@@ -7,6 +7,10 @@
 use anyhow::{bail, Result};
 use serde::{Deserialize, Serialize};
 
+/// 2000-01-01T00:00:00Z: no backup run bmctl records is older (an earlier
+/// time is a clock reset to 1970 or a zeroed field).
+pub const EARLIEST: i64 = 946_684_800;
+
 /// The longest message kept with an event.
 pub const MAX_MESSAGE: usize = 64 * 1024;
 
@@ -104,6 +108,13 @@ pub struct NewEvent {
 }
 
 impl NewEvent {
+    /// How far this run's latest instant lies past `limit` (seconds), when
+    /// it does: a clock ahead of the MSP's, held rather than applied.
+    pub fn ahead_of(&self, limit: i64) -> Option<i64> {
+        let latest = self.ended_at.max(self.started_at.unwrap_or(i64::MIN));
+        (latest > limit).then_some(latest - limit)
+    }
+
     /// The instant that places the run in an occurrence window: its start,
     /// or its end when the tool gives no start.
     pub fn at(&self) -> i64 {
@@ -112,6 +123,18 @@ impl NewEvent {
 
     /// Checks that need nothing but the event itself; the error names the field.
     pub fn validate(&self) -> std::result::Result<(), (&'static str, String)> {
+        if self.ended_at < EARLIEST {
+            return Err((
+                "ended_at",
+                "is before 2000-01-01: not a real backup run".into(),
+            ));
+        }
+        if self.started_at.is_some_and(|s| s < EARLIEST) {
+            return Err((
+                "started_at",
+                "is before 2000-01-01: not a real backup run".into(),
+            ));
+        }
         if self.client.is_empty() {
             return Err(("client", "must not be empty".into()));
         }

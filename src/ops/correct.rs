@@ -32,6 +32,8 @@ pub struct Rules {
     /// Seconds until due, by SLA tier (bronze, silver, gold, platinum) and priority 1..4.
     pub sla: [[i64; 4]; 4],
     pub assignees: std::collections::BTreeMap<String, String>,
+    /// A run dated later than now plus this is held as clock skew.
+    pub max_future_s: i64,
 }
 
 impl Default for Rules {
@@ -55,6 +57,7 @@ impl Rules {
             warnings_before: c.count("tickets.warnings_before_ticket").max(1),
             auto_resolve: c.flag("tickets.auto_resolve"),
             reopen_within_s: c.secs("tickets.reopen_within"),
+            max_future_s: c.secs("ingest.max_future"),
             sla,
             assignees: c.assignees.clone(),
         }

@@ -35,8 +35,12 @@ pub struct Summary {
     pub duplicate: usize,
     pub unmatched: usize,
     pub rejected: usize,
+    /// Runs dated past now + `ingest.max_future`: held as clock skew, not applied.
+    pub held: usize,
     #[serde(flatten)]
     pub tickets: TicketCounts,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub holds: Vec<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub rejections: Vec<String>,
 }
@@ -144,6 +148,10 @@ pub struct Ingestor {
     /// [`Ingestor::finish_history`] judges. `None`: a live import, whose
     /// every run goes through the ticket automation.
     history: Option<FastMap<i64, Newest>>,
+    /// The latest instant a run may carry to be applied (now + max_future).
+    limit: i64,
+    /// `ingest.max_future` (for messages).
+    slack: i64,
     pub summary: Summary,
 }
 
@@ -178,8 +186,19 @@ impl Ingestor {
             rollups: FastMap::default(),
             days: FastMap::default(),
             history: None,
+            limit: i64::MAX,
+            slack: 0,
             summary: Summary::default(),
         }
+    }
+
+    /// Hold runs dated later than `ctx`'s now plus `ingest.max_future`: a
+    /// clock ahead of the MSP's must not move a policy's state past now (its
+    /// every real run after would be "late", and nothing would open again).
+    pub fn holding_future(mut self, ctx: &Ctx) -> Ingestor {
+        self.limit = ctx.now.timestamp().saturating_add(ctx.rules.max_future_s);
+        self.slack = ctx.rules.max_future_s;
+        self
     }
 
     /// An ingestor of past runs (`events import --history`): each new run
@@ -317,6 +336,24 @@ impl Ingestor {
         self.or_forget(added)
     }
 
+    /// Count a run from the future and say why it was not applied.
+    fn hold(&mut self, ev: &NewEvent, ahead: i64) {
+        self.summary.held += 1;
+        if self.summary.holds.len() < MAX_REPORTED {
+            let at = chrono::DateTime::from_timestamp(ev.ended_at, 0)
+                .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+                .unwrap_or_else(|| ev.ended_at.to_string());
+            self.summary.holds.push(format!(
+                "clock skew: {}/{} (source {}) ended {at}, {} ahead of this host's clock (ingest.max_future is {}); held, not applied: fix the sending host's clock, then import again",
+                ev.client,
+                ev.job,
+                ev.source,
+                crate::domain::time::format_age(ahead + self.slack),
+                crate::domain::time::format_duration(self.slack),
+            ));
+        }
+    }
+
     fn add_each<'e>(
         &mut self,
         conn: &Connection,
@@ -345,6 +382,10 @@ impl Ingestor {
         ev: &'e NewEvent,
     ) -> Result<Option<Ready<'e>>> {
         self.summary.read += 1;
+        if let Some(ahead) = ev.ahead_of(self.limit) {
+            self.hold(ev, ahead);
+            return Ok(None);
+        }
         let Some((client_id, tz)) = self.client(conn, &ev.client)? else {
             return Err(rejected(format!(
                 "client: unknown client '{}'; onboard it with `bmctl plan import` first",
@@ -904,7 +945,8 @@ fn import_checked(
         Ingestor::for_history()
     } else {
         Ingestor::new()
-    };
+    }
+    .holding_future(ctx);
     let stop = AtomicBool::new(false);
     let outcome =
         std::thread::scope(|scope| -> Result<Rejected> {
@@ -1200,7 +1242,7 @@ fn first_problem(
 
 /// Ingest events already in memory (tool output, `run`) in one transaction.
 pub fn ingest(store: &mut Store, ctx: &Ctx, evs: &[NewEvent]) -> Result<Summary> {
-    let mut ing = Ingestor::new();
+    let mut ing = Ingestor::new().holding_future(ctx);
     let tx = store.write()?;
     ing.begin(&tx)?;
     ing.add_all(&tx, &mut *tx.prepare_cached(events::INSERT)?, evs)?;

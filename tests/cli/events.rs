@@ -699,6 +699,8 @@ fn restic_and_borg_fixtures_ingest_idempotently() {
 
 #[test]
 fn a_run_seen_on_both_sides_of_midnight_is_one_event() {
+    // the runs end at 00:30 UTC: the commands run after that
+    const AFTER_MIDNIGHT: &str = "2026-12-01T07:00:00Z";
     let fx = |p: &str| {
         repo_file(&format!("tests/fixtures/{p}"))
             .display()
@@ -717,9 +719,12 @@ fn a_run_seen_on_both_sides_of_midnight_is_one_event() {
             "--ended",
             "2026-12-01T00:30:00Z",
         ];
-        env.run(&[&args[..], &[fx("restic/backup-ok.json").as_str()]].concat())
-            .ok()
-            .json()
+        env.run_at(
+            AFTER_MIDNIGHT,
+            &[&args[..], &[fx("restic/backup-ok.json").as_str()]].concat(),
+        )
+        .ok()
+        .json()
     };
     // the summary first, then a snapshot list that says the run started at 22:10 the day before
     let env = onboarded("2026-11-01T00:00:00Z");
@@ -732,9 +737,12 @@ fn a_run_seen_on_both_sides_of_midnight_is_one_event() {
         let args = [
             "--format", "json", "events", "ingest", "restic", "--client", "acme",
         ];
-        env.run(&[&args[..], &[f.to_str().unwrap()]].concat())
-            .ok()
-            .json()
+        env.run_at(
+            AFTER_MIDNIGHT,
+            &[&args[..], &[f.to_str().unwrap()]].concat(),
+        )
+        .ok()
+        .json()
     };
     let r = snapshots(&env);
     assert_eq!(
@@ -743,14 +751,17 @@ fn a_run_seen_on_both_sides_of_midnight_is_one_event() {
     );
     // the snapshot list first, then the summary
     let env = onboarded("2026-11-01T00:00:00Z");
-    env.run(&[
-        "events",
-        "ingest",
-        "restic",
-        "--client",
-        "acme",
-        &fx("restic/snapshots.json"),
-    ])
+    env.run_at(
+        AFTER_MIDNIGHT,
+        &[
+            "events",
+            "ingest",
+            "restic",
+            "--client",
+            "acme",
+            &fx("restic/snapshots.json"),
+        ],
+    )
     .ok();
     assert_eq!(summary(&env)["duplicate"], 1);
     assert_eq!(env.count("job_events"), 3);
@@ -759,7 +770,8 @@ fn a_run_seen_on_both_sides_of_midnight_is_one_event() {
     let env = onboarded("2026-11-01T00:00:00Z");
     let line = r#"{"client":"acme","job":"fs01-nightly","status":"success","started_at":"2026-11-30T22:10:00Z","ended_at":"2026-12-01T00:30:00Z","source":"restic","id":"ed12ae91"}"#;
     let f = env.write("run.jsonl", &format!("{line}\n"));
-    env.run(&["events", "import", f.to_str().unwrap()]).ok();
+    env.run_at(AFTER_MIDNIGHT, &["events", "import", f.to_str().unwrap()])
+        .ok();
     let r = snapshots(&env);
     assert_eq!(r["duplicate"], 1, "{r}");
     assert_eq!(env.count("job_events"), 3);

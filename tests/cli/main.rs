@@ -1,5 +1,6 @@
 //! CLI tests through the real binary, one integration-test binary with modules.
 
+mod adversarial;
 mod changes;
 mod env;
 mod events;

@@ -572,6 +572,8 @@ fn each_failed_hook_is_audited_once_across_delivery_batches() {
     let out = env
         .cmd()
         .args([
+            "--now",
+            "2027-06-01T00:00:00Z",
             "--config",
             cfg.to_str().unwrap(),
             "events",
