@@ -86,6 +86,12 @@ const SETTINGS: &[Setting] = &[
         help: "a run dated later than now plus this is held as clock skew, not applied",
     },
     Setting {
+        key: "ingest.same_run_skew",
+        default: "1h",
+        kind: Kind::Duration,
+        help: "two records of one run id whose times are further apart are reported, not merged",
+    },
+    Setting {
         key: "tickets.reopen_within",
         default: "7d",
         kind: Kind::Duration,

@@ -137,6 +137,9 @@ pub fn print_summary(app: &App, s: &Summary) -> Result<()> {
     for h in &s.holds {
         eprintln!("bmctl: warning: {h}");
     }
+    for c in &s.conflicts {
+        eprintln!("bmctl: warning: a known run came again with other facts: {c}");
+    }
     let pairs = [
         ("read", s.read.to_string()),
         ("new", s.new.to_string()),
@@ -144,6 +147,7 @@ pub fn print_summary(app: &App, s: &Summary) -> Result<()> {
         ("unmatched", s.unmatched.to_string()),
         ("rejected", s.rejected.to_string()),
         ("held", s.held.to_string()),
+        ("conflicting", s.conflicting.to_string()),
         ("tickets_opened", s.tickets.tickets_opened.to_string()),
         ("tickets_updated", s.tickets.tickets_updated.to_string()),
         ("tickets_resolved", s.tickets.tickets_resolved.to_string()),

@@ -167,13 +167,45 @@ impl NewEvent {
         Ok(())
     }
 
-    /// The idempotency key of this run: `(xid, xkind)` (see [`key_of`]),
-    /// on the UTC day the run ended, so that a range of end times is a range
-    /// of keys.
-    pub fn key(&self) -> (i64, i64) {
+    /// The identity of this run: the UTC day it ended, a 32-bit part of its
+    /// id in `xid` (kept from the legacy key, for display and locality) and
+    /// 64 bits of a SHA-256 of its job, source and canonical id in `xh`.
+    /// With the client beside it in the table's key, two runs of different
+    /// jobs, sources or ids never share a key (96 hash bits within a client
+    /// and day).
+    pub fn key(&self) -> RunKey {
+        let day = self.ended_at.div_euclid(86_400);
+        let canonical = match &self.external_id {
+            Some(id) => format!("id\0{id}"),
+            // no id: the run's own facts; `run` always writes an id
+            None => format!(
+                "facts\0{}\0{}\0{}\0{}",
+                self.operation.as_str(),
+                self.started_at.map_or(String::new(), |s| s.to_string()),
+                self.ended_at,
+                self.status.as_str()
+            ),
+        };
+        let (xid, xkind) = match &self.external_id {
+            Some(id) => key_of(day, id),
+            None => self.legacy_key(),
+        };
+        let xh = run_hash(&[
+            self.job.as_bytes(),
+            self.source.as_bytes(),
+            canonical.as_bytes(),
+        ]);
+        RunKey { xid, xkind, xh }
+    }
+
+    /// The key this run had before run identity (schema 14): `(xid, xkind)`,
+    /// with `xh` 0 in the table. An id of 8+ hex digits was keyed on its
+    /// first 8, any other id hashed without the job, and a run without one
+    /// by source + job + start second: so different runs could share it.
+    pub fn legacy_key(&self) -> (i64, i64) {
         let day = self.ended_at.div_euclid(86_400);
         match &self.external_id {
-            Some(id) => key_of(day, id),
+            Some(id) => legacy_key_of(day, id),
             None => {
                 let t = self.at();
                 // A backup and an integrity check of a job at the same second are two runs.
@@ -196,12 +228,101 @@ impl NewEvent {
     }
 }
 
+/// What a re-delivered run (a key already stored) is to the stored one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Redelivery {
+    /// The same run: merged silently (missing fields filled).
+    Same,
+    /// The same key with other facts: the stored run is kept and this is reported.
+    Differs(String),
+}
+
+/// Compare a stored run (status, start, end) with another record of its key.
+/// A snapshot listing (start and end the same instant: the snapshot's time)
+/// carries no status of its own; otherwise the status must match, and the
+/// two records' spans, widened by `skew`, must meet.
+pub fn redelivery(stored: (Status, Option<i64>, i64), incoming: &NewEvent, skew: i64) -> Redelivery {
+    let (status, started, ended) = stored;
+    let listing = |s: Option<i64>, e: i64| s == Some(e);
+    let span = |s: Option<i64>, e: i64| (s.unwrap_or(e).min(e) - skew, e + skew);
+    let (a0, a1) = span(started, ended);
+    let (b0, b1) = span(incoming.started_at, incoming.ended_at);
+    let fmt = |t: i64| {
+        chrono::DateTime::from_timestamp(t, 0)
+            .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+            .unwrap_or_else(|| t.to_string())
+    };
+    if a0 > b1 || b0 > a1 {
+        return Redelivery::Differs(format!(
+            "ended {}, but the stored run ended {} (more than ingest.same_run_skew apart)",
+            fmt(incoming.ended_at),
+            fmt(ended)
+        ));
+    }
+    let either_listing = listing(started, ended) || listing(incoming.started_at, incoming.ended_at);
+    if status != incoming.status && !either_listing {
+        return Redelivery::Differs(format!(
+            "status {}, but the stored run is {}",
+            incoming.status.as_str(),
+            status.as_str()
+        ));
+    }
+    Redelivery::Same
+}
+
+/// A run's key in the events table (with its client): see [`NewEvent::key`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct RunKey {
+    pub xid: i64,
+    pub xkind: i64,
+    pub xh: i64,
+}
+
+/// 64 bits of SHA-256 over length-prefixed parts, never 0 (0 marks a
+/// legacy key).
+pub fn run_hash(parts: &[&[u8]]) -> i64 {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    for p in parts {
+        h.update((p.len() as u64).to_le_bytes());
+        h.update(p);
+    }
+    let d = h.finalize();
+    let v = i64::from_le_bytes(d[..8].try_into().expect("8 bytes"));
+    if v == 0 {
+        1
+    } else {
+        v
+    }
+}
+
+/// Whether an id is shown abbreviated to its first 8 hex digits (a tool's
+/// short id, or a digest of 32+ hex digits such as borg's archive id); any
+/// other id is kept whole.
+fn abbreviated(id: &str) -> bool {
+    (id.len() == 8 || id.len() >= 32)
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+}
+
 /// The key of a run with a tool's id that ended on UTC day `day`: the day in
 /// the high 32 bits, so that keys grow with time and a client's runs of a
-/// period are one key range; in the low 32 the first 8 hex digits of
-/// a hex id (`xkind` 8: restic's short id exactly), else a hash of the text
-/// (`xkind` -1, the text kept beside it).
+/// period are one key range; in the low 32 the first 8 hex digits of an
+/// abbreviated id (`xkind` 8: restic's short id exactly), else a hash of the
+/// text (`xkind` -1, the text kept beside it).
 pub fn key_of(day: i64, id: &str) -> (i64, i64) {
+    if abbreviated(id) {
+        if let Ok(v) = u32::from_str_radix(&id[..8], 16) {
+            return ((day << 32) | v as i64, 8);
+        }
+    }
+    ((day << 32) | (fnv64(&[b"id\0", id.as_bytes()]) & 0xffff_ffff), -1)
+}
+
+/// The legacy key of a run with a tool's id (before schema 14): the first 8
+/// hex digits of any id of 8+ hex digits, else a hash of the text.
+pub fn legacy_key_of(day: i64, id: &str) -> (i64, i64) {
     let hex = id.len() >= 8
         && id
             .bytes()
@@ -315,28 +436,28 @@ mod tests {
             message: None,
         };
         let key = |d: i64| key_of(d, "ed12ae91").0;
-        let (x, _) = ev.key();
+        let x = ev.key().xid;
         assert_eq!(x, key(day), "keyed by the day it ended");
         // 22:00-23:00, both known: only another clock an hour off reaches midnight
         assert_eq!(ev.neighbour_keys(x), vec![key(day + 1)]);
         ev.started_at = Some(day * 86_400 + 9 * 3600);
         ev.ended_at = day * 86_400 + 10 * 3600;
-        assert!(ev.neighbour_keys(ev.key().0).is_empty());
+        assert!(ev.neighbour_keys(ev.key().xid).is_empty());
         // 22:00 until 01:00: keyed by its end; a snapshot list keys it by its start
         ev.started_at = Some(day * 86_400 + 22 * 3600);
         ev.ended_at = (day + 1) * 86_400 + 3600;
-        assert_eq!(ev.key().0, key(day + 1));
-        assert_eq!(ev.neighbour_keys(ev.key().0), vec![key(day)]);
+        assert_eq!(ev.key().xid, key(day + 1));
+        assert_eq!(ev.neighbour_keys(ev.key().xid), vec![key(day)]);
         // a snapshot's time at 22:00 (start only): it may have ended after midnight
         ev.ended_at = day * 86_400 + 22 * 3600;
-        assert_eq!(ev.neighbour_keys(ev.key().0), vec![key(day + 1)]);
+        assert_eq!(ev.neighbour_keys(ev.key().xid), vec![key(day + 1)]);
         // end-only at 01:00: it may have started the day before
         ev.started_at = None;
         ev.ended_at = (day + 1) * 86_400 + 3600;
-        assert_eq!(ev.neighbour_keys(ev.key().0), vec![key(day)]);
+        assert_eq!(ev.neighbour_keys(ev.key().xid), vec![key(day)]);
         // a start in another age: at most two days back are looked at
         ev.started_at = Some(0);
-        assert_eq!(ev.neighbour_keys(ev.key().0), vec![key(day - 1), key(day)]);
+        assert_eq!(ev.neighbour_keys(ev.key().xid), vec![key(day - 1), key(day)]);
     }
 
     #[test]
@@ -365,8 +486,82 @@ mod tests {
         let a = e.key();
         e.started_at = Some(101);
         assert_ne!(a, e.key());
-        assert_eq!(a.1, 0);
+        assert_eq!(a.xkind, 0);
         e.ended_at = 50;
         assert_eq!(e.validate().unwrap_err().0, "ended_at");
+    }
+
+    fn run(job: &str, id: Option<&str>, status: Status, started: i64) -> NewEvent {
+        NewEvent {
+            client: "acme".into(),
+            job: job.into(),
+            operation: Operation::Backup,
+            status,
+            started_at: Some(started),
+            ended_at: started + 60,
+            bytes: None,
+            files: None,
+            snapshot: None,
+            source: "neutral".into(),
+            external_id: id.map(str::to_string),
+            message: None,
+        }
+    }
+
+    /// #17 1–2: ids that shared a legacy key are different runs now.
+    #[test]
+    fn different_runs_never_share_a_key() {
+        let t = 1_764_486_000;
+        let distinct = |runs: &[NewEvent]| {
+            let keys: std::collections::HashSet<RunKey> = runs.iter().map(|r| r.key()).collect();
+            keys.len()
+        };
+        // `date +%s` as the id, five jobs in one cron minute
+        let epoch: Vec<NewEvent> = (0..5)
+            .map(|i| run(&format!("job{i}"), Some("1764486000"), Status::Success, t))
+            .collect();
+        assert_eq!(distinct(&epoch), 5);
+        assert_eq!(
+            epoch.iter().map(|r| r.legacy_key()).collect::<std::collections::HashSet<_>>().len(),
+            1,
+            "the legacy key merged them"
+        );
+        // date-like ids, and ids with a shared hex prefix, on one job
+        let ids = ["20261130", "202611300100", "202611300200", "deadbeef01", "deadbeef02", "DEADBEEF"];
+        let runs: Vec<NewEvent> = ids.iter().map(|id| run("fs01", Some(id), Status::Success, t)).collect();
+        assert_eq!(distinct(&runs), ids.len());
+        // the same text on two jobs
+        assert_ne!(
+            run("a", Some("run-1"), Status::Success, t).key(),
+            run("b", Some("run-1"), Status::Success, t).key()
+        );
+        // a failure and its retry in the same second, without ids
+        let fail = run("fs01", None, Status::Failed, t);
+        let retry = NewEvent { ended_at: t + 61, ..run("fs01", None, Status::Success, t) };
+        assert_ne!(fail.key(), retry.key());
+        // the same line again is the same run
+        assert_eq!(fail.key(), run("fs01", None, Status::Failed, t).key());
+        // whole ids are shown whole; a tool's short id and a digest abbreviated
+        assert_eq!(key_of(0, "deadbeef01").1, -1);
+        assert_eq!(key_of(0, "ed12ae91").1, 8);
+        assert_eq!(legacy_key_of(0, "deadbeef01"), legacy_key_of(0, "deadbeef02"));
+        assert!(epoch.iter().all(|r| r.key().xh != 0));
+    }
+
+    #[test]
+    fn a_redelivery_is_the_same_run_or_a_reported_difference() {
+        let t = 1_764_486_000;
+        let summary = run("fs01", Some("ed12ae91"), Status::Success, t);
+        let stored = (Status::Success, Some(t), t + 60);
+        assert_eq!(redelivery(stored, &summary, 3600), Redelivery::Same);
+        // another status for the same run: kept, reported
+        let failed = run("fs01", Some("ed12ae91"), Status::Failed, t);
+        assert!(matches!(redelivery(stored, &failed, 3600), Redelivery::Differs(m) if m.contains("status failed")));
+        // a snapshot listing carries no status of its own
+        let listing = NewEvent { started_at: Some(t), ended_at: t, ..failed.clone() };
+        assert_eq!(redelivery((Status::Warning, Some(t), t + 60), &listing, 3600), Redelivery::Same);
+        // a day apart is not the same run
+        let later = NewEvent { started_at: Some(t + 86_400), ended_at: t + 86_460, ..summary.clone() };
+        assert!(matches!(redelivery(stored, &later, 3600), Redelivery::Differs(m) if m.contains("same_run_skew")));
     }
 }

@@ -34,6 +34,8 @@ pub struct Rules {
     pub assignees: std::collections::BTreeMap<String, String>,
     /// A run dated later than now plus this is held as clock skew.
     pub max_future_s: i64,
+    /// Two records of one run further apart than this are reported, not merged.
+    pub same_run_skew_s: i64,
 }
 
 impl Default for Rules {
@@ -58,6 +60,7 @@ impl Rules {
             auto_resolve: c.flag("tickets.auto_resolve"),
             reopen_within_s: c.secs("tickets.reopen_within"),
             max_future_s: c.secs("ingest.max_future"),
+            same_run_skew_s: c.secs("ingest.same_run_skew"),
             sla,
             assignees: c.assignees.clone(),
         }

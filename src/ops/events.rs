@@ -14,7 +14,7 @@ use chrono_tz::Tz;
 use rusqlite::Connection;
 use serde::Serialize;
 
-use crate::domain::event::{NewEvent, Operation, Status};
+use crate::domain::event::{redelivery, NewEvent, Operation, Redelivery, RunKey, Status};
 use crate::domain::time::{rfc3339, DaySpan};
 use crate::error::rejected;
 use crate::ingest::neutral::{self, InputFormat};
@@ -37,10 +37,14 @@ pub struct Summary {
     pub rejected: usize,
     /// Runs dated past now + `ingest.max_future`: held as clock skew, not applied.
     pub held: usize,
+    /// Known runs re-delivered with other facts: the stored run is kept.
+    pub conflicting: usize,
     #[serde(flatten)]
     pub tickets: TicketCounts,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub holds: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub conflicts: Vec<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub rejections: Vec<String>,
 }
@@ -152,6 +156,13 @@ pub struct Ingestor {
     limit: i64,
     /// `ingest.max_future` (for messages).
     slack: i64,
+    /// `ingest.same_run_skew`.
+    skew: i64,
+    /// The newest end among events stored with legacy keys (schema < 14),
+    /// read once: a run that ended by then may be stored under its legacy key.
+    legacy_until: Option<Option<i64>>,
+    /// Conflicting re-deliveries since the last flush, for the audit log.
+    conflict_rows: Vec<crate::store::audit::Entry>,
     pub summary: Summary,
 }
 
@@ -188,6 +199,9 @@ impl Ingestor {
             history: None,
             limit: i64::MAX,
             slack: 0,
+            skew: 3600,
+            legacy_until: None,
+            conflict_rows: Vec::new(),
             summary: Summary::default(),
         }
     }
@@ -198,6 +212,7 @@ impl Ingestor {
     pub fn holding_future(mut self, ctx: &Ctx) -> Ingestor {
         self.limit = ctx.now.timestamp().saturating_add(ctx.rules.max_future_s);
         self.slack = ctx.rules.max_future_s;
+        self.skew = ctx.rules.same_run_skew_s;
         self
     }
 
@@ -397,16 +412,24 @@ impl Ingestor {
             Some(_) => None,
             None => Some(events::unmatched_job(conn, client_id, &ev.job, ev.at())?),
         };
-        let (xid, xkind) = ev.key();
+        let RunKey { xid, xkind, xh } = ev.key();
         // A tool's id may have been seen under the neighbouring day (a run's
         // start and end, or two clocks, on either side of midnight).
         // A key of a day after the newest cannot be there: in time-ordered
         // input the next day's key never is, and needs no look-up.
-        let mut neighbours = if xkind == 0 {
+        let mut neighbours: Vec<(i64, i64)> = if xkind == 0 {
             Vec::new()
         } else {
-            ev.neighbour_keys(xid)
+            ev.neighbour_keys(xid).into_iter().map(|k| (k, xh)).collect()
         };
+        // A run that ended before the upgrade may be stored under its legacy key.
+        if self.legacy_until(conn)?.is_some_and(|until| ev.at() <= until) {
+            let (lxid, lkind) = ev.legacy_key();
+            neighbours.push((lxid, 0));
+            if lkind != 0 {
+                neighbours.extend(ev.neighbour_keys(lxid).into_iter().map(|k| (k, 0)));
+            }
+        }
         if !neighbours.is_empty() {
             let stored = match self.newest_day {
                 Some(day) => day,
@@ -414,14 +437,13 @@ impl Ingestor {
             };
             let waiting = ready.iter().map(|r| r.row.xid >> 32).max();
             let newest = waiting.map_or(stored, |day| day.max(stored));
-            neighbours.retain(|&k| k >> 32 <= newest);
+            neighbours.retain(|&(k, _)| k >> 32 <= newest);
         }
         // the events not yet written are looked at where they wait
         let known = !neighbours.is_empty()
-            && (ready
-                .iter()
-                .any(|r| r.row.client_id == client_id && neighbours.contains(&r.row.xid))
-                || events::any_key_exists(conn, client_id, &neighbours)?);
+            && (ready.iter().any(|r| {
+                r.row.client_id == client_id && neighbours.contains(&(r.row.xid, r.row.xh))
+            }) || events::any_key_exists(conn, client_id, &neighbours)?);
         if known {
             self.summary.duplicate += 1;
             return Ok(None);
@@ -450,6 +472,7 @@ impl Ingestor {
             files: ev.files,
             source_id,
             xid,
+            xh,
             xkind,
             ext_text: if xkind == -1 {
                 ev.external_id.as_deref()
@@ -482,18 +505,66 @@ impl Ingestor {
             && events::insert_all_new(conn, ready.iter().map(|r| &r.row))?;
         for r in ready.drain(..) {
             let new = all_new || events::insert_with(insert, &r.row)?;
-            self.record(r, new);
+            if new {
+                self.record(r);
+            } else {
+                self.redelivered(conn, &r)?;
+            }
         }
         Ok(())
     }
 
-    /// Count an event and, when new, add it to the rollups and the runs
-    /// that the next flush applies.
-    fn record(&mut self, r: Ready<'_>, new: bool) {
-        if !new {
-            self.summary.duplicate += 1;
-            return;
+    /// The newest end among legacy-keyed events (read once).
+    fn legacy_until(&mut self, conn: &Connection) -> Result<Option<i64>> {
+        if let Some(until) = self.legacy_until {
+            return Ok(until);
         }
+        let until = crate::store::meta::get(conn, "legacy_keys_until")?
+            .and_then(|v| v.parse::<i64>().ok())
+            // a run's legacy key may be a neighbouring day's
+            .map(|t| t + 2 * 86_400);
+        self.legacy_until = Some(until);
+        Ok(until)
+    }
+
+    /// A known key again: the same run merged (missing fields filled), or
+    /// other facts reported and the stored run kept.
+    fn redelivered(&mut self, conn: &Connection, r: &Ready<'_>) -> Result<()> {
+        let row = &r.row;
+        let Some(stored) = events::stored_run(conn, row.client_id, row.xid, row.xh)? else {
+            self.summary.duplicate += 1;
+            return Ok(());
+        };
+        match redelivery((stored.status, stored.started_at, stored.ended_at), r.ev, self.skew) {
+            Redelivery::Same => {
+                self.summary.duplicate += 1;
+                events::fill_missing(conn, row.client_id, row.xid, row.xh, row)?;
+            }
+            Redelivery::Differs(why) => {
+                self.summary.conflicting += 1;
+                let what = format!(
+                    "{}/{} run {} (source {}): {why}; the stored run was kept",
+                    r.ev.client,
+                    r.ev.job,
+                    r.ev.external_id.as_deref().unwrap_or("without an id"),
+                    r.ev.source
+                );
+                self.conflict_rows.push(crate::store::audit::Entry {
+                    entity_id: format!("{}/{}", r.ev.client, r.ev.job),
+                    before: None,
+                    after: Some(serde_json::json!({ "conflict": what }).to_string()),
+                });
+                if self.summary.conflicts.len() < MAX_REPORTED {
+                    self.summary.conflicts.push(what);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Count a new event, add it to the rollups and the runs that the next
+    /// flush applies.
+    fn record(&mut self, r: Ready<'_>) {
         let Ready {
             ev,
             tz,
@@ -554,6 +625,10 @@ impl Ingestor {
 
     fn apply(&mut self, conn: &Connection, ctx: &Ctx) -> Result<()> {
         self.newest_day = None;
+        if !self.conflict_rows.is_empty() {
+            let rows = std::mem::take(&mut self.conflict_rows);
+            crate::store::audit::append(conn, &ctx.who(), "run", rows)?;
+        }
         let mut rollups: Vec<_> = self.rollups.drain().collect();
         events::rollups_add(conn, &mut rollups)?;
         let rules = &ctx.rules;

@@ -204,6 +204,20 @@ pub fn spool(path: &Path, ev: &NewEvent) -> Result<()> {
     Ok(())
 }
 
+/// An id for a run the tool gave none: its start and 64 random bits.
+fn run_nonce(started: i64) -> String {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u32(std::process::id());
+    h.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or_default(),
+    );
+    format!("run-{started}-{:016x}", h.finish())
+}
+
 /// Run a backup command for a job and record its event.
 pub fn run(
     open: impl FnOnce() -> Result<Store>,
@@ -282,7 +296,12 @@ pub fn run(
         files: parsed.files,
         snapshot: None,
         source: tool.source().to_string(),
-        external_id: parsed.id.filter(|_| spec.operation == Operation::Backup),
+        // Without the tool's own id, a nonce of this process: a retry in the
+        // same second is another run, a re-import of the spool line is not.
+        external_id: parsed
+            .id
+            .filter(|_| spec.operation == Operation::Backup)
+            .or_else(|| Some(run_nonce(started))),
         message,
     };
 

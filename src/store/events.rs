@@ -1,7 +1,8 @@
 //! The `job_events`, `unmatched_jobs` and `daily_rollups` tables.
 //! Hot paths use cached prepared statements. Events are stored in key order,
-//! `(day, client_id, xid)`: `day` is the UTC day the run ended (also the high
-//! 32 bits of `xid`), so a day's runs are appended at the end of the table.
+//! `(day, client_id, xid, xh)`: `day` is the UTC day the run ended (also the
+//! high 32 bits of `xid`), so a day's runs are appended at the end of the
+//! table; `xh` completes the run's identity (see `NewEvent::key`).
 //! One client's runs of a period are one seek per day ([`end_day`] of the
 //! period's ends, through the `days` sequence of `days_from_to!`) and then a
 //! check of `ended_at`; all clients' runs of a period are one range.
@@ -29,6 +30,7 @@ pub struct Insert<'a> {
     pub files: Option<i64>,
     pub source_id: i64,
     pub xid: i64,
+    pub xh: i64,
     pub xkind: i64,
     pub ext_text: Option<&'a str>,
     pub snapshot: Option<&'a str>,
@@ -44,7 +46,7 @@ pub fn insert(conn: &Connection, e: &Insert<'_>) -> Result<bool> {
 macro_rules! insert_into_events {
     () => {
         "INSERT INTO job_events (client_id, policy_id, unmatched_id, operation, status,
-            started_at, ended_at, bytes, files, source_id, xid, xkind, ext_text, snapshot, message, day)
+            started_at, ended_at, bytes, files, source_id, xid, xkind, ext_text, snapshot, message, day, xh)
          VALUES "
     };
 }
@@ -52,7 +54,7 @@ macro_rules! insert_into_events {
 /// One row's parameters of an insert.
 macro_rules! event_row {
     () => {
-        "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
     };
 }
 
@@ -60,7 +62,7 @@ macro_rules! event_row {
 pub const INSERT: &str = concat!(
     insert_into_events!(),
     event_row!(),
-    " ON CONFLICT (day, client_id, xid) DO NOTHING"
+    " ON CONFLICT (day, client_id, xid, xh) DO NOTHING"
 );
 
 /// Bind an event's values as the row starting at parameter `at + 1`.
@@ -86,6 +88,7 @@ fn bind_event(stmt: &mut rusqlite::Statement<'_>, at: usize, e: &Insert<'_>) -> 
     stmt.raw_bind_parameter(at + 14, e.snapshot)?;
     stmt.raw_bind_parameter(at + 15, e.message)?;
     stmt.raw_bind_parameter(at + 16, e.xid >> 32)?;
+    stmt.raw_bind_parameter(at + 17, e.xh)?;
     Ok(())
 }
 
@@ -104,6 +107,9 @@ macro_rules! days_from_to {
         )
     };
 }
+
+/// Parameters of one row of an insert.
+const COLUMNS: usize = 17;
 
 /// Insert an event with a statement prepared from [`INSERT`]; true when it was new.
 pub fn insert_with(stmt: &mut rusqlite::Statement<'_>, e: &Insert<'_>) -> Result<bool> {
@@ -139,7 +145,7 @@ pub fn insert_all_new<'a>(
     debug_assert_eq!(rows.len(), ROWS_PER_INSERT);
     let mut stmt = conn.prepare_cached(SQL.get_or_init(insert_many_sql))?;
     for (i, e) in rows.enumerate() {
-        bind_event(&mut stmt, i * 16, e)?;
+        bind_event(&mut stmt, i * COLUMNS, e)?;
     }
     match stmt.raw_execute() {
         Ok(_) => Ok(true),
@@ -162,16 +168,73 @@ pub fn source_id(conn: &Connection, name: &str) -> Result<i64> {
         .query_row([name], |r| r.get(0))?)
 }
 
-/// Whether a client already has an event under one of these keys (one
-/// seek each: a key names its day).
-pub fn any_key_exists(conn: &Connection, client_id: i64, keys: &[i64]) -> Result<bool> {
+/// Whether a client already has an event under one of these `(xid, xh)`
+/// keys (one seek each: a key names its day).
+pub fn any_key_exists(conn: &Connection, client_id: i64, keys: &[(i64, i64)]) -> Result<bool> {
     let mut stmt = conn.prepare_cached(KEY_EXISTS)?;
-    for k in keys {
-        if stmt.exists(params![client_id, k, k >> 32])? {
+    for (xid, xh) in keys {
+        if stmt.exists(params![client_id, xid, xid >> 32, xh])? {
             return Ok(true);
         }
     }
     Ok(false)
+}
+
+/// What is stored of a known run, to compare a re-delivery with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredRun {
+    pub status: Status,
+    pub started_at: Option<i64>,
+    pub ended_at: i64,
+    pub bytes: Option<i64>,
+    pub files: Option<i64>,
+    pub message: Option<String>,
+}
+
+/// The stored run under a key.
+pub fn stored_run(conn: &Connection, client_id: i64, xid: i64, xh: i64) -> Result<Option<StoredRun>> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT status, started_at, ended_at, bytes, files, message FROM job_events
+             WHERE day = ?3 AND client_id = ?1 AND xid = ?2 AND xh = ?4",
+        )?
+        .query_row(params![client_id, xid, xid >> 32, xh], |r| {
+            Ok(StoredRun {
+                status: Status::from_code(&r.get::<_, String>(0)?).unwrap_or(Status::Failed),
+                started_at: r.get(1)?,
+                ended_at: r.get(2)?,
+                bytes: r.get(3)?,
+                files: r.get(4)?,
+                message: r.get(5)?,
+            })
+        })
+        .optional()?)
+}
+
+/// Fill the fields a known run lacks from another record of it (a snapshot
+/// listing after the summary, or the other way round). Never overwrites.
+pub fn fill_missing(conn: &Connection, client_id: i64, xid: i64, xh: i64, e: &Insert<'_>) -> Result<bool> {
+    let n = conn
+        .prepare_cached(
+            "UPDATE job_events SET started_at = coalesce(started_at, ?5), bytes = coalesce(bytes, ?6),
+                files = coalesce(files, ?7), message = coalesce(message, ?8), snapshot = coalesce(snapshot, ?9)
+             WHERE day = ?3 AND client_id = ?1 AND xid = ?2 AND xh = ?4
+               AND ((started_at IS NULL AND ?5 IS NOT NULL) OR (bytes IS NULL AND ?6 IS NOT NULL)
+                 OR (files IS NULL AND ?7 IS NOT NULL) OR (message IS NULL AND ?8 IS NOT NULL)
+                 OR (snapshot IS NULL AND ?9 IS NOT NULL))",
+        )?
+        .execute(params![
+            client_id,
+            xid,
+            xid >> 32,
+            xh,
+            e.started_at.filter(|s| *s <= e.ended_at),
+            e.bytes,
+            e.files,
+            e.message,
+            e.snapshot
+        ])?;
+    Ok(n > 0)
 }
 
 /// The newest day of any event (`i64::MIN` without events): one seek.
@@ -185,7 +248,7 @@ pub fn newest_day(conn: &Connection) -> Result<i64> {
 pub(crate) const NEWEST_DAY: &str = "SELECT max(day) FROM job_events";
 
 pub(crate) const KEY_EXISTS: &str =
-    "SELECT 1 FROM job_events WHERE day = ?3 AND client_id = ?1 AND xid = ?2";
+    "SELECT 1 FROM job_events WHERE day = ?3 AND client_id = ?1 AND xid = ?2 AND xh = ?4";
 
 /// The id of an unmatched job of a client, recording that it was seen.
 pub fn unmatched_job(conn: &Connection, client_id: i64, job: &str, at: i64) -> Result<i64> {
@@ -726,7 +789,7 @@ mod tests {
         for (i, (client, policy, status, started, ended, op)) in rows.iter().enumerate() {
             c.execute(
                 "INSERT INTO job_events (client_id, policy_id, operation, status, started_at,
-                    ended_at, source_id, xid, xkind, day) VALUES (?1, ?2, ?3, ?4, ?5, ?6, 1, ?7, 0, ?7 >> 32)",
+                    ended_at, source_id, xid, xkind, day, xh) VALUES (?1, ?2, ?3, ?4, ?5, ?6, 1, ?7, 0, ?7 >> 32, 1)",
                 params![
                     client,
                     policy,

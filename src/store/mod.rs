@@ -506,8 +506,8 @@ mod query_plans {
             );
         }
         // ingest lookups
-        assert_seeks(&store, "event key look-up", events::KEY_EXISTS, 3);
-        assert!(plan(&store, events::KEY_EXISTS, 3).contains("(day=? AND client_id=? AND xid=?)"));
+        assert_seeks(&store, "event key look-up", events::KEY_EXISTS, 4);
+        assert!(plan(&store, events::KEY_EXISTS, 4).contains("(day=? AND client_id=? AND xid=? AND xh=?)"));
         assert_seeks(
             &store,
             "open-ticket set per batch",

@@ -21,6 +21,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0011_events_clustered.sql"),
     include_str!("migrations/0012_write_locality.sql"),
     include_str!("migrations/0013_events_by_day.sql"),
+    include_str!("migrations/0014_run_identity.sql"),
 ];
 
 /// The newest schema version this bmctl knows.
