@@ -74,8 +74,8 @@ fn event(i: usize, start: i64) -> NewEvent {
     }
 }
 
-/// client_id, policy_id, status, started, ended, bytes, files, xid, xkind
-type RawRow = (i64, i64, String, i64, i64, i64, i64, i64, i64);
+/// client_id, policy_id, status, started, ended, bytes, files, xid, xkind, xh
+type RawRow = (i64, i64, String, i64, i64, i64, i64, i64, i64, i64);
 
 fn rate(n: usize, d: Duration) -> f64 {
     n as f64 / d.as_secs_f64()
@@ -111,7 +111,7 @@ fn main() {
     let rows: Vec<RawRow> = (0..n)
         .map(|i| {
             let e = event(i, start);
-            let (xid, xkind) = e.key();
+            let bmctl::domain::event::RunKey { xid, xkind, xh } = e.key();
             let per_day = CLIENTS * JOBS_PER_CLIENT;
             let k = i % per_day;
             let client_id = (k / JOBS_PER_CLIENT + 1) as i64;
@@ -126,6 +126,7 @@ fn main() {
                 e.files.unwrap(),
                 xid,
                 xkind,
+                xh,
             )
         })
         .collect();
@@ -141,13 +142,13 @@ fn main() {
         {
             let mut stmt = tx
                 .prepare(
-                    "INSERT INTO job_events (client_id, policy_id, status, started_at, ended_at, bytes, files, source_id, xid, xkind, day)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 1, ?8, ?9, ?8 >> 32)",
+                    "INSERT INTO job_events (client_id, policy_id, status, started_at, ended_at, bytes, files, source_id, xid, xkind, day, xh)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 1, ?8, ?9, ?8 >> 32, ?10)",
                 )
                 .unwrap();
             for r in &rows {
                 stmt.execute(rusqlite::params![
-                    r.0, r.1, r.2, r.3, r.4, r.5, r.6, r.7, r.8
+                    r.0, r.1, r.2, r.3, r.4, r.5, r.6, r.7, r.8, r.9
                 ])
                 .unwrap();
             }
@@ -159,8 +160,10 @@ fn main() {
 
     // End to end: `events import` through bmctl's own code, the live import
     // into a second database.
+    // `now` after the file's last run: a run dated later is held as clock skew
+    let days = (n / (CLIENTS * JOBS_PER_CLIENT)) as i64 + 2;
     let import_ctx = Ctx {
-        now: chrono::DateTime::from_timestamp(start + 200 * 86_400, 0).unwrap(),
+        now: chrono::DateTime::from_timestamp(start + days * 86_400, 0).unwrap(),
         ..ctx.clone()
     };
     let input = |history| events::Input {

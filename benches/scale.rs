@@ -228,7 +228,7 @@ fn run_measured(mut cmd: Command) -> (Duration, u64, bool) {
     (t.elapsed(), peak, status.success())
 }
 
-/// client_id, policy_id, status code, started, ended, bytes, files, xid, xkind
+/// client_id, policy_id, status code, started, ended, bytes, files, xid, xkind, xh
 type RawRow = (
     i64,
     i64,
@@ -237,6 +237,7 @@ type RawRow = (
     i64,
     Option<i64>,
     Option<i64>,
+    i64,
     i64,
     i64,
 );
@@ -312,7 +313,7 @@ fn main() {
     let rows_r: Vec<RawRow> = sample
         .iter()
         .map(|e| {
-            let (xid, xkind) = e.key();
+            let bmctl::domain::event::RunKey { xid, xkind, xh } = e.key();
             let c: i64 = e.client[1..].parse::<i64>().unwrap() + 1;
             let j: i64 = e.job[1..3].parse().unwrap();
             (
@@ -325,6 +326,7 @@ fn main() {
                 e.files,
                 xid,
                 xkind,
+                xh,
             )
         })
         .collect();
@@ -339,13 +341,13 @@ fn main() {
             let mut w = std::io::BufWriter::new(std::fs::File::create(&csv).unwrap());
             writeln!(
                 w,
-                "client_id,policy_id,status,started_at,ended_at,bytes,files,xid,xkind"
+                "client_id,policy_id,status,started_at,ended_at,bytes,files,xid,xkind,xh"
             )
             .unwrap();
             for r in &rows_r {
                 writeln!(
                     w,
-                    "{},{},{},{},{},{},{},{},{}",
+                    "{},{},{},{},{},{},{},{},{},{}",
                     r.0,
                     r.1,
                     r.2,
@@ -354,7 +356,8 @@ fn main() {
                     r.5.unwrap_or(0),
                     r.6.unwrap_or(0),
                     r.7,
-                    r.8
+                    r.8,
+                    r.9
                 )
                 .unwrap();
             }
@@ -363,7 +366,7 @@ fn main() {
             // .import reads CSV as text into a staging table; one INSERT … SELECT
             // moves it into the STRICT events table (the shell's fastest path).
             format!(
-                ".mode csv\n.import {} staging\nBEGIN;\nINSERT INTO job_events (client_id, policy_id, status, started_at, ended_at, bytes, files, source_id, xid, xkind, day) SELECT CAST(client_id AS INTEGER), CAST(policy_id AS INTEGER), status, CAST(started_at AS INTEGER), CAST(ended_at AS INTEGER), CAST(bytes AS INTEGER), CAST(files AS INTEGER), 1, CAST(xid AS INTEGER), CAST(xkind AS INTEGER), CAST(xid AS INTEGER) >> 32 FROM staging;\nCOMMIT;\n",
+                ".mode csv\n.import {} staging\nBEGIN;\nINSERT INTO job_events (client_id, policy_id, status, started_at, ended_at, bytes, files, source_id, xid, xkind, day, xh) SELECT CAST(client_id AS INTEGER), CAST(policy_id AS INTEGER), status, CAST(started_at AS INTEGER), CAST(ended_at AS INTEGER), CAST(bytes AS INTEGER), CAST(files AS INTEGER), 1, CAST(xid AS INTEGER), CAST(xkind AS INTEGER), CAST(xid AS INTEGER) >> 32, CAST(xh AS INTEGER) FROM staging;\nCOMMIT;\n",
                 csv.display()
             )
         });
@@ -383,13 +386,13 @@ fn main() {
         {
             let mut stmt = tx
                 .prepare(
-                    "INSERT INTO job_events (client_id, policy_id, status, started_at, ended_at, bytes, files, source_id, xid, xkind, day)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 1, ?8, ?9, ?8 >> 32)",
+                    "INSERT INTO job_events (client_id, policy_id, status, started_at, ended_at, bytes, files, source_id, xid, xkind, day, xh)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 1, ?8, ?9, ?8 >> 32, ?10)",
                 )
                 .unwrap();
             for r in &rows_r {
                 stmt.execute(rusqlite::params![
-                    r.0, r.1, r.2, r.3, r.4, r.5, r.6, r.7, r.8
+                    r.0, r.1, r.2, r.3, r.4, r.5, r.6, r.7, r.8, r.9
                 ])
                 .unwrap();
             }

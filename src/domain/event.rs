@@ -241,7 +241,11 @@ pub enum Redelivery {
 /// A snapshot listing (start and end the same instant: the snapshot's time)
 /// carries no status of its own; otherwise the status must match, and the
 /// two records' spans, widened by `skew`, must meet.
-pub fn redelivery(stored: (Status, Option<i64>, i64), incoming: &NewEvent, skew: i64) -> Redelivery {
+pub fn redelivery(
+    stored: (Status, Option<i64>, i64),
+    incoming: &NewEvent,
+    skew: i64,
+) -> Redelivery {
     let (status, started, ended) = stored;
     let listing = |s: Option<i64>, e: i64| s == Some(e);
     let span = |s: Option<i64>, e: i64| (s.unwrap_or(e).min(e) - skew, e + skew);
@@ -317,7 +321,10 @@ pub fn key_of(day: i64, id: &str) -> (i64, i64) {
             return ((day << 32) | v as i64, 8);
         }
     }
-    ((day << 32) | (fnv64(&[b"id\0", id.as_bytes()]) & 0xffff_ffff), -1)
+    (
+        (day << 32) | (fnv64(&[b"id\0", id.as_bytes()]) & 0xffff_ffff),
+        -1,
+    )
 }
 
 /// The legacy key of a run with a tool's id (before schema 14): the first 8
@@ -457,7 +464,10 @@ mod tests {
         assert_eq!(ev.neighbour_keys(ev.key().xid), vec![key(day)]);
         // a start in another age: at most two days back are looked at
         ev.started_at = Some(0);
-        assert_eq!(ev.neighbour_keys(ev.key().xid), vec![key(day - 1), key(day)]);
+        assert_eq!(
+            ev.neighbour_keys(ev.key().xid),
+            vec![key(day - 1), key(day)]
+        );
     }
 
     #[test]
@@ -522,13 +532,27 @@ mod tests {
             .collect();
         assert_eq!(distinct(&epoch), 5);
         assert_eq!(
-            epoch.iter().map(|r| r.legacy_key()).collect::<std::collections::HashSet<_>>().len(),
+            epoch
+                .iter()
+                .map(|r| r.legacy_key())
+                .collect::<std::collections::HashSet<_>>()
+                .len(),
             1,
             "the legacy key merged them"
         );
         // date-like ids, and ids with a shared hex prefix, on one job
-        let ids = ["20261130", "202611300100", "202611300200", "deadbeef01", "deadbeef02", "DEADBEEF"];
-        let runs: Vec<NewEvent> = ids.iter().map(|id| run("fs01", Some(id), Status::Success, t)).collect();
+        let ids = [
+            "20261130",
+            "202611300100",
+            "202611300200",
+            "deadbeef01",
+            "deadbeef02",
+            "DEADBEEF",
+        ];
+        let runs: Vec<NewEvent> = ids
+            .iter()
+            .map(|id| run("fs01", Some(id), Status::Success, t))
+            .collect();
         assert_eq!(distinct(&runs), ids.len());
         // the same text on two jobs
         assert_ne!(
@@ -537,14 +561,20 @@ mod tests {
         );
         // a failure and its retry in the same second, without ids
         let fail = run("fs01", None, Status::Failed, t);
-        let retry = NewEvent { ended_at: t + 61, ..run("fs01", None, Status::Success, t) };
+        let retry = NewEvent {
+            ended_at: t + 61,
+            ..run("fs01", None, Status::Success, t)
+        };
         assert_ne!(fail.key(), retry.key());
         // the same line again is the same run
         assert_eq!(fail.key(), run("fs01", None, Status::Failed, t).key());
         // whole ids are shown whole; a tool's short id and a digest abbreviated
         assert_eq!(key_of(0, "deadbeef01").1, -1);
         assert_eq!(key_of(0, "ed12ae91").1, 8);
-        assert_eq!(legacy_key_of(0, "deadbeef01"), legacy_key_of(0, "deadbeef02"));
+        assert_eq!(
+            legacy_key_of(0, "deadbeef01"),
+            legacy_key_of(0, "deadbeef02")
+        );
         assert!(epoch.iter().all(|r| r.key().xh != 0));
     }
 
@@ -556,12 +586,27 @@ mod tests {
         assert_eq!(redelivery(stored, &summary, 3600), Redelivery::Same);
         // another status for the same run: kept, reported
         let failed = run("fs01", Some("ed12ae91"), Status::Failed, t);
-        assert!(matches!(redelivery(stored, &failed, 3600), Redelivery::Differs(m) if m.contains("status failed")));
+        assert!(
+            matches!(redelivery(stored, &failed, 3600), Redelivery::Differs(m) if m.contains("status failed"))
+        );
         // a snapshot listing carries no status of its own
-        let listing = NewEvent { started_at: Some(t), ended_at: t, ..failed.clone() };
-        assert_eq!(redelivery((Status::Warning, Some(t), t + 60), &listing, 3600), Redelivery::Same);
+        let listing = NewEvent {
+            started_at: Some(t),
+            ended_at: t,
+            ..failed.clone()
+        };
+        assert_eq!(
+            redelivery((Status::Warning, Some(t), t + 60), &listing, 3600),
+            Redelivery::Same
+        );
         // a day apart is not the same run
-        let later = NewEvent { started_at: Some(t + 86_400), ended_at: t + 86_460, ..summary.clone() };
-        assert!(matches!(redelivery(stored, &later, 3600), Redelivery::Differs(m) if m.contains("same_run_skew")));
+        let later = NewEvent {
+            started_at: Some(t + 86_400),
+            ended_at: t + 86_460,
+            ..summary.clone()
+        };
+        assert!(
+            matches!(redelivery(stored, &later, 3600), Redelivery::Differs(m) if m.contains("same_run_skew"))
+        );
     }
 }

@@ -420,14 +420,25 @@ impl Ingestor {
         let mut neighbours: Vec<(i64, i64)> = if xkind == 0 {
             Vec::new()
         } else {
-            ev.neighbour_keys(xid).into_iter().map(|k| (k, xh)).collect()
+            ev.neighbour_keys(xid)
+                .into_iter()
+                .map(|k| (k, xh))
+                .collect()
         };
         // A run that ended before the upgrade may be stored under its legacy key.
-        if self.legacy_until(conn)?.is_some_and(|until| ev.at() <= until) {
+        if self
+            .legacy_until(conn)?
+            .is_some_and(|until| ev.at() <= until)
+        {
             let (lxid, lkind) = ev.legacy_key();
-            neighbours.push((lxid, 0));
+            let mut legacy = vec![lxid];
             if lkind != 0 {
-                neighbours.extend(ev.neighbour_keys(lxid).into_iter().map(|k| (k, 0)));
+                legacy.extend(ev.neighbour_keys(lxid));
+            }
+            let policy_id = subject.as_ref().map(|s| s.policy_id);
+            if events::legacy_key_exists(conn, client_id, &legacy, policy_id, unmatched_id)? {
+                self.summary.duplicate += 1;
+                return Ok(None);
             }
         }
         if !neighbours.is_empty() {
@@ -535,10 +546,16 @@ impl Ingestor {
             self.summary.duplicate += 1;
             return Ok(());
         };
-        match redelivery((stored.status, stored.started_at, stored.ended_at), r.ev, self.skew) {
+        match redelivery(
+            (stored.status, stored.started_at, stored.ended_at),
+            r.ev,
+            self.skew,
+        ) {
             Redelivery::Same => {
                 self.summary.duplicate += 1;
-                events::fill_missing(conn, row.client_id, row.xid, row.xh, row)?;
+                if stored.lacks_any_of(row) {
+                    events::fill_missing(conn, row.client_id, row.xid, row.xh, row)?;
+                }
             }
             Redelivery::Differs(why) => {
                 self.summary.conflicting += 1;
@@ -2046,5 +2063,101 @@ mod tests {
         assert!(summary.rejections[1].contains("unknown client 'nobody'"));
         assert_eq!(summary.rejected, 3);
         assert_eq!(count(&store), n - 3);
+    }
+
+    /// A generated run: its job (index), id, status and start minute.
+    #[derive(Debug, Clone)]
+    struct GenRun {
+        job: usize,
+        id: Option<String>,
+        status: Status,
+        minute: i64,
+    }
+
+    /// Ids of the shapes that once merged different runs: epoch seconds and
+    /// date-like numbers (shared across jobs), hex ids with a shared 8-digit
+    /// prefix, the same text on every job; or none at all.
+    fn gen_id() -> impl proptest::strategy::Strategy<Value = Option<String>> {
+        use proptest::prelude::*;
+        prop_oneof![
+            (1_764_400_000i64..1_764_400_010).prop_map(|t| Some(t.to_string())),
+            (0u32..20).prop_map(|h| Some(format!("2026112922{h:02}"))),
+            (0u32..16).prop_map(|n| Some(format!("deadbeef{n:x}"))),
+            (1u32..4).prop_map(|n| Some(format!("run-{n}"))),
+            Just(None),
+        ]
+    }
+
+    fn gen_run() -> impl proptest::strategy::Strategy<Value = GenRun> {
+        use proptest::prelude::*;
+        (
+            0usize..3,
+            gen_id(),
+            prop_oneof![
+                Just(Status::Success),
+                Just(Status::Warning),
+                Just(Status::Failed)
+            ],
+            0i64..3,
+        )
+            .prop_map(|(job, id, status, minute)| GenRun {
+                job,
+                id,
+                status,
+                minute,
+            })
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig {
+            cases: std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(24),
+            ..proptest::prelude::ProptestConfig::default()
+        })]
+
+        /// #17 §1–2: N distinct runs are N events, whatever their ids look
+        /// like (same-second retries without ids included), and importing
+        /// the same file again adds none.
+        #[test]
+        fn distinct_runs_are_distinct_events(runs in proptest::collection::vec(gen_run(), 1..30)) {
+            // distinct runs: one per (job, id), or per (job, start, status) without an id
+            let mut seen = HashSet::new();
+            let runs: Vec<GenRun> = runs
+                .into_iter()
+                .filter(|r| match &r.id {
+                    Some(id) => seen.insert((r.job, id.clone(), 0, Status::Success)),
+                    None => seen.insert((r.job, String::new(), r.minute, r.status)),
+                })
+                .collect();
+            let dir = tempfile::tempdir().unwrap();
+            let (mut store, ctx) = onboarded(&dir.path().join("bmctl.db"));
+            let jobs = first_jobs(&store, 3);
+            let client: String = store.conn.query_row("SELECT code FROM clients", [], |r| r.get(0)).unwrap();
+            let base = 1_764_453_600; // 2026-11-29T22:00:00Z
+            let lines: Vec<String> = runs
+                .iter()
+                .map(|r| {
+                    // a retry starts in the same second and ends a little later
+                    let start = base + r.minute * 60;
+                    let end = start + 30 + r.status as i64;
+                    let mut v = serde_json::json!({
+                        "client": client, "job": jobs[r.job], "status": r.status.as_str(),
+                        "started_at": rfc3339(start), "ended_at": rfc3339(end), "source": "script",
+                    });
+                    if let Some(id) = &r.id {
+                        v["id"] = serde_json::json!(id);
+                    }
+                    v.to_string()
+                })
+                .collect();
+            let file = dir.path().join("runs.jsonl");
+            std::fs::write(&file, lines.join("\n") + "\n").unwrap();
+            let input = Input { path: &file, name: "runs.jsonl", format: InputFormat::Jsonl, skip_invalid: false, history: false };
+            let first = import(&mut store, &ctx, &input, |_| {}).unwrap();
+            proptest::prop_assert_eq!((first.new, first.duplicate, first.conflicting), (runs.len(), 0, 0));
+            let events: i64 = store.conn.query_row("SELECT count(*) FROM job_events", [], |r| r.get(0)).unwrap();
+            proptest::prop_assert_eq!(events as usize, runs.len());
+            let again = import(&mut store, &ctx, &input, |_| {}).unwrap();
+            proptest::prop_assert_eq!((again.new, again.duplicate, again.conflicting), (0, runs.len(), 0));
+        }
     }
 }

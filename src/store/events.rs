@@ -180,6 +180,28 @@ pub fn any_key_exists(conn: &Connection, client_id: i64, keys: &[(i64, i64)]) ->
     Ok(false)
 }
 
+/// Whether a client holds a run of this policy (or unmatched job) under a
+/// legacy key (schema < 14, `xh` 0): legacy keys of different jobs could be
+/// equal, so the job must agree too.
+pub fn legacy_key_exists(
+    conn: &Connection,
+    client_id: i64,
+    keys: &[i64],
+    policy_id: Option<i64>,
+    unmatched_id: Option<i64>,
+) -> Result<bool> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT 1 FROM job_events WHERE day = ?3 AND client_id = ?1 AND xid = ?2 AND xh = 0
+           AND policy_id IS ?4 AND unmatched_id IS ?5",
+    )?;
+    for k in keys {
+        if stmt.exists(params![client_id, k, k >> 32, policy_id, unmatched_id])? {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
 /// What is stored of a known run, to compare a re-delivery with.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredRun {
@@ -189,13 +211,30 @@ pub struct StoredRun {
     pub bytes: Option<i64>,
     pub files: Option<i64>,
     pub message: Option<String>,
+    pub snapshot: Option<String>,
+}
+
+impl StoredRun {
+    /// Whether another record of the run has a field this one lacks.
+    pub fn lacks_any_of(&self, e: &Insert<'_>) -> bool {
+        (self.started_at.is_none() && e.started_at.is_some_and(|s| s <= e.ended_at))
+            || (self.bytes.is_none() && e.bytes.is_some())
+            || (self.files.is_none() && e.files.is_some())
+            || (self.message.is_none() && e.message.is_some())
+            || (self.snapshot.is_none() && e.snapshot.is_some())
+    }
 }
 
 /// The stored run under a key.
-pub fn stored_run(conn: &Connection, client_id: i64, xid: i64, xh: i64) -> Result<Option<StoredRun>> {
+pub fn stored_run(
+    conn: &Connection,
+    client_id: i64,
+    xid: i64,
+    xh: i64,
+) -> Result<Option<StoredRun>> {
     Ok(conn
         .prepare_cached(
-            "SELECT status, started_at, ended_at, bytes, files, message FROM job_events
+            "SELECT status, started_at, ended_at, bytes, files, message, snapshot FROM job_events
              WHERE day = ?3 AND client_id = ?1 AND xid = ?2 AND xh = ?4",
         )?
         .query_row(params![client_id, xid, xid >> 32, xh], |r| {
@@ -206,6 +245,7 @@ pub fn stored_run(conn: &Connection, client_id: i64, xid: i64, xh: i64) -> Resul
                 bytes: r.get(3)?,
                 files: r.get(4)?,
                 message: r.get(5)?,
+                snapshot: r.get(6)?,
             })
         })
         .optional()?)
@@ -213,7 +253,13 @@ pub fn stored_run(conn: &Connection, client_id: i64, xid: i64, xh: i64) -> Resul
 
 /// Fill the fields a known run lacks from another record of it (a snapshot
 /// listing after the summary, or the other way round). Never overwrites.
-pub fn fill_missing(conn: &Connection, client_id: i64, xid: i64, xh: i64, e: &Insert<'_>) -> Result<bool> {
+pub fn fill_missing(
+    conn: &Connection,
+    client_id: i64,
+    xid: i64,
+    xh: i64,
+    e: &Insert<'_>,
+) -> Result<bool> {
     let n = conn
         .prepare_cached(
             "UPDATE job_events SET started_at = coalesce(started_at, ?5), bytes = coalesce(bytes, ?6),

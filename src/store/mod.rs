@@ -149,10 +149,50 @@ impl Store {
             time_travel: false,
             now_overridden: false,
         };
+        let found = schema::user_version(&store.conn)?;
+        if (1..schema::VERSION).contains(&found) {
+            store.copy_before_upgrade(found)?;
+        }
         schema::migrate(&mut store.conn)
             .with_context(|| format!("migrating database {}", path.display()))?;
         store.time_travel = allows_time_travel(&store.conn);
         Ok(store)
+    }
+
+    /// Keep a copy of a database about to be upgraded, beside it as
+    /// `FILE.schema-N.bak` (0600): an upgrade may rebuild the events table,
+    /// and a failure half-way must leave a way back. An existing copy is kept.
+    fn copy_before_upgrade(&self, version: i64) -> Result<()> {
+        let mut name = self.path.as_os_str().to_owned();
+        name.push(format!(".schema-{version}.bak"));
+        let dest = PathBuf::from(name);
+        let created = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&dest);
+        match created {
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => return Ok(()),
+            other => {
+                other.with_context(|| format!("creating {} before the upgrade", dest.display()))?;
+            }
+        }
+        let mut target = Connection::open(&dest)?;
+        rusqlite::backup::Backup::new(&self.conn, &mut target)?
+            .run_to_completion(1024, Duration::from_millis(0), None)
+            .with_context(|| {
+                format!(
+                    "copying the database to {} before the upgrade",
+                    dest.display()
+                )
+            })?;
+        eprintln!(
+            "bmctl: upgrading {} from schema version {version} to {}; the old file is kept as {}",
+            self.path.display(),
+            schema::VERSION,
+            dest.display()
+        );
+        Ok(())
     }
 
     /// Mark a database being created as one whose writes may honour `--now`.
@@ -507,7 +547,8 @@ mod query_plans {
         }
         // ingest lookups
         assert_seeks(&store, "event key look-up", events::KEY_EXISTS, 4);
-        assert!(plan(&store, events::KEY_EXISTS, 4).contains("(day=? AND client_id=? AND xid=? AND xh=?)"));
+        assert!(plan(&store, events::KEY_EXISTS, 4)
+            .contains("(day=? AND client_id=? AND xid=? AND xh=?)"));
         assert_seeks(
             &store,
             "open-ticket set per batch",

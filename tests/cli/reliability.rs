@@ -348,6 +348,57 @@ fn the_bad_input_corpus_is_refused_naming_file_and_line() {
     assert_eq!(env.count("cis"), 3);
 }
 
+/// A file imported before run identity (schema 13), imported again after
+/// the upgrade, adds nothing: its runs are found under their legacy keys.
+#[test]
+fn a_pre_upgrade_file_imported_again_adds_nothing() {
+    let env = TestEnv::empty("UTC");
+    std::fs::copy(repo_file("tests/fixtures/schema-v13.db"), &env.db).unwrap();
+    let file = repo_file("tests/fixtures/schema-v13-events.jsonl");
+    let r = env
+        .run(&[
+            "--format",
+            "json",
+            "events",
+            "import",
+            file.to_str().unwrap(),
+        ])
+        .ok();
+    assert!(r.stderr.contains("from schema version 13"), "{}", r.stderr);
+    // one run the old key had merged into another job's (the same `date +%s`
+    // id on two jobs) is recovered; every other run is found
+    let s = r.json();
+    assert_eq!(
+        (s["new"].as_i64(), s["duplicate"].as_i64()),
+        (Some(1), Some(5))
+    );
+    assert_eq!(env.count("job_events"), 6);
+    // the old file is kept beside it, untouched
+    let bak = env.path("bmctl.db.schema-13.bak");
+    assert_eq!(count_in(&bak, "job_events"), 5);
+    let v: i64 = rusqlite::Connection::open(&bak)
+        .unwrap()
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(v, 13);
+    // a run of an id seen before the upgrade on another job is its own run
+    let new = env.write(
+        "new.jsonl",
+        r#"{"client":"acme","job":"fs01-nightly","status":"success","started_at":"2026-11-29T23:00:00Z","ended_at":"2026-11-29T23:10:00Z","source":"borg","id":"c02bc3ff6f1f6b4bdeff82aeee3e1d6899d076bd91219934c902acda94cf2653"}"#,
+    );
+    let s = env
+        .run(&[
+            "--format",
+            "json",
+            "events",
+            "import",
+            new.to_str().unwrap(),
+        ])
+        .ok()
+        .json();
+    assert_eq!(s["new"], 1);
+}
+
 #[test]
 fn storage_faults_give_clear_errors() {
     // the first schema version upgrades with its data intact
