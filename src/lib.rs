@@ -10,6 +10,7 @@ pub mod domain;
 pub mod error;
 pub mod fault;
 pub mod ingest;
+pub mod input;
 pub mod ops;
 pub mod output;
 pub mod prompt;

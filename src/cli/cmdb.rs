@@ -179,9 +179,11 @@ pub fn run(app: &App, cmd: &Cmd) -> Result<u8> {
             app.say(format!("retired CI {}/{}", row.client, row.host));
         }
         Cmd::Import { file } => {
-            let name = file.display().to_string();
-            let input = std::fs::File::open(file).with_context(|| format!("opening {name}"))?;
-            let report = cmdb::import_csv(&mut store, &app.ctx("cmdb import")?, input, &name)?;
+            // read whole before the write lock: a slow pipe keeps no writer waiting
+            let taken = crate::input::take(file, crate::input::Shape::Document("a CMDB CSV"))?;
+            let name = taken.name.clone();
+            let bytes = std::fs::read(taken.path()).with_context(|| format!("reading {name}"))?;
+            let report = cmdb::import_csv(&mut store, &app.ctx("cmdb import")?, &bytes[..], &name)?;
             let pairs = [
                 ("added", report.added.to_string()),
                 ("updated", report.updated.to_string()),

@@ -3,7 +3,7 @@
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use clap::Subcommand;
 
 use super::{split_ref, App};
@@ -11,6 +11,7 @@ use crate::domain::time::{local_display, parse_instant};
 use crate::error::rejected;
 use crate::ingest::neutral::InputFormat;
 use crate::ingest::{borg, restic};
+use crate::input::Shape;
 use crate::ops::events::{self, Summary, Target};
 use crate::output::{self, Tabular};
 use crate::store::events::{self as store_events, EventView, Filter};
@@ -155,19 +156,11 @@ pub fn print_summary(app: &App, s: &Summary) -> Result<()> {
     output::show(app.format(), s, &pairs)
 }
 
-/// Read a file or stdin whole (tool outputs are small).
+/// Read a tool's output (a file, a pipe or stdin) whole, within its limit.
 fn read_text(file: &Path) -> Result<(String, String, Option<std::time::SystemTime>)> {
-    if file.as_os_str() == "-" {
-        let mut s = String::new();
-        std::io::Read::read_to_string(&mut std::io::stdin(), &mut s).context("reading stdin")?;
-        return Ok(("stdin".into(), s, None));
-    }
-    let name = file.display().to_string();
-    let bytes = std::fs::read(file).with_context(|| format!("reading {name}"))?;
-    let text = String::from_utf8(bytes)
-        .map_err(|e| rejected(format!("{name}: is not valid UTF-8 ({e})")))?;
-    let mtime = std::fs::metadata(file).and_then(|m| m.modified()).ok();
-    Ok((name, text, mtime))
+    let input = crate::input::take(file, Shape::Document("a tool's JSON output"))?;
+    let text = input.text()?;
+    Ok((input.name, text, input.mtime))
 }
 
 fn target(args: &ToolArgs) -> Result<Target> {
@@ -191,15 +184,9 @@ pub fn run(app: &App, cmd: &Cmd) -> Result<u8> {
             history,
         } => {
             let ctx = app.ctx("events import")?;
-            let (path, name, _spool) = if file.as_os_str() == "-" {
-                // stdin is spooled to a private temporary file, then validated whole.
-                let mut tmp = tempfile::NamedTempFile::new()
-                    .context("creating a temporary file for stdin")?;
-                std::io::copy(&mut std::io::stdin().lock(), &mut tmp).context("reading stdin")?;
-                (tmp.path().to_path_buf(), "stdin".to_string(), Some(tmp))
-            } else {
-                (file.clone(), file.display().to_string(), None)
-            };
+            // stdin and pipes are spooled once to a private file, then validated whole
+            let taken = crate::input::take(file, Shape::Lines)?;
+            let (path, name) = (taken.path().to_path_buf(), taken.name.clone());
             let format = input_format.unwrap_or_else(|| InputFormat::guess(&name));
             let show_progress = std::io::stderr().is_terminal() && !app.cli.quiet;
             let input = events::Input {

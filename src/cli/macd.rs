@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use clap::{CommandFactory, Subcommand};
 
 use super::{split_ref, App, Cli};
@@ -379,8 +379,8 @@ pub fn run(app: &App, cmd: &Cmd) -> Result<u8> {
                     .clone()
                     .ok_or_else(|| rejected("--client is required"))?;
                 let tz = clients::get(&store.conn, &client)?.timezone;
-                let name = f.display().to_string();
-                let text = std::fs::read_to_string(f).with_context(|| format!("reading {name}"))?;
+                let input = crate::input::take(f, crate::input::Shape::Document("a policy file"))?;
+                let (name, text) = (input.name.clone(), input.text()?);
                 (
                     client,
                     crate::domain::plan::parse_policy_file(&text, &name, &tz)?,

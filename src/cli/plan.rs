@@ -1,9 +1,8 @@
 //! `bmctl plan import|export|show|history|diff`.
 
-use std::io::Read;
 use std::path::PathBuf;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use clap::Subcommand;
 
 use super::App;
@@ -158,18 +157,8 @@ pub fn run(app: &App, cmd: &Cmd) -> Result<u8> {
     let mut store = app.store()?;
     match cmd {
         Cmd::Import { file, replace } => {
-            let (name, text) = if file.as_os_str() == "-" {
-                let mut s = String::new();
-                std::io::stdin()
-                    .read_to_string(&mut s)
-                    .context("reading the plan from stdin")?;
-                ("stdin".to_string(), s)
-            } else {
-                let name = file.display().to_string();
-                let text = std::fs::read_to_string(file)
-                    .with_context(|| format!("reading plan file {name}"))?;
-                (name, text)
-            };
+            let input = crate::input::take(file, crate::input::Shape::Document("a plan"))?;
+            let (name, text) = (input.name.clone(), input.text()?);
             let out = plan::import(&mut store, &app.ctx("plan import")?, &text, &name, *replace)?;
             app.say(match out.result {
                 "unchanged" => format!(

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use clap::Subcommand;
 use serde::Deserialize;
 
@@ -521,9 +521,9 @@ pub fn run(app: &App, cmd: &Cmd) -> Result<u8> {
                     app.say(format!("template {name} disabled: no new tasks from it"));
                 }
                 TemplateCmd::Import { file } => {
-                    let name = file.display().to_string();
-                    let text =
-                        std::fs::read_to_string(file).with_context(|| format!("reading {name}"))?;
+                    let input =
+                        crate::input::take(file, crate::input::Shape::Document("a template file"))?;
+                    let (name, text) = (input.name.clone(), input.text()?);
                     let parsed: TemplateFile = toml::from_str(&text).map_err(|e| {
                         let line = e
                             .span()

@@ -213,7 +213,9 @@ fn parse_json_line(line: usize, bytes: &[u8]) -> Result<NewEvent, Rejection> {
 }
 
 fn csv_items<R: BufRead>(input: R) -> impl Iterator<Item = Item> {
-    let mut reader = csv::ReaderBuilder::new().flexible(false).from_reader(input);
+    let mut reader = csv::ReaderBuilder::new()
+        .flexible(false)
+        .from_reader(crate::input::LineCapped::new(input));
     let headers = reader.headers().cloned();
     let mut header_error = match &headers {
         Err(e) => Some(Rejection::new(1, "header", format!("cannot be read: {e}"))),

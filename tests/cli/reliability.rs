@@ -2,6 +2,7 @@
 //! the tamper-evident audit log, permissions.
 
 use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -639,4 +640,165 @@ fn a_read_only_database_serves_reads_and_refuses_writes() {
         write.stderr
     );
     assert_eq!(env.count("clients"), 1);
+}
+
+/// Run bmctl under `sh -c 'ulimit -v 1 GiB'` with a 10 s deadline: the
+/// exit code and stderr, or a panic naming the hang.
+fn bounded(env: &TestEnv, args: &[&str], stdin: Option<&Path>) -> Run {
+    let bin = assert_cmd::cargo::cargo_bin("bmctl");
+    let mut c = Command::new("sh");
+    c.arg("-c")
+        .arg("ulimit -v 1048576; exec \"$0\" \"$@\"")
+        .arg(&bin)
+        .arg("--db")
+        .arg(&env.db)
+        .args(args)
+        .current_dir(env.dir.path())
+        .env("BMCTL_NOW", crate::env::NOW)
+        .env("MALLOC_ARENA_MAX", "2")
+        .env_remove("BMCTL_DB")
+        .env_remove("BMCTL_CONFIG")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    match stdin {
+        Some(p) => c.stdin(std::fs::File::open(p).unwrap()),
+        None => c.stdin(Stdio::null()),
+    };
+    let child = c.spawn().unwrap();
+    let start = Instant::now();
+    let (done, wait) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = done.send(child.wait_with_output());
+    });
+    match wait.recv_timeout(Duration::from_secs(10)) {
+        Ok(out) => {
+            let r: Run = out.unwrap().into();
+            eprintln!("{args:?}: exit {} in {:?}", r.code, start.elapsed());
+            r
+        }
+        Err(_) => panic!("{args:?} did not finish within 10 s"),
+    }
+}
+
+/// #24 §3: every reader takes a FIFO, process substitution and stdin once,
+/// and `/dev/zero` ends in exit 3 naming the limit, within 10 s and 1 GiB.
+#[test]
+fn every_reader_takes_pipes_once_and_endless_input_within_its_limit() {
+    let env = onboarded("2026-11-01T00:00:00Z");
+    let plan = env.write("plan.toml", crate::events::PLAN);
+    let zero = "/dev/zero";
+    let cases: [(&[&str], &str); 8] = [
+        (&["events", "import", zero], "1048576-byte limit of a line"),
+        (
+            &["events", "import", "--input-format", "csv", zero],
+            "1048576-byte limit of a line",
+        ),
+        (
+            &[
+                "events",
+                "ingest",
+                "restic",
+                "--job",
+                "acme/fs01-nightly",
+                zero,
+            ],
+            "256 MiB limit of a tool's JSON output",
+        ),
+        (
+            &[
+                "events",
+                "ingest",
+                "borg",
+                "--job",
+                "acme/sql01-nightly",
+                zero,
+            ],
+            "256 MiB limit of a tool's JSON output",
+        ),
+        (&["plan", "import", zero], "256 MiB limit of a plan"),
+        (&["cmdb", "import", zero], "256 MiB limit of a CMDB CSV"),
+        (
+            &["tasks", "templates", "import", zero],
+            "256 MiB limit of a template file",
+        ),
+        (&["events", "import", "-"], "1048576-byte limit of a line"),
+    ];
+    for (args, limit) in cases {
+        let stdin = (args.last() == Some(&"-")).then_some(Path::new(zero));
+        let r = bounded(&env, args, stdin).code(3);
+        assert!(r.stderr.contains(limit), "{args:?}: {}", r.stderr);
+    }
+    // a regular CSV file with one 300 MB field: refused, not held in memory
+    let big = env.path("big.csv");
+    {
+        use std::io::Write;
+        let mut f = std::io::BufWriter::new(std::fs::File::create(&big).unwrap());
+        writeln!(f, "client,job,status,ended_at,message").unwrap();
+        write!(f, "acme,fs01-nightly,failed,2026-11-29T22:00:00Z,").unwrap();
+        let chunk = vec![b'x'; 1 << 20];
+        for _ in 0..300 {
+            f.write_all(&chunk).unwrap();
+        }
+        writeln!(f).unwrap();
+    }
+    let r = bounded(&env, &["events", "import", big.to_str().unwrap()], None).code(3);
+    assert!(r.stderr.contains("1048576-byte limit"), "{}", r.stderr);
+    std::fs::remove_file(&big).unwrap();
+    assert_eq!(env.count("job_events"), 0);
+
+    // a FIFO is opened once and read whole
+    let lines = format!(
+        "{}\n{}\n",
+        line("fs01-nightly", "failed", "2026-11-28T22:00:00Z", ""),
+        line("fs01-nightly", "success", "2026-11-29T22:00:00Z", "")
+    );
+    let fifo = env.path("events.fifo");
+    assert!(Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap()
+        .success());
+    let writer = {
+        let (fifo, lines) = (fifo.clone(), lines.clone());
+        std::thread::spawn(move || std::fs::write(fifo, lines).unwrap())
+    };
+    let r = bounded(
+        &env,
+        &[
+            "--format",
+            "json",
+            "events",
+            "import",
+            fifo.to_str().unwrap(),
+        ],
+        None,
+    )
+    .ok();
+    writer.join().unwrap();
+    assert_eq!(r.json()["new"], 2);
+    // process substitution (a /dev/fd path) and stdin, each once
+    let valid = env.write("valid.jsonl", &lines.replace("2026-11-2", "2026-11-1"));
+    let bin = assert_cmd::cargo::cargo_bin("bmctl");
+    let out = Command::new("bash")
+        .arg("-c")
+        .arg(format!(
+            "exec '{}' --db '{}' --format json events import <(cat '{}')",
+            bin.display(),
+            env.db.display(),
+            valid.display()
+        ))
+        .env("BMCTL_NOW", crate::env::NOW)
+        .env_remove("BMCTL_DB")
+        .output()
+        .unwrap();
+    let r = Run::from(out).ok();
+    assert_eq!(r.json()["new"], 2);
+    let r = bounded(
+        &env,
+        &["--format", "json", "plan", "import", "-"],
+        Some(&plan),
+    )
+    .ok();
+    assert!(r.stderr.contains("unchanged"), "{}", r.stderr);
+    assert_eq!(env.count("job_events"), 4);
 }
