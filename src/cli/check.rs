@@ -41,6 +41,12 @@ pub fn run(app: &App, args: &Args) -> Result<u8> {
     let report = check::run(&mut store, &ctx, &settings)?;
     if app.format() == output::Format::Table {
         output::list(app.format(), &report.findings)?;
+        if report.findings_omitted > 0 {
+            app.say(format!(
+                "… and {} more findings (counted below; `bmctl correct list` and `events list --status missed` hold them all)",
+                report.findings_omitted
+            ));
+        }
         app.say(format!(
             "checked {} policies: {} windows closed, {} missed, {} hung, {} RPO breaches; tickets opened {}, updated {}",
             report.policies,

@@ -45,10 +45,30 @@ pub struct Report {
     pub rpo_breaches: usize,
     #[serde(flatten)]
     pub tickets: TicketCounts,
+    /// The first [`MAX_FINDINGS`] findings; the counts above hold them all.
     pub findings: Vec<Finding>,
+    /// Findings beyond [`MAX_FINDINGS`], counted only.
+    pub findings_omitted: usize,
+    /// Write transactions the catch-up took (each at most [`BATCH_OCCURRENCES`] windows).
+    pub transactions: usize,
 }
 
+/// Findings listed one by one; a long catch-up counts the rest.
+pub const MAX_FINDINGS: usize = 1_000;
+/// Windows closed per write transaction: a catch-up over many policies or
+/// a long gap commits in steps, so other writers (imports, `run`, people)
+/// wait at most about a second, and its memory stays flat.
+pub const BATCH_OCCURRENCES: usize = 20_000;
+
 impl Report {
+    fn find(&mut self, f: Finding) {
+        if self.findings.len() < MAX_FINDINGS {
+            self.findings.push(f);
+        } else {
+            self.findings_omitted += 1;
+        }
+    }
+
     /// Whether this run raised anything (for `--fail-on-findings`).
     pub fn raised(&self) -> bool {
         self.missed > 0 || self.tickets.tickets_opened > 0 || self.tickets.tickets_updated > 0
@@ -56,11 +76,38 @@ impl Report {
 }
 
 pub fn run(store: &mut Store, ctx: &Ctx, set: &Settings) -> Result<Report> {
+    let mut report = Report::default();
+    // policies whose hung-run and RPO state this run has judged (once each)
+    let mut judged = std::collections::HashSet::new();
+    let mut counts = TicketCounts::default();
+    loop {
+        report.transactions += 1;
+        let more = pass(store, ctx, set, &mut report, &mut judged, &mut counts)?;
+        if !more {
+            break;
+        }
+    }
+    report.tickets = counts;
+    Ok(report)
+}
+
+/// One write transaction of a check: closes at most [`BATCH_OCCURRENCES`]
+/// windows; true when windows are left for the next.
+fn pass(
+    store: &mut Store,
+    ctx: &Ctx,
+    set: &Settings,
+    report: &mut Report,
+    judged: &mut std::collections::HashSet<i64>,
+    counts: &mut TicketCounts,
+) -> Result<bool> {
     let now = ctx.ts();
     let tx = store.write()?;
-    let mut report = Report::default();
+    let first = report.transactions == 1;
     let mut ing = Ingestor::new();
     let mut rollups: HashMap<(i64, i64), Rollup> = HashMap::new();
+    let mut budget = BATCH_OCCURRENCES;
+    let mut more = false;
 
     // Pauses that ended are closed (and audited) once; pauses in force or
     // recently ended shape what is expected.
@@ -89,7 +136,13 @@ pub fn run(store: &mut Store, ctx: &Ctx, set: &Settings) -> Result<Report> {
     let mut walks: HashMap<(String, String, i64, i64), Walk> = HashMap::new();
     let mut auto = correct::Auto::new(&tx, ctx);
     for p in rows {
-        report.policies += 1;
+        if first {
+            report.policies += 1;
+        }
+        if budget == 0 {
+            more = true;
+            break;
+        }
         // Many policies share a schedule: parse each expression once per run.
         let Ok(tz) = p.timezone.parse::<chrono_tz::Tz>() else {
             continue;
@@ -120,7 +173,7 @@ pub fn run(store: &mut Store, ctx: &Ctx, set: &Settings) -> Result<Report> {
             start,
             now - p.grace_s,
         );
-        let (closed, mut prev) = match walks.get(&walk_key) {
+        let (mut closed, mut prev) = match walks.get(&walk_key) {
             Some(w) => w.clone(),
             None => {
                 let closed: Vec<i64> = schedule
@@ -136,6 +189,13 @@ pub fn run(store: &mut Store, ctx: &Ctx, set: &Settings) -> Result<Report> {
                 (closed, prev)
             }
         };
+        // the rest of a long walk waits for the next transaction
+        let caught_up = closed.len() <= budget;
+        if !caught_up {
+            closed.truncate(budget);
+            more = true;
+        }
+        budget -= closed.len();
         let mut checked = None;
         let paused: Vec<&pauses::PauseRow> = in_force
             .iter()
@@ -193,7 +253,7 @@ pub fn run(store: &mut Store, ctx: &Ctx, set: &Settings) -> Result<Report> {
                         },
                     )?;
                     report.missed += 1;
-                    report.findings.push(Finding {
+                    report.find(Finding {
                         kind: "missed",
                         client: p.client.clone(),
                         job: p.job.clone(),
@@ -217,6 +277,9 @@ pub fn run(store: &mut Store, ctx: &Ctx, set: &Settings) -> Result<Report> {
         if let Some(tk) = checked {
             policies::set_checked_until(&tx, p.id, tk)?;
         }
+        if !caught_up || !judged.insert(p.id) {
+            continue; // hung runs and RPO: once, when its windows are closed
+        }
         if paused_at(now) {
             continue; // no hung-run or RPO tickets inside a pause
         }
@@ -230,7 +293,7 @@ pub fn run(store: &mut Store, ctx: &Ctx, set: &Settings) -> Result<Report> {
                     format_duration(max_runtime)
                 );
                 auto.ensure(&subject, "hung", rs, &detail)?;
-                report.findings.push(Finding {
+                report.find(Finding {
                     kind: "hung",
                     client: p.client.clone(),
                     job: p.job.clone(),
@@ -268,7 +331,7 @@ pub fn run(store: &mut Store, ctx: &Ctx, set: &Settings) -> Result<Report> {
                 ),
             };
             auto.ensure(&subject, "rpo", now, &detail)?;
-            report.findings.push(Finding {
+            report.find(Finding {
                 kind: "rpo",
                 client: p.client.clone(),
                 job: p.job.clone(),
@@ -277,14 +340,15 @@ pub fn run(store: &mut Store, ctx: &Ctx, set: &Settings) -> Result<Report> {
             });
         }
     }
-    let mut counts = auto.finish()?;
+    counts.add(auto.finish()?);
     ing.flush(&tx, ctx)?;
-    crate::store::outbox::take_overdue_tasks(&tx, now)?;
+    if !more {
+        crate::store::outbox::take_overdue_tasks(&tx, now)?;
+    }
     events::rollups_add(&tx, &mut rollups.into_iter().collect::<Vec<_>>())?;
     tx.commit()?;
     counts.add(ing.summary.tickets);
-    report.tickets = counts;
-    Ok(report)
+    Ok(more)
 }
 
 fn format_duration_rough(secs: i64) -> String {

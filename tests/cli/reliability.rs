@@ -802,3 +802,76 @@ fn every_reader_takes_pipes_once_and_endless_input_within_its_limit() {
     assert!(r.stderr.contains("unchanged"), "{}", r.stderr);
     assert_eq!(env.count("job_events"), 4);
 }
+
+/// #24 §4: a `check` catching up 20 every-minute policies over 7 days
+/// commits in steps, so an import beside it (2 s busy timeout) gets in.
+#[test]
+fn a_catch_up_check_keeps_no_writer_waiting() {
+    let env = TestEnv::new();
+    let mut plan = String::from(
+        "client = \"acme\"\nname = \"Acme\"\ntimezone = \"UTC\"\n\n[[ci]]\nhost = \"fs01\"\nkind = \"server\"\ntier = 1\n",
+    );
+    for i in 0..20 {
+        plan.push_str(&format!(
+            "\n[[policy]]\njob = \"minutely-{i:02}\"\nci = \"fs01\"\ntool = \"other\"\nschedule = \"* * * * *\"\nrpo = \"1h\"\ngrace = \"30s\"\nretention = {{ daily = 7 }}\ntarget = \"local\"\nrestore_test = \"never\"\nrto = \"4h\"\n"
+        ));
+    }
+    let f = env.write("plan.toml", &plan);
+    env.run_at(
+        "2026-11-20T00:00:00Z",
+        &["plan", "import", f.to_str().unwrap()],
+    )
+    .ok();
+    let bin = assert_cmd::cargo::cargo_bin("bmctl");
+    let cmd = |args: &[&str]| {
+        let mut c = Command::new(&bin);
+        c.arg("--db")
+            .arg(&env.db)
+            .args(args)
+            .env("BMCTL_NOW", crate::env::NOW)
+            .env("BMCTL_BUSY_TIMEOUT", "2s")
+            .env_remove("BMCTL_DB")
+            .env_remove("BMCTL_CONFIG")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        c
+    };
+    let check = cmd(&["--format", "json", "check"]).spawn().unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    let lines: Vec<String> = (0..20)
+        .map(|i| {
+            format!(
+                r#"{{"client":"acme","job":"minutely-{i:02}","status":"success","ended_at":"2026-11-30T06:58:10Z","source":"test"}}"#
+            )
+        })
+        .collect();
+    let events = env.write("beside.jsonl", &(lines.join("\n") + "\n"));
+    let t = Instant::now();
+    let import: Run = cmd(&[
+        "--format",
+        "json",
+        "events",
+        "import",
+        events.to_str().unwrap(),
+    ])
+    .output()
+    .unwrap()
+    .into();
+    let waited = t.elapsed();
+    let check: Run = check.wait_with_output().unwrap().into();
+    let import = import.ok();
+    assert_eq!(import.json()["new"], 20, "waited {waited:?}");
+    let report = check.ok().json();
+    assert!(
+        report["transactions"].as_i64().unwrap() >= 10,
+        "{}",
+        report["transactions"]
+    );
+    // every window of the 7 days closed once, in however many steps
+    let closed = report["occurrences_closed"].as_i64().unwrap();
+    assert!(closed >= 20 * 7 * 1440 - 40, "{closed}");
+    assert_eq!(report["findings"].as_array().unwrap().len(), 1_000);
+    assert!(report["findings_omitted"].as_i64().unwrap() > 0);
+    let again = env.run(&["--format", "json", "check"]).ok().json();
+    assert_eq!(again["occurrences_closed"], 0);
+}
