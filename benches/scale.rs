@@ -537,6 +537,7 @@ fn main() {
     let settings = check::Settings {
         lookback_s: 7 * DAY,
         default_max_runtime_s: 12 * 3600,
+        batch_windows: bmctl::ops::check::BATCH_OCCURRENCES,
     };
     check::run(&mut store, &ctx_at(now, "check"), &settings).unwrap();
     tasks::generate(&mut store, &ctx_at(now, "tasks generate"), now).unwrap();

@@ -56,6 +56,12 @@ const SETTINGS: &[Setting] = &[
         help: "how far back `check` looks for missed runs",
     },
     Setting {
+        key: "check.batch_windows",
+        default: "20000",
+        kind: Kind::Count,
+        help: "windows `check` closes per write transaction (others wait at most that long)",
+    },
+    Setting {
         key: "check.default_max_runtime",
         default: "12h",
         kind: Kind::Duration,

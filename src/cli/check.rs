@@ -37,6 +37,7 @@ pub fn run(app: &App, args: &Args) -> Result<u8> {
     let settings = Settings {
         lookback_s: app.config.secs("check.lookback"),
         default_max_runtime_s: app.config.secs("check.default_max_runtime"),
+        batch_windows: app.config.count("check.batch_windows").max(1) as usize,
     };
     let report = check::run(&mut store, &ctx, &settings)?;
     if app.format() == output::Format::Table {

@@ -196,9 +196,23 @@ impl Schedule {
         to: DateTime<Utc>,
         tz: Tz,
     ) -> Vec<DateTime<Utc>> {
+        self.occurrences_at_most(from, to, tz, usize::MAX)
+    }
+
+    /// The first `max` of [`Schedule::occurrences`].
+    pub fn occurrences_at_most(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        tz: Tz,
+        max: usize,
+    ) -> Vec<DateTime<Utc>> {
         let mut out = Vec::new();
         let mut cursor = from;
-        while let Some(next) = self.next_after(cursor, tz) {
+        while out.len() < max {
+            let Some(next) = self.next_after(cursor, tz) else {
+                break;
+            };
             if next > to {
                 break;
             }

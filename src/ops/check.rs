@@ -24,6 +24,8 @@ use crate::store::{pauses, policies, Store};
 pub struct Settings {
     pub lookback_s: i64,
     pub default_max_runtime_s: i64,
+    /// Windows closed per write transaction (`check.batch_windows`).
+    pub batch_windows: usize,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -49,15 +51,15 @@ pub struct Report {
     pub findings: Vec<Finding>,
     /// Findings beyond [`MAX_FINDINGS`], counted only.
     pub findings_omitted: usize,
-    /// Write transactions the catch-up took (each at most [`BATCH_OCCURRENCES`] windows).
+    /// Write transactions the catch-up took (each at most `check.batch_windows` windows).
     pub transactions: usize,
 }
 
 /// Findings listed one by one; a long catch-up counts the rest.
 pub const MAX_FINDINGS: usize = 1_000;
-/// Windows closed per write transaction: a catch-up over many policies or
-/// a long gap commits in steps, so other writers (imports, `run`, people)
-/// wait at most about a second, and its memory stays flat.
+/// Windows closed per write transaction by default: a catch-up over many
+/// policies or a long gap commits in steps, so other writers (imports,
+/// `run`, people) wait at most about a second, and its memory stays flat.
 pub const BATCH_OCCURRENCES: usize = 20_000;
 
 impl Report {
@@ -91,7 +93,7 @@ pub fn run(store: &mut Store, ctx: &Ctx, set: &Settings) -> Result<Report> {
     Ok(report)
 }
 
-/// One write transaction of a check: closes at most [`BATCH_OCCURRENCES`]
+/// One write transaction of a check: closes at most `set.batch_windows`
 /// windows; true when windows are left for the next.
 fn pass(
     store: &mut Store,
@@ -106,7 +108,8 @@ fn pass(
     let first = report.transactions == 1;
     let mut ing = Ingestor::new();
     let mut rollups: HashMap<(i64, i64), Rollup> = HashMap::new();
-    let mut budget = BATCH_OCCURRENCES;
+    let batch = set.batch_windows.max(1);
+    let mut budget = batch;
     let mut more = false;
 
     // Pauses that ended are closed (and audited) once; pauses in force or
@@ -177,7 +180,13 @@ fn pass(
             Some(w) => w.clone(),
             None => {
                 let closed: Vec<i64> = schedule
-                    .occurrences(from_unix(start), from_unix(now - p.grace_s), tz)
+                    // one more than a transaction closes: enough to know more wait
+                    .occurrences_at_most(
+                        from_unix(start),
+                        from_unix(now - p.grace_s),
+                        tz,
+                        batch + 1,
+                    )
                     .iter()
                     .map(|t| t.timestamp())
                     .collect();

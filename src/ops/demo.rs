@@ -206,6 +206,7 @@ fn history(store: &mut Store, ctx: &Ctx) -> Result<()> {
     let settings = check::Settings {
         lookback_s: 7 * 86_400,
         default_max_runtime_s: 12 * 3600,
+        batch_windows: crate::ops::check::BATCH_OCCURRENCES,
     };
     // the last full weekend (Saturday and Sunday, UTC) more than a day ago
     let mut sat = now - 2 * 86_400;

@@ -348,13 +348,11 @@ impl ClientRuns {
         const PAD: i64 = 86_400;
         if self.client_id != Some(client_id) {
             self.load(conn, client_id, lo - PAD, to + PAD)?;
-        } else if lo < self.from || to > self.to {
-            self.load(
-                conn,
-                client_id,
-                self.from.min(lo - PAD),
-                self.to.max(to + PAD),
-            )?;
+        } else if lo < self.from {
+            self.load(conn, client_id, lo - PAD, self.to.max(to + PAD))?;
+        } else if to > self.to {
+            // a walk moving forward: what lies behind it is not read again
+            self.load(conn, client_id, lo - PAD, to + PAD)?;
         }
         Ok(self
             .runs

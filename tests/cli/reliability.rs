@@ -804,7 +804,8 @@ fn every_reader_takes_pipes_once_and_endless_input_within_its_limit() {
 }
 
 /// #24 §4: a `check` catching up 20 every-minute policies over 7 days
-/// commits in steps, so an import beside it (2 s busy timeout) gets in.
+/// commits in steps (here of 2,000 windows), so an import beside it (3 s
+/// busy timeout) gets in; the check as one transaction keeps it out.
 #[test]
 fn a_catch_up_check_keeps_no_writer_waiting() {
     let env = TestEnv::new();
@@ -829,7 +830,8 @@ fn a_catch_up_check_keeps_no_writer_waiting() {
             .arg(&env.db)
             .args(args)
             .env("BMCTL_NOW", crate::env::NOW)
-            .env("BMCTL_BUSY_TIMEOUT", "2s")
+            .env("BMCTL_BUSY_TIMEOUT", "3s")
+            .env("BMCTL_BATCH_WINDOWS", "2000")
             .env_remove("BMCTL_DB")
             .env_remove("BMCTL_CONFIG")
             .stdout(Stdio::piped())
