@@ -138,6 +138,12 @@ pub fn print_summary(app: &App, s: &Summary) -> Result<()> {
     for h in &s.holds {
         eprintln!("bmctl: warning: {h}");
     }
+    if s.pruned > 0 {
+        eprintln!(
+            "bmctl: warning: {} runs fall on days removed by `db prune`; the rollups hold their counts already, so they were not stored again",
+            s.pruned
+        );
+    }
     for c in &s.conflicts {
         eprintln!("bmctl: warning: a known run came again with other facts: {c}");
     }
@@ -149,6 +155,7 @@ pub fn print_summary(app: &App, s: &Summary) -> Result<()> {
         ("rejected", s.rejected.to_string()),
         ("held", s.held.to_string()),
         ("conflicting", s.conflicting.to_string()),
+        ("pruned", s.pruned.to_string()),
         ("tickets_opened", s.tickets.tickets_opened.to_string()),
         ("tickets_updated", s.tickets.tickets_updated.to_string()),
         ("tickets_resolved", s.tickets.tickets_resolved.to_string()),

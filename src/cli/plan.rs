@@ -229,18 +229,39 @@ pub fn run(app: &App, cmd: &Cmd) -> Result<u8> {
                     .map(|c| c.code)
                     .collect(),
             };
-            for code in codes {
-                let r = crate::ops::review::build(
+            // With --all-clients one client's failure is reported and the
+            // rest still get their review; the exit code says some failed.
+            let mut failed = Vec::new();
+            for code in &codes {
+                let done = crate::ops::review::build(
                     &store,
-                    &code,
+                    code,
                     q,
                     ctx.ts(),
                     app.config.secs("kpi.aged_after"),
                     &crate::ops::risks::limits(&app.config),
-                )?;
-                for f in crate::ops::review::write(&r, out, &formats)? {
-                    app.say(format!("wrote {}", f.display()));
+                )
+                .and_then(|r| crate::ops::review::write(&r, out, &formats));
+                match done {
+                    Ok(files) => {
+                        for f in files {
+                            app.say(format!("wrote {}", f.display()));
+                        }
+                    }
+                    Err(e) if *all_clients => {
+                        eprintln!("bmctl: review of {code} failed: {e:#}");
+                        failed.push(code.clone());
+                    }
+                    Err(e) => return Err(e),
                 }
+            }
+            if !failed.is_empty() {
+                return Err(anyhow::anyhow!(
+                    "the reviews of {} of {} clients failed: {} (the others were written)",
+                    failed.len(),
+                    codes.len(),
+                    failed.join(", ")
+                ));
             }
         }
         Cmd::Risks {

@@ -138,6 +138,28 @@ impl NewEvent {
         if self.client.is_empty() {
             return Err(("client", "must not be empty".into()));
         }
+        // names and ids are printed in tables and used as keys: no control
+        // characters (a NUL, an escape sequence); a message may hold lines
+        for (field, v) in [
+            ("client", Some(self.client.as_str())),
+            ("job", Some(self.job.as_str())),
+            ("source", Some(self.source.as_str())),
+            ("id", self.external_id.as_deref()),
+            ("snapshot", self.snapshot.as_deref()),
+        ] {
+            if v.is_some_and(|v| v.chars().any(char::is_control)) {
+                return Err((field, "must not hold control characters".into()));
+            }
+        }
+        if self.message.as_deref().is_some_and(|m| {
+            m.chars()
+                .any(|c| c.is_control() && !matches!(c, '\n' | '\t' | '\r'))
+        }) {
+            return Err((
+                "message",
+                "must not hold control characters other than line breaks and tabs".into(),
+            ));
+        }
         if self.job.is_empty() || self.job.len() > 200 {
             return Err(("job", "must be 1-200 characters".into()));
         }

@@ -182,8 +182,19 @@ fn validate_policy(loc: &Locator<'_>, i: usize, p: &RawPolicy, tz: &str) -> Resu
         .as_ref()
         .map(|m| dur(m, "max_runtime"))
         .transpose()?;
-    if p.retention.get_ref().is_empty() {
+    if p.retention.get_ref().keeps_nothing() {
         return Err(loc.at(&p.retention, &key("retention"), "must keep something"));
+    }
+    if grace_s > rpo_s {
+        return Err(loc.at(
+            &p.grace,
+            &key("grace"),
+            format!(
+                "{} is longer than the rpo ({}): a breach would never be seen in time",
+                p.grace.get_ref(),
+                p.rpo.get_ref()
+            ),
+        ));
     }
     validate_choice("target", p.target.get_ref(), TARGETS)
         .map_err(|e| loc.at(&p.target, &key("target"), e))?;
@@ -259,7 +270,13 @@ impl PolicySpec {
             "grace" => self.grace_s = parse_duration(v)?,
             "rto" => self.rto_s = parse_duration(v)?,
             "max_runtime" => self.max_runtime_s = Some(parse_duration(v)?),
-            "retention" => self.retention = Retention::parse(v)?,
+            "retention" => {
+                let r = Retention::parse(v)?;
+                if r.keeps_nothing() {
+                    anyhow::bail!("retention '{v}' keeps nothing");
+                }
+                self.retention = r;
+            }
             "target" => {
                 validate_choice("target", v, TARGETS)?;
                 self.target = v.into();
@@ -271,6 +288,19 @@ impl PolicySpec {
             other => anyhow::bail!(
                 "field '{other}' cannot be set (tool, schedule, rpo, grace, rto, max_runtime, retention, target, restore_test)"
             ),
+        }
+        Ok(())
+    }
+
+    /// Rules between fields, after every `set`: a grace longer than the RPO
+    /// would see a breach only after it.
+    pub fn check(&self) -> Result<()> {
+        if self.grace_s > self.rpo_s {
+            anyhow::bail!(
+                "grace {} is longer than the rpo {}",
+                crate::domain::time::format_duration(self.grace_s),
+                crate::domain::time::format_duration(self.rpo_s)
+            );
         }
         Ok(())
     }
@@ -296,7 +326,7 @@ pub fn parse_plan(text: &str, file: &str) -> Result<ParsedPlan> {
         None => SlaTier::Silver,
     };
     if let Some(r) = &raw.required_retention {
-        if r.get_ref().is_empty() {
+        if r.get_ref().keeps_nothing() {
             return Err(loc.at(r, "required_retention", "must keep something"));
         }
     }

@@ -79,6 +79,12 @@ impl Retention {
         self.fields().iter().all(|(_, v)| v.is_none())
     }
 
+    /// Keeps no snapshot at all: nothing set, or every count zero
+    /// (`daily = 0` beside `weekly = 4` keeps the weeklies).
+    pub fn keeps_nothing(&self) -> bool {
+        self.fields().iter().all(|(_, v)| v.unwrap_or(0) == 0)
+    }
+
     /// Parse `daily=7,weekly=4,monthly=12` (the stored and command-line form).
     pub fn parse(text: &str) -> Result<Self> {
         let mut r = Retention::default();

@@ -49,6 +49,9 @@ pub fn parse_tz(name: &str) -> Result<Tz> {
         .map_err(|_| anyhow!("'{name}' is not an IANA time zone name (e.g. Europe/Berlin)"))
 }
 
+/// The longest duration bmctl takes (an RPO of "1000000000y" is a typo).
+pub const MAX_DURATION: i64 = 10 * 366 * 86_400;
+
 /// Parse a humantime duration (`26h`, `90m`, `2d`) into whole seconds.
 pub fn parse_duration(text: &str) -> Result<i64> {
     let d = humantime::parse_duration(text.trim())
@@ -56,6 +59,9 @@ pub fn parse_duration(text: &str) -> Result<i64> {
     let secs = i64::try_from(d.as_secs()).map_err(|_| anyhow!("duration '{text}' is too long"))?;
     if secs == 0 {
         bail!("duration '{text}' must be longer than zero");
+    }
+    if secs > MAX_DURATION {
+        bail!("duration '{text}' is longer than 10 years");
     }
     Ok(secs)
 }

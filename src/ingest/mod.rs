@@ -59,7 +59,8 @@ pub(crate) fn clip(lines: &[String]) -> Option<String> {
         if !out.is_empty() {
             out.push_str("; ");
         }
-        out.push_str(l.trim());
+        // a tool's own escape sequences (colours, progress) are not kept
+        out.extend(l.trim().chars().filter(|c| !c.is_control()));
     }
     Some(out)
 }

@@ -200,8 +200,23 @@ fn fast(line: usize, f: Fast<'_>) -> Result<NewEvent, Rejection> {
 fn parse_json_line(line: usize, bytes: &[u8]) -> Result<NewEvent, Rejection> {
     let text = std::str::from_utf8(bytes)
         .map_err(|e| Rejection::new(line, "line", format!("is not valid UTF-8 ({e})")))?;
-    if let Ok(f) = serde_json::from_str::<Fast<'_>>(text) {
-        return fast(line, f);
+    match serde_json::from_str::<Fast<'_>>(text) {
+        Ok(f) => return fast(line, f),
+        // a key given twice would otherwise be read as its last value
+        Err(e) if e.to_string().starts_with("duplicate field") => {
+            let field = e
+                .to_string()
+                .split('`')
+                .nth(1)
+                .unwrap_or("line")
+                .to_string();
+            return Err(Rejection::new(
+                line,
+                "line",
+                format!("key '{field}' is given twice"),
+            ));
+        }
+        Err(_) => {}
     }
     // The slow path names the field that is wrong.
     let value: Value = serde_json::from_str(text)
@@ -219,6 +234,23 @@ fn csv_items<R: BufRead>(input: R) -> impl Iterator<Item = Item> {
     let headers = reader.headers().cloned();
     let mut header_error = match &headers {
         Err(e) => Some(Rejection::new(1, "header", format!("cannot be read: {e}"))),
+        Ok(h)
+            if h.iter()
+                .enumerate()
+                .any(|(i, k)| h.iter().take(i).any(|p| p == k)) =>
+        {
+            let dup = h
+                .iter()
+                .enumerate()
+                .find(|(i, k)| h.iter().take(*i).any(|p| p == *k))
+                .map(|(_, k)| k.to_string())
+                .unwrap_or_default();
+            Some(Rejection::new(
+                1,
+                "header",
+                format!("column '{dup}' is named twice"),
+            ))
+        }
         Ok(h) => h.iter().find(|k| !FIELDS.contains(k)).map(|k| {
             Rejection::new(
                 1,

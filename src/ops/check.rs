@@ -79,12 +79,25 @@ impl Report {
 
 pub fn run(store: &mut Store, ctx: &Ctx, set: &Settings) -> Result<Report> {
     let mut report = Report::default();
-    // policies whose hung-run and RPO state this run has judged (once each)
-    let mut judged = std::collections::HashSet::new();
     let mut counts = TicketCounts::default();
+    // The policies are read once; each transaction goes on from the cursor,
+    // and a policy's progress is kept in its row (and in the database).
+    let mut rows = policies::active_for_check(&store.conn)?;
+    report.policies = rows.len();
+    let mut cursor = 0;
+    let mut walks = Walks::new();
     loop {
         report.transactions += 1;
-        let more = pass(store, ctx, set, &mut report, &mut judged, &mut counts)?;
+        let more = pass(
+            store,
+            ctx,
+            set,
+            &mut report,
+            &mut rows,
+            &mut cursor,
+            &mut walks,
+            &mut counts,
+        )?;
         if !more {
             break;
         }
@@ -93,19 +106,25 @@ pub fn run(store: &mut Store, ctx: &Ctx, set: &Settings) -> Result<Report> {
     Ok(report)
 }
 
+/// Closed windows per (schedule, zone, start, end), shared by the policies
+/// that have them all alike, and the occurrence before the first.
+type Walks = HashMap<(String, String, i64, i64), (Vec<i64>, Option<i64>)>;
+
 /// One write transaction of a check: closes at most `set.batch_windows`
-/// windows; true when windows are left for the next.
+/// windows, from the policy at `cursor` on; true when windows are left.
+#[allow(clippy::too_many_arguments)]
 fn pass(
     store: &mut Store,
     ctx: &Ctx,
     set: &Settings,
     report: &mut Report,
-    judged: &mut std::collections::HashSet<i64>,
+    rows: &mut [policies::CheckRow],
+    cursor: &mut usize,
+    walks: &mut Walks,
     counts: &mut TicketCounts,
 ) -> Result<bool> {
     let now = ctx.ts();
     let tx = store.write()?;
-    let first = report.transactions == 1;
     let mut ing = Ingestor::new();
     let mut rollups: HashMap<(i64, i64), Rollup> = HashMap::new();
     let batch = set.batch_windows.max(1);
@@ -132,26 +151,22 @@ fn pass(
         )?;
     }
     let in_force = pauses::list(&tx, now - set.lookback_s - 2 * 86_400, now + 1, false)?;
-    let rows = policies::active_for_check(&tx)?;
     let mut schedules: HashMap<String, Schedule> = HashMap::new();
     let mut runs = events::ClientRuns::default();
-    type Walk = (Vec<i64>, Option<i64>);
-    let mut walks: HashMap<(String, String, i64, i64), Walk> = HashMap::new();
     let mut auto = correct::Auto::new(&tx, ctx);
-    for p in rows {
-        if first {
-            report.policies += 1;
-        }
+    while let Some(p) = rows.get_mut(*cursor) {
         if budget == 0 {
             more = true;
             break;
         }
         // Many policies share a schedule: parse each expression once per run.
         let Ok(tz) = p.timezone.parse::<chrono_tz::Tz>() else {
+            *cursor += 1;
             continue;
         };
         if !schedules.contains_key(&p.schedule) {
             let Ok(parsed) = Schedule::parse(&p.schedule) else {
+                *cursor += 1;
                 continue;
             };
             schedules.insert(p.schedule.clone(), parsed);
@@ -285,10 +300,12 @@ fn pass(
         }
         if let Some(tk) = checked {
             policies::set_checked_until(&tx, p.id, tk)?;
+            p.state.checked_until = Some(tk);
         }
-        if !caught_up || !judged.insert(p.id) {
-            continue; // hung runs and RPO: once, when its windows are closed
+        if !caught_up {
+            continue; // the rest of its windows in the next transaction
         }
+        *cursor += 1;
         if paused_at(now) {
             continue; // no hung-run or RPO tickets inside a pause
         }

@@ -1,5 +1,6 @@
 //! The CMDB: configuration items, with or without backups.
 
+use std::collections::HashMap;
 use std::io::Read;
 
 use anyhow::{Context, Result};
@@ -146,8 +147,15 @@ fn blank_none(s: Option<String>) -> Option<String> {
     s.map(|x| x.trim().to_string()).filter(|x| !x.is_empty())
 }
 
+/// The columns of a CMDB CSV.
+const COLUMNS: [&str; 6] = ["client", "host", "kind", "tier", "os", "role"];
+
 /// Import CIs from CSV (`client,host,kind,tier,os,role`), idempotent on
-/// client + host. The whole file is validated before anything is written.
+/// client + host. The whole file is validated before anything is written:
+/// unknown or repeated columns and a host named twice are bad input; an
+/// empty `os` or `role` cell leaves the field as it is; a row that would
+/// change the kind or tier of a CI with active policies is refused (that is
+/// a change to the backup plan: `macd`).
 pub fn import_csv(
     store: &mut Store,
     ctx: &Ctx,
@@ -168,8 +176,25 @@ pub fn import_csv(
             )));
         }
     }
+    // a column bmctl does not know would be dropped in silence; one named
+    // twice would keep only the last
+    let mut seen_columns = std::collections::HashSet::new();
+    for h in headers.iter() {
+        if !COLUMNS.contains(&h) {
+            return Err(rejected(format!(
+                "{file}:1: header: column '{h}' is not one of {}",
+                COLUMNS.join(",")
+            )));
+        }
+        if !seen_columns.insert(h) {
+            return Err(rejected(format!(
+                "{file}:1: header: column '{h}' is named twice"
+            )));
+        }
+    }
     let tx = store.write()?;
     let mut rows = Vec::new();
+    let mut hosts: HashMap<(String, String), u64> = HashMap::new();
     for rec in reader.records() {
         let rec = rec.map_err(|e| {
             let line = e.position().map(|p| p.line()).unwrap_or(0);
@@ -180,6 +205,12 @@ pub fn import_csv(
             rejected(format!("{file}:{line}: {field}: {msg}"))
         };
         let row: CsvRow = rec.deserialize(Some(&headers)).map_err(|e| at("row", &e))?;
+        if let Some(first) = hosts.insert((row.client.clone(), row.host.clone()), line) {
+            return Err(at(
+                "host",
+                &format!("{}/{} is on line {first} already", row.client, row.host),
+            ));
+        }
         let tier: i64 = row
             .tier
             .parse()
@@ -218,6 +249,17 @@ pub fn import_csv(
             }
             Some(before) => {
                 spec.excluded = before.excluded.clone();
+                // an empty cell leaves the field as it is
+                spec.os = spec.os.or(before.os.clone());
+                spec.role = spec.role.or(before.role.clone());
+                if (spec.kind != before.kind || spec.tier != before.tier)
+                    && cis::active_policies(&tx, before.id)? > 0
+                {
+                    return Err(refused(format!(
+                        "{entity} is protected by the backup plan: its kind or tier ({} tier {} → {} tier {}) changes only through a change request (`bmctl macd change`); nothing was imported",
+                        before.kind, before.tier, spec.kind, spec.tier
+                    )));
+                }
                 if before.spec() == spec {
                     report.unchanged += 1;
                     continue;

@@ -39,6 +39,8 @@ pub struct Summary {
     pub held: usize,
     /// Known runs re-delivered with other facts: the stored run is kept.
     pub conflicting: usize,
+    /// Runs on days `db prune` removed: their counts are in the rollups already.
+    pub pruned: usize,
     #[serde(flatten)]
     pub tickets: TicketCounts,
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -161,6 +163,8 @@ pub struct Ingestor {
     /// The newest end among events stored with legacy keys (schema < 14),
     /// read once: a run that ended by then may be stored under its legacy key.
     legacy_until: Option<Option<i64>>,
+    /// The newest `db prune` bound, read once.
+    pruned_before: Option<Option<i64>>,
     /// Conflicting re-deliveries since the last flush, for the audit log.
     conflict_rows: Vec<crate::store::audit::Entry>,
     pub summary: Summary,
@@ -201,6 +205,7 @@ impl Ingestor {
             slack: 0,
             skew: 3600,
             legacy_until: None,
+            pruned_before: None,
             conflict_rows: Vec::new(),
             summary: Summary::default(),
         }
@@ -407,6 +412,12 @@ impl Ingestor {
                 ev.client
             )));
         };
+        if self.pruned_before(conn)?.is_some_and(|b| ev.ended_at < b)
+            && events::pruned_day(conn, client_id, ev.ended_at.div_euclid(86_400))?
+        {
+            self.summary.pruned += 1;
+            return Ok(None);
+        }
         let subject = self.policy(conn, client_id, &ev.client, &ev.job)?;
         let unmatched_id = match subject {
             Some(_) => None,
@@ -523,6 +534,16 @@ impl Ingestor {
             }
         }
         Ok(())
+    }
+
+    /// The newest `db prune` bound (read once).
+    fn pruned_before(&mut self, conn: &Connection) -> Result<Option<i64>> {
+        if let Some(b) = self.pruned_before {
+            return Ok(b);
+        }
+        let b = crate::store::meta::get(conn, events::PRUNED_BEFORE)?.and_then(|v| v.parse().ok());
+        self.pruned_before = Some(b);
+        Ok(b)
     }
 
     /// The newest end among legacy-keyed events (read once).
@@ -1411,7 +1432,12 @@ pub fn map_tool_runs(
             snapshot: None,
             source: source.to_string(),
             external_id: r.id,
-            message: r.message,
+            // a tool's message is its own text: control characters dropped
+            message: r.message.map(|m| {
+                m.chars()
+                    .filter(|c| !c.is_control() || *c == '\n')
+                    .collect()
+            }),
         };
         ev.validate()
             .map_err(|(field, msg)| rejected(format!("{field}: {msg}")))?;

@@ -4,6 +4,7 @@
 //! and audited; it never undoes the ticket and never holds up the others.
 
 use std::io::Write;
+use std::os::unix::process::CommandExt;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -135,22 +136,30 @@ fn run_all(jobs: Vec<(i64, String, i64, Vec<String>, String)>, timeout: Duration
                 break;
             };
             let command = shell_words::join(&argv);
+            // its own process group: a timeout kills the hook and its children
             let spawned = Command::new(&argv[0])
                 .args(&argv[1..])
                 .stdin(Stdio::piped())
                 .stdout(Stdio::null())
                 .stderr(Stdio::inherit())
+                .process_group(0)
                 .spawn();
             match spawned {
                 Ok(mut child) => {
+                    // The timeout counts from the spawn; the payload is written
+                    // from a thread of its own, so a hook that never reads its
+                    // stdin cannot hold bmctl past it.
+                    let started = Instant::now();
                     if let Some(mut stdin) = child.stdin.take() {
-                        // A hook that does not read its stdin is not an error.
-                        let _ = stdin.write_all(json.as_bytes());
-                        let _ = stdin.write_all(b"\n");
+                        std::thread::spawn(move || {
+                            // A hook that does not read its stdin is not an error.
+                            let _ = stdin.write_all(json.as_bytes());
+                            let _ = stdin.write_all(b"\n");
+                        });
                     }
                     running.push(Running {
                         child,
-                        started: Instant::now(),
+                        started,
                         job: (event, ticket_id, command),
                     });
                 }
@@ -180,8 +189,7 @@ fn run_all(jobs: Vec<(i64, String, i64, Vec<String>, String)>, timeout: Duration
                     false
                 }
                 Ok(None) if r.started.elapsed() > timeout => {
-                    let _ = r.child.kill();
-                    let _ = r.child.wait();
+                    kill_group(&mut r.child);
                     failures.push(Failure {
                         event,
                         ticket_id,
@@ -204,4 +212,18 @@ fn run_all(jobs: Vec<(i64, String, i64, Vec<String>, String)>, timeout: Duration
         });
     }
     failures
+}
+
+/// Kill a child started as the leader of its own process group, and every
+/// process of the group (a hook's shell and what it started). `kill(1)`
+/// signals a group; bmctl itself forbids `unsafe`, so no direct syscall.
+pub fn kill_group(child: &mut std::process::Child) {
+    let group = format!("-{}", child.id());
+    let _ = Command::new("kill")
+        .args(["-KILL", "--", &group])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status();
+    let _ = child.kill();
+    let _ = child.wait();
 }

@@ -157,6 +157,9 @@ pub fn request(
                     .set(field, value, &tz)
                     .map_err(|e| rejected(format!("--set {field}={value}: {e}")))?;
             }
+            proposal
+                .check()
+                .map_err(|e| rejected(format!("--set: {e}")))?;
             if proposal == p.spec {
                 return Err(rejected(
                     "the change changes nothing; give at least one --set FIELD=VALUE that differs",

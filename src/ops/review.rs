@@ -223,6 +223,12 @@ fn series(r: &Review) -> Vec<Series> {
     ]
 }
 
+/// User text inside Markdown: HTML is escaped (a renderer would run a
+/// client name's `<script>`), and so are table pipes and line breaks.
+fn md(s: &str) -> String {
+    esc(s).replace('|', "\\|").replace(['\n', '\r'], " ")
+}
+
 fn esc(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
@@ -325,10 +331,10 @@ pub fn markdown(r: &Review) -> String {
     let mut m = format!(
         "# Quarterly service review {} — {} ({})\n\nTechnical input prepared by bmctl on {} (SLA tier {}).\n\n## KPIs\n\n| KPI | {} | previous quarter |\n|---|---|---|\n",
         r.quarter,
-        r.name,
-        r.client,
+        md(&r.name),
+        md(&r.client),
         rfc3339(r.generated_at.0),
-        r.sla_tier,
+        md(&r.sla_tier),
         r.quarter
     );
     for (n, a, b) in kpi_rows(r) {
@@ -357,9 +363,9 @@ pub fn markdown(r: &Review) -> String {
             "- **{}** `{}` {}: {} — *{}*\n",
             k.severity.as_str().to_uppercase(),
             k.rule,
-            k.subject,
-            k.evidence,
-            k.recommendation
+            md(&k.subject),
+            md(&k.evidence),
+            md(&k.recommendation)
         ));
     }
     m.push_str("\n## Changes to the backup plan\n\n");
@@ -371,13 +377,17 @@ pub fn markdown(r: &Review) -> String {
             "- version {} on {} by {}: {}\n",
             c.version,
             rfc3339(c.created_at.0),
-            c.actor,
-            c.reason
+            md(&c.actor),
+            md(&c.reason)
         ));
         for d in &c.diff {
             m.push_str(&format!(
                 "  - {} {} {} {} → {}\n",
-                d.change, d.item, d.field, d.old, d.new
+                d.change,
+                md(&d.item),
+                d.field,
+                md(&d.old),
+                md(&d.new)
             ));
         }
     }
@@ -386,7 +396,7 @@ pub fn markdown(r: &Review) -> String {
         m.push_str(&format!(
             "| {} | {} | {} | {} | {} | {} | {} |\n",
             rfc3339(a.ended_at.0),
-            a.job,
+            md(&a.job),
             a.kind,
             a.outcome,
             format_age(a.duration_s),
@@ -403,7 +413,7 @@ pub fn markdown(r: &Review) -> String {
             "- #{} {} {}{}\n",
             o.id,
             o.kind,
-            o.title,
+            md(&o.title),
             if o.overdue { " (overdue)" } else { "" }
         ));
     }
@@ -581,6 +591,13 @@ pub fn write(r: &Review, out: &Path, formats: &[&str]) -> Result<Vec<PathBuf>> {
         .mode(0o700)
         .create(&dir)
         .with_context(|| format!("creating {}", dir.display()))?;
+    // a client's folder planted as a symlink would take the files elsewhere
+    if std::fs::symlink_metadata(&dir)?.file_type().is_symlink() {
+        bail!(
+            "{} is a symbolic link: refusing to write the review through it",
+            dir.display()
+        );
+    }
     let mut written = Vec::new();
     for f in formats {
         let (name, body) = match *f {
@@ -600,21 +617,19 @@ pub fn write(r: &Review, out: &Path, formats: &[&str]) -> Result<Vec<PathBuf>> {
     Ok(written)
 }
 
-/// Replace a file atomically, mode 0600.
+/// Replace a file atomically, mode 0600. The temporary file is created new
+/// (`O_EXCL`: never through a planted symlink) and renamed over the path,
+/// which replaces a symlink there rather than following it.
 fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
     use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
-    let tmp = path.with_extension("tmp");
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(&tmp)
-        .with_context(|| format!("writing {}", tmp.display()))?;
-    f.write_all(bytes)?;
-    f.sync_all()?;
-    std::fs::rename(&tmp, path).with_context(|| format!("writing {}", path.display()))?;
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let mut tmp = tempfile::NamedTempFile::new_in(dir)
+        .with_context(|| format!("writing in {}", dir.display()))?;
+    tmp.write_all(bytes)?;
+    tmp.as_file().sync_all()?;
+    tmp.persist(path)
+        .map_err(|e| e.error)
+        .with_context(|| format!("writing {}", path.display()))?;
     Ok(())
 }
 

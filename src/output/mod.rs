@@ -51,9 +51,40 @@ fn print(text: &str) -> Result<()> {
 fn csv_cell(v: &serde_json::Value) -> String {
     match v {
         serde_json::Value::Null => String::new(),
-        serde_json::Value::String(s) => s.clone(),
+        serde_json::Value::String(s) => csv_safe(s),
         other => other.to_string(),
     }
+}
+
+/// A text cell a spreadsheet will not run: one that starts with `=`, `+`,
+/// `-`, `@`, a tab or a carriage return gets a leading `'` (OWASP's rule
+/// against CSV formula injection).
+pub fn csv_safe(s: &str) -> String {
+    if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{s}")
+    } else {
+        s.to_string()
+    }
+}
+
+/// Text for a terminal: control characters (a job name from a client's
+/// script may hold escape sequences that clear the screen or recolour a
+/// row) are shown as visible escapes, never sent.
+pub fn visible(s: &str) -> String {
+    if !s.chars().any(char::is_control) {
+        return s.to_string();
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        match c {
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            '\r' => out.push_str("\\r"),
+            c if c.is_control() => out.push_str(&format!("\\x{:02x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 /// CSV from the JSON form: the keys of the first object are the header.
@@ -88,7 +119,7 @@ pub fn list<T: Tabular>(format: Format, rows: &[T]) -> Result<()> {
         Format::Table => {
             let mut t = new_table(T::headers());
             for r in rows {
-                t.add_row(r.cells());
+                t.add_row(r.cells().iter().map(|c| visible(c)).collect::<Vec<_>>());
             }
             print(&format!("{}\n", t.to_string().trim_end()))
         }
@@ -103,7 +134,7 @@ pub fn show<T: Serialize>(format: Format, item: &T, pairs: &[(&str, String)]) ->
         Format::Table => {
             let mut t = new_table(vec!["field", "value"]);
             for (k, v) in pairs {
-                t.add_row(vec![k.to_string(), v.clone()]);
+                t.add_row(vec![k.to_string(), visible(v)]);
             }
             print(&format!("{}\n", t.to_string().trim_end()))
         }
@@ -113,7 +144,7 @@ pub fn show<T: Serialize>(format: Format, item: &T, pairs: &[(&str, String)]) ->
 /// Print a heading above a table section (table format only).
 pub fn heading(format: Format, text: &str) -> Result<()> {
     if format == Format::Table {
-        print(&format!("\n{text}\n"))?;
+        print(&format!("\n{}\n", visible(text)))?;
     }
     Ok(())
 }
@@ -128,4 +159,33 @@ pub fn opt<T: ToString>(v: &Option<T>) -> String {
     v.as_ref()
         .map(|x| x.to_string())
         .unwrap_or_else(|| "-".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn outputs_neutralise_what_they_did_not_write() {
+        for bad in [
+            "=HYPERLINK(\"http://x\")",
+            "=cmd|' /C calc'!A0",
+            "+1",
+            "-2",
+            "@SUM(A1)",
+            "\tx",
+            "\rx",
+        ] {
+            assert!(csv_safe(bad).starts_with('\''), "{bad}");
+        }
+        assert_eq!(csv_safe("fs01-nightly"), "fs01-nightly");
+        let csv = to_csv(&[serde_json::json!({"job": "=1+1", "n": -3})]).unwrap();
+        assert_eq!(csv, "job,n\n'=1+1,-3\n");
+        assert_eq!(
+            visible("ok\x1b[2J\x1b]0;pwned\x07"),
+            "ok\\x1b[2J\\x1b]0;pwned\\x07"
+        );
+        assert_eq!(visible("two\nlines"), "two\\nlines");
+        assert_eq!(visible("plain"), "plain");
+    }
 }

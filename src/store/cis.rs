@@ -69,6 +69,15 @@ impl CiRow {
     }
 }
 
+/// How many active policies protect a CI.
+pub fn active_policies(conn: &Connection, ci_id: i64) -> Result<i64> {
+    Ok(conn.query_row(
+        "SELECT count(*) FROM policies WHERE ci_id = ?1 AND status = 'active'",
+        [ci_id],
+        |r| r.get(0),
+    )?)
+}
+
 pub fn find(conn: &Connection, client_id: i64, host: &str) -> Result<Option<CiRow>> {
     Ok(conn
         .prepare_cached(&format!("{SELECT} WHERE c.client_id = ?1 AND c.host = ?2"))?

@@ -761,7 +761,29 @@ pub(crate) const FIRST_SUCCESS_SINCE: &str = concat!(
 /// Delete the events that ended before `before` (the daily rollups keep their
 /// counts); returns how many. Unmatched-job records stay.
 pub fn prune(conn: &Connection, before: i64) -> Result<usize> {
+    // what goes, per client and day: a re-import of it is not counted again
+    conn.execute(
+        "INSERT INTO pruned_days (client_id, day, events)
+         SELECT client_id, day, count(*) FROM job_events WHERE day <= ?2 AND ended_at < ?1
+         GROUP BY client_id, day
+         ON CONFLICT (client_id, day) DO UPDATE SET events = events + excluded.events",
+        [before, end_day(before)],
+    )?;
+    let newest = crate::store::meta::get(conn, PRUNED_BEFORE)?
+        .and_then(|v| v.parse::<i64>().ok())
+        .map_or(before, |t| t.max(before));
+    crate::store::meta::set(conn, PRUNED_BEFORE, &newest.to_string())?;
     Ok(conn.execute(PRUNE, [before, end_day(before)])?)
+}
+
+/// The meta key of the newest `db prune` bound.
+pub const PRUNED_BEFORE: &str = "pruned_before";
+
+/// Whether `db prune` removed runs of this client on this UTC day.
+pub fn pruned_day(conn: &Connection, client_id: i64, day: i64) -> Result<bool> {
+    Ok(conn
+        .prepare_cached("SELECT 1 FROM pruned_days WHERE client_id = ?1 AND day = ?2")?
+        .exists(params![client_id, day])?)
 }
 
 /// The days up to `before`'s: one range at the start of the table.

@@ -590,3 +590,57 @@ fn each_failed_hook_is_audited_once_across_delivery_batches() {
         .json();
     assert_eq!(audit.as_array().unwrap().len(), 1_100);
 }
+
+/// #24 §8: a hook that ignores its stdin (a payload over a pipe's 64 KiB)
+/// and leaves children behind is stopped at its timeout, counted from the
+/// spawn, and its whole process group is killed.
+#[test]
+fn a_timed_out_hook_and_its_children_are_killed_at_the_timeout() {
+    let env = onboarded("2026-11-01T00:00:00Z");
+    // a marker in the children's command lines, to find them afterwards
+    let marker = format!("{}", 300 + std::process::id() % 97);
+    let hook = format!(r#"["sh", "-c", "sleep {marker}.5 & sleep {marker}.25; :"]"#);
+    let cfg = env.write(
+        "bmctl.toml",
+        &format!("[hooks]\non_open = {hook}\ntimeout = \"1s\"\n"),
+    );
+    let big = "x".repeat(60 * 1024);
+    let f = env.write(
+        "e.jsonl",
+        &line(
+            "fs01-nightly",
+            "failed",
+            "2026-11-02T21:00:00Z",
+            &format!(r#","message":"{big}""#),
+        ),
+    );
+    let started = std::time::Instant::now();
+    let out = env
+        .cmd()
+        .args([
+            "--config",
+            cfg.to_str().unwrap(),
+            "events",
+            "import",
+            f.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    let took = started.elapsed();
+    assert!(out.status.success());
+    assert!(
+        took < std::time::Duration::from_secs(5),
+        "held for {took:?}"
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("killed"));
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    let left = std::process::Command::new("pgrep")
+        .args(["-f", &format!("sleep {marker}\\.")])
+        .output()
+        .unwrap();
+    assert!(
+        left.stdout.is_empty(),
+        "the hook's children outlived it: {}",
+        String::from_utf8_lossy(&left.stdout)
+    );
+}
