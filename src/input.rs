@@ -47,10 +47,11 @@ impl Input {
     pub fn text(&self) -> Result<String> {
         let bytes = std::fs::read(&self.path).with_context(|| format!("reading {}", self.name))?;
         String::from_utf8(bytes).map_err(|e| {
+            let at = e.utf8_error().valid_up_to();
+            let line = e.as_bytes()[..at].iter().filter(|b| **b == b'\n').count() + 1;
             rejected(format!(
-                "{}: is not valid UTF-8 (at byte {})",
-                self.name,
-                e.utf8_error().valid_up_to()
+                "{}:{line}: is not valid UTF-8 (at byte {at})",
+                self.name
             ))
         })
     }

@@ -51,6 +51,7 @@ pub fn run(app: &App, cmd: &Cmd) -> Result<u8> {
                         r.foreign_key_violations.join("; ")
                     },
                 ),
+                ("mode", r.mode.clone()),
                 ("result", if r.ok { "ok" } else { "PROBLEMS FOUND" }.into()),
             ];
             output::show(app.format(), &r, &pairs)?;

@@ -149,6 +149,13 @@ impl App {
         let path = self.config.db_path()?;
         let mut store = Store::open(&path, self.busy_timeout())?;
         store.now_overridden = self.cli.now.is_some();
+        // bmctl makes its databases 0600; one others may read holds clients' data
+        if let Some(m) = crate::store::file_mode(&path).filter(|m| m & 0o077 != 0) {
+            self.say(format!(
+                "bmctl: warning: database {} has mode {m:04o}: others may read it; fix with `chmod 600 {0}`",
+                path.display()
+            ));
+        }
         Ok(store)
     }
 

@@ -80,6 +80,13 @@ pub fn run(app: &App, args: &Args) -> Result<u8> {
                 path.display()
             );
         }
+        Recorded::Lost { path, why, error } => {
+            eprintln!(
+                "bmctl: error: {why}; appending the {} event to {} failed too ({error}): this run was NOT recorded",
+                out.event.status.as_str(),
+                path.display()
+            );
+        }
     }
     Ok(out.exit_code.clamp(0, 255) as u8)
 }

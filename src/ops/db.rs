@@ -17,6 +17,8 @@ pub struct CheckReport {
     pub schema_version: i64,
     pub integrity: Vec<String>,
     pub foreign_key_violations: Vec<String>,
+    /// The file's permissions, and how to fix them when others may read it.
+    pub mode: String,
     pub ok: bool,
 }
 
@@ -39,12 +41,24 @@ pub fn check(store: &Store) -> Result<CheckReport> {
             ))
         })?
         .collect::<rusqlite::Result<_>>()?;
-    let ok = integrity == ["ok"] && fks.is_empty();
+    let (mode, private) = match crate::store::file_mode(&store.path) {
+        Some(m) if m & 0o077 != 0 => (
+            format!(
+                "{m:04o}: others may read it; fix with `chmod 600 {}`",
+                store.path.display()
+            ),
+            false,
+        ),
+        Some(m) => (format!("{m:04o}"), true),
+        None => ("-".into(), true),
+    };
+    let ok = integrity == ["ok"] && fks.is_empty() && private;
     Ok(CheckReport {
         path: store.path.display().to_string(),
         schema_version: schema::user_version(conn)?,
         integrity,
         foreign_key_violations: fks,
+        mode,
         ok,
     })
 }

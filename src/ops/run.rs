@@ -73,6 +73,8 @@ pub struct Spec {
 pub enum Recorded {
     Database(events::Summary),
     Spool { path: PathBuf, why: String },
+    /// Neither the database nor the spool file took the event.
+    Lost { path: PathBuf, why: String, error: String },
 }
 
 pub struct Outcome {
@@ -332,9 +334,10 @@ fn spool_or_warn(path: &Path, ev: &NewEvent, why: String) -> Recorded {
             path: path.to_path_buf(),
             why,
         },
-        Err(e) => Recorded::Spool {
+        Err(e) => Recorded::Lost {
             path: path.to_path_buf(),
-            why: format!("{why}; and the spool file failed too: {e:#} — this run was NOT recorded"),
+            why,
+            error: format!("{e:#}"),
         },
     }
 }

@@ -102,11 +102,11 @@ impl Store {
     fn open_file(path: &Path, busy_timeout: Duration) -> Result<Store> {
         // A file we may not write is opened read-only: reads are still served,
         // writes get a clear error.
-        let read_only = OpenOptions::new()
+        let mut read_only = OpenOptions::new()
             .write(true)
             .open(path)
             .is_err_and(|e| e.kind() == std::io::ErrorKind::PermissionDenied);
-        let conn = if read_only {
+        let mut conn = if read_only {
             open_read_only(path)?
         } else {
             Connection::open_with_flags(
@@ -118,6 +118,16 @@ impl Store {
         conn.busy_timeout(busy_timeout)?;
         // Room for every statement of the ingest path (rusqlite keeps 16).
         conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+        // A writable file in a folder this user may not write: SQLite cannot
+        // make the WAL's files beside it, so the database is read-only here.
+        if !read_only && folder_read_only(&conn) {
+            eprintln!(
+                "bmctl: warning: the folder of {} is not writable (SQLite keeps {0}-wal and {0}-shm beside it): reads only",
+                path.display()
+            );
+            conn = open_read_only(path)?;
+            read_only = true;
+        }
         // Refuse a newer database before anything can write to it.
         schema::refuse_newer(&conn, path)?;
         if read_only {
@@ -357,6 +367,24 @@ fn open_read_only(path: &Path) -> Result<Connection> {
 fn allows_time_travel(conn: &Connection) -> bool {
     let get = |k| meta::get(conn, k).ok().flatten();
     get(TIME_TRAVEL).as_deref() == Some("allowed") || get("demo").as_deref() == Some("true")
+}
+
+/// The permission bits of a file (none for a path that is not one).
+pub fn file_mode(path: &Path) -> Option<u32> {
+    use std::os::unix::fs::PermissionsExt;
+    fs::metadata(path)
+        .ok()
+        .map(|m| m.permissions().mode() & 0o7777)
+}
+
+/// Whether a first read fails because the database's folder is read-only.
+fn folder_read_only(conn: &Connection) -> bool {
+    match conn.query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0)) {
+        Err(rusqlite::Error::SqliteFailure(e, _)) => {
+            e.extended_code == rusqlite::ffi::SQLITE_READONLY_DIRECTORY
+        }
+        _ => false,
+    }
 }
 
 /// Whether the file at `path` is marked as a bmctl demo, read without

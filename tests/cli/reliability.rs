@@ -640,6 +640,83 @@ fn a_read_only_database_serves_reads_and_refuses_writes() {
         write.stderr
     );
     assert_eq!(env.count("clients"), 1);
+
+    // #24 13: a writable file in a folder nobody may write is read-only
+    // there, said as such (it was "is not a bmctl database")
+    let folder = env.path("nobody-db");
+    std::fs::create_dir(&folder).unwrap();
+    let own = folder.join("own.db");
+    std::fs::copy(&env.db, &own).unwrap();
+    let nobody_owns = |p: &Path| {
+        assert!(Command::new("chown")
+            .arg("nobody")
+            .arg(p)
+            .status()
+            .unwrap()
+            .success());
+    };
+    nobody_owns(&folder);
+    nobody_owns(&own);
+    std::fs::set_permissions(&own, std::fs::Permissions::from_mode(0o600)).unwrap();
+    std::fs::set_permissions(&folder, std::fs::Permissions::from_mode(0o555)).unwrap();
+    let in_folder = |args: &[&str]| -> Run {
+        Command::new("setpriv")
+            .args(["--reuid=nobody", "--regid=nogroup", "--clear-groups"])
+            .arg(assert_cmd::cargo::cargo_bin("bmctl"))
+            .args(["--db", own.to_str().unwrap()])
+            .args(args)
+            .env("HOME", "/tmp")
+            .output()
+            .unwrap()
+            .into()
+    };
+    let read = in_folder(&["--format", "json", "client", "list"]).ok();
+    assert!(read.stderr.contains("is not writable"), "{}", read.stderr);
+    assert!(
+        !read.stderr.contains("not a bmctl database"),
+        "{}",
+        read.stderr
+    );
+    let write = in_folder(&["client", "add", "zz", "--name", "Z", "--tz", "UTC"]).code(1);
+    assert!(write.stderr.contains("read-only"), "{}", write.stderr);
+}
+
+/// #24 13: an existing 0644 database is warned about, and `db check` says
+/// how to fix it; a plan with invalid UTF-8 names its line.
+#[test]
+fn an_open_database_file_and_bad_text_are_said_plainly() {
+    let env = onboarded("2026-11-01T00:00:00Z");
+    std::fs::set_permissions(&env.db, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let r = env.run(&["client", "list"]).ok();
+    assert!(
+        r.stderr
+            .contains("has mode 0644: others may read it; fix with `chmod 600"),
+        "{}",
+        r.stderr
+    );
+    let r = env.run(&["db", "check"]).code(1);
+    assert!(r.stdout.contains("chmod 600"), "{}", r.stdout);
+    std::fs::set_permissions(&env.db, std::fs::Permissions::from_mode(0o600)).unwrap();
+    assert!(env.run(&["client", "list"]).ok().stderr.is_empty());
+    let mut bytes = crate::events::PLAN.as_bytes().to_vec();
+    bytes.splice(40..40, [0xff, 0xfe]);
+    let f = env.path("latin1.toml");
+    std::fs::write(&f, bytes).unwrap();
+    let r = env.run(&["plan", "import", f.to_str().unwrap()]).code(3);
+    assert!(
+        r.stderr.contains("latin1.toml:3: is not valid UTF-8"),
+        "{}",
+        r.stderr
+    );
+    // a plan cut short says what is wrong, never an empty message
+    for n in [10, 120, 300, 420, 560] {
+        let f = env.write("cut.toml", &crate::events::PLAN[..n]);
+        let r = env.run(&["plan", "import", "--replace", f.to_str().unwrap()]);
+        if r.code != 0 {
+            let msg = r.stderr.trim_start_matches("bmctl: ").trim();
+            assert!(msg.len() > "cut.toml:1:".len() + 3, "{n}: {:?}", r.stderr);
+        }
+    }
 }
 
 /// Run bmctl under `sh -c 'ulimit -v 1 GiB'` with a 10 s deadline: the
