@@ -13,6 +13,7 @@ pub mod ingest;
 pub mod input;
 pub mod ops;
 pub mod output;
+pub mod process;
 pub mod prompt;
 pub mod report;
 pub mod store;

@@ -59,7 +59,13 @@ pub fn run(app: &App, args: &Args) -> Result<u8> {
         spool: args.spool.clone(),
         argv: args.command.clone(),
     };
-    let out = run::run(|| app.store(), &ctx, spec, default_spool());
+    let out = run::run(
+        || app.store(),
+        &ctx,
+        spec,
+        default_spool(),
+        app.busy_timeout(),
+    );
     match &out.recorded {
         Recorded::Database(s) => {
             if app.cli.verbose > 0 {

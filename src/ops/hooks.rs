@@ -189,7 +189,7 @@ fn run_all(jobs: Vec<(i64, String, i64, Vec<String>, String)>, timeout: Duration
                     false
                 }
                 Ok(None) if r.started.elapsed() > timeout => {
-                    kill_group(&mut r.child);
+                    crate::process::kill_group(&mut r.child);
                     failures.push(Failure {
                         event,
                         ticket_id,
@@ -212,18 +212,4 @@ fn run_all(jobs: Vec<(i64, String, i64, Vec<String>, String)>, timeout: Duration
         });
     }
     failures
-}
-
-/// Kill a child started as the leader of its own process group, and every
-/// process of the group (a hook's shell and what it started). `kill(1)`
-/// signals a group; bmctl itself forbids `unsafe`, so no direct syscall.
-pub fn kill_group(child: &mut std::process::Child) {
-    let group = format!("-{}", child.id());
-    let _ = Command::new("kill")
-        .args(["-KILL", "--", &group])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status();
-    let _ = child.kill();
-    let _ = child.wait();
 }

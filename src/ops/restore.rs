@@ -256,17 +256,15 @@ fn run(argv: Vec<String>) -> std::result::Result<i32, (i32, String)> {
     if let Ok(fd) = std::io::stderr().as_fd().try_clone_to_owned() {
         command.stdout(std::process::Stdio::from(fd));
     }
-    match command.status() {
-        Ok(s) => Ok(s.code().unwrap_or(128)),
-        Err(e) => {
-            let code = if e.kind() == std::io::ErrorKind::NotFound {
-                127
-            } else {
-                126
-            };
-            Err((code, format!("cannot start {cmd}: {e}")))
-        }
+    let mut child = command
+        .spawn()
+        .map_err(|e| crate::process::cannot_start(std::ffi::OsStr::new(cmd), &e))?;
+    let forwarding = crate::process::Forwarding::to(child.id());
+    let status = child.wait();
+    if let Some(f) = forwarding {
+        f.stop();
     }
+    Ok(status.map(crate::process::exit_code).unwrap_or(1))
 }
 
 /// One row per policy: the last verified restore, measured RTO against target.

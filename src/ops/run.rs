@@ -9,7 +9,6 @@ use std::ffi::OsString;
 use std::fs::OpenOptions;
 use std::io::{Read, Write};
 use std::os::unix::fs::OpenOptionsExt;
-use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
@@ -19,6 +18,7 @@ use anyhow::{Context, Result};
 use crate::domain::event::{NewEvent, Operation, Status};
 use crate::ingest::{borg, clip, neutral, restic, ToolRun};
 use crate::ops::{events, Ctx};
+use crate::process;
 use crate::store::{clients, policies, Store};
 
 /// Which exit-code contract and output parser applies.
@@ -35,6 +35,20 @@ impl Tool {
             "restic" => Tool::Restic,
             "borg" => Tool::Borg,
             _ => Tool::Generic,
+        }
+    }
+
+    /// The tool a command line runs, by its program's name (`restic`,
+    /// `/usr/bin/borg`); `None` for anything else (a wrapper script:
+    /// the policy's tool then). `borgmatic` exits 1 on an error, unlike
+    /// borg's warning 1, so it keeps the generic contract.
+    pub fn of_command(program: &std::ffi::OsStr) -> Option<Tool> {
+        let name = Path::new(program).file_name()?.to_str()?;
+        match name {
+            "restic" => Some(Tool::Restic),
+            "borg" | "borg1" | "borg.exe" => Some(Tool::Borg),
+            "borgmatic" => Some(Tool::Generic),
+            _ => None,
         }
     }
 
@@ -72,9 +86,16 @@ pub struct Spec {
 #[derive(Debug)]
 pub enum Recorded {
     Database(events::Summary),
-    Spool { path: PathBuf, why: String },
+    Spool {
+        path: PathBuf,
+        why: String,
+    },
     /// Neither the database nor the spool file took the event.
-    Lost { path: PathBuf, why: String, error: String },
+    Lost {
+        path: PathBuf,
+        why: String,
+        error: String,
+    },
 }
 
 pub struct Outcome {
@@ -158,15 +179,11 @@ fn execute(argv: &[OsString], tool: Tool) -> (i32, Capture, Option<String>) {
     let mut child = match cmd.spawn() {
         Ok(c) => c,
         Err(e) => {
-            let code = if e.kind() == std::io::ErrorKind::NotFound {
-                127
-            } else {
-                126
-            };
-            let why = format!("cannot start {}: {e}", argv[0].to_string_lossy());
+            let (code, why) = process::cannot_start(&argv[0], &e);
             return (code, Capture::default(), Some(why));
         }
     };
+    let forwarding = process::Forwarding::to(child.id());
     let out = child.stdout.take().map(|o| {
         let c = cap.clone();
         std::thread::spawn(move || pump(o, std::io::stdout(), tool == Tool::Borg, c, false))
@@ -176,18 +193,26 @@ fn execute(argv: &[OsString], tool: Tool) -> (i32, Capture, Option<String>) {
         std::thread::spawn(move || pump(e, std::io::stderr(), false, c, true))
     });
     let status = child.wait();
+    let forwarded = forwarding.and_then(process::Forwarding::stop);
     for h in [out, err].into_iter().flatten() {
         let _ = h.join();
     }
     let code = match status {
-        Ok(s) => s.code().unwrap_or_else(|| 128 + s.signal().unwrap_or(0)),
+        Ok(s) => process::exit_code(s),
         Err(_) => 1,
     };
     let capture = Arc::try_unwrap(cap)
         .ok()
         .and_then(|m| m.into_inner().ok())
         .unwrap_or_default();
-    (code, capture, None)
+    // stopped from outside: a failed run, whatever the tool's own code says
+    let stopped = forwarded.map(|sig| {
+        format!(
+            "stopped: bmctl received {} and passed it on (exit {code})",
+            process::signal_name(sig)
+        )
+    });
+    (code, capture, stopped)
 }
 
 /// Append one neutral JSON line to the spool file (mode 0600), durably.
@@ -226,11 +251,15 @@ pub fn run(
     ctx: &Ctx,
     spec: Spec,
     default_spool: PathBuf,
+    busy_timeout: std::time::Duration,
 ) -> Outcome {
     let started = ctx.now.timestamp();
     let mut why_spool = spec.spool.as_ref().map(|_| "--spool given".to_string());
     let mut store = None;
-    let mut tool = spec.tool;
+    // the command itself says what it runs, also when no database is near
+    let mut tool = spec
+        .tool
+        .or_else(|| spec.argv.first().and_then(|p| Tool::of_command(p)));
     if spec.spool.is_none() {
         match open() {
             Err(e) => why_spool = Some(format!("database unavailable: {e:#}")),
@@ -242,10 +271,14 @@ pub fn run(
                 if let Some(p) = &policy {
                     tool = tool.or(Some(Tool::of_policy(&p.spec.tool)));
                     if spec.operation == Operation::Backup {
+                        // The backup starts at once: marking it running waits
+                        // a moment for a busy database, not the busy timeout.
+                        let _ = s.conn.busy_timeout(std::time::Duration::from_millis(250));
                         if let Ok(tx) = s.write() {
                             let _ = policies::mark_running(&tx, p.id, started)
                                 .and_then(|_| Ok(tx.commit()?));
                         }
+                        let _ = s.conn.busy_timeout(busy_timeout);
                     }
                 }
                 store = Some(s);

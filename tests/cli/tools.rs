@@ -250,6 +250,73 @@ fn real_clock_restic_exit_codes_through_run() {
         .ok()
         .json();
     assert_eq!(t[0]["class"], "failed");
+
+    // #24 §5: with --spool and no --tool the command says it is restic: the
+    // spooled line has restic's status and snapshot id, so a later
+    // `restic snapshots` ingest does not record the same backup twice
+    let spool = env.path("spool.jsonl");
+    let sp = spool.to_str().unwrap();
+    let args = [
+        "run",
+        "--job",
+        job,
+        "--spool",
+        sp,
+        "--",
+        "restic",
+        "-r",
+        r,
+        "--no-cache",
+        "backup",
+        "--json",
+        "--host",
+        "fs01",
+        "--tag",
+        "nightly",
+        s,
+    ];
+    real_clock(&env, &pw, &args).code(0);
+    let text = std::fs::read_to_string(&spool).unwrap();
+    let line: serde_json::Value = serde_json::from_str(text.trim()).unwrap();
+    assert_eq!(
+        (line["status"].as_str(), line["source"].as_str()),
+        (Some("success"), Some("restic")),
+        "{line}"
+    );
+    assert_eq!(line["id"].as_str().unwrap().len(), 8, "{line}");
+    let imported = real_clock(&env, &[], &["--format", "json", "events", "import", sp])
+        .ok()
+        .json();
+    assert_eq!(imported["new"], 1);
+    let snaps = Command::new("restic")
+        .args(["-r", r, "--no-cache", "snapshots", "--json"])
+        .env("RESTIC_PASSWORD", "demo-pass")
+        .output()
+        .unwrap();
+    let f = env.write("snaps2.json", &String::from_utf8_lossy(&snaps.stdout));
+    let again = real_clock(
+        &env,
+        &[],
+        &[
+            "--format",
+            "json",
+            "events",
+            "ingest",
+            "restic",
+            "--client",
+            "acme",
+            f.to_str().unwrap(),
+        ],
+    )
+    .ok()
+    .json();
+    // the two runs with the machine's own host name match no policy: new,
+    // unmatched; the two runs of the job are known
+    assert_eq!(
+        (again["duplicate"].as_i64(), again["new"].as_i64()),
+        (Some(2), again["unmatched"].as_i64()),
+        "{again}"
+    );
 }
 
 #[test]
@@ -485,4 +552,53 @@ fn run_fails_open_to_a_spool_file() {
         (Some("failed"), Some("success"))
     );
     assert!(evs[0]["message"].as_str().unwrap().starts_with("exit 7"));
+}
+
+/// #24 §5: SIGTERM to `run` reaches the backup; the run is recorded as
+/// failed, naming the signal, with the shell's exit code, and no orphan is
+/// left running.
+#[test]
+fn a_stopped_run_stops_its_backup_and_is_recorded() {
+    let env = onboarded("2026-11-01T00:00:00Z");
+    let marker = format!("{}.{}", 400 + std::process::id() % 97, 7);
+    let child = Command::new(assert_cmd::cargo::cargo_bin("bmctl"))
+        .arg("--db")
+        .arg(&env.db)
+        .args([
+            "run",
+            "--job",
+            "acme/fs01-nightly",
+            "--tool",
+            "generic",
+            "--",
+        ])
+        .args(["sleep", &marker])
+        .env("BMCTL_NOW", crate::env::NOW)
+        .env_remove("BMCTL_DB")
+        .env_remove("BMCTL_CONFIG")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(700));
+    let sent = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(128 + 15),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let ev = last_event(&env, "acme/fs01-nightly");
+    assert_eq!(ev["status"], "failed");
+    assert!(ev["message"].as_str().unwrap().contains("SIGTERM"), "{ev}");
+    let left = Command::new("pgrep")
+        .args(["-f", &format!("sleep {marker}")])
+        .output()
+        .unwrap();
+    assert!(left.stdout.is_empty(), "the backup outlived bmctl");
 }
