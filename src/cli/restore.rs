@@ -80,7 +80,12 @@ impl Tabular for AttemptView {
             local_display(self.ended_at.0, tz),
             format_age(self.duration_s),
             format_duration(self.rto_s),
-            if self.rto_met { "yes" } else { "NO" }.into(),
+            match self.rto_met {
+                Some(true) => "yes",
+                Some(false) => "NO",
+                None => "—",
+            }
+            .into(),
             output::opt(&self.issues),
         ]
     }
@@ -191,10 +196,10 @@ pub fn run(app: &App, cmd: &Cmd) -> Result<u8> {
                     r.attempt.outcome,
                     format_age(r.attempt.duration_s),
                     format_duration(r.attempt.rto_s),
-                    if r.attempt.rto_met {
-                        ", met"
-                    } else {
-                        ", NOT met"
+                    match r.attempt.rto_met {
+                        Some(true) => ", met",
+                        Some(false) => ", NOT met",
+                        None => "",
                     }
                 ));
                 if app.format() != output::Format::Table {

@@ -122,6 +122,8 @@ pub struct Auto<'a> {
     ctx: &'a Ctx,
     pub counts: TicketCounts,
     work: Work,
+    /// The title of the next ticket opened, instead of its class's.
+    title: Option<String>,
 }
 
 /// What an [`Auto`] has decided and not yet written.
@@ -251,7 +253,14 @@ impl<'a> Auto<'a> {
             ctx,
             counts: TicketCounts::default(),
             work: Work::default(),
+            title: None,
         }
+    }
+
+    /// Open the next new ticket under this title (e.g. a real restore's).
+    pub fn titled(&mut self, title: String) -> &mut Self {
+        self.title = Some(title);
+        self
     }
 
     /// Write what the automation decided: tickets, work-log lines,
@@ -410,7 +419,14 @@ impl<'a> Auto<'a> {
             sla_tier: s.sla_tier.to_string(),
             assignee: rules.assignee(&s.client),
             last_seen_at: Some(at),
-            ..Ticket::new(kind, s.client_id, &s.client, title(class, s), priority, now)
+            ..Ticket::new(
+                kind,
+                s.client_id,
+                &s.client,
+                self.title.take().unwrap_or_else(|| title(class, s)),
+                priority,
+                now,
+            )
         };
         let (_, created) = audit::diff(None, Some(&t))?;
         self.work.add_new(t);

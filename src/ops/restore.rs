@@ -79,6 +79,10 @@ pub fn record(store: &mut Store, ctx: &Ctx, r: Report) -> Result<Recorded> {
             r.outcome,
             r.issues.clone().unwrap_or_default()
         );
+        if r.kind == "real" {
+            // a real restore that failed is not a test: say what it was
+            auto.titled(format!("Real restore {}: {}/{}", r.outcome, c.code, r.job));
+        }
         corrective = Some(auto.raise(&subject, "restore", r.ended_at, &detail)?);
         auto.finish()?;
     }
@@ -295,7 +299,7 @@ pub fn latest(store: &Store, client: Option<&str>, now: i64) -> Result<Vec<Lates
                 last_success_at: last.as_ref().map(|a| a.ended_at),
                 duration_s: last.as_ref().map(|a| a.duration_s),
                 rto_s: p.spec.rto_s,
-                rto_met: last.as_ref().map(|a| a.rto_met),
+                rto_met: last.as_ref().and_then(|a| a.rto_met),
                 age_days: last.as_ref().map(|a| (now - a.ended_at.0) / 86_400),
             });
         }

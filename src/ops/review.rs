@@ -401,7 +401,11 @@ pub fn markdown(r: &Review) -> String {
             a.outcome,
             format_age(a.duration_s),
             format_duration(a.rto_s),
-            if a.rto_met { "yes" } else { "no" }
+            match a.rto_met {
+                Some(true) => "yes",
+                Some(false) => "no",
+                None => "—",
+            }
         ));
     }
     m.push_str("\n## Open items\n\n");
@@ -495,7 +499,11 @@ th,td{{border:1px solid #bbb;padding:3px 6px;font-size:10pt;text-align:left;vert
             esc(&a.outcome),
             format_age(a.duration_s),
             format_duration(a.rto_s),
-            if a.rto_met { "yes" } else { "no" }
+            match a.rto_met {
+                Some(true) => "yes",
+                Some(false) => "no",
+                None => "—",
+            }
         ));
     }
     h.push_str("</table>\n<h2>Open items</h2>\n<ul>\n");

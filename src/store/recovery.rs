@@ -62,7 +62,9 @@ pub struct AttemptView {
     pub ended_at: Ts,
     pub duration_s: i64,
     pub rto_s: i64,
-    pub rto_met: bool,
+    /// Whether a successful attempt took no longer than the RTO; `None`
+    /// for a failed or partial one (it restored nothing in time).
+    pub rto_met: Option<bool>,
     pub issues: Option<String>,
     pub verified: bool,
     pub task_ticket_id: Option<i64>,
@@ -88,7 +90,7 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<AttemptView> {
         ended_at: Ts(e),
         duration_s: e - s,
         rto_s: rto,
-        rto_met: e - s <= rto,
+        rto_met: (r.get::<_, String>(4)? == "success").then_some(e - s <= rto),
         issues: r.get(8)?,
         verified: r.get(9)?,
         task_ticket_id: r.get(10)?,
