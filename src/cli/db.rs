@@ -21,6 +21,13 @@ pub enum Cmd {
         #[arg(long)]
         before: String,
     },
+    /// Rebuild what can be recomputed: `--rollups`, the run counts of the
+    /// daily rollups from the events (days touched by `db prune` stay).
+    Repair {
+        /// The daily rollups' run counts.
+        #[arg(long, required = true)]
+        rollups: bool,
+    },
     /// Take an online copy of the database (mode 0600).
     Backup {
         file: PathBuf,
@@ -52,10 +59,55 @@ pub fn run(app: &App, cmd: &Cmd) -> Result<u8> {
                     },
                 ),
                 ("mode", r.mode.clone()),
+                (
+                    "rollups",
+                    if r.rollups.differences.is_empty() {
+                        format!("ok ({} client days checked)", r.rollups.days_checked)
+                    } else {
+                        format!(
+                            "{} of {} client days differ from the events: {}; rebuild with `bmctl db repair --rollups`",
+                            r.rollups.differences.len(),
+                            r.rollups.days_checked,
+                            r.rollups
+                                .differences
+                                .iter()
+                                .map(|d| format!(
+                                    "{} {} runs {} (events say {})",
+                                    d.client, d.date, d.stored.runs, d.recomputed.runs
+                                ))
+                                .collect::<Vec<_>>()
+                                .join("; ")
+                        )
+                    },
+                ),
+                (
+                    "rollups_pruned",
+                    if r.rollups.days_pruned.is_empty() {
+                        "-".into()
+                    } else {
+                        format!(
+                            "{} client days pruned (kept as counted): {}",
+                            r.rollups.days_pruned.len(),
+                            r.rollups.days_pruned.join(", ")
+                        )
+                    },
+                ),
                 ("result", if r.ok { "ok" } else { "PROBLEMS FOUND" }.into()),
             ];
             output::show(app.format(), &r, &pairs)?;
             Ok(if r.ok { 0 } else { 1 })
+        }
+        Cmd::Repair { rollups: _ } => {
+            let mut store = app.store()?;
+            let ctx = app.ctx("db repair")?;
+            let r = db::repair_rollups(&mut store, &ctx)?;
+            app.say(format!(
+                "rebuilt {} of {} client days of the rollups from the events",
+                r.differences.len(),
+                r.days_checked
+            ));
+            output::list(app.format(), &r.differences)?;
+            Ok(0)
         }
         Cmd::Prune { before } => {
             let mut store = app.store()?;
@@ -82,5 +134,28 @@ pub fn run(app: &App, cmd: &Cmd) -> Result<u8> {
             ));
             Ok(0)
         }
+    }
+}
+
+impl output::Tabular for db::RollupDifference {
+    fn headers() -> Vec<&'static str> {
+        vec![
+            "client",
+            "date",
+            "runs (was)",
+            "runs",
+            "bytes (was)",
+            "bytes",
+        ]
+    }
+    fn cells(&self) -> Vec<String> {
+        vec![
+            self.client.clone(),
+            self.date.clone(),
+            self.stored.runs.to_string(),
+            self.recomputed.runs.to_string(),
+            self.stored.bytes.to_string(),
+            self.recomputed.bytes.to_string(),
+        ]
     }
 }

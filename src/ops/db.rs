@@ -19,6 +19,8 @@ pub struct CheckReport {
     pub foreign_key_violations: Vec<String>,
     /// The file's permissions, and how to fix them when others may read it.
     pub mode: String,
+    /// The daily rollups against a recomputation from the events.
+    pub rollups: RollupCheck,
     pub ok: bool,
 }
 
@@ -52,13 +54,15 @@ pub fn check(store: &Store) -> Result<CheckReport> {
         Some(m) => (format!("{m:04o}"), true),
         None => ("-".into(), true),
     };
-    let ok = integrity == ["ok"] && fks.is_empty() && private;
+    let rollups = check_rollups(store)?;
+    let ok = integrity == ["ok"] && fks.is_empty() && private && rollups.differences.is_empty();
     Ok(CheckReport {
         path: store.path.display().to_string(),
         schema_version: schema::user_version(conn)?,
         integrity,
         foreign_key_violations: fks,
         mode,
+        rollups,
         ok,
     })
 }
@@ -120,4 +124,104 @@ pub fn prune(store: &mut Store, ctx: &crate::ops::Ctx, before: i64) -> Result<Pr
         bytes_before,
         bytes_after: size(store),
     })
+}
+
+/// A daily rollup that differs from its recomputation from the events.
+#[derive(Debug, Clone, Serialize)]
+pub struct RollupDifference {
+    pub client: String,
+    pub date: String,
+    pub stored: crate::store::events::RunCounts,
+    pub recomputed: crate::store::events::RunCounts,
+}
+
+/// The run part of the daily rollups against the events: every (client,
+/// local day) whose events are all present; days touched by `db prune` are
+/// listed apart, never compared.
+#[derive(Debug, Default, Serialize)]
+pub struct RollupCheck {
+    pub days_checked: usize,
+    pub days_pruned: Vec<String>,
+    pub differences: Vec<RollupDifference>,
+}
+
+type Plan = (
+    Vec<(
+        (i64, i64),
+        crate::store::events::RunCounts,
+        crate::store::events::RunCounts,
+    )>,
+    RollupCheck,
+);
+
+fn compare_rollups(conn: &Connection) -> Result<Plan> {
+    use crate::store::events;
+    let clients = crate::store::clients::list(conn)?;
+    let zones: std::collections::HashMap<i64, chrono_tz::Tz> =
+        clients.iter().map(|c| (c.id, c.tz())).collect();
+    let codes: std::collections::HashMap<i64, &str> =
+        clients.iter().map(|c| (c.id, c.code.as_str())).collect();
+    let stored = events::stored_run_counts(conn)?;
+    let fresh = events::recount_runs(conn, &zones)?;
+    // a pruned UTC day touches the local days on either side of it
+    let mut pruned = std::collections::BTreeSet::new();
+    for (client, day) in events::pruned_days(conn)? {
+        for d in day - 1..=day + 1 {
+            pruned.insert((client, d));
+        }
+    }
+    let mut keys: Vec<(i64, i64)> = stored.keys().chain(fresh.keys()).copied().collect();
+    keys.sort_unstable();
+    keys.dedup();
+    let mut report = RollupCheck::default();
+    let mut fixes = Vec::new();
+    let date = |day: i64| crate::domain::time::day_date(day).to_string();
+    for key in keys {
+        let (client, day) = key;
+        let code = codes.get(&client).copied().unwrap_or("?").to_string();
+        if pruned.contains(&key) {
+            if stored.get(&key).is_some_and(|s| s.runs > 0) {
+                report.days_pruned.push(format!("{code} {}", date(day)));
+            }
+            continue;
+        }
+        let s = stored.get(&key).copied().unwrap_or_default();
+        let f = fresh.get(&key).copied().unwrap_or_default();
+        report.days_checked += 1;
+        if s != f {
+            report.differences.push(RollupDifference {
+                client: code,
+                date: date(day),
+                stored: s,
+                recomputed: f,
+            });
+            fixes.push((key, s, f));
+        }
+    }
+    Ok((fixes, report))
+}
+
+/// `db check`'s rollup part.
+pub fn check_rollups(store: &Store) -> Result<RollupCheck> {
+    Ok(compare_rollups(&store.conn)?.1)
+}
+
+/// `db repair --rollups`: set the run part of every differing rollup to its
+/// recomputation from the events, audited; pruned days are left alone.
+pub fn repair_rollups(store: &mut Store, ctx: &crate::ops::Ctx) -> Result<RollupCheck> {
+    let tx = store.write()?;
+    let (fixes, report) = compare_rollups(&tx)?;
+    for ((client, day), before, after) in &fixes {
+        crate::store::events::set_run_counts(&tx, *client, *day, after)?;
+        crate::store::audit::record(
+            &tx,
+            &ctx.who(),
+            "rollup",
+            &format!("{client}:{}", crate::domain::time::day_date(*day)),
+            Some(before),
+            Some(after),
+        )?;
+    }
+    tx.commit()?;
+    Ok(report)
 }

@@ -7,6 +7,8 @@
 //! period's ends, through the `days` sequence of `days_from_to!`) and then a
 //! check of `ended_at`; all clients' runs of a period are one range.
 
+use std::collections::HashMap;
+
 use anyhow::Result;
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde::Serialize;
@@ -788,6 +790,96 @@ pub fn pruned_day(conn: &Connection, client_id: i64, day: i64) -> Result<bool> {
 
 /// The days up to `before`'s: one range at the start of the table.
 pub(crate) const PRUNE: &str = "DELETE FROM job_events WHERE day <= ?2 AND ended_at < ?1";
+
+/// The run part of a daily rollup (what ingest adds; `check` adds the occurrences).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct RunCounts {
+    pub runs: i64,
+    pub runs_success: i64,
+    pub runs_warning: i64,
+    pub runs_failed: i64,
+    pub bytes: i64,
+}
+
+/// The run part of every stored rollup, by (client, local day).
+pub fn stored_run_counts(conn: &Connection) -> Result<HashMap<(i64, i64), RunCounts>> {
+    let mut stmt = conn.prepare(
+        "SELECT client_id, day, runs, runs_success, runs_warning, runs_failed, bytes FROM daily_rollups",
+    )?;
+    let rows = stmt.query_map([], |r| {
+        Ok((
+            (r.get(0)?, r.get(1)?),
+            RunCounts {
+                runs: r.get(2)?,
+                runs_success: r.get(3)?,
+                runs_warning: r.get(4)?,
+                runs_failed: r.get(5)?,
+                bytes: r.get(6)?,
+            },
+        ))
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// The run part of the rollups recomputed from the events themselves: each
+/// backup run (not a check, not a missed window) on the client's local day
+/// of its start (its end without one), as ingest counts it.
+pub fn recount_runs(
+    conn: &Connection,
+    zones: &HashMap<i64, chrono_tz::Tz>,
+) -> Result<HashMap<(i64, i64), RunCounts>> {
+    let mut out: HashMap<(i64, i64), RunCounts> = HashMap::new();
+    let mut stmt = conn.prepare(
+        "SELECT client_id, coalesce(started_at, ended_at), status, bytes FROM job_events
+         WHERE operation IS NULL AND status <> 'm'",
+    )?;
+    let mut rows = stmt.query([])?;
+    while let Some(r) = rows.next()? {
+        let client: i64 = r.get(0)?;
+        let at: i64 = r.get(1)?;
+        let tz = zones.get(&client).copied().unwrap_or(chrono_tz::UTC);
+        let c = out
+            .entry((client, crate::domain::time::local_day(at, tz)))
+            .or_default();
+        c.runs += 1;
+        c.bytes += r.get::<_, Option<i64>>(3)?.unwrap_or(0);
+        match r.get_ref(2)?.as_str()? {
+            "s" => c.runs_success += 1,
+            "w" => c.runs_warning += 1,
+            _ => c.runs_failed += 1,
+        }
+    }
+    Ok(out)
+}
+
+/// Set the run part of one rollup (kept rows keep their occurrences).
+pub fn set_run_counts(conn: &Connection, client_id: i64, day: i64, c: &RunCounts) -> Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO daily_rollups (client_id, day, runs, runs_success, runs_warning, runs_failed, bytes)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+         ON CONFLICT (day, client_id) DO UPDATE SET runs = excluded.runs,
+            runs_success = excluded.runs_success, runs_warning = excluded.runs_warning,
+            runs_failed = excluded.runs_failed, bytes = excluded.bytes",
+    )?
+    .execute(params![
+        client_id,
+        day,
+        c.runs,
+        c.runs_success,
+        c.runs_warning,
+        c.runs_failed,
+        c.bytes
+    ])?;
+    Ok(())
+}
+
+/// The UTC days `db prune` removed runs of, per client.
+pub fn pruned_days(conn: &Connection) -> Result<Vec<(i64, i64)>> {
+    let mut stmt =
+        conn.prepare("SELECT client_id, day FROM pruned_days ORDER BY client_id, day")?;
+    let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
 
 #[cfg(test)]
 mod tests {

@@ -31,6 +31,8 @@ struct Step {
     stderr: Vec<String>,
     #[serde(default)]
     mtime: std::collections::BTreeMap<String, String>,
+    /// SQL run on the database file before the step (tampering by hand).
+    sql: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -74,6 +76,10 @@ fn steps(dir: &Path, case: &Case) -> Result<(), String> {
     for (i, step) in case.step.iter().enumerate() {
         for (file, at) in &step.mtime {
             set_mtime(&work.join(file), at);
+        }
+        if let Some(sql) = &step.sql {
+            let conn = rusqlite::Connection::open(&env.db).unwrap();
+            conn.execute_batch(sql).map_err(|e| format!("{sql}: {e}"))?;
         }
         let args: Vec<String> = step.args.iter().map(place).collect();
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
