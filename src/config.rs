@@ -92,6 +92,24 @@ const SETTINGS: &[Setting] = &[
         help: "a run dated later than now plus this is held as clock skew, not applied",
     },
     Setting {
+        key: "ingest.silence_after",
+        default: "26h",
+        kind: Kind::Duration,
+        help: "a client whose jobs run daily and that sent nothing for this long is flagged by `health`",
+    },
+    Setting {
+        key: "health.check_within",
+        default: "1h",
+        kind: Kind::Duration,
+        help: "`health` flags `check` when it last ran longer ago than this (cron runs it every few minutes)",
+    },
+    Setting {
+        key: "health.generate_within",
+        default: "1d",
+        kind: Kind::Duration,
+        help: "`health` flags `tasks generate` when it last ran longer ago than this",
+    },
+    Setting {
         key: "ingest.same_run_skew",
         default: "1h",
         kind: Kind::Duration,

@@ -11,6 +11,7 @@ pub(crate) mod correct;
 mod db;
 mod demo;
 mod events;
+mod health;
 pub(crate) mod kpi;
 mod macd;
 mod pause;
@@ -101,6 +102,8 @@ pub enum Command {
     Run(run::Args),
     /// Missed runs, hung runs and RPO breaches -> events and tickets (for cron).
     Check(check::Args),
+    /// Is bmctl itself fed and run? Last check, newest data, waiting notifications (exit 1 if stale).
+    Health(health::Args),
     /// Maintenance windows: no expected runs and no tickets inside them.
     Pause(pause::Args),
     /// Corrective tickets and incidents (05f.02).
@@ -289,6 +292,7 @@ fn dispatch(app: &App) -> Result<u8> {
         Command::Events(cmd) => events::run(app, cmd),
         Command::Run(args) => run::run(app, args),
         Command::Check(args) => check::run(app, args),
+        Command::Health(args) => health::run(app, args),
         Command::Pause(args) => pause::run(app, args),
         Command::Correct(cmd) => correct::run(app, cmd),
         Command::Tasks(cmd) => tasks::run(app, cmd),

@@ -437,6 +437,16 @@ pub fn run(app: &App, cmd: &Cmd) -> Result<u8> {
             today,
             mine,
         } => {
+            // the morning view starts with bmctl's own health when it is stale
+            if let Ok(h) = crate::ops::health::report(
+                &store,
+                app.ctx("tasks due")?.ts(),
+                &super::health::limits(app),
+            ) {
+                if let Some(line) = h.summary() {
+                    app.say(line);
+                }
+            }
             let f = DueFilter {
                 client: client.clone(),
                 within_s: within.as_deref().map(|w| dur("--within", w)).transpose()?,

@@ -370,6 +370,7 @@ fn pass(
     ing.flush(&tx, ctx)?;
     if !more {
         crate::store::outbox::take_overdue_tasks(&tx, now)?;
+        crate::store::meta::set(&tx, crate::ops::health::LAST_CHECK, &now.to_string())?;
     }
     events::rollups_add(&tx, &mut rollups.into_iter().collect::<Vec<_>>())?;
     tx.commit()?;
