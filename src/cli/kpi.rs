@@ -40,6 +40,7 @@ pub struct Args {
 #[derive(Serialize)]
 struct Row {
     client: Option<String>,
+    period: String,
     from: String,
     to: String,
     recovery_issues: usize,
@@ -67,6 +68,7 @@ impl From<&Kpis> for Row {
     fn from(k: &Kpis) -> Row {
         Row {
             client: k.client.clone(),
+            period: k.period.clone(),
             from: rfc3339(k.from.0),
             to: rfc3339(k.to.0),
             recovery_issues: k.recovery_issues.count,
@@ -90,7 +92,7 @@ impl From<&Kpis> for Row {
 impl Tabular for Row {
     fn headers() -> Vec<&'static str> {
         vec![
-            "from",
+            "period",
             "recovery issues",
             "aged backlog",
             "incident rate",
@@ -100,7 +102,7 @@ impl Tabular for Row {
     }
     fn cells(&self) -> Vec<String> {
         vec![
-            self.from[..10].to_string(),
+            self.period.clone(),
             self.recovery_issues.to_string(),
             format!("{} of {}", self.aged_backlog, self.open_backlog),
             format!(
@@ -137,12 +139,17 @@ pub fn render(k: &Kpis) -> String {
     let r = &k.backup_incident_rate;
     let t = &k.task_compliance;
     let s = &k.recovery_success_rate;
+    let bounds = if k.client.is_some() {
+        format!("midnights in {}", k.boundaries)
+    } else {
+        "each client's own local days, summed".into()
+    };
     let mut out = format!(
-        "KPIs for {}, {} to {} (midnights in {})\n",
+        "KPIs for {}, {} ({} to {}; {bounds})\n",
         k.client.as_deref().unwrap_or("all clients"),
+        k.period,
         rfc3339(k.from.0),
         rfc3339(k.to.0),
-        k.boundaries
     );
     let rows = [
         (
@@ -251,10 +258,13 @@ pub fn run(app: &App, a: &Args) -> Result<u8> {
             }
             f => {
                 if f == output::Format::Table {
+                    let bounds = match &a.client {
+                        Some(_) => format!("the client's months, midnights in {}", tz.name()),
+                        None => "each client's own months, summed".into(),
+                    };
                     output::text(&format!(
-                        "KPI trend for {} by month (midnights in {})\n",
+                        "KPI trend for {} by month ({bounds})\n",
                         a.client.as_deref().unwrap_or("all clients"),
-                        tz.name()
                     ))?;
                 }
                 output::list(f, &all.iter().map(Row::from).collect::<Vec<_>>())?

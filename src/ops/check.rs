@@ -88,6 +88,7 @@ pub fn run(store: &mut Store, ctx: &Ctx, set: &Settings) -> Result<Report> {
     let mut walks = Walks::new();
     loop {
         report.transactions += 1;
+        let started = std::time::Instant::now();
         let more = pass(
             store,
             ctx,
@@ -101,6 +102,14 @@ pub fn run(store: &mut Store, ctx: &Ctx, set: &Settings) -> Result<Report> {
         if !more {
             break;
         }
+        // SQLite's busy handler is not fair: a writer waiting for the lock
+        // retries every 100 ms at most. A pause of a tenth of the pass
+        // (5–100 ms) lets it in between two transactions.
+        let pause = (started.elapsed() / 10).clamp(
+            std::time::Duration::from_millis(5),
+            std::time::Duration::from_millis(100),
+        );
+        std::thread::sleep(pause);
     }
     report.tickets = counts;
     Ok(report)

@@ -15,9 +15,13 @@ use crate::store::{clients, events, kpi, tickets, Store};
 #[derive(Debug, Serialize)]
 pub struct Kpis {
     pub client: Option<String>,
+    /// The period's own name: `2026-10` for a month, `2026-Q4` for a
+    /// quarter, else its first and last days (in the client's zone).
+    pub period: String,
     pub from: Ts,
     pub to: Ts,
-    /// The zone whose midnights bound the period: the client's, or UTC overall.
+    /// Whose midnights bound the period: the client's zone, or overall
+    /// `client-local days` (each client's own days, summed).
     pub boundaries: String,
     pub recovery_issues: RecoveryIssues,
     pub aged_backlog: Backlog,
@@ -69,6 +73,37 @@ pub fn months(from: i64, to: i64, tz: Tz) -> Result<Vec<(i64, i64)>> {
     Ok(out)
 }
 
+/// The name of `[from, to)` in `tz`: a whole month `2026-10`, a whole
+/// quarter `2026-Q4`, else `2026-10-05..2026-11-03` (its first and last day).
+pub fn period_label(from: i64, to: i64, tz: Tz) -> String {
+    let day = |t: i64| {
+        crate::domain::time::from_unix(t)
+            .with_timezone(&tz)
+            .date_naive()
+    };
+    let (first, last) = (day(from), day(to - 1));
+    let whole = |a: i64, b: i64| a == from && b == to;
+    if first.day() == 1 {
+        if let Ok((a, b)) = month(first.year(), first.month(), tz) {
+            if whole(a, b) {
+                return first.format("%Y-%m").to_string();
+            }
+        }
+        if first.month() % 3 == 1 {
+            let q = (first.month() - 1) / 3 + 1;
+            if let (Ok((a, _)), Ok((_, b))) = (
+                month(first.year(), first.month(), tz),
+                month(first.year(), first.month() + 2, tz),
+            ) {
+                if whole(a, b) {
+                    return format!("{}-Q{q}", first.year());
+                }
+            }
+        }
+    }
+    format!("{first}..{last}")
+}
+
 /// The five KPIs for `[from, to)` as of `now`.
 pub fn compute(
     store: &Store,
@@ -93,9 +128,14 @@ pub fn compute(
     let tasks = tickets::tasks_due_between(&store.conn, client_id, from, to)?;
     Ok(Kpis {
         client: client.map(str::to_string),
+        period: period_label(from, to, tz),
         from: Ts(from),
         to: Ts(to),
-        boundaries: tz.name().to_string(),
+        boundaries: if c.is_some() {
+            tz.name().to_string()
+        } else {
+            "client-local days".to_string()
+        },
         recovery_issues: report::recovery_issues(&attempts),
         aged_backlog: report::backlog(&kpi::open_at(&store.conn, client_id, end)?, end, aged_after),
         backup_incident_rate: report::incident_rate(

@@ -171,13 +171,9 @@ pub fn build(
     })
 }
 
-/// `2026-10` for a month's KPIs, in the zone of its boundaries.
+/// `2026-10` for a month's KPIs (the client's month).
 fn month_label(k: &Kpis) -> String {
-    let tz: chrono_tz::Tz = k.boundaries.parse().unwrap_or(chrono_tz::UTC);
-    crate::domain::time::from_unix(k.from.0)
-        .with_timezone(&tz)
-        .format("%Y-%m")
-        .to_string()
+    k.period.clone()
 }
 
 fn pct(p: Option<f64>) -> String {

@@ -591,7 +591,7 @@ fn each_failed_hook_is_audited_once_across_delivery_batches() {
     assert_eq!(audit.as_array().unwrap().len(), 1_100);
 }
 
-/// #24 §8: a hook that ignores its stdin (a payload over a pipe's 64 KiB)
+/// #17 §8: a hook that ignores its stdin (a payload over a pipe's 64 KiB)
 /// and leaves children behind is stopped at its timeout, counted from the
 /// spawn, and its whole process group is killed.
 #[test]

@@ -243,7 +243,7 @@ fn kpis_worked_out_by_hand() {
 
     // all clients, UTC midnights: [Nov 2 00:00Z, Nov 5 00:00Z)
     let all = kpi(&["--from", "2026-11-02", "--to", "2026-11-05"]);
-    assert_eq!(all["boundaries"], "UTC");
+    assert_eq!(all["boundaries"], "client-local days");
     assert_eq!(all["client"], serde_json::Value::Null);
     assert_eq!(all["backup_incident_rate"]["expected"], 6);
     assert_eq!(all["backup_incident_rate"]["corrective_opened"], 4);

@@ -641,7 +641,7 @@ fn a_read_only_database_serves_reads_and_refuses_writes() {
     );
     assert_eq!(env.count("clients"), 1);
 
-    // #24 13: a writable file in a folder nobody may write is read-only
+    // #17 13: a writable file in a folder nobody may write is read-only
     // there, said as such (it was "is not a bmctl database")
     let folder = env.path("nobody-db");
     std::fs::create_dir(&folder).unwrap();
@@ -681,7 +681,7 @@ fn a_read_only_database_serves_reads_and_refuses_writes() {
     assert!(write.stderr.contains("read-only"), "{}", write.stderr);
 }
 
-/// #24 13: an existing 0644 database is warned about, and `db check` says
+/// #17 13: an existing 0644 database is warned about, and `db check` says
 /// how to fix it; a plan with invalid UTF-8 names its line.
 #[test]
 fn an_open_database_file_and_bad_text_are_said_plainly() {
@@ -757,7 +757,7 @@ fn bounded(env: &TestEnv, args: &[&str], stdin: Option<&Path>) -> Run {
     }
 }
 
-/// #24 §3: every reader takes a FIFO, process substitution and stdin once,
+/// #17 §3: every reader takes a FIFO, process substitution and stdin once,
 /// and `/dev/zero` ends in exit 3 naming the limit, within 10 s and 1 GiB.
 #[test]
 fn every_reader_takes_pipes_once_and_endless_input_within_its_limit() {
@@ -880,8 +880,8 @@ fn every_reader_takes_pipes_once_and_endless_input_within_its_limit() {
     assert_eq!(env.count("job_events"), 4);
 }
 
-/// #24 §4: a `check` catching up 20 every-minute policies over 7 days
-/// commits in steps (here of 2,000 windows), so an import beside it (3 s
+/// #17 §4: a `check` catching up 20 every-minute policies over 7 days
+/// commits in steps (here of 10,000 windows), so an import beside it (5 s
 /// busy timeout) gets in; the check as one transaction keeps it out.
 #[test]
 fn a_catch_up_check_keeps_no_writer_waiting() {
@@ -907,8 +907,8 @@ fn a_catch_up_check_keeps_no_writer_waiting() {
             .arg(&env.db)
             .args(args)
             .env("BMCTL_NOW", crate::env::NOW)
-            .env("BMCTL_BUSY_TIMEOUT", "3s")
-            .env("BMCTL_BATCH_WINDOWS", "2000")
+            .env("BMCTL_BUSY_TIMEOUT", "5s")
+            .env("BMCTL_BATCH_WINDOWS", "10000")
             .env_remove("BMCTL_DB")
             .env_remove("BMCTL_CONFIG")
             .stdout(Stdio::piped())

@@ -251,7 +251,7 @@ fn real_clock_restic_exit_codes_through_run() {
         .json();
     assert_eq!(t[0]["class"], "failed");
 
-    // #24 §5: with --spool and no --tool the command says it is restic: the
+    // #17 §5: with --spool and no --tool the command says it is restic: the
     // spooled line has restic's status and snapshot id, so a later
     // `restic snapshots` ingest does not record the same backup twice
     let spool = env.path("spool.jsonl");
@@ -554,7 +554,7 @@ fn run_fails_open_to_a_spool_file() {
     assert!(evs[0]["message"].as_str().unwrap().starts_with("exit 7"));
 }
 
-/// #24 §5: SIGTERM to `run` reaches the backup; the run is recorded as
+/// #17 §5: SIGTERM to `run` reaches the backup; the run is recorded as
 /// failed, naming the signal, with the shell's exit code, and no orphan is
 /// left running.
 #[test]
