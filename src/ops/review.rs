@@ -86,6 +86,9 @@ pub struct Review {
     pub name: String,
     pub sla_tier: String,
     pub quarter: String,
+    /// `2026-Q4`, or `2026-Q4 to date (67 of 92 days)` while it runs.
+    pub quarter_label: String,
+    pub previous_quarter: String,
     pub generated_at: Ts,
     pub kpis: Kpis,
     pub previous: Kpis,
@@ -94,6 +97,18 @@ pub struct Review {
     pub plan_changes: Vec<PlanChange>,
     pub restore_tests: Vec<AttemptView>,
     pub open_items: Vec<OpenItem>,
+}
+
+/// The quarter's name, with how far it has run when it has not ended: the
+/// client's calendar days of it ended by `now`.
+fn quarter_label(q: Quarter, from: i64, to: i64, now: i64, tz: chrono_tz::Tz) -> String {
+    if now >= to {
+        return q.label();
+    }
+    let day = |t: i64| crate::domain::time::local_day(t, tz);
+    let total = day(to) - day(from);
+    let done = day(now) - day(from);
+    format!("{} to date ({done} of {total} days)", q.label())
 }
 
 /// Gather the review of one client for a quarter, as of `now`.
@@ -108,6 +123,16 @@ pub fn build(
     let c = clients::get(&store.conn, client)?;
     let tz = c.tz();
     let (from, to) = q.bounds(tz)?;
+    if from > now {
+        return Err(crate::error::rejected(format!(
+            "{} has not started for {} (it starts {}): there is nothing to review yet",
+            q.label(),
+            c.code,
+            crate::domain::time::from_unix(from)
+                .with_timezone(&tz)
+                .format("%Y-%m-%d")
+        )));
+    }
     let (pf, pt) = q.previous().bounds(tz)?;
     let at = to.min(now);
     let monthly = kpi::months(from, to, tz)?
@@ -140,9 +165,14 @@ pub fn build(
         let f = Filter {
             client_id: Some(c.id),
             kind: Some(kind.into()),
+            all: true,
             ..Filter::default()
         };
         for t in tickets::list(&store.conn, &f)? {
+            // open at the quarter's end (or now): opened before it, not closed before it
+            if t.opened_at >= at || t.resolved_at.is_some_and(|r| r < at) {
+                continue;
+            }
             if kind == "task" && t.due_at.is_none_or(|d| d >= at) {
                 continue; // only overdue tasks are open items
             }
@@ -160,6 +190,8 @@ pub fn build(
         name: c.name.clone(),
         sla_tier: c.sla_tier.clone(),
         quarter: q.label(),
+        quarter_label: quarter_label(q, from, to, now, tz),
+        previous_quarter: q.previous().label(),
         generated_at: Ts(now),
         kpis: kpi::compute(store, Some(client), from, to, now, aged_after)?,
         previous: kpi::compute(store, Some(client), pf, pt, now, aged_after)?,
@@ -325,13 +357,14 @@ fn kpi_rows(r: &Review) -> Vec<(&'static str, String, String)> {
 
 pub fn markdown(r: &Review) -> String {
     let mut m = format!(
-        "# Quarterly service review {} — {} ({})\n\nTechnical input prepared by bmctl on {} (SLA tier {}).\n\n## KPIs\n\n| KPI | {} | previous quarter |\n|---|---|---|\n",
-        r.quarter,
+        "# Quarterly service review {} — {} ({})\n\nTechnical input prepared by bmctl on {} (SLA tier {}).\n\n## KPIs\n\n| KPI | {} | {} |\n|---|---|---|\n",
+        r.quarter_label,
         md(&r.name),
         md(&r.client),
         rfc3339(r.generated_at.0),
         md(&r.sla_tier),
-        r.quarter
+        r.quarter_label,
+        r.previous_quarter
     );
     for (n, a, b) in kpi_rows(r) {
         m.push_str(&format!("| {n} | {a} | {b} |\n"));
@@ -428,15 +461,16 @@ th,td{{border:1px solid #bbb;padding:3px 6px;font-size:10pt;text-align:left;vert
 .charts svg{{margin:4px}}.high{{color:#c62828}}.medium{{color:#ef6c00}}.low{{color:#555}}\
 @page{{margin:15mm}}@media print{{body{{max-width:none}}h2{{break-after:avoid}}table,svg{{break-inside:avoid}}}}\
 </style></head><body>\n<h1>Quarterly service review {q} — {name} ({code})</h1>\n<p>Technical input prepared by bmctl on {at} (SLA tier {tier}).</p>\n",
-        q = esc(&r.quarter),
+        q = esc(&r.quarter_label),
         name = esc(&r.name),
         code = esc(&r.client),
         at = rfc3339(r.generated_at.0),
         tier = esc(&r.sla_tier)
     );
     h.push_str(&format!(
-        "<h2>KPIs</h2>\n<table><tr><th>KPI</th><th>{}</th><th>previous quarter</th></tr>\n",
-        esc(&r.quarter)
+        "<h2>KPIs</h2>\n<table><tr><th>KPI</th><th>{}</th><th>{}</th></tr>\n",
+        esc(&r.quarter_label),
+        esc(&r.previous_quarter)
     ));
     for (n, a, b) in kpi_rows(r) {
         h.push_str(&format!(
@@ -545,7 +579,7 @@ pub fn csv(r: &Review) -> Result<String> {
     let opt = |p: Option<f64>| p.map(|v| format!("{v:.1}")).unwrap_or_default();
     let mut rows: Vec<(String, &Kpis)> = vec![
         (r.quarter.clone(), &r.kpis),
-        (format!("previous {}", r.quarter), &r.previous),
+        (r.previous_quarter.clone(), &r.previous),
     ];
     rows.extend(r.monthly.iter().map(|k| (month_label(k), k)));
     for (period, k) in rows {

@@ -576,3 +576,55 @@ fn pruning_old_events_keeps_the_kpis_and_shrinks_the_file() {
     assert_eq!(before, after, "the KPIs of the pruned period are unchanged");
     bmctl(&["db", "check"]);
 }
+
+/// #10 §11: a review holds only its quarter: open items as of its end, a
+/// quarter under way said as such, the previous quarter by its own name, a
+/// quarter not yet begun refused.
+#[test]
+fn a_review_belongs_to_its_quarter() {
+    let env = crate::events::onboarded("2026-06-01T00:00:00Z");
+    let l = crate::events::line("fs01-nightly", "failed", "2026-11-29T21:00:00Z", "");
+    crate::events::import_lines(&env, "2026-11-30T06:00:00Z", &[l]).ok();
+    let out = env.path("qsr");
+    let review = |q: &str| {
+        env.run(&[
+            "plan",
+            "review",
+            "--client",
+            "acme",
+            "--quarter",
+            q,
+            "--out",
+            out.to_str().unwrap(),
+            "--formats",
+            "json,csv",
+        ])
+    };
+    review("2026-Q4").ok();
+    let q4: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("acme/qsr-2026-Q4.json")).unwrap())
+            .unwrap();
+    assert_eq!(q4["quarter_label"], "2026-Q4 to date (60 of 92 days)");
+    assert_eq!(q4["open_items"].as_array().unwrap().len(), 1);
+    let csv = std::fs::read_to_string(out.join("acme/qsr-2026-Q4.csv")).unwrap();
+    assert!(csv.lines().any(|l| l.starts_with("acme,2026-Q3,")), "{csv}");
+    assert!(!csv.contains("previous"), "{csv}");
+    // Q3 ended before the failure: its review lists no item opened after it
+    review("2026-Q3").ok();
+    let q3: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("acme/qsr-2026-Q3.json")).unwrap())
+            .unwrap();
+    assert_eq!(q3["quarter_label"], "2026-Q3");
+    assert_eq!(
+        q3["open_items"].as_array().unwrap().len(),
+        0,
+        "{}",
+        q3["open_items"]
+    );
+    let r = review("2027-Q1").code(3);
+    assert!(
+        r.stderr.contains("2027-Q1 has not started for acme"),
+        "{}",
+        r.stderr
+    );
+}
