@@ -13,3 +13,9 @@ pub fn now(override_: Option<&str>) -> Result<DateTime<Utc>> {
         None => Ok(Utc::now()),
     }
 }
+
+/// The wall clock in Unix seconds, whatever `--now` says: for leases and
+/// the time a write really happened.
+pub fn wall() -> i64 {
+    Utc::now().timestamp()
+}

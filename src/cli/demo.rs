@@ -118,13 +118,22 @@ pub fn run(app: &App, args: &Args) -> Result<u8> {
     let cfg = config_path.display();
     let past = past_runs.display();
     output::text(&format!(
-        "\nNext, try (the demo's config, {cfg}, sets default assignees and a notification hook):\n  bmctl --db {db} tasks due\n  bmctl --db {db} pause list --all\n  bmctl --db {db} restore list --latest\n  bmctl --db {db} correct list\n  bmctl --db {db} macd list\n  bmctl --db {db} macd show 4\n  bmctl --db {db} correct show 1\n  bmctl --db {db} events list --client globex --limit 20\n  bmctl --db {db} events import --history {past}\n  bmctl --db {db} kpi --client acme --quarter 2026-Q4 --by month\n  bmctl --db {db} check\n  bmctl --db {db} client list\n  bmctl --db {db} plan show acme\n  bmctl --db {db} cmdb list --unprotected\n  bmctl --db {db} plan export globex\n  bmctl --db {db} plan history wombat\n  bmctl --db {db} audit list --entity plan\n"
+        "\nNext, try (the demo's config, {cfg}, sets default assignees and a notification hook):\n  bmctl --db {db} tasks due\n  bmctl --db {db} pause list --all\n  bmctl --db {db} restore list --latest\n  bmctl --db {db} correct list\n  bmctl --db {db} macd list\n  bmctl --db {db} macd show 4\n  bmctl --db {db} correct show 1\n  bmctl --db {db} events list --client globex --limit 20\n  bmctl --db {db} events import --history {past}\n  bmctl --db {db} kpi --client acme --quarter 2026-Q4 --by month\n  bmctl --db {db} check\n  bmctl --db {db} health\n  bmctl --db {db} db check\n  bmctl --db {db} client list\n  bmctl --db {db} plan show acme\n  bmctl --db {db} cmdb list --unprotected\n  bmctl --db {db} plan export globex\n  bmctl --db {db} plan history wombat\n  bmctl --db {db} audit list --entity plan\n"
     ))?;
     Ok(0)
 }
 
 /// The technician's first look of the day. Each capability adds its section.
 fn morning_view(app: &App, store: &Store, now: i64) -> Result<()> {
+    // bmctl itself first: stale data or a stopped cron would make the rest a lie
+    let health = crate::ops::health::report(store, now, &super::health::limits(app))?;
+    output::text(&match health.summary() {
+        Some(stale) => format!("\n{stale}\n"),
+        None => format!(
+            "\nbmctl itself: check and tasks generate ran, every client reported within {} — `bmctl health`\n",
+            crate::domain::time::format_duration(app.config.secs("ingest.silence_after"))
+        ),
+    })?;
     let due = crate::ops::tasks::due(
         store,
         &crate::ops::tasks::DueFilter {

@@ -438,10 +438,11 @@ pub fn run(app: &App, cmd: &Cmd) -> Result<u8> {
             mine,
         } => {
             // the morning view starts with bmctl's own health when it is stale
-            if let Ok(h) = crate::ops::health::report(
+            if let Ok(h) = crate::ops::health::quick(
                 &store,
                 app.ctx("tasks due")?.ts(),
                 &super::health::limits(app),
+                client.as_deref(),
             ) {
                 if let Some(line) = h.summary() {
                     app.say(line);

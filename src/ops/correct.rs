@@ -139,8 +139,36 @@ struct Work {
     next_id: Option<i64>,
     /// Work-log lines: ticket, kind, text (all by bmctl, at `now`).
     notes: Vec<(i64, &'static str, String)>,
-    outbox: Vec<(&'static str, i64)>,
+    /// Notifications with their payloads as at each change.
+    outbox: Vec<(&'static str, i64, String)>,
     audit: Vec<audit::Entry>,
+    /// CI hosts by id, for the payloads (a held ticket has only the id).
+    ci_hosts: HashMap<i64, Option<String>>,
+}
+
+impl Work {
+    /// Queue `event` for ticket `i` as it is now.
+    fn notify(
+        &mut self,
+        conn: &Connection,
+        event: &'static str,
+        i: usize,
+        now: i64,
+        reason: Option<&str>,
+    ) -> Result<()> {
+        let mut t = self.tickets[i].1.clone();
+        if let (None, Some(ci)) = (&t.ci, t.ci_id) {
+            if let std::collections::hash_map::Entry::Vacant(e) = self.ci_hosts.entry(ci) {
+                e.insert(crate::store::cis::host_of(conn, ci)?);
+            }
+            t.ci = self.ci_hosts[&ci].clone();
+        }
+        let id = t.id;
+        let view = crate::ops::views::TicketView::new(t, now);
+        self.outbox
+            .push((event, id, crate::ops::hooks::payload(event, &view, reason)));
+        Ok(())
+    }
 }
 
 impl Work {
@@ -396,7 +424,7 @@ impl<'a> Auto<'a> {
             );
             let id = t.id;
             self.work.log(i, &before, "status", why)?;
-            self.work.outbox.push(("reopen", id));
+            self.work.notify(self.conn, "reopen", i, now, None)?;
             self.counts.tickets_updated += 1;
             return Ok(id);
         }
@@ -429,7 +457,7 @@ impl<'a> Auto<'a> {
             )
         };
         let (_, created) = audit::diff(None, Some(&t))?;
-        self.work.add_new(t);
+        let i = self.work.add_new(t);
         self.work
             .notes
             .push((id, "event", format!("opened by bmctl: {detail}")));
@@ -438,7 +466,7 @@ impl<'a> Auto<'a> {
             before: None,
             after: created,
         });
-        self.work.outbox.push(("open", id));
+        self.work.notify(self.conn, "open", i, now, None)?;
         self.counts.tickets_opened += 1;
         Ok(id)
     }
@@ -478,7 +506,7 @@ impl<'a> Auto<'a> {
         t.due_at = Some(ctx.rules.due(&t.sla_tier, t.priority, ctx.ts()));
         let note = format!("escalated to incident: {why}");
         self.work.log(i, &before, "status", note)?;
-        self.work.outbox.push(("escalate", id));
+        self.work.notify(self.conn, "escalate", i, ctx.ts(), None)?;
         self.counts.tickets_updated += 1;
         Ok(())
     }
@@ -508,10 +536,10 @@ impl<'a> Auto<'a> {
             } else if rules.auto_resolve {
                 t.resolve(AUTO_RECOVERED, &format!("auto-recovered: {detail}"), now)?;
                 t.auto_resolved_at = Some(now);
-                let id = t.id;
                 let note = format!("auto-resolved: a good run at {} ({detail})", rfc3339(at));
                 self.work.log(i, &before, "status", note)?;
-                self.work.outbox.push(("resolve", id));
+                self.work
+                    .notify(self.conn, "resolve", i, now, Some("auto-recovered"))?;
                 self.counts.tickets_resolved += 1;
             }
         }
@@ -599,8 +627,8 @@ pub fn resolve(store: &mut Store, ctx: &Ctx, id: i64, cause: &str, fix: &str) ->
         id,
         &format!("resolved: cause {cause}; {fix}"),
         |conn, t| {
-            crate::store::outbox::push(conn, "resolve", t.id, now)?;
-            t.resolve(cause, fix, now)
+            t.resolve(cause, fix, now)?;
+            notify(conn, "resolve", t, now, Some("person"))
         },
     )
 }
@@ -612,10 +640,9 @@ pub fn escalate(store: &mut Store, ctx: &Ctx, id: i64, reason: Option<&str>) -> 
         reason.map(|r| format!(": {r}")).unwrap_or_default()
     );
     change(store, ctx, id, &log, |conn, t| {
-        crate::store::outbox::push(conn, "escalate", t.id, now)?;
         t.escalate(now)?;
         t.due_at = Some(ctx.rules.due(&t.sla_tier, t.priority, now));
-        Ok(())
+        notify(conn, "escalate", t, now, None)
     })
 }
 
@@ -637,8 +664,8 @@ pub fn reopen(store: &mut Store, ctx: &Ctx, id: i64, reason: Option<&str>) -> Re
                 }
             }
         }
-        crate::store::outbox::push(conn, "reopen", t.id, now)?;
-        t.reopen(now)
+        t.reopen(now)?;
+        notify(conn, "reopen", t, now, None)
     })
 }
 
@@ -724,7 +751,7 @@ pub(crate) fn open_finding(
         )
     };
     t.id = tickets::insert(conn, &t)?;
-    crate::store::outbox::push(conn, "open", t.id, now)?;
+    notify(conn, "open", &t, now, None)?;
     tickets::add_note(conn, t.id, now, &ctx.actor, "note", detail)?;
     audit::record(
         conn,
@@ -772,4 +799,17 @@ pub fn open(
     )?;
     tx.commit()?;
     Ok(t)
+}
+
+/// Queue `event` for a ticket changed by a person, with its payload as now.
+fn notify(
+    conn: &Connection,
+    event: &str,
+    t: &Ticket,
+    now: i64,
+    reason: Option<&str>,
+) -> Result<()> {
+    let view = crate::ops::views::TicketView::new(t.clone(), now);
+    let payload = crate::ops::hooks::payload(event, &view, reason);
+    crate::store::outbox::push(conn, event, t.id, now, Some(&payload))
 }

@@ -39,23 +39,44 @@ impl Hooks {
         }
     }
 
-    fn argv(&self, event: &str) -> &[String] {
-        match event {
+    fn argv(&self, event: &str) -> Result<&[String]> {
+        Ok(match event {
             "open" => &self.on_open,
             "escalate" => &self.on_escalate,
             "reopen" => &self.on_reopen,
             "resolve" => &self.on_resolve,
-            _ => &self.on_task_overdue,
-        }
+            "task_overdue" => &self.on_task_overdue,
+            other => anyhow::bail!(
+                "notification event '{other}' is not one of {}",
+                EVENTS.join(", ")
+            ),
+        })
     }
 }
 
-/// What a hook is handed on stdin.
+/// What a hook is handed on stdin: the ticket as it was at the change.
 #[derive(Serialize)]
 struct Payload<'a> {
     event: &'a str,
     ticket: &'a TicketView,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason: Option<&'a str>,
 }
+
+/// The payload of a notification, as stored with it at the change:
+/// `{"event", "ticket", "reason"?}`. `reason` of a `resolve`: `person`,
+/// `auto-recovered`, `superseded`, `withdrawn` or `decommissioned`.
+pub fn payload(event: &str, ticket: &TicketView, reason: Option<&str>) -> String {
+    serde_json::to_string(&Payload {
+        event,
+        ticket,
+        reason,
+    })
+    .unwrap_or_default()
+}
+
+/// The events a hook can be configured for; any other is an error.
+pub const EVENTS: [&str; 5] = ["open", "escalate", "reopen", "resolve", "task_overdue"];
 
 /// A hook that failed, as reported.
 #[derive(Debug, Clone, Serialize)]
@@ -66,7 +87,7 @@ pub struct Failure {
     pub error: String,
 }
 
-/// Hooks running at once at most.
+/// Hooks running at once at most (rows of different tickets).
 const PARALLEL: usize = 8;
 
 struct Running {
@@ -75,37 +96,46 @@ struct Running {
     job: (String, i64, String),
 }
 
-/// Notifications read, run and removed per transaction.
+/// Notifications claimed, run and removed per round.
 const DELIVER_BATCH: i64 = 1024;
 
-/// Deliver every queued notification. Rows are removed once their hook has
-/// run (or when no hook is configured for the event); failures are audited.
+/// A notification ready to run: its row, event, ticket, command and payload.
+type Job = (i64, String, i64, Vec<String>, String);
+
+/// Deliver every queued notification, at most once each: rows are claimed
+/// with a lease (twice `hooks.timeout`) in a short transaction, run (one
+/// ticket's rows in order, each after the one before has finished), then
+/// removed whatever the outcome; failures are audited, never retried.
 pub fn deliver(store: &mut Store, ctx: &Ctx, hooks: &Hooks) -> Result<Vec<Failure>> {
     let mut failures = Vec::new();
+    let lease = 2 * hooks.timeout.as_secs().max(1) as i64;
+    let claimer = format!("bmctl pid {}", std::process::id());
     loop {
-        let batch = outbox::pending(&store.conn, DELIVER_BATCH)?;
+        let tx = store.write()?;
+        let batch = outbox::claim(&tx, DELIVER_BATCH, crate::clock::wall(), lease, &claimer)?;
+        tx.commit()?;
         if batch.is_empty() {
             break;
         }
         let mut jobs = Vec::new();
-        for (id, event, ticket_id) in &batch {
-            let argv = hooks.argv(event);
+        for (id, event, ticket_id, stored) in &batch {
+            let argv = hooks.argv(event)?;
             if argv.is_empty() {
                 continue;
             }
-            let t = tickets::get(&store.conn, *ticket_id)?;
-            let view = TicketView::new(t, ctx.ts());
-            let json = serde_json::to_string(&Payload {
-                event,
-                ticket: &view,
-            })?;
+            // rows queued before payloads were kept: the ticket as it is now
+            let json = match stored {
+                Some(p) => p.clone(),
+                None => {
+                    let t = tickets::get(&store.conn, *ticket_id)?;
+                    payload(event, &TicketView::new(t, ctx.ts()), None)
+                }
+            };
             jobs.push((*id, event.clone(), *ticket_id, argv.to_vec(), json));
         }
         let failed = run_all(jobs, hooks.timeout);
         let tx = store.write()?;
-        if let Some((last, _, _)) = batch.last() {
-            outbox::delete_through(&tx, *last)?;
-        }
+        outbox::delete(&tx, &batch.iter().map(|b| b.0).collect::<Vec<_>>())?;
         for f in &failed {
             audit::record(
                 &tx,
@@ -126,15 +156,22 @@ pub fn deliver(store: &mut Store, ctx: &Ctx, hooks: &Hooks) -> Result<Vec<Failur
 }
 
 /// Run the hook commands, at most [`PARALLEL`] at once, each with `timeout`.
-fn run_all(jobs: Vec<(i64, String, i64, Vec<String>, String)>, timeout: Duration) -> Vec<Failure> {
+fn run_all(jobs: Vec<Job>, timeout: Duration) -> Vec<Failure> {
     let mut failures = Vec::new();
-    let mut queue = jobs.into_iter();
+    let mut queue: Vec<Job> = jobs;
     let mut running: Vec<Running> = Vec::new();
     loop {
         while running.len() < PARALLEL {
-            let Some((_, event, ticket_id, argv, json)) = queue.next() else {
+            // the first row whose ticket has nothing running or waiting before it
+            let mut seen = std::collections::HashSet::new();
+            let next = queue.iter().position(|j| {
+                let free = seen.insert(j.2) && !running.iter().any(|r| r.job.1 == j.2);
+                free
+            });
+            let Some(i) = next else {
                 break;
             };
+            let (_, event, ticket_id, argv, json) = queue.remove(i);
             let command = shell_words::join(&argv);
             // its own process group: a timeout kills the hook and its children
             let spawned = Command::new(&argv[0])
@@ -171,7 +208,7 @@ fn run_all(jobs: Vec<(i64, String, i64, Vec<String>, String)>, timeout: Duration
                 }),
             }
         }
-        if running.is_empty() {
+        if running.is_empty() && queue.is_empty() {
             break;
         }
         std::thread::sleep(Duration::from_millis(10));

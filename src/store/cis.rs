@@ -69,6 +69,14 @@ impl CiRow {
     }
 }
 
+/// A CI's host name by id.
+pub fn host_of(conn: &Connection, id: i64) -> Result<Option<String>> {
+    Ok(conn
+        .prepare_cached("SELECT host FROM cis WHERE id = ?1")?
+        .query_row([id], |r| r.get(0))
+        .optional()?)
+}
+
 /// How many active policies protect a CI.
 pub fn active_policies(conn: &Connection, ci_id: i64) -> Result<i64> {
     Ok(conn.query_row(

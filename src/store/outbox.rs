@@ -3,43 +3,79 @@
 use anyhow::Result;
 use rusqlite::{params, Connection};
 
-/// Queue a notification; called in the transaction that changes the ticket.
-pub fn push(conn: &Connection, event: &str, ticket_id: i64, at: i64) -> Result<()> {
+/// Queue a notification with its payload as at this change; called in the
+/// transaction that changes the ticket.
+pub fn push(
+    conn: &Connection,
+    event: &str,
+    ticket_id: i64,
+    at: i64,
+    payload: Option<&str>,
+) -> Result<()> {
     conn.prepare_cached(
-        "INSERT INTO hook_outbox (event, ticket_id, created_at) VALUES (?1, ?2, ?3)",
+        "INSERT INTO hook_outbox (event, ticket_id, created_at, payload) VALUES (?1, ?2, ?3, ?4)",
     )?
-    .execute(params![event, ticket_id, at])?;
+    .execute(params![event, ticket_id, at, payload])?;
     Ok(())
 }
 
-/// Queue notifications (event, ticket) of one instant, in order.
-pub fn push_all(conn: &Connection, events: &[(&str, i64)], at: i64) -> Result<()> {
+/// Queue notifications (event, ticket, payload) of one instant, in order.
+pub fn push_all(conn: &Connection, events: &[(&str, i64, String)], at: i64) -> Result<()> {
     super::insert_rows(
         conn,
         "hook_outbox",
-        &["event", "ticket_id", "created_at"],
+        &["event", "ticket_id", "created_at", "payload"],
         events,
-        |stmt, first, (event, ticket_id)| {
+        |stmt, first, (event, ticket_id, payload)| {
             stmt.raw_bind_parameter(first, event)?;
             stmt.raw_bind_parameter(first + 1, ticket_id)?;
-            stmt.raw_bind_parameter(first + 2, at)
+            stmt.raw_bind_parameter(first + 2, at)?;
+            stmt.raw_bind_parameter(first + 3, payload)
         },
     )
 }
 
-/// Waiting notifications, oldest first: `(id, event, ticket_id)`.
-pub fn pending(conn: &Connection, limit: i64) -> Result<Vec<(i64, String, i64)>> {
-    let mut stmt =
-        conn.prepare_cached("SELECT id, event, ticket_id FROM hook_outbox ORDER BY id LIMIT ?1")?;
-    let rows = stmt.query_map([limit], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+/// A claimed notification: `(id, event, ticket_id, payload)`.
+pub type Claimed = (i64, String, i64, Option<String>);
+
+/// Claim up to `limit` waiting notifications for `claimer` (a short write
+/// transaction of the caller): rows nobody holds, or whose lease (taken at
+/// `wall`, the wall clock) is older than `lease_s`, and none of a ticket
+/// whose earlier row someone else still holds, so that one ticket's rows
+/// run in order. Oldest first.
+pub fn claim(
+    conn: &Connection,
+    limit: i64,
+    wall: i64,
+    lease_s: i64,
+    claimer: &str,
+) -> Result<Vec<Claimed>> {
+    let mut stmt = conn.prepare_cached(
+        "UPDATE hook_outbox SET claimed_at = ?2, claimed_by = ?4
+         WHERE id IN (
+             SELECT o.id FROM hook_outbox o
+             WHERE (o.claimed_at IS NULL OR o.claimed_at < ?2 - ?3)
+               AND NOT EXISTS (
+                   SELECT 1 FROM hook_outbox e
+                   WHERE e.ticket_id = o.ticket_id AND e.id < o.id
+                     AND e.claimed_at IS NOT NULL AND e.claimed_at >= ?2 - ?3)
+             ORDER BY o.id LIMIT ?1)
+         RETURNING id, event, ticket_id, payload",
+    )?;
+    let rows = stmt.query_map(params![limit, wall, lease_s, claimer], |r| {
+        Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+    })?;
+    let mut out: Vec<Claimed> = rows.collect::<rusqlite::Result<_>>()?;
+    out.sort_by_key(|c| c.0);
+    Ok(out)
 }
 
-/// Remove the notifications up to and including `last` (a batch read by
-/// [`pending`]: ids only grow, so nothing queued since is below it).
-pub fn delete_through(conn: &Connection, last: i64) -> Result<()> {
-    conn.prepare_cached("DELETE FROM hook_outbox WHERE id <= ?1")?
-        .execute([last])?;
+/// Remove delivered (or failed: never retried) notifications.
+pub fn delete(conn: &Connection, ids: &[i64]) -> Result<()> {
+    let mut stmt = conn.prepare_cached("DELETE FROM hook_outbox WHERE id = ?1")?;
+    for id in ids {
+        stmt.execute([id])?;
+    }
     Ok(())
 }
 
@@ -57,7 +93,7 @@ pub fn take_overdue_tasks(conn: &Connection, now: i64) -> Result<Vec<i64>> {
     for id in &ids {
         conn.prepare_cached("UPDATE tickets SET overdue_notified_at = ?2 WHERE id = ?1")?
             .execute(params![id, now])?;
-        push(conn, "task_overdue", *id, now)?;
+        push(conn, "task_overdue", *id, now, None)?;
     }
     Ok(ids)
 }

@@ -23,6 +23,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0013_events_by_day.sql"),
     include_str!("migrations/0014_run_identity.sql"),
     include_str!("migrations/0015_pruned_days.sql"),
+    include_str!("migrations/0016_outbox_payload.sql"),
 ];
 
 /// The newest schema version this bmctl knows.

@@ -683,3 +683,51 @@ fn health_flags_a_silent_client_and_a_check_that_stopped() {
     );
     assert!(env.run(&["tasks", "due"]).ok().stderr.is_empty());
 }
+
+/// #10 §12: a fail-then-success import notifies `open` then `resolve`, in
+/// that order even when `open`'s hook is slower, each with the ticket as it
+/// was at that change (the open payload once said "resolved").
+#[test]
+fn hooks_run_in_order_with_the_state_of_their_moment() {
+    let env = onboarded("2026-11-01T00:00:00Z");
+    let out = env.path("hooks.jsonl");
+    let slow = format!(r#"["sh", "-c", "sleep 0.4; cat >> {}"]"#, out.display());
+    let fast = format!(r#"["sh", "-c", "cat >> {}"]"#, out.display());
+    let cfg = env.write(
+        "bmctl.toml",
+        &format!("[hooks]\non_open = {slow}\non_resolve = {fast}\n"),
+    );
+    let lines = [
+        line("fs01-nightly", "failed", "2026-11-28T21:00:00Z", ""),
+        line("fs01-nightly", "success", "2026-11-29T21:00:00Z", ""),
+    ];
+    let f = env.write("e.jsonl", &(lines.join("\n") + "\n"));
+    env.cmd()
+        .args([
+            "--config",
+            cfg.to_str().unwrap(),
+            "events",
+            "import",
+            f.to_str().unwrap(),
+        ])
+        .assert()
+        .success();
+    let got: Vec<serde_json::Value> = std::fs::read_to_string(&out)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let seen: Vec<(&str, &str)> = got
+        .iter()
+        .map(|e| {
+            (
+                e["event"].as_str().unwrap(),
+                e["ticket"]["status"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(seen, [("open", "open"), ("resolve", "resolved")]);
+    assert_eq!(got[1]["reason"], "auto-recovered");
+    assert_eq!(got[0]["ticket"]["ci"], "fs01");
+    assert_eq!(env.count("hook_outbox"), 0);
+}
