@@ -442,7 +442,6 @@ pub fn run(app: &App, cmd: &Cmd) -> Result<u8> {
                 &store,
                 app.ctx("tasks due")?.ts(),
                 &super::health::limits(app),
-                client.as_deref(),
             ) {
                 if let Some(line) = h.summary() {
                     app.say(line);
