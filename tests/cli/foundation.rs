@@ -290,25 +290,21 @@ fn a_mistyped_db_is_an_error_never_a_new_database() {
 #[test]
 fn writes_refuse_now_unless_the_database_allows_time_travel() {
     let env = TestEnv::empty("UTC");
-    let plain = |args: &[&str]| -> Run {
-        env.base()
-            .arg("--db")
+    // with the test's fixed BMCTL_NOW, or on the wall clock
+    let at = |fixed: bool, args: &[&str]| -> Run {
+        let mut c = env.base();
+        if !fixed {
+            c.env_remove("BMCTL_NOW");
+        }
+        c.arg("--db")
             .arg(&env.db)
             .args(args)
             .output()
             .unwrap()
             .into()
     };
-    let wall = |args: &[&str]| -> Run {
-        env.base()
-            .env_remove("BMCTL_NOW")
-            .arg("--db")
-            .arg(&env.db)
-            .args(args)
-            .output()
-            .unwrap()
-            .into()
-    };
+    let plain = |args: &[&str]| at(true, args);
+    let wall = |args: &[&str]| at(false, args);
     wall(&["init"]).ok();
     let add = ["client", "add", "acme", "--name", "Acme", "--tz", "UTC"];
     let r = plain(&add).code(5);
@@ -324,14 +320,17 @@ fn writes_refuse_now_unless_the_database_allows_time_travel() {
     // reads honour --now
     plain(&["client", "list"]).ok();
     plain(&["kpi"]).ok();
-    let show = plain(&["--format", "json", "config", "show"]).ok().json();
-    let travel = show
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|r| r["key"] == "time_travel")
-        .unwrap();
-    assert_eq!(travel["value"], "refused");
+    let travel = |show: serde_json::Value| {
+        let rows = show.as_array().unwrap().clone();
+        rows.into_iter()
+            .find(|r| r["key"] == "time_travel")
+            .unwrap()["value"]
+            .clone()
+    };
+    assert_eq!(
+        travel(plain(&["--format", "json", "config", "show"]).ok().json()),
+        "refused"
+    );
     // a database with data never learns to travel in time
     assert!(wall(&["init", "--allow-time-travel"])
         .code(5)
@@ -340,14 +339,10 @@ fn writes_refuse_now_unless_the_database_allows_time_travel() {
     // a test database does
     let t = TestEnv::new();
     t.run(&add).ok();
-    let show = t.run(&["--format", "json", "config", "show"]).ok().json();
-    let travel = show
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|r| r["key"] == "time_travel")
-        .unwrap();
-    assert_eq!(travel["value"], "allowed");
+    assert_eq!(
+        travel(t.run(&["--format", "json", "config", "show"]).ok().json()),
+        "allowed"
+    );
 }
 
 #[test]

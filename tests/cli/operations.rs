@@ -238,6 +238,20 @@ fn a_pause_needs_its_end() {
     env.run(&["pause", "end", "99"]).code(4);
 }
 
+/// `events import FILE` with the config file `cfg`.
+fn import_with(env: &TestEnv, cfg: &std::path::Path, f: &std::path::Path) -> std::process::Output {
+    env.cmd()
+        .args([
+            "--config",
+            cfg.to_str().unwrap(),
+            "events",
+            "import",
+            f.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap()
+}
+
 fn hook_config(env: &TestEnv, extra: &str) -> std::path::PathBuf {
     let out = env.path("hooks.jsonl");
     let sh = |_: &str| format!(r#"["sh", "-c", "cat >> {}"]"#, out.display());
@@ -324,17 +338,7 @@ fn a_failing_or_hanging_hook_is_reported_and_the_ticket_kept() {
             &line("fs01-nightly", "failed", "2026-11-02T21:00:00Z", ""),
         );
         let started = std::time::Instant::now();
-        let out = env
-            .cmd()
-            .args([
-                "--config",
-                cfg.to_str().unwrap(),
-                "events",
-                "import",
-                f.to_str().unwrap(),
-            ])
-            .output()
-            .unwrap();
+        let out = import_with(&env, &cfg, &f);
         assert!(out.status.success());
         assert!(started.elapsed() < std::time::Duration::from_secs(20));
         let stderr = String::from_utf8_lossy(&out.stderr);
@@ -615,17 +619,7 @@ fn a_timed_out_hook_and_its_children_are_killed_at_the_timeout() {
         ),
     );
     let started = std::time::Instant::now();
-    let out = env
-        .cmd()
-        .args([
-            "--config",
-            cfg.to_str().unwrap(),
-            "events",
-            "import",
-            f.to_str().unwrap(),
-        ])
-        .output()
-        .unwrap();
+    let out = import_with(&env, &cfg, &f);
     let took = started.elapsed();
     assert!(out.status.success());
     assert!(
@@ -702,16 +696,7 @@ fn hooks_run_in_order_with_the_state_of_their_moment() {
         line("fs01-nightly", "success", "2026-11-29T21:00:00Z", ""),
     ];
     let f = env.write("e.jsonl", &(lines.join("\n") + "\n"));
-    env.cmd()
-        .args([
-            "--config",
-            cfg.to_str().unwrap(),
-            "events",
-            "import",
-            f.to_str().unwrap(),
-        ])
-        .assert()
-        .success();
+    assert!(import_with(&env, &cfg, &f).status.success());
     let got: Vec<serde_json::Value> = std::fs::read_to_string(&out)
         .unwrap()
         .lines()

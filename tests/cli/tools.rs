@@ -138,27 +138,23 @@ fn real_clock_restic_exit_codes_through_run() {
         .unwrap();
     assert!(status.status.success());
     let job = "acme/fs01-nightly";
+    // the job's own backup: its host and tag map a snapshot listing to it
+    let backup = [
+        "restic",
+        "-r",
+        r,
+        "--no-cache",
+        "backup",
+        "--json",
+        "--host",
+        "fs01",
+        "--tag",
+        "nightly",
+        s,
+    ];
 
     // 0: success, keyed by the snapshot's short id
-    let out = run_now(
-        &env,
-        &pw,
-        job,
-        &[
-            "restic",
-            "-r",
-            r,
-            "--no-cache",
-            "backup",
-            "--json",
-            "--host",
-            "fs01",
-            "--tag",
-            "nightly",
-            s,
-        ],
-    )
-    .code(0);
+    let out = run_now(&env, &pw, job, &backup).code(0);
     assert!(
         out.stdout.contains("\"message_type\":\"summary\""),
         "the tool's output passes through"
@@ -256,25 +252,7 @@ fn real_clock_restic_exit_codes_through_run() {
     // `restic snapshots` ingest does not record the same backup twice
     let spool = env.path("spool.jsonl");
     let sp = spool.to_str().unwrap();
-    let args = [
-        "run",
-        "--job",
-        job,
-        "--spool",
-        sp,
-        "--",
-        "restic",
-        "-r",
-        r,
-        "--no-cache",
-        "backup",
-        "--json",
-        "--host",
-        "fs01",
-        "--tag",
-        "nightly",
-        s,
-    ];
+    let args = [&["run", "--job", job, "--spool", sp, "--"][..], &backup[..]].concat();
     real_clock(&env, &pw, &args).code(0);
     let text = std::fs::read_to_string(&spool).unwrap();
     let line: serde_json::Value = serde_json::from_str(text.trim()).unwrap();
