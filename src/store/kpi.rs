@@ -22,8 +22,11 @@ pub(crate) fn open_at_sql(client_id: Option<i64>, end: i64) -> super::Query {
         q.bind("t.client_id =", c.into());
     }
     q.bind("t.opened_at <", end.into());
+    // open at `end` unless a closure covers it (reopened later or not):
+    // the ticket's status then, not now
     q.raw(&format!(
-        " AND (t.resolved_at IS NULL OR t.resolved_at >= {end})"
+        " AND NOT EXISTS (SELECT 1 FROM ticket_closures c WHERE c.ticket_id = t.id
+             AND c.closed_at < {end} AND (c.reopened_at IS NULL OR c.reopened_at >= {end}))"
     ));
     q
 }

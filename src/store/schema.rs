@@ -24,6 +24,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0014_run_identity.sql"),
     include_str!("migrations/0015_pruned_days.sql"),
     include_str!("migrations/0016_outbox_payload.sql"),
+    include_str!("migrations/0017_ticket_closures.sql"),
 ];
 
 /// The newest schema version this bmctl knows.

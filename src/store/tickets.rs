@@ -297,6 +297,32 @@ fn bind_ticket(
 
 /// Insert a ticket (numbered by the caller when its `id` is not 0); `None`
 /// when a task for the same occurrence exists already.
+/// Record a ticket's closure or reopening when its status crossed between
+/// open and closed (`before` `None`: a new ticket, born closed or not).
+fn track_closure(conn: &Connection, before: Option<&Ticket>, t: &Ticket) -> Result<()> {
+    let was_open = before.is_none_or(Ticket::is_open);
+    match (was_open, t.is_open()) {
+        (true, false) => {
+            conn.prepare_cached(
+                "INSERT INTO ticket_closures (ticket_id, closed_at) VALUES (?1, ?2)
+                 ON CONFLICT (ticket_id, closed_at) DO UPDATE SET reopened_at = NULL",
+            )?
+            .execute(rusqlite::params![
+                t.id,
+                t.resolved_at.unwrap_or(t.updated_at)
+            ])?;
+        }
+        (false, true) => {
+            conn.prepare_cached(
+                "UPDATE ticket_closures SET reopened_at = ?2 WHERE ticket_id = ?1 AND reopened_at IS NULL",
+            )?
+            .execute(rusqlite::params![t.id, t.updated_at])?;
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
 pub fn try_insert(conn: &Connection, t: &Ticket) -> Result<Option<i64>> {
     static SQL: OnceLock<String> = OnceLock::new();
     let sql = SQL.get_or_init(|| {
@@ -309,6 +335,10 @@ pub fn try_insert(conn: &Connection, t: &Ticket) -> Result<Option<i64>> {
     let mut stmt = conn.prepare_cached(sql)?;
     bind_ticket(&mut stmt, 1, t)?;
     let n = stmt.raw_execute()?;
+    if n == 1 && !t.is_open() {
+        let id = conn.last_insert_rowid();
+        track_closure(conn, None, &Ticket { id, ..t.clone() })?;
+    }
     Ok((n == 1).then(|| conn.last_insert_rowid()))
 }
 
@@ -322,7 +352,11 @@ pub fn insert_numbered(conn: &Connection, tickets: &[&Ticket]) -> Result<()> {
     debug_assert!(tickets.iter().all(|t| t.id != 0));
     super::insert_rows(conn, "tickets", &COLUMNS, tickets, |stmt, first, t| {
         bind_ticket(stmt, first, t)
-    })
+    })?;
+    for t in tickets.iter().filter(|t| !t.is_open()) {
+        track_closure(conn, None, t)?;
+    }
+    Ok(())
 }
 
 /// Write back the fields a ticket's life changes, those that differ from
@@ -332,6 +366,7 @@ pub fn insert_numbered(conn: &Connection, tickets: &[&Ticket]) -> Result<()> {
 /// their pages were most of the ticket automation's WAL writes.
 pub fn save(conn: &Connection, before: &Ticket, t: &Ticket) -> Result<()> {
     debug_assert_eq!(before.id, t.id);
+    track_closure(conn, Some(before), t)?;
     let checklist = checklist_json(t);
     let mut changed: Vec<(&str, &dyn rusqlite::ToSql)> = Vec::new();
     macro_rules! field {

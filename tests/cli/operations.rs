@@ -716,3 +716,35 @@ fn hooks_run_in_order_with_the_state_of_their_moment() {
     assert_eq!(got[0]["ticket"]["ci"], "fs01");
     assert_eq!(env.count("hook_outbox"), 0);
 }
+
+/// #10 §5: the backlog of a past period counts each ticket as it was then:
+/// one resolved on Nov 5 and reopened on Nov 20 was not open on Nov 10.
+#[test]
+fn the_backlog_of_a_past_period_counts_what_was_open_then() {
+    let env = onboarded("2026-11-01T00:00:00Z");
+    let l = line("fs01-nightly", "failed", "2026-11-02T21:00:00Z", "");
+    import_lines(&env, "2026-11-02T22:00:00Z", &[l]).ok();
+    let resolve = [
+        "correct", "resolve", "1", "--cause", "media", "--fix", "new disk",
+    ];
+    env.run_at("2026-11-05T09:00:00Z", &resolve).ok();
+    env.run_at("2026-11-20T09:00:00Z", &["correct", "reopen", "1"])
+        .ok();
+    let open_at_end = |to: &str| {
+        let args = [
+            "--format",
+            "json",
+            "kpi",
+            "--client",
+            "acme",
+            "--from",
+            "2026-11-01",
+            "--to",
+            to,
+        ];
+        env.run_at("2026-11-30T07:00:00Z", &args).ok().json()["aged_backlog"]["open"].clone()
+    };
+    assert_eq!(open_at_end("2026-11-04"), 1);
+    assert_eq!(open_at_end("2026-11-10"), 0);
+    assert_eq!(open_at_end("2026-11-25"), 1);
+}
