@@ -195,6 +195,15 @@ pub fn render(k: &Kpis) -> String {
     for (name, value, detail) in rows {
         out.push_str(&format!("  {name:<38} {value:>8}  {detail}\n"));
     }
+    if k.incomplete {
+        out.push_str(&match k.counted_until {
+            Some(c) => format!(
+                "  Not counted yet: windows that closed after {} (the last `bmctl check`); run `bmctl check` for the full figures\n",
+                rfc3339(c.0)
+            ),
+            None => "  Not counted yet: `bmctl check` has never run, so no missed or failed occurrence is counted\n".into(),
+        });
+    }
     for i in &k.recovery_issues.items {
         out.push_str(&format!(
             "    - {} {}/{} {}: {}\n",
@@ -267,7 +276,10 @@ pub fn run(app: &App, a: &Args) -> Result<u8> {
                         a.client.as_deref().unwrap_or("all clients"),
                     ))?;
                 }
-                output::list(f, &all.iter().map(Row::from).collect::<Vec<_>>())?
+                output::list(f, &all.iter().map(Row::from).collect::<Vec<_>>())?;
+                if f == output::Format::Table && all.iter().any(|k| k.incomplete) {
+                    app.say("Not counted yet: windows that closed after the last `bmctl check`; run it for the full figures");
+                }
             }
         }
         return Ok(0);

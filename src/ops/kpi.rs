@@ -28,6 +28,12 @@ pub struct Kpis {
     pub backup_incident_rate: IncidentRate,
     pub task_compliance: Compliance,
     pub recovery_success_rate: RecoverySuccess,
+    /// The windows `check` has closed reach this far (its last run): when
+    /// it is before the period's end (or now), occurrences after it are not
+    /// counted yet. `None`: `check` never ran.
+    pub counted_until: Option<Ts>,
+    /// Whether occurrences of the period may be missing for that reason.
+    pub incomplete: bool,
 }
 
 /// The zone of the period's boundaries: the client's, or UTC for all clients.
@@ -126,6 +132,8 @@ pub fn compute(
         local_day(to, tz),
     )?;
     let tasks = tickets::tasks_due_between(&store.conn, client_id, from, to)?;
+    let counted = crate::store::meta::get(&store.conn, crate::ops::health::LAST_CHECK)?
+        .and_then(|v| v.parse::<i64>().ok());
     Ok(Kpis {
         client: client.map(str::to_string),
         period: period_label(from, to, tz),
@@ -146,5 +154,36 @@ pub fn compute(
         ),
         task_compliance: report::compliance(&tasks, end),
         recovery_success_rate: report::recovery_success(&attempts),
+        counted_until: counted.map(Ts),
+        incomplete: match counted {
+            None => true,
+            Some(c) if c >= end => false,
+            Some(c) => window_closed_between(store, client_id, c, end)?,
+        },
     })
+}
+
+/// Whether any active policy (of one client, or all) has a window that
+/// closed in `(after, until]`: one that `check`, last run at `after`, has
+/// not judged. Policies sharing a schedule, zone and grace are asked once.
+fn window_closed_between(
+    store: &Store,
+    client_id: Option<i64>,
+    after: i64,
+    until: i64,
+) -> Result<bool> {
+    use crate::domain::policy::Schedule;
+    for (schedule, zone, grace) in crate::store::policies::schedules(&store.conn, client_id)? {
+        let (Ok(s), Ok(tz)) = (Schedule::parse(&schedule), zone.parse::<Tz>()) else {
+            continue;
+        };
+        // the first occurrence whose window closes after `after`
+        let first = crate::domain::time::from_unix(after - grace);
+        if s.next_after(first, tz)
+            .is_some_and(|t| t.timestamp() + grace <= until)
+        {
+            return Ok(true);
+        }
+    }
+    Ok(false)
 }

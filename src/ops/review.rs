@@ -203,6 +203,17 @@ pub fn build(
     })
 }
 
+/// The sentence a review carries while `check` has not closed its last windows.
+fn not_counted(r: &Review) -> String {
+    match r.kpis.counted_until {
+        Some(c) => format!(
+            "Backup windows that closed after {} (bmctl's last check) are not counted in these figures yet.",
+            rfc3339(c.0)
+        ),
+        None => "bmctl's check has not run: no missed or failed backup window is counted in these figures.".into(),
+    }
+}
+
 /// `2026-10` for a month's KPIs (the client's month).
 fn month_label(k: &Kpis) -> String {
     k.period.clone()
@@ -366,6 +377,9 @@ pub fn markdown(r: &Review) -> String {
         r.quarter_label,
         r.previous_quarter
     );
+    if r.kpis.incomplete {
+        m.push_str(&format!("{}\n\n", not_counted(r)));
+    }
     for (n, a, b) in kpi_rows(r) {
         m.push_str(&format!("| {n} | {a} | {b} |\n"));
     }
@@ -467,6 +481,12 @@ th,td{{border:1px solid #bbb;padding:3px 6px;font-size:10pt;text-align:left;vert
         at = rfc3339(r.generated_at.0),
         tier = esc(&r.sla_tier)
     );
+    if r.kpis.incomplete {
+        h.push_str(&format!(
+            "<p><strong>{}</strong></p>\n",
+            esc(&not_counted(r))
+        ));
+    }
     h.push_str(&format!(
         "<h2>KPIs</h2>\n<table><tr><th>KPI</th><th>{}</th><th>{}</th></tr>\n",
         esc(&r.quarter_label),

@@ -395,6 +395,25 @@ pub fn mark_running(conn: &Connection, id: i64, since: i64) -> Result<()> {
     Ok(())
 }
 
+/// The distinct (schedule, zone, grace) of active policies, of one client or all.
+pub fn schedules(conn: &Connection, client_id: Option<i64>) -> Result<Vec<(String, String, i64)>> {
+    const SELECT: &str = "SELECT DISTINCT p.schedule, c.timezone, p.grace_s FROM policies p
+         JOIN clients c ON c.id = p.client_id WHERE p.status = 'active'";
+    let row = |r: &rusqlite::Row<'_>| Ok((r.get(0)?, r.get(1)?, r.get(2)?));
+    // one client's through the (status, client_id) index
+    let rows: Vec<(String, String, i64)> = match client_id {
+        Some(c) => conn
+            .prepare_cached(&format!("{SELECT} AND p.client_id = ?1"))?
+            .query_map([c], row)?
+            .collect::<rusqlite::Result<_>>()?,
+        None => conn
+            .prepare_cached(SELECT)?
+            .query_map([], row)?
+            .collect::<rusqlite::Result<_>>()?,
+    };
+    Ok(rows)
+}
+
 pub fn set_checked_until(conn: &Connection, id: i64, until: i64) -> Result<()> {
     conn.prepare_cached("UPDATE policy_state SET checked_until = ?2 WHERE policy_id = ?1")?
         .execute(params![id, until])?;

@@ -748,3 +748,35 @@ fn the_backlog_of_a_past_period_counts_what_was_open_then() {
     assert_eq!(open_at_end("2026-11-10"), 0);
     assert_eq!(open_at_end("2026-11-25"), 1);
 }
+
+/// #10 §7: KPIs say when windows closed after the last `check` are not
+/// counted yet (asked on Dec 1 about November after a check on Nov 30).
+#[test]
+fn kpis_say_what_check_has_not_counted_yet() {
+    let env = onboarded("2026-11-01T00:00:00Z");
+    let kpi = |now: &str| {
+        env.run_at(now, &["kpi", "--client", "acme", "--month", "2026-11"])
+            .ok()
+            .stdout
+    };
+    assert!(kpi("2026-11-30T07:00:00Z").contains("`bmctl check` has never run"));
+    env.run_at("2026-11-30T22:59:00Z", &["check"]).ok();
+    let later = kpi("2026-12-01T08:00:00Z");
+    assert!(
+        later.contains("Not counted yet: windows that closed after 2026-11-30T22:59:00Z"),
+        "{later}"
+    );
+    env.run_at("2026-12-01T08:00:00Z", &["check"]).ok();
+    assert!(!kpi("2026-12-01T08:05:00Z").contains("Not counted yet"));
+    let json = env
+        .run_at(
+            "2026-12-01T08:05:00Z",
+            &[
+                "--format", "json", "kpi", "--client", "acme", "--month", "2026-11",
+            ],
+        )
+        .ok()
+        .json();
+    assert_eq!(json["incomplete"], false);
+    assert_eq!(json["counted_until"], "2026-12-01T08:00:00Z");
+}
