@@ -92,6 +92,18 @@ const SETTINGS: &[Setting] = &[
         help: "a run dated later than now plus this is held as clock skew, not applied",
     },
     Setting {
+        key: "audit.checkpoint_file",
+        default: "",
+        kind: Kind::Text,
+        help: "where `audit checkpoint` appends (default: the state folder's bmctl/audit-checkpoints.jsonl)",
+    },
+    Setting {
+        key: "audit.checkpoint_hook",
+        default: "[]",
+        kind: Kind::Argv,
+        help: "a command handed each checkpoint on stdin, e.g. [\"logger\", \"-t\", \"bmctl-audit\"]",
+    },
+    Setting {
         key: "ingest.silence_after",
         default: "26h",
         kind: Kind::Duration,

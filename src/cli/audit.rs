@@ -12,7 +12,24 @@ use crate::store::audit::{self, AuditRow};
 #[derive(Debug, Subcommand)]
 pub enum Cmd {
     /// Recompute the hash chain; exit 1 naming the first edited, deleted or inserted row.
-    Verify,
+    #[command(
+        after_help = "With --since FILE, also against every checkpoint of this database in FILE
+(see `audit checkpoint`): a truncated or re-hashed log, a row inserted before a checkpoint's
+head, and a row appended after it with a time before it are found."
+    )]
+    Verify {
+        /// A checkpoint file written by `audit checkpoint`.
+        #[arg(long, value_name = "FILE")]
+        since: Option<std::path::PathBuf>,
+    },
+    /// Anchor the chain's head (row count, hash, wall-clock time) outside the
+    /// database: appended to a file (default: audit.checkpoint_file) and handed
+    /// to audit.checkpoint_hook (e.g. ["logger", "-t", "bmctl-audit"]).
+    Checkpoint {
+        /// The file to append to [default: audit.checkpoint_file].
+        #[arg(long, value_name = "FILE")]
+        to: Option<std::path::PathBuf>,
+    },
     /// Audit entries, oldest first.
     List {
         /// Only this entity type, or TYPE:ID (e.g. ci:acme/fs01, client:acme).
@@ -52,8 +69,80 @@ impl Tabular for AuditRow {
 pub fn run(app: &App, cmd: &Cmd) -> Result<u8> {
     let store = app.store()?;
     match cmd {
-        Cmd::Verify => {
-            let v = audit::verify(&store.conn)?;
+        Cmd::Checkpoint { to } => {
+            let file = match to {
+                Some(f) => f.clone(),
+                None => checkpoint_file(app)?,
+            };
+            if file.parent() == store.path.parent() && file.parent().is_some() {
+                app.say("bmctl: warning: the checkpoint file is beside the database: whoever can rewrite one can rewrite both; keep it elsewhere");
+            }
+            let cp = Checkpoint {
+                db: db_name(&store.path),
+                head: audit::head(&store.conn)?,
+                wall_at: crate::clock::wall(),
+            };
+            let line = serde_json::to_string(&cp)?;
+            append_private(&file, &line)?;
+            let hook = app.config.argv("audit.checkpoint_hook");
+            if let Some((cmd, args)) = hook.split_first() {
+                use std::io::Write;
+                let mut child = std::process::Command::new(cmd)
+                    .args(args)
+                    .stdin(std::process::Stdio::piped())
+                    .spawn()
+                    .map_err(|e| anyhow::anyhow!("audit.checkpoint_hook `{cmd}`: {e}"))?;
+                if let Some(mut stdin) = child.stdin.take() {
+                    stdin.write_all(format!("{line}\n").as_bytes())?;
+                }
+                let st = child.wait()?;
+                if !st.success() {
+                    return Err(anyhow::anyhow!(
+                        "audit.checkpoint_hook `{cmd}` failed: {st}"
+                    ));
+                }
+            }
+            output::text(&format!("{line}\n"))?;
+            app.say(format!("checkpoint appended to {}", file.display()));
+        }
+        Cmd::Verify { since } => {
+            let mut v = audit::verify(&store.conn)?;
+            if let Some(f) = since {
+                let text = std::fs::read_to_string(f)
+                    .map_err(|e| anyhow::anyhow!("reading checkpoints {}: {e}", f.display()))?;
+                let me = db_name(&store.path);
+                let mut found = 0;
+                for (n, l) in text
+                    .lines()
+                    .enumerate()
+                    .filter(|(_, l)| !l.trim().is_empty())
+                {
+                    let cp: Checkpoint = serde_json::from_str(l).map_err(|e| {
+                        rejected(format!("{}:{}: not a checkpoint: {e}", f.display(), n + 1))
+                    })?;
+                    if cp.db != me {
+                        continue;
+                    }
+                    found += 1;
+                    let problems = audit::against_checkpoint(&store.conn, &cp.head, cp.wall_at)?;
+                    if !problems.is_empty() && v.ok {
+                        v.ok = false;
+                        v.problem = Some(format!(
+                            "against the checkpoint of {} ({}:{}): {}",
+                            crate::domain::time::rfc3339(cp.wall_at),
+                            f.display(),
+                            n + 1,
+                            problems.join("; ")
+                        ));
+                    }
+                }
+                if found == 0 {
+                    return Err(rejected(format!(
+                        "{} holds no checkpoint of {me}",
+                        f.display()
+                    )));
+                }
+            }
             let pairs = [
                 ("rows", v.rows.to_string()),
                 (
@@ -75,8 +164,7 @@ pub fn run(app: &App, cmd: &Cmd) -> Result<u8> {
             output::show(app.format(), &v, &pairs)?;
             if !v.ok {
                 return Err(anyhow::anyhow!(
-                    "audit chain broken at row {}: {}",
-                    v.first_broken_id.unwrap_or(0),
+                    "audit log does not verify: {}",
                     v.problem.unwrap_or_default()
                 ));
             }
@@ -99,4 +187,52 @@ pub fn run(app: &App, cmd: &Cmd) -> Result<u8> {
         }
     }
     Ok(0)
+}
+
+/// One line of a checkpoint file.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Checkpoint {
+    /// The database it anchors (its path as opened), so one file serves several.
+    db: String,
+    #[serde(flatten)]
+    head: audit::Head,
+    wall_at: i64,
+}
+
+fn db_name(path: &std::path::Path) -> String {
+    std::fs::canonicalize(path)
+        .unwrap_or_else(|_| path.to_path_buf())
+        .display()
+        .to_string()
+}
+
+/// `audit.checkpoint_file`, else the platform's state folder: not the
+/// database's own folder.
+fn checkpoint_file(app: &App) -> Result<std::path::PathBuf> {
+    let set = app.config.raw_value("audit.checkpoint_file");
+    if !set.is_empty() {
+        return Ok(set.into());
+    }
+    Ok(dirs::state_dir()
+        .or_else(dirs::data_local_dir)
+        .ok_or_else(|| anyhow::anyhow!("no state folder on this platform; give --to FILE"))?
+        .join("bmctl")
+        .join("audit-checkpoints.jsonl"))
+}
+
+fn append_private(file: &std::path::Path, line: &str) -> Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    if let Some(dir) = file.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)?;
+    }
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .mode(0o600)
+        .open(file)
+        .map_err(|e| anyhow::anyhow!("writing checkpoint {}: {e}", file.display()))?;
+    f.write_all(format!("{line}\n").as_bytes())?;
+    f.sync_data()?;
+    Ok(())
 }

@@ -78,6 +78,7 @@ pub fn append(
         .optional()?
         .unwrap_or((0, String::new()));
     let mut rows = Vec::with_capacity(entries.size_hint().0);
+    let wall = crate::clock::wall();
     for e in entries {
         let row = ChainRow {
             id: prev_id + 1,
@@ -88,6 +89,7 @@ pub fn append(
             entity_id: e.entity_id,
             before: e.before,
             after: e.after,
+            wall_at: Some(wall),
         };
         let hash = row.hash(&prev_hash);
         prev_id = row.id;
@@ -107,6 +109,7 @@ pub fn append(
             "before",
             "after",
             "hash",
+            "wall_at",
         ],
         &rows,
         |stmt, first, (row, hash)| {
@@ -118,7 +121,8 @@ pub fn append(
             stmt.raw_bind_parameter(first + 5, &row.entity_id)?;
             stmt.raw_bind_parameter(first + 6, &row.before)?;
             stmt.raw_bind_parameter(first + 7, &row.after)?;
-            stmt.raw_bind_parameter(first + 8, hash)
+            stmt.raw_bind_parameter(first + 8, hash)?;
+            stmt.raw_bind_parameter(first + 9, row.wall_at)
         },
     )
 }
@@ -133,6 +137,8 @@ struct ChainRow {
     entity_id: String,
     before: Option<String>,
     after: Option<String>,
+    /// When the row was really written (schema 18 on; older rows: none).
+    wall_at: Option<i64>,
 }
 
 impl ChainRow {
@@ -153,6 +159,9 @@ impl ChainRow {
         field(self.entity_id.as_bytes());
         field(self.before.as_deref().unwrap_or("\u{0}null").as_bytes());
         field(self.after.as_deref().unwrap_or("\u{0}null").as_bytes());
+        if let Some(w) = self.wall_at {
+            field(&w.to_le_bytes());
+        }
         const HEX: &[u8; 16] = b"0123456789abcdef";
         let mut hex = String::with_capacity(64);
         for b in h.finalize() {
@@ -164,23 +173,117 @@ impl ChainRow {
 }
 
 fn chain_rows(conn: &Connection) -> Result<Vec<(ChainRow, Option<String>)>> {
-    let mut stmt = conn.prepare("SELECT id, at, actor, command, entity_type, entity_id, before, after, hash FROM audit_log ORDER BY id")?;
-    let rows = stmt.query_map([], |r| {
-        Ok((
-            ChainRow {
-                id: r.get(0)?,
-                at: r.get(1)?,
-                actor: r.get(2)?,
-                command: r.get(3)?,
-                entity_type: r.get(4)?,
-                entity_id: r.get(5)?,
-                before: r.get(6)?,
-                after: r.get(7)?,
-            },
-            r.get(8)?,
-        ))
+    // migration 7 hashes the rows before `wall_at` exists (migration 18)
+    let has_wall: bool = conn.query_row(
+        "SELECT count(*) > 0 FROM pragma_table_info('audit_log') WHERE name = 'wall_at'",
+        [],
+        |r| r.get(0),
+    )?;
+    let mut stmt = conn.prepare(if has_wall {
+        "SELECT id, at, actor, command, entity_type, entity_id, before, after, hash, wall_at
+         FROM audit_log ORDER BY id"
+    } else {
+        "SELECT id, at, actor, command, entity_type, entity_id, before, after, hash, NULL
+         FROM audit_log ORDER BY id"
     })?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+    let mut rows = stmt.query([])?;
+    let mut out = Vec::new();
+    while let Some(r) = rows.next()? {
+        let id: i64 = r.get(0)?;
+        // a damaged row is named, not a bare conversion error
+        let damaged = |e: rusqlite::Error| anyhow::anyhow!("audit row {id} is damaged: {e}");
+        let text = |i: usize| r.get::<_, String>(i).map_err(damaged);
+        let opt = |i: usize| r.get::<_, Option<String>>(i).map_err(damaged);
+        out.push((
+            ChainRow {
+                id,
+                at: r.get(1).map_err(damaged)?,
+                actor: text(2)?,
+                command: text(3)?,
+                entity_type: text(4)?,
+                entity_id: text(5)?,
+                before: opt(6)?,
+                after: opt(7)?,
+                wall_at: r.get(9).map_err(damaged)?,
+            },
+            opt(8)?,
+        ));
+    }
+    Ok(out)
+}
+
+/// The head of the chain, as `audit checkpoint` anchors it outside the file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct Head {
+    pub rows: i64,
+    pub last_id: i64,
+    pub hash: String,
+}
+
+pub fn head(conn: &Connection) -> Result<Head> {
+    let (rows, last_id): (i64, Option<i64>) =
+        conn.query_row("SELECT count(*), max(id) FROM audit_log", [], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })?;
+    let hash: Option<String> = match last_id {
+        Some(id) => conn.query_row("SELECT hash FROM audit_log WHERE id = ?1", [id], |r| {
+            r.get(0)
+        })?,
+        None => None,
+    };
+    Ok(Head {
+        rows,
+        last_id: last_id.unwrap_or(0),
+        hash: hash.unwrap_or_default(),
+    })
+}
+
+/// What a checkpoint taken at `wall` (the wall clock) finds wrong now: the
+/// chain up to its head changed (truncated, re-hashed, a row inserted or
+/// renumbered), or a row after it claims to be older than the checkpoint.
+pub fn against_checkpoint(conn: &Connection, cp: &Head, wall: i64) -> Result<Vec<String>> {
+    let mut problems = Vec::new();
+    let (count, hash): (i64, Option<String>) = conn.query_row(
+        "SELECT (SELECT count(*) FROM audit_log WHERE id <= ?1),
+                (SELECT hash FROM audit_log WHERE id = ?1)",
+        [cp.last_id],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
+    match hash {
+        None if cp.last_id > 0 => problems.push(format!(
+            "row {} of the checkpoint is gone: the log was truncated",
+            cp.last_id
+        )),
+        Some(h) if h != cp.hash => problems.push(format!(
+            "row {} no longer has the checkpoint's hash: the chain up to it was rewritten",
+            cp.last_id
+        )),
+        _ => {}
+    }
+    if count != cp.rows {
+        problems.push(format!(
+            "{count} rows up to row {} where the checkpoint counted {}: rows were inserted or removed",
+            cp.last_id, cp.rows
+        ));
+    }
+    let mut stmt = conn.prepare(
+        "SELECT id, wall_at FROM audit_log WHERE id > ?1 AND (wall_at IS NULL OR wall_at < ?2) ORDER BY id",
+    )?;
+    let late = stmt.query_map(params![cp.last_id, wall], |r| {
+        Ok((r.get::<_, i64>(0)?, r.get::<_, Option<i64>>(1)?))
+    })?;
+    for row in late {
+        let (id, w) = row?;
+        problems.push(match w {
+            Some(w) => format!(
+                "row {id}, after the checkpoint, says it was written at {}, before the checkpoint ({}): back-dated",
+                crate::domain::time::rfc3339(w),
+                crate::domain::time::rfc3339(wall)
+            ),
+            None => format!("row {id}, after the checkpoint, has no write time: not written by bmctl"),
+        });
+    }
+    Ok(problems)
 }
 
 /// Hash the rows written before the chain existed (migration 7).

@@ -25,6 +25,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0015_pruned_days.sql"),
     include_str!("migrations/0016_outbox_payload.sql"),
     include_str!("migrations/0017_ticket_closures.sql"),
+    include_str!("migrations/0018_audit_wall_clock.sql"),
 ];
 
 /// The newest schema version this bmctl knows.

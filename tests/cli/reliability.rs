@@ -954,3 +954,95 @@ fn a_catch_up_check_keeps_no_writer_waiting() {
     let again = env.run(&["--format", "json", "check"]).ok().json();
     assert_eq!(again["occurrences_closed"], 0);
 }
+
+/// #17 §6 (in part): a checkpoint kept outside the file catches what the
+/// chain alone cannot: truncation, a re-hashed chain, a row inserted before
+/// the checkpoint's head, a back-dated row appended after it; a damaged row
+/// is named.
+#[test]
+fn audit_checkpoints_catch_truncation_rehashing_and_back_dating() {
+    let env = onboarded("2026-11-01T00:00:00Z");
+    env.run(&["client", "edit", "acme", "--name", "Acme Corporation"])
+        .ok();
+    let cp = env.path("elsewhere/checkpoints.jsonl");
+    let r = env
+        .run(&["audit", "checkpoint", "--to", cp.to_str().unwrap()])
+        .ok();
+    assert!(r.stdout.contains("\"last_id\""), "{}", r.stdout);
+    env.run(&["audit", "verify", "--since", cp.to_str().unwrap()])
+        .ok();
+    {
+        let conn = rusqlite::Connection::open(&env.db).unwrap();
+        conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
+            .unwrap();
+    }
+    let line = std::fs::read_to_string(&cp).unwrap();
+    let canonical = std::fs::canonicalize(&env.db).unwrap();
+    let wall: i64 = serde_json::from_str::<serde_json::Value>(line.trim()).unwrap()["wall_at"]
+        .as_i64()
+        .unwrap();
+    let cases = [
+        ("truncated", "DELETE FROM audit_log WHERE id = (SELECT max(id) FROM audit_log);", false, "truncated"),
+        ("rehashed", "UPDATE audit_log SET actor = 'mallory' WHERE id = 1;", true, "rewritten"),
+        (
+            "inserted",
+            "UPDATE audit_log SET id = id + 1000 WHERE id >= 2; UPDATE audit_log SET id = id - 999 WHERE id >= 1000;
+             INSERT INTO audit_log (id, at, actor, command, entity_type, entity_id, after)
+             VALUES (2, 1, 'mallory', 'macd approve', 'change', '1', '{\"state\":\"approved\"}');",
+            true,
+            "rewritten",
+        ),
+        (
+            "backdated",
+            &format!("INSERT INTO audit_log (id, at, actor, command, entity_type, entity_id, after, wall_at)
+             SELECT max(id) + 1, 1, 'mallory', 'macd approve', 'change', '1', '{{\"state\":\"approved\"}}', {}
+             FROM audit_log;", wall - 3600),
+            true,
+            "back-dated",
+        ),
+    ];
+    for (name, sql, rehash, want) in cases {
+        let db = env.path(&format!("{name}.db"));
+        std::fs::copy(&env.db, &db).unwrap();
+        {
+            let conn = rusqlite::Connection::open(&db).unwrap();
+            conn.execute_batch(&format!(
+                "DROP TRIGGER audit_log_no_update; DROP TRIGGER audit_log_no_delete; {sql}"
+            ))
+            .unwrap();
+            if rehash {
+                // what an attacker with the file and 20 lines of code does
+                bmctl::store::audit::backfill_chain(&conn).unwrap();
+            }
+        }
+        let own = env.write(
+            &format!("{name}.jsonl"),
+            &line.replace(
+                canonical.to_str().unwrap(),
+                std::fs::canonicalize(&db).unwrap().to_str().unwrap(),
+            ),
+        );
+        let run = |args: &[&str]| -> Run {
+            env.base()
+                .arg("--db")
+                .arg(&db)
+                .args(args)
+                .output()
+                .unwrap()
+                .into()
+        };
+        // the chain alone does not see it
+        run(&["audit", "verify"]).ok();
+        let r = run(&["audit", "verify", "--since", own.to_str().unwrap()]).code(1);
+        assert!(r.stderr.contains(want), "{name}: {}", r.stderr);
+    }
+    // a damaged row is named
+    let conn = rusqlite::Connection::open(&env.db).unwrap();
+    conn.execute_batch(
+        "DROP TRIGGER audit_log_no_update; UPDATE audit_log SET actor = CAST(x'fffe' AS TEXT) WHERE id = 2;",
+    )
+    .unwrap();
+    drop(conn);
+    let r = env.run(&["audit", "verify"]).code(1);
+    assert!(r.stderr.contains("audit row 2 is damaged"), "{}", r.stderr);
+}
