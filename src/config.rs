@@ -50,12 +50,6 @@ const SETTINGS: &[Setting] = &[
         help: "open proactive tickets older than this are aged",
     },
     Setting {
-        key: "check.lookback",
-        default: "7d",
-        kind: Kind::Duration,
-        help: "how far back `check` looks for missed runs",
-    },
-    Setting {
         key: "check.batch_windows",
         default: "20000",
         kind: Kind::Count,
@@ -380,6 +374,12 @@ impl Config {
                 })?;
                 for (name, v) in inner {
                     let key = format!("{section}.{name}");
+                    if key == "check.lookback" {
+                        return Err(crate::error::rejected(format!(
+                            "config file {}: check.lookback is gone: `check` now closes every window since each policy's last closed one (or its creation), however long the gap; remove the key",
+                            p.display()
+                        )));
+                    }
                     let Some(setting) = SETTINGS.iter().find(|s| s.key == key) else {
                         return Err(crate::error::rejected(format!(
                             "config file {}: unknown key '{key}' (known: {})",

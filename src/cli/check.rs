@@ -35,7 +35,6 @@ pub fn run(app: &App, args: &Args) -> Result<u8> {
     let mut store = app.store()?;
     let ctx = app.ctx("check")?;
     let settings = Settings {
-        lookback_s: app.config.secs("check.lookback"),
         default_max_runtime_s: app.config.secs("check.default_max_runtime"),
         batch_windows: app.config.count("check.batch_windows").max(1) as usize,
     };

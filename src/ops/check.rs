@@ -22,7 +22,6 @@ use crate::store::{pauses, policies, Store};
 /// Settings of a check run.
 #[derive(Debug, Clone, Copy)]
 pub struct Settings {
-    pub lookback_s: i64,
     pub default_max_runtime_s: i64,
     /// Windows closed per write transaction (`check.batch_windows`).
     pub batch_windows: usize,
@@ -159,7 +158,8 @@ fn pass(
             Some(&after),
         )?;
     }
-    let in_force = pauses::list(&tx, now - set.lookback_s - 2 * 86_400, now + 1, false)?;
+    // every pause that may cover a window still to close, however old
+    let in_force = pauses::list(&tx, i64::MIN / 4, now + 1, false)?;
     let mut schedules: HashMap<String, Schedule> = HashMap::new();
     let mut runs = events::ClientRuns::default();
     let mut auto = correct::Auto::new(&tx, ctx);
@@ -191,7 +191,9 @@ fn pass(
             job: p.job.as_str().into(),
         };
         let max_runtime = p.max_runtime_s.unwrap_or(set.default_max_runtime_s);
-        let floor = p.created_at.max(now - set.lookback_s);
+        // every window since the last one closed, or since the policy's
+        // creation: a long gap is caught up in steps, never cut short
+        let floor = p.created_at;
         let start = p.state.checked_until.map_or(floor, |c| c.max(floor));
         // Policies sharing a schedule, zone and window share the walk.
         let walk_key = (

@@ -204,7 +204,6 @@ fn history(store: &mut Store, ctx: &Ctx) -> Result<()> {
     let now = ctx.now.timestamp();
     let start = now - HISTORY_DAYS * 86_400;
     let settings = check::Settings {
-        lookback_s: 7 * 86_400,
         default_max_runtime_s: 12 * 3600,
         batch_windows: crate::ops::check::BATCH_OCCURRENCES,
     };

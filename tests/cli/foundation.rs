@@ -630,7 +630,7 @@ fn config_file_precedence_and_unknown_keys() {
     assert_eq!(get("kpi.aged_after")["value"], "10d");
     assert_eq!(get("kpi.aged_after")["source"], "env BMCTL_AGED_AFTER");
     assert_eq!(get("database.path")["source"], "flag --db");
-    assert_eq!(get("check.lookback")["source"], "default");
+    assert_eq!(get("check.default_max_runtime")["source"], "default");
     let bad = env.write("bad.toml", "[database]\nbusy_tmeout = \"5s\"\n");
     let r = env
         .run(&["--config", bad.to_str().unwrap(), "client", "list"])

@@ -780,3 +780,25 @@ fn kpis_say_what_check_has_not_counted_yet() {
     assert_eq!(json["incomplete"], false);
     assert_eq!(json["counted_until"], "2026-12-01T08:00:00Z");
 }
+
+/// #10 §2: `check` after a 16-day gap closes every window of it (the 7-day
+/// look-back counted 14 of 32 and wrote no missed event for the rest).
+#[test]
+fn check_catches_up_a_long_gap_exactly() {
+    let env = onboarded("2026-11-01T00:00:00Z");
+    let check = |now: &str| env.run_at(now, &["--format", "json", "check"]).ok().json();
+    // the two nightly jobs' first windows close on Nov 1 23:00Z and Nov 2 00:00Z
+    assert_eq!(check("2026-11-02T08:00:00Z")["occurrences_closed"], 2);
+    let r = check("2026-11-18T08:00:00Z");
+    assert_eq!(
+        (r["occurrences_closed"].as_i64(), r["missed"].as_i64()),
+        (Some(32), Some(32))
+    );
+    assert_eq!(check("2026-11-18T08:00:00Z")["occurrences_closed"], 0);
+    // a config that still limits the look-back is refused, saying why
+    let cfg = env.write("old.toml", "[check]\nlookback = \"7d\"\n");
+    let r = env
+        .run(&["--config", cfg.to_str().unwrap(), "check"])
+        .code(3);
+    assert!(r.stderr.contains("check.lookback is gone"), "{}", r.stderr);
+}
