@@ -273,11 +273,7 @@ pub fn redelivery(
     let span = |s: Option<i64>, e: i64| (s.unwrap_or(e).min(e) - skew, e + skew);
     let (a0, a1) = span(started, ended);
     let (b0, b1) = span(incoming.started_at, incoming.ended_at);
-    let fmt = |t: i64| {
-        chrono::DateTime::from_timestamp(t, 0)
-            .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
-            .unwrap_or_else(|| t.to_string())
-    };
+    let fmt = crate::domain::time::rfc3339;
     if a0 > b1 || b0 > a1 {
         return Redelivery::Differs(format!(
             "ended {}, but the stored run ended {} (more than ingest.same_run_skew apart)",

@@ -360,9 +360,7 @@ impl Ingestor {
     fn hold(&mut self, ev: &NewEvent, ahead: i64) {
         self.summary.held += 1;
         if self.summary.holds.len() < MAX_REPORTED {
-            let at = chrono::DateTime::from_timestamp(ev.ended_at, 0)
-                .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
-                .unwrap_or_else(|| ev.ended_at.to_string());
+            let at = crate::domain::time::rfc3339(ev.ended_at);
             self.summary.holds.push(format!(
                 "clock skew: {}/{} (source {}) ended {at}, {} ahead of this host's clock (ingest.max_future is {}); held, not applied: fix the sending host's clock, then import again",
                 ev.client,
@@ -541,7 +539,7 @@ impl Ingestor {
         if let Some(b) = self.pruned_before {
             return Ok(b);
         }
-        let b = crate::store::meta::get(conn, events::PRUNED_BEFORE)?.and_then(|v| v.parse().ok());
+        let b = crate::store::meta::get_i64(conn, events::PRUNED_BEFORE)?;
         self.pruned_before = Some(b);
         Ok(b)
     }
@@ -551,8 +549,7 @@ impl Ingestor {
         if let Some(until) = self.legacy_until {
             return Ok(until);
         }
-        let until = crate::store::meta::get(conn, "legacy_keys_until")?
-            .and_then(|v| v.parse::<i64>().ok())
+        let until = crate::store::meta::get_i64(conn, "legacy_keys_until")?
             // a run's legacy key may be a neighbouring day's
             .map(|t| t + 2 * 86_400);
         self.legacy_until = Some(until);

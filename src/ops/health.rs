@@ -100,9 +100,7 @@ enum Scope {
 fn report_of(store: &Store, now: i64, limits: &Limits, scope: Scope) -> Result<Health> {
     let conn = &store.conn;
     let mut items = Vec::new();
-    let stamp = |key: &str| -> Result<Option<i64>> {
-        Ok(meta::get(conn, key)?.and_then(|v| v.parse().ok()))
-    };
+    let stamp = |key: &str| meta::get_i64(conn, key);
     for (what, key, within) in [
         ("check last ran", LAST_CHECK, limits.check_within_s),
         (

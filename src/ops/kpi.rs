@@ -132,8 +132,7 @@ pub fn compute(
         local_day(to, tz),
     )?;
     let tasks = tickets::tasks_due_between(&store.conn, client_id, from, to)?;
-    let counted = crate::store::meta::get(&store.conn, crate::ops::health::LAST_CHECK)?
-        .and_then(|v| v.parse::<i64>().ok());
+    let counted = crate::store::meta::get_i64(&store.conn, crate::ops::health::LAST_CHECK)?;
     Ok(Kpis {
         client: client.map(str::to_string),
         period: period_label(from, to, tz),

@@ -771,9 +771,8 @@ pub fn prune(conn: &Connection, before: i64) -> Result<usize> {
          ON CONFLICT (client_id, day) DO UPDATE SET events = events + excluded.events",
         [before, end_day(before)],
     )?;
-    let newest = crate::store::meta::get(conn, PRUNED_BEFORE)?
-        .and_then(|v| v.parse::<i64>().ok())
-        .map_or(before, |t| t.max(before));
+    let newest =
+        crate::store::meta::get_i64(conn, PRUNED_BEFORE)?.map_or(before, |t| t.max(before));
     crate::store::meta::set(conn, PRUNED_BEFORE, &newest.to_string())?;
     Ok(conn.execute(PRUNE, [before, end_day(before)])?)
 }

@@ -9,6 +9,11 @@ pub fn get(conn: &Connection, key: &str) -> Result<Option<String>> {
         .optional()?)
 }
 
+/// A fact stored as a whole number (a time, a bound); none when unset.
+pub fn get_i64(conn: &Connection, key: &str) -> Result<Option<i64>> {
+    Ok(get(conn, key)?.and_then(|v| v.parse().ok()))
+}
+
 pub fn set(conn: &Connection, key: &str, value: &str) -> Result<()> {
     conn.execute(
         "INSERT INTO meta (key, value) VALUES (?1, ?2)

@@ -334,12 +334,14 @@ pub fn try_insert(conn: &Connection, t: &Ticket) -> Result<Option<i64>> {
     });
     let mut stmt = conn.prepare_cached(sql)?;
     bind_ticket(&mut stmt, 1, t)?;
-    let n = stmt.raw_execute()?;
-    if n == 1 && !t.is_open() {
-        let id = conn.last_insert_rowid();
+    if stmt.raw_execute()? != 1 {
+        return Ok(None);
+    }
+    let id = conn.last_insert_rowid();
+    if !t.is_open() {
         track_closure(conn, None, &Ticket { id, ..t.clone() })?;
     }
-    Ok((n == 1).then(|| conn.last_insert_rowid()))
+    Ok(Some(id))
 }
 
 pub fn insert(conn: &Connection, t: &Ticket) -> Result<i64> {
