@@ -195,6 +195,18 @@ impl Schedule {
             .map(|t| t.with_timezone(&Utc))
     }
 
+    /// The window a run that started at `at` belongs to: `(lo, tk)` where
+    /// `tk` is the first occurrence with `tk + grace >= at` and `lo` is the
+    /// previous occurrence plus the grace (`(lo, tk + grace]`, DESIGN
+    /// "Expected runs and missed runs").
+    pub fn window_of(&self, at: i64, grace: i64, tz: Tz) -> Option<(i64, i64)> {
+        let tk = self.next_after(super::time::from_unix(at - grace - 1), tz)?;
+        let lo = self
+            .prev_before(tk, tz)
+            .map_or(i64::MIN / 2, |p| p.timestamp() + grace);
+        Some((lo, tk.timestamp()))
+    }
+
     /// Occurrences in `(from, to]`, in `tz`.
     pub fn occurrences(
         &self,
@@ -266,6 +278,26 @@ mod tests {
         assert!(Retention::parse("fortnightly=2").is_err());
         assert!(Retention::parse("").is_err());
         assert!(Retention::parse("daily=x").is_err());
+    }
+
+    #[test]
+    fn a_run_belongs_to_the_window_its_start_falls_in() {
+        let s = Schedule::parse("0 22 * * *").unwrap();
+        let tz = parse_tz("UTC").unwrap();
+        let t = |x: &str| parse_instant(x).unwrap().timestamp();
+        let grace = 3600;
+        // (21:00 + grace of the day before, 22:00 + grace]
+        for (at, tk) in [
+            ("2026-11-02T22:30:00Z", "2026-11-02T22:00:00Z"),
+            ("2026-11-02T23:00:00Z", "2026-11-02T22:00:00Z"),
+            ("2026-11-02T23:00:01Z", "2026-11-03T22:00:00Z"),
+            ("2026-11-02T03:00:00Z", "2026-11-02T22:00:00Z"),
+        ] {
+            let (lo, k) = s.window_of(t(at), grace, tz).unwrap();
+            assert_eq!(k, t(tk), "{at}");
+            assert!(lo < t(at) && t(at) <= k + grace, "{at}");
+            assert_eq!(lo, k - 86_400 + grace);
+        }
     }
 
     #[test]

@@ -189,6 +189,7 @@ fn pass(
             ci_id: p.ci_id,
             tier: p.tier,
             job: p.job.as_str().into(),
+            grace_s: p.grace_s,
         };
         let max_runtime = p.max_runtime_s.unwrap_or(set.default_max_runtime_s);
         // every window since the last one closed, or since the policy's

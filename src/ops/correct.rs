@@ -36,6 +36,8 @@ pub struct Rules {
     pub max_future_s: i64,
     /// Two records of one run further apart than this are reported, not merged.
     pub same_run_skew_s: i64,
+    /// `check.default_max_runtime`: a run with no end after this long is hung.
+    pub default_max_runtime_s: i64,
 }
 
 impl Default for Rules {
@@ -61,6 +63,7 @@ impl Rules {
             reopen_within_s: c.secs("tickets.reopen_within"),
             max_future_s: c.secs("ingest.max_future"),
             same_run_skew_s: c.secs("ingest.same_run_skew"),
+            default_max_runtime_s: c.secs("check.default_max_runtime"),
             sla,
             assignees: c.assignees.clone(),
         }
@@ -90,6 +93,8 @@ pub struct Subject {
     pub ci_id: i64,
     pub tier: i64,
     pub job: Rc<str>,
+    /// The policy's grace: which of its runs fall in windows `check` closed.
+    pub grace_s: i64,
 }
 
 /// What the automation did, for summaries.
@@ -509,6 +514,57 @@ impl<'a> Auto<'a> {
         self.work.notify(self.conn, "escalate", i, ctx.ts(), None)?;
         self.counts.tickets_updated += 1;
         Ok(())
+    }
+
+    /// Late data took away every cause of the policy's open ticket of
+    /// `class` (DESIGN principle 3): untouched by a person, it closes as
+    /// `superseded` (an incident: `withdrawn`); touched, it gets a note and
+    /// stays with its person. Returns whether a ticket was withdrawn or noted.
+    /// `gone` says, of the open ticket, whether its every cause is gone.
+    pub fn withdraw_if(
+        &mut self,
+        s: &Subject,
+        class: &str,
+        detail: &str,
+        gone: impl FnOnce(&Ticket) -> Result<bool>,
+    ) -> Result<bool> {
+        let now = self.ctx.ts();
+        let Some(i) = self.find_open(s, class)? else {
+            return Ok(false);
+        };
+        if !gone(&self.work.tickets[i].1)? {
+            return Ok(false);
+        }
+        let id = self.work.tickets[i].1.id;
+        let touched = {
+            let t = &self.work.tickets[i].1;
+            t.started_at.is_some()
+                || t.psa_ref.is_some()
+                || t.linked_ticket_id.is_some()
+                || tickets::touched_by_a_person(self.conn, id)?
+        };
+        let t = &mut self.work.tickets[i].1;
+        let before = t.clone();
+        t.updated_at = now;
+        if touched {
+            let note =
+                format!("its cause is gone: {detail}; it stays open for the person working on it");
+            self.work.log(i, &before, "event", note)?;
+            self.counts.tickets_updated += 1;
+            return Ok(true);
+        }
+        let reason = if t.kind == "incident" {
+            "withdrawn"
+        } else {
+            "superseded"
+        };
+        t.resolve(reason, &format!("{reason}: {detail}"), now)?;
+        let note = format!("{reason}: {detail}");
+        self.work.log(i, &before, "status", note)?;
+        self.work
+            .notify(self.conn, "resolve", i, now, Some(reason))?;
+        self.counts.tickets_resolved += 1;
+        Ok(true)
     }
 
     /// A good run at `at` clears the policy's open problems of `classes`:

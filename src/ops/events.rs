@@ -20,6 +20,7 @@ use crate::error::rejected;
 use crate::ingest::neutral::{self, InputFormat};
 use crate::ingest::{Rejection, ToolRun};
 use crate::ops::correct::{self, Subject, TicketCounts};
+use crate::ops::late::{self, LateRun};
 use crate::ops::Ctx;
 use crate::store::events::{self, Rollup};
 use crate::store::{clients, policies, Store};
@@ -308,7 +309,7 @@ impl Ingestor {
                 let client: Rc<str> = client.into();
                 let jobs = policies::active_keys(conn, client_id)?
                     .into_iter()
-                    .map(|(job, policy_id, ci_id, tier)| {
+                    .map(|(job, policy_id, ci_id, tier, grace_s)| {
                         let job: Rc<str> = job.into();
                         let subject = Subject {
                             client_id,
@@ -318,6 +319,7 @@ impl Ingestor {
                             ci_id,
                             tier,
                             job: job.clone(),
+                            grace_s,
                         };
                         (job, Rc::new(subject))
                     })
@@ -687,12 +689,34 @@ impl Ingestor {
             .filter(|id| !self.states.contains_key(id))
             .collect();
         read_states(conn, &missing, STATES_IN_ONE_PASS, &mut self.states)?;
+        let mut late_rollups = Vec::new();
         for runs in by_policy() {
             let subject = &runs[0].0;
             let policy_id = subject.policy_id;
             let st = match self.states.entry(policy_id) {
                 Entry::Occupied(held) => held.into_mut(),
                 Entry::Vacant(slot) => slot.insert(policies::state(conn, policy_id)?),
+            };
+            // runs older than the newest, or in a window `check` closed
+            let mut late = Vec::new();
+            let mut note_late = |st: &policies::State, r: &Pending, step: Step| {
+                // (`check`'s own missed events close windows, they do not re-judge them)
+                if r.status == Status::Missed {
+                    return;
+                }
+                let older = matches!(step, Step::Late);
+                if older
+                    || st
+                        .checked_until
+                        .is_some_and(|c| r.at <= c + subject.grace_s)
+                {
+                    late.push(LateRun {
+                        at: r.at,
+                        ended: r.ended,
+                        status: r.status,
+                        older,
+                    });
+                }
             };
             if let Some(newest) = self.history.as_mut() {
                 // History: the state moves, tickets wait for the end (see
@@ -701,9 +725,16 @@ impl Ingestor {
                 for (_, r) in runs {
                     if r.check {
                         check = Some(r);
-                    } else if !matches!(advance(st, r), Step::Late) {
+                        continue;
+                    }
+                    let step = advance(st, r);
+                    note_late(st, r, step);
+                    if !matches!(step, Step::Late) {
                         backup = Some(r);
                     }
+                }
+                if !late.is_empty() {
+                    late::rejudge(conn, ctx, subject, &late, st, None, &mut late_rollups)?;
                 }
                 if backup.is_some() || check.is_some() {
                     let held = newest.entry(policy_id).or_insert_with(|| Newest {
@@ -742,6 +773,7 @@ impl Ingestor {
                     continue;
                 }
                 let step = advance(st, r);
+                note_late(st, r, step);
                 if has_open {
                     if let Some(classes) = step.clears() {
                         auto.recover(subject, classes, r.at, &r.detail())?;
@@ -755,6 +787,9 @@ impl Ingestor {
                     }
                 }
             }
+            if !late.is_empty() {
+                late::rejudge(conn, ctx, subject, &late, st, Some(auto), &mut late_rollups)?;
+            }
             written.push((policy_id, *st));
         }
         pending.clear();
@@ -762,6 +797,9 @@ impl Ingestor {
         self.pending = pending;
         // Nothing above reads a policy's state back: all are written at once.
         policies::set_states(conn, &written)?;
+        if !late_rollups.is_empty() {
+            events::rollups_add(conn, &mut late_rollups)?;
+        }
         if let Some(auto) = auto {
             self.summary.tickets.add(auto.finish()?);
         }

@@ -11,6 +11,7 @@ pub mod events;
 pub mod health;
 pub mod hooks;
 pub mod kpi;
+pub mod late;
 pub mod macd;
 pub mod pause;
 pub mod plan;

@@ -71,6 +71,7 @@ pub fn record(store: &mut Store, ctx: &Ctx, r: Report) -> Result<Recorded> {
             ci_id: p.ci_id,
             tier: p.tier,
             job: p.spec.job.as_str().into(),
+            grace_s: p.spec.grace_s,
         };
         let mut auto = Auto::new(&tx, ctx);
         let detail = format!(

@@ -315,7 +315,8 @@ pub(crate) const CLIENT_RUNS: &str = concat!(
     days_from_to!("?4", "?5"),
     "SELECT e.policy_id, coalesce(e.started_at, e.ended_at), e.ended_at, e.status
      FROM days CROSS JOIN job_events e ON e.day = days.d AND e.client_id = ?1
-     WHERE e.ended_at > ?2 AND e.ended_at <= ?3 AND e.policy_id IS NOT NULL AND e.operation IS NULL"
+     WHERE e.ended_at > ?2 AND e.ended_at <= ?3 AND e.policy_id IS NOT NULL AND e.operation IS NULL
+       AND e.superseded IS NULL"
 );
 
 /// The backup runs of one client whose end falls in a time range, read with
@@ -384,6 +385,70 @@ impl ClientRuns {
         self.to = to;
         Ok(())
     }
+}
+
+pub(crate) const ONE_POLICY_RUNS: &str = concat!(
+    days_from_to!("?5", "?6"),
+    "SELECT coalesce(e.started_at, e.ended_at), e.ended_at, e.status
+     FROM days CROSS JOIN job_events e ON e.day = days.d AND e.client_id = ?1
+     WHERE e.policy_id = ?2 AND e.ended_at > ?3 AND e.ended_at <= ?4 AND e.operation IS NULL
+       AND e.superseded IS NULL"
+);
+
+/// One policy's backup runs (missed events included, superseded ones not)
+/// that ended in `(from, to]`: (start or end, end, status).
+pub fn one_policy_runs(
+    conn: &Connection,
+    client_id: i64,
+    policy_id: i64,
+    from: i64,
+    to: i64,
+) -> Result<Vec<(i64, i64, Status)>> {
+    let mut stmt = conn.prepare_cached(ONE_POLICY_RUNS)?;
+    let rows = stmt.query_map(
+        params![client_id, policy_id, from, to, end_day(from), end_day(to)],
+        |r| {
+            let code: String = r.get(2)?;
+            Ok((
+                r.get(0)?,
+                r.get(1)?,
+                Status::from_code(&code).unwrap_or(Status::Failed),
+            ))
+        },
+    )?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// Mark a policy's `missed` event of the window closing at `at` superseded
+/// (late data filled the window); returns how many were.
+pub fn supersede_missed(
+    conn: &Connection,
+    client_id: i64,
+    policy_id: i64,
+    at: i64,
+    now: i64,
+) -> Result<usize> {
+    Ok(conn
+        .prepare_cached(
+            "UPDATE job_events SET superseded = ?5
+             WHERE day = ?4 AND client_id = ?1 AND policy_id = ?2 AND ended_at = ?3
+               AND status = 'm' AND operation IS NULL AND superseded IS NULL",
+        )?
+        .execute(params![client_id, policy_id, at, end_day(at), now])?)
+}
+
+/// How many of a policy's `missed` events in `[from, to]` still stand.
+pub fn missed_standing(
+    conn: &Connection,
+    client_id: i64,
+    policy_id: i64,
+    from: i64,
+    to: i64,
+) -> Result<usize> {
+    Ok(one_policy_runs(conn, client_id, policy_id, from - 1, to)?
+        .iter()
+        .filter(|(at, _, s)| *s == Status::Missed && *at >= from)
+        .count())
 }
 
 /// Add to a client's daily rollup.
@@ -706,6 +771,7 @@ pub(crate) const POLICY_RUNS: &str = concat!(
     "SELECT e.policy_id, coalesce(e.started_at, e.ended_at), e.ended_at, e.status, e.bytes
      FROM days CROSS JOIN job_events e ON e.day = days.d AND e.client_id = ?1
      WHERE e.ended_at >= ?2 AND e.ended_at < ?3 AND e.policy_id IS NOT NULL AND e.operation IS NULL
+       AND e.superseded IS NULL
      ORDER BY e.ended_at"
 );
 

@@ -85,13 +85,17 @@ pub fn find(conn: &Connection, client_id: i64, job: &str) -> Result<Option<Polic
 
 /// The job, id, CI and tier of each active policy of a client: what ingest
 /// needs to match events, read once per client (no spec to decode).
-pub fn active_keys(conn: &Connection, client_id: i64) -> Result<Vec<(String, i64, i64, i64)>> {
+/// A client's active policy as the ingest matches it: job, policy id, CI
+/// id, CI tier, grace.
+pub type ActiveKey = (String, i64, i64, i64, i64);
+
+pub fn active_keys(conn: &Connection, client_id: i64) -> Result<Vec<ActiveKey>> {
     let mut stmt = conn.prepare_cached(
-        "SELECT p.job, p.id, p.ci_id, c.tier FROM policies p JOIN cis c ON c.id = p.ci_id
+        "SELECT p.job, p.id, p.ci_id, c.tier, p.grace_s FROM policies p JOIN cis c ON c.id = p.ci_id
          WHERE p.client_id = ?1 AND p.status = 'active'",
     )?;
     let rows = stmt.query_map([client_id], |r| {
-        Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+        Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
     })?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
@@ -412,6 +416,33 @@ pub fn schedules(conn: &Connection, client_id: Option<i64>) -> Result<Vec<(Strin
             .collect::<rusqlite::Result<_>>()?,
     };
     Ok(rows)
+}
+
+/// What places a policy's runs in its windows.
+#[derive(Debug, Clone)]
+pub struct Windows {
+    pub schedule: String,
+    pub timezone: String,
+    pub grace_s: i64,
+    pub max_runtime_s: Option<i64>,
+    pub created_at: i64,
+}
+
+pub fn windows(conn: &Connection, id: i64) -> Result<Windows> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT p.schedule, c.timezone, p.grace_s, p.max_runtime_s, p.created_at
+             FROM policies p JOIN clients c ON c.id = p.client_id WHERE p.id = ?1",
+        )?
+        .query_row([id], |r| {
+            Ok(Windows {
+                schedule: r.get(0)?,
+                timezone: r.get(1)?,
+                grace_s: r.get(2)?,
+                max_runtime_s: r.get(3)?,
+                created_at: r.get(4)?,
+            })
+        })?)
 }
 
 pub fn set_checked_until(conn: &Connection, id: i64, until: i64) -> Result<()> {

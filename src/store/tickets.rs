@@ -529,6 +529,16 @@ pub fn add_notes(
     )
 }
 
+/// Whether anyone but bmctl wrote in a ticket's work log (a note, a
+/// status change, an assignment).
+pub fn touched_by_a_person(conn: &Connection, ticket_id: i64) -> Result<bool> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT EXISTS (SELECT 1 FROM ticket_notes WHERE ticket_id = ?1 AND actor <> 'bmctl')",
+        )?
+        .query_row([ticket_id], |r| r.get(0))?)
+}
+
 pub fn notes(conn: &Connection, ticket_id: i64) -> Result<Vec<Note>> {
     let mut stmt = conn.prepare_cached(
         "SELECT at, actor, kind, text FROM ticket_notes WHERE ticket_id = ?1 ORDER BY at, id",

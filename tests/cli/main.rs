@@ -10,6 +10,7 @@ mod planning;
 mod reliability;
 mod tasks;
 mod tools;
+mod truth;
 
 /// The silver-tier second client of the operations tests.
 pub fn operations_silver() -> String {

@@ -1,0 +1,164 @@
+//! #10: run-derived figures are a function of the recorded facts, never of
+//! arrival order or of when `check` ran.
+
+use crate::env::TestEnv;
+use crate::events::{import_lines, line, onboarded};
+
+fn incident_rate(env: &TestEnv, now: &str, from: &str, to: &str) -> serde_json::Value {
+    let k = env
+        .run_at(
+            now,
+            &[
+                "--format", "json", "kpi", "--client", "acme", "--from", from, "--to", to,
+            ],
+        )
+        .ok()
+        .json();
+    k["backup_incident_rate"].clone()
+}
+
+fn ticket_of(env: &TestEnv, job: &str, class: &str) -> Option<serde_json::Value> {
+    let all = env
+        .run(&["--format", "json", "correct", "list", "--all"])
+        .ok()
+        .json();
+    all.as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["job"] == job && t["class"] == class)
+        .cloned()
+}
+
+/// #10 §1: a run delivered after `check` closed its window as missed
+/// replaces the missed outcome; the missed ticket is superseded; a late
+/// failure moves the problem to the `failed` ticket.
+#[test]
+fn a_late_run_supersedes_the_missed_window() {
+    let env = onboarded("2026-11-01T00:00:00Z");
+    // Nov 1: fs01's window closes 23:00Z, sql01's at 00:00Z
+    let r = env
+        .run_at("2026-11-02T08:00:00Z", &["--format", "json", "check"])
+        .ok()
+        .json();
+    assert_eq!(r["missed"], 2);
+    let rate = incident_rate(&env, "2026-11-02T08:00:00Z", "2026-11-01", "2026-11-02");
+    assert_eq!(
+        (rate["expected"].as_i64(), rate["missed"].as_i64()),
+        (Some(2), Some(2))
+    );
+
+    // the spool delivers last night's success an hour later
+    import_lines(
+        &env,
+        "2026-11-02T09:00:00Z",
+        &[line("fs01-nightly", "success", "2026-11-01T21:10:00Z", "")],
+    )
+    .ok();
+    let rate = incident_rate(&env, "2026-11-02T09:00:00Z", "2026-11-01", "2026-11-02");
+    assert_eq!(
+        (
+            rate["expected"].as_i64(),
+            rate["missed"].as_i64(),
+            rate["failed"].as_i64()
+        ),
+        (Some(2), Some(1), Some(0))
+    );
+    let t = ticket_of(&env, "fs01-nightly", "missed").unwrap();
+    assert_eq!(t["status"], "resolved", "{t}");
+    assert_eq!(t["cause"], "superseded", "{t}");
+    // the missed event is kept, marked, and not counted
+    let sup: i64 = rusqlite::Connection::open(env.path("bmctl.db"))
+        .unwrap()
+        .query_row(
+            "SELECT count(*) FROM job_events WHERE status = 'm' AND superseded IS NOT NULL",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(sup, 1);
+
+    // a late failure turns sql01's missed night into a failed one
+    import_lines(
+        &env,
+        "2026-11-02T09:30:00Z",
+        &[line("sql01-nightly", "failed", "2026-11-01T22:10:00Z", "")],
+    )
+    .ok();
+    let rate = incident_rate(&env, "2026-11-02T09:30:00Z", "2026-11-01", "2026-11-02");
+    assert_eq!(
+        (
+            rate["expected"].as_i64(),
+            rate["missed"].as_i64(),
+            rate["failed"].as_i64()
+        ),
+        (Some(2), Some(0), Some(1))
+    );
+    assert_eq!(
+        ticket_of(&env, "sql01-nightly", "missed").unwrap()["status"],
+        "resolved"
+    );
+    assert_eq!(
+        ticket_of(&env, "sql01-nightly", "failed").unwrap()["status"],
+        "open"
+    );
+    // the same file again changes nothing
+    import_lines(
+        &env,
+        "2026-11-02T09:40:00Z",
+        &[line("sql01-nightly", "failed", "2026-11-01T22:10:00Z", "")],
+    )
+    .ok();
+    let again = incident_rate(&env, "2026-11-02T09:40:00Z", "2026-11-01", "2026-11-02");
+    assert_eq!(again, rate);
+}
+
+/// #10 §1: a late success in a window closed as failed makes it a success
+/// (a retry delivered after `check`), and a person's ticket is not closed
+/// under them: it gets a note.
+#[test]
+fn a_late_retry_corrects_a_failed_window() {
+    let env = onboarded("2026-11-01T00:00:00Z");
+    import_lines(
+        &env,
+        "2026-11-01T21:30:00Z",
+        &[line("fs01-nightly", "failed", "2026-11-01T21:05:00Z", "")],
+    )
+    .ok();
+    env.run_at("2026-11-02T08:00:00Z", &["check"]).ok();
+    let rate = incident_rate(&env, "2026-11-02T08:00:00Z", "2026-11-01", "2026-11-02");
+    assert_eq!(
+        (rate["failed"].as_i64(), rate["missed"].as_i64()),
+        (Some(1), Some(1))
+    );
+    // a person starts on sql01's missed ticket
+    let t = ticket_of(&env, "sql01-nightly", "missed").unwrap();
+    let id = t["id"].as_i64().unwrap().to_string();
+    env.run_at("2026-11-02T08:10:00Z", &["correct", "start", &id])
+        .ok();
+    import_lines(
+        &env,
+        "2026-11-02T09:00:00Z",
+        &[
+            line("fs01-nightly", "success", "2026-11-01T21:40:00Z", ""),
+            line("sql01-nightly", "success", "2026-11-01T22:10:00Z", ""),
+        ],
+    )
+    .ok();
+    let rate = incident_rate(&env, "2026-11-02T09:00:00Z", "2026-11-01", "2026-11-02");
+    assert_eq!(
+        (
+            rate["expected"].as_i64(),
+            rate["failed"].as_i64(),
+            rate["missed"].as_i64()
+        ),
+        (Some(2), Some(0), Some(0))
+    );
+    assert_eq!(
+        ticket_of(&env, "fs01-nightly", "failed").unwrap()["status"],
+        "resolved"
+    );
+    let t = ticket_of(&env, "sql01-nightly", "missed").unwrap();
+    assert_eq!(t["status"], "in_progress", "{t}");
+    let shown = env.run(&["correct", "show", &id]).ok().stdout;
+    assert!(shown.contains("its cause is gone"), "{shown}");
+}
