@@ -516,6 +516,13 @@ impl<'a> Auto<'a> {
         Ok(())
     }
 
+    /// Whether the policy has an open ticket of `class` not marked recovered.
+    pub fn is_open(&mut self, s: &Subject, class: &str) -> Result<bool> {
+        Ok(self
+            .find_open(s, class)?
+            .is_some_and(|i| self.work.tickets[i].1.recovered_at.is_none()))
+    }
+
     /// Late data took away every cause of the policy's open ticket of
     /// `class` (DESIGN principle 3): untouched by a person, it closes as
     /// `superseded` (an incident: `withdrawn`); touched, it gets a note and

@@ -700,11 +700,11 @@ impl Ingestor {
             // runs older than the newest, or in a window `check` closed
             let mut late = Vec::new();
             let mut note_late = |st: &policies::State, r: &Pending, step: Step| {
+                let older = matches!(step, Step::Late);
                 // (`check`'s own missed events close windows, they do not re-judge them)
-                if r.status == Status::Missed {
+                if r.status == Status::Missed && !older {
                     return;
                 }
-                let older = matches!(step, Step::Late);
                 if older
                     || st
                         .checked_until
@@ -714,7 +714,6 @@ impl Ingestor {
                         at: r.at,
                         ended: r.ended,
                         status: r.status,
-                        older,
                     });
                 }
             };

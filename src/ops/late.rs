@@ -25,8 +25,6 @@ pub(crate) struct LateRun {
     pub at: i64,
     pub ended: i64,
     pub status: Status,
-    /// Older than the policy's newest run when it arrived.
-    pub older: bool,
 }
 
 /// The streaks are read back this far at most.
@@ -109,66 +107,63 @@ pub(crate) fn rejudge(
             filled_missed.push((tk, new));
         }
     }
-    let before = *st;
-    for r in runs.iter().filter(|r| r.status != Status::Failed) {
+    for r in runs
+        .iter()
+        .filter(|r| matches!(r.status, Status::Success | Status::Warning))
+    {
         // a restore point moves the RPO clock, late or not
         st.last_success_at = Some(st.last_success_at.unwrap_or(r.ended).max(r.ended));
     }
-    if runs.iter().any(|r| r.older) || !filled_missed.is_empty() {
-        recount(conn, s, now, st)?;
-    }
+    let trail = recount(conn, s, now, ctx.rules.warnings_before, st)?;
     let Some(auto) = auto else {
         return Ok(());
     };
-    // principle 3: a `missed` ticket none of whose missed windows stands
-    let mut withdrawn = false;
-    if !filled_missed.is_empty() {
-        let (tk, outcome) = filled_missed[filled_missed.len() - 1];
-        let detail = format!(
-            "the window of {} was not missed: a late run ({}) arrived",
-            rfc3339(tk),
-            outcome.as_str()
-        );
-        withdrawn = auto.withdraw_if(s, "missed", &detail, |t| {
-            let (Some(from), Some(to)) = (t.first_seen_at, t.last_seen_at) else {
-                return Ok(true);
-            };
-            Ok(events::missed_standing(conn, s.client_id, s.policy_id, from, to)? == 0)
-        })?;
-    }
-    if before.last_status == st.last_status && before.last_event_at == st.last_event_at {
-        return Ok(());
-    }
-    // the newest occurrence changed under late data: what it means now
+    // What the runs say now, in event-time order, against the open tickets:
+    // a ticket whose every cause went is withdrawn (principle 3), one a late
+    // good run cleared recovers, a problem late data revealed is raised.
     let newest = st.last_event_at.unwrap_or(now);
-    let detail = format!(
-        "a late run changed the newest outcome ({})",
-        rfc3339(newest)
-    );
-    match st.last_status {
-        Some(Status::Success) if withdrawn => {
-            auto.recover(s, &["failed", "hung", "warning", "rpo"], newest, &detail)?
-        }
-        Some(Status::Success) => auto.recover(
-            s,
-            &["failed", "missed", "hung", "warning", "rpo"],
-            newest,
-            &detail,
-        )?,
-        Some(Status::Warning) => auto.recover(s, &["hung", "rpo"], newest, &detail)?,
-        Some(Status::Failed) if before.last_status == Some(Status::Missed) => {
-            let id = auto.raise(s, "failed", newest, &detail)?;
-            if st.consecutive_failures >= ctx.rules.escalate_after {
-                auto.escalate(
-                    id,
-                    &format!(
+    let late_note = match filled_missed.last() {
+        Some((tk, outcome)) => format!(
+            "the window of {} was not missed: a late run ({}) arrived",
+            rfc3339(*tk),
+            outcome.as_str()
+        ),
+        None => format!("late runs changed the outcome (newest {})", rfc3339(newest)),
+    };
+    for (class, holds, status) in [
+        ("missed", trail.missed, Status::Missed),
+        ("failed", trail.failed, Status::Failed),
+        ("warning", trail.warning, Status::Warning),
+    ] {
+        if holds {
+            // raised only for what these runs revealed: a ticket a person
+            // closed stays closed
+            let revealed = runs
+                .iter()
+                .any(|r| r.status == status && trail.good_at.is_none_or(|g| r.at > g));
+            if revealed && !auto.is_open(s, class)? {
+                let id = auto.raise(s, class, newest, &late_note)?;
+                if class != "warning" && st.consecutive_failures >= ctx.rules.escalate_after {
+                    let why = format!(
                         "{} consecutive failed or missed runs",
                         st.consecutive_failures
-                    ),
-                )?;
+                    );
+                    auto.escalate(id, &why)?;
+                }
             }
+            continue;
         }
-        _ => {}
+        let withdrawn = class == "missed"
+            && auto.withdraw_if(s, class, &late_note, |t| {
+                let (Some(from), Some(to)) = (t.first_seen_at, t.last_seen_at) else {
+                    return Ok(true);
+                };
+                Ok(events::missed_standing(conn, s.client_id, s.policy_id, from, to)? == 0)
+            })?;
+        if !withdrawn {
+            let cleared = format!("a late good run cleared it ({late_note})");
+            auto.recover(s, &[class], trail.good_at.unwrap_or(newest), &cleared)?;
+        }
     }
     Ok(())
 }
@@ -182,35 +177,73 @@ fn bump(r: &mut Rollup, s: Status, by: i64) {
     }
 }
 
+/// The problems a policy's runs leave open, read in event-time order: those
+/// after its newest success (which clears them all).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Trail {
+    pub failed: bool,
+    pub missed: bool,
+    /// `warnings_before` warnings in a row since the newest success.
+    pub warning: bool,
+    /// When the newest success started.
+    pub good_at: Option<i64>,
+}
+
+impl Trail {
+    /// `newest_first`: a policy's standing runs, newest first (by start, then end).
+    pub fn of(newest_first: &[(i64, i64, Status)], warnings_before: i64) -> Trail {
+        let mut t = Trail::default();
+        let mut streak = 0;
+        for (at, _, status) in newest_first {
+            match status {
+                Status::Success => {
+                    t.good_at = Some(*at);
+                    break;
+                }
+                Status::Warning => {
+                    streak += 1;
+                    t.warning |= streak >= warnings_before;
+                    continue;
+                }
+                Status::Failed => t.failed = true,
+                Status::Missed => t.missed = true,
+            }
+            streak = 0;
+        }
+        t
+    }
+}
+
 /// Count the policy's newest outcome and streaks again from its recorded
-/// runs, in event-time order (missed events that stand included).
-fn recount(conn: &Connection, s: &Subject, now: i64, st: &mut State) -> Result<()> {
+/// runs, in event-time order (missed events that stand included), and what
+/// they leave open.
+fn recount(
+    conn: &Connection,
+    s: &Subject,
+    now: i64,
+    warnings_before: i64,
+    st: &mut State,
+) -> Result<Trail> {
     let mut span = 32 * 86_400;
     loop {
         let mut rows =
             events::one_policy_runs(conn, s.client_id, s.policy_id, now - span, now + 86_400 * 2)?;
         rows.sort_unstable_by_key(|(at, ended, _)| std::cmp::Reverse((*at, *ended)));
-        let Some(&(at, _, newest)) = rows.first() else {
-            if span >= STREAK_HORIZON {
-                return Ok(());
-            }
-            span *= 4;
-            continue;
-        };
-        let fails = rows
-            .iter()
-            .take_while(|r| matches!(r.2, Status::Failed | Status::Missed))
-            .count();
-        let warns = rows.iter().take_while(|r| r.2 == Status::Warning).count();
-        let open_ended = fails == rows.len() || warns == rows.len();
-        if open_ended && span < STREAK_HORIZON {
+        let good = rows.iter().any(|r| r.2 == Status::Success);
+        if !good && span < STREAK_HORIZON {
             span *= 4;
             continue;
         }
+        let Some(&(at, _, newest)) = rows.first() else {
+            return Ok(Trail::default());
+        };
         st.last_event_at = Some(at);
         st.last_status = Some(newest);
-        st.consecutive_failures = fails as i64;
-        st.consecutive_warnings = warns as i64;
-        return Ok(());
+        st.consecutive_failures = rows
+            .iter()
+            .take_while(|r| matches!(r.2, Status::Failed | Status::Missed))
+            .count() as i64;
+        st.consecutive_warnings = rows.iter().take_while(|r| r.2 == Status::Warning).count() as i64;
+        return Ok(Trail::of(&rows, warnings_before));
     }
 }

@@ -20,6 +20,8 @@ pub mod review;
 pub mod risks;
 pub mod run;
 pub mod tasks;
+#[cfg(test)]
+mod truth_tests;
 pub mod views;
 
 use chrono::{DateTime, Utc};
