@@ -71,6 +71,9 @@ pub enum Operation {
     #[default]
     Backup,
     Check,
+    /// A start record of a backup still going (neutral `"status": "running"`):
+    /// held beside the runs, replaced by the run's terminal record.
+    Start,
 }
 
 impl Operation {
@@ -78,6 +81,7 @@ impl Operation {
         match self {
             Operation::Backup => "backup",
             Operation::Check => "check",
+            Operation::Start => "start",
         }
     }
 

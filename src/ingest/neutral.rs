@@ -133,8 +133,8 @@ struct Fast<'a> {
     status: Cow<'a, str>,
     #[serde(borrow, default)]
     started_at: Option<Cow<'a, str>>,
-    #[serde(borrow)]
-    ended_at: Cow<'a, str>,
+    #[serde(borrow, default)]
+    ended_at: Option<Cow<'a, str>>,
     #[serde(default)]
     bytes: Option<i64>,
     #[serde(default)]
@@ -168,21 +168,26 @@ fn fast(line: usize, f: Fast<'_>) -> Result<NewEvent, Rejection> {
             ));
         }
     }
+    let started_at = f
+        .started_at
+        .map(|t| instant(line, "started_at", &t))
+        .transpose()?;
+    let operation = match f.operation {
+        Some(o) => Some(
+            Operation::parse(&o).map_err(|e| Rejection::new(line, "operation", e.to_string()))?,
+        ),
+        None => None,
+    };
+    let ended_at = f.ended_at.map(|t| nonempty("ended_at", t)).transpose()?;
+    let (status, operation, ended_at) =
+        status_and_end(line, &f.status, operation, started_at, ended_at.as_deref())?;
     let ev = NewEvent {
         client: nonempty("client", f.client)?,
         job: nonempty("job", f.job)?,
-        status: Status::parse(&f.status)
-            .map_err(|e| Rejection::new(line, "status", e.to_string()))?,
-        operation: match f.operation {
-            Some(o) => Operation::parse(&o)
-                .map_err(|e| Rejection::new(line, "operation", e.to_string()))?,
-            None => Operation::Backup,
-        },
-        started_at: f
-            .started_at
-            .map(|t| instant(line, "started_at", &t))
-            .transpose()?,
-        ended_at: instant(line, "ended_at", &nonempty("ended_at", f.ended_at)?)?,
+        status,
+        operation,
+        started_at,
+        ended_at,
         bytes: f.bytes,
         files: f.files,
         snapshot: f.snapshot.map(Cow::into_owned),
@@ -328,6 +333,57 @@ fn count(line: usize, map: &Map<String, Value>, field: &str) -> Result<Option<i6
     }
 }
 
+/// A run's status, operation and end. `"status": "running"` is a start
+/// record of a backup still going: `started_at` and no `ended_at`.
+fn status_and_end(
+    line: usize,
+    status: &str,
+    operation: Option<Operation>,
+    started_at: Option<i64>,
+    ended_at: Option<&str>,
+) -> Result<(Status, Operation, i64), Rejection> {
+    if status == "running" {
+        if operation == Some(Operation::Check) {
+            return Err(Rejection::new(
+                line,
+                "status",
+                "a check is recorded when it ends: running is for backups",
+            ));
+        }
+        let Some(start) = started_at else {
+            return Err(Rejection::new(
+                line,
+                "started_at",
+                "is required for a running record (the run's start)",
+            ));
+        };
+        if ended_at.is_some() {
+            return Err(Rejection::new(
+                line,
+                "ended_at",
+                "a running record has no end: give its terminal status with the end",
+            ));
+        }
+        // the status is a placeholder: a start record is never a run
+        return Ok((Status::Failed, Operation::Start, start));
+    }
+    let status = Status::parse(status).map_err(|e| {
+        Rejection::new(
+            line,
+            "status",
+            format!("{e} (or running, for a start record)"),
+        )
+    })?;
+    let Some(end) = ended_at.filter(|e| !e.is_empty()) else {
+        return Err(Rejection::new(line, "ended_at", "is required"));
+    };
+    Ok((
+        status,
+        operation.unwrap_or(Operation::Backup),
+        instant(line, "ended_at", end)?,
+    ))
+}
+
 fn instant(line: usize, field: &str, text: &str) -> Result<i64, Rejection> {
     parse_instant(text)
         .map(|t| t.timestamp())
@@ -347,20 +403,25 @@ pub fn from_map(line: usize, map: &Map<String, Value>) -> Result<NewEvent, Rejec
         ));
     }
     let status = required(line, map, "status")?;
+    let started_at = string(line, map, "started_at")?
+        .map(|t| instant(line, "started_at", &t))
+        .transpose()?;
+    let operation = match string(line, map, "operation")? {
+        Some(o) => Some(
+            Operation::parse(&o).map_err(|e| Rejection::new(line, "operation", e.to_string()))?,
+        ),
+        None => None,
+    };
+    let ended_at = string(line, map, "ended_at")?;
+    let (status, operation, ended_at) =
+        status_and_end(line, &status, operation, started_at, ended_at.as_deref())?;
     let ev = NewEvent {
         client: required(line, map, "client")?,
         job: required(line, map, "job")?,
-        status: Status::parse(&status)
-            .map_err(|e| Rejection::new(line, "status", e.to_string()))?,
-        operation: match string(line, map, "operation")? {
-            Some(o) => Operation::parse(&o)
-                .map_err(|e| Rejection::new(line, "operation", e.to_string()))?,
-            None => Operation::Backup,
-        },
-        started_at: string(line, map, "started_at")?
-            .map(|t| instant(line, "started_at", &t))
-            .transpose()?,
-        ended_at: instant(line, "ended_at", &required(line, map, "ended_at")?)?,
+        status,
+        operation,
+        started_at,
+        ended_at,
         bytes: count(line, map, "bytes")?,
         files: count(line, map, "files")?,
         snapshot: string(line, map, "snapshot")?,
@@ -379,8 +440,12 @@ pub fn to_json_line(ev: &NewEvent) -> String {
     let ts = |t: i64| Value::String(crate::domain::time::rfc3339(t));
     m.insert("client".into(), Value::String(ev.client.clone()));
     m.insert("job".into(), Value::String(ev.job.clone()));
-    m.insert("status".into(), Value::String(ev.status.as_str().into()));
-    if ev.operation != Operation::Backup {
+    let status = match ev.operation {
+        Operation::Start => "running",
+        _ => ev.status.as_str(),
+    };
+    m.insert("status".into(), Value::String(status.into()));
+    if !matches!(ev.operation, Operation::Backup | Operation::Start) {
         m.insert(
             "operation".into(),
             Value::String(ev.operation.as_str().into()),
@@ -389,7 +454,9 @@ pub fn to_json_line(ev: &NewEvent) -> String {
     if let Some(s) = ev.started_at {
         m.insert("started_at".into(), ts(s));
     }
-    m.insert("ended_at".into(), ts(ev.ended_at));
+    if ev.operation != Operation::Start {
+        m.insert("ended_at".into(), ts(ev.ended_at));
+    }
     for (k, v) in [("bytes", ev.bytes), ("files", ev.files)] {
         if let Some(v) = v {
             m.insert(k.into(), Value::from(v));

@@ -17,7 +17,7 @@ use crate::ops::correct::{self, Subject, TicketCounts};
 use crate::ops::events::Ingestor;
 use crate::ops::Ctx;
 use crate::store::events::{self, Rollup};
-use crate::store::{pauses, policies, Store};
+use crate::store::{pauses, policies, running, Store};
 
 /// Settings of a check run.
 #[derive(Debug, Clone, Copy)]
@@ -162,6 +162,7 @@ fn pass(
     let in_force = pauses::list(&tx, i64::MIN / 4, now + 1, false)?;
     let mut schedules: HashMap<String, Schedule> = HashMap::new();
     let mut runs = events::ClientRuns::default();
+    let going = running::all(&tx)?;
     let mut auto = correct::Auto::new(&tx, ctx);
     while let Some(p) = rows.get_mut(*cursor) {
         if budget == 0 {
@@ -256,16 +257,21 @@ fn pass(
             } else {
                 runs.best_in_window(&tx, p.client_id, p.id, lo, hi, max_runtime.max(86_400))?
             };
-            let outcome = match best {
-                Some(s) => s,
-                None => {
-                    let running = p
-                        .state
-                        .running_since
-                        .is_some_and(|r| r > lo && r <= hi && now - r <= max_runtime);
-                    if running {
-                        break; // a long run still going is not missed (yet)
-                    }
+            let started = going
+                .get(&p.id)
+                .and_then(|v| v.iter().find(|g| g.started_at > lo && g.started_at <= hi));
+            let outcome = match (best, started) {
+                (Some(s), _) => s,
+                (None, Some(g)) if now - g.started_at <= max_runtime => {
+                    break; // a long run still going is not missed (yet)
+                }
+                (None, Some(g)) => {
+                    // hung: a failed occurrence (provisional: its end re-judges
+                    // it), with one `hung` ticket below and no missed one
+                    running::mark_hung(&tx, p.id, g.started_at, tk)?;
+                    Status::Failed
+                }
+                (None, None) => {
                     let detail = format!(
                         "no run between {} and {}",
                         rfc3339(lo.max(p.created_at)),
@@ -321,7 +327,11 @@ fn pass(
         if paused_at(now) {
             continue; // no hung-run or RPO tickets inside a pause
         }
-        if let Some(rs) = p.state.running_since {
+        if let Some(rs) = going
+            .get(&p.id)
+            .and_then(|v| v.first())
+            .map(|g| g.started_at)
+        {
             if now - rs > max_runtime {
                 report.hung += 1;
                 let detail = format!(

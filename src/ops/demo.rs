@@ -257,9 +257,20 @@ fn history(store: &mut Store, ctx: &Ctx) -> Result<()> {
                 let duration = 120 + pick(&s.job, k + 1, 5400) as i64;
                 if s.job == HUNG && now - t < 2 * 86_400 && now - t > 86_400 / 2 {
                     // started, never ended: `check` calls it hung once past its max runtime
-                    let tx = store.write()?;
-                    policies::mark_running(&tx, p.id, started)?;
-                    tx.commit()?;
+                    batch.push(NewEvent {
+                        client: client.clone(),
+                        job: s.job.clone(),
+                        operation: Operation::Start,
+                        status: Status::Failed,
+                        started_at: Some(started),
+                        ended_at: started,
+                        bytes: None,
+                        files: None,
+                        snapshot: None,
+                        source: "run".into(),
+                        external_id: None,
+                        message: None,
+                    });
                     continue;
                 }
                 if s.job == HUNG && now - t <= 86_400 / 2 {

@@ -23,7 +23,7 @@ use crate::ops::correct::{self, Subject, TicketCounts};
 use crate::ops::late::{self, LateRun};
 use crate::ops::Ctx;
 use crate::store::events::{self, Rollup};
-use crate::store::{clients, policies, Store};
+use crate::store::{clients, policies, running, Store};
 
 /// Events written per transaction in bulk imports (DESIGN: Storage).
 pub const BATCH: usize = 10_000;
@@ -42,6 +42,8 @@ pub struct Summary {
     pub conflicting: usize,
     /// Runs on days `db prune` removed: their counts are in the rollups already.
     pub pruned: usize,
+    /// Start records of runs still going (neutral `"status": "running"`).
+    pub running: usize,
     #[serde(flatten)]
     pub tickets: TicketCounts,
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -168,6 +170,9 @@ pub struct Ingestor {
     pruned_before: Option<Option<i64>>,
     /// Conflicting re-deliveries since the last flush, for the audit log.
     conflict_rows: Vec<crate::store::audit::Entry>,
+    /// Start records of runs still going since the last flush: (policy,
+    /// client, start, source).
+    starts: Vec<(Rc<Subject>, i64, i64)>,
     pub summary: Summary,
 }
 
@@ -208,6 +213,7 @@ impl Ingestor {
             legacy_until: None,
             pruned_before: None,
             conflict_rows: Vec::new(),
+            starts: Vec::new(),
             summary: Summary::default(),
         }
     }
@@ -419,6 +425,18 @@ impl Ingestor {
             return Ok(None);
         }
         let subject = self.policy(conn, client_id, &ev.client, &ev.job)?;
+        if ev.operation == Operation::Start {
+            // held apart from the runs; applied at the flush, after the
+            // terminal records that may replace them
+            match &subject {
+                Some(s) => {
+                    let source_id = self.source(conn, &ev.source)?;
+                    self.starts.push((Rc::clone(s), ev.at(), source_id));
+                }
+                None => self.summary.unmatched += 1,
+            }
+            return Ok(None);
+        }
         let unmatched_id = match subject {
             Some(_) => None,
             None => Some(events::unmatched_job(conn, client_id, &ev.job, ev.at())?),
@@ -470,14 +488,7 @@ impl Ingestor {
             self.summary.duplicate += 1;
             return Ok(None);
         }
-        let source_id = match self.sources.get(ev.source.as_str()) {
-            Some(id) => *id,
-            None => {
-                let id = events::source_id(conn, &ev.source)?;
-                self.sources.insert(ev.source.clone(), id);
-                id
-            }
-        };
+        let source_id = self.source(conn, &ev.source)?;
         let snapshot = ev
             .snapshot
             .as_deref()
@@ -510,6 +521,17 @@ impl Ingestor {
             subject,
             row,
         }))
+    }
+
+    fn source(&mut self, conn: &Connection, name: &str) -> Result<i64> {
+        Ok(match self.sources.get(name) {
+            Some(id) => *id,
+            None => {
+                let id = events::source_id(conn, name)?;
+                self.sources.insert(name.to_string(), id);
+                id
+            }
+        })
     }
 
     /// Write the events in `ready` (a full buffer in one statement when none
@@ -690,6 +712,9 @@ impl Ingestor {
             .collect();
         read_states(conn, &missing, STATES_IN_ONE_PASS, &mut self.states)?;
         let mut late_rollups = Vec::new();
+        // runs still going: a terminal record of this batch replaces its start
+        let going = running::keys(conn)?;
+        let mut touched_running = Vec::new();
         for runs in by_policy() {
             let subject = &runs[0].0;
             let policy_id = subject.policy_id;
@@ -699,24 +724,39 @@ impl Ingestor {
             };
             // runs older than the newest, or in a window `check` closed
             let mut late = Vec::new();
-            let mut note_late = |st: &policies::State, r: &Pending, step: Step| {
-                let older = matches!(step, Step::Late);
-                // (`check`'s own missed events close windows, they do not re-judge them)
-                if r.status == Status::Missed && !older {
-                    return;
+            // `Some(hung)`: the run replaced its start record, whose window
+            // `check` had counted as hung or not
+            let mut ended_start = |r: &Pending| -> Result<Option<bool>> {
+                if r.check || r.status == Status::Missed || !going.contains(&(policy_id, r.at)) {
+                    return Ok(None);
                 }
-                if older
-                    || st
-                        .checked_until
-                        .is_some_and(|c| r.at <= c + subject.grace_s)
-                {
-                    late.push(LateRun {
-                        at: r.at,
-                        ended: r.ended,
-                        status: r.status,
-                    });
-                }
+                touched_running.push(policy_id);
+                Ok(running::end(conn, policy_id, r.at)?.map(|w| w.is_some()))
             };
+            let mut note_late =
+                |st: &policies::State, r: &Pending, step: Step, ended: Option<bool>| {
+                    let hung = ended == Some(true);
+                    let older = matches!(step, Step::Late);
+                    // (`check`'s own missed events close windows, they do not re-judge them)
+                    if r.status == Status::Missed && !older {
+                        return;
+                    }
+                    if older
+                        || ended.is_some()
+                        || st
+                            .checked_until
+                            .is_some_and(|c| r.at <= c + subject.grace_s)
+                    {
+                        late.push(LateRun {
+                            at: r.at,
+                            ended: r.ended,
+                            status: r.status,
+                            hung,
+                            replaced_start: ended.is_some(),
+                            start: false,
+                        });
+                    }
+                };
             if let Some(newest) = self.history.as_mut() {
                 // History: the state moves, tickets wait for the end (see
                 // `Ingestor::finish_history`).
@@ -726,8 +766,9 @@ impl Ingestor {
                         check = Some(r);
                         continue;
                     }
+                    let ended = ended_start(r)?;
                     let step = advance(st, r);
-                    note_late(st, r, step);
+                    note_late(st, r, step, ended);
                     if !matches!(step, Step::Late) {
                         backup = Some(r);
                     }
@@ -771,11 +812,18 @@ impl Ingestor {
                     }
                     continue;
                 }
+                let ended = ended_start(r)?;
                 let step = advance(st, r);
-                note_late(st, r, step);
+                note_late(st, r, step, ended);
                 if has_open {
                     if let Some(classes) = step.clears() {
-                        auto.recover(subject, classes, r.at, &r.detail())?;
+                        // a hang's end is re-judged as late data (principle 3)
+                        let classes: Vec<&str> = classes
+                            .iter()
+                            .copied()
+                            .filter(|c| ended.is_none() || *c != "hung")
+                            .collect();
+                        auto.recover(subject, &classes, r.at, &r.detail())?;
                     }
                 }
                 if let Some(p) = step.problem(r, rules) {
@@ -794,6 +842,54 @@ impl Ingestor {
         pending.clear();
         // its room is reused by the next batch
         self.pending = pending;
+        for (subject, start, source_id) in std::mem::take(&mut self.starts) {
+            let (policy_id, client_id) = (subject.policy_id, subject.client_id);
+            // a start record after its run's end (a spool replayed out of order) is history
+            if events::run_started_at(conn, client_id, policy_id, start)? {
+                continue;
+            }
+            touched_running.push(policy_id);
+            if !running::insert(conn, policy_id, client_id, start, source_id)? {
+                continue;
+            }
+            self.summary.running += 1;
+            let st = match self.states.entry(policy_id) {
+                Entry::Occupied(held) => held.into_mut(),
+                Entry::Vacant(slot) => slot.insert(policies::state(conn, policy_id)?),
+            };
+            // learned of after `check` closed its window
+            if st
+                .checked_until
+                .is_some_and(|c| start <= c + subject.grace_s)
+            {
+                let late = [LateRun {
+                    at: start,
+                    ended: start,
+                    status: Status::Failed,
+                    hung: false,
+                    replaced_start: false,
+                    start: true,
+                }];
+                let auto = match self.history {
+                    Some(_) => None,
+                    None => Some(auto.get_or_insert_with(|| correct::Auto::new(conn, ctx))),
+                };
+                late::rejudge(conn, ctx, &subject, &late, st, auto, &mut late_rollups)?;
+            }
+        }
+        touched_running.sort_unstable();
+        touched_running.dedup();
+        for policy_id in touched_running {
+            let st = match self.states.entry(policy_id) {
+                Entry::Occupied(held) => held.into_mut(),
+                Entry::Vacant(slot) => slot.insert(policies::state(conn, policy_id)?),
+            };
+            st.running_since = running::earliest(conn, policy_id)?;
+            match written.iter_mut().find(|(id, _)| *id == policy_id) {
+                Some(w) => w.1 = *st,
+                None => written.push((policy_id, *st)),
+            }
+        }
         // Nothing above reads a policy's state back: all are written at once.
         policies::set_states(conn, &written)?;
         if !late_rollups.is_empty() {
@@ -968,9 +1064,6 @@ impl Step {
 
 /// Move a policy's state by one backup run.
 fn advance(st: &mut policies::State, r: &Pending) -> Step {
-    if st.running_since.is_some_and(|s| r.at >= s) {
-        st.running_since = None;
-    }
     if st.last_event_at.is_some_and(|last| r.at < last) {
         return Step::Late;
     }

@@ -17,6 +17,7 @@ use crate::ops::correct::{Auto, Subject};
 use crate::ops::Ctx;
 use crate::store::events::{self, Rollup};
 use crate::store::policies::{self, State};
+use crate::store::running;
 use rusqlite::Connection;
 
 /// A run of this batch that may fall in a window `check` closed.
@@ -25,6 +26,12 @@ pub(crate) struct LateRun {
     pub at: i64,
     pub ended: i64,
     pub status: Status,
+    /// It replaced a start record whose window `check` closed as hung.
+    pub hung: bool,
+    /// It replaced a start record (counted hung or not).
+    pub replaced_start: bool,
+    /// Not a run: a start record just recorded (status is a placeholder).
+    pub start: bool,
 }
 
 /// The streaks are read back this far at most.
@@ -84,14 +91,27 @@ pub(crate) fn rejudge(
             .filter(|(at, ended, _)| *at > lo && *at <= hi && *ended > lo && *ended <= hi + slack)
             .map(|(_, _, status)| *status)
             .collect();
-        let new = stored.iter().copied().max();
+        // a run still going past its max runtime holds the window as failed
+        let held = running::holds_hung(conn, s.policy_id, tk)?.then_some(Status::Failed);
+        let mut held_now = held;
+        // a start learned of after its window closed with no run in it: the
+        // window is held as failed (hung) until the run's end re-judges it
+        if let Some(r) = batch.iter().find(|r| r.start) {
+            if stored.iter().all(|x| *x == Status::Missed) {
+                running::mark_hung(conn, s.policy_id, r.at, tk)?;
+                held_now = Some(Status::Failed);
+            }
+        }
+        let new = stored.iter().copied().max().max(held_now);
         let mut before = stored;
-        for r in &batch {
+        for r in batch.iter().filter(|r| !r.start) {
             if let Some(i) = before.iter().position(|x| *x == r.status) {
                 before.swap_remove(i);
             }
         }
-        let old = before.into_iter().max();
+        // a start record counted hung was a failed occurrence
+        let hung = batch.iter().any(|r| r.hung).then_some(Status::Failed);
+        let old = before.into_iter().max().max(hung).max(held);
         let (Some(old), Some(new)) = (old, new) else {
             continue; // a window not counted (paused): nothing to correct
         };
@@ -107,6 +127,7 @@ pub(crate) fn rejudge(
             filled_missed.push((tk, new));
         }
     }
+    let runs: Vec<&LateRun> = runs.iter().filter(|r| !r.start).collect();
     for r in runs
         .iter()
         .filter(|r| matches!(r.status, Status::Success | Status::Warning))
@@ -118,6 +139,22 @@ pub(crate) fn rejudge(
     let Some(auto) = auto else {
         return Ok(());
     };
+    // principle 3: the hung ticket of a run that has ended, once none is left hung
+    if let Some(r) = runs.iter().find(|r| r.replaced_start) {
+        let max_runtime = w.max_runtime_s.unwrap_or(ctx.rules.default_max_runtime_s);
+        let still_hung =
+            running::earliest(conn, s.policy_id)?.is_some_and(|t| now - t > max_runtime);
+        if !still_hung {
+            let detail = format!(
+                "the run that started {} ended {} ({}, after {}: an overrun, not a hang)",
+                rfc3339(r.at),
+                rfc3339(r.ended),
+                r.status.as_str(),
+                crate::domain::time::format_duration(r.ended - r.at)
+            );
+            auto.withdraw_if(s, "hung", &detail, |_| Ok(true))?;
+        }
+    }
     // What the runs say now, in event-time order, against the open tickets:
     // a ticket whose every cause went is withdrawn (principle 3), one a late
     // good run cleared recovers, a problem late data revealed is raised.

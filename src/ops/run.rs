@@ -256,6 +256,8 @@ pub fn run(
     let started = ctx.now.timestamp();
     let mut why_spool = spec.spool.as_ref().map(|_| "--spool given".to_string());
     let mut store = None;
+    // a start record the database did not take goes to the spool
+    let mut start_to_spool = true;
     // the command itself says what it runs, also when no database is near
     let mut tool = spec
         .tool
@@ -264,6 +266,7 @@ pub fn run(
         match open() {
             Err(e) => why_spool = Some(format!("database unavailable: {e:#}")),
             Ok(mut s) => {
+                start_to_spool = false;
                 let policy = clients::find(&s.conn, &spec.client)
                     .ok()
                     .flatten()
@@ -271,19 +274,22 @@ pub fn run(
                 if let Some(p) = &policy {
                     tool = tool.or(Some(Tool::of_policy(&p.spec.tool)));
                     if spec.operation == Operation::Backup {
-                        // The backup starts at once: marking it running waits
-                        // a moment for a busy database, not the busy timeout.
+                        // The backup starts at once: its start record waits a
+                        // moment for a busy database, then goes to the spool.
                         let _ = s.conn.busy_timeout(std::time::Duration::from_millis(250));
-                        if let Ok(tx) = s.write() {
-                            let _ = policies::mark_running(&tx, p.id, started)
-                                .and_then(|_| Ok(tx.commit()?));
-                        }
+                        let start = start_record(&spec, started);
+                        start_to_spool =
+                            events::ingest(&mut s, ctx, std::slice::from_ref(&start)).is_err();
                         let _ = s.conn.busy_timeout(busy_timeout);
                     }
                 }
                 store = Some(s);
             }
         }
+    }
+    if spec.operation == Operation::Backup && start_to_spool {
+        let path = spec.spool.as_ref().unwrap_or(&default_spool);
+        let _ = spool(path, &start_record(&spec, started));
     }
     let tool = tool.unwrap_or(Tool::Generic);
     let clock = std::time::Instant::now();
@@ -358,6 +364,26 @@ pub fn run(
         exit_code,
         event,
         recorded,
+    }
+}
+
+/// The start record of a backup `run` begins (neutral `"status": "running"`):
+/// a window with a run still going is not missed, and one going past its
+/// max runtime is hung.
+fn start_record(spec: &Spec, started: i64) -> NewEvent {
+    NewEvent {
+        client: spec.client.clone(),
+        job: spec.job.clone(),
+        operation: Operation::Start,
+        status: Status::Failed,
+        started_at: Some(started),
+        ended_at: started,
+        bytes: None,
+        files: None,
+        snapshot: None,
+        source: "run".into(),
+        external_id: None,
+        message: None,
     }
 }
 

@@ -56,6 +56,10 @@ struct Run {
     status: Status,
     /// How long after its end it is delivered (history B).
     delay: i64,
+    /// A start record (`running`) is delivered when it starts.
+    announced: bool,
+    /// False: it never ends (only its start record is known): hung.
+    ends: bool,
 }
 
 fn ctx(now: i64) -> Ctx {
@@ -64,6 +68,16 @@ fn ctx(now: i64) -> Ctx {
         actor: "test".into(),
         command: "test".into(),
         rules: correct::Rules::default(),
+    }
+}
+
+fn start_record(r: &Run) -> NewEvent {
+    NewEvent {
+        operation: Operation::Start,
+        status: Status::Failed,
+        ended_at: r.start,
+        external_id: None,
+        ..event(0, r)
     }
 }
 
@@ -101,7 +115,7 @@ fn reference(runs: &[Run]) -> Figures {
     let mut rollups: BTreeMap<i64, [i64; 9]> = BTreeMap::new();
     let mut missed = BTreeSet::new();
     let mut open = BTreeSet::new();
-    for r in runs {
+    for r in runs.iter().filter(|r| r.ends) {
         let row = rollups.entry(local_day(r.start, tz)).or_default();
         row[0] += 1;
         row[match r.status {
@@ -114,7 +128,7 @@ fn reference(runs: &[Run]) -> Figures {
         let s = Schedule::parse(schedule).unwrap();
         let mut facts: Vec<(i64, i64, Status)> = runs
             .iter()
-            .filter(|r| r.job == job)
+            .filter(|r| r.job == job && r.ends)
             .map(|r| (r.start, r.end, r.status))
             .collect();
         let from = DateTime::from_timestamp(T0, 0).unwrap();
@@ -127,12 +141,16 @@ fn reference(runs: &[Run]) -> Figures {
                 .timestamp()
                 + grace;
             let hi = tk + grace;
+            let in_window = |r: &&Run| r.job == job && r.start > lo && r.start <= hi;
+            // a run that never ended, past its max runtime: hung, a failed occurrence
+            let hung = runs.iter().filter(in_window).any(|r| !r.ends);
             let outcome = runs
                 .iter()
-                .filter(|r| r.job == job && r.start > lo && r.start <= hi)
-                .filter(|r| r.end > lo && r.end <= hi + slack)
+                .filter(in_window)
+                .filter(|r| r.ends && r.end > lo && r.end <= hi + slack)
                 .map(|r| r.status)
                 .max()
+                .or(hung.then_some(Status::Failed))
                 .unwrap_or(Status::Missed);
             let row = rollups.entry(local_day(tk, tz)).or_default();
             row[4] += 1;
@@ -149,10 +167,12 @@ fn reference(runs: &[Run]) -> Figures {
         }
         facts.sort_unstable_by_key(|(at, end, _)| std::cmp::Reverse((*at, *end)));
         let trail = Trail::of(&facts, correct::Rules::default().warnings_before);
+        let hung = runs.iter().any(|r| r.job == job && !r.ends);
         for (class, holds) in [
             ("failed", trail.failed),
             ("missed", trail.missed),
             ("warning", trail.warning),
+            ("hung", hung),
         ] {
             if holds {
                 open.insert((job, class));
@@ -198,12 +218,12 @@ fn figures(store: &Store) -> Figures {
         .prepare(
             "SELECT p.job, t.class FROM tickets t JOIN policies p ON p.id = t.policy_id
              WHERE t.status IN ('open', 'in_progress') AND t.recovered_at IS NULL
-               AND t.class IN ('failed', 'missed', 'warning')",
+               AND t.class IN ('failed', 'missed', 'warning', 'hung')",
         )
         .unwrap()
         .query_map([], |r| {
             let class: String = r.get(1)?;
-            let class = ["failed", "missed", "warning"]
+            let class = ["failed", "missed", "warning", "hung"]
                 .into_iter()
                 .find(|c| *c == class)
                 .unwrap();
@@ -230,27 +250,35 @@ fn play(runs: &[Run], checks: &[i64], batched: bool) -> Figures {
         default_max_runtime_s: correct::Rules::default().default_max_runtime_s,
         batch_windows: 7,
     };
-    // (instant, 0 = import / 1 = check, runs)
-    let mut steps: BTreeMap<(i64, u8), Vec<usize>> = BTreeMap::new();
-    for (i, r) in runs.iter().enumerate() {
-        let at = if batched {
-            // delivered on the hour after its delay, by T at the latest
-            ((r.end + r.delay + 3_599) / 3_600 * 3_600).min(T)
+    // (instant, 0 = import / 1 = check) → events
+    let mut steps: BTreeMap<(i64, u8), Vec<NewEvent>> = BTreeMap::new();
+    let on_the_hour = |t: i64| {
+        if batched {
+            ((t + 3_599) / 3_600 * 3_600).min(T)
         } else {
             T
-        };
-        steps.entry((at, 0)).or_default().push(i);
+        }
+    };
+    for (i, r) in runs.iter().enumerate() {
+        if r.announced || !r.ends {
+            let at = on_the_hour(r.start);
+            steps.entry((at, 0)).or_default().push(start_record(r));
+        }
+        if r.ends {
+            // delivered on the hour after its delay, by T at the latest
+            let at = on_the_hour(r.end + r.delay);
+            steps.entry((at, 0)).or_default().push(event(i, r));
+        }
     }
     for c in checks.iter().filter(|_| batched) {
         steps.entry((*c, 1)).or_default();
     }
     steps.entry((T, 1)).or_default();
-    for ((at, kind), batch) in steps {
+    for ((at, kind), evs) in steps {
         let c = ctx(at);
         if kind == 1 {
             check::run(&mut store, &c, &settings).unwrap();
         } else {
-            let evs: Vec<NewEvent> = batch.iter().map(|i| event(*i, &runs[*i])).collect();
             events::ingest(&mut store, &c, &evs).unwrap();
         }
     }
@@ -275,50 +303,43 @@ fn gen_runs() -> impl Strategy<Value = Vec<Run>> {
         3 => Just(Status::Failed),
     ];
     let one = (
-        0..3u8,
-        status,
-        0..1_000i64,
-        60..14_400i64,
-        0..3i64,
-        0..200_000i64,
+        (0..3u8, status, 0..1_000i64, 60..14_400i64),
+        (0..3i64, 0..200_000i64, 0..3u8, 0..12u8),
     );
     proptest::collection::vec(one, slots.len()).prop_map(move |picks| {
         let mut runs = Vec::new();
-        for ((job, tk, grace), (shape, status, off, took, late, delay)) in slots.iter().zip(picks) {
+        for ((job, tk, grace), ((shape, status, off, took), (late, delay, announce, hang))) in
+            slots.iter().zip(picks)
+        {
+            let job = *job;
             let start = tk + off * grace / 1_000;
-            // a third of the runs arrive late
+            // a third of the runs arrive late, a third announce their start
             let delay = if late == 0 { delay } else { 0 };
+            let announced = announce == 0;
+            // a few never end (hung), when that is clear by T
+            let ends = !(hang == 0 && start < T - 13 * 3_600);
+            let run = |start: i64, end: i64, status: Status, delay: i64, ends: bool| Run {
+                job,
+                start,
+                end,
+                status,
+                delay,
+                announced,
+                ends,
+            };
             match shape {
                 0 => {}
-                1 => runs.push(Run {
-                    job: *job,
-                    start,
-                    end: start + took,
-                    status,
-                    delay,
-                }),
+                1 => runs.push(run(start, start + took, status, delay, ends)),
                 _ => {
                     let end = start + took / 4;
-                    runs.push(Run {
-                        job: *job,
-                        start,
-                        end,
-                        status: Status::Failed,
-                        delay,
-                    });
+                    runs.push(run(start, end, Status::Failed, delay, true));
                     let again = end + 60;
-                    runs.push(Run {
-                        job: *job,
-                        start: again,
-                        end: again + took,
-                        status,
-                        delay: 0,
-                    });
+                    runs.push(run(again, again + took, status, 0, true));
                 }
             }
         }
         // a live history carries only runs ended by its last instant
-        runs.retain(|r| r.end <= T);
+        runs.retain(|r| r.end <= T || !r.ends);
         runs
     })
 }
@@ -350,6 +371,8 @@ fn a_late_missed_window_after_a_recovered_incident_is_open_again() {
         end,
         status,
         delay,
+        announced: false,
+        ends: true,
     };
     let runs = vec![
         r(1793770038, 1793775390, Status::Success, 0),
@@ -362,4 +385,27 @@ fn a_late_missed_window_after_a_recovered_incident_is_open_again() {
     let want = reference(&runs);
     let late = play(&runs, &[1793757792], true);
     assert_eq!(late, want);
+}
+
+/// Found by the property: a failure announced by its start record and
+/// delivered after `check` saw it running past its max runtime (a `hung`
+/// ticket) withdraws that ticket when it ends, though its window was
+/// decided by the retry.
+#[test]
+fn the_end_of_a_run_past_its_max_runtime_withdraws_the_hung_ticket() {
+    let r = |start: i64, end: i64, status: Status, delay: i64| Run {
+        job: 0,
+        start,
+        end,
+        status,
+        delay,
+        announced: true,
+        ends: true,
+    };
+    let runs = vec![
+        r(1793674800, 1793674815, Status::Failed, 43186),
+        r(1793674875, 1793674935, Status::Success, 0),
+    ];
+    let want = reference(&runs);
+    assert_eq!(play(&runs, &[1793675764, 1793720421], true), want);
 }

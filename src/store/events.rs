@@ -419,6 +419,21 @@ pub fn one_policy_runs(
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
+/// Whether a run of the policy that started at `start` has ended (is stored).
+pub fn run_started_at(
+    conn: &Connection,
+    client_id: i64,
+    policy_id: i64,
+    start: i64,
+) -> Result<bool> {
+    // a run ends within a week of its start, or is hung long before
+    Ok(
+        one_policy_runs(conn, client_id, policy_id, start - 1, start + 7 * 86_400)?
+            .iter()
+            .any(|(at, _, s)| *at == start && *s != Status::Missed),
+    )
+}
+
 /// Mark a policy's `missed` event of the window closing at `at` superseded
 /// (late data filled the window); returns how many were.
 pub fn supersede_missed(

@@ -13,6 +13,7 @@ pub mod pauses;
 pub mod plans;
 pub mod policies;
 pub mod recovery;
+pub mod running;
 pub mod schema;
 pub mod templates;
 pub mod tickets;

@@ -390,15 +390,6 @@ pub fn active_for_check(conn: &Connection) -> Result<Vec<CheckRow>> {
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
-/// Mark a run as started (the start marker `check` reads for hung runs).
-pub fn mark_running(conn: &Connection, id: i64, since: i64) -> Result<()> {
-    conn.execute(
-        "UPDATE policy_state SET running_since = ?2 WHERE policy_id = ?1",
-        params![id, since],
-    )?;
-    Ok(())
-}
-
 /// The distinct (schedule, zone, grace) of active policies, of one client or all.
 pub fn schedules(conn: &Connection, client_id: Option<i64>) -> Result<Vec<(String, String, i64)>> {
     const SELECT: &str = "SELECT DISTINCT p.schedule, c.timezone, p.grace_s FROM policies p

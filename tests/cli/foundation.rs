@@ -284,7 +284,9 @@ fn a_mistyped_db_is_an_error_never_a_new_database() {
     }
     assert!(!env.path("nonexistent").exists());
     let spooled = std::fs::read_to_string(spool_home.join("bmctl/spool.jsonl")).unwrap();
-    assert_eq!(spooled.lines().count(), 2);
+    // each run's start record (#10 §4) and its end
+    assert_eq!(spooled.lines().count(), 4);
+    assert_eq!(spooled.matches(r#""status":"running""#).count(), 2);
 }
 
 #[test]

@@ -255,7 +255,11 @@ fn real_clock_restic_exit_codes_through_run() {
     let args = [&["run", "--job", job, "--spool", sp, "--"][..], &backup[..]].concat();
     real_clock(&env, &pw, &args).code(0);
     let text = std::fs::read_to_string(&spool).unwrap();
-    let line: serde_json::Value = serde_json::from_str(text.trim()).unwrap();
+    // its start record first (#10 §4), then its end
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 2, "{text}");
+    assert!(lines[0].contains(r#""status":"running""#), "{text}");
+    let line: serde_json::Value = serde_json::from_str(lines[1]).unwrap();
     assert_eq!(
         (line["status"].as_str(), line["source"].as_str()),
         (Some("success"), Some("restic")),

@@ -162,3 +162,89 @@ fn a_late_retry_corrects_a_failed_window() {
     let shown = env.run(&["correct", "show", &id]).ok().stdout;
     assert!(shown.contains("its cause is gone"), "{shown}");
 }
+
+/// #10 §4: a run still going is not missed; past its max runtime it is
+/// hung — a failed occurrence and one `hung` ticket, no missed one — and
+/// when its end arrives the occurrence takes its outcome.
+#[test]
+fn a_hung_run_is_not_missed_and_its_end_re_judges_it() {
+    let env = onboarded("2026-11-01T00:00:00Z");
+    let start = r#"{"client":"acme","job":"fs01-nightly","status":"running","started_at":"2026-11-01T21:05:00Z","source":"run"}"#;
+    let r = import_lines(&env, "2026-11-01T21:05:00Z", &[start.to_string()])
+        .ok()
+        .json();
+    assert_eq!(r["running"], 1);
+    // the window closed at 23:00Z, the run is 4 hours old: not missed
+    let r = env
+        .run_at("2026-11-02T01:00:00Z", &["--format", "json", "check"])
+        .ok()
+        .json();
+    assert_eq!(
+        (r["missed"].as_i64(), r["occurrences_closed"].as_i64()),
+        (Some(1), Some(1))
+    );
+    assert!(ticket_of(&env, "fs01-nightly", "missed").is_none());
+    // 13 hours after its start (max runtime 12h): hung, counted failed
+    let r = env
+        .run_at("2026-11-02T10:00:00Z", &["--format", "json", "check"])
+        .ok()
+        .json();
+    assert_eq!(
+        (r["missed"].as_i64(), r["hung"].as_i64()),
+        (Some(0), Some(1))
+    );
+    let rate = incident_rate(&env, "2026-11-02T10:00:00Z", "2026-11-01", "2026-11-02");
+    assert_eq!(
+        (
+            rate["expected"].as_i64(),
+            rate["failed"].as_i64(),
+            rate["missed"].as_i64()
+        ),
+        (Some(2), Some(1), Some(1))
+    );
+    assert!(ticket_of(&env, "fs01-nightly", "missed").is_none());
+    assert_eq!(
+        ticket_of(&env, "fs01-nightly", "hung").unwrap()["status"],
+        "open"
+    );
+    // its end: a success after 13.5 hours
+    import_lines(
+        &env,
+        "2026-11-02T10:40:00Z",
+        &[
+            line("fs01-nightly", "success", "2026-11-01T21:05:00Z", "").replace(
+                r#""ended_at":"2026-11-01T21:05:00Z""#,
+                r#""ended_at":"2026-11-02T10:35:00Z""#,
+            ),
+        ],
+    )
+    .ok();
+    let rate = incident_rate(&env, "2026-11-02T10:40:00Z", "2026-11-01", "2026-11-02");
+    assert_eq!(
+        (
+            rate["expected"].as_i64(),
+            rate["failed"].as_i64(),
+            rate["missed"].as_i64()
+        ),
+        (Some(2), Some(0), Some(1))
+    );
+    let hung = ticket_of(&env, "fs01-nightly", "hung").unwrap();
+    assert_eq!(
+        (hung["status"].as_str(), hung["cause"].as_str()),
+        (Some("resolved"), Some("superseded"))
+    );
+    assert_eq!(env.count("running_runs"), 0);
+    // a later check adds nothing for that night
+    let r = env
+        .run_at("2026-11-02T11:00:00Z", &["--format", "json", "check"])
+        .ok()
+        .json();
+    assert_eq!(r["hung"], 0);
+    // a start record with an end is refused, naming the field
+    let bad = start.replace(
+        r#""source""#,
+        r#""ended_at":"2026-11-01T22:00:00Z","source""#,
+    );
+    let r = import_lines(&env, "2026-11-02T11:00:00Z", &[bad]).code(3);
+    assert!(r.stderr.contains("ended_at"), "{}", r.stderr);
+}
