@@ -139,6 +139,20 @@ pub(crate) fn rejudge(
     let Some(auto) = auto else {
         return Ok(());
     };
+    // a late restore point that brings the newest within the RPO: the breach
+    // is over (an incident waits for a person, as when a run ends one live)
+    if let Some(r) = runs
+        .iter()
+        .find(|r| matches!(r.status, Status::Success | Status::Warning))
+    {
+        if st
+            .last_success_at
+            .is_some_and(|t| now - t <= w.rpo_s + grace)
+        {
+            let detail = format!("a late restore point of {} arrived", rfc3339(r.at));
+            auto.recover(s, &["rpo"], r.at, &detail)?;
+        }
+    }
     // principle 3: the hung ticket of a run that has ended, once none is left hung
     if let Some(r) = runs.iter().find(|r| r.replaced_start) {
         let max_runtime = w.max_runtime_s.unwrap_or(ctx.rules.default_max_runtime_s);

@@ -29,6 +29,8 @@ pub struct TicketView {
     pub resolution: Option<String>,
     pub psa_ref: Option<String>,
     pub linked_ticket_id: Option<i64>,
+    /// An incident whose problem a good run cleared: it waits for a person.
+    pub recovered_at: Option<Ts>,
     /// Open past its due time.
     pub overdue: bool,
     /// The SLA due time passed before the ticket was resolved (or it is still open past it).
@@ -64,6 +66,7 @@ impl TicketView {
             resolution: t.resolution,
             psa_ref: t.psa_ref,
             linked_ticket_id: t.linked_ticket_id,
+            recovered_at: t.recovered_at.map(Ts),
             overdue,
             sla_breached,
         }

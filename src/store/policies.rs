@@ -417,12 +417,13 @@ pub struct Windows {
     pub grace_s: i64,
     pub max_runtime_s: Option<i64>,
     pub created_at: i64,
+    pub rpo_s: i64,
 }
 
 pub fn windows(conn: &Connection, id: i64) -> Result<Windows> {
     Ok(conn
         .prepare_cached(
-            "SELECT p.schedule, c.timezone, p.grace_s, p.max_runtime_s, p.created_at
+            "SELECT p.schedule, c.timezone, p.grace_s, p.max_runtime_s, p.created_at, p.rpo_s
              FROM policies p JOIN clients c ON c.id = p.client_id WHERE p.id = ?1",
         )?
         .query_row([id], |r| {
@@ -432,6 +433,7 @@ pub fn windows(conn: &Connection, id: i64) -> Result<Windows> {
                 grace_s: r.get(2)?,
                 max_runtime_s: r.get(3)?,
                 created_at: r.get(4)?,
+                rpo_s: r.get(5)?,
             })
         })?)
 }
