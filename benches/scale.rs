@@ -677,7 +677,7 @@ fn main() {
     // --- KPIs and the review --------------------------------------------------
     let k = |client: Option<&str>, from: i64, to: i64| {
         let t = Instant::now();
-        kpi::compute(&store, client, from, to, now + DAY, 7 * DAY).unwrap();
+        kpi::compute(&store, client, from, to, &reading(now + DAY)).unwrap();
         t.elapsed().as_secs_f64() * 1000.0
     };
     let quarter = (start, start + 91 * DAY);
@@ -719,7 +719,7 @@ fn main() {
         "2025-Q3"
     })
     .unwrap();
-    let r = review::build(&store, "c0001", q, now + DAY, 7 * DAY, &Default::default()).unwrap();
+    let r = review::build(&store, "c0001", q, &reading(now + DAY), &Default::default()).unwrap();
     review::write(&r, &dir_path.join("qsr"), &["md", "html", "json", "csv"]).unwrap();
     row(
         "plan review, one client (ms)",
@@ -744,14 +744,14 @@ fn main() {
     );
     let cut = start + days / 2 * DAY;
     let before = serde_json::to_string(
-        &kpi::compute(&store, None, start, cut, now + DAY, 7 * DAY)
+        &kpi::compute(&store, None, start, cut, &reading(now + DAY))
             .unwrap()
             .backup_incident_rate,
     )
     .unwrap();
     let p = bmctl::ops::db::prune(&mut store, &ctx_at(now + DAY, "db prune"), cut).unwrap();
     let after = serde_json::to_string(
-        &kpi::compute(&store, None, start, cut, now + DAY, 7 * DAY)
+        &kpi::compute(&store, None, start, cut, &reading(now + DAY))
             .unwrap()
             .backup_incident_rate,
     )
@@ -821,4 +821,15 @@ fn main() {
     )
     .unwrap();
     println!("wrote {}", out.display());
+}
+
+/// How the KPIs are read at `now`: a week to age, 12h runtime, the
+/// clients' own days (the figures the rollups answer).
+fn reading(now: i64) -> kpi::Reading {
+    kpi::Reading {
+        now,
+        aged_after: 7 * DAY,
+        max_runtime: 12 * 3_600,
+        bounds: kpi::Bounds::LocalDays,
+    }
 }

@@ -71,10 +71,25 @@ pub fn run(app: &App, cmd: &Cmd) -> Result<u8> {
                             r.rollups
                                 .differences
                                 .iter()
-                                .map(|d| format!(
-                                    "{} {} runs {} (events say {})",
-                                    d.client, d.date, d.stored.runs, d.recomputed.runs
-                                ))
+                                .map(|d| {
+                                    let (s, f) = (&d.stored, &d.recomputed);
+                                    let mut what = Vec::new();
+                                    if (s.runs, s.runs_success, s.runs_warning, s.runs_failed, s.bytes)
+                                        != (f.runs, f.runs_success, f.runs_warning, f.runs_failed, f.bytes)
+                                    {
+                                        what.push(format!("runs {} (events say {})", s.runs, f.runs));
+                                    }
+                                    let occ = |c: &crate::store::events::RunCounts| {
+                                        format!(
+                                            "{} expected: {} ok, {} warning, {} failed, {} missed",
+                                            c.expected, c.occ_success, c.occ_warning, c.occ_failed, c.occ_missed
+                                        )
+                                    };
+                                    if occ(s) != occ(f) {
+                                        what.push(format!("{} (runs and schedules say {})", occ(s), occ(f)));
+                                    }
+                                    format!("{} {} {}", d.client, d.date, what.join(", "))
+                                })
                                 .collect::<Vec<_>>()
                                 .join("; ")
                         )

@@ -180,8 +180,12 @@ fn morning_view(app: &App, store: &Store, now: i64) -> Result<()> {
         None,
         now - 30 * 86_400,
         now,
-        now,
-        app.config.secs("kpi.aged_after"),
+        &crate::ops::kpi::Reading {
+            now,
+            aged_after: app.config.secs("kpi.aged_after"),
+            max_runtime: app.config.secs("check.default_max_runtime"),
+            bounds: crate::ops::kpi::Bounds::Exact,
+        },
     )?;
     output::text(&format!(
         "\nLast 30 days — `bmctl kpi`\n{}",

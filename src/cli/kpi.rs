@@ -141,8 +141,10 @@ pub fn render(k: &Kpis) -> String {
     let s = &k.recovery_success_rate;
     let bounds = if k.client.is_some() {
         format!("midnights in {}", k.boundaries)
-    } else {
+    } else if k.boundaries == "client-local days" {
         "each client's own local days, summed".into()
+    } else {
+        "exact instants, UTC".to_string()
     };
     let mut out = format!(
         "KPIs for {}, {} ({} to {}; {bounds})\n",
@@ -195,13 +197,14 @@ pub fn render(k: &Kpis) -> String {
     for (name, value, detail) in rows {
         out.push_str(&format!("  {name:<38} {value:>8}  {detail}\n"));
     }
-    if k.incomplete {
+    if k.judged_from_runs > 0 {
+        let n = k.judged_from_runs;
         out.push_str(&match k.counted_until {
             Some(c) => format!(
-                "  Not counted yet: windows that closed after {} (the last `bmctl check`); run `bmctl check` for the full figures\n",
+                "  Judged from the runs: {n} window(s) that closed after the last `bmctl check` ({})\n",
                 rfc3339(c.0)
             ),
-            None => "  Not counted yet: `bmctl check` has never run, so no missed or failed occurrence is counted\n".into(),
+            None => format!("  Judged from the runs: {n} window(s); `bmctl check` has never run\n"),
         });
     }
     for i in &k.recovery_issues.items {
@@ -217,7 +220,24 @@ pub fn render(k: &Kpis) -> String {
     out
 }
 
-fn period(app: &App, a: &Args, tz: chrono_tz::Tz, now: i64) -> Result<(i64, i64)> {
+/// The period and, over all clients, how it is bounded: dates and months
+/// by each client's own midnights, instants exactly.
+fn period(app: &App, a: &Args, tz: chrono_tz::Tz, now: i64) -> Result<(i64, i64, kpi::Bounds)> {
+    let (from, to) = bounds(app, a, tz, now)?;
+    let is_date = |t: &Option<String>| t.as_deref().is_some_and(|t| t.len() == 10);
+    let exact = a.month.is_none()
+        && a.quarter.is_none()
+        && a.by.is_none()
+        && !(is_date(&a.from) && is_date(&a.to));
+    let how = if exact {
+        kpi::Bounds::Exact
+    } else {
+        kpi::Bounds::LocalDays
+    };
+    Ok((from, to, how))
+}
+
+fn bounds(app: &App, a: &Args, tz: chrono_tz::Tz, now: i64) -> Result<(i64, i64)> {
     if let (Some(f), Some(t)) = (&a.from, &a.to) {
         let from = parse_instant_or_date(f, tz)
             .map_err(|e| rejected(format!("--from: {e}")))?
@@ -254,12 +274,17 @@ pub fn run(app: &App, a: &Args) -> Result<u8> {
     let ctx = app.ctx("kpi")?;
     let now = ctx.ts();
     let tz = kpi::zone(&store, a.client.as_deref())?;
-    let (from, to) = period(app, a, tz, now)?;
-    let aged_after = app.config.secs("kpi.aged_after");
+    let (from, to, how) = period(app, a, tz, now)?;
+    let reading = kpi::Reading {
+        now,
+        aged_after: app.config.secs("kpi.aged_after"),
+        max_runtime: app.config.secs("check.default_max_runtime"),
+        bounds: how,
+    };
     if a.by.is_some() {
         let all: Vec<Kpis> = kpi::months(from, to, tz)?
             .into_iter()
-            .map(|(f, t)| kpi::compute(&store, a.client.as_deref(), f, t, now, aged_after))
+            .map(|(f, t)| kpi::compute(&store, a.client.as_deref(), f, t, &reading))
             .collect::<Result<_>>()?;
         match app.format() {
             output::Format::Json => {
@@ -277,14 +302,15 @@ pub fn run(app: &App, a: &Args) -> Result<u8> {
                     ))?;
                 }
                 output::list(f, &all.iter().map(Row::from).collect::<Vec<_>>())?;
-                if f == output::Format::Table && all.iter().any(|k| k.incomplete) {
-                    app.say("Not counted yet: windows that closed after the last `bmctl check`; run it for the full figures");
+                let judged: i64 = all.iter().map(|k| k.judged_from_runs).sum();
+                if f == output::Format::Table && judged > 0 {
+                    app.say(format!("Judged from the runs: {judged} window(s) that closed after the last `bmctl check`"));
                 }
             }
         }
         return Ok(0);
     }
-    let k = kpi::compute(&store, a.client.as_deref(), from, to, now, aged_after)?;
+    let k = kpi::compute(&store, a.client.as_deref(), from, to, &reading)?;
     match app.format() {
         output::Format::Table => output::text(&render(&k))?,
         output::Format::Json => output::show(app.format(), &k, &[])?,

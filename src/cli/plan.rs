@@ -237,8 +237,12 @@ pub fn run(app: &App, cmd: &Cmd) -> Result<u8> {
                     &store,
                     code,
                     q,
-                    ctx.ts(),
-                    app.config.secs("kpi.aged_after"),
+                    &crate::ops::kpi::Reading {
+                        now: ctx.ts(),
+                        aged_after: app.config.secs("kpi.aged_after"),
+                        max_runtime: app.config.secs("check.default_max_runtime"),
+                        bounds: crate::ops::kpi::Bounds::LocalDays,
+                    },
                     &crate::ops::risks::limits(&app.config),
                 )
                 .and_then(|r| crate::ops::review::write(&r, out, &formats));

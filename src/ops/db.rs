@@ -162,7 +162,24 @@ fn compare_rollups(conn: &Connection) -> Result<Plan> {
     let codes: std::collections::HashMap<i64, &str> =
         clients.iter().map(|c| (c.id, c.code.as_str())).collect();
     let stored = events::stored_run_counts(conn)?;
-    let fresh = events::recount_runs(conn, &zones)?;
+    let mut fresh = events::recount_runs(conn, &zones)?;
+    // the occurrences `check` closed, judged again from the runs and schedules
+    let whole = |_: i64, _: chrono_tz::Tz| {
+        vec![crate::ops::occurrences::Span {
+            from: i64::MIN / 4,
+            to: i64::MAX / 4,
+            which: crate::ops::occurrences::Which::Closed,
+        }]
+    };
+    let judged = crate::ops::occurrences::count(conn, None, i64::MAX / 4, 12 * 3_600, whole)?;
+    for (key, r) in judged.by_day {
+        let f = fresh.entry(key).or_default();
+        f.expected = r.expected;
+        f.occ_success = r.occ_success;
+        f.occ_warning = r.occ_warning;
+        f.occ_failed = r.occ_failed;
+        f.occ_missed = r.occ_missed;
+    }
     // a pruned UTC day touches the local days on either side of it
     let mut pruned = std::collections::BTreeSet::new();
     for (client, day) in events::pruned_days(conn)? {

@@ -8,6 +8,7 @@ use chrono_tz::Tz;
 use serde::Serialize;
 
 use crate::domain::time::{local_day, local_midnight, Ts};
+use crate::ops::occurrences::{self, Span, Which};
 use crate::report::{self, Backlog, Compliance, IncidentRate, RecoveryIssues, RecoverySuccess};
 use crate::store::{clients, events, kpi, tickets, Store};
 
@@ -28,12 +29,22 @@ pub struct Kpis {
     pub backup_incident_rate: IncidentRate,
     pub task_compliance: Compliance,
     pub recovery_success_rate: RecoverySuccess,
-    /// The windows `check` has closed reach this far (its last run): when
-    /// it is before the period's end (or now), occurrences after it are not
-    /// counted yet. `None`: `check` never ran.
+    /// When `check` last ran (`None`: never).
     pub counted_until: Option<Ts>,
-    /// Whether occurrences of the period may be missing for that reason.
-    pub incomplete: bool,
+    /// Occurrences of the period `check` had not closed, judged from the
+    /// recorded runs by this read: the figures never wait for cron.
+    pub judged_from_runs: i64,
+}
+
+/// How a period over all clients is bounded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Bounds {
+    /// Each client's own local midnights of the period's dates, summed
+    /// (`--month`, `--quarter`, date-valued `--from/--to`).
+    LocalDays,
+    /// The instants themselves (RFC 3339 `--from/--to`, the default last 30
+    /// days): a client's day the period cuts is counted from its runs.
+    Exact,
 }
 
 /// The zone of the period's boundaries: the client's, or UTC for all clients.
@@ -110,38 +121,77 @@ pub fn period_label(from: i64, to: i64, tz: Tz) -> String {
     format!("{first}..{last}")
 }
 
-/// The five KPIs for `[from, to)` as of `now`.
+/// What the KPIs of a period are read with.
+#[derive(Debug, Clone, Copy)]
+pub struct Reading {
+    pub now: i64,
+    /// `kpi.aged_after`.
+    pub aged_after: i64,
+    /// `check.default_max_runtime`.
+    pub max_runtime: i64,
+    pub bounds: Bounds,
+}
+
+/// The five KPIs for `[from, to)` (bounded by the client's midnights, or
+/// overall as `bounds` says).
 pub fn compute(
     store: &Store,
     client: Option<&str>,
     from: i64,
     to: i64,
-    now: i64,
-    aged_after: i64,
+    at: &Reading,
 ) -> Result<Kpis> {
+    let (now, aged_after) = (at.now, at.aged_after);
     let c = client.map(|c| clients::get(&store.conn, c)).transpose()?;
     let client_id = c.as_ref().map(|c| c.id);
     let tz = c.as_ref().map_or(chrono_tz::UTC, |c| c.tz());
     let end = to.min(now);
     let attempts = kpi::attempts(&store.conn, client_id, from, to)?;
-    // Rollups are kept per client's local day; overall, each client's local days are summed.
-    let r = events::rollup_sum(
-        &store.conn,
-        client_id,
-        local_day(from, tz),
-        local_day(to, tz),
-    )?;
+    let exact = client_id.is_none() && at.bounds == Bounds::Exact;
+    let (mut r, counted) = if exact {
+        exact_occurrences(store, from, to, at)?
+    } else {
+        // Rollups are kept per client's local day; overall, each client's
+        // own local days of the period's dates are summed.
+        let r = events::rollup_sum(
+            &store.conn,
+            client_id,
+            local_day(from, tz),
+            local_day(to, tz),
+        )?;
+        let (d0, d1) = (local_day(from, tz), local_day(to, tz));
+        let spans = |_: i64, ctz: Tz| match client_id {
+            Some(_) => vec![Span {
+                from,
+                to,
+                which: Which::Unclosed,
+            }],
+            None => match (midnight(d0, ctz), midnight(d1, ctz)) {
+                (Some(a), Some(b)) => vec![Span {
+                    from: a,
+                    to: b,
+                    which: Which::Unclosed,
+                }],
+                _ => Vec::new(),
+            },
+        };
+        (
+            r,
+            occurrences::count(&store.conn, client_id, now, at.max_runtime, spans)?,
+        )
+    };
+    r.add(&counted.total());
     let tasks = tickets::tasks_due_between(&store.conn, client_id, from, to)?;
-    let counted = crate::store::meta::get_i64(&store.conn, crate::ops::health::LAST_CHECK)?;
+    let last_check = crate::store::meta::get_i64(&store.conn, crate::ops::health::LAST_CHECK)?;
     Ok(Kpis {
         client: client.map(str::to_string),
         period: period_label(from, to, tz),
         from: Ts(from),
         to: Ts(to),
-        boundaries: if c.is_some() {
-            tz.name().to_string()
-        } else {
-            "client-local days".to_string()
+        boundaries: match (c.is_some(), exact) {
+            (true, _) => tz.name().to_string(),
+            (false, true) => "exact instants, UTC".to_string(),
+            (false, false) => "client-local days".to_string(),
         },
         recovery_issues: report::recovery_issues(&attempts),
         aged_backlog: report::backlog(&kpi::open_at(&store.conn, client_id, end)?, end, aged_after),
@@ -153,36 +203,71 @@ pub fn compute(
         ),
         task_compliance: report::compliance(&tasks, end),
         recovery_success_rate: report::recovery_success(&attempts),
-        counted_until: counted.map(Ts),
-        incomplete: match counted {
-            None => true,
-            Some(c) if c >= end => false,
-            Some(c) => window_closed_between(store, client_id, c, end)?,
-        },
+        counted_until: last_check.map(Ts),
+        judged_from_runs: counted.unclosed,
     })
 }
 
-/// Whether any active policy (of one client, or all) has a window that
-/// closed in `(after, until]`: one that `check`, last run at `after`, has
-/// not judged. Policies sharing a schedule, zone and grace are asked once.
-fn window_closed_between(
+/// The UTC instant of local day `day`'s midnight in `tz`.
+fn midnight(day: i64, tz: Tz) -> Option<i64> {
+    local_midnight(crate::domain::time::day_date(day), tz)
+        .ok()
+        .map(|t| t.timestamp())
+}
+
+/// All clients' occurrences in `[from, to)` exactly: each client's whole
+/// local days inside from the rollups (and what `check` has not closed of
+/// them from the runs), the days the bounds cut from the runs.
+fn exact_occurrences(
     store: &Store,
-    client_id: Option<i64>,
-    after: i64,
-    until: i64,
-) -> Result<bool> {
-    use crate::domain::policy::Schedule;
-    for (schedule, zone, grace) in crate::store::policies::schedules(&store.conn, client_id)? {
-        let (Ok(s), Ok(tz)) = (Schedule::parse(&schedule), zone.parse::<Tz>()) else {
-            continue;
+    from: i64,
+    to: i64,
+    at: &Reading,
+) -> Result<(events::Rollup, occurrences::Counted)> {
+    let mut r = events::Rollup::default();
+    let mut inner: std::collections::HashMap<String, (i64, i64)> = Default::default();
+    for zone in clients::zones(&store.conn)? {
+        let Ok(tz) = zone.parse::<Tz>() else { continue };
+        // the first whole local day, and the day `to` falls in
+        let first = match midnight(local_day(from, tz), tz) {
+            Some(m) if m == from => local_day(from, tz),
+            _ => local_day(from, tz) + 1,
         };
-        // the first occurrence whose window closes after `after`
-        let first = crate::domain::time::from_unix(after - grace);
-        if s.next_after(first, tz)
-            .is_some_and(|t| t.timestamp() + grace <= until)
-        {
-            return Ok(true);
+        let last = local_day(to, tz);
+        if first < last {
+            r.add(&events::rollup_sum_zone(&store.conn, &zone, first, last)?);
         }
+        inner.insert(zone, (first, last));
     }
-    Ok(false)
+    let spans = |_: i64, tz: Tz| {
+        let Some(&(first, last)) = inner.get(tz.name()) else {
+            return Vec::new();
+        };
+        match (midnight(first, tz), midnight(last, tz)) {
+            (Some(a), Some(b)) if first < last => vec![
+                Span {
+                    from,
+                    to: a,
+                    which: Which::All,
+                },
+                Span {
+                    from: a,
+                    to: b,
+                    which: Which::Unclosed,
+                },
+                Span {
+                    from: b,
+                    to,
+                    which: Which::All,
+                },
+            ],
+            _ => vec![Span {
+                from,
+                to,
+                which: Which::All,
+            }],
+        }
+    };
+    let counted = occurrences::count(&store.conn, None, at.now, at.max_runtime, spans)?;
+    Ok((r, counted))
 }

@@ -13,6 +13,7 @@ pub mod hooks;
 pub mod kpi;
 pub mod late;
 pub mod macd;
+pub mod occurrences;
 pub mod pause;
 pub mod plan;
 pub mod restore;

@@ -116,10 +116,10 @@ pub fn build(
     store: &Store,
     client: &str,
     q: Quarter,
-    now: i64,
-    aged_after: i64,
+    reading: &kpi::Reading,
     limits: &crate::report::risks::Limits,
 ) -> Result<Review> {
+    let (now, aged_after) = (reading.now, reading.aged_after);
     let c = clients::get(&store.conn, client)?;
     let tz = c.tz();
     let (from, to) = q.bounds(tz)?;
@@ -137,7 +137,7 @@ pub fn build(
     let at = to.min(now);
     let monthly = kpi::months(from, to, tz)?
         .into_iter()
-        .map(|(f, t)| kpi::compute(store, Some(client), f, t, now, aged_after))
+        .map(|(f, t)| kpi::compute(store, Some(client), f, t, reading))
         .collect::<Result<Vec<_>>>()?;
     let mut plan_changes = Vec::new();
     for v in plan::history(&store.conn, client)? {
@@ -193,8 +193,8 @@ pub fn build(
         quarter_label: quarter_label(q, from, to, now, tz),
         previous_quarter: q.previous().label(),
         generated_at: Ts(now),
-        kpis: kpi::compute(store, Some(client), from, to, now, aged_after)?,
-        previous: kpi::compute(store, Some(client), pf, pt, now, aged_after)?,
+        kpis: kpi::compute(store, Some(client), from, to, reading)?,
+        previous: kpi::compute(store, Some(client), pf, pt, reading)?,
         monthly,
         risks: risks::register(store, Some(client), Severity::Low, at, aged_after, limits)?,
         plan_changes,
@@ -203,14 +203,16 @@ pub fn build(
     })
 }
 
-/// The sentence a review carries while `check` has not closed its last windows.
+/// The sentence a review carries when some windows were judged from the
+/// runs because `check` had not closed them.
 fn not_counted(r: &Review) -> String {
+    let n = r.kpis.judged_from_runs;
     match r.kpis.counted_until {
         Some(c) => format!(
-            "Backup windows that closed after {} (bmctl's last check) are not counted in these figures yet.",
+            "{n} backup window(s) that closed after bmctl's last check ({}) were judged from the recorded runs.",
             rfc3339(c.0)
         ),
-        None => "bmctl's check has not run: no missed or failed backup window is counted in these figures.".into(),
+        None => format!("bmctl's check has not run: {n} backup window(s) were judged from the recorded runs."),
     }
 }
 
@@ -377,7 +379,7 @@ pub fn markdown(r: &Review) -> String {
         r.quarter_label,
         r.previous_quarter
     );
-    if r.kpis.incomplete {
+    if r.kpis.judged_from_runs > 0 {
         m.push_str(&format!("{}\n\n", not_counted(r)));
     }
     for (n, a, b) in kpi_rows(r) {
@@ -481,7 +483,7 @@ th,td{{border:1px solid #bbb;padding:3px 6px;font-size:10pt;text-align:left;vert
         at = rfc3339(r.generated_at.0),
         tier = esc(&r.sla_tier)
     );
-    if r.kpis.incomplete {
+    if r.kpis.judged_from_runs > 0 {
         h.push_str(&format!(
             "<p><strong>{}</strong></p>\n",
             esc(&not_counted(r))

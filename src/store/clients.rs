@@ -116,3 +116,10 @@ pub fn update(conn: &Connection, id: i64, spec: &ClientSpec, now: i64) -> Result
     )?;
     Ok(())
 }
+
+/// The zones clients are in.
+pub fn zones(conn: &Connection) -> Result<Vec<String>> {
+    let mut stmt = conn.prepare_cached("SELECT DISTINCT timezone FROM clients")?;
+    let rows = stmt.query_map([], |r| r.get(0))?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}

@@ -574,6 +574,37 @@ pub fn rollup_sum(
         })?)
 }
 
+/// Sum of the rollups of the clients in zone `zone` over their local days `[from, to)`.
+pub fn rollup_sum_zone(
+    conn: &Connection,
+    zone: &str,
+    from_day: i64,
+    to_day: i64,
+) -> Result<Rollup> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT total(runs), total(runs_success), total(runs_warning), total(runs_failed), total(bytes),
+                    total(expected), total(occ_success), total(occ_warning), total(occ_failed), total(occ_missed)
+             FROM daily_rollups r JOIN clients c ON c.id = r.client_id
+             WHERE r.day >= ?2 AND r.day < ?3 AND c.timezone = ?1",
+        )?
+        .query_row(params![zone, from_day, to_day], |r| {
+            let g = |i| r.get::<_, f64>(i).map(|v| v as i64);
+            Ok(Rollup {
+                runs: g(0)?,
+                runs_success: g(1)?,
+                runs_warning: g(2)?,
+                runs_failed: g(3)?,
+                bytes: g(4)?,
+                expected: g(5)?,
+                occ_success: g(6)?,
+                occ_warning: g(7)?,
+                occ_failed: g(8)?,
+                occ_missed: g(9)?,
+            })
+        })?)
+}
+
 /// A job event as lists print it.
 #[derive(Debug, Clone, Serialize)]
 pub struct EventView {
@@ -879,12 +910,19 @@ pub struct RunCounts {
     pub runs_warning: i64,
     pub runs_failed: i64,
     pub bytes: i64,
+    /// The occurrences of the day `check` closed, and their outcomes.
+    pub expected: i64,
+    pub occ_success: i64,
+    pub occ_warning: i64,
+    pub occ_failed: i64,
+    pub occ_missed: i64,
 }
 
 /// The run part of every stored rollup, by (client, local day).
 pub fn stored_run_counts(conn: &Connection) -> Result<HashMap<(i64, i64), RunCounts>> {
     let mut stmt = conn.prepare(
-        "SELECT client_id, day, runs, runs_success, runs_warning, runs_failed, bytes FROM daily_rollups",
+        "SELECT client_id, day, runs, runs_success, runs_warning, runs_failed, bytes,
+                expected, occ_success, occ_warning, occ_failed, occ_missed FROM daily_rollups",
     )?;
     let rows = stmt.query_map([], |r| {
         Ok((
@@ -895,6 +933,11 @@ pub fn stored_run_counts(conn: &Connection) -> Result<HashMap<(i64, i64), RunCou
                 runs_warning: r.get(4)?,
                 runs_failed: r.get(5)?,
                 bytes: r.get(6)?,
+                expected: r.get(7)?,
+                occ_success: r.get(8)?,
+                occ_warning: r.get(9)?,
+                occ_failed: r.get(10)?,
+                occ_missed: r.get(11)?,
             },
         ))
     })?;
@@ -935,11 +978,15 @@ pub fn recount_runs(
 /// Set the run part of one rollup (kept rows keep their occurrences).
 pub fn set_run_counts(conn: &Connection, client_id: i64, day: i64, c: &RunCounts) -> Result<()> {
     conn.prepare_cached(
-        "INSERT INTO daily_rollups (client_id, day, runs, runs_success, runs_warning, runs_failed, bytes)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+        "INSERT INTO daily_rollups (client_id, day, runs, runs_success, runs_warning, runs_failed, bytes,
+            expected, occ_success, occ_warning, occ_failed, occ_missed)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
          ON CONFLICT (day, client_id) DO UPDATE SET runs = excluded.runs,
             runs_success = excluded.runs_success, runs_warning = excluded.runs_warning,
-            runs_failed = excluded.runs_failed, bytes = excluded.bytes",
+            runs_failed = excluded.runs_failed, bytes = excluded.bytes,
+            expected = excluded.expected, occ_success = excluded.occ_success,
+            occ_warning = excluded.occ_warning, occ_failed = excluded.occ_failed,
+            occ_missed = excluded.occ_missed",
     )?
     .execute(params![
         client_id,
@@ -948,7 +995,12 @@ pub fn set_run_counts(conn: &Connection, client_id: i64, day: i64, c: &RunCounts
         c.runs_success,
         c.runs_warning,
         c.runs_failed,
-        c.bytes
+        c.bytes,
+        c.expected,
+        c.occ_success,
+        c.occ_warning,
+        c.occ_failed,
+        c.occ_missed
     ])?;
     Ok(())
 }

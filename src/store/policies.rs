@@ -409,6 +409,46 @@ pub fn schedules(conn: &Connection, client_id: Option<i64>) -> Result<Vec<(Strin
     Ok(rows)
 }
 
+/// A policy as the occurrence count of `kpi` and `db check` reads it.
+#[derive(Debug, Clone)]
+pub struct Occurring {
+    pub id: i64,
+    pub client_id: i64,
+    pub ci_id: i64,
+    pub timezone: String,
+    pub schedule: String,
+    pub grace_s: i64,
+    pub max_runtime_s: Option<i64>,
+    pub created_at: i64,
+    pub active: bool,
+    pub checked_until: Option<i64>,
+}
+
+/// Every policy (of a client, or all; retired ones too), by client.
+pub fn occurring(conn: &Connection, client_id: Option<i64>) -> Result<Vec<Occurring>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT p.id, p.client_id, p.ci_id, c.timezone, p.schedule, p.grace_s, p.max_runtime_s,
+                p.created_at, p.status = 'active', s.checked_until
+         FROM policies p JOIN clients c ON c.id = p.client_id JOIN policy_state s ON s.policy_id = p.id
+         WHERE ?1 IS NULL OR p.client_id = ?1 ORDER BY p.client_id, p.id",
+    )?;
+    let rows = stmt.query_map([client_id], |r| {
+        Ok(Occurring {
+            id: r.get(0)?,
+            client_id: r.get(1)?,
+            ci_id: r.get(2)?,
+            timezone: r.get(3)?,
+            schedule: r.get(4)?,
+            grace_s: r.get(5)?,
+            max_runtime_s: r.get(6)?,
+            created_at: r.get(7)?,
+            active: r.get(8)?,
+            checked_until: r.get(9)?,
+        })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
 /// What places a policy's runs in its windows.
 #[derive(Debug, Clone)]
 pub struct Windows {

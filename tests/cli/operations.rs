@@ -749,36 +749,47 @@ fn the_backlog_of_a_past_period_counts_what_was_open_then() {
     assert_eq!(open_at_end("2026-11-25"), 1);
 }
 
-/// #10 §7: KPIs say when windows closed after the last `check` are not
-/// counted yet (asked on Dec 1 about November after a check on Nov 30).
+/// #10 §7: KPIs count the windows that closed after the last `check`
+/// themselves, from the runs (asked on Dec 1 about November after a check
+/// on Nov 30 22:59Z), and say how many; the figures equal those after
+/// `check` has run.
 #[test]
-fn kpis_say_what_check_has_not_counted_yet() {
+fn kpis_count_what_check_has_not_closed_yet() {
     let env = onboarded("2026-11-01T00:00:00Z");
     let kpi = |now: &str| {
-        env.run_at(now, &["kpi", "--client", "acme", "--month", "2026-11"])
-            .ok()
-            .stdout
-    };
-    assert!(kpi("2026-11-30T07:00:00Z").contains("`bmctl check` has never run"));
-    env.run_at("2026-11-30T22:59:00Z", &["check"]).ok();
-    let later = kpi("2026-12-01T08:00:00Z");
-    assert!(
-        later.contains("Not counted yet: windows that closed after 2026-11-30T22:59:00Z"),
-        "{later}"
-    );
-    env.run_at("2026-12-01T08:00:00Z", &["check"]).ok();
-    assert!(!kpi("2026-12-01T08:05:00Z").contains("Not counted yet"));
-    let json = env
-        .run_at(
-            "2026-12-01T08:05:00Z",
+        env.run_at(
+            now,
             &[
                 "--format", "json", "kpi", "--client", "acme", "--month", "2026-11",
             ],
         )
         .ok()
-        .json();
-    assert_eq!(json["incomplete"], false);
-    assert_eq!(json["counted_until"], "2026-12-01T08:00:00Z");
+        .json()
+    };
+    // never checked: every window of November so far, judged from the runs
+    let before = kpi("2026-11-30T07:00:00Z");
+    assert_eq!(before["backup_incident_rate"]["expected"], 58);
+    assert_eq!(before["judged_from_runs"], 58);
+    env.run_at("2026-11-30T22:59:00Z", &["check"]).ok();
+    let later = kpi("2026-12-01T08:00:00Z");
+    assert_eq!(later["judged_from_runs"], 2, "{later}");
+    assert_eq!(later["backup_incident_rate"]["expected"], 60);
+    let text = env
+        .run_at(
+            "2026-12-01T08:00:00Z",
+            &["kpi", "--client", "acme", "--month", "2026-11"],
+        )
+        .ok()
+        .stdout;
+    assert!(
+        text.contains("Judged from the runs: 2 window(s) that closed after the last `bmctl check` (2026-11-30T22:59:00Z)"),
+        "{text}"
+    );
+    env.run_at("2026-12-01T08:00:00Z", &["check"]).ok();
+    let after = kpi("2026-12-01T08:05:00Z");
+    assert_eq!(after["judged_from_runs"], 0);
+    assert_eq!(after["counted_until"], "2026-12-01T08:00:00Z");
+    assert_eq!(after["backup_incident_rate"], later["backup_incident_rate"]);
 }
 
 /// #10 §2: `check` after a 16-day gap closes every window of it (the 7-day

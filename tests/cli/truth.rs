@@ -319,3 +319,42 @@ fn the_same_runs_in_another_order_give_the_same_figures() {
         (Some(14), Some(5), Some(3))
     );
 }
+
+/// #10 §6: over all clients, the default "last 30 days" and RFC 3339
+/// bounds are exact instants (at 08:00 last night's 02:00 run is in), dates
+/// are each client's own midnights.
+#[test]
+fn periods_over_all_clients_are_exact_instants_or_client_local_days() {
+    let env = TestEnv::new();
+    let plan = crate::events::PLAN
+        .replace("schedule = \"0 22 * * *\"", "schedule = \"0 2 * * *\"")
+        .replace("grace = \"2h\"", "grace = \"1h\"");
+    let f = env.write("plan.toml", &plan);
+    env.run_at(
+        "2026-11-01T00:00:00Z",
+        &["plan", "import", f.to_str().unwrap()],
+    )
+    .ok();
+    env.run_at("2026-11-10T08:00:00Z", &["check"]).ok();
+    let overall = |args: &[&str]| {
+        let mut all = vec!["--format", "json", "kpi"];
+        all.extend_from_slice(args);
+        env.run_at("2026-11-10T08:00:00Z", &all).ok().json()
+    };
+    // fs01 at 02:00 Berlin (01:00Z) Nov 1..10; sql01 at 23:00 Berlin Nov 1..9
+    let last_30 = overall(&[]);
+    assert_eq!(last_30["boundaries"], "exact instants, UTC");
+    assert_eq!(last_30["backup_incident_rate"]["expected"], 10 + 9);
+    let dates = overall(&["--from", "2026-10-11", "--to", "2026-11-10"]);
+    assert_eq!(dates["boundaries"], "client-local days");
+    assert_eq!(dates["backup_incident_rate"]["expected"], 9 + 9);
+    let instants = overall(&[
+        "--from",
+        "2026-11-03T12:00:00Z",
+        "--to",
+        "2026-11-05T12:00:00Z",
+    ]);
+    assert_eq!(instants["backup_incident_rate"]["expected"], 2 + 2);
+    let text = env.run_at("2026-11-10T08:00:00Z", &["kpi"]).ok().stdout;
+    assert!(text.contains("exact instants, UTC"), "{text}");
+}

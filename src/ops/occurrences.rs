@@ -1,0 +1,188 @@
+//! Occurrences judged from the recorded runs, read-only: what `kpi` counts
+//! where the rollups cannot answer (the part of a client's day an exact
+//! period cuts, windows closed since the last `check`) and what `db check`
+//! recomputes the rollups from. The rules are `check`'s: a window's outcome
+//! is the best of its runs; with none, a run still going past its max
+//! runtime makes it failed (hung), one still within it leaves it undecided,
+//! a pause excuses it, else it is missed.
+
+use std::collections::HashMap;
+
+use anyhow::Result;
+use chrono_tz::Tz;
+use rusqlite::Connection;
+
+use crate::domain::event::Status;
+use crate::domain::policy::Schedule;
+use crate::domain::time::{from_unix, local_day};
+use crate::store::events::{ClientRuns, Rollup};
+use crate::store::policies::{self, Occurring};
+use crate::store::{pauses, running};
+
+/// A span of occurrence instants `[from, to)` of one client, and which of
+/// its occurrences count.
+#[derive(Debug, Clone, Copy)]
+pub struct Span {
+    pub from: i64,
+    pub to: i64,
+    pub which: Which,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Which {
+    /// Every window closed by now.
+    All,
+    /// Those `check` has not closed (the rollups hold the others).
+    Unclosed,
+    /// Those `check` has closed (what the rollups hold).
+    Closed,
+}
+
+/// What a count found: the outcomes by the client's local day of each
+/// occurrence, and how many of them `check` had not closed.
+#[derive(Debug, Default)]
+pub struct Counted {
+    pub by_day: HashMap<(i64, i64), Rollup>,
+    pub unclosed: i64,
+}
+
+impl Counted {
+    pub fn total(&self) -> Rollup {
+        let mut t = Rollup::default();
+        for r in self.by_day.values() {
+            t.add(r);
+        }
+        t
+    }
+}
+
+/// Judge the occurrences of every policy (of a client, or all) in the spans
+/// `spans` gives for each client (by id and zone), as of `now`.
+pub fn count(
+    conn: &Connection,
+    client_id: Option<i64>,
+    now: i64,
+    default_max_runtime_s: i64,
+    spans: impl Fn(i64, Tz) -> Vec<Span>,
+) -> Result<Counted> {
+    let mut out = Counted::default();
+    let rows = policies::occurring(conn, client_id)?;
+    let going = running::all(conn)?;
+    let in_force = pauses::list(conn, i64::MIN / 4, now + 1, false)?;
+    let mut schedules: HashMap<String, Option<Schedule>> = HashMap::new();
+    let mut runs = ClientRuns::default();
+    for client in rows.chunk_by(|a, b| a.client_id == b.client_id) {
+        let Ok(tz) = client[0].timezone.parse::<Tz>() else {
+            continue;
+        };
+        let spans = spans(client[0].client_id, tz);
+        if spans.is_empty() {
+            continue;
+        }
+        for p in client {
+            let schedule = schedules
+                .entry(p.schedule.clone())
+                .or_insert_with(|| Schedule::parse(&p.schedule).ok());
+            let Some(schedule) = schedule.as_ref() else {
+                continue;
+            };
+            for span in &spans {
+                judge(
+                    conn,
+                    p,
+                    schedule,
+                    tz,
+                    span,
+                    now,
+                    default_max_runtime_s,
+                    &going,
+                    &in_force,
+                    &mut runs,
+                    &mut out,
+                )?;
+            }
+        }
+    }
+    Ok(out)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn judge(
+    conn: &Connection,
+    p: &Occurring,
+    schedule: &Schedule,
+    tz: Tz,
+    span: &Span,
+    now: i64,
+    default_max_runtime_s: i64,
+    going: &HashMap<i64, Vec<running::Running>>,
+    in_force: &[pauses::PauseRow],
+    runs: &mut ClientRuns,
+    out: &mut Counted,
+) -> Result<()> {
+    let grace = p.grace_s;
+    let max_runtime = p.max_runtime_s.unwrap_or(default_max_runtime_s);
+    let closed = p.checked_until.unwrap_or(i64::MIN);
+    // a retired policy's windows are those `check` closed
+    let last = if p.active && span.which != Which::Closed {
+        now - grace
+    } else {
+        closed
+    };
+    let mut from = span.from.max(p.created_at + 1);
+    if span.which == Which::Unclosed {
+        from = from.max(closed + 1);
+    }
+    let to = span.to.min(last + 1);
+    if from >= to {
+        return Ok(());
+    }
+    let occurrences = schedule.occurrences(from_unix(from - 1), from_unix(to - 1), tz);
+    let Some(first) = occurrences.first() else {
+        return Ok(());
+    };
+    let mut prev = schedule.prev_before(*first, tz).map(|t| t.timestamp());
+    let slack = max_runtime.max(86_400);
+    for tk in occurrences.iter().map(|t| t.timestamp()) {
+        let lo = prev.map_or(i64::MIN / 2, |t| t + grace);
+        let hi = tk + grace;
+        prev = Some(tk);
+        let paused = in_force
+            .iter()
+            .any(|pa| pa.applies_to(p.client_id, p.ci_id, p.id) && pa.covers(tk));
+        if paused {
+            continue;
+        }
+        let best = runs
+            .best_in_window(conn, p.client_id, p.id, lo, hi, slack)?
+            .filter(|s| *s != Status::Missed);
+        let outcome = match best {
+            Some(s) => s,
+            None => {
+                let started = going
+                    .get(&p.id)
+                    .and_then(|v| v.iter().find(|g| g.started_at > lo && g.started_at <= hi));
+                match started {
+                    Some(g) if now - g.started_at <= max_runtime && tk > closed => continue,
+                    Some(_) => Status::Failed,
+                    None => Status::Missed,
+                }
+            }
+        };
+        let r = out
+            .by_day
+            .entry((p.client_id, local_day(tk, tz)))
+            .or_default();
+        r.expected += 1;
+        match outcome {
+            Status::Success => r.occ_success += 1,
+            Status::Warning => r.occ_warning += 1,
+            Status::Failed => r.occ_failed += 1,
+            Status::Missed => r.occ_missed += 1,
+        }
+        if tk > closed {
+            out.unclosed += 1;
+        }
+    }
+    Ok(())
+}
