@@ -52,6 +52,9 @@ pub struct Report {
     pub findings_omitted: usize,
     /// Write transactions the catch-up took (each at most `check.batch_windows` windows).
     pub transactions: usize,
+    /// One client's policies only: not a `check` run (no stamp, no overdue tasks).
+    #[serde(skip)]
+    partial: bool,
 }
 
 /// Findings listed one by one; a long catch-up counts the rest.
@@ -77,19 +80,58 @@ impl Report {
 }
 
 pub fn run(store: &mut Store, ctx: &Ctx, set: &Settings) -> Result<Report> {
+    run_for(store, ctx, set, None)
+}
+
+/// Close what was due before a change takes effect (DESIGN, "Changes,
+/// retirement and pauses"): `check` over one client's policies, in the
+/// change's own transaction (a refused change leaves nothing behind).
+pub fn close_due(tx: &rusqlite::Connection, ctx: &Ctx, client_id: i64) -> Result<Report> {
+    let set = Settings {
+        default_max_runtime_s: ctx.rules.default_max_runtime_s,
+        batch_windows: BATCH_OCCURRENCES,
+    };
+    let mut report = Report {
+        partial: true,
+        ..Report::default()
+    };
+    let mut counts = TicketCounts::default();
+    let mut rows = policies::active_for_check(tx)?;
+    rows.retain(|p| p.client_id == client_id);
+    let (mut cursor, mut walks) = (0, Walks::new());
+    while pass(
+        tx,
+        ctx,
+        &set,
+        &mut report,
+        &mut rows,
+        &mut cursor,
+        &mut walks,
+        &mut counts,
+    )? {}
+    report.tickets = counts;
+    Ok(report)
+}
+
+fn run_for(store: &mut Store, ctx: &Ctx, set: &Settings, client: Option<i64>) -> Result<Report> {
     let mut report = Report::default();
     let mut counts = TicketCounts::default();
     // The policies are read once; each transaction goes on from the cursor,
     // and a policy's progress is kept in its row (and in the database).
     let mut rows = policies::active_for_check(&store.conn)?;
+    if let Some(c) = client {
+        rows.retain(|p| p.client_id == c);
+        report.partial = true;
+    }
     report.policies = rows.len();
     let mut cursor = 0;
     let mut walks = Walks::new();
     loop {
         report.transactions += 1;
         let started = std::time::Instant::now();
+        let tx = store.write()?;
         let more = pass(
-            store,
+            &tx,
             ctx,
             set,
             &mut report,
@@ -98,6 +140,7 @@ pub fn run(store: &mut Store, ctx: &Ctx, set: &Settings) -> Result<Report> {
             &mut walks,
             &mut counts,
         )?;
+        tx.commit()?;
         if !more {
             break;
         }
@@ -122,7 +165,7 @@ type Walks = HashMap<(String, String, i64, i64), (Vec<i64>, Option<i64>)>;
 /// windows, from the policy at `cursor` on; true when windows are left.
 #[allow(clippy::too_many_arguments)]
 fn pass(
-    store: &mut Store,
+    tx: &rusqlite::Connection,
     ctx: &Ctx,
     set: &Settings,
     report: &mut Report,
@@ -132,7 +175,6 @@ fn pass(
     counts: &mut TicketCounts,
 ) -> Result<bool> {
     let now = ctx.ts();
-    let tx = store.write()?;
     let mut ing = Ingestor::new();
     let mut rollups: HashMap<(i64, i64), Rollup> = HashMap::new();
     let batch = set.batch_windows.max(1);
@@ -141,16 +183,16 @@ fn pass(
 
     // Pauses that ended are closed (and audited) once; pauses in force or
     // recently ended shape what is expected.
-    for pa in pauses::expired_open(&tx, now)? {
-        pauses::close(&tx, pa.id, pa.ends_at.0, "bmctl")?;
-        let after = pauses::get(&tx, pa.id)?;
+    for pa in pauses::expired_open(tx, now)? {
+        pauses::close(tx, pa.id, pa.ends_at.0, "bmctl")?;
+        let after = pauses::get(tx, pa.id)?;
         let who = crate::store::audit::Actor {
             at: now,
             actor: "bmctl",
             command: &ctx.command,
         };
         crate::store::audit::record(
-            &tx,
+            tx,
             &who,
             "pause",
             &pa.id.to_string(),
@@ -159,11 +201,11 @@ fn pass(
         )?;
     }
     // every pause that may cover a window still to close, however old
-    let in_force = pauses::list(&tx, i64::MIN / 4, now + 1, false)?;
+    let in_force = pauses::list(tx, i64::MIN / 4, now + 1, false)?;
     let mut schedules: HashMap<String, Schedule> = HashMap::new();
     let mut runs = events::ClientRuns::default();
-    let going = running::all(&tx)?;
-    let mut auto = correct::Auto::new(&tx, ctx);
+    let going = running::all(tx)?;
+    let mut auto = correct::Auto::new(tx, ctx);
     while let Some(p) = rows.get_mut(*cursor) {
         if budget == 0 {
             more = true;
@@ -255,7 +297,7 @@ fn pass(
             let best = if newest_ok {
                 Some(Status::Success)
             } else {
-                runs.best_in_window(&tx, p.client_id, p.id, lo, hi, max_runtime.max(86_400))?
+                runs.best_in_window(tx, p.client_id, p.id, lo, hi, max_runtime.max(86_400))?
             };
             let started = going
                 .get(&p.id)
@@ -268,7 +310,7 @@ fn pass(
                 (None, Some(g)) => {
                     // hung: a failed occurrence (provisional: its end re-judges
                     // it), with one `hung` ticket below and no missed one
-                    running::mark_hung(&tx, p.id, g.started_at, tk)?;
+                    running::mark_hung(tx, p.id, g.started_at, tk)?;
                     Status::Failed
                 }
                 (None, None) => {
@@ -278,7 +320,7 @@ fn pass(
                         rfc3339(hi)
                     );
                     ing.add(
-                        &tx,
+                        tx,
                         &NewEvent {
                             client: p.client.clone(),
                             job: p.job.clone(),
@@ -317,7 +359,7 @@ fn pass(
             checked = Some(tk);
         }
         if let Some(tk) = checked {
-            policies::set_checked_until(&tx, p.id, tk)?;
+            policies::set_checked_until(tx, p.id, tk)?;
             p.state.checked_until = Some(tk);
         }
         if !caught_up {
@@ -389,13 +431,12 @@ fn pass(
         }
     }
     counts.add(auto.finish()?);
-    ing.flush(&tx, ctx)?;
-    if !more {
-        crate::store::outbox::take_overdue_tasks(&tx, now)?;
-        crate::store::meta::set(&tx, crate::ops::health::LAST_CHECK, &now.to_string())?;
+    ing.flush(tx, ctx)?;
+    if !more && !report.partial {
+        crate::store::outbox::take_overdue_tasks(tx, now)?;
+        crate::store::meta::set(tx, crate::ops::health::LAST_CHECK, &now.to_string())?;
     }
-    events::rollups_add(&tx, &mut rollups.into_iter().collect::<Vec<_>>())?;
-    tx.commit()?;
+    events::rollups_add(tx, &mut rollups.into_iter().collect::<Vec<_>>())?;
     counts.add(ing.summary.tickets);
     Ok(more)
 }

@@ -574,6 +574,41 @@ impl<'a> Auto<'a> {
         Ok(true)
     }
 
+    /// The policy was retired: its open corrective tickets and incidents
+    /// close as `decommissioned`; one a person has touched gets a note and
+    /// stays with them.
+    pub fn decommission(&mut self, s: &Subject, why: &str) -> Result<()> {
+        let now = self.ctx.ts();
+        self.read_open(s)?;
+        for i in self.work.open_of(s.policy_id) {
+            let id = self.work.tickets[i].1.id;
+            let touched = {
+                let t = &self.work.tickets[i].1;
+                t.started_at.is_some()
+                    || t.psa_ref.is_some()
+                    || tickets::touched_by_a_person(self.conn, id)?
+            };
+            let t = &mut self.work.tickets[i].1;
+            let before = t.clone();
+            t.updated_at = now;
+            if touched {
+                let note = format!(
+                    "its job was retired ({why}); it stays open for the person working on it"
+                );
+                self.work.log(i, &before, "event", note)?;
+                self.counts.tickets_updated += 1;
+                continue;
+            }
+            t.resolve("decommissioned", &format!("decommissioned: {why}"), now)?;
+            self.work
+                .log(i, &before, "status", format!("decommissioned: {why}"))?;
+            self.work
+                .notify(self.conn, "resolve", i, now, Some("decommissioned"))?;
+            self.counts.tickets_resolved += 1;
+        }
+        Ok(())
+    }
+
     /// A good run at `at` clears the policy's open problems of `classes`:
     /// corrective tickets are auto-resolved (when the rules allow), incidents get
     /// one "recovered" note and wait for a person.

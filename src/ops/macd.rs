@@ -375,6 +375,9 @@ pub fn implement(store: &mut Store, ctx: &Ctx, id: i64, terms: &DeleteTerms) -> 
     let mut ch = changes::get(&tx, id)?;
     let before = ch.clone();
     ch.check_implementable()?;
+    // the windows that ended before the change takes effect are judged by
+    // the policies as they were
+    crate::ops::check::close_due(&tx, ctx, ch.client_id)?;
     let client = clients::get_by_id(&tx, ch.client_id)?;
     let mut log = String::from("implemented");
     match ch.kind.as_str() {
@@ -486,9 +489,12 @@ pub fn implement(store: &mut Store, ctx: &Ctx, id: i64, terms: &DeleteTerms) -> 
                     )));
                 }
             }
+            let mut auto = crate::ops::correct::Auto::new(&tx, ctx);
             for p in &targets {
                 policies::retire(&tx, p.id, now)?;
+                wind_down(&tx, ctx, &mut auto, &client, p, &ch.name())?;
             }
+            auto.finish()?;
             if ch.policy_id.is_none() {
                 if let Some(ci) =
                     cis::find(&tx, ch.client_id, ch.ci_host.as_deref().unwrap_or_default())?
@@ -560,6 +566,70 @@ pub struct Completed {
 
 /// Close a change (05f.06): verified by a good backup after implementation
 /// (or `verified_by` evidence), publish a plan version, update the CMDB.
+/// A retired policy's open work: corrective tickets decommissioned (a
+/// touched one noted), open tasks skipped as not applicable, pauses ended.
+fn wind_down(
+    tx: &rusqlite::Connection,
+    ctx: &Ctx,
+    auto: &mut crate::ops::correct::Auto<'_>,
+    client: &crate::store::clients::ClientRow,
+    p: &policies::PolicyRow,
+    change: &str,
+) -> Result<()> {
+    let now = ctx.ts();
+    let subject = crate::ops::correct::Subject {
+        client_id: client.id,
+        client: client.code.as_str().into(),
+        sla_tier: client.sla_tier.as_str().into(),
+        policy_id: p.id,
+        ci_id: p.ci_id,
+        tier: p.tier,
+        job: p.spec.job.as_str().into(),
+        grace_s: p.spec.grace_s,
+    };
+    let why = format!("{}/{} retired by {change}", client.code, p.spec.job);
+    auto.decommission(&subject, &why)?;
+    let who = crate::store::audit::Actor {
+        at: now,
+        actor: "bmctl",
+        command: &ctx.command,
+    };
+    for id in tickets::open_tasks_of_policy(tx, p.id)? {
+        let before = tickets::get(tx, id)?;
+        let mut t = before.clone();
+        t.status = "skipped".into();
+        t.resolved_at = Some(now);
+        t.updated_at = now;
+        t.resolution = Some(why.clone());
+        t.not_applicable = true;
+        tickets::save(tx, &before, &t)?;
+        tickets::add_note(
+            tx,
+            id,
+            now,
+            "bmctl",
+            "status",
+            &format!("skipped (not applicable): {why}"),
+        )?;
+        crate::store::audit::record(tx, &who, "ticket", &id.to_string(), Some(&before), Some(&t))?;
+    }
+    for pa in crate::store::pauses::list(tx, now, i64::MAX / 4, false)? {
+        if pa.policy_id == Some(p.id) && pa.effective_end() > now {
+            crate::store::pauses::close(tx, pa.id, now, "bmctl")?;
+            let after = crate::store::pauses::get(tx, pa.id)?;
+            crate::store::audit::record(
+                tx,
+                &who,
+                "pause",
+                &pa.id.to_string(),
+                Some(&pa),
+                Some(&after),
+            )?;
+        }
+    }
+    Ok(())
+}
+
 pub fn complete(
     store: &mut Store,
     ctx: &Ctx,

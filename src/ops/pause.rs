@@ -34,7 +34,15 @@ pub fn create(
     if until <= starts {
         return Err(rejected("--until must be after the start of the pause"));
     }
+    // what was due before the pause is judged first: a pause excuses what
+    // comes, not a result `check` already has (that is `events exclude`)
+    let client = match target {
+        Target::Client(c) | Target::Ci { client: c, .. } | Target::Job { client: c, .. } => {
+            clients::get(&store.conn, c)?
+        }
+    };
     let tx = store.write()?;
+    crate::ops::check::close_due(&tx, ctx, client.id)?;
     let (client_id, ci_id, policy_id) = match target {
         Target::Client(c) => (clients::get(&tx, c)?.id, None, None),
         Target::Ci { client, host } => {
@@ -47,6 +55,21 @@ pub fn create(
             (c.id, None, Some(p.id))
         }
     };
+    for p in policies::list(&tx, client_id, false)? {
+        if ci_id.is_some_and(|c| c != p.ci_id) || policy_id.is_some_and(|id| id != p.id) {
+            continue;
+        }
+        if let Some(closed) = policies::state(&tx, p.id)?.checked_until {
+            if starts <= closed {
+                return Err(refused(format!(
+                    "a pause of {} cannot start {}: its window of {} is closed already (a pause excuses what is to come, not a result bmctl has recorded)",
+                    p.spec.job,
+                    crate::domain::time::rfc3339(starts),
+                    crate::domain::time::rfc3339(closed)
+                )));
+            }
+        }
+    }
     let id = pauses::insert(
         &tx,
         &NewPause {

@@ -529,6 +529,16 @@ pub fn add_notes(
     )
 }
 
+/// The open tasks of a policy, by id.
+pub fn open_tasks_of_policy(conn: &Connection, policy_id: i64) -> Result<Vec<i64>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT id FROM tickets WHERE policy_id = ?1 AND kind = 'task'
+           AND status IN ('open', 'in_progress') ORDER BY id",
+    )?;
+    let rows = stmt.query_map([policy_id], |r| r.get(0))?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
 /// Whether anyone but bmctl wrote in a ticket's work log (a note, a
 /// status change, an assignment).
 pub fn touched_by_a_person(conn: &Connection, ticket_id: i64) -> Result<bool> {

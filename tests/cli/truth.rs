@@ -358,3 +358,128 @@ fn periods_over_all_clients_are_exact_instants_or_client_local_days() {
     let text = env.run_at("2026-11-10T08:00:00Z", &["kpi"]).ok().stdout;
     assert!(text.contains("exact instants, UTC"), "{text}");
 }
+
+/// #10 §3: retiring a policy first closes the windows that were due (9 of
+/// 9 counted, never 7), its untouched tickets close as decommissioned, its
+/// pauses end; a pause may not start before a window `check` has closed.
+#[test]
+fn retirement_and_pauses_close_what_was_due_first() {
+    let env = onboarded("2026-11-01T00:00:00Z");
+    let at = |now: &str, actor: &str, args: &[&str]| {
+        env.run_at(
+            now,
+            &[&["--actor", actor, "--format", "json"], args].concat(),
+        )
+    };
+    import_lines(
+        &env,
+        "2026-11-01T21:30:00Z",
+        &[line("fs01-nightly", "failed", "2026-11-01T21:05:00Z", "")],
+    )
+    .ok();
+    env.run_at("2026-11-02T08:00:00Z", &["check"]).ok();
+    // a pause cannot reach back over a closed window
+    let r = at(
+        "2026-11-02T09:00:00Z",
+        "alice",
+        &[
+            "pause",
+            "--job",
+            "acme/fs01-nightly",
+            "--from",
+            "2026-11-01T12:00:00Z",
+            "--until",
+            "2026-11-20T00:00:00Z",
+            "--reason",
+            "NAS move",
+        ],
+    )
+    .code(5);
+    assert!(r.stderr.contains("is closed already"), "{}", r.stderr);
+    at(
+        "2026-11-02T09:00:00Z",
+        "alice",
+        &[
+            "pause",
+            "--job",
+            "acme/fs01-nightly",
+            "--from",
+            "2026-11-15T00:00:00Z",
+            "--until",
+            "2026-11-20T00:00:00Z",
+            "--reason",
+            "NAS move",
+        ],
+    )
+    .ok();
+    // no check for nine days, then the job is retired
+    let del = at(
+        "2026-11-10T10:00:00Z",
+        "alice",
+        &[
+            "macd",
+            "delete",
+            "--job",
+            "acme/fs01-nightly",
+            "--reason",
+            "server gone",
+        ],
+    )
+    .ok()
+    .json();
+    let id = del["id"].to_string();
+    at(
+        "2026-11-10T11:00:00Z",
+        "bob",
+        &["macd", "approve", &id, "--confirm-risk"],
+    )
+    .ok();
+    at(
+        "2026-11-10T12:00:00Z",
+        "bob",
+        &[
+            "macd",
+            "implement",
+            &id,
+            "--dispose",
+            "--confirm",
+            "acme/fs01-nightly",
+            "--force",
+            "--reason",
+            "server gone",
+        ],
+    )
+    .ok();
+    let k = env
+        .run_at(
+            "2026-11-10T12:00:00Z",
+            &[
+                "--format",
+                "json",
+                "kpi",
+                "--client",
+                "acme",
+                "--from",
+                "2026-11-01",
+                "--to",
+                "2026-11-10",
+            ],
+        )
+        .ok()
+        .json();
+    // fs01's nine nights (Nov 1..9) and sql01's nine
+    assert_eq!(k["backup_incident_rate"]["expected"], 18, "{k}");
+    let failed = ticket_of(&env, "fs01-nightly", "failed").unwrap();
+    assert_eq!(
+        (failed["status"].as_str(), failed["cause"].as_str()),
+        (Some("resolved"), Some("decommissioned"))
+    );
+    let missed = ticket_of(&env, "fs01-nightly", "missed").unwrap();
+    assert_eq!(missed["cause"], "decommissioned");
+    let pauses = env
+        .run(&["--format", "json", "pause", "list", "--all"])
+        .ok()
+        .json();
+    assert_eq!(pauses[0]["ends_at"], "2026-11-20T00:00:00Z");
+    assert!(pauses[0]["closed_at"].is_string(), "{pauses}");
+}
