@@ -112,6 +112,25 @@ pub struct NewEvent {
 }
 
 impl NewEvent {
+    /// The start record of a backup still going (neutral `"status":
+    /// "running"`); its status is a placeholder.
+    pub fn start_record(client: &str, job: &str, started: i64, source: &str) -> NewEvent {
+        NewEvent {
+            client: client.to_string(),
+            job: job.to_string(),
+            operation: Operation::Start,
+            status: Status::Failed,
+            started_at: Some(started),
+            ended_at: started,
+            bytes: None,
+            files: None,
+            snapshot: None,
+            source: source.to_string(),
+            external_id: None,
+            message: None,
+        }
+    }
+
     /// How far this run's latest instant lies past `limit` (seconds), when
     /// it does: a clock ahead of the MSP's, held rather than applied.
     pub fn ahead_of(&self, limit: i64) -> Option<i64> {

@@ -349,12 +349,7 @@ fn pass(
             };
             let r = rollups.entry((p.client_id, local_day(tk, tz))).or_default();
             r.expected += 1;
-            match outcome {
-                Status::Success => r.occ_success += 1,
-                Status::Warning => r.occ_warning += 1,
-                Status::Failed => r.occ_failed += 1,
-                Status::Missed => r.occ_missed += 1,
-            }
+            r.outcome(outcome, 1);
             report.occurrences_closed += 1;
             checked = Some(tk);
         }

@@ -257,20 +257,7 @@ fn history(store: &mut Store, ctx: &Ctx) -> Result<()> {
                 let duration = 120 + pick(&s.job, k + 1, 5400) as i64;
                 if s.job == HUNG && now - t < 2 * 86_400 && now - t > 86_400 / 2 {
                     // started, never ended: `check` calls it hung once past its max runtime
-                    batch.push(NewEvent {
-                        client: client.clone(),
-                        job: s.job.clone(),
-                        operation: Operation::Start,
-                        status: Status::Failed,
-                        started_at: Some(started),
-                        ended_at: started,
-                        bytes: None,
-                        files: None,
-                        snapshot: None,
-                        source: "run".into(),
-                        external_id: None,
-                        message: None,
-                    });
+                    batch.push(NewEvent::start_record(client, &s.job, started, "run"));
                     continue;
                 }
                 if s.job == HUNG && now - t <= 86_400 / 2 {

@@ -119,8 +119,8 @@ pub(crate) fn rejudge(
             continue;
         }
         let mut d = Rollup::default();
-        bump(&mut d, old, -1);
-        bump(&mut d, new, 1);
+        d.outcome(old, -1);
+        d.outcome(new, 1);
         rollups.extend([((s.client_id, local_day(tk, tz)), d)]);
         if old == Status::Missed {
             events::supersede_missed(conn, s.client_id, s.policy_id, hi, now)?;
@@ -217,15 +217,6 @@ pub(crate) fn rejudge(
         }
     }
     Ok(())
-}
-
-fn bump(r: &mut Rollup, s: Status, by: i64) {
-    match s {
-        Status::Success => r.occ_success += by,
-        Status::Warning => r.occ_warning += by,
-        Status::Failed => r.occ_failed += by,
-        Status::Missed => r.occ_missed += by,
-    }
 }
 
 /// The problems a policy's runs leave open, read in event-time order: those

@@ -371,20 +371,7 @@ pub fn run(
 /// a window with a run still going is not missed, and one going past its
 /// max runtime is hung.
 fn start_record(spec: &Spec, started: i64) -> NewEvent {
-    NewEvent {
-        client: spec.client.clone(),
-        job: spec.job.clone(),
-        operation: Operation::Start,
-        status: Status::Failed,
-        started_at: Some(started),
-        ended_at: started,
-        bytes: None,
-        files: None,
-        snapshot: None,
-        source: "run".into(),
-        external_id: None,
-        message: None,
-    }
+    NewEvent::start_record(&spec.client, &spec.job, started, "run")
 }
 
 fn spool_or_warn(path: &Path, ev: &NewEvent, why: String) -> Recorded {

@@ -482,6 +482,16 @@ pub struct Rollup {
 }
 
 impl Rollup {
+    /// Count `by` occurrences of outcome `s` (negative: take them back).
+    pub fn outcome(&mut self, s: Status, by: i64) {
+        match s {
+            Status::Success => self.occ_success += by,
+            Status::Warning => self.occ_warning += by,
+            Status::Failed => self.occ_failed += by,
+            Status::Missed => self.occ_missed += by,
+        }
+    }
+
     pub fn add(&mut self, o: &Rollup) {
         self.runs += o.runs;
         self.runs_success += o.runs_success;
@@ -557,21 +567,24 @@ pub fn rollup_sum(
     let q = rollup_sum_sql(client_id, from_day, to_day);
     Ok(conn
         .prepare_cached(&q.sql)?
-        .query_row(rusqlite::params_from_iter(q.args), |r| {
-            let g = |i| r.get::<_, f64>(i).map(|v| v as i64);
-            Ok(Rollup {
-                runs: g(0)?,
-                runs_success: g(1)?,
-                runs_warning: g(2)?,
-                runs_failed: g(3)?,
-                bytes: g(4)?,
-                expected: g(5)?,
-                occ_success: g(6)?,
-                occ_warning: g(7)?,
-                occ_failed: g(8)?,
-                occ_missed: g(9)?,
-            })
-        })?)
+        .query_row(rusqlite::params_from_iter(q.args), summed)?)
+}
+
+/// A row of ten `total(…)` columns, in `Rollup`'s field order.
+fn summed(r: &Row<'_>) -> rusqlite::Result<Rollup> {
+    let g = |i| r.get::<_, f64>(i).map(|v| v as i64);
+    Ok(Rollup {
+        runs: g(0)?,
+        runs_success: g(1)?,
+        runs_warning: g(2)?,
+        runs_failed: g(3)?,
+        bytes: g(4)?,
+        expected: g(5)?,
+        occ_success: g(6)?,
+        occ_warning: g(7)?,
+        occ_failed: g(8)?,
+        occ_missed: g(9)?,
+    })
 }
 
 /// Sum of the rollups of the clients in zone `zone` over their local days `[from, to)`.
@@ -588,21 +601,7 @@ pub fn rollup_sum_zone(
              FROM daily_rollups r JOIN clients c ON c.id = r.client_id
              WHERE r.day >= ?2 AND r.day < ?3 AND c.timezone = ?1",
         )?
-        .query_row(params![zone, from_day, to_day], |r| {
-            let g = |i| r.get::<_, f64>(i).map(|v| v as i64);
-            Ok(Rollup {
-                runs: g(0)?,
-                runs_success: g(1)?,
-                runs_warning: g(2)?,
-                runs_failed: g(3)?,
-                bytes: g(4)?,
-                expected: g(5)?,
-                occ_success: g(6)?,
-                occ_warning: g(7)?,
-                occ_failed: g(8)?,
-                occ_missed: g(9)?,
-            })
-        })?)
+        .query_row(params![zone, from_day, to_day], summed)?)
 }
 
 /// A job event as lists print it.
