@@ -40,6 +40,28 @@ pub enum Cmd {
     /// Ingest a backup tool's own JSON output.
     #[command(subcommand)]
     Ingest(Tool),
+    /// Take one past occurrence out of the incident rate, with a reason
+    /// (audited, listed in the review).
+    #[command(
+        after_help = "The only way a recorded result is excused: a pause excuses what is to come. The window must\nhave closed; its ticket is withdrawn when this window was its only cause. --window takes the\noccurrence's scheduled time or any instant in its window."
+    )]
+    Exclude {
+        /// CLIENT/JOB
+        job: String,
+        /// The occurrence (RFC 3339, or a date in the client's zone).
+        #[arg(long)]
+        window: String,
+        #[arg(long)]
+        reason: String,
+        /// A change or ticket reference (e.g. CHG-77).
+        #[arg(long = "ref")]
+        reference: Option<String>,
+    },
+    /// Occurrences excluded from the incident rate.
+    Exclusions {
+        #[arg(long)]
+        client: Option<String>,
+    },
     /// Job events, oldest first (the latest --limit).
     List {
         #[arg(long)]
@@ -94,6 +116,36 @@ pub enum Tool {
         #[arg(long)]
         tz: Option<String>,
     },
+}
+
+impl Tabular for crate::store::exclusions::Exclusion {
+    fn headers() -> Vec<&'static str> {
+        vec![
+            "id",
+            "client",
+            "job",
+            "occurrence",
+            "was",
+            "reason",
+            "ref",
+            "by",
+            "at",
+        ]
+    }
+    fn cells(&self) -> Vec<String> {
+        let t = |v: crate::domain::time::Ts| local_display(v.0, chrono_tz::UTC);
+        vec![
+            self.id.to_string(),
+            self.client.clone(),
+            self.job.clone(),
+            t(self.occurrence_at),
+            self.outcome.clone(),
+            self.reason.clone(),
+            output::opt(&self.reference),
+            self.actor.clone(),
+            t(self.at),
+        ]
+    }
 }
 
 impl Tabular for EventView {
@@ -266,6 +318,47 @@ pub fn run(app: &App, cmd: &Cmd) -> Result<u8> {
             let evs = events::map_tool_runs(&store.conn, source, &target(args)?, runs, ctx.ts())?;
             let s = events::ingest(&mut store, &ctx, &evs)?;
             print_summary(app, &s)?;
+        }
+        Cmd::Exclude {
+            job,
+            window,
+            reason,
+            reference,
+        } => {
+            let (c, j) = split_ref("CLIENT/JOB", job)?;
+            let tz = clients::get(&store.conn, c)?.tz();
+            let when = crate::domain::time::parse_instant_or_date(window, tz)
+                .map_err(|e| rejected(format!("--window: {e}")))?
+                .timestamp();
+            let ctx = app.ctx("events exclude")?;
+            let x = crate::ops::exclude::exclude(
+                &mut store,
+                &ctx,
+                c,
+                j,
+                when,
+                reason,
+                reference.as_deref(),
+            )?;
+            app.say(format!(
+                "excluded {}/{} {} ({}) from the incident rate: {}",
+                x.client,
+                x.job,
+                crate::domain::time::rfc3339(x.occurrence_at.0),
+                x.outcome,
+                x.reason
+            ));
+            if app.format() != output::Format::Table {
+                output::show(app.format(), &x, &[])?;
+            }
+        }
+        Cmd::Exclusions { client } => {
+            let id = client
+                .as_deref()
+                .map(|c| clients::get(&store.conn, c).map(|c| c.id))
+                .transpose()?;
+            let all = crate::store::exclusions::list(&store.conn, id, i64::MIN / 4, i64::MAX / 4)?;
+            output::list(app.format(), &all)?;
         }
         Cmd::List {
             client,

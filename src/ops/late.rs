@@ -74,6 +74,11 @@ pub(crate) fn rejudge(
         }
     }
     let mut filled_missed = Vec::new();
+    let excluded = if windows.is_empty() {
+        Default::default()
+    } else {
+        crate::store::exclusions::keys(conn)?
+    };
     // one read for all the windows
     let span = windows
         .iter()
@@ -86,6 +91,9 @@ pub(crate) fn rejudge(
     };
     for (tk, (lo, batch)) in windows {
         let hi = tk + grace;
+        if excluded.contains(&(s.policy_id, tk)) {
+            continue; // out of the incident rate by a person's decision
+        }
         let stored: Vec<Status> = all
             .iter()
             .filter(|(at, ended, _)| *at > lo && *at <= hi && *ended > lo && *ended <= hi + slack)

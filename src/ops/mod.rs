@@ -8,6 +8,7 @@ pub mod correct;
 pub mod db;
 pub mod demo;
 pub mod events;
+pub mod exclude;
 pub mod health;
 pub mod hooks;
 pub mod kpi;

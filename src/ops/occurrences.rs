@@ -17,7 +17,7 @@ use crate::domain::policy::Schedule;
 use crate::domain::time::{from_unix, local_day};
 use crate::store::events::{ClientRuns, Rollup};
 use crate::store::policies::{self, Occurring};
-use crate::store::{pauses, running};
+use crate::store::{exclusions, pauses, running};
 
 /// A span of occurrence instants `[from, to)` of one client, and which of
 /// its occurrences count.
@@ -65,10 +65,25 @@ pub fn count(
     default_max_runtime_s: i64,
     spans: impl Fn(i64, Tz) -> Vec<Span>,
 ) -> Result<Counted> {
+    count_where(conn, client_id, None, now, default_max_runtime_s, spans)
+}
+
+fn count_where(
+    conn: &Connection,
+    client_id: Option<i64>,
+    policy_id: Option<i64>,
+    now: i64,
+    default_max_runtime_s: i64,
+    spans: impl Fn(i64, Tz) -> Vec<Span>,
+) -> Result<Counted> {
     let mut out = Counted::default();
-    let rows = policies::occurring(conn, client_id)?;
+    let mut rows = policies::occurring(conn, client_id)?;
+    if let Some(id) = policy_id {
+        rows.retain(|p| p.id == id);
+    }
     let going = running::all(conn)?;
     let in_force = pauses::list(conn, i64::MIN / 4, now + 1, false)?;
+    let excluded = exclusions::keys(conn)?;
     let mut schedules: HashMap<String, Option<Schedule>> = HashMap::new();
     let mut runs = ClientRuns::default();
     for client in rows.chunk_by(|a, b| a.client_id == b.client_id) {
@@ -87,6 +102,11 @@ pub fn count(
                 continue;
             };
             for span in &spans {
+                let facts = Facts {
+                    going: &going,
+                    in_force: &in_force,
+                    excluded: &excluded,
+                };
                 judge(
                     conn,
                     p,
@@ -95,8 +115,7 @@ pub fn count(
                     span,
                     now,
                     default_max_runtime_s,
-                    &going,
-                    &in_force,
+                    &facts,
                     &mut runs,
                     &mut out,
                 )?;
@@ -104,6 +123,55 @@ pub fn count(
         }
     }
     Ok(out)
+}
+
+/// What besides the runs decides a window: runs still going, pauses,
+/// exclusions.
+struct Facts<'a> {
+    going: &'a HashMap<i64, Vec<running::Running>>,
+    in_force: &'a [pauses::PauseRow],
+    excluded: &'a std::collections::HashSet<(i64, i64)>,
+}
+
+/// The outcome of one policy's occurrence at `tk`, as `check` closed it
+/// (`None`: not an expected occurrence — paused, excluded, or not closed).
+pub fn outcome_of(
+    conn: &Connection,
+    policy_id: i64,
+    client_id: i64,
+    tk: i64,
+    now: i64,
+    default_max_runtime_s: i64,
+) -> Result<Option<Status>> {
+    let one = |c: i64, _: Tz| {
+        if c == client_id {
+            vec![Span {
+                from: tk,
+                to: tk + 1,
+                which: Which::Closed,
+            }]
+        } else {
+            Vec::new()
+        }
+    };
+    let counted = count_where(
+        conn,
+        Some(client_id),
+        Some(policy_id),
+        now,
+        default_max_runtime_s,
+        one,
+    )?;
+    let r = counted.total();
+    Ok([
+        (r.occ_success, Status::Success),
+        (r.occ_warning, Status::Warning),
+        (r.occ_failed, Status::Failed),
+        (r.occ_missed, Status::Missed),
+    ]
+    .into_iter()
+    .find(|(n, _)| *n > 0)
+    .map(|(_, s)| s))
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -115,8 +183,7 @@ fn judge(
     span: &Span,
     now: i64,
     default_max_runtime_s: i64,
-    going: &HashMap<i64, Vec<running::Running>>,
-    in_force: &[pauses::PauseRow],
+    facts: &Facts<'_>,
     runs: &mut ClientRuns,
     out: &mut Counted,
 ) -> Result<()> {
@@ -147,10 +214,11 @@ fn judge(
         let lo = prev.map_or(i64::MIN / 2, |t| t + grace);
         let hi = tk + grace;
         prev = Some(tk);
-        let paused = in_force
+        let paused = facts
+            .in_force
             .iter()
             .any(|pa| pa.applies_to(p.client_id, p.ci_id, p.id) && pa.covers(tk));
-        if paused {
+        if paused || facts.excluded.contains(&(p.id, tk)) {
             continue;
         }
         let best = runs
@@ -159,7 +227,8 @@ fn judge(
         let outcome = match best {
             Some(s) => s,
             None => {
-                let started = going
+                let started = facts
+                    .going
                     .get(&p.id)
                     .and_then(|v| v.iter().find(|g| g.started_at > lo && g.started_at <= hi));
                 match started {

@@ -96,6 +96,8 @@ pub struct Review {
     pub risks: Vec<Risk>,
     pub plan_changes: Vec<PlanChange>,
     pub restore_tests: Vec<AttemptView>,
+    /// Occurrences of the quarter taken out of the incident rate, and why.
+    pub exclusions: Vec<crate::store::exclusions::Exclusion>,
     pub open_items: Vec<OpenItem>,
 }
 
@@ -199,6 +201,7 @@ pub fn build(
         risks: risks::register(store, Some(client), Severity::Low, at, aged_after, limits)?,
         plan_changes,
         restore_tests,
+        exclusions: crate::store::exclusions::list(&store.conn, Some(c.id), from, to)?,
         open_items,
     })
 }
@@ -453,6 +456,23 @@ pub fn markdown(r: &Review) -> String {
             }
         ));
     }
+    if !r.exclusions.is_empty() {
+        m.push_str("\n## Excluded from the incident rate\n\n| occurrence | job | was | reason | by |\n|---|---|---|---|---|\n");
+        for x in &r.exclusions {
+            m.push_str(&format!(
+                "| {} | {} | {} | {}{} | {} |\n",
+                rfc3339(x.occurrence_at.0),
+                md(&x.job),
+                x.outcome,
+                md(&x.reason),
+                x.reference
+                    .as_deref()
+                    .map(|r| format!(" ({})", md(r)))
+                    .unwrap_or_default(),
+                md(&x.actor)
+            ));
+        }
+    }
     m.push_str("\n## Open items\n\n");
     if r.open_items.is_empty() {
         m.push_str("None.\n");
@@ -558,7 +578,26 @@ th,td{{border:1px solid #bbb;padding:3px 6px;font-size:10pt;text-align:left;vert
             }
         ));
     }
-    h.push_str("</table>\n<h2>Open items</h2>\n<ul>\n");
+    h.push_str("</table>\n");
+    if !r.exclusions.is_empty() {
+        h.push_str("<h2>Excluded from the incident rate</h2>\n<table><tr><th>occurrence</th><th>job</th><th>was</th><th>reason</th><th>by</th></tr>\n");
+        for x in &r.exclusions {
+            h.push_str(&format!(
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}{}</td><td>{}</td></tr>\n",
+                rfc3339(x.occurrence_at.0),
+                esc(&x.job),
+                esc(&x.outcome),
+                esc(&x.reason),
+                x.reference
+                    .as_deref()
+                    .map(|r| format!(" ({})", esc(r)))
+                    .unwrap_or_default(),
+                esc(&x.actor)
+            ));
+        }
+        h.push_str("</table>\n");
+    }
+    h.push_str("<h2>Open items</h2>\n<ul>\n");
     for o in &r.open_items {
         h.push_str(&format!(
             "<li>#{} {} {}{}</li>\n",

@@ -6,6 +6,7 @@ pub mod changes;
 pub mod cis;
 pub mod clients;
 pub mod events;
+pub mod exclusions;
 pub mod kpi;
 pub mod meta;
 pub mod outbox;

@@ -27,6 +27,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0017_ticket_closures.sql"),
     include_str!("migrations/0018_audit_wall_clock.sql"),
     include_str!("migrations/0019_superseded.sql"),
+    include_str!("migrations/0020_exclusions.sql"),
 ];
 
 /// The newest schema version this bmctl knows.

@@ -483,3 +483,114 @@ fn retirement_and_pauses_close_what_was_due_first() {
     assert_eq!(pauses[0]["ends_at"], "2026-11-20T00:00:00Z");
     assert!(pauses[0]["closed_at"].is_string(), "{pauses}");
 }
+
+/// #10 §3: a past result is excused only by an audited exclusion: it leaves
+/// the incident rate, its ticket is withdrawn when it was the only cause, it
+/// is listed in the review; an open window or a second exclusion is refused.
+#[test]
+fn an_exclusion_takes_one_occurrence_out_of_the_incident_rate() {
+    let env = onboarded("2026-11-01T00:00:00Z");
+    env.run_at("2026-11-02T08:00:00Z", &["check"]).ok();
+    import_lines(
+        &env,
+        "2026-11-03T08:00:00Z",
+        &[line("fs01-nightly", "success", "2026-11-02T21:05:00Z", "")],
+    )
+    .ok();
+    env.run_at("2026-11-04T08:00:00Z", &["check"]).ok();
+    let rate = |now: &str| incident_rate(&env, now, "2026-11-01", "2026-11-04");
+    let before = rate("2026-11-04T09:00:00Z");
+    assert_eq!(
+        (before["expected"].as_i64(), before["missed"].as_i64()),
+        (Some(6), Some(5))
+    );
+    let exclude = |now: &str, job: &str, window: &str| {
+        env.run_at(
+            now,
+            &[
+                "--actor",
+                "carol",
+                "events",
+                "exclude",
+                job,
+                "--window",
+                window,
+                "--reason",
+                "client switched the server off",
+                "--ref",
+                "CHG-77",
+            ],
+        )
+    };
+    // fs01's missed Nov 1 was the only cause of its ticket (Nov 2 succeeded)
+    let r = exclude(
+        "2026-11-04T09:00:00Z",
+        "acme/fs01-nightly",
+        "2026-11-01T21:00:00Z",
+    )
+    .ok();
+    assert!(
+        r.stderr
+            .contains("excluded acme/fs01-nightly 2026-11-01T21:00:00Z (missed)"),
+        "{}",
+        r.stderr
+    );
+    let after = rate("2026-11-04T09:00:00Z");
+    assert_eq!(
+        (after["expected"].as_i64(), after["missed"].as_i64()),
+        (Some(5), Some(4))
+    );
+    // sql01's window of Nov 1 (23:00 Berlin), named by a time inside it
+    exclude(
+        "2026-11-04T09:00:00Z",
+        "acme/sql01-nightly",
+        "2026-11-01T22:30:00Z",
+    )
+    .ok();
+    let t = ticket_of(&env, "sql01-nightly", "missed").unwrap();
+    assert_eq!(t["status"], "open", "Nov 2 and 3 still missed: {t}");
+    let r = exclude(
+        "2026-11-04T09:10:00Z",
+        "acme/fs01-nightly",
+        "2026-11-01T21:00:00Z",
+    )
+    .code(5);
+    assert!(r.stderr.contains("excluded already"), "{}", r.stderr);
+    let r = exclude(
+        "2026-11-04T09:10:00Z",
+        "acme/fs01-nightly",
+        "2026-11-04T21:00:00Z",
+    )
+    .code(5);
+    assert!(r.stderr.contains("has not closed yet"), "{}", r.stderr);
+    assert_eq!(env.count("exclusions"), 2);
+    let audit = env
+        .run(&["--format", "json", "audit", "list", "--entity", "exclusion"])
+        .ok()
+        .json();
+    assert_eq!(audit.as_array().unwrap().len(), 2, "{audit}");
+    // in the review of the quarter
+    let out = env.path("qsr");
+    env.run_at(
+        "2026-11-04T10:00:00Z",
+        &[
+            "plan",
+            "review",
+            "--client",
+            "acme",
+            "--quarter",
+            "2026-Q4",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+    )
+    .ok();
+    let md = std::fs::read_to_string(out.join("acme").join("qsr-2026-Q4.md")).unwrap();
+    assert!(md.contains("## Excluded from the incident rate"), "{md}");
+    assert!(
+        md.contains("client switched the server off (CHG-77)"),
+        "{md}"
+    );
+    // the rollups still agree with the runs, exclusions and all
+    env.run(&["db", "check"]).ok();
+}
