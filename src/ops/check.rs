@@ -113,7 +113,20 @@ pub fn close_due(tx: &rusqlite::Connection, ctx: &Ctx, client_id: i64) -> Result
     Ok(report)
 }
 
+/// The meta key of `check`'s last `PRAGMA quick_check` (once a day).
+pub const LAST_QUICK_CHECK: &str = "last_quick_check_at";
+
 fn run_for(store: &mut Store, ctx: &Ctx, set: &Settings, client: Option<i64>) -> Result<Report> {
+    // once a day the pages are checked: a damaged file is marked, and every
+    // write (this check's first) refuses it
+    let now = ctx.ts();
+    let last = crate::store::meta::get_i64(&store.conn, LAST_QUICK_CHECK)?;
+    if client.is_none() && last.is_none_or(|t| now - t >= 86_400 || t > now) {
+        store.verify_pages(false)?;
+        let tx = store.write()?;
+        crate::store::meta::set(&tx, LAST_QUICK_CHECK, &now.to_string())?;
+        tx.commit()?;
+    }
     let mut report = Report::default();
     let mut counts = TicketCounts::default();
     // The policies are read once; each transaction goes on from the cursor,

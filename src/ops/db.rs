@@ -27,10 +27,8 @@ pub struct CheckReport {
 /// SQLite's integrity and foreign-key checks.
 pub fn check(store: &Store) -> Result<CheckReport> {
     let conn = &store.conn;
-    let mut stmt = conn.prepare("PRAGMA integrity_check")?;
-    let integrity: Vec<String> = stmt
-        .query_map([], |r| r.get(0))?
-        .collect::<rusqlite::Result<_>>()?;
+    // a damaged file is marked (writes refuse it) and its rollups not read
+    let integrity = store.verify_pages(true)?;
     let mut stmt = conn.prepare("PRAGMA foreign_key_check")?;
     let fks: Vec<String> = stmt
         .query_map([], |r| {
@@ -54,7 +52,11 @@ pub fn check(store: &Store) -> Result<CheckReport> {
         Some(m) => (format!("{m:04o}"), true),
         None => ("-".into(), true),
     };
-    let rollups = check_rollups(store)?;
+    let rollups = if integrity == ["ok"] {
+        check_rollups(store)?
+    } else {
+        RollupCheck::default()
+    };
     let ok = integrity == ["ok"] && fks.is_empty() && private && rollups.differences.is_empty();
     Ok(CheckReport {
         path: store.path.display().to_string(),

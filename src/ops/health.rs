@@ -116,6 +116,26 @@ fn report_of(store: &Store, now: i64, limits: &Limits, scope: Scope) -> Result<H
             stale: t.is_none_or(|t| now - t > within),
         });
     }
+    if let Scope::Full = scope {
+        let found = store.verify_pages(false)?;
+        let ok = found == ["ok"];
+        items.push(Item {
+            item: "database pages (quick_check)".into(),
+            value: if ok {
+                "ok".into()
+            } else {
+                format!(
+                    "DAMAGED: {}; writes are refused until it is restored",
+                    found.iter().take(3).cloned().collect::<Vec<_>>().join("; ")
+                )
+            },
+            stale: !ok,
+        });
+        if !ok {
+            // nothing more is read from a damaged file
+            return Ok(Health { ok: false, items });
+        }
+    }
     // per client: the newest run of any of its policies
     type Row = (String, String, String, i64, Option<i64>);
     let rows: Vec<Row> = match scope {

@@ -242,7 +242,58 @@ impl Store {
 
     /// Start the one write transaction of a command (IMMEDIATE: it takes the
     /// write lock now, so it never fails half-way with "database is locked").
+    /// The file beside a database that marks it damaged: while it is there,
+    /// writes are refused (SQLite would write on around a corrupted page).
+    pub fn damaged_mark(&self) -> PathBuf {
+        let mut p = self.path.clone().into_os_string();
+        p.push(".damaged");
+        PathBuf::from(p)
+    }
+
+    /// Run `PRAGMA quick_check`; a damaged database is marked (see
+    /// [`Store::damaged_mark`]) and its findings returned, a sound one is
+    /// cleared of an old mark. `full`: `PRAGMA integrity_check` instead.
+    pub fn verify_pages(&self, full: bool) -> Result<Vec<String>> {
+        let pragma = if full {
+            "integrity_check"
+        } else {
+            "quick_check"
+        };
+        let found: Result<Vec<String>> = (|| {
+            let mut stmt = self.conn.prepare(&format!("PRAGMA {pragma}"))?;
+            let rows = stmt.query_map([], |r| r.get(0))?;
+            Ok(rows.collect::<rusqlite::Result<Vec<String>>>()?)
+        })();
+        let found = match found {
+            Ok(f) => f,
+            Err(e) => vec![format!("{e:#}")],
+        };
+        let mark = self.damaged_mark();
+        if found == ["ok"] {
+            if mark.exists() && !self.read_only {
+                fs::remove_file(&mark).with_context(|| format!("removing {}", mark.display()))?;
+            }
+        } else {
+            let text = format!("PRAGMA {pragma} found:\n{}\n", found.join("\n"));
+            fs::write(&mark, text).with_context(|| format!("writing {}", mark.display()))?;
+        }
+        Ok(found)
+    }
+
     pub fn write(&mut self) -> Result<Transaction<'_>> {
+        let mark = self.damaged_mark();
+        if mark.exists() {
+            bail!(
+                "database {} is damaged ({}): writes are refused so that nothing is written around a corrupted page; \
+                 restore it from a backup (`bmctl db backup` makes one), then run `bmctl db check`, which clears the mark when the file is sound",
+                self.path.display(),
+                fs::read_to_string(&mark)
+                    .unwrap_or_default()
+                    .lines()
+                    .nth(1)
+                    .unwrap_or("see the .damaged file beside it")
+            );
+        }
         if self.read_only {
             bail!(
                 "database {} is read-only for this user: writes are refused (reads still work)",

@@ -1046,3 +1046,78 @@ fn audit_checkpoints_catch_truncation_rehashing_and_back_dating() {
     let r = env.run(&["audit", "verify"]).code(1);
     assert!(r.stderr.contains("audit row 2 is damaged"), "{}", r.stderr);
 }
+
+/// #17 §11: a database `PRAGMA quick_check` finds damaged is marked, and
+/// every write refuses it until a sound file is back (`db check` clears
+/// the mark); reads still work; `health` says so (exit 1).
+#[test]
+fn writes_refuse_a_damaged_database() {
+    let env = crate::events::onboarded("2026-11-01T00:00:00Z");
+    let lines: Vec<String> = (0..3000)
+        .map(|i| {
+            crate::events::line(
+                "fs01-nightly",
+                "success",
+                &format!(
+                    "2026-11-{:02}T{:02}:{:02}:00Z",
+                    1 + i / 1440 % 28,
+                    i / 60 % 24,
+                    i % 60
+                ),
+                &format!(r#","id":"r{i}","message":"{}""#, "x".repeat(200)),
+            )
+        })
+        .collect();
+    crate::events::import_lines(&env, "2026-11-30T07:00:00Z", &lines).ok();
+    let db = env.path("bmctl.db");
+    let sound = std::fs::read(&db).unwrap();
+    let mut bytes = sound.clone();
+    let page = 4096;
+    let pages = bytes.len() / page;
+    assert!(pages > 20, "{pages} pages");
+    // scribble over the middle of a page in the events
+    let at = page * (pages / 2) + 100;
+    for b in &mut bytes[at..at + 2000] {
+        *b = 0x5a;
+    }
+    std::fs::write(&db, &bytes).unwrap();
+    let r = env.run(&["db", "check"]).code(1);
+    assert!(!r.stdout.contains("integrity       ok"), "{}", r.stdout);
+    let mark = env.path("bmctl.db.damaged");
+    assert!(mark.exists());
+    let r = crate::events::import_lines(
+        &env,
+        "2026-11-30T07:00:00Z",
+        &[crate::events::line(
+            "sql01-nightly",
+            "success",
+            "2026-11-29T22:00:00Z",
+            "",
+        )],
+    )
+    .code(1);
+    assert!(r.stderr.contains("is damaged"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("restore it from a backup"),
+        "{}",
+        r.stderr
+    );
+    // the health report says so
+    let h = env.run(&["health"]).code(1);
+    assert!(h.stdout.contains("DAMAGED"), "{}", h.stdout);
+    // a sound file back, `db check` clears the mark and writes work again
+    std::fs::write(&db, &sound).unwrap();
+    env.run(&["db", "check"]).ok();
+    assert!(!mark.exists());
+    crate::events::import_lines(
+        &env,
+        "2026-11-30T07:00:00Z",
+        &[crate::events::line(
+            "sql01-nightly",
+            "success",
+            "2026-11-29T22:00:00Z",
+            "",
+        )],
+    )
+    .ok();
+}
