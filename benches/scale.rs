@@ -621,6 +621,24 @@ fn main() {
             .unwrap();
         keep_copy(&big, &dir_path.join("before-check.db"));
     }
+    // `check` reads every page once a day (`PRAGMA quick_check`, #17 §11):
+    // measured apart; the cron'd check of the target is one of the others
+    let t = Instant::now();
+    assert_eq!(store.verify_pages(false).unwrap(), ["ok"]);
+    row(
+        "the daily quick_check of the database (s)",
+        t.elapsed().as_secs_f64(),
+        "s",
+        None,
+        true,
+    );
+    store
+        .conn
+        .execute(
+            "INSERT OR REPLACE INTO meta (key, value) VALUES (?1, ?2)",
+            rusqlite::params![check::LAST_QUICK_CHECK, (now + DAY).to_string()],
+        )
+        .unwrap();
     let t = Instant::now();
     check::run(&mut store, &ctx_at(now + DAY, "check"), &settings).unwrap();
     row(
