@@ -172,6 +172,7 @@ fn main() {
         format: InputFormat::Jsonl,
         skip_invalid: false,
         history,
+        history_from: None,
     };
     let import_into = |name: &str, history: bool| {
         let db = dir.path().join(name);

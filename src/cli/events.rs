@@ -36,6 +36,11 @@ pub enum Cmd {
         /// later runs cleared.
         #[arg(long)]
         history: bool,
+        /// With --history: the span's start (RFC 3339 or a date in UTC);
+        /// windows from here on are expected, even before a policy existed
+        /// [default: each client's earliest run, at its local midnight].
+        #[arg(long, requires = "history")]
+        from: Option<String>,
     },
     /// Ingest a backup tool's own JSON output.
     #[command(subcommand)]
@@ -208,6 +213,8 @@ pub fn print_summary(app: &App, s: &Summary) -> Result<()> {
         ("held", s.held.to_string()),
         ("conflicting", s.conflicting.to_string()),
         ("pruned", s.pruned.to_string()),
+        ("running", s.running.to_string()),
+        ("missed (history span)", s.missed.to_string()),
         ("tickets_opened", s.tickets.tickets_opened.to_string()),
         ("tickets_updated", s.tickets.tickets_updated.to_string()),
         ("tickets_resolved", s.tickets.tickets_resolved.to_string()),
@@ -241,8 +248,17 @@ pub fn run(app: &App, cmd: &Cmd) -> Result<u8> {
             input_format,
             skip_invalid,
             history,
+            from,
         } => {
             let ctx = app.ctx("events import")?;
+            let history_from = from
+                .as_deref()
+                .map(|f| {
+                    crate::domain::time::parse_instant_or_date(f, chrono_tz::UTC)
+                        .map(|t| t.timestamp())
+                        .map_err(|e| rejected(format!("--from: {e}")))
+                })
+                .transpose()?;
             // stdin and pipes are spooled once to a private file, then validated whole
             let taken = crate::input::take(file, Shape::Lines)?;
             let (path, name) = (taken.path().to_path_buf(), taken.name.clone());
@@ -254,6 +270,7 @@ pub fn run(app: &App, cmd: &Cmd) -> Result<u8> {
                 format,
                 skip_invalid: *skip_invalid,
                 history: *history,
+                history_from,
             };
             // A progress bar on a terminal for large inputs; nothing when piped.
             let bar = show_progress.then(|| {

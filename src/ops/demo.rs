@@ -143,6 +143,7 @@ fn import_past_runs(
         format: crate::ingest::neutral::InputFormat::Jsonl,
         skip_invalid: false,
         history: true,
+        history_from: None,
     };
     let ctx = Ctx {
         command: "events import".into(),

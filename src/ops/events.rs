@@ -15,7 +15,7 @@ use rusqlite::Connection;
 use serde::Serialize;
 
 use crate::domain::event::{redelivery, NewEvent, Operation, Redelivery, RunKey, Status};
-use crate::domain::time::{rfc3339, DaySpan};
+use crate::domain::time::{from_unix, rfc3339, DaySpan};
 use crate::error::rejected;
 use crate::ingest::neutral::{self, InputFormat};
 use crate::ingest::{Rejection, ToolRun};
@@ -44,6 +44,9 @@ pub struct Summary {
     pub pruned: usize,
     /// Start records of runs still going (neutral `"status": "running"`).
     pub running: usize,
+    /// History: windows of the span the file covers with no run, recorded
+    /// as missed (not in `new`).
+    pub missed: usize,
     #[serde(flatten)]
     pub tickets: TicketCounts,
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -173,6 +176,10 @@ pub struct Ingestor {
     /// Start records of runs still going since the last flush: (policy,
     /// client, start, source).
     starts: Vec<(Rc<Subject>, i64, i64)>,
+    /// A history import's span per client: (earliest start, newest end).
+    spans: FastMap<i64, (i64, i64, Tz)>,
+    /// `events import --history --from T`: where its span starts.
+    history_from: Option<i64>,
     pub summary: Summary,
 }
 
@@ -214,6 +221,8 @@ impl Ingestor {
             pruned_before: None,
             conflict_rows: Vec::new(),
             starts: Vec::new(),
+            spans: FastMap::default(),
+            history_from: None,
             summary: Summary::default(),
         }
     }
@@ -236,6 +245,13 @@ impl Ingestor {
             history: Some(FastMap::default()),
             ..Ingestor::new()
         }
+    }
+
+    /// A history import whose span starts at `from` (not at each client's
+    /// earliest run).
+    pub fn from(mut self, from: Option<i64>) -> Ingestor {
+        self.history_from = from;
+        self
     }
 
     /// Call at the start of each write transaction: when another connection
@@ -635,6 +651,17 @@ impl Ingestor {
         if let Some(newest) = self.newest_day.as_mut() {
             *newest = (*newest).max(row.xid >> 32);
         }
+        if self.history.is_some()
+            && ev.operation == Operation::Backup
+            && ev.status != Status::Missed
+        {
+            let span = self
+                .spans
+                .entry(client_id)
+                .or_insert((ev.at(), ev.ended_at, tz));
+            span.0 = span.0.min(ev.at());
+            span.1 = span.1.max(ev.ended_at);
+        }
         if ev.operation == Operation::Backup && ev.status != Status::Missed {
             let at = ev.at();
             let day = self
@@ -909,8 +936,111 @@ impl Ingestor {
     /// is open; a good run recovers the open tickets it clears. Problems a
     /// later run of the import cleared get no ticket.
     pub fn finish_history(&mut self, conn: &Connection, ctx: &Ctx) -> Result<()> {
-        let done = self.judge_history(conn, ctx);
+        let done = self
+            .close_history_span(conn, ctx)
+            .and_then(|_| self.judge_history(conn, ctx));
         self.or_forget(done)
+    }
+
+    /// Close the windows of the span a history import covers that no
+    /// `check` can: per client, from `--from` (else the local midnight of its
+    /// earliest run) to each policy's creation (`check` closes the windows
+    /// after it). A window with no run is a missed event, counted.
+    /// Each policy remembers how far back it is closed (`expected_from`): the
+    /// same file again closes nothing twice.
+    fn close_history_span(&mut self, conn: &Connection, ctx: &Ctx) -> Result<()> {
+        let spans: Vec<_> = self.spans.drain().collect();
+        let now = ctx.ts();
+        let mut rollups: Vec<((i64, i64), Rollup)> = Vec::new();
+        let mut missed = Vec::new();
+        let in_force = crate::store::pauses::list(conn, i64::MIN / 4, now + 1, false)?;
+        let excluded = crate::store::exclusions::keys(conn)?;
+        let mut runs = events::ClientRuns::default();
+        for (client_id, (earliest, _newest_end, tz)) in spans {
+            let from = match self.history_from {
+                Some(f) => f,
+                None => crate::domain::time::local_midnight(
+                    crate::domain::time::day_date(crate::domain::time::local_day(earliest, tz)),
+                    tz,
+                )?
+                .timestamp(),
+            };
+            let code = clients::get_by_id(conn, client_id)?.code;
+            for p in policies::occurring(conn, Some(client_id))? {
+                let Ok(schedule) = crate::domain::policy::Schedule::parse(&p.schedule) else {
+                    continue;
+                };
+                if !p.active {
+                    continue;
+                }
+                // up to the creation: `check` closes what follows, and a
+                // window of neither would be counted by no one
+                let upper = p.created_at;
+                let stop = p.expected_from.map_or(upper, |e| upper.min(e - 1));
+                if from > stop {
+                    continue;
+                }
+                let max_runtime = p.max_runtime_s.unwrap_or(ctx.rules.default_max_runtime_s);
+                let occ = schedule.occurrences(from_unix(from - 1), from_unix(stop), tz);
+                let mut prev = occ
+                    .first()
+                    .and_then(|t| schedule.prev_before(*t, tz))
+                    .map(|t| t.timestamp());
+                for tk in occ.iter().map(|t| t.timestamp()) {
+                    let lo = prev.map_or(i64::MIN / 2, |t| t + p.grace_s);
+                    let hi = tk + p.grace_s;
+                    prev = Some(tk);
+                    let paused = in_force
+                        .iter()
+                        .any(|pa| pa.applies_to(p.client_id, p.ci_id, p.id) && pa.covers(tk));
+                    if paused || excluded.contains(&(p.id, tk)) {
+                        continue;
+                    }
+                    let best = runs
+                        .best_in_window(conn, client_id, p.id, lo, hi, max_runtime.max(86_400))?
+                        .filter(|s| *s != Status::Missed);
+                    let outcome = best.unwrap_or(Status::Missed);
+                    if outcome == Status::Missed {
+                        missed.push(NewEvent {
+                            client: code.clone(),
+                            job: String::new(),
+                            operation: Operation::Backup,
+                            status: Status::Missed,
+                            started_at: None,
+                            ended_at: hi,
+                            bytes: None,
+                            files: None,
+                            snapshot: None,
+                            source: "check".into(),
+                            external_id: None,
+                            message: Some(format!(
+                                "no run between {} and {} (history)",
+                                rfc3339(lo),
+                                rfc3339(hi)
+                            )),
+                        });
+                        missed.last_mut().expect("pushed").job = policies::job_of(conn, p.id)?;
+                    }
+                    let mut r = Rollup {
+                        expected: 1,
+                        ..Rollup::default()
+                    };
+                    r.outcome(outcome, 1);
+                    rollups.push(((client_id, crate::domain::time::local_day(tk, tz)), r));
+                }
+                policies::set_expected_from(conn, p.id, from)?;
+            }
+        }
+        let new = self.summary.new;
+        let read = self.summary.read;
+        for ev in &missed {
+            self.add(conn, ev)?;
+        }
+        self.summary.missed += self.summary.new - new;
+        (self.summary.new, self.summary.read) = (new, read);
+        self.apply(conn, ctx)?;
+        events::rollups_add(conn, &mut rollups)?;
+        Ok(())
     }
 
     fn judge_history(&mut self, conn: &Connection, ctx: &Ctx) -> Result<()> {
@@ -1107,6 +1237,9 @@ pub struct Input<'a> {
     pub skip_invalid: bool,
     /// Past runs (onboarding, a backfill): see [`Ingestor::for_history`].
     pub history: bool,
+    /// Where a history import's span starts (`--from`), else at each
+    /// client's earliest run.
+    pub history_from: Option<i64>,
 }
 
 /// Import a neutral file (JSON lines or CSV) in batches. By default one bad
@@ -1141,6 +1274,7 @@ fn import_checked(
         format,
         skip_invalid,
         history,
+        history_from,
     } = *input_file;
     let known: HashSet<String> = clients::list(&store.conn)?
         .into_iter()
@@ -1182,7 +1316,7 @@ fn import_checked(
     // import only, on again below whatever happens.
     store.conn.pragma_update(None, "foreign_keys", "off")?;
     let mut ing = if history {
-        Ingestor::for_history()
+        Ingestor::for_history().from(history_from)
     } else {
         Ingestor::new()
     }
@@ -1580,19 +1714,27 @@ mod tests {
     /// A database at `path` with the first demo client onboarded, and a
     /// context at 2026-11-30T07:00Z.
     fn onboarded(path: &Path) -> (Store, Ctx) {
+        onboarded_days_ago(path, 0)
+    }
+
+    /// The demo's first plan imported `days` before the tests' now (the
+    /// returned context's): runs since are the policies' own, not history
+    /// before their creation.
+    fn onboarded_days_ago(path: &Path, days: i64) -> (Store, Ctx) {
         let mut store = Store::create(path, std::time::Duration::from_secs(5)).unwrap();
         let now = chrono::DateTime::parse_from_rfc3339("2026-11-30T07:00:00Z")
             .unwrap()
             .to_utc();
-        let ctx = Ctx {
+        let ctx = |now| Ctx {
             now,
             actor: "test".into(),
             command: "test".into(),
             rules: correct::Rules::default(),
         };
         let (file, plan) = crate::ops::demo::PLANS[0];
-        crate::ops::plan::import(&mut store, &ctx, plan, file, false).unwrap();
-        (store, ctx)
+        let then = ctx(now - chrono::Duration::days(days));
+        crate::ops::plan::import(&mut store, &then, plan, file, false).unwrap();
+        (store, ctx(now))
     }
 
     /// The first policy of the onboarded client: its id and job.
@@ -1687,6 +1829,7 @@ mod tests {
             format: InputFormat::Jsonl,
             skip_invalid: false,
             history: false,
+            history_from: None,
         };
         let summary = import(&mut store, &ctx, &input, |_| {}).unwrap();
         assert_eq!(summary.new, 1);
@@ -1832,7 +1975,8 @@ mod tests {
                 "SELECT * FROM tickets ORDER BY id",
                 "SELECT * FROM ticket_notes ORDER BY id",
                 "SELECT * FROM hook_outbox ORDER BY id",
-                "SELECT * FROM audit_log ORDER BY id",
+                // (not the wall-clock write time, nor the hash over it)
+                "SELECT id, at, actor, command, entity_type, entity_id, before, after FROM audit_log ORDER BY id",
             ] {
                 let mut stmt = store.conn.prepare(sql).unwrap();
                 let n = stmt.column_count();
@@ -1870,8 +2014,8 @@ mod tests {
     fn a_history_import_opens_only_what_the_newest_runs_leave_wrong() {
         use Status::{Failed as F, Success as S, Warning as W};
         let dir = tempfile::tempdir().unwrap();
-        let (mut live, ctx) = onboarded(&dir.path().join("live.db"));
-        let (mut past, _) = onboarded(&dir.path().join("past.db"));
+        let (mut live, ctx) = onboarded_days_ago(&dir.path().join("live.db"), 41);
+        let (mut past, _) = onboarded_days_ago(&dir.path().join("past.db"), 41);
         let jobs = first_jobs(&live, 4);
         // per job: its runs, oldest first (`true`: a repository check)
         let stories: [&[(Status, bool)]; 4] = [
@@ -1907,6 +2051,7 @@ mod tests {
             format: InputFormat::Jsonl,
             skip_invalid: false,
             history,
+            history_from: None,
         };
         import(&mut live, &ctx, &input(false), |_| {}).unwrap();
         let first = import(&mut past, &ctx, &input(true), |_| {}).unwrap();
@@ -1928,10 +2073,13 @@ mod tests {
                 .unwrap();
             rows.map(|r| r.unwrap()).collect()
         };
+        // the runs are the same; the history import also expects the
+        // windows of its span before the policies existed (#10 §2)
         for sql in [
-            "SELECT * FROM job_events ORDER BY day, client_id, xid",
-            "SELECT * FROM policy_state ORDER BY policy_id",
-            "SELECT * FROM daily_rollups ORDER BY 1, 2",
+            "SELECT * FROM job_events WHERE status <> 'm' ORDER BY day, client_id, xid",
+            "SELECT policy_id, last_success_at FROM policy_state ORDER BY policy_id",
+            "SELECT client_id, day, runs, runs_success, runs_warning, runs_failed, bytes
+             FROM daily_rollups ORDER BY 1, 2",
         ] {
             assert_eq!(dump(&live, sql), dump(&past, sql), "{sql}");
         }
@@ -1975,7 +2123,7 @@ mod tests {
     #[test]
     fn a_backfill_recovers_what_its_newer_runs_clear() {
         let dir = tempfile::tempdir().unwrap();
-        let (mut store, ctx) = onboarded(&dir.path().join("b.db"));
+        let (mut store, ctx) = onboarded_days_ago(&dir.path().join("b.db"), 21);
         let jobs = first_jobs(&store, 2);
         let day = 86_400;
         let base = ctx.now.timestamp() - 20 * day;
@@ -1987,8 +2135,9 @@ mod tests {
         assert_eq!(raised.tickets.tickets_opened, 2);
         let lines: String = [
             acme_run(&jobs[0], Status::Success, base + day),
-            acme_run(&jobs[0], Status::Success, base + 2 * day),
-            acme_run(&jobs[1], Status::Success, base + 5 * day), // older than its failure
+            acme_run(&jobs[1], Status::Success, base + 2 * day), // older than its failure
+            // the newest run of the file: the span it covers ends with it
+            acme_run(&jobs[0], Status::Success, base + 5 * day),
         ]
         .iter()
         .map(|ev| crate::ingest::neutral::to_json_line(ev) + "\n")
@@ -2001,6 +2150,7 @@ mod tests {
             format: InputFormat::Jsonl,
             skip_invalid: false,
             history: true,
+            history_from: None,
         };
         let s = import(&mut store, &ctx, &input, |_| {}).unwrap();
         assert_eq!((s.new, s.tickets.tickets_resolved), (3, 1), "{s:?}");
@@ -2146,6 +2296,7 @@ mod tests {
             format: InputFormat::Jsonl,
             skip_invalid: false,
             history: false,
+            history_from: None,
         };
         let err = import(&mut store, &ctx, &input, |_| {}).unwrap_err();
         assert!(
@@ -2304,7 +2455,7 @@ mod tests {
                 .collect();
             let file = dir.path().join("runs.jsonl");
             std::fs::write(&file, lines.join("\n") + "\n").unwrap();
-            let input = Input { path: &file, name: "runs.jsonl", format: InputFormat::Jsonl, skip_invalid: false, history: false };
+            let input = Input { path: &file, name: "runs.jsonl", format: InputFormat::Jsonl, skip_invalid: false, history: false, history_from: None };
             let first = import(&mut store, &ctx, &input, |_| {}).unwrap();
             proptest::prop_assert_eq!((first.new, first.duplicate, first.conflicting), (runs.len(), 0, 0));
             let events: i64 = store.conn.query_row("SELECT count(*) FROM job_events", [], |r| r.get(0)).unwrap();

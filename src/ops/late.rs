@@ -62,16 +62,22 @@ pub(crate) fn rejudge(
     let now = ctx.ts();
     // the closed windows the runs fall in, each with this batch's runs in it
     let mut windows: BTreeMap<i64, (i64, Vec<&LateRun>)> = BTreeMap::new();
-    if let Some(closed) = st.checked_until {
-        for r in runs {
-            let Some((lo, tk)) = schedule.window_of(r.at, grace, tz) else {
-                continue;
-            };
-            if tk <= w.created_at || tk > closed || r.ended <= lo || r.ended > tk + grace + slack {
-                continue;
-            }
-            windows.entry(tk).or_insert((lo, Vec::new())).1.push(r);
+    // closed by `check` after the creation, or by a history import before it
+    let closed = |tk: i64| {
+        if tk > w.created_at {
+            st.checked_until.is_some_and(|c| tk <= c)
+        } else {
+            w.expected_from.is_some_and(|e| tk >= e)
         }
+    };
+    for r in runs {
+        let Some((lo, tk)) = schedule.window_of(r.at, grace, tz) else {
+            continue;
+        };
+        if !closed(tk) || r.ended <= lo || r.ended > tk + grace + slack {
+            continue;
+        }
+        windows.entry(tk).or_insert((lo, Vec::new())).1.push(r);
     }
     let mut filled_missed = Vec::new();
     let excluded = if windows.is_empty() {

@@ -191,12 +191,19 @@ fn judge(
     let max_runtime = p.max_runtime_s.unwrap_or(default_max_runtime_s);
     let closed = p.checked_until.unwrap_or(i64::MIN);
     // a retired policy's windows are those `check` closed
+    // `check` closed the windows up to `checked_until`; a history import
+    // those from `expected_from` to the policy's creation
+    let closed = closed.max(p.created_at);
     let last = if p.active && span.which != Which::Closed {
         now - grace
     } else {
         closed
     };
-    let mut from = span.from.max(p.created_at + 1);
+    let first = p
+        .expected_from
+        .map_or(p.created_at + 1, |e| e.min(p.created_at + 1));
+    let is_closed = |tk: i64| tk <= closed;
+    let mut from = span.from.max(first);
     if span.which == Which::Unclosed {
         from = from.max(closed + 1);
     }
@@ -232,7 +239,7 @@ fn judge(
                     .get(&p.id)
                     .and_then(|v| v.iter().find(|g| g.started_at > lo && g.started_at <= hi));
                 match started {
-                    Some(g) if now - g.started_at <= max_runtime && tk > closed => continue,
+                    Some(g) if now - g.started_at <= max_runtime && !is_closed(tk) => continue,
                     Some(_) => Status::Failed,
                     None => Status::Missed,
                 }
@@ -244,7 +251,7 @@ fn judge(
             .or_default();
         r.expected += 1;
         r.outcome(outcome, 1);
-        if tk > closed {
+        if !is_closed(tk) {
             out.unclosed += 1;
         }
     }

@@ -422,13 +422,15 @@ pub struct Occurring {
     pub created_at: i64,
     pub active: bool,
     pub checked_until: Option<i64>,
+    /// A history import closed its windows from here up to its creation.
+    pub expected_from: Option<i64>,
 }
 
 /// Every policy (of a client, or all; retired ones too), by client.
 pub fn occurring(conn: &Connection, client_id: Option<i64>) -> Result<Vec<Occurring>> {
     let mut stmt = conn.prepare_cached(
         "SELECT p.id, p.client_id, p.ci_id, c.timezone, p.schedule, p.grace_s, p.max_runtime_s,
-                p.created_at, p.status = 'active', s.checked_until
+                p.created_at, p.status = 'active', s.checked_until, s.expected_from
          FROM policies p JOIN clients c ON c.id = p.client_id JOIN policy_state s ON s.policy_id = p.id
          WHERE ?1 IS NULL OR p.client_id = ?1 ORDER BY p.client_id, p.id",
     )?;
@@ -444,6 +446,7 @@ pub fn occurring(conn: &Connection, client_id: Option<i64>) -> Result<Vec<Occurr
             created_at: r.get(7)?,
             active: r.get(8)?,
             checked_until: r.get(9)?,
+            expected_from: r.get(10)?,
         })
     })?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
@@ -458,13 +461,17 @@ pub struct Windows {
     pub max_runtime_s: Option<i64>,
     pub created_at: i64,
     pub rpo_s: i64,
+    /// A history import closed its windows from here to its creation.
+    pub expected_from: Option<i64>,
 }
 
 pub fn windows(conn: &Connection, id: i64) -> Result<Windows> {
     Ok(conn
         .prepare_cached(
-            "SELECT p.schedule, c.timezone, p.grace_s, p.max_runtime_s, p.created_at, p.rpo_s
-             FROM policies p JOIN clients c ON c.id = p.client_id WHERE p.id = ?1",
+            "SELECT p.schedule, c.timezone, p.grace_s, p.max_runtime_s, p.created_at, p.rpo_s,
+                    s.expected_from
+             FROM policies p JOIN clients c ON c.id = p.client_id
+             JOIN policy_state s ON s.policy_id = p.id WHERE p.id = ?1",
         )?
         .query_row([id], |r| {
             Ok(Windows {
@@ -474,8 +481,25 @@ pub fn windows(conn: &Connection, id: i64) -> Result<Windows> {
                 max_runtime_s: r.get(3)?,
                 created_at: r.get(4)?,
                 rpo_s: r.get(5)?,
+                expected_from: r.get(6)?,
             })
         })?)
+}
+
+/// A policy's job name.
+pub fn job_of(conn: &Connection, id: i64) -> Result<String> {
+    Ok(conn
+        .prepare_cached("SELECT job FROM policies WHERE id = ?1")?
+        .query_row([id], |r| r.get(0))?)
+}
+
+/// A history import closed the policy's windows from `from` on.
+pub fn set_expected_from(conn: &Connection, id: i64, from: i64) -> Result<()> {
+    conn.prepare_cached(
+        "UPDATE policy_state SET expected_from = min(coalesce(expected_from, ?2), ?2) WHERE policy_id = ?1",
+    )?
+    .execute(params![id, from])?;
+    Ok(())
 }
 
 pub fn set_checked_until(conn: &Connection, id: i64, until: i64) -> Result<()> {

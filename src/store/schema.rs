@@ -28,6 +28,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0018_audit_wall_clock.sql"),
     include_str!("migrations/0019_superseded.sql"),
     include_str!("migrations/0020_exclusions.sql"),
+    include_str!("migrations/0021_expected_from.sql"),
 ];
 
 /// The newest schema version this bmctl knows.

@@ -500,6 +500,7 @@ fn storage_faults_give_clear_errors() {
             format: bmctl::ingest::neutral::InputFormat::Jsonl,
             skip_invalid: false,
             history: false,
+            history_from: None,
         };
         let err = bmctl::ops::events::import(&mut store, &ctx, &input, |_| {}).unwrap_err();
         assert!(format!("{err:#}").contains("full"), "{err:#}");

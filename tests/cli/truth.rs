@@ -594,3 +594,65 @@ fn an_exclusion_takes_one_occurrence_out_of_the_incident_rate() {
     // the rollups still agree with the runs, exclusions and all
     env.run(&["db", "check"]).ok();
 }
+
+/// #10 §2: a history import expects its policies' runs over the span it
+/// covers — from each client's earliest run (or `--from`) — even before the
+/// policies existed: windows there with no run are missed, counted once
+/// however often the file is imported.
+#[test]
+fn a_history_import_closes_the_windows_of_its_span() {
+    let lines = || {
+        let mut l = Vec::new();
+        for d in 1..=12 {
+            if d != 3 && d != 5 {
+                l.push(line(
+                    "fs01-nightly",
+                    "success",
+                    &format!("2026-11-{d:02}T21:05:00Z"),
+                    "",
+                ));
+            }
+            if d != 4 {
+                l.push(line(
+                    "sql01-nightly",
+                    "success",
+                    &format!("2026-11-{d:02}T22:05:00Z"),
+                    "",
+                ));
+            }
+        }
+        l
+    };
+    let history = |env: &TestEnv, extra: &[&str]| {
+        let f = env.write("past.jsonl", &(lines().join("\n") + "\n"));
+        let mut args = vec!["events", "import", "--history", f.to_str().unwrap()];
+        args.extend_from_slice(extra);
+        env.run_at("2026-11-13T07:00:00Z", &args).ok();
+    };
+    let env = onboarded("2026-11-10T00:00:00Z");
+    history(&env, &[]);
+    env.run_at("2026-11-13T08:00:00Z", &["check"]).ok();
+    let rate =
+        |env: &TestEnv| incident_rate(env, "2026-11-13T09:00:00Z", "2026-11-01", "2026-11-13");
+    let r = rate(&env);
+    assert_eq!(
+        (r["expected"].as_i64(), r["missed"].as_i64()),
+        (Some(24), Some(3)),
+        "{r}"
+    );
+    // the same file again: nothing twice
+    history(&env, &[]);
+    assert_eq!(rate(&env), r);
+    env.run(&["db", "check"]).ok();
+    // with --from, the two nights before the first run are expected too
+    let from = onboarded("2026-11-10T00:00:00Z");
+    history(&from, &["--from", "2026-10-30"]);
+    from.run_at("2026-11-13T08:00:00Z", &["check"]).ok();
+    let r = incident_rate(&from, "2026-11-13T09:00:00Z", "2026-10-30", "2026-11-13");
+    assert_eq!(
+        (r["expected"].as_i64(), r["missed"].as_i64()),
+        (Some(28), Some(7)),
+        "{r}"
+    );
+    from.run(&["db", "check"]).ok();
+}
