@@ -250,7 +250,9 @@ fn pass(
         let max_runtime = p.max_runtime_s.unwrap_or(set.default_max_runtime_s);
         // every window since the last one closed, or since the policy's
         // creation: a long gap is caught up in steps, never cut short
-        let floor = p.created_at;
+        // (a change of schedule is in force from its own time: the windows
+        // before it were closed then, by the schedule as it was)
+        let floor = p.created_at.max(p.since);
         let start = p.state.checked_until.map_or(floor, |c| c.max(floor));
         // Policies sharing a schedule, zone and window share the walk.
         let walk_key = (

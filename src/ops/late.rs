@@ -61,7 +61,13 @@ pub(crate) fn rejudge(
     let grace = w.grace_s;
     let now = ctx.ts();
     // the closed windows the runs fall in, each with this batch's runs in it
-    let mut windows: BTreeMap<i64, (i64, Vec<&LateRun>)> = BTreeMap::new();
+    let mut windows: BTreeMap<i64, (i64, i64, Vec<&LateRun>)> = BTreeMap::new();
+    // a run is judged by the policy's version in force then
+    let versions = policies::versions(conn, s.policy_id)?;
+    let mut parsed: Vec<Option<Schedule>> = Vec::new();
+    for v in &versions {
+        parsed.push(Schedule::parse(&v.schedule).ok());
+    }
     // closed by `check` after the creation, or by a history import before it
     let closed = |tk: i64| {
         if tk > w.created_at {
@@ -71,13 +77,22 @@ pub(crate) fn rejudge(
         }
     };
     for r in runs {
+        let i = versions.iter().rposition(|v| v.since < r.at).unwrap_or(0);
+        let (schedule, grace) = match (parsed.get(i), versions.get(i)) {
+            (Some(Some(sch)), Some(v)) => (sch, v.grace_s),
+            _ => (&schedule, grace),
+        };
         let Some((lo, tk)) = schedule.window_of(r.at, grace, tz) else {
             continue;
         };
         if !closed(tk) || r.ended <= lo || r.ended > tk + grace + slack {
             continue;
         }
-        windows.entry(tk).or_insert((lo, Vec::new())).1.push(r);
+        windows
+            .entry(tk)
+            .or_insert((lo, grace, Vec::new()))
+            .2
+            .push(r);
     }
     let mut filled_missed = Vec::new();
     let excluded = if windows.is_empty() {
@@ -86,16 +101,17 @@ pub(crate) fn rejudge(
         crate::store::exclusions::keys(conn)?
     };
     // one read for all the windows
-    let span = windows
-        .iter()
-        .next()
-        .map(|(_, (lo, _))| *lo)
-        .zip(windows.keys().next_back().map(|tk| tk + grace + slack));
+    let span = windows.iter().next().map(|(_, (lo, _, _))| *lo).zip(
+        windows
+            .iter()
+            .next_back()
+            .map(|(tk, (_, g, _))| tk + g + slack),
+    );
     let all = match span {
         Some((from, to)) => events::one_policy_runs(conn, s.client_id, s.policy_id, from, to)?,
         None => Vec::new(),
     };
-    for (tk, (lo, batch)) in windows {
+    for (tk, (lo, grace, batch)) in windows {
         let hi = tk + grace;
         if excluded.contains(&(s.policy_id, tk)) {
             continue; // out of the incident rate by a person's decision

@@ -412,7 +412,7 @@ pub fn implement(store: &mut Store, ctx: &Ctx, id: i64, terms: &DeleteTerms) -> 
             }
             let pid = match policies::find(&tx, ch.client_id, &p.job)? {
                 Some(old) => {
-                    policies::update(&tx, old.id, ci_id, &p)?;
+                    policies::update(&tx, old.id, ci_id, &p, now)?;
                     old.id
                 }
                 None => policies::insert(&tx, ch.client_id, ci_id, &p, now)?,
@@ -442,7 +442,7 @@ pub fn implement(store: &mut Store, ctx: &Ctx, id: i64, terms: &DeleteTerms) -> 
                 .clone()
                 .ok_or_else(|| anyhow::anyhow!("CR-{id} has no proposal"))?;
             let ci = cis::get(&tx, ch.client_id, &client.code, &p.ci)?;
-            policies::update(&tx, pid, ci.id, &p)?;
+            policies::update(&tx, pid, ci.id, &p, now)?;
         }
         _ => {
             // 05f.05: a delete, with care

@@ -84,6 +84,7 @@ fn count_where(
     let going = running::all(conn)?;
     let in_force = pauses::list(conn, i64::MIN / 4, now + 1, false)?;
     let excluded = exclusions::keys(conn)?;
+    let versions = policies::all_versions(conn, client_id)?;
     let mut schedules: HashMap<String, Option<Schedule>> = HashMap::new();
     let mut runs = ClientRuns::default();
     for client in rows.chunk_by(|a, b| a.client_id == b.client_id) {
@@ -95,30 +96,49 @@ fn count_where(
             continue;
         }
         for p in client {
-            let schedule = schedules
-                .entry(p.schedule.clone())
-                .or_insert_with(|| Schedule::parse(&p.schedule).ok());
-            let Some(schedule) = schedule.as_ref() else {
-                continue;
-            };
-            for span in &spans {
-                let facts = Facts {
-                    going: &going,
-                    in_force: &in_force,
-                    excluded: &excluded,
+            let current = [policies::Version {
+                since: p.created_at,
+                schedule: p.schedule.clone(),
+                grace_s: p.grace_s,
+                max_runtime_s: p.max_runtime_s,
+            }];
+            let vs = versions.get(&p.id).map_or(&current[..], |v| &v[..]);
+            for (i, v) in vs.iter().enumerate() {
+                let schedule = schedules
+                    .entry(v.schedule.clone())
+                    .or_insert_with(|| Schedule::parse(&v.schedule).ok());
+                let Some(schedule) = schedule.as_ref() else {
+                    continue;
                 };
-                judge(
-                    conn,
-                    p,
+                // each version's own occurrences: after it came in force
+                // (the first: the policy's creation, or a history span's start)
+                let next = vs.get(i + 1).map(|n| n.since);
+                let era = Era {
                     schedule,
-                    tz,
-                    span,
-                    now,
-                    default_max_runtime_s,
-                    &facts,
-                    &mut runs,
-                    &mut out,
-                )?;
+                    grace_s: v.grace_s,
+                    max_runtime_s: v.max_runtime_s,
+                    after: (i > 0).then_some(v.since),
+                    until: next,
+                };
+                for span in &spans {
+                    let facts = Facts {
+                        going: &going,
+                        in_force: &in_force,
+                        excluded: &excluded,
+                    };
+                    judge(
+                        conn,
+                        p,
+                        &era,
+                        tz,
+                        span,
+                        now,
+                        default_max_runtime_s,
+                        &facts,
+                        &mut runs,
+                        &mut out,
+                    )?;
+                }
             }
         }
     }
@@ -174,11 +194,21 @@ pub fn outcome_of(
     .map(|(_, s)| s))
 }
 
+/// One version of a policy and the occurrences it governs: after `after`
+/// (the first: from the creation) up to `until` (the next version's start).
+struct Era<'a> {
+    schedule: &'a Schedule,
+    grace_s: i64,
+    max_runtime_s: Option<i64>,
+    after: Option<i64>,
+    until: Option<i64>,
+}
+
 #[allow(clippy::too_many_arguments)]
 fn judge(
     conn: &Connection,
     p: &Occurring,
-    schedule: &Schedule,
+    era: &Era<'_>,
     tz: Tz,
     span: &Span,
     now: i64,
@@ -187,27 +217,39 @@ fn judge(
     runs: &mut ClientRuns,
     out: &mut Counted,
 ) -> Result<()> {
-    let grace = p.grace_s;
-    let max_runtime = p.max_runtime_s.unwrap_or(default_max_runtime_s);
+    let schedule = era.schedule;
+    let grace = era.grace_s;
+    let max_runtime = era.max_runtime_s.unwrap_or(default_max_runtime_s);
     let closed = p.checked_until.unwrap_or(i64::MIN);
     // a retired policy's windows are those `check` closed
     // `check` closed the windows up to `checked_until`; a history import
     // those from `expected_from` to the policy's creation
     let closed = closed.max(p.created_at);
-    let last = if p.active && span.which != Which::Closed {
+    // a version no longer in force has only the windows `check` closed
+    let current = era.until.is_none();
+    if !current && span.which == Which::Unclosed {
+        return Ok(());
+    }
+    let last = if p.active && current && span.which != Which::Closed {
         now - grace
     } else {
         closed
     };
-    let first = p
-        .expected_from
-        .map_or(p.created_at + 1, |e| e.min(p.created_at + 1));
+    let first = match era.after {
+        Some(since) => since + 1,
+        None => p
+            .expected_from
+            .map_or(p.created_at + 1, |e| e.min(p.created_at + 1)),
+    };
     let is_closed = |tk: i64| tk <= closed;
     let mut from = span.from.max(first);
     if span.which == Which::Unclosed {
         from = from.max(closed + 1);
     }
-    let to = span.to.min(last + 1);
+    let to = span
+        .to
+        .min(last + 1)
+        .min(era.until.map_or(i64::MAX, |u| u + 1));
     if from >= to {
         return Ok(());
     }

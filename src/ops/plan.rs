@@ -121,6 +121,8 @@ pub fn import(
     };
 
     let now = ctx.ts();
+    // what was due before the new plan is judged by the old one
+    crate::ops::check::close_due(&tx, ctx, client_id)?;
     for ci in &parsed.plan.cis {
         match cis::find(&tx, client_id, &ci.host)? {
             None => {
@@ -139,7 +141,7 @@ pub fn import(
                 policies::insert(&tx, client_id, ci.id, p, now)?;
             }
             Some(row) if row.spec != *p || row.status != "active" => {
-                policies::update(&tx, row.id, ci.id, p)?
+                policies::update(&tx, row.id, ci.id, p, now)?
             }
             Some(_) => {}
         }

@@ -150,11 +150,89 @@ pub fn insert(
             now
         ],
     )?;
-    Ok(conn.last_insert_rowid())
+    let id = conn.last_insert_rowid();
+    record_version(conn, id, p, now)?;
+    Ok(id)
 }
 
-/// Replace a policy's configuration (reactivating it if retired); bumps its revision.
-pub fn update(conn: &Connection, id: i64, ci_id: i64, p: &PolicySpec) -> Result<()> {
+/// What a policy expected from `since` on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Version {
+    pub since: i64,
+    pub schedule: String,
+    pub grace_s: i64,
+    pub max_runtime_s: Option<i64>,
+}
+
+/// Record the policy's schedule, grace and max runtime from `now` on,
+/// when they differ from the version in force.
+fn record_version(conn: &Connection, id: i64, p: &PolicySpec, now: i64) -> Result<()> {
+    let v = Version {
+        since: now,
+        schedule: p.schedule.clone(),
+        grace_s: p.grace_s,
+        max_runtime_s: p.max_runtime_s,
+    };
+    let last = versions(conn, id)?.pop();
+    if last.is_some_and(|l| {
+        (l.schedule, l.grace_s, l.max_runtime_s) == (v.schedule.clone(), v.grace_s, v.max_runtime_s)
+    }) {
+        return Ok(());
+    }
+    conn.prepare_cached(
+        "INSERT INTO policy_versions (policy_id, since, schedule, grace_s, max_runtime_s)
+         VALUES (?1, ?2, ?3, ?4, ?5)
+         ON CONFLICT (policy_id, since) DO UPDATE SET schedule = excluded.schedule,
+            grace_s = excluded.grace_s, max_runtime_s = excluded.max_runtime_s",
+    )?
+    .execute(params![id, v.since, v.schedule, v.grace_s, v.max_runtime_s])?;
+    Ok(())
+}
+
+/// A policy's versions, oldest first.
+pub fn versions(conn: &Connection, id: i64) -> Result<Vec<Version>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT since, schedule, grace_s, max_runtime_s FROM policy_versions
+         WHERE policy_id = ?1 ORDER BY since",
+    )?;
+    let rows = stmt.query_map([id], |r| {
+        Ok(Version {
+            since: r.get(0)?,
+            schedule: r.get(1)?,
+            grace_s: r.get(2)?,
+            max_runtime_s: r.get(3)?,
+        })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// Every policy's versions (of a client, or all), oldest first.
+pub fn all_versions(
+    conn: &Connection,
+    client_id: Option<i64>,
+) -> Result<std::collections::HashMap<i64, Vec<Version>>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT v.policy_id, v.since, v.schedule, v.grace_s, v.max_runtime_s
+         FROM policy_versions v JOIN policies p ON p.id = v.policy_id
+         WHERE ?1 IS NULL OR p.client_id = ?1 ORDER BY v.policy_id, v.since",
+    )?;
+    let mut out: std::collections::HashMap<i64, Vec<Version>> = Default::default();
+    let mut rows = stmt.query([client_id])?;
+    while let Some(r) = rows.next()? {
+        out.entry(r.get(0)?).or_default().push(Version {
+            since: r.get(1)?,
+            schedule: r.get(2)?,
+            grace_s: r.get(3)?,
+            max_runtime_s: r.get(4)?,
+        });
+    }
+    Ok(out)
+}
+
+/// Replace a policy's configuration (reactivating it if retired); bumps its
+/// revision; a new schedule, grace or max runtime is in force from `now`.
+pub fn update(conn: &Connection, id: i64, ci_id: i64, p: &PolicySpec, now: i64) -> Result<()> {
+    record_version(conn, id, p, now)?;
     conn.execute(
         "UPDATE policies SET ci_id = ?2, tool = ?3, schedule = ?4, rpo_s = ?5, grace_s = ?6,
                 retention = ?7, target = ?8, restore_test = ?9, rto_s = ?10, max_runtime_s = ?11,
@@ -350,13 +428,16 @@ pub struct CheckRow {
     pub max_runtime_s: Option<i64>,
     pub created_at: i64,
     pub state: State,
+    /// Since when the current schedule is in force.
+    pub since: i64,
 }
 
 pub fn active_for_check(conn: &Connection) -> Result<Vec<CheckRow>> {
     let mut stmt = conn.prepare(
         "SELECT p.id, p.client_id, p.ci_id, ci.tier, c.code, c.timezone, p.job, p.schedule, p.rpo_s, p.grace_s,
                 p.max_runtime_s, p.created_at, s.last_event_at, s.last_success_at, s.last_status,
-                s.consecutive_failures, s.consecutive_warnings, s.running_since, s.checked_until, c.sla_tier
+                s.consecutive_failures, s.consecutive_warnings, s.running_since, s.checked_until, c.sla_tier,
+                (SELECT max(v.since) FROM policy_versions v WHERE v.policy_id = p.id)
          FROM policies p JOIN clients c ON c.id = p.client_id JOIN cis ci ON ci.id = p.ci_id
          JOIN policy_state s ON s.policy_id = p.id
          WHERE p.status = 'active' ORDER BY p.client_id, p.id",
@@ -385,6 +466,7 @@ pub fn active_for_check(conn: &Connection) -> Result<Vec<CheckRow>> {
                 checked_until: r.get(18)?,
             },
             sla_tier: r.get(19)?,
+            since: r.get::<_, Option<i64>>(20)?.unwrap_or(r.get(11)?),
         })
     })?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)

@@ -29,6 +29,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0019_superseded.sql"),
     include_str!("migrations/0020_exclusions.sql"),
     include_str!("migrations/0021_expected_from.sql"),
+    include_str!("migrations/0022_policy_versions.sql"),
 ];
 
 /// The newest schema version this bmctl knows.

@@ -656,3 +656,25 @@ fn a_history_import_closes_the_windows_of_its_span() {
     );
     from.run(&["db", "check"]).ok();
 }
+
+/// #10 §2: each window is judged by the policy version in force at its
+/// occurrence: a new schedule does not re-judge the past, `kpi` before and
+/// after `check` and `db check` agree.
+#[test]
+fn a_new_schedule_does_not_rejudge_the_past() {
+    let env = onboarded("2026-11-01T00:00:00Z");
+    let plan = crate::events::PLAN.replace("schedule = \"0 22 * * *\"", "schedule = \"0 3 * * *\"");
+    let f = env.write("plan-v2.toml", &plan);
+    env.run_at(
+        "2026-11-05T12:00:00Z",
+        &["plan", "import", "--replace", f.to_str().unwrap()],
+    )
+    .ok();
+    // fs01: 22:00 Berlin Nov 1..4, then 03:00 Berlin Nov 6..8; sql01 Nov 1..7
+    let before = incident_rate(&env, "2026-11-08T08:00:00Z", "2026-11-01", "2026-11-09");
+    assert_eq!(before["expected"], 14, "{before}");
+    env.run_at("2026-11-08T08:00:00Z", &["check"]).ok();
+    let after = incident_rate(&env, "2026-11-08T08:00:00Z", "2026-11-01", "2026-11-09");
+    assert_eq!(after, before);
+    env.run(&["db", "check"]).ok();
+}
