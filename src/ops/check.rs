@@ -246,6 +246,7 @@ fn pass(
             tier: p.tier,
             job: p.job.as_str().into(),
             grace_s: p.grace_s,
+            rpo_s: p.rpo_s,
         };
         let max_runtime = p.max_runtime_s.unwrap_or(set.default_max_runtime_s);
         // every window since the last one closed, or since the policy's

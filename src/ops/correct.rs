@@ -95,6 +95,8 @@ pub struct Subject {
     pub job: Rc<str>,
     /// The policy's grace: which of its runs fall in windows `check` closed.
     pub grace_s: i64,
+    /// Its RPO: a gap between restore points longer than RPO + grace is a breach.
+    pub rpo_s: i64,
 }
 
 /// What the automation did, for summaries.
@@ -514,6 +516,63 @@ impl<'a> Auto<'a> {
         self.work.notify(self.conn, "escalate", i, ctx.ts(), None)?;
         self.counts.tickets_updated += 1;
         Ok(())
+    }
+
+    /// The id of the policy's open ticket of `class`, if any.
+    pub fn open_id(&mut self, s: &Subject, class: &str) -> Result<Option<i64>> {
+        Ok(self.find_open(s, class)?.map(|i| self.work.tickets[i].1.id))
+    }
+
+    /// An RPO breach nobody saw while it lasted (its runs came after the gap
+    /// closed): a P3 corrective ticket asking for the cause, marked recovered
+    /// from birth (the gap is over; it asks why, not for a fix).
+    pub fn breach_found(&mut self, s: &Subject, from: i64, to: i64) -> Result<i64> {
+        let now = self.ctx.ts();
+        let id = match self.work.next_id {
+            Some(id) => id,
+            None => tickets::next_id(self.conn)?,
+        };
+        self.work.next_id = Some(id + 1);
+        let day = |t: i64| crate::domain::time::rfc3339(t)[..10].to_string();
+        let title = format!(
+            "RPO breached {}–{} — find the cause: {}/{}",
+            day(from),
+            day(to),
+            s.client,
+            s.job
+        );
+        let t = Ticket {
+            id,
+            class: Some("finding".into()),
+            ci_id: Some(s.ci_id),
+            policy_id: Some(s.policy_id),
+            job: Some(s.job.to_string()),
+            due_at: Some(self.ctx.rules.due(&s.sla_tier, 3, now)),
+            first_seen_at: Some(from),
+            last_seen_at: Some(to),
+            recovered_at: Some(to),
+            sla_tier: s.sla_tier.to_string(),
+            assignee: self.ctx.rules.assignee(&s.client),
+            ..Ticket::new("corrective", s.client_id, &s.client, title, 3, now)
+        };
+        let (_, created) = audit::diff(None, Some(&t))?;
+        let i = self.work.add_new(t);
+        let detail = format!(
+            "no restore point between {} and {}: longer than the RPO plus the grace; the runs arrived after the gap closed",
+            rfc3339(from),
+            rfc3339(to)
+        );
+        self.work
+            .notes
+            .push((id, "event", format!("opened by bmctl: {detail}")));
+        self.work.audit.push(audit::Entry {
+            entity_id: id.to_string(),
+            before: None,
+            after: created,
+        });
+        self.work.notify(self.conn, "open", i, now, None)?;
+        self.counts.tickets_opened += 1;
+        Ok(id)
     }
 
     /// Whether the policy has an open ticket of `class` not marked recovered.

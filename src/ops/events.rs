@@ -331,7 +331,7 @@ impl Ingestor {
                 let client: Rc<str> = client.into();
                 let jobs = policies::active_keys(conn, client_id)?
                     .into_iter()
-                    .map(|(job, policy_id, ci_id, tier, grace_s)| {
+                    .map(|(job, policy_id, ci_id, tier, grace_s, rpo_s)| {
                         let job: Rc<str> = job.into();
                         let subject = Subject {
                             client_id,
@@ -342,6 +342,7 @@ impl Ingestor {
                             tier,
                             job: job.clone(),
                             grace_s,
+                            rpo_s,
                         };
                         (job, Rc::new(subject))
                     })
@@ -794,8 +795,14 @@ impl Ingestor {
                         continue;
                     }
                     let ended = ended_start(r)?;
+                    let restore_point = st.last_success_at;
                     let step = advance(st, r);
                     note_late(st, r, step, ended);
+                    if let Some(gap) =
+                        late::breach(subject, restore_point, r.at, step.is_restore_point())
+                    {
+                        late::gap_closed(conn, ctx, subject, gap, None)?;
+                    }
                     if !matches!(step, Step::Late) {
                         backup = Some(r);
                     }
@@ -840,8 +847,14 @@ impl Ingestor {
                     continue;
                 }
                 let ended = ended_start(r)?;
+                let restore_point = st.last_success_at;
                 let step = advance(st, r);
                 note_late(st, r, step, ended);
+                if let Some(gap) =
+                    late::breach(subject, restore_point, r.at, step.is_restore_point())
+                {
+                    late::gap_closed(conn, ctx, subject, gap, Some(&mut *auto))?;
+                }
                 if has_open {
                     if let Some(classes) = step.clears() {
                         // a hang's end is re-judged as late data (principle 3)
@@ -1145,6 +1158,11 @@ struct Problem {
 }
 
 impl Step {
+    /// Whether the run made a restore point (and was not older than the newest).
+    fn is_restore_point(self) -> bool {
+        matches!(self, Step::Good | Step::Warning { .. })
+    }
+
     /// The step that left a policy in `st` (its newest run's).
     fn of_state(st: &policies::State) -> Step {
         match st.last_status {
@@ -1202,7 +1220,8 @@ fn advance(st: &mut policies::State, r: &Pending) -> Step {
     match r.status {
         Status::Success | Status::Warning => {
             // a snapshot was made either way: a restore point for the RPO
-            st.last_success_at = Some(st.last_success_at.unwrap_or(r.ended).max(r.ended));
+            // a restore point is dated at its start: the snapshot's point in time
+            st.last_success_at = Some(st.last_success_at.unwrap_or(r.at).max(r.at));
             st.consecutive_failures = 0;
             if r.status == Status::Success {
                 st.consecutive_warnings = 0;

@@ -105,6 +105,7 @@ pub fn exclude(
         tier: p.tier,
         job: p.spec.job.as_str().into(),
         grace_s: p.spec.grace_s,
+        rpo_s: p.spec.rpo_s,
     };
     let detail = format!(
         "the occurrence of {} was excluded by {}: {reason}",

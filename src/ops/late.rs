@@ -163,12 +163,49 @@ pub(crate) fn rejudge(
         .filter(|r| matches!(r.status, Status::Success | Status::Warning))
     {
         // a restore point moves the RPO clock, late or not
-        st.last_success_at = Some(st.last_success_at.unwrap_or(r.ended).max(r.ended));
+        st.last_success_at = Some(st.last_success_at.unwrap_or(r.at).max(r.at));
     }
     let trail = recount(conn, s, now, ctx.rules.warnings_before, st)?;
     let Some(auto) = auto else {
         return Ok(());
     };
+    // a late restore point inside a gap: a recorded breach shrinks or goes
+    // (its "find the cause" ticket withdrawn), and an RPO incident whose
+    // claim it disproves is withdrawn (principle 3)
+    let limit = s.rpo_s + grace;
+    for r in runs
+        .iter()
+        .filter(|r| matches!(r.status, Status::Success | Status::Warning))
+    {
+        if let Some((from, to, ticket)) = crate::store::breaches::around(conn, s.policy_id, r.at)? {
+            crate::store::breaches::delete(conn, s.policy_id, from)?;
+            let mut left = false;
+            for (a, b) in [(from, r.at), (r.at, to)] {
+                if b - a > limit {
+                    crate::store::breaches::insert(conn, s.policy_id, s.client_id, a, b, now)?;
+                    if let Some(t) = ticket {
+                        crate::store::breaches::set_ticket(conn, s.policy_id, a, t)?;
+                    }
+                    left = true;
+                }
+            }
+            if !left {
+                let detail = format!(
+                    "a restore point of {} arrived inside the gap",
+                    rfc3339(r.at)
+                );
+                auto.withdraw_if(s, "finding", &detail, |t| Ok(Some(t.id) == ticket))?;
+            }
+        }
+        let detail = format!(
+            "a restore point of {} arrived: no gap longer than the RPO plus the grace was open",
+            rfc3339(r.at)
+        );
+        auto.withdraw_if(s, "rpo", &detail, |t| {
+            Ok(t.first_seen_at
+                .is_some_and(|f| r.at <= f && f - r.at <= limit))
+        })?;
+    }
     // a late restore point that brings the newest within the RPO: the breach
     // is over (an incident waits for a person, as when a run ends one live)
     if let Some(r) = runs
@@ -318,4 +355,39 @@ fn recount(
         st.consecutive_warnings = rows.iter().take_while(|r| r.2 == Status::Warning).count() as i64;
         return Ok(Trail::of(&rows, warnings_before));
     }
+}
+
+/// The gap a new newest restore point at `at` closes, when it is longer than
+/// the RPO plus the grace (`previous`: the restore point before it).
+pub(crate) fn breach(
+    s: &Subject,
+    previous: Option<i64>,
+    at: i64,
+    restore_point: bool,
+) -> Option<(i64, i64)> {
+    let from = previous?;
+    (restore_point && at - from > s.rpo_s + s.grace_s).then_some((from, at))
+}
+
+/// Record an RPO breach whose gap a run just closed (DESIGN, "RPO breaches
+/// are facts"). Live: the incident `check` opened while the gap was open
+/// stands for it; when nobody saw it, a P3 ticket asks for the cause.
+pub(crate) fn gap_closed(
+    conn: &Connection,
+    ctx: &Ctx,
+    s: &Subject,
+    (from, to): (i64, i64),
+    auto: Option<&mut Auto<'_>>,
+) -> Result<()> {
+    if !crate::store::breaches::insert(conn, s.policy_id, s.client_id, from, to, ctx.ts())? {
+        return Ok(());
+    }
+    let Some(auto) = auto else {
+        return Ok(()); // a history import records, it does not ask
+    };
+    let ticket = match auto.open_id(s, "rpo")? {
+        Some(id) => id,
+        None => auto.breach_found(s, from, to)?,
+    };
+    crate::store::breaches::set_ticket(conn, s.policy_id, from, ticket)
 }

@@ -586,6 +586,7 @@ fn wind_down(
         tier: p.tier,
         job: p.spec.job.as_str().into(),
         grace_s: p.spec.grace_s,
+        rpo_s: p.spec.rpo_s,
     };
     let why = format!("{}/{} retired by {change}", client.code, p.spec.job);
     auto.decommission(&subject, &why)?;

@@ -72,6 +72,7 @@ pub fn record(store: &mut Store, ctx: &Ctx, r: Report) -> Result<Recorded> {
             tier: p.tier,
             job: p.spec.job.as_str().into(),
             grace_s: p.spec.grace_s,
+            rpo_s: p.spec.rpo_s,
         };
         let mut auto = Auto::new(&tx, ctx);
         let detail = format!(

@@ -96,6 +96,9 @@ pub struct Review {
     pub risks: Vec<Risk>,
     pub plan_changes: Vec<PlanChange>,
     pub restore_tests: Vec<AttemptView>,
+    /// Gaps between restore points longer than the RPO plus the grace that
+    /// ended in the quarter.
+    pub rpo_breaches: Vec<crate::store::breaches::Breach>,
     /// Occurrences of the quarter taken out of the incident rate, and why.
     pub exclusions: Vec<crate::store::exclusions::Exclusion>,
     pub open_items: Vec<OpenItem>,
@@ -202,6 +205,7 @@ pub fn build(
         plan_changes,
         restore_tests,
         exclusions: crate::store::exclusions::list(&store.conn, Some(c.id), from, to)?,
+        rpo_breaches: crate::store::breaches::list(&store.conn, c.id, from, to)?,
         open_items,
     })
 }
@@ -456,6 +460,20 @@ pub fn markdown(r: &Review) -> String {
             }
         ));
     }
+    if !r.rpo_breaches.is_empty() {
+        m.push_str("\n## RPO breaches\n\n| job | no restore point from | until | ticket |\n|---|---|---|---|\n");
+        for b in &r.rpo_breaches {
+            m.push_str(&format!(
+                "| {} | {} | {} | {} |\n",
+                md(&b.job),
+                rfc3339(b.gap_from.0),
+                rfc3339(b.gap_to.0),
+                b.ticket_id
+                    .map(|t| format!("#{t}"))
+                    .unwrap_or_else(|| "—".into())
+            ));
+        }
+    }
     if !r.exclusions.is_empty() {
         m.push_str("\n## Excluded from the incident rate\n\n| occurrence | job | was | reason | by |\n|---|---|---|---|---|\n");
         for x in &r.exclusions {
@@ -579,6 +597,21 @@ th,td{{border:1px solid #bbb;padding:3px 6px;font-size:10pt;text-align:left;vert
         ));
     }
     h.push_str("</table>\n");
+    if !r.rpo_breaches.is_empty() {
+        h.push_str("<h2>RPO breaches</h2>\n<table><tr><th>job</th><th>no restore point from</th><th>until</th><th>ticket</th></tr>\n");
+        for b in &r.rpo_breaches {
+            h.push_str(&format!(
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
+                esc(&b.job),
+                rfc3339(b.gap_from.0),
+                rfc3339(b.gap_to.0),
+                b.ticket_id
+                    .map(|t| format!("#{t}"))
+                    .unwrap_or_else(|| "—".into())
+            ));
+        }
+        h.push_str("</table>\n");
+    }
     if !r.exclusions.is_empty() {
         h.push_str("<h2>Excluded from the incident rate</h2>\n<table><tr><th>occurrence</th><th>job</th><th>was</th><th>reason</th><th>by</th></tr>\n");
         for x in &r.exclusions {

@@ -2,6 +2,7 @@
 //! every connection needs; one file per table holds its queries.
 
 pub mod audit;
+pub mod breaches;
 pub mod changes;
 pub mod cis;
 pub mod clients;

@@ -86,16 +86,23 @@ pub fn find(conn: &Connection, client_id: i64, job: &str) -> Result<Option<Polic
 /// The job, id, CI and tier of each active policy of a client: what ingest
 /// needs to match events, read once per client (no spec to decode).
 /// A client's active policy as the ingest matches it: job, policy id, CI
-/// id, CI tier, grace.
-pub type ActiveKey = (String, i64, i64, i64, i64);
+/// id, CI tier, grace, RPO.
+pub type ActiveKey = (String, i64, i64, i64, i64, i64);
 
 pub fn active_keys(conn: &Connection, client_id: i64) -> Result<Vec<ActiveKey>> {
     let mut stmt = conn.prepare_cached(
-        "SELECT p.job, p.id, p.ci_id, c.tier, p.grace_s FROM policies p JOIN cis c ON c.id = p.ci_id
+        "SELECT p.job, p.id, p.ci_id, c.tier, p.grace_s, p.rpo_s FROM policies p JOIN cis c ON c.id = p.ci_id
          WHERE p.client_id = ?1 AND p.status = 'active'",
     )?;
     let rows = stmt.query_map([client_id], |r| {
-        Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+        Ok((
+            r.get(0)?,
+            r.get(1)?,
+            r.get(2)?,
+            r.get(3)?,
+            r.get(4)?,
+            r.get(5)?,
+        ))
     })?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }

@@ -30,6 +30,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0020_exclusions.sql"),
     include_str!("migrations/0021_expected_from.sql"),
     include_str!("migrations/0022_policy_versions.sql"),
+    include_str!("migrations/0023_rpo_breaches.sql"),
 ];
 
 /// The newest schema version this bmctl knows.

@@ -678,3 +678,94 @@ fn a_new_schedule_does_not_rejudge_the_past() {
     assert_eq!(after, before);
     env.run(&["db", "check"]).ok();
 }
+
+/// #10 §1: RPO breaches are facts of the runs: a gap nobody saw live is
+/// recorded with a P3 "find the cause" ticket (recovered from birth); a gap
+/// `check` saw keeps its incident; a late restore point inside a gap
+/// disproves it — the record goes and the ticket is withdrawn.
+#[test]
+fn rpo_breaches_are_facts_of_the_runs() {
+    let env = onboarded("2026-11-01T00:00:00Z");
+    let ok = |job: &str, start: &str| line(job, "success", start, "");
+    import_lines(
+        &env,
+        "2026-11-01T23:30:00Z",
+        &[
+            ok("fs01-nightly", "2026-11-01T21:05:00Z"),
+            ok("sql01-nightly", "2026-11-01T22:05:00Z"),
+        ],
+    )
+    .ok();
+    // fs01's gap closes before cron's check ever saw it open
+    import_lines(
+        &env,
+        "2026-11-05T01:00:00Z",
+        &[ok("fs01-nightly", "2026-11-05T00:00:00Z")],
+    )
+    .ok();
+    // sql01's gap is seen by check while it lasts: an incident
+    env.run_at("2026-11-05T08:00:00Z", &["check"]).ok();
+    let incident = ticket_of(&env, "sql01-nightly", "rpo").unwrap();
+    assert_eq!(incident["kind"], "incident");
+    assert!(ticket_of(&env, "fs01-nightly", "rpo").is_none());
+    import_lines(
+        &env,
+        "2026-11-06T23:30:00Z",
+        &[ok("sql01-nightly", "2026-11-05T22:05:00Z")],
+    )
+    .ok();
+    assert_eq!(env.count("rpo_breaches"), 2);
+    let found = ticket_of(&env, "fs01-nightly", "finding").unwrap();
+    assert!(
+        found["title"]
+            .as_str()
+            .unwrap()
+            .starts_with("RPO breached 2026-11-01–2026-11-05 — find the cause"),
+        "{found}"
+    );
+    assert_eq!(
+        (found["priority"].as_i64(), found["status"].as_str()),
+        (Some(3), Some("open"))
+    );
+    assert!(found["recovered_at"].is_string(), "{found}");
+    assert!(ticket_of(&env, "sql01-nightly", "rpo").unwrap()["recovered_at"].is_string());
+    let out = env.path("qsr");
+    env.run_at(
+        "2026-11-07T08:00:00Z",
+        &[
+            "plan",
+            "review",
+            "--client",
+            "acme",
+            "--quarter",
+            "2026-Q4",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+    )
+    .ok();
+    let md = std::fs::read_to_string(out.join("acme").join("qsr-2026-Q4.md")).unwrap();
+    assert!(md.contains("## RPO breaches"), "{md}");
+    // late restore points inside both gaps: neither was longer than RPO + grace
+    import_lines(
+        &env,
+        "2026-11-07T09:00:00Z",
+        &[
+            ok("fs01-nightly", "2026-11-03T21:05:00Z"),
+            ok("sql01-nightly", "2026-11-03T22:05:00Z"),
+        ],
+    )
+    .ok();
+    assert_eq!(env.count("rpo_breaches"), 0);
+    let found = ticket_of(&env, "fs01-nightly", "finding").unwrap();
+    assert_eq!(
+        (found["status"].as_str(), found["cause"].as_str()),
+        (Some("resolved"), Some("superseded"))
+    );
+    let incident = ticket_of(&env, "sql01-nightly", "rpo").unwrap();
+    assert_eq!(
+        (incident["status"].as_str(), incident["cause"].as_str()),
+        (Some("resolved"), Some("withdrawn")),
+        "{incident}"
+    );
+}
