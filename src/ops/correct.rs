@@ -363,15 +363,19 @@ impl<'a> Auto<'a> {
                 let t = &work.tickets[i].1;
                 t.class.as_deref() == Some(class)
                     && t.status == "resolved"
-                    && t.resolved_at.is_some_and(|r| r >= since)
+                    && t.recovered_at.or(t.resolved_at).is_some_and(|r| r >= since)
                     && t.auto_resolved_at.is_some()
             })
-            .max_by_key(|&i| work.tickets[i].1.resolved_at);
+            .max_by_key(|&i| {
+                let t = &work.tickets[i].1;
+                t.recovered_at.or(t.resolved_at)
+            });
         let stored = tickets::find_auto_resolved_since(self.conn, policy_id, class, since, |id| {
             work.by_id.contains_key(&id)
         })?;
+        let when = |t: &Ticket| t.recovered_at.or(t.resolved_at);
         Ok(match (held, stored) {
-            (Some(i), Some(t)) if t.resolved_at <= work.tickets[i].1.resolved_at => Some(i),
+            (Some(i), Some(t)) if when(&t) <= when(&work.tickets[i].1) => Some(i),
             (_, Some(t)) => Some(self.work.hold(t)),
             (held, None) => held,
         })
@@ -575,6 +579,19 @@ impl<'a> Auto<'a> {
         Ok(id)
     }
 
+    /// Add a work-log line to the policy's open ticket of `class`, if any.
+    pub fn note_open(&mut self, s: &Subject, class: &str, text: &str) -> Result<bool> {
+        let Some(i) = self.find_open(s, class)? else {
+            return Ok(false);
+        };
+        let t = &mut self.work.tickets[i].1;
+        let before = t.clone();
+        t.updated_at = self.ctx.ts();
+        self.work.log(i, &before, "event", text.to_string())?;
+        self.counts.tickets_updated += 1;
+        Ok(true)
+    }
+
     /// Whether the policy has an open ticket of `class` not marked recovered.
     pub fn is_open(&mut self, s: &Subject, class: &str) -> Result<bool> {
         Ok(self
@@ -693,6 +710,9 @@ impl<'a> Auto<'a> {
             } else if rules.auto_resolve {
                 t.resolve(AUTO_RECOVERED, &format!("auto-recovered: {detail}"), now)?;
                 t.auto_resolved_at = Some(now);
+                // the reopen window runs from the recovering run, not from
+                // when bmctl learned of it (#10 §1)
+                t.recovered_at = Some(at);
                 let note = format!("auto-resolved: a good run at {} ({detail})", rfc3339(at));
                 self.work.log(i, &before, "status", note)?;
                 self.work

@@ -165,6 +165,7 @@ pub(crate) fn rejudge(
         // a restore point moves the RPO clock, late or not
         st.last_success_at = Some(st.last_success_at.unwrap_or(r.at).max(r.at));
     }
+    let streak_before = st.consecutive_failures;
     let trail = recount(conn, s, now, ctx.rules.warnings_before, st)?;
     let Some(auto) = auto else {
         return Ok(());
@@ -218,6 +219,25 @@ pub(crate) fn rejudge(
         {
             let detail = format!("a late restore point of {} arrived", rfc3339(r.at));
             auto.recover(s, &["rpo"], r.at, &detail)?;
+        }
+    }
+    // late data never de-escalates: an open ticket keeps its kind and
+    // priority, and says so
+    if st.consecutive_failures < streak_before {
+        if let Some(r) = runs
+            .iter()
+            .find(|r| matches!(r.status, Status::Success | Status::Warning))
+        {
+            let text = format!(
+                "streak broken by a late {} run on {} ({} failed or missed in a row now, {} before); the ticket keeps its priority",
+                r.status.as_str(),
+                &rfc3339(r.at)[..10],
+                st.consecutive_failures,
+                streak_before
+            );
+            for class in ["failed", "missed"] {
+                auto.note_open(s, class, &text)?;
+            }
         }
     }
     // principle 3: the hung ticket of a run that has ended, once none is left hung

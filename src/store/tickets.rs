@@ -102,8 +102,8 @@ pub fn find_auto_resolved_since(
     let sql = SQL.get_or_init(|| {
         format!(
             "{SELECT} WHERE t.policy_id = ?1 AND t.class = ?2 AND t.status = 'resolved'
-               AND t.resolved_at >= ?3 AND t.auto_resolved_at IS NOT NULL
-             ORDER BY t.resolved_at DESC"
+               AND coalesce(t.recovered_at, t.resolved_at) >= ?3 AND t.auto_resolved_at IS NOT NULL
+             ORDER BY coalesce(t.recovered_at, t.resolved_at) DESC"
         )
     });
     let mut stmt = conn.prepare_cached(sql)?;

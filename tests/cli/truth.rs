@@ -769,3 +769,46 @@ fn rpo_breaches_are_facts_of_the_runs() {
         "{incident}"
     );
 }
+
+/// #10 §1: late data never de-escalates: an incident escalated after three
+/// failed nights stays an incident when a late success breaks the streak,
+/// with a note saying so.
+#[test]
+fn late_data_never_de_escalates_it_notes() {
+    let env = onboarded("2026-11-01T00:00:00Z");
+    for d in 1..=3 {
+        import_lines(
+            &env,
+            &format!("2026-11-{d:02}T23:00:00Z"),
+            &[line(
+                "fs01-nightly",
+                "failed",
+                &format!("2026-11-{d:02}T21:05:00Z"),
+                "",
+            )],
+        )
+        .ok();
+    }
+    assert_eq!(
+        ticket_of(&env, "fs01-nightly", "failed").unwrap()["kind"],
+        "incident"
+    );
+    // Nov 2's retry succeeded; its line arrives late
+    import_lines(
+        &env,
+        "2026-11-04T08:00:00Z",
+        &[line("fs01-nightly", "success", "2026-11-02T21:50:00Z", "")],
+    )
+    .ok();
+    let t = ticket_of(&env, "fs01-nightly", "failed").unwrap();
+    assert_eq!(
+        (t["kind"].as_str(), t["status"].as_str()),
+        (Some("incident"), Some("open"))
+    );
+    let id = t["id"].as_i64().unwrap().to_string();
+    let shown = env.run(&["correct", "show", &id]).ok().stdout;
+    assert!(
+        shown.contains("streak broken by a late success run on 2026-11-02"),
+        "{shown}"
+    );
+}
