@@ -321,7 +321,11 @@ fn pass(
             let outcome = match (best, started) {
                 (Some(s), _) => s,
                 (None, Some(g)) if now - g.started_at <= max_runtime => {
-                    break; // a long run still going is not missed (yet)
+                    // a run still going holds only its own window: passed by,
+                    // counted when the run ends or outlives its max runtime
+                    running::mark_pending(tx, p.id, g.started_at, tk)?;
+                    checked = Some(tk);
+                    continue;
                 }
                 (None, Some(g)) => {
                     // hung: a failed occurrence (provisional: its end re-judges
@@ -377,6 +381,17 @@ fn pass(
             continue; // the rest of its windows in the next transaction
         }
         *cursor += 1;
+        // a window passed by while its run was going, the run now past its
+        // max runtime: hung, a failed occurrence
+        for g in going.get(&p.id).into_iter().flatten() {
+            if let (Some(w), true) = (g.pending_window, now - g.started_at > max_runtime) {
+                running::mark_hung(tx, p.id, g.started_at, w)?;
+                let r = rollups.entry((p.client_id, local_day(w, tz))).or_default();
+                r.expected += 1;
+                r.outcome(Status::Failed, 1);
+                report.occurrences_closed += 1;
+            }
+        }
         if paused_at(now) {
             continue; // no hung-run or RPO tickets inside a pause
         }

@@ -752,18 +752,20 @@ impl Ingestor {
             };
             // runs older than the newest, or in a window `check` closed
             let mut late = Vec::new();
-            // `Some(hung)`: the run replaced its start record, whose window
-            // `check` had counted as hung or not
-            let mut ended_start = |r: &Pending| -> Result<Option<bool>> {
+            // `Some((hung, pending))`: the run replaced its start record, whose
+            // window `check` had counted as hung, or passed by uncounted
+            let mut ended_start = |r: &Pending| -> Result<Option<(bool, bool)>> {
                 if r.check || r.status == Status::Missed || !going.contains(&(policy_id, r.at)) {
                     return Ok(None);
                 }
                 touched_running.push(policy_id);
-                Ok(running::end(conn, policy_id, r.at)?.map(|w| w.is_some()))
+                Ok(running::end(conn, policy_id, r.at)?
+                    .map(|(hung, pending)| (hung.is_some(), pending.is_some())))
             };
             let mut note_late =
-                |st: &policies::State, r: &Pending, step: Step, ended: Option<bool>| {
-                    let hung = ended == Some(true);
+                |st: &policies::State, r: &Pending, step: Step, ended: Option<(bool, bool)>| {
+                    let hung = ended.is_some_and(|e| e.0);
+                    let pending = ended.is_some_and(|e| e.1);
                     let older = matches!(step, Step::Late);
                     // (`check`'s own missed events close windows, they do not re-judge them)
                     if r.status == Status::Missed && !older {
@@ -780,6 +782,7 @@ impl Ingestor {
                             ended: r.ended,
                             status: r.status,
                             hung,
+                            pending,
                             replaced_start: ended.is_some(),
                             start: false,
                         });
@@ -907,6 +910,7 @@ impl Ingestor {
                     ended: start,
                     status: Status::Failed,
                     hung: false,
+                    pending: false,
                     replaced_start: false,
                     start: true,
                 }];

@@ -28,6 +28,8 @@ pub(crate) struct LateRun {
     pub status: Status,
     /// It replaced a start record whose window `check` closed as hung.
     pub hung: bool,
+    /// It replaced a start record whose window `check` passed by uncounted.
+    pub pending: bool,
     /// It replaced a start record (counted hung or not).
     pub replaced_start: bool,
     /// Not a run: a start record just recorded (status is a placeholder).
@@ -127,7 +129,7 @@ pub(crate) fn rejudge(
         // a start learned of after its window closed with no run in it: the
         // window is held as failed (hung) until the run's end re-judges it
         if let Some(r) = batch.iter().find(|r| r.start) {
-            if stored.iter().all(|x| *x == Status::Missed) {
+            if !stored.is_empty() && stored.iter().all(|x| *x == Status::Missed) {
                 running::mark_hung(conn, s.policy_id, r.at, tk)?;
                 held_now = Some(Status::Failed);
             }
@@ -142,6 +144,22 @@ pub(crate) fn rejudge(
         // a start record counted hung was a failed occurrence
         let hung = batch.iter().any(|r| r.hung).then_some(Status::Failed);
         let old = before.into_iter().max().max(hung).max(held);
+        let terminal = batch.iter().any(|r| !r.start);
+        let still_waiting = terminal && running::clear_pending(conn, s.policy_id, tk)?;
+        if batch.iter().any(|r| r.pending) || still_waiting {
+            // the window `check` passed by while a run in it was going: its
+            // outcome is counted now, for the first time (a run still going
+            // in it no longer holds it)
+            if let Some(new) = new {
+                let mut d = Rollup {
+                    expected: 1,
+                    ..Rollup::default()
+                };
+                d.outcome(new, 1);
+                rollups.extend([((s.client_id, local_day(tk, tz)), d)]);
+            }
+            continue;
+        }
         let (Some(old), Some(new)) = (old, new) else {
             continue; // a window not counted (paused): nothing to correct
         };

@@ -281,7 +281,11 @@ fn judge(
                     .get(&p.id)
                     .and_then(|v| v.iter().find(|g| g.started_at > lo && g.started_at <= hi));
                 match started {
-                    Some(g) if now - g.started_at <= max_runtime && !is_closed(tk) => continue,
+                    // counted hung by `check`
+                    Some(g) if g.hung_window == Some(tk) => Status::Failed,
+                    // passed by while the run was going: not counted yet
+                    Some(_) if is_closed(tk) && span.which == Which::Closed => continue,
+                    Some(g) if now - g.started_at <= max_runtime => continue,
                     Some(_) => Status::Failed,
                     None => Status::Missed,
                 }

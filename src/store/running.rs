@@ -12,6 +12,8 @@ pub struct Running {
     pub started_at: i64,
     /// The window `check` closed as hung, if it has.
     pub hung_window: Option<i64>,
+    /// The window `check` passed by while the run was going (not counted yet).
+    pub pending_window: Option<i64>,
 }
 
 /// Record a start; false when it is known already.
@@ -31,15 +33,32 @@ pub fn insert(
         == 1)
 }
 
-/// Remove the start record a terminal record replaces; `Some` with the
-/// window `check` had closed as hung (if any) when there was one.
-pub fn end(conn: &Connection, policy_id: i64, started_at: i64) -> Result<Option<Option<i64>>> {
+/// Remove the start record a terminal record replaces; `Some` when there
+/// was one, with the window `check` had counted as hung and the one it had
+/// passed by while the run was going.
+pub fn end(
+    conn: &Connection,
+    policy_id: i64,
+    started_at: i64,
+) -> Result<Option<(Option<i64>, Option<i64>)>> {
     Ok(conn
         .prepare_cached(
-            "DELETE FROM running_runs WHERE policy_id = ?1 AND started_at = ?2 RETURNING hung_window",
+            "DELETE FROM running_runs WHERE policy_id = ?1 AND started_at = ?2
+             RETURNING hung_window, pending_window",
         )?
-        .query_row(params![policy_id, started_at], |r| r.get(0))
+        .query_row(params![policy_id, started_at], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
         .optional()?)
+}
+
+/// `check` passed the run's window by while it was going.
+pub fn mark_pending(conn: &Connection, policy_id: i64, started_at: i64, window: i64) -> Result<()> {
+    conn.prepare_cached(
+        "UPDATE running_runs SET pending_window = ?3 WHERE policy_id = ?1 AND started_at = ?2",
+    )?
+    .execute(params![policy_id, started_at, window])?;
+    Ok(())
 }
 
 /// The (policy, start) of every run still going.
@@ -53,13 +72,15 @@ pub fn keys(conn: &Connection) -> Result<std::collections::HashSet<(i64, i64)>> 
 pub fn all(conn: &Connection) -> Result<HashMap<i64, Vec<Running>>> {
     let mut out: HashMap<i64, Vec<Running>> = HashMap::new();
     let mut stmt = conn.prepare_cached(
-        "SELECT policy_id, started_at, hung_window FROM running_runs ORDER BY policy_id, started_at",
+        "SELECT policy_id, started_at, hung_window, pending_window FROM running_runs
+         ORDER BY policy_id, started_at",
     )?;
     let mut rows = stmt.query([])?;
     while let Some(r) = rows.next()? {
         out.entry(r.get(0)?).or_default().push(Running {
             started_at: r.get(1)?,
             hung_window: r.get(2)?,
+            pending_window: r.get(3)?,
         });
     }
     Ok(out)
@@ -75,7 +96,8 @@ pub fn earliest(conn: &Connection, policy_id: i64) -> Result<Option<i64>> {
 /// `check` counted the run's window as hung (a failed occurrence).
 pub fn mark_hung(conn: &Connection, policy_id: i64, started_at: i64, window: i64) -> Result<()> {
     conn.prepare_cached(
-        "UPDATE running_runs SET hung_window = ?3 WHERE policy_id = ?1 AND started_at = ?2",
+        "UPDATE running_runs SET hung_window = ?3, pending_window = NULL
+         WHERE policy_id = ?1 AND started_at = ?2",
     )?
     .execute(params![policy_id, started_at, window])?;
     Ok(())
@@ -88,4 +110,15 @@ pub fn holds_hung(conn: &Connection, policy_id: i64, window: i64) -> Result<bool
             "SELECT EXISTS (SELECT 1 FROM running_runs WHERE policy_id = ?1 AND hung_window = ?2)",
         )?
         .query_row(params![policy_id, window], |r| r.get(0))?)
+}
+
+/// A terminal run decided the window `window` that runs still going held:
+/// they hold it no more. Returns whether any did.
+pub fn clear_pending(conn: &Connection, policy_id: i64, window: i64) -> Result<bool> {
+    Ok(conn
+        .prepare_cached(
+            "UPDATE running_runs SET pending_window = NULL WHERE policy_id = ?1 AND pending_window = ?2",
+        )?
+        .execute(params![policy_id, window])?
+        > 0)
 }

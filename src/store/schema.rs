@@ -31,6 +31,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0021_expected_from.sql"),
     include_str!("migrations/0022_policy_versions.sql"),
     include_str!("migrations/0023_rpo_breaches.sql"),
+    include_str!("migrations/0024_pending_windows.sql"),
 ];
 
 /// The newest schema version this bmctl knows.

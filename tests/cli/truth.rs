@@ -812,3 +812,75 @@ fn late_data_never_de_escalates_it_notes() {
         "{shown}"
     );
 }
+
+/// #10 §4: a run still going holds only its own window: `check` passes it
+/// by and closes the later ones; the run's end counts it.
+#[test]
+fn a_running_run_holds_only_its_own_window() {
+    let env = TestEnv::new();
+    let plan = crate::events::PLAN
+        .replace("timezone = \"Europe/Berlin\"", "timezone = \"UTC\"")
+        .replace("schedule = \"0 22 * * *\"", "schedule = \"0 */4 * * *\"")
+        .replace("grace = \"2h\"", "grace = \"1h\"");
+    let f = env.write("plan.toml", &plan);
+    env.run_at(
+        "2026-11-01T12:00:00Z",
+        &["plan", "import", f.to_str().unwrap()],
+    )
+    .ok();
+    let start = r#"{"client":"acme","job":"fs01-nightly","status":"running","started_at":"2026-11-01T21:05:00Z","source":"run"}"#;
+    import_lines(&env, "2026-11-01T21:05:00Z", &[start.to_string()]).ok();
+    // fs01's windows: 16:00, 20:00 closed missed; the run holds 00:00 (21:00, 01:00];
+    // 04:00 closes at 05:00 with no run of its own
+    let r = env
+        .run_at("2026-11-02T06:00:00Z", &["--format", "json", "check"])
+        .ok()
+        .json();
+    let fs01_missed = r["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["job"] == "fs01-nightly" && f["kind"] == "missed")
+        .count();
+    assert_eq!(fs01_missed, 3, "{r}");
+    let k = |now: &str| {
+        env.run_at(
+            now,
+            &[
+                "--format",
+                "json",
+                "kpi",
+                "--client",
+                "acme",
+                "--from",
+                "2026-11-01",
+                "--to",
+                "2026-11-03",
+            ],
+        )
+        .ok()
+        .json()["backup_incident_rate"]
+            .clone()
+    };
+    let before_end = k("2026-11-02T06:00:00Z");
+    // the run ends: its window counts as a success
+    import_lines(
+        &env,
+        "2026-11-02T07:00:00Z",
+        &[
+            line("fs01-nightly", "success", "2026-11-01T21:05:00Z", "").replace(
+                r#""ended_at":"2026-11-01T21:05:00Z""#,
+                r#""ended_at":"2026-11-02T07:00:00Z""#,
+            ),
+        ],
+    )
+    .ok();
+    let after_end = k("2026-11-02T07:00:00Z");
+    assert_eq!(
+        after_end["expected"].as_i64(),
+        before_end["expected"].as_i64().map(|e| e + 1),
+        "{before_end} {after_end}"
+    );
+    assert_eq!(after_end["missed"], before_end["missed"]);
+    env.run(&["db", "check"]).ok();
+}
