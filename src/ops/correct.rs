@@ -131,6 +131,9 @@ pub struct Auto<'a> {
     work: Work,
     /// The title of the next ticket opened, instead of its class's.
     title: Option<String>,
+    /// When the run behind the next `raise` or `recover` ended: the reopen
+    /// window runs between run ends (#10 §1).
+    run_end: Option<i64>,
 }
 
 /// What an [`Auto`] has decided and not yet written.
@@ -289,7 +292,14 @@ impl<'a> Auto<'a> {
             counts: TicketCounts::default(),
             work: Work::default(),
             title: None,
+            run_end: None,
         }
+    }
+
+    /// The run behind the next `raise` or `recover` ended at `ended`.
+    pub fn run_ended(&mut self, ended: i64) -> &mut Self {
+        self.run_end = Some(ended);
+        self
     }
 
     /// Open the next new ticket under this title (e.g. a real restore's).
@@ -401,6 +411,7 @@ impl<'a> Auto<'a> {
         let ctx = self.ctx;
         let rules = &ctx.rules;
         let now = ctx.ts();
+        let end = self.run_end.take().unwrap_or(at);
         let open = if may_be_open {
             self.find_open(s, class)?
         } else {
@@ -420,7 +431,7 @@ impl<'a> Auto<'a> {
             return Ok(id);
         }
         if let Some(i) =
-            self.find_auto_resolved_since(s.policy_id, class, at - rules.reopen_within_s)?
+            self.find_auto_resolved_since(s.policy_id, class, end - rules.reopen_within_s)?
         {
             let t = &mut self.work.tickets[i].1;
             let before = t.clone();
@@ -691,6 +702,7 @@ impl<'a> Auto<'a> {
     pub fn recover(&mut self, s: &Subject, classes: &[&str], at: i64, detail: &str) -> Result<()> {
         let rules = &self.ctx.rules;
         let now = self.ctx.ts();
+        let end = self.run_end.take().unwrap_or(at);
         self.read_open(s)?;
         for i in self.work.open_of(s.policy_id) {
             let t = &mut self.work.tickets[i].1;
@@ -710,9 +722,9 @@ impl<'a> Auto<'a> {
             } else if rules.auto_resolve {
                 t.resolve(AUTO_RECOVERED, &format!("auto-recovered: {detail}"), now)?;
                 t.auto_resolved_at = Some(now);
-                // the reopen window runs from the recovering run, not from
-                // when bmctl learned of it (#10 §1)
-                t.recovered_at = Some(at);
+                // the reopen window runs from the recovering run's end, not
+                // from when bmctl learned of it (#10 §1)
+                t.recovered_at = Some(end);
                 let note = format!("auto-resolved: a good run at {} ({detail})", rfc3339(at));
                 self.work.log(i, &before, "status", note)?;
                 self.work

@@ -866,11 +866,14 @@ impl Ingestor {
                             .copied()
                             .filter(|c| ended.is_none() || *c != "hung")
                             .collect();
-                        auto.recover(subject, &classes, r.at, &r.detail())?;
+                        auto.run_ended(r.ended)
+                            .recover(subject, &classes, r.at, &r.detail())?;
                     }
                 }
                 if let Some(p) = step.problem(r, rules) {
-                    let id = auto.raise_with(subject, p.class, r.at, &p.detail, has_open)?;
+                    let id = auto
+                        .run_ended(r.ended)
+                        .raise_with(subject, p.class, r.at, &p.detail, has_open)?;
                     has_open = true;
                     if let Some(why) = p.escalate {
                         auto.escalate(id, &why)?;

@@ -37,6 +37,10 @@ pub fn register(
         let pols = policies::list(&store.conn, c.id, false)?;
         let runs = events::policy_runs(&store.conn, c.id, now - 90 * DAY, now + 1)?;
         let rpo = kpi::rpo_tickets(&store.conn, c.id, now - 30 * DAY, now + 1)?;
+        // breaches learned of after their gap closed have no incident: the
+        // recorded gaps count too
+        let gaps =
+            crate::store::breaches::count_by_policy(&store.conn, c.id, now - 30 * DAY, now + 1)?;
         let cis: Vec<CiFact> = ci_rows
             .iter()
             .filter(|ci| ci.status == "active")
@@ -80,7 +84,11 @@ pub fn register(
                 consecutive_failures: p.consecutive_failures,
                 last_good_restore: recovery::last_success(&store.conn, p.id)?.map(|a| a.ended_at.0),
                 rpo_s: p.spec.rpo_s,
-                rpo_breaches: rpo.get(&p.id).copied().unwrap_or(0),
+                rpo_breaches: rpo
+                    .get(&p.id)
+                    .copied()
+                    .unwrap_or(0)
+                    .max(gaps.get(&p.id).copied().unwrap_or(0) as _),
                 worst_gap_s: worst_gap,
                 sizes: mine
                     .iter()

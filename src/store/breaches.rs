@@ -83,3 +83,20 @@ pub fn list(conn: &Connection, client_id: i64, from: i64, to: i64) -> Result<Vec
     })?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
+
+/// How many breaches of each of a client's policies ended in `[from, to)`.
+pub fn count_by_policy(
+    conn: &Connection,
+    client_id: i64,
+    from: i64,
+    to: i64,
+) -> Result<std::collections::HashMap<i64, usize>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT policy_id, count(*) FROM rpo_breaches
+         WHERE client_id = ?1 AND gap_to >= ?2 AND gap_to < ?3 GROUP BY policy_id",
+    )?;
+    let rows = stmt.query_map(params![client_id, from, to], |r| {
+        Ok((r.get(0)?, r.get::<_, i64>(1)? as usize))
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}

@@ -746,6 +746,22 @@ fn rpo_breaches_are_facts_of_the_runs() {
     .ok();
     let md = std::fs::read_to_string(out.join("acme").join("qsr-2026-Q4.md")).unwrap();
     assert!(md.contains("## RPO breaches"), "{md}");
+    // and in the risk register, though no incident stood for fs01's
+    let risks = env
+        .run_at(
+            "2026-11-07T08:00:00Z",
+            &["--format", "json", "plan", "risks", "--client", "acme"],
+        )
+        .ok()
+        .json();
+    assert!(
+        risks.as_array().unwrap().iter().any(|r| r["subject"]
+            .as_str()
+            .unwrap_or("")
+            .contains("fs01-nightly")
+            && r["evidence"].as_str().unwrap_or("").contains("RPO breach")),
+        "{risks:#}"
+    );
     // late restore points inside both gaps: neither was longer than RPO + grace
     import_lines(
         &env,
@@ -883,4 +899,46 @@ fn a_running_run_holds_only_its_own_window() {
     );
     assert_eq!(after_end["missed"], before_end["missed"]);
     env.run(&["db", "check"]).ok();
+}
+
+/// #10 §1: the reopen window (7 days) runs from the recovering run's end to
+/// the new problem's run end, never between processing times: a success
+/// delivered three days late does not stretch it.
+#[test]
+fn the_reopen_window_runs_between_run_ends() {
+    let env = onboarded("2026-11-01T00:00:00Z");
+    import_lines(
+        &env,
+        "2026-11-01T22:00:00Z",
+        &[line("fs01-nightly", "failed", "2026-11-01T21:05:00Z", "")],
+    )
+    .ok();
+    import_lines(
+        &env,
+        "2026-11-05T00:00:00Z",
+        &[line("fs01-nightly", "success", "2026-11-02T21:05:00Z", "")],
+    )
+    .ok();
+    assert_eq!(
+        ticket_of(&env, "fs01-nightly", "failed").unwrap()["status"],
+        "resolved"
+    );
+    // 8 days after the success ran, 6 after bmctl learned of it
+    import_lines(
+        &env,
+        "2026-11-10T22:00:00Z",
+        &[line("fs01-nightly", "failed", "2026-11-10T21:05:00Z", "")],
+    )
+    .ok();
+    let all = env
+        .run(&["--format", "json", "correct", "list", "--all"])
+        .ok()
+        .json();
+    let failed: Vec<&serde_json::Value> = all
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| t["job"] == "fs01-nightly" && t["class"] == "failed")
+        .collect();
+    assert_eq!(failed.len(), 2, "a new ticket, not a reopen: {all:#}");
 }
