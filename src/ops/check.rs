@@ -459,7 +459,7 @@ fn pass(
     counts.add(auto.finish()?);
     ing.flush(tx, ctx)?;
     if !more && !report.partial {
-        crate::store::outbox::take_overdue_tasks(tx, now)?;
+        crate::ops::hooks::queue_overdue_tasks(tx, now)?;
         crate::store::meta::set(tx, crate::ops::health::LAST_CHECK, &now.to_string())?;
     }
     events::rollups_add(tx, &mut rollups.into_iter().collect::<Vec<_>>())?;

@@ -250,3 +250,18 @@ fn run_all(jobs: Vec<Job>, timeout: Duration) -> Vec<Failure> {
     }
     failures
 }
+
+/// Queue `task_overdue` for the tasks that fell due, each with its payload
+/// as the task is at that moment (#10 §12).
+pub(crate) fn queue_overdue_tasks(conn: &rusqlite::Connection, now: i64) -> anyhow::Result<()> {
+    for id in crate::store::outbox::take_overdue_tasks(conn, now)? {
+        let mut t = crate::store::tickets::get(conn, id)?;
+        if let (None, Some(ci)) = (&t.ci, t.ci_id) {
+            t.ci = crate::store::cis::host_of(conn, ci)?;
+        }
+        let view = TicketView::new(t, now);
+        let p = payload("task_overdue", &view, None);
+        crate::store::outbox::push(conn, "task_overdue", id, now, Some(&p))?;
+    }
+    Ok(())
+}

@@ -132,7 +132,7 @@ pub fn generate(store: &mut Store, ctx: &Ctx, until: i64) -> Result<GenerateRepo
             }
         }
     }
-    crate::store::outbox::take_overdue_tasks(&tx, ctx.ts())?;
+    crate::ops::hooks::queue_overdue_tasks(&tx, ctx.ts())?;
     crate::store::meta::set(
         &tx,
         crate::ops::health::LAST_GENERATE,

@@ -93,7 +93,6 @@ pub fn take_overdue_tasks(conn: &Connection, now: i64) -> Result<Vec<i64>> {
     for id in &ids {
         conn.prepare_cached("UPDATE tickets SET overdue_notified_at = ?2 WHERE id = ?1")?
             .execute(params![id, now])?;
-        push(conn, "task_overdue", *id, now, None)?;
     }
     Ok(ids)
 }

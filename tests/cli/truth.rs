@@ -942,3 +942,43 @@ fn the_reopen_window_runs_between_run_ends() {
         .collect();
     assert_eq!(failed.len(), 2, "a new ticket, not a reopen: {all:#}");
 }
+
+/// #10 §12: `task_overdue` carries the task as it was when it fell due.
+#[test]
+fn an_overdue_task_is_announced_with_its_state_then() {
+    let env = onboarded("2026-11-01T00:00:00Z");
+    let out = env.path("overdue.jsonl");
+    let cfg = env.write(
+        "bmctl.toml",
+        &format!(
+            "[hooks]\non_task_overdue = [\"sh\", \"-c\", \"cat >> {}\"]\n",
+            out.display()
+        ),
+    );
+    let c = cfg.to_str().unwrap();
+    env.run_at(
+        "2026-11-01T00:00:00Z",
+        &["--config", c, "tasks", "generate"],
+    )
+    .ok();
+    env.run_at("2026-12-20T00:00:00Z", &["--config", c, "check"])
+        .ok();
+    let got: Vec<serde_json::Value> = std::fs::read_to_string(&out)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(!got.is_empty());
+    for n in &got {
+        assert_eq!(n["event"], "task_overdue", "{n}");
+        assert_eq!(n["ticket"]["kind"], "task", "{n}");
+        assert_eq!(n["ticket"]["overdue"], true, "{n}");
+    }
+    // a second check announces nothing again
+    env.run_at("2026-12-20T01:00:00Z", &["--config", c, "check"])
+        .ok();
+    assert_eq!(
+        std::fs::read_to_string(&out).unwrap().lines().count(),
+        got.len()
+    );
+}
