@@ -179,6 +179,21 @@ impl Schedule {
         Ok(Schedule { cron })
     }
 
+    /// [`Schedule::parse`], remembered per thread: an expression is parsed
+    /// once however many policies and windows share it (parsing is costly).
+    pub fn parse_cached(text: &str) -> Result<Self> {
+        thread_local! {
+            static PARSED: std::cell::RefCell<std::collections::HashMap<String, Schedule>> =
+                std::cell::RefCell::new(std::collections::HashMap::new());
+        }
+        if let Some(s) = PARSED.with(|p| p.borrow().get(text).cloned()) {
+            return Ok(s);
+        }
+        let s = Schedule::parse(text)?;
+        PARSED.with(|p| p.borrow_mut().insert(text.to_string(), s.clone()));
+        Ok(s)
+    }
+
     /// The first occurrence strictly after `after`, in `tz`.
     pub fn next_after(&self, after: DateTime<Utc>, tz: Tz) -> Option<DateTime<Utc>> {
         self.cron

@@ -986,8 +986,15 @@ impl Ingestor {
                 .timestamp(),
             };
             let code = clients::get_by_id(conn, client_id)?.code;
-            for p in policies::occurring(conn, Some(client_id))? {
-                let Ok(schedule) = crate::domain::policy::Schedule::parse(&p.schedule) else {
+            let policies = policies::occurring(conn, Some(client_id))?;
+            // the client's runs of the whole span, read once
+            if let Some(upper) = policies.iter().map(|p| p.created_at).max() {
+                // (a weekly window reaches a week back, a long runtime ahead)
+                runs.preload(conn, client_id, from - 8 * 86_400, upper + 8 * 86_400)?;
+            }
+            for p in policies {
+                let Ok(schedule) = crate::domain::policy::Schedule::parse_cached(&p.schedule)
+                else {
                     continue;
                 };
                 if !p.active {

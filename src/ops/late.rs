@@ -53,7 +53,10 @@ pub(crate) fn rejudge(
     rollups: &mut impl Extend<((i64, i64), Rollup)>,
 ) -> Result<()> {
     let w = policies::windows(conn, s.policy_id)?;
-    let (Ok(schedule), Ok(tz)) = (Schedule::parse(&w.schedule), w.timezone.parse::<Tz>()) else {
+    let (Ok(schedule), Ok(tz)) = (
+        Schedule::parse_cached(&w.schedule),
+        w.timezone.parse::<Tz>(),
+    ) else {
         return Ok(());
     };
     let slack = w
@@ -68,7 +71,7 @@ pub(crate) fn rejudge(
     let versions = policies::versions(conn, s.policy_id)?;
     let mut parsed: Vec<Option<Schedule>> = Vec::new();
     for v in &versions {
-        parsed.push(Schedule::parse(&v.schedule).ok());
+        parsed.push(Schedule::parse_cached(&v.schedule).ok());
     }
     // closed by `check` after the creation, or by a history import before it
     let closed = |tk: i64| {
@@ -97,11 +100,13 @@ pub(crate) fn rejudge(
             .push(r);
     }
     let mut filled_missed = Vec::new();
-    let excluded = if windows.is_empty() {
+    let excluded = if windows.is_empty() || !crate::store::exclusions::any(conn)? {
         Default::default()
     } else {
         crate::store::exclusions::keys(conn)?
     };
+    // most policies have no run going: then no window waits on one
+    let going = !windows.is_empty() && running::earliest(conn, s.policy_id)?.is_some();
     // one read for all the windows
     let span = windows.iter().next().map(|(_, (lo, _, _))| *lo).zip(
         windows
@@ -124,7 +129,7 @@ pub(crate) fn rejudge(
             .map(|(_, _, status)| *status)
             .collect();
         // a run still going past its max runtime holds the window as failed
-        let held = running::holds_hung(conn, s.policy_id, tk)?.then_some(Status::Failed);
+        let held = (going && running::holds_hung(conn, s.policy_id, tk)?).then_some(Status::Failed);
         let mut held_now = held;
         // a start learned of after its window closed with no run in it: the
         // window is held as failed (hung) until the run's end re-judges it
@@ -145,7 +150,7 @@ pub(crate) fn rejudge(
         let hung = batch.iter().any(|r| r.hung).then_some(Status::Failed);
         let old = before.into_iter().max().max(hung).max(held);
         let terminal = batch.iter().any(|r| !r.start);
-        let still_waiting = terminal && running::clear_pending(conn, s.policy_id, tk)?;
+        let still_waiting = terminal && going && running::clear_pending(conn, s.policy_id, tk)?;
         if batch.iter().any(|r| r.pending) || still_waiting {
             // the window `check` passed by while a run in it was going: its
             // outcome is counted now, for the first time (a run still going

@@ -367,6 +367,12 @@ impl ClientRuns {
             .max())
     }
 
+    /// Read a client's runs that ended in `(from, to]` at once: a walk over
+    /// many windows of many policies then reads nothing more.
+    pub fn preload(&mut self, conn: &Connection, client_id: i64, from: i64, to: i64) -> Result<()> {
+        self.load(conn, client_id, from, to)
+    }
+
     fn load(&mut self, conn: &Connection, client_id: i64, from: i64, to: i64) -> Result<()> {
         self.runs.clear();
         let mut stmt = conn.prepare_cached(CLIENT_RUNS)?;

@@ -88,3 +88,10 @@ pub fn list(
     })?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
+
+/// Whether any occurrence was ever excluded.
+pub fn any(conn: &Connection) -> Result<bool> {
+    Ok(conn
+        .prepare_cached("SELECT EXISTS (SELECT 1 FROM exclusions)")?
+        .query_row([], |r| r.get(0))?)
+}
