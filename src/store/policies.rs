@@ -218,11 +218,16 @@ pub fn all_versions(
     conn: &Connection,
     client_id: Option<i64>,
 ) -> Result<std::collections::HashMap<i64, Vec<Version>>> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT v.policy_id, v.since, v.schedule, v.grace_s, v.max_runtime_s
-         FROM policy_versions v JOIN policies p ON p.id = v.policy_id
-         WHERE ?1 IS NULL OR p.client_id = ?1 ORDER BY v.policy_id, v.since",
-    )?;
+    const SELECT: &str = "SELECT v.policy_id, v.since, v.schedule, v.grace_s, v.max_runtime_s
+         FROM policy_versions v JOIN policies p ON p.id = v.policy_id";
+    let mut stmt = match client_id {
+        Some(_) => conn.prepare_cached(&format!(
+            "{SELECT} WHERE p.client_id = ?1 ORDER BY v.policy_id, v.since"
+        ))?,
+        None => conn.prepare_cached(&format!(
+            "{SELECT} WHERE ?1 IS NULL ORDER BY v.policy_id, v.since"
+        ))?,
+    };
     let mut out: std::collections::HashMap<i64, Vec<Version>> = Default::default();
     let mut rows = stmt.query([client_id])?;
     while let Some(r) = rows.next()? {
@@ -517,12 +522,18 @@ pub struct Occurring {
 
 /// Every policy (of a client, or all; retired ones too), by client.
 pub fn occurring(conn: &Connection, client_id: Option<i64>) -> Result<Vec<Occurring>> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT p.id, p.client_id, p.ci_id, c.timezone, p.schedule, p.grace_s, p.max_runtime_s,
+    const SELECT: &str = "SELECT p.id, p.client_id, p.ci_id, c.timezone, p.schedule, p.grace_s, p.max_runtime_s,
                 p.created_at, p.status = 'active', s.checked_until, s.expected_from
-         FROM policies p JOIN clients c ON c.id = p.client_id JOIN policy_state s ON s.policy_id = p.id
-         WHERE ?1 IS NULL OR p.client_id = ?1 ORDER BY p.client_id, p.id",
-    )?;
+         FROM policies p JOIN clients c ON c.id = p.client_id JOIN policy_state s ON s.policy_id = p.id";
+    // one client's through its index (an `?1 IS NULL OR` would scan them all)
+    let mut stmt = match client_id {
+        Some(_) => {
+            conn.prepare_cached(&format!("{SELECT} WHERE p.client_id = ?1 ORDER BY p.id"))?
+        }
+        None => conn.prepare_cached(&format!(
+            "{SELECT} WHERE ?1 IS NULL ORDER BY p.client_id, p.id"
+        ))?,
+    };
     let rows = stmt.query_map([client_id], |r| {
         Ok(Occurring {
             id: r.get(0)?,
