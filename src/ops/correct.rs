@@ -99,6 +99,26 @@ pub struct Subject {
     pub rpo_s: i64,
 }
 
+impl Subject {
+    /// The subject of a stored policy of a client.
+    pub fn of(
+        c: &crate::store::clients::ClientRow,
+        p: &crate::store::policies::PolicyRow,
+    ) -> Subject {
+        Subject {
+            client_id: c.id,
+            client: c.code.as_str().into(),
+            sla_tier: c.sla_tier.as_str().into(),
+            policy_id: p.id,
+            ci_id: p.ci_id,
+            tier: p.tier,
+            job: p.spec.job.as_str().into(),
+            grace_s: p.spec.grace_s,
+            rpo_s: p.spec.rpo_s,
+        }
+    }
+}
+
 /// What the automation did, for summaries.
 #[derive(Debug, Default, Clone, Copy, Serialize, PartialEq, Eq)]
 pub struct TicketCounts {

@@ -96,17 +96,7 @@ pub fn exclude(
     d.outcome(outcome, -1);
     events::rollups_add(&tx, &mut [((c.id, local_day(tk, tz)), d)])?;
     // its ticket: withdrawn when this window was its only cause
-    let subject = Subject {
-        client_id: c.id,
-        client: c.code.as_str().into(),
-        sla_tier: c.sla_tier.as_str().into(),
-        policy_id: p.id,
-        ci_id: p.ci_id,
-        tier: p.tier,
-        job: p.spec.job.as_str().into(),
-        grace_s: p.spec.grace_s,
-        rpo_s: p.spec.rpo_s,
-    };
+    let subject = Subject::of(&c, &p);
     let detail = format!(
         "the occurrence of {} was excluded by {}: {reason}",
         rfc3339(tk),

@@ -577,17 +577,7 @@ fn wind_down(
     change: &str,
 ) -> Result<()> {
     let now = ctx.ts();
-    let subject = crate::ops::correct::Subject {
-        client_id: client.id,
-        client: client.code.as_str().into(),
-        sla_tier: client.sla_tier.as_str().into(),
-        policy_id: p.id,
-        ci_id: p.ci_id,
-        tier: p.tier,
-        job: p.spec.job.as_str().into(),
-        grace_s: p.spec.grace_s,
-        rpo_s: p.spec.rpo_s,
-    };
+    let subject = crate::ops::correct::Subject::of(client, p);
     let why = format!("{}/{} retired by {change}", client.code, p.spec.job);
     auto.decommission(&subject, &why)?;
     let who = crate::store::audit::Actor {

@@ -63,17 +63,7 @@ pub fn record(store: &mut Store, ctx: &Ctx, r: Report) -> Result<Recorded> {
     let took = format_duration((r.ended_at - r.started_at).max(1));
     let mut corrective = None;
     if r.outcome != "success" {
-        let subject = Subject {
-            client_id: c.id,
-            client: c.code.as_str().into(),
-            sla_tier: c.sla_tier.as_str().into(),
-            policy_id: p.id,
-            ci_id: p.ci_id,
-            tier: p.tier,
-            job: p.spec.job.as_str().into(),
-            grace_s: p.spec.grace_s,
-            rpo_s: p.spec.rpo_s,
-        };
+        let subject = Subject::of(&c, &p);
         let mut auto = Auto::new(&tx, ctx);
         let detail = format!(
             "{} restore {} after {took}: {}",
