@@ -498,19 +498,7 @@ impl<'a> Auto<'a> {
                 now,
             )
         };
-        let (_, created) = audit::diff(None, Some(&t))?;
-        let i = self.work.add_new(t);
-        self.work
-            .notes
-            .push((id, "event", format!("opened by bmctl: {detail}")));
-        self.work.audit.push(audit::Entry {
-            entity_id: id.to_string(),
-            before: None,
-            after: created,
-        });
-        self.work.notify(self.conn, "open", i, now, None)?;
-        self.counts.tickets_opened += 1;
-        Ok(id)
+        self.opened(t, detail)
     }
 
     /// Make sure a ticket for an ongoing condition (hung, RPO) is open; unlike
@@ -590,13 +578,21 @@ impl<'a> Auto<'a> {
             assignee: self.ctx.rules.assignee(&s.client),
             ..Ticket::new("corrective", s.client_id, &s.client, title, 3, now)
         };
-        let (_, created) = audit::diff(None, Some(&t))?;
-        let i = self.work.add_new(t);
         let detail = format!(
             "no restore point between {} and {}: longer than the RPO plus the grace; the runs arrived after the gap closed",
             rfc3339(from),
             rfc3339(to)
         );
+        self.opened(t, &detail)
+    }
+
+    /// Hold a new ticket, with its first work-log line, audit row and
+    /// `open` notification.
+    fn opened(&mut self, t: Ticket, detail: &str) -> Result<i64> {
+        let now = self.ctx.ts();
+        let id = t.id;
+        let (_, created) = audit::diff(None, Some(&t))?;
+        let i = self.work.add_new(t);
         self.work
             .notes
             .push((id, "event", format!("opened by bmctl: {detail}")));
