@@ -15,12 +15,18 @@ pub enum Cmd {
     #[command(
         after_help = "With --since FILE, also against every checkpoint of this database in FILE
 (see `audit checkpoint`): a truncated or re-hashed log, a row inserted before a checkpoint's
-head, and a row appended after it with a time before it are found."
+head, and a row appended after it with a time before it are found.
+With --deep, also the tables against the log: tickets, changes, pauses, restore attempts,
+clients, CIs and policies re-derived from their audit rows, and the events against the
+digests their import batches recorded; a row edited outside bmctl is named."
     )]
     Verify {
         /// A checkpoint file written by `audit checkpoint`.
         #[arg(long, value_name = "FILE")]
         since: Option<std::path::PathBuf>,
+        /// Also re-derive the business rows from the audit log and check the events.
+        #[arg(long)]
+        deep: bool,
     },
     /// Anchor the chain's head (row count, hash, wall-clock time) outside the
     /// database: appended to a file (default: audit.checkpoint_file) and handed
@@ -105,7 +111,7 @@ pub fn run(app: &App, cmd: &Cmd) -> Result<u8> {
             output::text(&format!("{line}\n"))?;
             app.say(format!("checkpoint appended to {}", file.display()));
         }
-        Cmd::Verify { since } => {
+        Cmd::Verify { since, deep } => {
             let mut v = audit::verify(&store.conn)?;
             if let Some(f) = since {
                 let text = std::fs::read_to_string(f)
@@ -141,6 +147,16 @@ pub fn run(app: &App, cmd: &Cmd) -> Result<u8> {
                         "{} holds no checkpoint of {me}",
                         f.display()
                     )));
+                }
+            }
+            if *deep && v.ok {
+                let found = crate::ops::deep::verify(&store.conn)?;
+                if !found.is_empty() {
+                    v.ok = false;
+                    v.problem = Some(format!(
+                        "the tables differ from the audit log: {}",
+                        found.join("; ")
+                    ));
                 }
             }
             let pairs = [

@@ -243,6 +243,7 @@ fn pass(
             sla_tier: p.sla_tier.as_str().into(),
             policy_id: p.id,
             ci_id: p.ci_id,
+            ci: p.ci.as_str().into(),
             tier: p.tier,
             job: p.job.as_str().into(),
             grace_s: p.grace_s,

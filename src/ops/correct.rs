@@ -91,6 +91,8 @@ pub struct Subject {
     pub sla_tier: Rc<str>,
     pub policy_id: i64,
     pub ci_id: i64,
+    /// The CI's host, as a ticket names it.
+    pub ci: Rc<str>,
     pub tier: i64,
     pub job: Rc<str>,
     /// The policy's grace: which of its runs fall in windows `check` closed.
@@ -111,6 +113,7 @@ impl Subject {
             sla_tier: c.sla_tier.as_str().into(),
             policy_id: p.id,
             ci_id: p.ci_id,
+            ci: p.ci.as_str().into(),
             tier: p.tier,
             job: p.spec.job.as_str().into(),
             grace_s: p.spec.grace_s,
@@ -482,6 +485,7 @@ impl<'a> Auto<'a> {
             id,
             class: Some(class.into()),
             ci_id: Some(s.ci_id),
+            ci: Some(s.ci.to_string()),
             policy_id: Some(s.policy_id),
             job: Some(s.job.to_string()),
             due_at: Some(rules.due(&s.sla_tier, priority, now)),
@@ -568,6 +572,7 @@ impl<'a> Auto<'a> {
             id,
             class: Some("finding".into()),
             ci_id: Some(s.ci_id),
+            ci: Some(s.ci.to_string()),
             policy_id: Some(s.policy_id),
             job: Some(s.job.to_string()),
             due_at: Some(self.ctx.rules.due(&s.sla_tier, 3, now)),

@@ -109,6 +109,7 @@ pub fn prune(store: &mut Store, ctx: &crate::ops::Ctx, before: i64) -> Result<Pr
     let bytes_before = size(store);
     let tx = store.write()?;
     let n = crate::store::events::prune(&tx, before)?;
+    crate::store::digests::pruned(&tx, &ctx.who(), crate::store::events::end_day(before))?;
     crate::store::audit::record(
         &tx,
         &ctx.who(),

@@ -173,6 +173,8 @@ pub struct Ingestor {
     pruned_before: Option<Option<i64>>,
     /// Conflicting re-deliveries since the last flush, for the audit log.
     conflict_rows: Vec<crate::store::audit::Entry>,
+    /// What the events written since the last flush did to the digests.
+    digests: crate::store::digests::Delta,
     /// Start records of runs still going since the last flush: (policy,
     /// client, start, source).
     starts: Vec<(Rc<Subject>, i64, i64)>,
@@ -220,6 +222,7 @@ impl Ingestor {
             legacy_until: None,
             pruned_before: None,
             conflict_rows: Vec::new(),
+            digests: Default::default(),
             starts: Vec::new(),
             spans: FastMap::default(),
             history_from: None,
@@ -278,6 +281,7 @@ impl Ingestor {
         self.last = None;
         self.states.clear();
         self.days.clear();
+        self.digests = Default::default();
         self.data_version = None;
     }
 
@@ -331,7 +335,7 @@ impl Ingestor {
                 let client: Rc<str> = client.into();
                 let jobs = policies::active_keys(conn, client_id)?
                     .into_iter()
-                    .map(|(job, policy_id, ci_id, tier, grace_s, rpo_s)| {
+                    .map(|(job, policy_id, ci_id, tier, grace_s, rpo_s, ci)| {
                         let job: Rc<str> = job.into();
                         let subject = Subject {
                             client_id,
@@ -339,6 +343,7 @@ impl Ingestor {
                             sla_tier: sla_tier.clone(),
                             policy_id,
                             ci_id,
+                            ci: ci.into(),
                             tier,
                             job: job.clone(),
                             grace_s,
@@ -613,7 +618,13 @@ impl Ingestor {
             Redelivery::Same => {
                 self.summary.duplicate += 1;
                 if stored.lacks_any_of(row) {
+                    use crate::store::digests::stored_digest;
+                    let old = stored_digest(conn, row.client_id, row.xid, row.xh)?;
                     events::fill_missing(conn, row.client_id, row.xid, row.xh, row)?;
+                    let new = stored_digest(conn, row.client_id, row.xid, row.xh)?;
+                    if let (Some(o), Some(n)) = (old, new) {
+                        self.digests.rewritten(row.client_id, row.xid >> 32, o, n);
+                    }
                 }
             }
             Redelivery::Differs(why) => {
@@ -649,6 +660,7 @@ impl Ingestor {
         } = r;
         let client_id = row.client_id;
         self.summary.new += 1;
+        self.digests.added(&crate::store::digests::Fields::of(&row));
         if let Some(newest) = self.newest_day.as_mut() {
             *newest = (*newest).max(row.xid >> 32);
         }
@@ -716,6 +728,7 @@ impl Ingestor {
             let rows = std::mem::take(&mut self.conflict_rows);
             crate::store::audit::append(conn, &ctx.who(), "run", rows)?;
         }
+        crate::store::digests::commit(conn, &ctx.who(), &mut self.digests)?;
         let mut rollups: Vec<_> = self.rollups.drain().collect();
         events::rollups_add(conn, &mut rollups)?;
         let rules = &ctx.rules;
@@ -2008,8 +2021,10 @@ mod tests {
                 "SELECT * FROM tickets ORDER BY id",
                 "SELECT * FROM ticket_notes ORDER BY id",
                 "SELECT * FROM hook_outbox ORDER BY id",
-                // (not the wall-clock write time, nor the hash over it)
-                "SELECT id, at, actor, command, entity_type, entity_id, before, after FROM audit_log ORDER BY id",
+                // (not the wall-clock write time, nor the hash over it, nor
+                // the digest rows: one per batch)
+                "SELECT at, actor, command, entity_type, entity_id, before, after FROM audit_log
+                 WHERE entity_type <> 'event_digest' ORDER BY id",
             ] {
                 let mut stmt = store.conn.prepare(sql).unwrap();
                 let n = stmt.column_count();

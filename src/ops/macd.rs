@@ -379,6 +379,7 @@ pub fn implement(store: &mut Store, ctx: &Ctx, id: i64, terms: &DeleteTerms) -> 
     // the policies as they were
     crate::ops::check::close_due(&tx, ctx, ch.client_id)?;
     let client = clients::get_by_id(&tx, ch.client_id)?;
+    let who = ctx.who();
     let mut log = String::from("implemented");
     match ch.kind.as_str() {
         "add" => {
@@ -399,7 +400,17 @@ pub fn implement(store: &mut Store, ctx: &Ctx, id: i64, terms: &DeleteTerms) -> 
                         role: n["role"].as_str().map(str::to_string),
                         excluded: None,
                     };
-                    cis::insert(&tx, ch.client_id, &spec, now)?
+                    let ci_id = cis::insert(&tx, ch.client_id, &spec, now)?;
+                    let row = cis::get(&tx, ch.client_id, &client.code, &p.ci)?;
+                    audit::record(
+                        &tx,
+                        &who,
+                        "ci",
+                        &format!("{}/{}", client.code, p.ci),
+                        None,
+                        Some(&row),
+                    )?;
+                    ci_id
                 }
             };
             if policies::find(&tx, ch.client_id, &p.job)?.is_some_and(|x| x.status == "active") {
@@ -417,6 +428,7 @@ pub fn implement(store: &mut Store, ctx: &Ctx, id: i64, terms: &DeleteTerms) -> 
                 }
                 None => policies::insert(&tx, ch.client_id, ci_id, &p, now)?,
             };
+            audit_policy(&tx, &who, &client.code, &p, "active")?;
             ch.policy_id = Some(pid);
         }
         "change" | "move" => {
@@ -443,6 +455,7 @@ pub fn implement(store: &mut Store, ctx: &Ctx, id: i64, terms: &DeleteTerms) -> 
                 .ok_or_else(|| anyhow::anyhow!("CR-{id} has no proposal"))?;
             let ci = cis::get(&tx, ch.client_id, &client.code, &p.ci)?;
             policies::update(&tx, pid, ci.id, &p, now)?;
+            audit_policy(&tx, &who, &client.code, &p, "active")?;
         }
         _ => {
             // 05f.05: a delete, with care
@@ -492,6 +505,7 @@ pub fn implement(store: &mut Store, ctx: &Ctx, id: i64, terms: &DeleteTerms) -> 
             let mut auto = crate::ops::correct::Auto::new(&tx, ctx);
             for p in &targets {
                 policies::retire(&tx, p.id, now)?;
+                audit_policy(&tx, &who, &client.code, &p.spec, "retired")?;
                 wind_down(&tx, ctx, &mut auto, &client, p, &ch.name())?;
             }
             auto.finish()?;
@@ -500,6 +514,9 @@ pub fn implement(store: &mut Store, ctx: &Ctx, id: i64, terms: &DeleteTerms) -> 
                     cis::find(&tx, ch.client_id, ch.ci_host.as_deref().unwrap_or_default())?
                 {
                     cis::set_status(&tx, ci.id, "retired", now)?;
+                    let after = cis::get(&tx, ch.client_id, &client.code, &ci.host)?;
+                    let id = format!("{}/{}", client.code, ci.host);
+                    audit::record(&tx, &who, "ci", &id, Some(&ci), Some(&after))?;
                 }
             }
             ch.retain_until = terms.retain_until;
@@ -521,6 +538,15 @@ pub fn implement(store: &mut Store, ctx: &Ctx, id: i64, terms: &DeleteTerms) -> 
                 ..Ticket::new("task", ch.client_id, &client.code, title, 3, now)
             };
             let task_id = tickets::insert(&tx, &task)?;
+            let stored = tickets::get(&tx, task_id)?;
+            audit::record(
+                &tx,
+                &who,
+                "ticket",
+                &task_id.to_string(),
+                None,
+                Some(&stored),
+            )?;
             log = format!(
                 "implemented: retired {} polic{}; {}; disposal check is task #{task_id}{}",
                 targets.len(),
@@ -740,4 +766,27 @@ pub fn show(store: &Store, id: i64) -> Result<Detail> {
         diff,
         timeline,
     })
+}
+
+/// A policy's audit row as a change implements it: the plan's fields and its
+/// status (what `audit verify --deep` replays between plan versions).
+fn audit_policy(
+    tx: &rusqlite::Connection,
+    who: &crate::store::audit::Actor<'_>,
+    client: &str,
+    p: &crate::domain::plan::PolicySpec,
+    status: &str,
+) -> Result<()> {
+    // whole, its empty fields too: they replace what the policy had
+    let fields = serde_json::Value::Object(crate::ops::deep::policy_fields(p, status)?);
+    audit::append(
+        tx,
+        who,
+        "policy",
+        [audit::Entry {
+            entity_id: format!("{client}/{}", p.job),
+            before: None,
+            after: Some(fields.to_string()),
+        }],
+    )
 }

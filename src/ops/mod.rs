@@ -6,6 +6,7 @@ pub mod client;
 pub mod cmdb;
 pub mod correct;
 pub mod db;
+pub mod deep;
 pub mod demo;
 pub mod events;
 pub mod exclude;

@@ -117,6 +117,8 @@ pub fn generate(store: &mut Store, ctx: &Ctx, until: i64) -> Result<GenerateRepo
                 match tickets::try_insert(&tx, &task)? {
                     Some(id) => {
                         report.created += 1;
+                        // as stored: its number, and its CI and job by name
+                        let task = tickets::get(&tx, id)?;
                         audit::record(
                             &tx,
                             &ctx.who(),

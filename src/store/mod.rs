@@ -6,6 +6,7 @@ pub mod breaches;
 pub mod changes;
 pub mod cis;
 pub mod clients;
+pub mod digests;
 pub mod events;
 pub mod exclusions;
 pub mod kpi;

@@ -87,11 +87,11 @@ pub fn find(conn: &Connection, client_id: i64, job: &str) -> Result<Option<Polic
 /// needs to match events, read once per client (no spec to decode).
 /// A client's active policy as the ingest matches it: job, policy id, CI
 /// id, CI tier, grace, RPO.
-pub type ActiveKey = (String, i64, i64, i64, i64, i64);
+pub type ActiveKey = (String, i64, i64, i64, i64, i64, String);
 
 pub fn active_keys(conn: &Connection, client_id: i64) -> Result<Vec<ActiveKey>> {
     let mut stmt = conn.prepare_cached(
-        "SELECT p.job, p.id, p.ci_id, c.tier, p.grace_s, p.rpo_s FROM policies p JOIN cis c ON c.id = p.ci_id
+        "SELECT p.job, p.id, p.ci_id, c.tier, p.grace_s, p.rpo_s, c.host FROM policies p JOIN cis c ON c.id = p.ci_id
          WHERE p.client_id = ?1 AND p.status = 'active'",
     )?;
     let rows = stmt.query_map([client_id], |r| {
@@ -102,6 +102,7 @@ pub fn active_keys(conn: &Connection, client_id: i64) -> Result<Vec<ActiveKey>> 
             r.get(3)?,
             r.get(4)?,
             r.get(5)?,
+            r.get(6)?,
         ))
     })?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
@@ -429,6 +430,7 @@ pub struct CheckRow {
     pub id: i64,
     pub client_id: i64,
     pub ci_id: i64,
+    pub ci: String,
     pub tier: i64,
     pub client: String,
     pub timezone: String,
@@ -449,7 +451,7 @@ pub fn active_for_check(conn: &Connection) -> Result<Vec<CheckRow>> {
         "SELECT p.id, p.client_id, p.ci_id, ci.tier, c.code, c.timezone, p.job, p.schedule, p.rpo_s, p.grace_s,
                 p.max_runtime_s, p.created_at, s.last_event_at, s.last_success_at, s.last_status,
                 s.consecutive_failures, s.consecutive_warnings, s.running_since, s.checked_until, c.sla_tier,
-                (SELECT max(v.since) FROM policy_versions v WHERE v.policy_id = p.id)
+                (SELECT max(v.since) FROM policy_versions v WHERE v.policy_id = p.id), ci.host
          FROM policies p JOIN clients c ON c.id = p.client_id JOIN cis ci ON ci.id = p.ci_id
          JOIN policy_state s ON s.policy_id = p.id
          WHERE p.status = 'active' ORDER BY p.client_id, p.id",
@@ -459,6 +461,7 @@ pub fn active_for_check(conn: &Connection) -> Result<Vec<CheckRow>> {
             id: r.get(0)?,
             client_id: r.get(1)?,
             ci_id: r.get(2)?,
+            ci: r.get(21)?,
             tier: r.get(3)?,
             client: r.get(4)?,
             timezone: r.get(5)?,

@@ -32,6 +32,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0022_policy_versions.sql"),
     include_str!("migrations/0023_rpo_breaches.sql"),
     include_str!("migrations/0024_pending_windows.sql"),
+    include_str!("migrations/0025_event_digests.sql"),
 ];
 
 /// The newest schema version this bmctl knows.
@@ -70,6 +71,15 @@ pub fn migrate(conn: &mut Connection) -> Result<()> {
         if version == 7 {
             // hash the rows written before the chain existed
             super::audit::backfill_chain(&tx)?;
+        }
+        if version == 25 {
+            // the digests of the events stored before them
+            let who = super::audit::Actor {
+                at: crate::clock::wall(),
+                actor: "bmctl",
+                command: "migration 25",
+            };
+            super::digests::baseline(&tx, &who)?;
         }
         tx.pragma_update(None, "user_version", version)?;
         tx.commit()?;

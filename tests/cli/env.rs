@@ -13,6 +13,8 @@ pub struct TestEnv {
     pub dir: tempfile::TempDir,
     pub db: PathBuf,
     pub tz: &'static str,
+    /// At the end, the tables must re-derive from the audit log (see Drop).
+    deep_verify: std::cell::Cell<bool>,
 }
 
 pub struct Run {
@@ -79,7 +81,12 @@ impl TestEnv {
     pub fn empty(tz: &'static str) -> TestEnv {
         let dir = tempfile::tempdir().expect("temp dir");
         let db = dir.path().join("bmctl.db");
-        TestEnv { dir, db, tz }
+        TestEnv {
+            dir,
+            db,
+            tz,
+            deep_verify: std::cell::Cell::new(true),
+        }
     }
 
     pub fn path(&self, name: &str) -> PathBuf {
@@ -130,9 +137,31 @@ impl TestEnv {
             .into()
     }
 
+    /// A test that edits the tables behind bmctl's back: skip the check at
+    /// the end that they re-derive from the audit log.
+    pub fn tampered(&self) {
+        self.deep_verify.set(false);
+    }
+
     /// Rows in a table, read straight from the database file.
     pub fn count(&self, table: &str) -> i64 {
         count_in(&self.db, table)
+    }
+}
+
+/// Whatever a test did through bmctl, every ticket, change, pause, restore
+/// attempt, client, CI, policy and event must be what its audit rows say.
+impl Drop for TestEnv {
+    fn drop(&mut self) {
+        if std::thread::panicking() || !self.deep_verify.get() || !self.db.exists() {
+            return;
+        }
+        let r = self.run(&["audit", "verify", "--deep"]);
+        assert_eq!(
+            r.code, 0,
+            "the tables do not re-derive from the audit log\nstdout: {}\nstderr: {}",
+            r.stdout, r.stderr
+        );
     }
 }
 

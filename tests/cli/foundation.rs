@@ -350,6 +350,7 @@ fn writes_refuse_now_unless_the_database_allows_time_travel() {
 #[test]
 fn a_newer_database_is_refused_untouched() {
     let env = TestEnv::new();
+    env.tampered();
     env.run(&["init"]).ok();
     {
         let conn = rusqlite::Connection::open(&env.db).unwrap();

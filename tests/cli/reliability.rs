@@ -404,6 +404,7 @@ fn a_pre_upgrade_file_imported_again_adds_nothing() {
 fn storage_faults_give_clear_errors() {
     // the first schema version upgrades with its data intact
     let env = TestEnv::new();
+    env.tampered(); // a hand-made fixture: its audit rows are not real ones
     std::fs::copy(repo_file("tests/fixtures/schema-v1.db"), &env.db).unwrap();
     let plan = env
         .run(&["--format", "json", "plan", "show", "acme"])
@@ -450,6 +451,7 @@ fn storage_faults_give_clear_errors() {
 
     // random bytes and a truncated database: a clear error, no panic
     let junk = TestEnv::new();
+    junk.tampered();
     std::fs::write(
         &junk.db,
         (0..20_000u32)
@@ -465,6 +467,7 @@ fn storage_faults_give_clear_errors() {
     );
     assert!(!r.stderr.contains("panicked"));
     let cut = TestEnv::new();
+    cut.tampered();
     let full = std::fs::read(&env.db).unwrap();
     std::fs::write(&cut.db, &full[..full.len() / 3]).unwrap();
     let r: Run = cut.run(&["plan", "show", "acme"]);
@@ -513,6 +516,7 @@ fn storage_faults_give_clear_errors() {
 #[test]
 fn the_audit_chain_shows_edits_deletions_and_insertions() {
     let env = onboarded("2026-11-01T00:00:00Z");
+    env.tampered();
     for host in ["a1", "a2", "a3", "a4"] {
         env.run(&[
             "cmdb", "add", "--client", "acme", host, "--kind", "vm", "--tier", "3",
@@ -963,6 +967,7 @@ fn a_catch_up_check_keeps_no_writer_waiting() {
 #[test]
 fn audit_checkpoints_catch_truncation_rehashing_and_back_dating() {
     let env = onboarded("2026-11-01T00:00:00Z");
+    env.tampered();
     env.run(&["client", "edit", "acme", "--name", "Acme Corporation"])
         .ok();
     let cp = env.path("elsewhere/checkpoints.jsonl");
@@ -1046,6 +1051,123 @@ fn audit_checkpoints_catch_truncation_rehashing_and_back_dating() {
     drop(conn);
     let r = env.run(&["audit", "verify"]).code(1);
     assert!(r.stderr.contains("audit row 2 is damaged"), "{}", r.stderr);
+}
+
+/// #17 §6: `audit verify --deep` re-derives the business rows from their
+/// audit rows and the events from their batches' digests, so a direct edit
+/// the hash chain cannot see is named; bmctl's own writes (late data, a
+/// re-delivery that fills fields, a prune) keep it whole.
+#[test]
+fn deep_verify_names_direct_edits_of_tickets_policies_and_events() {
+    let env = onboarded("2026-11-01T00:00:00Z");
+    env.tampered();
+    crate::events::import_lines(
+        &env,
+        "2026-11-04T08:00:00Z",
+        &[
+            line(
+                "fs01-nightly",
+                "success",
+                "2026-11-01T21:00:00Z",
+                r#","id":"r1""#,
+            ),
+            line(
+                "fs01-nightly",
+                "failed",
+                "2026-11-02T21:00:00Z",
+                r#","id":"r2""#,
+            ),
+            line(
+                "sql01-nightly",
+                "success",
+                "2026-11-02T22:00:00Z",
+                r#","id":"s2""#,
+            ),
+        ],
+    )
+    .ok();
+    // the same run again with its size: merged, its fields filled
+    crate::events::import_lines(
+        &env,
+        "2026-11-04T09:00:00Z",
+        &[line(
+            "fs01-nightly",
+            "success",
+            "2026-11-01T21:00:00Z",
+            r#","id":"r1","bytes":4096"#,
+        )],
+    )
+    .ok();
+    env.run_at("2026-11-04T10:00:00Z", &["check"]).ok();
+    env.run_at(
+        "2026-11-04T10:00:00Z",
+        &["db", "prune", "--before", "2026-11-02", "--yes"],
+    )
+    .ok();
+    env.run(&["audit", "verify", "--deep"]).ok();
+    {
+        let conn = rusqlite::Connection::open(&env.db).unwrap();
+        conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
+            .unwrap();
+    }
+    let cases = [
+        (
+            "ticket",
+            "UPDATE tickets SET status = 'resolved', resolution = 'fixed' WHERE status = 'open'",
+            "status is \"resolved\" in the table, \"open\" by the audit log",
+        ),
+        (
+            "ticket-added",
+            "INSERT INTO tickets (kind, client_id, title, status, priority, opened_at, updated_at, occurrences)
+             VALUES ('corrective', 1, 'forged', 'open', 3, 0, 0, 1)",
+            "has no audit row",
+        ),
+        (
+            "policy",
+            "UPDATE policies SET rpo_s = 864000 WHERE job = 'fs01-nightly'",
+            "policy acme/fs01-nightly: rpo_s is 864000 in the table, 259200 by the audit log",
+        ),
+        (
+            "event",
+            "UPDATE job_events SET status = 's' WHERE status = 'f'",
+            "the events of acme, 2026-11-02: 3 events, changed since they were written",
+        ),
+        (
+            "event-removed",
+            "DELETE FROM job_events WHERE status = 'f'",
+            "the events of acme, 2026-11-02: 2 events where its batches wrote 3",
+        ),
+        (
+            "event-and-digest",
+            // a whole day of the client's runs and its digest row gone
+            "DELETE FROM event_digests WHERE (day, client_id) IN
+                (SELECT day, client_id FROM job_events WHERE status = 'f');
+             DELETE FROM job_events WHERE (day, client_id) IN
+                (SELECT day, client_id FROM job_events WHERE status = 'f')",
+            "the per-day digests were edited to match",
+        ),
+    ];
+    for (name, sql, want) in cases {
+        let db = env.path(&format!("{name}.db"));
+        std::fs::copy(&env.db, &db).unwrap();
+        rusqlite::Connection::open(&db)
+            .unwrap()
+            .execute_batch(sql)
+            .unwrap();
+        let run = |args: &[&str]| -> Run {
+            env.base()
+                .arg("--db")
+                .arg(&db)
+                .args(args)
+                .output()
+                .unwrap()
+                .into()
+        };
+        // the hash chain alone does not see it
+        run(&["audit", "verify"]).ok();
+        let r = run(&["audit", "verify", "--deep"]).code(1);
+        assert!(r.stderr.contains(want), "{name}: {}", r.stderr);
+    }
 }
 
 /// #17 §11: a database `PRAGMA quick_check` finds damaged is marked, and

@@ -1,0 +1,305 @@
+//! `audit verify --deep`: the business rows re-derived from their audit rows.
+//! Every write bmctl makes to a ticket, change, pause, restore attempt,
+//! client, CI or policy leaves an audit row holding the fields it changed (a
+//! plan version holds the whole plan), so folding the rows in order gives
+//! what each object must hold now; a row edited, added or removed outside
+//! bmctl differs. Events are checked against the digests their import
+//! batches recorded (see `store::digests`).
+
+use std::collections::{BTreeMap, HashMap};
+
+use anyhow::Result;
+use rusqlite::Connection;
+use serde_json::{Map, Value};
+
+use crate::domain::plan::parse_plan;
+use crate::store::{changes, cis, clients, digests, pauses, policies, recovery, tickets};
+
+/// The kinds of object an audit row replays, with the fields compared (all
+/// when empty).
+const KINDS: &[(&str, &[&str])] = &[
+    ("ticket", &[]),
+    ("change", &[]),
+    ("pause", &[]),
+    ("recovery_attempt", &[]),
+    (
+        "client",
+        &[
+            "name",
+            "timezone",
+            "sla_tier",
+            "required_retention",
+            "require_offsite",
+        ],
+    ),
+    (
+        "ci",
+        &["host", "kind", "tier", "os", "role", "excluded", "status"],
+    ),
+    ("policy", &[]),
+];
+
+/// At most this many differences are named per kind of object.
+const NAMED: usize = 20;
+
+/// What the business rows hold that their audit rows do not say, one line
+/// per difference; empty when everything agrees.
+pub fn verify(conn: &Connection) -> Result<Vec<String>> {
+    let expected = replay(conn)?;
+    let mut problems = Vec::new();
+    for (kind, fields) in KINDS {
+        let actual = actual(conn, kind)?;
+        let empty = HashMap::new();
+        let expected = expected.get(*kind).unwrap_or(&empty);
+        let mut found = Vec::new();
+        for (id, row) in &actual {
+            match expected.get(id) {
+                None => found.push(format!(
+                    "{kind} {id} has no audit row: it was written outside bmctl"
+                )),
+                Some(None) => found.push(format!(
+                    "{kind} {id} was deleted by its audit rows but is in the table"
+                )),
+                Some(Some(exp)) => {
+                    let mut row = row.clone();
+                    if *kind == "ticket" && !exp.contains_key("ci") {
+                        // written before schema 25 named it: the job's CI
+                        row.remove("ci");
+                    }
+                    if let Some(d) = difference(&row, exp, fields) {
+                        found.push(format!("{kind} {id}: {d}"));
+                    }
+                }
+            }
+        }
+        for (id, exp) in expected {
+            if exp.is_some() && !actual.contains_key(id) {
+                found.push(format!(
+                    "{kind} {id} is in the audit log but not in the table: it was removed outside bmctl"
+                ));
+            }
+        }
+        found.sort();
+        let n = found.len();
+        problems.extend(found.into_iter().take(NAMED));
+        if n > NAMED {
+            problems.push(format!("… and {} more differences in {kind}s", n - NAMED));
+        }
+    }
+    problems.extend(digests::verify(conn)?);
+    Ok(problems)
+}
+
+type Objects = HashMap<String, Option<Map<String, Value>>>;
+
+/// Fold the audit log: for each object, its fields as the rows left them
+/// (`None`: deleted).
+fn replay(conn: &Connection) -> Result<HashMap<String, Objects>> {
+    let mut out: HashMap<String, Objects> = HashMap::new();
+    let mut stmt =
+        conn.prepare("SELECT id, entity_type, entity_id, after FROM audit_log ORDER BY id")?;
+    let mut rows = stmt.query([])?;
+    while let Some(r) = rows.next()? {
+        let row_id: i64 = r.get(0)?;
+        let kind: String = r.get(1)?;
+        let id: String = r.get(2)?;
+        let after: Option<String> = r.get(3)?;
+        let after: Option<Value> = match after {
+            Some(a) => Some(
+                serde_json::from_str(&a)
+                    .map_err(|e| anyhow::anyhow!("audit row {row_id} is damaged: {e}"))?,
+            ),
+            None => None,
+        };
+        if kind == "plan" {
+            if let Some(Value::String(text)) = &after {
+                plan_version(&mut out, text)
+                    .map_err(|e| anyhow::anyhow!("audit row {row_id}: its plan: {e}"))?;
+            }
+            continue;
+        }
+        if !KINDS.iter().any(|(k, _)| *k == kind) {
+            continue;
+        }
+        let objects = out.entry(kind).or_default();
+        match after {
+            None => {
+                objects.insert(id, None);
+            }
+            Some(Value::Object(fields)) => {
+                let obj = objects
+                    .entry(id)
+                    .or_insert(None)
+                    .get_or_insert_with(Map::new);
+                obj.extend(fields);
+            }
+            Some(_) => {}
+        }
+    }
+    Ok(out)
+}
+
+/// A plan version sets its client, its CIs and its policies; those of the
+/// client it no longer lists are retired.
+fn plan_version(out: &mut HashMap<String, Objects>, text: &str) -> Result<()> {
+    let plan = parse_plan(text, "the plan")?.plan;
+    let code = plan.client.code.clone();
+    let c = &plan.client;
+    let mut client = Map::new();
+    client.insert("name".into(), c.name.clone().into());
+    client.insert("timezone".into(), c.timezone.clone().into());
+    client.insert("sla_tier".into(), c.sla_tier.as_str().into());
+    client.insert(
+        "required_retention".into(),
+        c.required_retention
+            .as_ref()
+            .map(|r| Value::from(r.to_string()))
+            .unwrap_or(Value::Null),
+    );
+    client.insert("require_offsite".into(), c.require_offsite.into());
+    let clients = out.entry("client".into()).or_default();
+    clients
+        .entry(code.clone())
+        .or_insert(None)
+        .get_or_insert_with(Map::new)
+        .extend(client);
+
+    let prefix = format!("{code}/");
+    let retire_unlisted = |objects: &mut Objects, listed: &[String]| {
+        for (id, obj) in objects.iter_mut() {
+            if let (Some(rest), Some(o)) = (id.strip_prefix(&prefix), obj.as_mut()) {
+                if !listed.iter().any(|l| l == rest) && o.get("status") == Some(&"active".into()) {
+                    o.insert("status".into(), "retired".into());
+                }
+            }
+        }
+    };
+    let cis = out.entry("ci".into()).or_default();
+    let hosts: Vec<String> = plan.cis.iter().map(|c| c.host.clone()).collect();
+    retire_unlisted(cis, &hosts);
+    for ci in &plan.cis {
+        let mut m = Map::new();
+        m.insert("host".into(), ci.host.clone().into());
+        m.insert("kind".into(), ci.kind.clone().into());
+        m.insert("tier".into(), ci.tier.into());
+        m.insert("os".into(), ci.os.clone().into());
+        m.insert("role".into(), ci.role.clone().into());
+        m.insert("excluded".into(), ci.excluded.clone().into());
+        m.insert("status".into(), "active".into());
+        cis.entry(format!("{code}/{}", ci.host))
+            .or_insert(None)
+            .get_or_insert_with(Map::new)
+            .extend(m);
+    }
+    let policies = out.entry("policy".into()).or_default();
+    let jobs: Vec<String> = plan.policies.iter().map(|p| p.job.clone()).collect();
+    retire_unlisted(policies, &jobs);
+    for p in &plan.policies {
+        let m = policy_fields(p, "active")?;
+        policies
+            .entry(format!("{code}/{}", p.job))
+            .or_insert(None)
+            .get_or_insert_with(Map::new)
+            .extend(m);
+    }
+    Ok(())
+}
+
+/// A policy as its audit rows hold it: the plan's fields and its status.
+pub fn policy_fields(
+    p: &crate::domain::plan::PolicySpec,
+    status: &str,
+) -> Result<Map<String, Value>> {
+    let Value::Object(mut m) = serde_json::to_value(p)? else {
+        anyhow::bail!("a policy is not a JSON object");
+    };
+    m.insert("status".into(), status.into());
+    Ok(m)
+}
+
+/// The objects of one kind as the tables hold them, by audit id.
+fn actual(conn: &Connection, kind: &str) -> Result<BTreeMap<String, Map<String, Value>>> {
+    let mut out = BTreeMap::new();
+    let mut put = |id: String, v: Value| {
+        if let Value::Object(m) = v {
+            out.insert(id, m);
+        }
+    };
+    match kind {
+        "ticket" => {
+            let all = tickets::Filter {
+                all: true,
+                ..Default::default()
+            };
+            for t in tickets::list(conn, &all)? {
+                put(t.id.to_string(), serde_json::to_value(&t)?);
+            }
+        }
+        "change" => {
+            for c in changes::list(conn, None, None, false)? {
+                put(format!("CR-{}", c.id), serde_json::to_value(&c)?);
+            }
+        }
+        "pause" => {
+            for p in pauses::list(conn, i64::MIN, i64::MAX, true)? {
+                put(p.id.to_string(), serde_json::to_value(&p)?);
+            }
+        }
+        "recovery_attempt" => {
+            for a in recovery::list(conn, None, None)? {
+                put(a.id.to_string(), serde_json::to_value(&a)?);
+            }
+        }
+        "client" => {
+            for c in clients::list(conn)? {
+                put(c.code.clone(), serde_json::to_value(&c)?);
+            }
+        }
+        "ci" => {
+            for c in cis::list(conn, None)? {
+                put(
+                    format!("{}/{}", c.client, c.host),
+                    serde_json::to_value(&c)?,
+                );
+            }
+        }
+        "policy" => {
+            for c in clients::list(conn)? {
+                for p in policies::list(conn, c.id, true)? {
+                    put(
+                        format!("{}/{}", c.code, p.spec.job),
+                        Value::Object(policy_fields(&p.spec, &p.status)?),
+                    );
+                }
+            }
+        }
+        other => anyhow::bail!("no table for {other}"),
+    }
+    Ok(out)
+}
+
+/// The first fields where the table and the audit log differ (a null field
+/// and an absent one are the same).
+fn difference(
+    row: &Map<String, Value>,
+    exp: &Map<String, Value>,
+    fields: &[&str],
+) -> Option<String> {
+    let keys: Vec<&str> = if fields.is_empty() {
+        let mut k: Vec<&str> = row.keys().chain(exp.keys()).map(String::as_str).collect();
+        k.sort_unstable();
+        k.dedup();
+        k
+    } else {
+        fields.to_vec()
+    };
+    let null = Value::Null;
+    let diffs: Vec<String> = keys
+        .into_iter()
+        .filter_map(|k| {
+            let (a, e) = (row.get(k).unwrap_or(&null), exp.get(k).unwrap_or(&null));
+            (a != e).then(|| format!("{k} is {a} in the table, {e} by the audit log"))
+        })
+        .collect();
+    (!diffs.is_empty()).then(|| diffs.join("; "))
+}

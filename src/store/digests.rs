@@ -1,0 +1,461 @@
+//! What the events must be: a digest per client and UTC day, and one for the
+//! whole table that each import batch writes into its audit row. A digest is
+//! the event count and a sum of the events' SHA-256 hashes (two lanes modulo
+//! 2^61 − 1, so that SQLite adds them without overflow and no order matters);
+//! `audit verify --deep` recomputes them from `job_events`. `superseded`,
+//! which late data sets, is not covered.
+
+use std::collections::{BTreeMap, HashMap};
+
+use anyhow::Result;
+use rusqlite::{params, Connection};
+use serde::{Deserialize, Serialize};
+
+use super::audit::{self, Actor};
+use super::events::Insert;
+
+/// 2^61 − 1: a lane's sum of two values stays below 2^62.
+const P: u64 = (1 << 61) - 1;
+
+/// An event count and its hash sum.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Digest {
+    pub events: i64,
+    pub a: u64,
+    pub b: u64,
+}
+
+impl Digest {
+    pub fn add(&mut self, o: Digest) {
+        self.events += o.events;
+        self.a = (self.a + o.a) % P;
+        self.b = (self.b + o.b) % P;
+    }
+
+    /// The digest less `o` (an event removed or rewritten).
+    pub fn sub(&mut self, o: Digest) {
+        self.events -= o.events;
+        self.a = (self.a + P - o.a) % P;
+        self.b = (self.b + P - o.b) % P;
+    }
+
+    pub fn hex(&self) -> String {
+        format!("{:016x}{:016x}", self.a, self.b)
+    }
+}
+
+/// An event row's fields, as hashed.
+pub struct Fields<'a> {
+    pub day: i64,
+    pub client_id: i64,
+    pub xid: i64,
+    pub xh: i64,
+    pub policy_id: Option<i64>,
+    pub unmatched_id: Option<i64>,
+    pub check: bool,
+    pub status: &'a str,
+    pub started_at: Option<i64>,
+    pub ended_at: i64,
+    pub bytes: Option<i64>,
+    pub files: Option<i64>,
+    pub source_id: i64,
+    pub xkind: i64,
+    pub ext_text: Option<&'a str>,
+    pub snapshot: Option<&'a str>,
+    pub message: Option<&'a str>,
+}
+
+impl<'a> Fields<'a> {
+    pub fn of(e: &'a Insert<'a>) -> Self {
+        Fields {
+            day: e.xid >> 32,
+            client_id: e.client_id,
+            xid: e.xid,
+            xh: e.xh,
+            policy_id: e.policy_id,
+            unmatched_id: e.unmatched_id,
+            check: e.check,
+            status: e.status,
+            started_at: e.started_at,
+            ended_at: e.ended_at,
+            bytes: e.bytes,
+            files: e.files,
+            source_id: e.source_id,
+            xkind: e.xkind,
+            ext_text: e.ext_text,
+            snapshot: e.snapshot,
+            message: e.message,
+        }
+    }
+
+    /// One event's digest: each field length-prefixed (absent: a marker).
+    pub fn digest(&self) -> Digest {
+        use sha2::{Digest as _, Sha256};
+        let mut h = Sha256::new();
+        let mut int = |v: Option<i64>| match v {
+            Some(v) => {
+                h.update([1]);
+                h.update(v.to_le_bytes());
+            }
+            None => h.update([0]),
+        };
+        int(Some(self.day));
+        int(Some(self.client_id));
+        int(Some(self.xid));
+        int(Some(self.xh));
+        int(self.policy_id);
+        int(self.unmatched_id);
+        int(Some(i64::from(self.check)));
+        int(self.started_at);
+        int(Some(self.ended_at));
+        int(self.bytes);
+        int(self.files);
+        int(Some(self.source_id));
+        int(Some(self.xkind));
+        for t in [
+            Some(self.status),
+            self.ext_text,
+            self.snapshot,
+            self.message,
+        ] {
+            match t {
+                Some(t) => {
+                    h.update([1]);
+                    h.update((t.len() as u64).to_le_bytes());
+                    h.update(t.as_bytes());
+                }
+                None => h.update([0]),
+            }
+        }
+        let out = h.finalize();
+        let lane = |i: usize| u64::from_le_bytes(out[i..i + 8].try_into().unwrap()) % P;
+        Digest {
+            events: 1,
+            a: lane(0),
+            b: lane(8),
+        }
+    }
+}
+
+/// What a batch changed: per (client, UTC day).
+#[derive(Debug, Default)]
+pub struct Delta {
+    pub days: HashMap<(i64, i64), Digest>,
+    /// What the batch added, for its audit row.
+    pub batch: Digest,
+}
+
+impl Delta {
+    pub fn added(&mut self, f: &Fields<'_>) {
+        let d = f.digest();
+        self.days.entry((f.client_id, f.day)).or_default().add(d);
+        self.batch.add(d);
+    }
+
+    /// An event rewritten in place (a re-delivery filled its missing fields).
+    pub fn rewritten(&mut self, client_id: i64, day: i64, o: Digest, n: Digest) {
+        let day = self.days.entry((client_id, day)).or_default();
+        day.sub(o);
+        day.add(n);
+        self.batch.sub(o);
+        self.batch.add(n);
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.days.is_empty()
+    }
+}
+
+/// The meta key of the whole table's digest.
+const TOTAL: &str = "events_digest";
+
+fn total(conn: &Connection) -> Result<Digest> {
+    Ok(match super::meta::get(conn, TOTAL)? {
+        Some(t) => serde_json::from_str(&t)?,
+        None => Digest::default(),
+    })
+}
+
+/// The audit row of a batch: what it added and the table's digest after it.
+#[derive(Debug, Serialize, Deserialize)]
+struct BatchRow {
+    events: i64,
+    digest: String,
+    total: Digest,
+}
+
+/// Write a batch's delta into the per-day digests and the total, and its
+/// audit row.
+pub fn commit(conn: &Connection, who: &Actor<'_>, delta: &mut Delta) -> Result<()> {
+    if delta.is_empty() {
+        return Ok(());
+    }
+    let mut rows: Vec<_> = delta.days.drain().collect();
+    rows.sort_unstable_by_key(|((client_id, day), _)| (*day, *client_id));
+    let mut stmt = conn.prepare_cached(
+        "INSERT INTO event_digests (client_id, day, events, a, b) VALUES (?1, ?2, ?3, ?4, ?5)
+         ON CONFLICT (day, client_id) DO UPDATE SET events = events + excluded.events,
+            a = (a + excluded.a) % 2305843009213693951, b = (b + excluded.b) % 2305843009213693951",
+    )?;
+    let mut sum = Digest::default();
+    for ((client_id, day), d) in &rows {
+        stmt.execute(params![client_id, day, d.events, d.a as i64, d.b as i64])?;
+        sum.add(*d);
+    }
+    let mut t = total(conn)?;
+    t.add(sum);
+    record_total(conn, who, "batch", std::mem::take(&mut delta.batch), t)
+}
+
+fn record_total(
+    conn: &Connection,
+    who: &Actor<'_>,
+    what: &str,
+    batch: Digest,
+    t: Digest,
+) -> Result<()> {
+    super::meta::set(conn, TOTAL, &serde_json::to_string(&t)?)?;
+    let row = BatchRow {
+        events: batch.events,
+        digest: batch.hex(),
+        total: t,
+    };
+    audit::append(
+        conn,
+        who,
+        "event_digest",
+        [audit::Entry {
+            entity_id: what.into(),
+            before: None,
+            after: Some(serde_json::to_string(&row)?),
+        }],
+    )
+}
+
+/// Digest the events stored before digests existed (migration 25), with an
+/// audit row when there are any.
+pub fn baseline(conn: &Connection, who: &Actor<'_>) -> Result<()> {
+    let days = recompute(conn, None)?;
+    let t = store_days(conn, &days)?;
+    if t.events > 0 {
+        record_total(conn, who, "baseline", t, t)?;
+    }
+    Ok(())
+}
+
+/// After `db prune` removed the events up to UTC day `last_day`: the days
+/// before it are gone, that day is recomputed, and the total with them.
+pub fn pruned(conn: &Connection, who: &Actor<'_>, last_day: i64) -> Result<()> {
+    conn.execute("DELETE FROM event_digests WHERE day <= ?1", [last_day])?;
+    let days = recompute(conn, Some(last_day))?;
+    store_days(conn, &days)?;
+    let mut t = Digest::default();
+    let mut stmt = conn.prepare("SELECT events, a, b FROM event_digests")?;
+    let mut rows = stmt.query([])?;
+    while let Some(r) = rows.next()? {
+        t.add(Digest {
+            events: r.get(0)?,
+            a: r.get::<_, i64>(1)? as u64,
+            b: r.get::<_, i64>(2)? as u64,
+        });
+    }
+    let was = total(conn)?;
+    let mut removed = was;
+    removed.sub(t);
+    record_total(conn, who, "prune", removed, t)
+}
+
+fn store_days(conn: &Connection, days: &BTreeMap<(i64, i64), Digest>) -> Result<Digest> {
+    let mut stmt = conn.prepare(
+        "INSERT INTO event_digests (client_id, day, events, a, b) VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?;
+    let mut t = Digest::default();
+    for ((day, client_id), d) in days {
+        stmt.execute(params![client_id, day, d.events, d.a as i64, d.b as i64])?;
+        t.add(*d);
+    }
+    Ok(t)
+}
+
+/// Every (UTC day, client)'s digest as the events now are (of one day only).
+fn recompute(conn: &Connection, only_day: Option<i64>) -> Result<BTreeMap<(i64, i64), Digest>> {
+    let mut out: BTreeMap<(i64, i64), Digest> = BTreeMap::new();
+    let mut stmt = conn.prepare(
+        "SELECT day, client_id, xid, xh, policy_id, unmatched_id, operation, status, started_at,
+            ended_at, bytes, files, source_id, xkind, ext_text, snapshot, message
+         FROM job_events WHERE ?1 IS NULL OR day = ?1",
+    )?;
+    let mut rows = stmt.query([only_day])?;
+    while let Some(r) = rows.next()? {
+        let (status, ext_text, snapshot, message): (
+            String,
+            Option<String>,
+            Option<String>,
+            Option<String>,
+        ) = (r.get(7)?, r.get(14)?, r.get(15)?, r.get(16)?);
+        let f = Fields {
+            day: r.get(0)?,
+            client_id: r.get(1)?,
+            xid: r.get(2)?,
+            xh: r.get(3)?,
+            policy_id: r.get(4)?,
+            unmatched_id: r.get(5)?,
+            check: r.get::<_, Option<String>>(6)?.is_some(),
+            status: &status,
+            started_at: r.get(8)?,
+            ended_at: r.get(9)?,
+            bytes: r.get(10)?,
+            files: r.get(11)?,
+            source_id: r.get(12)?,
+            xkind: r.get(13)?,
+            ext_text: ext_text.as_deref(),
+            snapshot: snapshot.as_deref(),
+            message: message.as_deref(),
+        };
+        out.entry((f.day, f.client_id)).or_default().add(f.digest());
+    }
+    Ok(out)
+}
+
+/// The fields of a stored event, read back by key (to rewrite its digest).
+pub fn stored_digest(
+    conn: &Connection,
+    client_id: i64,
+    xid: i64,
+    xh: i64,
+) -> Result<Option<Digest>> {
+    use rusqlite::OptionalExtension;
+    let mut stmt = conn.prepare_cached(
+        "SELECT day, client_id, xid, xh, policy_id, unmatched_id, operation, status, started_at,
+            ended_at, bytes, files, source_id, xkind, ext_text, snapshot, message
+         FROM job_events WHERE day = ?1 AND client_id = ?2 AND xid = ?3 AND xh = ?4",
+    )?;
+    Ok(stmt
+        .query_row(params![xid >> 32, client_id, xid, xh], |r| {
+            let (status, ext_text, snapshot, message): (
+                String,
+                Option<String>,
+                Option<String>,
+                Option<String>,
+            ) = (r.get(7)?, r.get(14)?, r.get(15)?, r.get(16)?);
+            Ok(Fields {
+                day: r.get(0)?,
+                client_id: r.get(1)?,
+                xid: r.get(2)?,
+                xh: r.get(3)?,
+                policy_id: r.get(4)?,
+                unmatched_id: r.get(5)?,
+                check: r.get::<_, Option<String>>(6)?.is_some(),
+                status: &status,
+                started_at: r.get(8)?,
+                ended_at: r.get(9)?,
+                bytes: r.get(10)?,
+                files: r.get(11)?,
+                source_id: r.get(12)?,
+                xkind: r.get(13)?,
+                ext_text: ext_text.as_deref(),
+                snapshot: snapshot.as_deref(),
+                message: message.as_deref(),
+            }
+            .digest())
+        })
+        .optional()?)
+}
+
+/// Where the events differ from the digests: the audit log's newest total
+/// against a recomputation, and the days whose stored digest differs.
+pub fn verify(conn: &Connection) -> Result<Vec<String>> {
+    let mut audited = None;
+    let mut stmt = conn.prepare(
+        "SELECT id, after FROM audit_log WHERE entity_type = 'event_digest' ORDER BY id DESC LIMIT 1",
+    )?;
+    let mut rows = stmt.query([])?;
+    if let Some(r) = rows.next()? {
+        let id: i64 = r.get(0)?;
+        let after: Option<String> = r.get(1)?;
+        let row: BatchRow = serde_json::from_str(after.as_deref().unwrap_or("null"))
+            .map_err(|e| anyhow::anyhow!("audit row {id} is damaged: {e}"))?;
+        audited = Some((id, row.total));
+    }
+    let now = recompute(conn, None)?;
+    let mut total = Digest::default();
+    for d in now.values() {
+        total.add(*d);
+    }
+    let Some((row_id, audited)) = audited else {
+        return Ok(if total.events > 0 {
+            vec![format!(
+                "{} events and no digest in the audit log: they were written outside bmctl",
+                total.events
+            )]
+        } else {
+            vec![]
+        });
+    };
+    if audited == total {
+        return Ok(vec![]);
+    }
+    let mut problems = vec![format!(
+        "the events ({} rows) differ from the digest audit row {row_id} recorded ({} rows): events were added, edited or removed outside bmctl",
+        total.events, audited.events
+    )];
+    // which days: the per-day digests, unless they were edited to match
+    let mut stored: BTreeMap<(i64, i64), Digest> = BTreeMap::new();
+    let mut stmt = conn.prepare("SELECT day, client_id, events, a, b FROM event_digests")?;
+    let mut rows = stmt.query([])?;
+    while let Some(r) = rows.next()? {
+        stored.insert(
+            (r.get(0)?, r.get(1)?),
+            Digest {
+                events: r.get(2)?,
+                a: r.get::<_, i64>(3)? as u64,
+                b: r.get::<_, i64>(4)? as u64,
+            },
+        );
+    }
+    let codes: HashMap<i64, String> = super::clients::list(conn)?
+        .into_iter()
+        .map(|c| (c.id, c.code))
+        .collect();
+    let mut days: Vec<_> = now.keys().chain(stored.keys()).copied().collect();
+    days.sort_unstable();
+    days.dedup();
+    let differing: Vec<String> = days
+        .into_iter()
+        .filter(|k| now.get(k) != stored.get(k))
+        .map(|(day, client_id)| {
+            let (n, s) = (now.get(&(day, client_id)), stored.get(&(day, client_id)));
+            let (n, s) = (n.map_or(0, |d| d.events), s.map_or(0, |d| d.events));
+            format!(
+                "{}, {}: {}",
+                codes
+                    .get(&client_id)
+                    .cloned()
+                    .unwrap_or_else(|| format!("client #{client_id}")),
+                crate::domain::time::rfc3339(day * 86_400)
+                    .get(..10)
+                    .unwrap_or_default(),
+                if n == s {
+                    format!("{n} events, changed since they were written")
+                } else {
+                    format!("{n} events where its batches wrote {s}")
+                }
+            )
+        })
+        .collect();
+    if differing.is_empty() {
+        problems.push("the per-day digests were edited to match: the day cannot be named".into());
+    } else {
+        let n = differing.len();
+        problems.extend(
+            differing
+                .into_iter()
+                .take(20)
+                .map(|d| format!("the events of {d} (UTC day)")),
+        );
+        if n > 20 {
+            problems.push(format!("… and {} more days", n - 20));
+        }
+    }
+    Ok(problems)
+}
