@@ -1130,21 +1130,19 @@ fn deep_verify_names_direct_edits_of_tickets_policies_and_events() {
         (
             "event",
             "UPDATE job_events SET status = 's' WHERE status = 'f'",
-            "the events of acme, 2026-11-02: 3 events, changed since they were written",
+            "the events of acme, 2026-11-02 to 2026-11-08: 5 events, changed since they were written",
         ),
         (
             "event-removed",
             "DELETE FROM job_events WHERE status = 'f'",
-            "the events of acme, 2026-11-02: 2 events where its batches wrote 3",
+            "the events of acme, 2026-11-02 to 2026-11-08: 4 events where its batches wrote 5",
         ),
         (
             "event-and-digest",
-            // a whole day of the client's runs and its digest row gone
-            "DELETE FROM event_digests WHERE (day, client_id) IN
-                (SELECT day, client_id FROM job_events WHERE status = 'f');
-             DELETE FROM job_events WHERE (day, client_id) IN
-                (SELECT day, client_id FROM job_events WHERE status = 'f')",
-            "the per-day digests were edited to match",
+            // the client's runs of a week gone, and the week's digest row
+            "DELETE FROM job_events WHERE client_id = 1;
+             DELETE FROM event_digests WHERE client_id = 1",
+            "the per-week digests were edited to match",
         ),
     ];
     for (name, sql, want) in cases {
