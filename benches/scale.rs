@@ -520,6 +520,15 @@ fn main() {
                 batch.clear();
             }
         }
+        // as the CLI after every import: the day's notifications delivered
+        // (here dropped), so that the outbox's pages are reused, not left
+        // as a 100-day backlog freed at the end (14 % of the file, unused)
+        hooks::deliver(
+            &mut store,
+            &ctx_at(start + (day + 1) * DAY, "events import"),
+            &Hooks::default(),
+        )
+        .unwrap();
         if day % 10 == 9 || day == days - 1 {
             println!("  day {}: {total} events", day + 1);
         }
@@ -758,6 +767,17 @@ fn main() {
         size as f64 / events_now as f64,
         "B",
         Some(100.0),
+        true,
+    );
+    let free: i64 = store
+        .conn
+        .query_row("PRAGMA freelist_count", [], |r| r.get(0))
+        .unwrap();
+    row(
+        "  of which free pages (B)",
+        (free * 4096) as f64 / events_now as f64,
+        "B",
+        None,
         true,
     );
     let cut = start + days / 2 * DAY;

@@ -173,6 +173,9 @@ pub struct Ingestor {
     pruned_before: Option<Option<i64>>,
     /// Conflicting re-deliveries since the last flush, for the audit log.
     conflict_rows: Vec<crate::store::audit::Entry>,
+    /// The policies that may have an open corrective ticket or incident
+    /// (a superset), read once and kept while no other process writes.
+    with_open: Option<std::collections::HashSet<i64>>,
     /// What the events written since the last flush did to the digests.
     digests: crate::store::digests::Delta,
     /// Start records of runs still going since the last flush: (policy,
@@ -223,6 +226,7 @@ impl Ingestor {
             pruned_before: None,
             conflict_rows: Vec::new(),
             digests: Default::default(),
+            with_open: None,
             starts: Vec::new(),
             spans: FastMap::default(),
             history_from: None,
@@ -282,6 +286,7 @@ impl Ingestor {
         self.states.clear();
         self.days.clear();
         self.digests = Default::default();
+        self.with_open = None;
         self.data_version = None;
     }
 
@@ -734,10 +739,13 @@ impl Ingestor {
         let rules = &ctx.rules;
         // A history import touches no ticket until its end.
         let mut auto = None;
-        let with_open = match self.history {
-            Some(_) => None,
-            None => Some(crate::store::tickets::policies_with_open(conn)?),
+        // (read each batch it was 16 % of a daily import into a large database)
+        let mut with_open = match (self.history.is_some(), self.with_open.take()) {
+            (true, _) => None,
+            (false, Some(known)) => Some(known),
+            (false, None) => Some(crate::store::tickets::policies_with_open(conn)?),
         };
+        let mut maybe_open = Vec::new();
         // Each policy's runs in time order, sorted in place (a stable sort
         // allocated a scratch half of the batch each time).
         let mut pending = std::mem::take(&mut self.pending);
@@ -870,6 +878,7 @@ impl Ingestor {
                     late::breach(subject, restore_point, r.at, step.is_restore_point())
                 {
                     late::gap_closed(conn, ctx, subject, gap, Some(&mut *auto))?;
+                    has_open = true;
                 }
                 if has_open {
                     if let Some(classes) = step.clears() {
@@ -895,6 +904,10 @@ impl Ingestor {
             }
             if !late.is_empty() {
                 late::rejudge(conn, ctx, subject, &late, st, Some(auto), &mut late_rollups)?;
+                has_open = true;
+            }
+            if has_open {
+                maybe_open.push(policy_id);
             }
             written.push((policy_id, *st));
         }
@@ -935,6 +948,7 @@ impl Ingestor {
                     None => Some(auto.get_or_insert_with(|| correct::Auto::new(conn, ctx))),
                 };
                 late::rejudge(conn, ctx, &subject, &late, st, auto, &mut late_rollups)?;
+                maybe_open.push(policy_id);
             }
         }
         touched_running.sort_unstable();
@@ -958,6 +972,10 @@ impl Ingestor {
         if let Some(auto) = auto {
             self.summary.tickets.add(auto.finish()?);
         }
+        if let Some(w) = with_open.as_mut() {
+            w.extend(maybe_open);
+        }
+        self.with_open = with_open;
         Ok(())
     }
 
@@ -1885,6 +1903,58 @@ mod tests {
             .unwrap();
         assert_eq!(fk, 1);
         assert_eq!(failures(&store), 0);
+    }
+
+    /// The policies with open tickets are read once per import and kept
+    /// across its batches: a ticket a batch opens is recovered by the next
+    /// batch's success, and one another process opens between batches is
+    /// seen (its write drops the cache).
+    #[test]
+    fn open_tickets_known_across_batches_and_other_writers() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("bmctl.db");
+        let (mut store, ctx) = onboarded(&path);
+        let now = ctx.now.timestamp();
+        let jobs = first_jobs(&store, 2);
+        let mut ing = Ingestor::new();
+        let mut batch = |store: &mut Store, ev: NewEvent| {
+            let tx = store.write().unwrap();
+            ing.begin(&tx).unwrap();
+            ing.add(&tx, &ev).unwrap();
+            ing.flush(&tx, &ctx).unwrap();
+            tx.commit().unwrap();
+        };
+        let open = |store: &Store, job: &str| -> i64 {
+            store
+                .conn
+                .query_row(
+                    "SELECT count(*) FROM tickets t JOIN policies p ON p.id = t.policy_id
+                     WHERE p.job = ?1 AND t.status = 'open'",
+                    [job],
+                    |r| r.get(0),
+                )
+                .unwrap()
+        };
+        batch(&mut store, acme_run(&jobs[0], Status::Failed, now - 7200));
+        assert_eq!(open(&store, &jobs[0]), 1);
+        batch(&mut store, acme_run(&jobs[0], Status::Success, now - 3600));
+        assert_eq!(open(&store, &jobs[0]), 0, "recovered in the next batch");
+
+        // another process's failure of the second job, between two batches
+        let mut other = Store::open(&path, std::time::Duration::from_secs(5)).unwrap();
+        ingest(
+            &mut other,
+            &ctx,
+            &[acme_run(&jobs[1], Status::Failed, now - 3000)],
+        )
+        .unwrap();
+        assert_eq!(open(&store, &jobs[1]), 1);
+        batch(&mut store, acme_run(&jobs[1], Status::Success, now - 600));
+        assert_eq!(
+            open(&store, &jobs[1]),
+            0,
+            "the other writer's ticket is seen"
+        );
     }
 
     /// A window goes to the writer in the events table's key order: by the
