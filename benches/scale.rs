@@ -578,6 +578,10 @@ fn main() {
     daily.truncate(100_000);
     let daily_file = dir_path.join("daily.jsonl");
     write_jsonl(&daily_file, &daily);
+    // closed while the file is copied: closing any descriptor of it drops
+    // this process's POSIX locks, and SQLite then reads a log another
+    // process reset as damaged ("malformed")
+    drop(store);
     settle(&big);
     if std::env::var_os("BMCTL_SCALE_KEEP").is_some() {
         keep_copy(&big, &dir_path.join("before-daily.db"));
@@ -598,6 +602,7 @@ fn main() {
         took
     });
     let _ = std::fs::remove_file(&daily_db);
+    let mut store = open(&big);
     let took = took.as_secs_f64();
     let new: i64 = store
         .conn
@@ -628,7 +633,9 @@ fn main() {
             .conn
             .execute_batch("PRAGMA wal_checkpoint(TRUNCATE)")
             .unwrap();
+        drop(store);
         keep_copy(&big, &dir_path.join("before-check.db"));
+        store = open(&big);
     }
     // `check` reads every page once a day (`PRAGMA quick_check`, #17 §11):
     // measured apart; the cron'd check of the target is one of the others

@@ -1,5 +1,6 @@
 //! The words of DESIGN.md as types and pure rules: no SQL, no I/O, no clock.
 
+pub mod automation;
 pub mod change;
 pub mod ci;
 pub mod client;

@@ -49,6 +49,14 @@ impl Default for Rules {
 const SLA_TIERS: [&str; 4] = ["bronze", "silver", "gold", "platinum"];
 
 impl Rules {
+    /// The thresholds the pure rules of `domain::automation` apply.
+    pub fn thresholds(&self) -> crate::domain::automation::Thresholds {
+        crate::domain::automation::Thresholds {
+            escalate_after: self.escalate_after,
+            warnings_before: self.warnings_before,
+        }
+    }
+
     pub fn from_config(c: &Config) -> Rules {
         let mut sla = [[0; 4]; 4];
         for (row, tier) in sla.iter_mut().zip(SLA_TIERS) {

@@ -14,6 +14,7 @@ use chrono_tz::Tz;
 use rusqlite::Connection;
 use serde::Serialize;
 
+use crate::domain::automation::{PolicyState, Step};
 use crate::domain::event::{redelivery, NewEvent, Operation, Redelivery, RunKey, Status};
 use crate::domain::time::{from_unix, rfc3339, DaySpan};
 use crate::error::rejected;
@@ -149,7 +150,7 @@ pub struct Ingestor {
     /// may add events), then raised by each insert.
     newest_day: Option<i64>,
     /// Per policy: its state as this ingestor last wrote it.
-    states: FastMap<i64, policies::State>,
+    states: FastMap<i64, PolicyState>,
     /// `PRAGMA data_version` when the caches were last known good: another
     /// connection's commit changes it, and then every cache is read again.
     data_version: Option<i64>,
@@ -784,7 +785,7 @@ impl Ingestor {
                     .map(|(hung, pending)| (hung.is_some(), pending.is_some())))
             };
             let mut note_late =
-                |st: &policies::State, r: &Pending, step: Step, ended: Option<(bool, bool)>| {
+                |st: &PolicyState, r: &Pending, step: Step, ended: Option<(bool, bool)>| {
                     let hung = ended.is_some_and(|e| e.0);
                     let pending = ended.is_some_and(|e| e.1);
                     let older = matches!(step, Step::Late);
@@ -820,7 +821,7 @@ impl Ingestor {
                     }
                     let ended = ended_start(r)?;
                     let restore_point = st.last_success_at;
-                    let step = advance(st, r);
+                    let step = st.apply_run(r.at, r.status);
                     note_late(st, r, step, ended);
                     if let Some(gap) =
                         late::breach(subject, restore_point, r.at, step.is_restore_point())
@@ -872,7 +873,7 @@ impl Ingestor {
                 }
                 let ended = ended_start(r)?;
                 let restore_point = st.last_success_at;
-                let step = advance(st, r);
+                let step = st.apply_run(r.at, r.status);
                 note_late(st, r, step, ended);
                 if let Some(gap) =
                     late::breach(subject, restore_point, r.at, step.is_restore_point())
@@ -881,18 +882,17 @@ impl Ingestor {
                     has_open = true;
                 }
                 if has_open {
-                    if let Some(classes) = step.clears() {
+                    if let Some(classes) = cleared(step) {
                         // a hang's end is re-judged as late data (principle 3)
                         let classes: Vec<&str> = classes
-                            .iter()
-                            .copied()
+                            .into_iter()
                             .filter(|c| ended.is_none() || *c != "hung")
                             .collect();
                         auto.run_ended(r.ended)
                             .recover(subject, &classes, r.at, &r.detail())?;
                     }
                 }
-                if let Some(p) = step.problem(r, rules) {
+                if let Some(p) = problem(step, r, rules) {
                     let id = auto
                         .run_ended(r.ended)
                         .raise_with(subject, p.class, r.at, &p.detail, has_open)?;
@@ -1134,10 +1134,10 @@ impl Ingestor {
             if let Some((step, r)) = backup {
                 // what it clears, as in a live import (a backfill's good runs
                 // resolve what `check` raised while the runs were away)
-                if let Some(classes) = step.clears().filter(|_| open) {
-                    auto.recover(&subject, classes, r.at, &r.detail())?;
+                if let Some(classes) = cleared(step).filter(|_| open) {
+                    auto.recover(&subject, &classes, r.at, &r.detail())?;
                 }
-                problems.extend(step.problem(&r, &ctx.rules).map(|p| (p, r)));
+                problems.extend(problem(step, &r, &ctx.rules).map(|p| (p, r)));
             }
             if let Some(r) = check {
                 if matches!(r.status, Status::Failed | Status::Missed) {
@@ -1179,118 +1179,33 @@ fn keep(slot: &mut Option<Box<Pending>>, run: &Pending) {
     }
 }
 
-/// What a backup run did to its policy's state, for the automation to act on.
-#[derive(Debug, Clone, Copy)]
-enum Step {
-    /// An older run arriving late: history, not news.
-    Late,
-    Good,
-    Warning {
-        in_a_row: i64,
-    },
-    Bad {
-        class: &'static str,
-        in_a_row: i64,
-    },
-}
-
-/// A problem a run raises: its ticket class, the work-log line, and why to
-/// escalate the ticket, if it is to be.
+/// A problem a run raises, as the automation acts on it: its ticket class,
+/// the work-log line, and why to escalate the ticket, if it is to be.
 struct Problem {
     class: &'static str,
     detail: String,
     escalate: Option<String>,
 }
 
-impl Step {
-    /// Whether the run made a restore point (and was not older than the newest).
-    fn is_restore_point(self) -> bool {
-        matches!(self, Step::Good | Step::Warning { .. })
-    }
-
-    /// The step that left a policy in `st` (its newest run's).
-    fn of_state(st: &policies::State) -> Step {
-        match st.last_status {
-            None | Some(Status::Success) => Step::Good,
-            Some(Status::Warning) => Step::Warning {
-                in_a_row: st.consecutive_warnings,
-            },
-            Some(Status::Failed) => Step::Bad {
-                class: "failed",
-                in_a_row: st.consecutive_failures,
-            },
-            Some(Status::Missed) => Step::Bad {
-                class: "missed",
-                in_a_row: st.consecutive_failures,
-            },
-        }
-    }
-
-    /// The classes of open problems this run clears.
-    fn clears(self) -> Option<&'static [&'static str]> {
-        match self {
-            Step::Good => Some(&["failed", "missed", "hung", "warning", "rpo"]),
-            // a snapshot was made: not hung, and a restore point for the RPO
-            Step::Warning { .. } => Some(&["hung", "rpo"]),
-            Step::Late | Step::Bad { .. } => None,
-        }
-    }
-
-    /// The problem this step, reached by run `r`, raises under `rules`.
-    fn problem(self, r: &Pending, rules: &correct::Rules) -> Option<Problem> {
-        match self {
-            Step::Warning { in_a_row } if in_a_row >= rules.warnings_before => Some(Problem {
-                class: "warning",
-                detail: format!("{in_a_row} warnings in a row; last: {}", r.detail()),
-                escalate: None,
-            }),
-            Step::Bad { class, in_a_row } => Some(Problem {
-                class,
-                detail: r.detail(),
-                escalate: (in_a_row >= rules.escalate_after)
-                    .then(|| format!("{in_a_row} consecutive failed or missed runs")),
-            }),
-            _ => None,
-        }
-    }
+/// The problem `step`, reached by run `r`, raises under `rules`.
+fn problem(step: Step, r: &Pending, rules: &correct::Rules) -> Option<Problem> {
+    let raise = step.problem(&rules.thresholds())?;
+    Some(Problem {
+        class: raise.class.as_str(),
+        detail: match raise.warnings_in_a_row {
+            Some(n) => format!("{n} warnings in a row; last: {}", r.detail()),
+            None => r.detail(),
+        },
+        escalate: raise
+            .escalate_after
+            .map(|n| format!("{n} consecutive failed or missed runs")),
+    })
 }
 
-/// Move a policy's state by one backup run.
-fn advance(st: &mut policies::State, r: &Pending) -> Step {
-    if st.last_event_at.is_some_and(|last| r.at < last) {
-        return Step::Late;
-    }
-    st.last_event_at = Some(r.at);
-    st.last_status = Some(r.status);
-    match r.status {
-        Status::Success | Status::Warning => {
-            // a snapshot was made either way: a restore point for the RPO
-            // a restore point is dated at its start: the snapshot's point in time
-            st.last_success_at = Some(st.last_success_at.unwrap_or(r.at).max(r.at));
-            st.consecutive_failures = 0;
-            if r.status == Status::Success {
-                st.consecutive_warnings = 0;
-                Step::Good
-            } else {
-                st.consecutive_warnings += 1;
-                Step::Warning {
-                    in_a_row: st.consecutive_warnings,
-                }
-            }
-        }
-        Status::Failed | Status::Missed => {
-            st.consecutive_failures += 1;
-            st.consecutive_warnings = 0;
-            Step::Bad {
-                class: if r.status == Status::Failed {
-                    "failed"
-                } else {
-                    "missed"
-                },
-                in_a_row: st.consecutive_failures,
-            }
-        }
-    }
+/// The names of the problem classes a step clears (none: nothing to recover).
+fn cleared(step: Step) -> Option<Vec<&'static str>> {
+    let classes = step.clears();
+    (!classes.is_empty()).then(|| classes.iter().map(|c| c.as_str()).collect())
 }
 
 /// A neutral file to import: where it is, what to call it in messages, how to read it.
@@ -1587,7 +1502,7 @@ fn read_states(
     conn: &Connection,
     missing: &[i64],
     one_pass: usize,
-    states: &mut FastMap<i64, policies::State>,
+    states: &mut FastMap<i64, PolicyState>,
 ) -> Result<()> {
     if missing.len() >= one_pass {
         for (id, st) in policies::all_states(conn)? {
@@ -2356,10 +2271,10 @@ mod tests {
             .unwrap();
         }
         for one_pass in [usize::MAX, 1] {
-            let mut held: FastMap<i64, policies::State> = FastMap::default();
+            let mut held: FastMap<i64, PolicyState> = FastMap::default();
             held.insert(
                 2,
-                policies::State {
+                PolicyState {
                     last_event_at: Some(7),
                     ..Default::default()
                 },

@@ -10,13 +10,14 @@ use std::collections::BTreeMap;
 use anyhow::Result;
 use chrono_tz::Tz;
 
+use crate::domain::automation::PolicyState;
 use crate::domain::event::Status;
 use crate::domain::policy::Schedule;
 use crate::domain::time::{local_day, rfc3339};
 use crate::ops::correct::{Auto, Subject};
 use crate::ops::Ctx;
 use crate::store::events::{self, Rollup};
-use crate::store::policies::{self, State};
+use crate::store::policies;
 use crate::store::running;
 use rusqlite::Connection;
 
@@ -48,7 +49,7 @@ pub(crate) fn rejudge(
     ctx: &Ctx,
     s: &Subject,
     runs: &[LateRun],
-    st: &mut State,
+    st: &mut PolicyState,
     auto: Option<&mut Auto<'_>>,
     rollups: &mut impl Extend<((i64, i64), Rollup)>,
 ) -> Result<()> {
@@ -374,7 +375,7 @@ fn recount(
     s: &Subject,
     now: i64,
     warnings_before: i64,
-    st: &mut State,
+    st: &mut PolicyState,
 ) -> Result<Trail> {
     let mut span = 32 * 86_400;
     loop {

@@ -3,6 +3,8 @@
 use std::sync::OnceLock;
 
 use anyhow::Result;
+
+pub use crate::domain::automation::PolicyState;
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
 use crate::domain::event::Status;
@@ -279,19 +281,7 @@ pub fn retire(conn: &Connection, id: i64, now: i64) -> Result<()> {
     Ok(())
 }
 
-/// The live state of a policy that ingest and `check` keep up to date.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct State {
-    pub last_event_at: Option<i64>,
-    pub last_success_at: Option<i64>,
-    pub last_status: Option<Status>,
-    pub consecutive_failures: i64,
-    pub consecutive_warnings: i64,
-    pub running_since: Option<i64>,
-    pub checked_until: Option<i64>,
-}
-
-pub fn state(conn: &Connection, id: i64) -> Result<State> {
+pub fn state(conn: &Connection, id: i64) -> Result<PolicyState> {
     Ok(conn
         .prepare_cached(
             "SELECT last_event_at, last_success_at, last_status, consecutive_failures, consecutive_warnings,
@@ -301,8 +291,8 @@ pub fn state(conn: &Connection, id: i64) -> Result<State> {
         .query_row([id], state_from_row)?)
 }
 
-fn state_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<State> {
-    Ok(State {
+fn state_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<PolicyState> {
+    Ok(PolicyState {
         last_event_at: r.get(0)?,
         last_success_at: r.get(1)?,
         last_status: status_at(r, 2)?,
@@ -327,7 +317,7 @@ fn status_at(r: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<Option<Status>
 
 /// The states of many policies, [`STATES_PER_UPDATE`] to a statement (the
 /// rest 10 and then 1 at a time); a policy without a state row is left out.
-pub fn states(conn: &Connection, ids: &[i64]) -> Result<Vec<(i64, State)>> {
+pub fn states(conn: &Connection, ids: &[i64]) -> Result<Vec<(i64, PolicyState)>> {
     static SQL: [OnceLock<String>; 3] = [OnceLock::new(), OnceLock::new(), OnceLock::new()];
     let mut out = Vec::with_capacity(ids.len());
     for (size, chunk) in in_chunks(ids) {
@@ -342,7 +332,7 @@ pub fn states(conn: &Connection, ids: &[i64]) -> Result<Vec<(i64, State)>> {
 }
 
 /// Every policy's state, in one pass over the table.
-pub fn all_states(conn: &Connection) -> Result<Vec<(i64, State)>> {
+pub fn all_states(conn: &Connection) -> Result<Vec<(i64, PolicyState)>> {
     let mut stmt = conn.prepare_cached(ALL_STATES)?;
     let rows = stmt.query_map([], |r| Ok((r.get(7)?, state_from_row(r)?)))?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
@@ -380,7 +370,7 @@ pub(crate) fn states_sql(n: usize) -> String {
 /// Write the states of many policies: one statement per [`STATES_PER_UPDATE`]
 /// policies (the statement's overhead is paid once), the rest 10 and then
 /// 1 at a time.
-pub fn set_states(conn: &Connection, states: &[(i64, State)]) -> Result<()> {
+pub fn set_states(conn: &Connection, states: &[(i64, PolicyState)]) -> Result<()> {
     static SQL: [OnceLock<String>; 3] = [OnceLock::new(), OnceLock::new(), OnceLock::new()];
     for (size, chunk) in in_chunks(states) {
         let sql = SQL[size].get_or_init(|| set_states_sql(CHUNK_SIZES[size]));
@@ -441,7 +431,7 @@ pub struct CheckRow {
     pub grace_s: i64,
     pub max_runtime_s: Option<i64>,
     pub created_at: i64,
-    pub state: State,
+    pub state: PolicyState,
     /// Since when the current schedule is in force.
     pub since: i64,
 }
@@ -471,7 +461,7 @@ pub fn active_for_check(conn: &Connection) -> Result<Vec<CheckRow>> {
             grace_s: r.get(9)?,
             max_runtime_s: r.get(10)?,
             created_at: r.get(11)?,
-            state: State {
+            state: PolicyState {
                 last_event_at: r.get(12)?,
                 last_success_at: r.get(13)?,
                 last_status: status_at(r, 14)?,
@@ -627,7 +617,7 @@ mod tests {
             c.execute("INSERT INTO policy_state (policy_id) VALUES (?1)", [id])
                 .unwrap();
         }
-        let state = |id: i64| State {
+        let state = |id: i64| PolicyState {
             last_event_at: Some(id * 10),
             last_success_at: (id % 2 == 0).then_some(id),
             last_status: [
@@ -643,14 +633,14 @@ mod tests {
             running_since: None,
             checked_until: Some(id + 1),
         };
-        let all: Vec<(i64, State)> = (1..=n).map(|id| (id, state(id))).collect();
+        let all: Vec<(i64, PolicyState)> = (1..=n).map(|id| (id, state(id))).collect();
         set_states(c, &all).unwrap();
         for id in 1..=n {
             assert_eq!(super::state(c, id).unwrap(), state(id), "policy {id}");
         }
         assert_eq!(
             super::state(c, n + 1).unwrap(),
-            State::default(),
+            PolicyState::default(),
             "untouched"
         );
         // read back in bulk the same way (100, 100, 10, then one by one);
@@ -660,7 +650,7 @@ mod tests {
         let mut read = states(c, &ids).unwrap();
         read.sort_by_key(|(id, _)| *id);
         let mut expected = all.clone();
-        expected.push((n + 1, State::default()));
+        expected.push((n + 1, PolicyState::default()));
         assert_eq!(read, expected);
         // the whole table in one pass reads the same
         let mut whole = all_states(c).unwrap();
