@@ -13,7 +13,9 @@ use rusqlite::Connection;
 use serde_json::{Map, Value};
 
 use crate::domain::plan::parse_plan;
-use crate::store::{changes, cis, clients, digests, pauses, policies, recovery, tickets};
+use crate::store::{
+    audit, changes, cis, clients, digests, pauses, plans, policies, recovery, tickets,
+};
 
 /// The kinds of object an audit row replays, with the fields compared (all
 /// when empty).
@@ -45,8 +47,8 @@ const NAMED: usize = 20;
 /// What the business rows hold that their audit rows do not say, one line
 /// per difference; empty when everything agrees.
 pub fn verify(conn: &Connection) -> Result<Vec<String>> {
-    let expected = replay(conn)?;
     let mut problems = Vec::new();
+    let expected = replay(conn, &mut problems)?;
     for (kind, fields) in KINDS {
         let actual = actual(conn, kind)?;
         let empty = HashMap::new();
@@ -93,8 +95,10 @@ pub fn verify(conn: &Connection) -> Result<Vec<String>> {
 type Objects = HashMap<String, Option<Map<String, Value>>>;
 
 /// Fold the audit log: for each object, its fields as the rows left them
-/// (`None`: deleted).
-fn replay(conn: &Connection) -> Result<HashMap<String, Objects>> {
+/// (`None`: deleted). A plan version's text is read from `plan_versions` and
+/// must match its row's digest; a version with no row is named.
+fn replay(conn: &Connection, problems: &mut Vec<String>) -> Result<HashMap<String, Objects>> {
+    let mut versions = plan_versions(conn)?;
     let mut out: HashMap<String, Objects> = HashMap::new();
     let mut stmt =
         conn.prepare("SELECT id, entity_type, entity_id, after FROM audit_log ORDER BY id")?;
@@ -112,8 +116,32 @@ fn replay(conn: &Connection) -> Result<HashMap<String, Objects>> {
             None => None,
         };
         if kind == "plan" {
-            if let Some(Value::String(text)) = &after {
-                plan_version(&mut out, text)
+            let text = versions.remove(&id);
+            let text = match (&after, text) {
+                // before schema 25 the row held the text itself
+                (Some(Value::String(t)), _) => Some(t.clone()),
+                (Some(d), Some(text)) => {
+                    let recorded: plans::TextDigest = serde_json::from_value(d.clone())
+                        .map_err(|e| anyhow::anyhow!("audit row {row_id} is damaged: {e}"))?;
+                    if plans::text_digest(&text) == recorded {
+                        Some(text)
+                    } else {
+                        problems.push(format!(
+                            "plan {id}: its text differs from the digest audit row {row_id} recorded: edited outside bmctl"
+                        ));
+                        None
+                    }
+                }
+                (Some(_), None) => {
+                    problems.push(format!(
+                        "plan {id} is in the audit log but not in plan_versions: removed outside bmctl"
+                    ));
+                    None
+                }
+                (None, _) => None,
+            };
+            if let Some(text) = text {
+                plan_version(&mut out, &text)
                     .map_err(|e| anyhow::anyhow!("audit row {row_id}: its plan: {e}"))?;
             }
             continue;
@@ -134,6 +162,24 @@ fn replay(conn: &Connection) -> Result<HashMap<String, Objects>> {
                 obj.extend(fields);
             }
             Some(_) => {}
+        }
+    }
+    let mut forged: Vec<String> = versions.into_keys().collect();
+    forged.sort();
+    problems.extend(
+        forged
+            .into_iter()
+            .map(|id| format!("plan {id} has no audit row: it was written outside bmctl")),
+    );
+    Ok(out)
+}
+
+/// Every plan version's text, by its audit id (`CLIENT:vN`).
+fn plan_versions(conn: &Connection) -> Result<HashMap<String, String>> {
+    let mut out = HashMap::new();
+    for c in clients::list(conn)? {
+        for v in plans::list(conn, c.id)? {
+            out.insert(format!("{}:v{}", c.code, v.version), v.content);
         }
     }
     Ok(out)
@@ -278,8 +324,8 @@ fn actual(conn: &Connection, kind: &str) -> Result<BTreeMap<String, Map<String, 
     Ok(out)
 }
 
-/// The first fields where the table and the audit log differ (a null field
-/// and an absent one are the same).
+/// The fields where the table and the audit log differ (null, false, empty
+/// and absent are the same).
 fn difference(
     row: &Map<String, Value>,
     exp: &Map<String, Value>,
@@ -298,7 +344,9 @@ fn difference(
         .into_iter()
         .filter_map(|k| {
             let (a, e) = (row.get(k).unwrap_or(&null), exp.get(k).unwrap_or(&null));
-            (a != e).then(|| format!("{k} is {a} in the table, {e} by the audit log"))
+            // a creation's audit row leaves empty fields out
+            let same = a == e || (audit::is_empty(a) && audit::is_empty(e));
+            (!same).then(|| format!("{k} is {a} in the table, {e} by the audit log"))
         })
         .collect();
     (!diffs.is_empty()).then(|| diffs.join("; "))

@@ -731,7 +731,7 @@ pub fn complete(
         "plan",
         &format!("{}:v{version}", client.code),
         None,
-        Some(&content),
+        Some(&crate::store::plans::text_digest(&content)),
     )?;
     tx.commit()?;
     Ok(Completed {

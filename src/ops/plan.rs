@@ -165,8 +165,12 @@ pub fn import(
         &ctx.who(),
         "plan",
         &format!("{code}:v{version}"),
-        before.as_ref().map(|b| b as &dyn audit::erased::Json),
-        Some(&content),
+        before
+            .as_deref()
+            .map(plans::text_digest)
+            .as_ref()
+            .map(|b| b as &dyn audit::erased::Json),
+        Some(&plans::text_digest(&content)),
     )?;
     tx.commit()?;
     Ok(ImportOutcome {

@@ -1,8 +1,9 @@
 //! The audit log: one row per write, with the actor and before/after JSON,
 //! chained: each row's SHA-256 covers its content and the previous row's
 //! hash, so an edited, deleted or inserted row breaks the chain.
-//! For a change of an existing object only the fields that changed are kept
-//! on either side; a creation keeps the whole new object.
+//! For a change of an existing object only the fields that changed are kept:
+//! `after` with their new values (null when cleared), `before` with their old
+//! values where they had one; a creation keeps the whole new object.
 
 use anyhow::Result;
 use rusqlite::{params, Connection, OptionalExtension};
@@ -347,7 +348,8 @@ pub fn verify(conn: &Connection) -> Result<Verdict> {
     })
 }
 
-/// Keep only the fields whose values differ when both sides are objects; a
+/// Keep only the fields whose values differ when both sides are objects (an
+/// old value only when it was set: its absence says it was empty); a
 /// created or deleted entity keeps its non-null fields.
 fn changed_fields(
     before: Option<serde_json::Value>,
@@ -362,12 +364,16 @@ fn changed_fields(
                 .filter(|(k, v)| b.get(*k) != Some(*v))
                 .map(|(k, v)| (k.clone(), v.clone()))
                 .collect();
-            let before = b.into_iter().filter(|(k, v)| a.get(k) != Some(v)).collect();
+            let before = b
+                .into_iter()
+                .filter(|(k, v)| !v.is_null() && a.get(k) != Some(v))
+                .collect();
             (Some(Value::Object(before)), Some(Value::Object(after)))
         }
-        // A created or deleted entity: its empty (null) fields say nothing.
+        // A created or deleted entity: its empty fields (null, false, [])
+        // say nothing.
         (None, Some(Value::Object(mut a))) => {
-            a.retain(|_, v| !v.is_null());
+            a.retain(|_, v| !is_empty(v));
             (None, Some(Value::Object(a)))
         }
         (Some(Value::Object(mut b)), None) => {
@@ -375,6 +381,17 @@ fn changed_fields(
             (Some(Value::Object(b)), None)
         }
         other => other,
+    }
+}
+
+/// A value a created entity's audit row leaves out: null, false, empty.
+pub fn is_empty(v: &serde_json::Value) -> bool {
+    use serde_json::Value;
+    match v {
+        Value::Null | Value::Bool(false) => true,
+        Value::Array(a) => a.is_empty(),
+        Value::Object(o) => o.is_empty(),
+        Value::String(_) | Value::Number(_) | Value::Bool(true) => false,
     }
 }
 
@@ -444,9 +461,12 @@ mod tests {
             Some(serde_json::json!({"host": "fs01", "os": null, "tier": 1})),
             Some(serde_json::json!({"host": "fs01", "os": "Debian 12", "tier": 1})),
         );
-        assert_eq!(b.unwrap(), serde_json::json!({"os": null}));
+        assert_eq!(b.unwrap(), serde_json::json!({}), "it was empty");
         assert_eq!(a.unwrap(), serde_json::json!({"os": "Debian 12"}));
-        let (b, a) = changed_fields(None, Some(serde_json::json!({"host": "fs01", "os": null})));
+        let (b, a) = changed_fields(
+            None,
+            Some(serde_json::json!({"host": "fs01", "os": null, "tags": [], "off": false})),
+        );
         assert_eq!((b, a.unwrap()), (None, serde_json::json!({"host": "fs01"})));
         let (b, a) = changed_fields(Some(serde_json::json!({"id": 3, "psa": null})), None);
         assert_eq!((b.unwrap(), a), (serde_json::json!({"id": 3}), None));

@@ -70,3 +70,21 @@ pub fn get(conn: &Connection, client_id: i64, version: i64) -> Result<Option<Str
         )
         .optional()?)
 }
+
+/// What a plan version's audit row holds of its text: the text itself is in
+/// `plan_versions`, once (a whole plan in the audit log too was 1.5 bytes
+/// per event at scale); `audit verify --deep` checks it against this.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct TextDigest {
+    pub sha256: String,
+    pub bytes: usize,
+}
+
+pub fn text_digest(content: &str) -> TextDigest {
+    use sha2::{Digest, Sha256};
+    let hash = Sha256::digest(content.as_bytes());
+    TextDigest {
+        sha256: hash.iter().map(|b| format!("{b:02x}")).collect(),
+        bytes: content.len(),
+    }
+}

@@ -466,7 +466,10 @@ pub fn audit_diff(before: &Ticket, after: &Ticket) -> Result<(Option<String>, Op
     macro_rules! changed {
         ($($name:ident),*) => {
             $(if before.$name != after.$name {
-                b.insert(stringify!($name).into(), serde_json::to_value(&before.$name)?);
+                let old = serde_json::to_value(&before.$name)?;
+                if !old.is_null() {
+                    b.insert(stringify!($name).into(), old);
+                }
                 a.insert(stringify!($name).into(), serde_json::to_value(&after.$name)?);
             })*
         };

@@ -1128,6 +1128,11 @@ fn deep_verify_names_direct_edits_of_tickets_policies_and_events() {
             "policy acme/fs01-nightly: rpo_s is 864000 in the table, 259200 by the audit log",
         ),
         (
+            "plan-text",
+            "UPDATE plan_versions SET content = replace(content, 'rpo = \"3d\"', 'rpo = \"30d\"')",
+            "plan acme:v1: its text differs from the digest",
+        ),
+        (
             "event",
             "UPDATE job_events SET status = 's' WHERE status = 'f'",
             "the events of acme, 2026-11-02 to 2026-11-08: 5 events, changed since they were written",
