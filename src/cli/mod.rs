@@ -1,5 +1,6 @@
 //! Command-line parsing and dispatch: one file per top-level command. A
-//! command turns its arguments into domain inputs, calls one `ops` function
+//! command turns its arguments into domain inputs, calls `ops` (and, for
+//! some reads, `store` functions directly — #11 moves them behind `ops`)
 //! and renders the result. No SQL and no business rules here.
 
 mod audit;

@@ -1,4 +1,4 @@
-//! `bmctl plan import|export|show|history|diff`.
+//! `bmctl plan import|export|show|history|diff|review|risks`.
 
 use std::path::PathBuf;
 

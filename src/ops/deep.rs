@@ -100,17 +100,11 @@ type Objects = HashMap<String, Option<Map<String, Value>>>;
 fn replay(conn: &Connection, problems: &mut Vec<String>) -> Result<HashMap<String, Objects>> {
     let mut versions = plan_versions(conn)?;
     let mut out: HashMap<String, Objects> = HashMap::new();
-    let mut stmt =
-        conn.prepare("SELECT id, entity_type, entity_id, after FROM audit_log ORDER BY id")?;
-    let mut rows = stmt.query([])?;
-    while let Some(r) = rows.next()? {
-        let row_id: i64 = r.get(0)?;
-        let kind: String = r.get(1)?;
-        let id: String = r.get(2)?;
-        let after: Option<String> = r.get(3)?;
+    audit::for_each_after(conn, |row_id, kind, id, after| {
+        let (kind, id) = (kind.to_string(), id.to_string());
         let after: Option<Value> = match after {
             Some(a) => Some(
-                serde_json::from_str(&a)
+                serde_json::from_str(a)
                     .map_err(|e| anyhow::anyhow!("audit row {row_id} is damaged: {e}"))?,
             ),
             None => None,
@@ -144,10 +138,10 @@ fn replay(conn: &Connection, problems: &mut Vec<String>) -> Result<HashMap<Strin
                 plan_version(&mut out, &text)
                     .map_err(|e| anyhow::anyhow!("audit row {row_id}: its plan: {e}"))?;
             }
-            continue;
+            return Ok(());
         }
         if !KINDS.iter().any(|(k, _)| *k == kind) {
-            continue;
+            return Ok(());
         }
         let objects = out.entry(kind).or_default();
         match after {
@@ -163,7 +157,8 @@ fn replay(conn: &Connection, problems: &mut Vec<String>) -> Result<HashMap<Strin
             }
             Some(_) => {}
         }
-    }
+        Ok(())
+    })?;
     let mut forged: Vec<String> = versions.into_keys().collect();
     forged.sort();
     problems.extend(

@@ -740,15 +740,14 @@ impl Ingestor {
         let rules = &ctx.rules;
         // A history import touches no ticket until its end.
         let mut auto = None;
-        // (read each batch it was 16 % of a daily import into a large database)
+        // read once per import, not per batch
         let mut with_open = match (self.history.is_some(), self.with_open.take()) {
             (true, _) => None,
             (false, Some(known)) => Some(known),
             (false, None) => Some(crate::store::tickets::policies_with_open(conn)?),
         };
         let mut maybe_open = Vec::new();
-        // Each policy's runs in time order, sorted in place (a stable sort
-        // allocated a scratch half of the batch each time).
+        // Each policy's runs in time order, sorted in place (no scratch copy).
         let mut pending = std::mem::take(&mut self.pending);
         pending.sort_unstable_by_key(|(_, r)| (r.policy_id, r.at, r.ended, r.seq));
         let by_policy = || pending.chunk_by(|a, b| a.1.policy_id == b.1.policy_id);
@@ -1272,19 +1271,16 @@ fn import_checked(
         }
     }
 
-    // The writer checkpoints rarely during a bulk import (every ~160 MB of
-    // WAL; its commits would otherwise copy the same hot index pages again
-    // and again). A second connection checkpoints after each commit on the
-    // other core (`checkpoint_on_commit`): more pages written in all (a
-    // daily batch's ~170 MB of file writes became ~260 MB), but the copy
-    // and its fsyncs leave the writer's path (the daily batch 0.49–0.54 s
-    // → 0.44–0.49 s by hand; the 1M import unchanged, its other core busy
-    // parsing).
+    // The writer checkpoints rarely during a bulk import (its commits would
+    // otherwise copy the same hot index pages again and again); a second
+    // connection checkpoints after each commit on the other core
+    // (`checkpoint_on_commit`), so the copy and its fsyncs leave the
+    // writer's path.
     store
         .conn
         .pragma_update(None, "wal_autocheckpoint", 40_000)?;
-    // A smaller page cache keeps the import's peak memory under 100 MiB for
-    // any input size (the reader's chunks and the caches add ~40 MiB).
+    // A smaller page cache keeps the import's peak memory flat whatever the
+    // input (the target is in BENCHMARKS.md).
     store
         .conn
         .pragma_update(None, "cache_size", IMPORT_CACHE_KIB)?;
@@ -1344,9 +1340,8 @@ fn import_checked(
                         break;
                     }
                     let last = window.len() < WINDOW;
-                    // In place (a stable sort allocated a scratch half-window each
-                    // time); the line number keeps lines of one client at the same
-                    // instant in file order.
+                    // In place (no scratch copy); the line number keeps lines of
+                    // one client at the same instant in file order.
                     window.sort_unstable_by(|a, b| window_order(a).cmp(&window_order(b)));
                     let mut sorted = window.drain(..);
                     loop {

@@ -1,5 +1,7 @@
-//! One function per verb: open the command's IMMEDIATE transaction, let the
-//! domain decide, let the store persist, commit, return a view.
+//! The commands' work: open the command's IMMEDIATE transaction, apply the
+//! rules (pure ones in `domain`, e.g. `domain::automation`; the ticket
+//! automation still here, in `correct`), let the store persist, commit,
+//! return a view.
 
 pub mod check;
 pub mod client;

@@ -301,6 +301,26 @@ pub fn backfill_chain(conn: &Connection) -> Result<()> {
     Ok(())
 }
 
+/// Each row's id, entity and `after` side, oldest first (`audit verify
+/// --deep` folds them).
+pub fn for_each_after(
+    conn: &Connection,
+    mut f: impl FnMut(i64, &str, &str, Option<&str>) -> Result<()>,
+) -> Result<()> {
+    let mut stmt =
+        conn.prepare("SELECT id, entity_type, entity_id, after FROM audit_log ORDER BY id")?;
+    let mut rows = stmt.query([])?;
+    while let Some(r) = rows.next()? {
+        let id: i64 = r.get(0)?;
+        let damaged = |e: rusqlite::Error| anyhow::anyhow!("audit row {id} is damaged: {e}");
+        let kind: String = r.get(1).map_err(damaged)?;
+        let entity: String = r.get(2).map_err(damaged)?;
+        let after: Option<String> = r.get(3).map_err(damaged)?;
+        f(id, &kind, &entity, after.as_deref())?;
+    }
+    Ok(())
+}
+
 /// What `audit verify` found.
 #[derive(Debug, Serialize)]
 pub struct Verdict {

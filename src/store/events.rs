@@ -120,9 +120,7 @@ pub fn insert_with(stmt: &mut rusqlite::Statement<'_>, e: &Insert<'_>) -> Result
 }
 
 /// Events per statement of [`insert_all_new`]: a statement's set-up and end
-/// are most of a one-row insert's cost (1M rows: 1.08 s one by one, 0.65 s
-/// 16 at a time; the whole 1M import spends ~5 % less in its writer at 48
-/// than at 16, and a re-import of known events 2.4 → 2.2 s).
+/// are most of a one-row insert's cost.
 pub const ROWS_PER_INSERT: usize = 48;
 
 /// `INSERT` of [`ROWS_PER_INSERT`] events, without `ON CONFLICT`: a known

@@ -1,5 +1,7 @@
-//! The only module that speaks SQL. `Store` opens the file with the pragmas
-//! every connection needs; one file per table holds its queries.
+//! The tables and their queries: `Store` opens the file with the pragmas
+//! every connection needs; one file per table (or concern) holds its
+//! queries. Not yet the only door: the bulk import and `db` commands in
+//! `ops/` still set pragmas and run some SQL (#11).
 
 pub mod audit;
 pub mod breaches;

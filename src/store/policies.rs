@@ -397,9 +397,8 @@ pub const STATES_PER_UPDATE: usize = 100;
 
 /// The upsert of `n` states (every policy has its state row from its
 /// creation on, so each row is one rowid seek and an update in place).
-/// An `UPDATE … FROM (VALUES …)` cost more (the 1M history import of the
-/// scale bench: 2.56–2.66 s against 2.44–2.51 s): SQLite copied the values
-/// into one temporary table and the rows to change into a second first.
+/// (Not `UPDATE … FROM (VALUES …)`: SQLite copies the values and the rows
+/// to change into temporary tables first.)
 pub(crate) fn set_states_sql(n: usize) -> String {
     let rows = vec!["(?, ?, ?, ?, ?, ?, ?, ?)"; n].join(", ");
     format!(

@@ -363,9 +363,9 @@ pub fn insert_numbered(conn: &Connection, tickets: &[&Ticket]) -> Result<()> {
 
 /// Write back the fields a ticket's life changes, those that differ from
 /// `before` (the same ticket as read): an index none of whose columns
-/// changed keeps its pages clean. A full-row update rewrote the entries of
-/// all nine ticket indexes (every column in a `SET` counts as changed), and
-/// their pages were most of the ticket automation's WAL writes.
+/// changed keeps its pages clean (every column in a `SET` counts as
+/// changed, and the nine ticket indexes' pages would be most of the
+/// automation's writes).
 pub fn save(conn: &Connection, before: &Ticket, t: &Ticket) -> Result<()> {
     debug_assert_eq!(before.id, t.id);
     track_closure(conn, Some(before), t)?;

@@ -1,6 +1,6 @@
-//! `run` with the real backup tools (installed by .ci/run). In CI
-//! (`CI=true`) a missing tool is a failure; elsewhere these tests skip with a
-//! visible message.
+//! `run` with the real backup tools (installed by .ci/run). They are
+//! ignored by a plain `cargo test` (listed as ignored, with the tool they
+//! need) and run with `-- --include-ignored`, as CI does.
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
@@ -8,26 +8,6 @@ use std::process::Command;
 
 use crate::env::{Run, TestEnv};
 use crate::events::onboarded;
-
-fn have(tool: &str) -> bool {
-    // restic answers `restic version`, borg `borg --version`
-    let arg = if tool == "restic" {
-        "version"
-    } else {
-        "--version"
-    };
-    let found = Command::new(tool)
-        .arg(arg)
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !found {
-        if std::env::var("CI").as_deref() == Ok("true") {
-            panic!("{tool} is not installed, but CI=true: .ci/run must install it");
-        }
-        eprintln!("SKIPPED: {tool} is not installed (apt-get install restic borgbackup)");
-    }
-    found
-}
 
 fn chmod(p: &Path, mode: u32) {
     std::fs::set_permissions(p, std::fs::Permissions::from_mode(mode)).unwrap();
@@ -122,10 +102,8 @@ fn recursive_chmod(p: &Path) {
 }
 
 #[test]
+#[ignore = "needs restic"]
 fn real_clock_restic_exit_codes_through_run() {
-    if !have("restic") {
-        return;
-    }
     let env = onboarded_now();
     let src = tree(&env);
     let repo = env.path("repo");
@@ -302,10 +280,8 @@ fn real_clock_restic_exit_codes_through_run() {
 }
 
 #[test]
+#[ignore = "needs restic"]
 fn real_clock_restic_check_read_data_catches_a_corrupted_repository() {
-    if !have("restic") {
-        return;
-    }
     let env = onboarded_now();
     let src = tree(&env);
     let repo = env.path("repo");
@@ -371,10 +347,8 @@ fn real_clock_restic_check_read_data_catches_a_corrupted_repository() {
 }
 
 #[test]
+#[ignore = "needs borg"]
 fn real_clock_borg_exit_codes_through_run() {
-    if !have("borg") {
-        return;
-    }
     let env = onboarded_now();
     let src = tree(&env);
     let repo = env.path("borgrepo");
