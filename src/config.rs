@@ -463,7 +463,12 @@ impl Config {
     }
 
     fn raw(&self, key: &str) -> &str {
-        self.values.get(key).map(|e| e.value.as_str()).unwrap_or("")
+        // every known key has a value (its default at least): an unknown
+        // one is a misspelling in bmctl's own code, never a silent 0
+        match self.values.get(key) {
+            Some(e) => e.value.as_str(),
+            None => panic!("bmctl reads an unknown setting `{key}` (a bug: see SETTINGS)"),
+        }
     }
 
     /// A duration setting in seconds (validated at load).
@@ -530,5 +535,51 @@ impl Config {
             .iter()
             .filter_map(|s| self.values.get(s.key).map(|e| (e.clone(), s.help)))
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::SETTINGS;
+
+    /// Every setting bmctl's code reads by name is one it knows: a
+    /// misspelt key fails here, not as a silent default at run time.
+    #[test]
+    fn every_key_read_in_the_code_is_a_known_setting() {
+        fn walk(dir: &std::path::Path, out: &mut Vec<(String, String)>) {
+            for e in std::fs::read_dir(dir).unwrap() {
+                let p = e.unwrap().path();
+                if p.is_dir() {
+                    walk(&p, out);
+                } else if p.extension().is_some_and(|x| x == "rs") {
+                    let text = std::fs::read_to_string(&p).unwrap();
+                    for reader in [
+                        ".secs(\"",
+                        ".count(\"",
+                        ".flag(\"",
+                        ".argv(\"",
+                        ".raw_value(\"",
+                    ] {
+                        for (i, _) in text.match_indices(reader) {
+                            let rest = &text[i + reader.len()..];
+                            let key = &rest[..rest.find('"').unwrap()];
+                            out.push((p.display().to_string(), key.to_string()));
+                        }
+                    }
+                }
+            }
+        }
+        let mut read = Vec::new();
+        walk(
+            &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src"),
+            &mut read,
+        );
+        assert!(read.len() > 20, "the scan finds the readers: {read:?}");
+        for (file, key) in read {
+            assert!(
+                SETTINGS.iter().any(|s| s.key == key),
+                "{file} reads `{key}`, which is not a setting"
+            );
+        }
     }
 }

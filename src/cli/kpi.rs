@@ -256,14 +256,9 @@ fn bounds(app: &App, a: &Args, tz: chrono_tz::Tz, now: i64) -> Result<(i64, i64)
         return kpi::month(chrono::Datelike::year(&d), chrono::Datelike::month(&d), tz);
     }
     if let Some(q) = &a.quarter {
-        let (y, n) = q
-            .split_once("-Q")
-            .and_then(|(y, n)| Some((y.parse::<i32>().ok()?, n.parse::<u32>().ok()?)))
-            .filter(|(_, n)| (1..=4).contains(n))
+        let q = crate::domain::time::Quarter::parse(q)
             .ok_or_else(|| rejected(format!("--quarter '{q}' must look like 2026-Q4")))?;
-        let (from, _) = kpi::month(y, (n - 1) * 3 + 1, tz)?;
-        let (_, to) = kpi::month(y, n * 3, tz)?;
-        return Ok((from, to));
+        return q.bounds(tz);
     }
     let _ = app;
     Ok((now - 30 * 86_400, now))

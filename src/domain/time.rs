@@ -28,6 +28,62 @@ pub fn parse_instant_or_date(text: &str, tz: Tz) -> Result<DateTime<Utc>> {
     parse_instant(text)
 }
 
+/// `[first of month, first of next month)` in `tz`.
+pub fn month(year: i32, month: u32, tz: Tz) -> Result<(i64, i64)> {
+    let start = NaiveDate::from_ymd_opt(year, month, 1)
+        .ok_or_else(|| anyhow!("no month {year}-{month}"))?;
+    let next = if month == 12 {
+        NaiveDate::from_ymd_opt(year + 1, 1, 1)
+    } else {
+        NaiveDate::from_ymd_opt(year, month + 1, 1)
+    }
+    .ok_or_else(|| anyhow!("no month after {year}-{month}"))?;
+    Ok((
+        local_midnight(start, tz)?.timestamp(),
+        local_midnight(next, tz)?.timestamp(),
+    ))
+}
+
+/// A quarter: year and number 1..=4 (`2026-Q4`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Quarter {
+    pub year: i32,
+    pub q: u32,
+}
+
+impl Quarter {
+    pub fn parse(text: &str) -> Option<Quarter> {
+        let (y, q) = text.split_once("-Q")?;
+        let (year, q) = (y.parse().ok()?, q.parse().ok()?);
+        (1..=4).contains(&q).then_some(Quarter { year, q })
+    }
+
+    pub fn previous(self) -> Quarter {
+        if self.q == 1 {
+            Quarter {
+                year: self.year - 1,
+                q: 4,
+            }
+        } else {
+            Quarter {
+                year: self.year,
+                q: self.q - 1,
+            }
+        }
+    }
+
+    pub fn label(self) -> String {
+        format!("{}-Q{}", self.year, self.q)
+    }
+
+    /// `[first day, first day of the next quarter)` at midnight in `tz`.
+    pub fn bounds(self, tz: Tz) -> Result<(i64, i64)> {
+        let (from, _) = month(self.year, (self.q - 1) * 3 + 1, tz)?;
+        let (_, to) = month(self.year, self.q * 3, tz)?;
+        Ok((from, to))
+    }
+}
+
 /// Midnight of `date` in `tz` (the first instant of that day where midnight
 /// falls into a DST gap).
 pub fn local_midnight(date: NaiveDate, tz: Tz) -> Result<DateTime<Utc>> {

@@ -3,7 +3,7 @@
 //! in `report`.
 
 use anyhow::Result;
-use chrono::{Datelike, NaiveDate, TimeZone};
+use chrono::{Datelike, TimeZone};
 use chrono_tz::Tz;
 use serde::Serialize;
 
@@ -55,21 +55,7 @@ pub fn zone(store: &Store, client: Option<&str>) -> Result<Tz> {
     })
 }
 
-/// `[first of month, first of next month)` in `tz`.
-pub fn month(year: i32, month: u32, tz: Tz) -> Result<(i64, i64)> {
-    let start = NaiveDate::from_ymd_opt(year, month, 1)
-        .ok_or_else(|| anyhow::anyhow!("no month {year}-{month}"))?;
-    let next = if month == 12 {
-        NaiveDate::from_ymd_opt(year + 1, 1, 1)
-    } else {
-        NaiveDate::from_ymd_opt(year, month + 1, 1)
-    }
-    .ok_or_else(|| anyhow::anyhow!("no month after {year}-{month}"))?;
-    Ok((
-        local_midnight(start, tz)?.timestamp(),
-        local_midnight(next, tz)?.timestamp(),
-    ))
-}
+pub use crate::domain::time::month;
 
 /// The calendar months (in `tz`) that `[from, to)` spans, clipped to it.
 pub fn months(from: i64, to: i64, tz: Tz) -> Result<Vec<(i64, i64)>> {

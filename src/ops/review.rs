@@ -21,45 +21,7 @@ use crate::store::recovery::{self, AttemptView};
 use crate::store::tickets::{self, Filter};
 use crate::store::{clients, Store};
 
-/// A quarter: year and number 1..=4.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Quarter {
-    pub year: i32,
-    pub q: u32,
-}
-
-impl Quarter {
-    pub fn parse(text: &str) -> Option<Quarter> {
-        let (y, q) = text.split_once("-Q")?;
-        let (year, q) = (y.parse().ok()?, q.parse().ok()?);
-        (1..=4).contains(&q).then_some(Quarter { year, q })
-    }
-
-    pub fn previous(self) -> Quarter {
-        if self.q == 1 {
-            Quarter {
-                year: self.year - 1,
-                q: 4,
-            }
-        } else {
-            Quarter {
-                year: self.year,
-                q: self.q - 1,
-            }
-        }
-    }
-
-    pub fn label(self) -> String {
-        format!("{}-Q{}", self.year, self.q)
-    }
-
-    /// `[first day, first day of the next quarter)` at midnight in `tz`.
-    pub fn bounds(self, tz: chrono_tz::Tz) -> Result<(i64, i64)> {
-        let (from, _) = kpi::month(self.year, (self.q - 1) * 3 + 1, tz)?;
-        let (_, to) = kpi::month(self.year, self.q * 3, tz)?;
-        Ok((from, to))
-    }
-}
+pub use crate::domain::time::Quarter;
 
 #[derive(Debug, Serialize)]
 pub struct PlanChange {
