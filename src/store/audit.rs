@@ -301,15 +301,19 @@ pub fn backfill_chain(conn: &Connection) -> Result<()> {
     Ok(())
 }
 
-/// Each row's id, entity and `after` side, oldest first (`audit verify
-/// --deep` folds them).
+/// Each row's id, entity and `after` side of the given entity types, oldest
+/// first (`audit verify --deep` folds them).
 pub fn for_each_after(
     conn: &Connection,
+    entity_types: &[&str],
     mut f: impl FnMut(i64, &str, &str, Option<&str>) -> Result<()>,
 ) -> Result<()> {
-    let mut stmt =
-        conn.prepare("SELECT id, entity_type, entity_id, after FROM audit_log ORDER BY id")?;
-    let mut rows = stmt.query([])?;
+    let marks = vec!["?"; entity_types.len()].join(", ");
+    let mut stmt = conn.prepare(&format!(
+        "SELECT id, entity_type, entity_id, after FROM audit_log
+         WHERE entity_type IN ({marks}) ORDER BY id"
+    ))?;
+    let mut rows = stmt.query(rusqlite::params_from_iter(entity_types))?;
     while let Some(r) = rows.next()? {
         let id: i64 = r.get(0)?;
         let damaged = |e: rusqlite::Error| anyhow::anyhow!("audit row {id} is damaged: {e}");
