@@ -323,44 +323,50 @@ fn store_days(conn: &Connection, days: &BTreeMap<(i64, i64), Digest>) -> Result<
     Ok(t)
 }
 
+/// The columns [`row_digest`] reads, in its order.
+const ROW: &str = "day, client_id, xid, xh, policy_id, unmatched_id, operation, status, started_at,
+    ended_at, bytes, files, source_id, xkind, ext_text, snapshot, message";
+
+/// A stored event's (week, client) and digest, from a row of [`ROW`].
+fn row_digest(r: &rusqlite::Row<'_>) -> rusqlite::Result<((i64, i64), Digest)> {
+    let (status, ext_text, snapshot, message): (
+        String,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+    ) = (r.get(7)?, r.get(14)?, r.get(15)?, r.get(16)?);
+    let f = Fields {
+        day: r.get(0)?,
+        client_id: r.get(1)?,
+        xid: r.get(2)?,
+        xh: r.get(3)?,
+        policy_id: r.get(4)?,
+        unmatched_id: r.get(5)?,
+        check: r.get::<_, Option<String>>(6)?.is_some(),
+        status: &status,
+        started_at: r.get(8)?,
+        ended_at: r.get(9)?,
+        bytes: r.get(10)?,
+        files: r.get(11)?,
+        source_id: r.get(12)?,
+        xkind: r.get(13)?,
+        ext_text: ext_text.as_deref(),
+        snapshot: snapshot.as_deref(),
+        message: message.as_deref(),
+    };
+    Ok(((week(f.day), f.client_id), f.digest()))
+}
+
 /// Every (week, client)'s digest as the events now are (of one week only).
 fn recompute(conn: &Connection, only_week: Option<i64>) -> Result<BTreeMap<(i64, i64), Digest>> {
     let mut out: BTreeMap<(i64, i64), Digest> = BTreeMap::new();
-    let mut stmt = conn.prepare(
-        "SELECT day, client_id, xid, xh, policy_id, unmatched_id, operation, status, started_at,
-            ended_at, bytes, files, source_id, xkind, ext_text, snapshot, message
-         FROM job_events WHERE ?1 IS NULL OR day BETWEEN ?1 * 7 - 3 AND ?1 * 7 + 3",
-    )?;
+    let mut stmt = conn.prepare(&format!(
+        "SELECT {ROW} FROM job_events WHERE ?1 IS NULL OR day BETWEEN ?1 * 7 - 3 AND ?1 * 7 + 3"
+    ))?;
     let mut rows = stmt.query([only_week])?;
     while let Some(r) = rows.next()? {
-        let (status, ext_text, snapshot, message): (
-            String,
-            Option<String>,
-            Option<String>,
-            Option<String>,
-        ) = (r.get(7)?, r.get(14)?, r.get(15)?, r.get(16)?);
-        let f = Fields {
-            day: r.get(0)?,
-            client_id: r.get(1)?,
-            xid: r.get(2)?,
-            xh: r.get(3)?,
-            policy_id: r.get(4)?,
-            unmatched_id: r.get(5)?,
-            check: r.get::<_, Option<String>>(6)?.is_some(),
-            status: &status,
-            started_at: r.get(8)?,
-            ended_at: r.get(9)?,
-            bytes: r.get(10)?,
-            files: r.get(11)?,
-            source_id: r.get(12)?,
-            xkind: r.get(13)?,
-            ext_text: ext_text.as_deref(),
-            snapshot: snapshot.as_deref(),
-            message: message.as_deref(),
-        };
-        out.entry((week(f.day), f.client_id))
-            .or_default()
-            .add(f.digest());
+        let (key, d) = row_digest(r)?;
+        out.entry(key).or_default().add(d);
     }
     Ok(out)
 }
@@ -373,39 +379,12 @@ pub fn stored_digest(
     xh: i64,
 ) -> Result<Option<Digest>> {
     use rusqlite::OptionalExtension;
-    let mut stmt = conn.prepare_cached(
-        "SELECT day, client_id, xid, xh, policy_id, unmatched_id, operation, status, started_at,
-            ended_at, bytes, files, source_id, xkind, ext_text, snapshot, message
-         FROM job_events WHERE day = ?1 AND client_id = ?2 AND xid = ?3 AND xh = ?4",
-    )?;
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {ROW} FROM job_events WHERE day = ?1 AND client_id = ?2 AND xid = ?3 AND xh = ?4"
+    ))?;
     Ok(stmt
         .query_row(params![xid >> 32, client_id, xid, xh], |r| {
-            let (status, ext_text, snapshot, message): (
-                String,
-                Option<String>,
-                Option<String>,
-                Option<String>,
-            ) = (r.get(7)?, r.get(14)?, r.get(15)?, r.get(16)?);
-            Ok(Fields {
-                day: r.get(0)?,
-                client_id: r.get(1)?,
-                xid: r.get(2)?,
-                xh: r.get(3)?,
-                policy_id: r.get(4)?,
-                unmatched_id: r.get(5)?,
-                check: r.get::<_, Option<String>>(6)?.is_some(),
-                status: &status,
-                started_at: r.get(8)?,
-                ended_at: r.get(9)?,
-                bytes: r.get(10)?,
-                files: r.get(11)?,
-                source_id: r.get(12)?,
-                xkind: r.get(13)?,
-                ext_text: ext_text.as_deref(),
-                snapshot: snapshot.as_deref(),
-                message: message.as_deref(),
-            }
-            .digest())
+            row_digest(r).map(|(_, d)| d)
         })
         .optional()?)
 }

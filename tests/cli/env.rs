@@ -127,6 +127,17 @@ impl TestEnv {
         self.cmd().args(args).output().expect("run bmctl").into()
     }
 
+    /// A bmctl command in this environment on another database (a copy).
+    pub fn run_on(&self, db: &Path, args: &[&str]) -> Run {
+        self.base()
+            .arg("--db")
+            .arg(db)
+            .args(args)
+            .output()
+            .expect("run bmctl")
+            .into()
+    }
+
     pub fn run_at(&self, now: &str, args: &[&str]) -> Run {
         self.cmd()
             .arg("--now")

@@ -1028,15 +1028,7 @@ fn audit_checkpoints_catch_truncation_rehashing_and_back_dating() {
                 std::fs::canonicalize(&db).unwrap().to_str().unwrap(),
             ),
         );
-        let run = |args: &[&str]| -> Run {
-            env.base()
-                .arg("--db")
-                .arg(&db)
-                .args(args)
-                .output()
-                .unwrap()
-                .into()
-        };
+        let run = |args: &[&str]| env.run_on(&db, args);
         // the chain alone does not see it
         run(&["audit", "verify"]).ok();
         let r = run(&["audit", "verify", "--since", own.to_str().unwrap()]).code(1);
@@ -1157,15 +1149,7 @@ fn deep_verify_names_direct_edits_of_tickets_policies_and_events() {
             .unwrap()
             .execute_batch(sql)
             .unwrap();
-        let run = |args: &[&str]| -> Run {
-            env.base()
-                .arg("--db")
-                .arg(&db)
-                .args(args)
-                .output()
-                .unwrap()
-                .into()
-        };
+        let run = |args: &[&str]| env.run_on(&db, args);
         // the hash chain alone does not see it
         run(&["audit", "verify"]).ok();
         let r = run(&["audit", "verify", "--deep"]).code(1);
