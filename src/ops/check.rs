@@ -406,7 +406,7 @@ fn pass(
                 let detail = format!(
                     "started {} and still running after {} (max runtime {})",
                     rfc3339(rs),
-                    format_duration(now - rs),
+                    crate::domain::time::format_age(now - rs),
                     format_duration(max_runtime)
                 );
                 auto.ensure(&subject, "hung", rs, &detail)?;

@@ -275,7 +275,7 @@ pub(crate) fn rejudge(
                 rfc3339(r.at),
                 rfc3339(r.ended),
                 r.status.as_str(),
-                crate::domain::time::format_duration(r.ended - r.at)
+                crate::domain::time::format_age(r.ended - r.at)
             );
             auto.withdraw_if(s, "hung", &detail, |_| Ok(true))?;
         }

@@ -193,6 +193,12 @@ fn a_hung_run_is_not_missed_and_its_end_re_judges_it() {
         (r["missed"].as_i64(), r["hung"].as_i64()),
         (Some(0), Some(1))
     );
+    // said in hours and minutes, not seconds
+    let said = r.to_string();
+    assert!(
+        said.contains("still running after 12h 55m (max runtime 12h)"),
+        "{said}"
+    );
     let rate = incident_rate(&env, "2026-11-02T10:00:00Z", "2026-11-01", "2026-11-02");
     assert_eq!(
         (
