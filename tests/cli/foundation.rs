@@ -668,6 +668,31 @@ fn demo_builds_and_refuses_foreign_files() {
         .assert()
         .success();
     assert_eq!(count_in(&demo_db, "clients"), 3);
+    // it shows a late run superseding a missed night and a failure excused
+    // as a planned upgrade
+    let conn = rusqlite::Connection::open(&demo_db).unwrap();
+    let one = |sql: &str| -> i64 { conn.query_row(sql, [], |r| r.get(0)).unwrap() };
+    assert_eq!(
+        one(
+            "SELECT count(*) FROM job_events e JOIN policies p ON p.id = e.policy_id
+             WHERE p.job = 'gx-dc01-nightly' AND e.status = 'm' AND e.superseded IS NOT NULL"
+        ),
+        1
+    );
+    // (its ticket is withdrawn, or resolved when an earlier miss also stood)
+    assert!(
+        one(
+            "SELECT count(*) FROM tickets t JOIN policies p ON p.id = t.policy_id
+             WHERE p.job = 'gx-dc01-nightly' AND t.class = 'missed'
+               AND t.resolution LIKE '%a late run (success) arrived%'"
+        ) >= 1
+    );
+    let excused = env
+        .base()
+        .args(["--db", demo_db.to_str().unwrap(), "events", "exclusions"])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&excused.stdout).contains("CHG-3107"));
     // across clients, `events list --limit N` is the last N of all events by
     // end time (it reads the newest days first and widens only as needed)
     let list = |limit: &str| {
