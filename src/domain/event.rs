@@ -131,6 +131,24 @@ impl NewEvent {
         }
     }
 
+    /// The `missed` event `check` records for a window with no run, closing at `at`.
+    pub fn missed(client: &str, job: &str, at: i64, message: String) -> NewEvent {
+        NewEvent {
+            client: client.to_string(),
+            job: job.to_string(),
+            operation: Operation::Backup,
+            status: Status::Missed,
+            started_at: None,
+            ended_at: at,
+            bytes: None,
+            files: None,
+            snapshot: None,
+            source: "check".into(),
+            external_id: None,
+            message: Some(message),
+        }
+    }
+
     /// How far this run's latest instant lies past `limit` (seconds), when
     /// it does: a clock ahead of the MSP's, held rather than applied.
     pub fn ahead_of(&self, limit: i64) -> Option<i64> {

@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use anyhow::Result;
 use serde::Serialize;
 
-use crate::domain::event::{NewEvent, Operation, Status};
+use crate::domain::event::{NewEvent, Status};
 use crate::domain::policy::Schedule;
 use crate::domain::time::{format_duration, from_unix, local_day, rfc3339, Ts};
 use crate::ops::correct::{self, Subject, TicketCounts};
@@ -340,23 +340,7 @@ fn pass(
                         rfc3339(lo.max(p.created_at)),
                         rfc3339(hi)
                     );
-                    ing.add(
-                        tx,
-                        &NewEvent {
-                            client: p.client.clone(),
-                            job: p.job.clone(),
-                            operation: Operation::Backup,
-                            status: Status::Missed,
-                            started_at: None,
-                            ended_at: hi,
-                            bytes: None,
-                            files: None,
-                            snapshot: None,
-                            source: "check".into(),
-                            external_id: None,
-                            message: Some(detail.clone()),
-                        },
-                    )?;
+                    ing.add(tx, &NewEvent::missed(&p.client, &p.job, hi, detail.clone()))?;
                     report.missed += 1;
                     report.find(Finding {
                         kind: "missed",

@@ -1058,25 +1058,16 @@ impl Ingestor {
                         .filter(|s| *s != Status::Missed);
                     let outcome = best.unwrap_or(Status::Missed);
                     if outcome == Status::Missed {
-                        missed.push(NewEvent {
-                            client: code.clone(),
-                            job: String::new(),
-                            operation: Operation::Backup,
-                            status: Status::Missed,
-                            started_at: None,
-                            ended_at: hi,
-                            bytes: None,
-                            files: None,
-                            snapshot: None,
-                            source: "check".into(),
-                            external_id: None,
-                            message: Some(format!(
+                        missed.push(NewEvent::missed(
+                            &code,
+                            &policies::job_of(conn, p.id)?,
+                            hi,
+                            format!(
                                 "no run between {} and {} (history)",
                                 rfc3339(lo),
                                 rfc3339(hi)
-                            )),
-                        });
-                        missed.last_mut().expect("pushed").job = policies::job_of(conn, p.id)?;
+                            ),
+                        ));
                     }
                     let mut r = Rollup {
                         expected: 1,

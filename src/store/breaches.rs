@@ -95,8 +95,5 @@ pub fn count_by_policy(
         "SELECT policy_id, count(*) FROM rpo_breaches
          WHERE client_id = ?1 AND gap_to >= ?2 AND gap_to < ?3 GROUP BY policy_id",
     )?;
-    let rows = stmt.query_map(params![client_id, from, to], |r| {
-        Ok((r.get(0)?, r.get::<_, i64>(1)? as usize))
-    })?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+    super::counts_by_policy(&mut stmt, client_id, from, to)
 }

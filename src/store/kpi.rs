@@ -95,10 +95,7 @@ pub fn rpo_tickets(
            AND class = 'rpo' AND policy_id IS NOT NULL
          GROUP BY policy_id",
     )?;
-    let rows = stmt.query_map(rusqlite::params![client_id, from, to], |r| {
-        Ok((r.get(0)?, r.get::<_, i64>(1)? as usize))
-    })?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+    super::counts_by_policy(&mut stmt, client_id, from, to)
 }
 
 /// `(id, title, seconds late)` of a client's corrective tickets opened in

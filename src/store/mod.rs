@@ -463,6 +463,20 @@ pub fn peek_demo_mark(path: &Path) -> Result<bool> {
     Ok(meta::get(&conn, "demo").ok().flatten().as_deref() == Some("true"))
 }
 
+/// Run a `SELECT policy_id, count(*) … GROUP BY policy_id` taking
+/// (client, from, to): the count per policy.
+fn counts_by_policy(
+    stmt: &mut rusqlite::Statement<'_>,
+    client_id: i64,
+    from: i64,
+    to: i64,
+) -> Result<std::collections::HashMap<i64, usize>> {
+    let rows = stmt.query_map(rusqlite::params![client_id, from, to], |r| {
+        Ok((r.get(0)?, r.get::<_, i64>(1)? as usize))
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
 #[cfg(test)]
 mod query_plans {
     //! Hot queries must seek: no `SCAN` of the events or tickets tables.
