@@ -149,8 +149,15 @@ pub fn run(app: &App, cmd: &Cmd) -> Result<u8> {
                     )));
                 }
             }
+            let chain_ok = v.ok;
+            let mut tables = None;
             if *deep && v.ok {
                 let found = crate::ops::deep::verify(&store.conn)?;
+                tables = Some(if found.is_empty() {
+                    "match the audit log"
+                } else {
+                    "DIFFER from the audit log"
+                });
                 if !found.is_empty() {
                     v.ok = false;
                     v.problem = Some(format!(
@@ -159,11 +166,11 @@ pub fn run(app: &App, cmd: &Cmd) -> Result<u8> {
                     ));
                 }
             }
-            let pairs = [
+            let mut pairs = vec![
                 ("rows", v.rows.to_string()),
                 (
                     "chain",
-                    if v.ok {
+                    if chain_ok {
                         "intact".into()
                     } else {
                         "BROKEN".into()
@@ -175,8 +182,11 @@ pub fn run(app: &App, cmd: &Cmd) -> Result<u8> {
                         .map(|i| i.to_string())
                         .unwrap_or_else(|| "-".into()),
                 ),
-                ("problem", v.problem.clone().unwrap_or_else(|| "-".into())),
             ];
+            if let Some(t) = tables {
+                pairs.push(("tables", t.into()));
+            }
+            pairs.push(("problem", v.problem.clone().unwrap_or_else(|| "-".into())));
             output::show(app.format(), &v, &pairs)?;
             if !v.ok {
                 return Err(anyhow::anyhow!(
