@@ -5,40 +5,23 @@
 //! Automatic actions are written with actor `bmctl` and audited.
 
 use std::collections::{HashMap, HashSet};
-use std::rc::Rc;
 
 use anyhow::Result;
 use rusqlite::Connection;
 use serde::Serialize;
 
 use crate::config::Config;
-use crate::domain::ticket::{self, priority_for, Ticket, AUTO_RECOVERED};
-use crate::domain::time::rfc3339;
+use crate::domain::ticket::{self, priority_for, Ticket};
 use crate::error::rejected;
 use crate::ops::Ctx;
 use crate::store::audit::{self, Actor};
 use crate::store::tickets::{self, Note};
 use crate::store::{clients, policies, Store};
 
-/// The rules of the automation: thresholds (config `[tickets]`), SLA due
-/// times by the client's tier and the priority (`[sla]`), default assignees
-/// per client (`[assignees]`).
-#[derive(Debug, Clone)]
-pub struct Rules {
-    pub escalate_after: i64,
-    pub warnings_before: i64,
-    pub auto_resolve: bool,
-    pub reopen_within_s: i64,
-    /// Seconds until due, by SLA tier (bronze, silver, gold, platinum) and priority 1..4.
-    pub sla: [[i64; 4]; 4],
-    pub assignees: std::collections::BTreeMap<String, String>,
-    /// A run dated later than now plus this is held as clock skew.
-    pub max_future_s: i64,
-    /// Two records of one run further apart than this are reported, not merged.
-    pub same_run_skew_s: i64,
-    /// `check.default_max_runtime`: a run with no end after this long is hung.
-    pub default_max_runtime_s: i64,
-}
+use crate::domain::automation::tickets::{
+    self as auto, Count, Effect, Logged, Occasion, SLA_TIERS,
+};
+pub use crate::domain::automation::tickets::{Rules, Subject};
 
 impl Default for Rules {
     fn default() -> Self {
@@ -46,17 +29,7 @@ impl Default for Rules {
     }
 }
 
-const SLA_TIERS: [&str; 4] = ["bronze", "silver", "gold", "platinum"];
-
 impl Rules {
-    /// The thresholds the pure rules of `domain::automation` apply.
-    pub fn thresholds(&self) -> crate::domain::automation::Thresholds {
-        crate::domain::automation::Thresholds {
-            escalate_after: self.escalate_after,
-            warnings_before: self.warnings_before,
-        }
-    }
-
     pub fn from_config(c: &Config) -> Rules {
         let mut sla = [[0; 4]; 4];
         for (row, tier) in sla.iter_mut().zip(SLA_TIERS) {
@@ -76,37 +49,6 @@ impl Rules {
             assignees: c.assignees.clone(),
         }
     }
-
-    /// When a ticket of `priority` opened at `now` for a client of `tier` is due.
-    pub fn due(&self, tier: &str, priority: i64, now: i64) -> i64 {
-        let t = SLA_TIERS.iter().position(|x| *x == tier).unwrap_or(1);
-        now + self.sla[t][(priority.clamp(1, 4) - 1) as usize]
-    }
-
-    pub fn assignee(&self, client: &str) -> Option<String> {
-        self.assignees.get(client).cloned()
-    }
-}
-
-/// The policy a ticket is about.
-///
-/// Its texts are shared: the ingestor holds one per active policy, and a
-/// client's code and tier are one allocation for all its policies.
-#[derive(Debug, Clone)]
-pub struct Subject {
-    pub client_id: i64,
-    pub client: Rc<str>,
-    pub sla_tier: Rc<str>,
-    pub policy_id: i64,
-    pub ci_id: i64,
-    /// The CI's host, as a ticket names it.
-    pub ci: Rc<str>,
-    pub tier: i64,
-    pub job: Rc<str>,
-    /// The policy's grace: which of its runs fall in windows `check` closed.
-    pub grace_s: i64,
-    /// Its RPO: a gap between restore points longer than RPO + grace is a breach.
-    pub rpo_s: i64,
 }
 
 impl Subject {
@@ -257,19 +199,6 @@ impl Work {
         open.sort_by_key(|&i| self.tickets[i].1.id);
         open
     }
-
-    /// Record a change of ticket `i` from `before`: a work-log line and an audit row.
-    fn log(&mut self, i: usize, before: &Ticket, kind: &'static str, note: String) -> Result<()> {
-        let t = &self.tickets[i].1;
-        let (b, a) = tickets::audit_diff(before, t)?;
-        self.notes.push((t.id, kind, note));
-        self.audit.push(audit::Entry {
-            entity_id: t.id.to_string(),
-            before: b,
-            after: a,
-        });
-        Ok(())
-    }
 }
 
 fn bmctl<'a>(ctx: &'a Ctx) -> Actor<'a> {
@@ -299,20 +228,6 @@ fn save_logged(
         Some(before),
         Some(t),
     )
-}
-
-fn title(class: &str, s: &Subject) -> String {
-    let what = match class {
-        "failed" => "Backup failed",
-        "missed" => "Backup missed",
-        "hung" => "Backup hung",
-        "rpo" => "RPO breached",
-        "warning" => "Repeated backup warnings",
-        "integrity" => "Repository integrity check failed",
-        "restore" => "Restore test failed",
-        _ => "Backup problem",
-    };
-    format!("{what}: {}/{}", s.client, s.job)
 }
 
 impl<'a> Auto<'a> {
@@ -439,78 +354,69 @@ impl<'a> Auto<'a> {
         detail: &str,
         may_be_open: bool,
     ) -> Result<i64> {
-        let ctx = self.ctx;
-        let rules = &ctx.rules;
-        let now = ctx.ts();
+        let rules = &self.ctx.rules;
+        let now = self.ctx.ts();
         let end = self.run_end.take().unwrap_or(at);
         let open = if may_be_open {
             self.find_open(s, class)?
         } else {
             None
         };
-        if let Some(i) = open {
-            let t = &mut self.work.tickets[i].1;
-            let before = t.clone();
-            t.occurrences += 1;
-            t.last_seen_at = Some(t.last_seen_at.unwrap_or(at).max(at));
-            t.recovered_at = None;
-            t.updated_at = now;
-            let why = format!("{class} again ({} times): {detail}", t.occurrences);
-            let id = t.id;
-            self.work.log(i, &before, "event", why)?;
-            self.counts.tickets_updated += 1;
-            return Ok(id);
-        }
-        if let Some(i) =
-            self.find_auto_resolved_since(s.policy_id, class, end - rules.reopen_within_s)?
-        {
-            let t = &mut self.work.tickets[i].1;
-            let before = t.clone();
-            t.reopen(now)?;
-            t.occurrences += 1;
-            t.last_seen_at = Some(at);
-            t.recovered_at = None;
-            t.due_at = Some(rules.due(&s.sla_tier, t.priority, now));
-            let why = format!(
-                "reopened: {class} again within {} of the auto-recovery: {detail}",
-                crate::domain::time::format_duration(rules.reopen_within_s)
-            );
-            let id = t.id;
-            self.work.log(i, &before, "status", why)?;
-            self.work.notify(self.conn, "reopen", i, now, None)?;
-            self.counts.tickets_updated += 1;
-            return Ok(id);
-        }
-        let incident = class == "rpo";
-        let priority = priority_for(Some(s.tier), incident);
-        let kind = if incident { "incident" } else { "corrective" };
-        let id = match self.work.next_id {
-            Some(id) => id,
-            None => tickets::next_id(self.conn)?,
+        let recovered = match open {
+            Some(_) => None,
+            None => self.find_auto_resolved_since(s.policy_id, class, rules.reopen_since(end))?,
         };
-        self.work.next_id = Some(id + 1);
-        let t = Ticket {
-            id,
-            class: Some(class.into()),
-            ci_id: Some(s.ci_id),
-            ci: Some(s.ci.to_string()),
-            policy_id: Some(s.policy_id),
-            job: Some(s.job.to_string()),
-            due_at: Some(rules.due(&s.sla_tier, priority, now)),
-            first_seen_at: Some(at),
-            sla_tier: s.sla_tier.to_string(),
-            assignee: rules.assignee(&s.client),
-            last_seen_at: Some(at),
-            ..Ticket::new(
-                kind,
-                s.client_id,
-                &s.client,
-                self.title.take().unwrap_or_else(|| title(class, s)),
-                priority,
-                now,
-            )
+        let held = |i: Option<usize>| i.map(|i| &self.work.tickets[i].1);
+        let o = Occasion {
+            class,
+            at,
+            end,
+            detail,
+            now,
+            sla_tier: &s.sla_tier,
         };
-        self.opened(t, detail)
+        match rules.on_problem(held(open), held(recovered), end) {
+            Some(e) => self.effect(open.or(recovered).expect("a ticket"), e, &o),
+            None => {
+                let t = rules.open(s, class, at, self.title.take(), now);
+                self.opened(t, detail)
+            }
+        }
+    }
+
+    /// Apply `e` to held ticket `i`: change it, log it, notify, count it.
+    fn effect(&mut self, i: usize, e: Effect, o: &Occasion<'_>) -> Result<i64> {
+        let t = &mut self.work.tickets[i].1;
+        let before = t.clone();
+        let logged = e.apply(t, o, &self.ctx.rules)?;
+        let id = t.id;
+        self.logged(i, Some(&before), logged)?;
+        Ok(id)
+    }
+
+    /// Record what an effect did to held ticket `i` (new: `before` is None).
+    fn logged(&mut self, i: usize, before: Option<&Ticket>, l: Logged) -> Result<()> {
+        let t = &self.work.tickets[i].1;
+        let (b, a) = match before {
+            Some(before) => tickets::audit_diff(before, t)?,
+            None => audit::diff(None, Some(t))?,
+        };
+        self.work.notes.push((t.id, l.kind, l.note));
+        self.work.audit.push(audit::Entry {
+            entity_id: t.id.to_string(),
+            before: b,
+            after: a,
+        });
+        if let Some((event, reason)) = l.notify {
+            self.work
+                .notify(self.conn, event, i, self.ctx.ts(), reason)?;
+        }
+        match l.count {
+            Count::Opened => self.counts.tickets_opened += 1,
+            Count::Updated => self.counts.tickets_updated += 1,
+            Count::Resolved => self.counts.tickets_resolved += 1,
+        }
+        Ok(())
     }
 
     /// Make sure a ticket for an ongoing condition (hung, RPO) is open; unlike
@@ -531,7 +437,6 @@ impl<'a> Auto<'a> {
     /// Escalate a corrective ticket to an incident (higher priority), e.g. after
     /// consecutive failures.
     pub fn escalate(&mut self, id: i64, why: &str) -> Result<()> {
-        let ctx = self.ctx;
         let i = match self.work.by_id.get(&id) {
             Some(&i) => i,
             None => {
@@ -539,18 +444,26 @@ impl<'a> Auto<'a> {
                 self.work.hold(t)
             }
         };
-        let t = &mut self.work.tickets[i].1;
-        if t.kind != "corrective" || !t.is_open() {
-            return Ok(());
+        if let Some(e) = auto::on_escalation(&self.work.tickets[i].1) {
+            self.effect_now(i, e, why)?;
         }
-        let before = t.clone();
-        t.escalate(ctx.ts())?;
-        t.due_at = Some(ctx.rules.due(&t.sla_tier, t.priority, ctx.ts()));
-        let note = format!("escalated to incident: {why}");
-        self.work.log(i, &before, "status", note)?;
-        self.work.notify(self.conn, "escalate", i, ctx.ts(), None)?;
-        self.counts.tickets_updated += 1;
         Ok(())
+    }
+
+    /// Apply `e`, which is not about a run, to held ticket `i`.
+    fn effect_now(&mut self, i: usize, e: Effect, detail: &str) -> Result<i64> {
+        let now = self.ctx.ts();
+        let t = &self.work.tickets[i].1;
+        let (class, sla_tier) = (t.class.clone().unwrap_or_default(), t.sla_tier.clone());
+        let o = Occasion {
+            class: &class,
+            at: now,
+            end: now,
+            detail,
+            now,
+            sla_tier: &sla_tier,
+        };
+        self.effect(i, e, &o)
     }
 
     /// The id of the policy's open ticket of `class`, if any.
@@ -562,60 +475,21 @@ impl<'a> Auto<'a> {
     /// closed): a P3 corrective ticket asking for the cause, marked recovered
     /// from birth (the gap is over; it asks why, not for a fix).
     pub fn breach_found(&mut self, s: &Subject, from: i64, to: i64) -> Result<i64> {
-        let now = self.ctx.ts();
+        let (t, detail) = self.ctx.rules.breach_found(s, from, to, self.ctx.ts());
+        self.opened(t, &detail)
+    }
+
+    /// Hold a new ticket, numbered, with its first work-log line, audit row
+    /// and `open` notification.
+    fn opened(&mut self, mut t: Ticket, detail: &str) -> Result<i64> {
         let id = match self.work.next_id {
             Some(id) => id,
             None => tickets::next_id(self.conn)?,
         };
         self.work.next_id = Some(id + 1);
-        let day = |t: i64| crate::domain::time::rfc3339(t)[..10].to_string();
-        let title = format!(
-            "RPO breached {}–{} — find the cause: {}/{}",
-            day(from),
-            day(to),
-            s.client,
-            s.job
-        );
-        let t = Ticket {
-            id,
-            class: Some("finding".into()),
-            ci_id: Some(s.ci_id),
-            ci: Some(s.ci.to_string()),
-            policy_id: Some(s.policy_id),
-            job: Some(s.job.to_string()),
-            due_at: Some(self.ctx.rules.due(&s.sla_tier, 3, now)),
-            first_seen_at: Some(from),
-            last_seen_at: Some(to),
-            recovered_at: Some(to),
-            sla_tier: s.sla_tier.to_string(),
-            assignee: self.ctx.rules.assignee(&s.client),
-            ..Ticket::new("corrective", s.client_id, &s.client, title, 3, now)
-        };
-        let detail = format!(
-            "no restore point between {} and {}: longer than the RPO plus the grace; the runs arrived after the gap closed",
-            rfc3339(from),
-            rfc3339(to)
-        );
-        self.opened(t, &detail)
-    }
-
-    /// Hold a new ticket, with its first work-log line, audit row and
-    /// `open` notification.
-    fn opened(&mut self, t: Ticket, detail: &str) -> Result<i64> {
-        let now = self.ctx.ts();
-        let id = t.id;
-        let (_, created) = audit::diff(None, Some(&t))?;
+        t.id = id;
         let i = self.work.add_new(t);
-        self.work
-            .notes
-            .push((id, "event", format!("opened by bmctl: {detail}")));
-        self.work.audit.push(audit::Entry {
-            entity_id: id.to_string(),
-            before: None,
-            after: created,
-        });
-        self.work.notify(self.conn, "open", i, now, None)?;
-        self.counts.tickets_opened += 1;
+        self.logged(i, None, Logged::opened(detail))?;
         Ok(id)
     }
 
@@ -624,11 +498,7 @@ impl<'a> Auto<'a> {
         let Some(i) = self.find_open(s, class)? else {
             return Ok(false);
         };
-        let t = &mut self.work.tickets[i].1;
-        let before = t.clone();
-        t.updated_at = self.ctx.ts();
-        self.work.log(i, &before, "event", text.to_string())?;
-        self.counts.tickets_updated += 1;
+        self.effect_now(i, Effect::Note, text)?;
         Ok(true)
     }
 
@@ -651,76 +521,35 @@ impl<'a> Auto<'a> {
         detail: &str,
         gone: impl FnOnce(&Ticket) -> Result<bool>,
     ) -> Result<bool> {
-        let now = self.ctx.ts();
         let Some(i) = self.find_open(s, class)? else {
             return Ok(false);
         };
-        if !gone(&self.work.tickets[i].1)? {
+        let t = &self.work.tickets[i].1;
+        if !gone(t)? {
             return Ok(false);
         }
-        let id = self.work.tickets[i].1.id;
-        let touched = {
-            let t = &self.work.tickets[i].1;
-            t.started_at.is_some()
-                || t.psa_ref.is_some()
-                || t.linked_ticket_id.is_some()
-                || tickets::touched_by_a_person(self.conn, id)?
-        };
-        let t = &mut self.work.tickets[i].1;
-        let before = t.clone();
-        t.updated_at = now;
-        if touched {
-            let note =
-                format!("its cause is gone: {detail}; it stays open for the person working on it");
-            self.work.log(i, &before, "event", note)?;
-            self.counts.tickets_updated += 1;
-            return Ok(true);
-        }
-        let reason = if t.kind == "incident" {
-            "withdrawn"
-        } else {
-            "superseded"
-        };
-        t.resolve(reason, &format!("{reason}: {detail}"), now)?;
-        let note = format!("{reason}: {detail}");
-        self.work.log(i, &before, "status", note)?;
-        self.work
-            .notify(self.conn, "resolve", i, now, Some(reason))?;
-        self.counts.tickets_resolved += 1;
+        let touched = t.linked_ticket_id.is_some() || self.touched(t)?;
+        let e = auto::on_cause_gone(t, touched, false);
+        self.effect_now(i, e, detail)?;
         Ok(true)
+    }
+
+    /// Whether a person has worked on `t`.
+    fn touched(&self, t: &Ticket) -> Result<bool> {
+        Ok(t.started_at.is_some()
+            || t.psa_ref.is_some()
+            || tickets::touched_by_a_person(self.conn, t.id)?)
     }
 
     /// The policy was retired: its open corrective tickets and incidents
     /// close as `decommissioned`; one a person has touched gets a note and
     /// stays with them.
     pub fn decommission(&mut self, s: &Subject, why: &str) -> Result<()> {
-        let now = self.ctx.ts();
         self.read_open(s)?;
         for i in self.work.open_of(s.policy_id) {
-            let id = self.work.tickets[i].1.id;
-            let touched = {
-                let t = &self.work.tickets[i].1;
-                t.started_at.is_some()
-                    || t.psa_ref.is_some()
-                    || tickets::touched_by_a_person(self.conn, id)?
-            };
-            let t = &mut self.work.tickets[i].1;
-            let before = t.clone();
-            t.updated_at = now;
-            if touched {
-                let note = format!(
-                    "its job was retired ({why}); it stays open for the person working on it"
-                );
-                self.work.log(i, &before, "event", note)?;
-                self.counts.tickets_updated += 1;
-                continue;
-            }
-            t.resolve("decommissioned", &format!("decommissioned: {why}"), now)?;
-            self.work
-                .log(i, &before, "status", format!("decommissioned: {why}"))?;
-            self.work
-                .notify(self.conn, "resolve", i, now, Some("decommissioned"))?;
-            self.counts.tickets_resolved += 1;
+            let t = &self.work.tickets[i].1;
+            let e = auto::on_cause_gone(t, self.touched(t)?, true);
+            self.effect_now(i, e, why)?;
         }
         Ok(())
     }
@@ -729,36 +558,23 @@ impl<'a> Auto<'a> {
     /// corrective tickets are auto-resolved (when the rules allow), incidents get
     /// one "recovered" note and wait for a person.
     pub fn recover(&mut self, s: &Subject, classes: &[&str], at: i64, detail: &str) -> Result<()> {
-        let rules = &self.ctx.rules;
-        let now = self.ctx.ts();
         let end = self.run_end.take().unwrap_or(at);
         self.read_open(s)?;
         for i in self.work.open_of(s.policy_id) {
-            let t = &mut self.work.tickets[i].1;
-            if !t.class.as_deref().is_some_and(|c| classes.contains(&c)) {
+            let t = &self.work.tickets[i].1;
+            let Some(&class) = classes.iter().find(|&&c| t.class.as_deref() == Some(c)) else {
                 continue;
-            }
-            let before = t.clone();
-            if t.kind == "incident" {
-                if t.recovered_at.is_some() {
-                    continue;
-                }
-                t.recovered_at = Some(at);
-                t.updated_at = now;
-                let note = format!("recovered at {}: {detail}; an incident waits for a person to resolve it with a cause (`bmctl correct resolve {}`)", rfc3339(at), t.id);
-                self.work.log(i, &before, "event", note)?;
-                self.counts.tickets_updated += 1;
-            } else if rules.auto_resolve {
-                t.resolve(AUTO_RECOVERED, &format!("auto-recovered: {detail}"), now)?;
-                t.auto_resolved_at = Some(now);
-                // the reopen window runs from the recovering run's end, not
-                // from when bmctl learned of it (#10 §1)
-                t.recovered_at = Some(end);
-                let note = format!("auto-resolved: a good run at {} ({detail})", rfc3339(at));
-                self.work.log(i, &before, "status", note)?;
-                self.work
-                    .notify(self.conn, "resolve", i, now, Some("auto-recovered"))?;
-                self.counts.tickets_resolved += 1;
+            };
+            if let Some(e) = self.ctx.rules.on_recovery(t) {
+                let o = Occasion {
+                    class,
+                    at,
+                    end,
+                    detail,
+                    now: self.ctx.ts(),
+                    sla_tier: &s.sla_tier,
+                };
+                self.effect(i, e, &o)?;
             }
         }
         Ok(())

@@ -1,9 +1,12 @@
-//! The automation's rules that need no ticket at hand: how a backup run
-//! moves its policy's state, and which problem that raises or clears. Pure:
-//! `ops` reads the state, applies runs here in event-time order and acts on
-//! the steps (tickets, notes, notifications) through the store.
+//! The automation's rules: how a backup run moves its policy's state and
+//! which problem that raises or clears (here), and what that does to the
+//! policy's tickets ([`tickets`]). Pure: `ops` reads the state and the
+//! tickets, applies runs here in event-time order and writes the effects
+//! through the store.
 
 use super::event::Status;
+
+pub mod tickets;
 
 /// The live state of a policy that ingest and `check` keep up to date.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
