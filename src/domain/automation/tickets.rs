@@ -480,8 +480,15 @@ mod tests {
         by_hand
             .resolve("hardware", "disk replaced", 11 * DAY)
             .unwrap();
+        type Case<'t> = (
+            &'t str,
+            Option<&'t Ticket>,
+            Option<&'t Ticket>,
+            i64,
+            Option<Effect>,
+        );
         #[rustfmt::skip]
-        let table: &[(&str, Option<&Ticket>, Option<&Ticket>, i64, Option<Effect>)] = &[
+        let table: &[Case] = &[
             ("an open ticket takes the problem",          Some(&open), Some(&done), window_end + DAY, Some(Effect::Again)),
             ("within the window: reopen",                 None, Some(&done), 12 * DAY,       Some(Effect::Reopen)),
             ("the window's last second: reopen",          None, Some(&done), window_end,     Some(Effect::Reopen)),
