@@ -29,18 +29,7 @@ pub fn check(store: &Store) -> Result<CheckReport> {
     let conn = &store.conn;
     // a damaged file is marked (writes refuse it) and its rollups not read
     let integrity = store.verify_pages(true)?;
-    let mut stmt = conn.prepare("PRAGMA foreign_key_check")?;
-    let fks: Vec<String> = stmt
-        .query_map([], |r| {
-            let table: String = r.get(0)?;
-            let rowid: Option<i64> = r.get(1)?;
-            let parent: String = r.get(2)?;
-            Ok(format!(
-                "{table} row {} points to a missing {parent} row",
-                rowid.unwrap_or(0)
-            ))
-        })?
-        .collect::<rusqlite::Result<_>>()?;
+    let fks = crate::store::health::foreign_key_problems(conn)?;
     let (mode, private) = match crate::store::file_mode(&store.path) {
         Some(m) if m & 0o077 != 0 => (
             format!(
@@ -119,9 +108,7 @@ pub fn prune(store: &mut Store, ctx: &crate::ops::Ctx, before: i64) -> Result<Pr
         Some(&serde_json::json!({"before": crate::domain::time::rfc3339(before), "deleted": n})),
     )?;
     tx.commit()?;
-    store.conn.execute_batch(
-        "PRAGMA wal_checkpoint(TRUNCATE); VACUUM; PRAGMA wal_checkpoint(TRUNCATE);",
-    )?;
+    store.vacuum()?;
     Ok(Pruned {
         events_deleted: n,
         bytes_before,

@@ -8,12 +8,11 @@
 use std::collections::HashMap;
 
 use anyhow::Result;
-use rusqlite::OptionalExtension;
 use serde::Serialize;
 
 use crate::domain::policy::Schedule;
 use crate::domain::time::{format_age, from_unix, rfc3339};
-use crate::store::{meta, Store};
+use crate::store::{health, meta, Store};
 
 /// The meta key of the last `check` (its `now`).
 pub const LAST_CHECK: &str = "last_check_at";
@@ -137,25 +136,21 @@ fn report_of(store: &Store, now: i64, limits: &Limits, scope: Scope) -> Result<H
         }
     }
     // per client: the newest run of any of its policies
-    type Row = (String, String, String, i64, Option<i64>);
-    let rows: Vec<Row> = match scope {
+    let rows = match scope {
         Scope::Quick => Vec::new(), // every policy is read only by the full report
-        Scope::Full => conn
-            .prepare(
-                "SELECT c.code, c.timezone, p.schedule, p.created_at, s.last_event_at
-                 FROM policies p JOIN clients c ON c.id = p.client_id
-                 JOIN policy_state s ON s.policy_id = p.id
-                 WHERE p.status = 'active' ORDER BY c.code",
-            )?
-            .query_map([], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
-            })?
-            .collect::<rusqlite::Result<_>>()?,
+        Scope::Full => health::policy_clocks(conn)?,
     };
     // (newest run, whether a job runs daily, the oldest policy's creation)
     let mut clients: Vec<(String, Option<i64>, bool, i64)> = Vec::new();
     let mut daily_of: HashMap<(String, String), bool> = HashMap::new();
-    for (code, tz, schedule, created, last) in rows {
+    for health::PolicyClock {
+        client: code,
+        timezone: tz,
+        schedule,
+        created_at: created,
+        last_event_at: last,
+    } in rows
+    {
         let is_daily = *daily_of
             .entry((schedule.clone(), tz.clone()))
             .or_insert_with(|| daily(&schedule, &tz, now));
@@ -177,19 +172,8 @@ fn report_of(store: &Store, now: i64, limits: &Limits, scope: Scope) -> Result<H
         });
     }
     // per source: the newest run of the last week of data (one key range)
-    let newest_day: Option<i64> = match scope {
-        Scope::Full => conn.query_row("SELECT max(day) FROM job_events", [], |r| r.get(0))?,
-        Scope::Quick => None,
-    };
-    if let Some(day) = newest_day {
-        let mut stmt = conn.prepare(
-            "SELECT s.name, max(e.ended_at) FROM job_events e JOIN event_sources s ON s.id = e.source_id
-             WHERE e.day >= ?1 GROUP BY s.name ORDER BY s.name",
-        )?;
-        let rows: Vec<(String, i64)> = stmt
-            .query_map([day - 7], |r| Ok((r.get(0)?, r.get(1)?)))?
-            .collect::<rusqlite::Result<_>>()?;
-        for (source, t) in rows {
+    if let Scope::Full = scope {
+        for (source, t) in health::newest_by_source(conn)? {
             items.push(Item {
                 item: format!("newest run from source {source}"),
                 value: ago(now, Some(t)),
@@ -198,19 +182,9 @@ fn report_of(store: &Store, now: i64, limits: &Limits, scope: Scope) -> Result<H
         }
     }
     // the oldest row is the first by id: one seek; the count only in full
-    let oldest: Option<i64> = conn
-        .query_row(
-            "SELECT created_at FROM hook_outbox ORDER BY id LIMIT 1",
-            [],
-            |r| r.get(0),
-        )
-        .optional()?;
+    let oldest = health::outbox_oldest(conn)?;
     let waiting = match (&scope, oldest) {
-        (Scope::Full, Some(_)) => conn
-            .query_row("SELECT count(*) FROM hook_outbox", [], |r| {
-                r.get::<_, i64>(0)
-            })?
-            .to_string(),
+        (Scope::Full, Some(_)) => health::outbox_count(conn)?.to_string(),
         _ => "some".to_string(),
     };
     items.push(Item {

@@ -5,12 +5,14 @@
 
 pub mod audit;
 pub mod breaches;
+pub mod bulk;
 pub mod changes;
 pub mod cis;
 pub mod clients;
 pub mod digests;
 pub mod events;
 pub mod exclusions;
+pub mod health;
 pub mod kpi;
 pub mod meta;
 pub mod outbox;

@@ -1,0 +1,235 @@
+//! 05f.02 event management: job events in, idempotently; per-policy state,
+//! daily rollups and corrective tickets follow in the same transaction.
+
+use std::collections::hash_map::Entry;
+use std::collections::{HashMap, HashSet};
+use std::io::BufReader;
+use std::path::Path;
+use std::rc::Rc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread::ScopedJoinHandle;
+
+use anyhow::{Context, Result};
+use chrono_tz::Tz;
+use rusqlite::Connection;
+use serde::Serialize;
+
+use crate::domain::automation::{PolicyState, Step};
+use crate::domain::event::{redelivery, NewEvent, Operation, Redelivery, RunKey, Status};
+use crate::domain::time::{from_unix, rfc3339, DaySpan};
+use crate::error::rejected;
+use crate::ingest::neutral::{self, InputFormat};
+use crate::ingest::{Rejection, ToolRun};
+use crate::ops::correct::{self, Subject, TicketCounts};
+use crate::ops::late::{self, LateRun};
+use crate::ops::Ctx;
+use crate::store::events::{self, Rollup};
+use crate::store::{bulk, clients, policies, running, Store};
+
+/// Events written per transaction in bulk imports (DESIGN: Storage).
+pub const BATCH: usize = 10_000;
+
+/// What an ingestion did.
+#[derive(Debug, Default, Clone, Serialize)]
+pub struct Summary {
+    pub read: usize,
+    pub new: usize,
+    pub duplicate: usize,
+    pub unmatched: usize,
+    pub rejected: usize,
+    /// Runs dated past now + `ingest.max_future`: held as clock skew, not applied.
+    pub held: usize,
+    /// Known runs re-delivered with other facts: the stored run is kept.
+    pub conflicting: usize,
+    /// Runs on days `db prune` removed: their counts are in the rollups already.
+    pub pruned: usize,
+    /// Start records of runs still going (neutral `"status": "running"`).
+    pub running: usize,
+    /// History: windows of the span the file covers with no run, recorded
+    /// as missed (not in `new`).
+    pub missed: usize,
+    #[serde(flatten)]
+    pub tickets: TicketCounts,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub holds: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub conflicts: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub rejections: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+struct Pending {
+    /// Its policy (also in the subject beside it: here the sort reads it
+    /// without a pointer chase).
+    policy_id: i64,
+    /// Its place among the batch's runs: equal times keep the input's order.
+    seq: u32,
+    at: i64,
+    ended: i64,
+    status: Status,
+    check: bool,
+    message: Option<Box<str>>,
+}
+
+impl Pending {
+    /// What a ticket's work log says about this run (made only when needed).
+    fn detail(&self) -> String {
+        format!(
+            "{} {} at {}{}",
+            if self.check { "check" } else { "backup" },
+            self.status.as_str(),
+            rfc3339(self.at),
+            self.message
+                .as_deref()
+                .map(|m| format!(": {}", m.chars().take(300).collect::<String>()))
+                .unwrap_or_default()
+        )
+    }
+}
+
+/// An event checked and keyed, waiting in [`Ingestor::add_all`] for its insert.
+struct Ready<'e> {
+    ev: &'e NewEvent,
+    tz: Tz,
+    subject: Option<Rc<Subject>>,
+    row: events::Insert<'e>,
+}
+
+impl Default for Ingestor {
+    fn default() -> Self {
+        Ingestor::new()
+    }
+}
+
+/// The ingestor's maps are hashed per event: FNV-1a over a few bytes is
+/// several times cheaper than std's DoS-resistant SipHash, and their keys
+/// come from the operator's own plan and files.
+type FastMap<K, V> = HashMap<K, V, std::hash::BuildHasherDefault<Fnv>>;
+
+#[derive(Default)]
+struct Fnv(u64);
+
+impl std::hash::Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        let mut h = if self.0 == 0 {
+            0xcbf2_9ce4_8422_2325
+        } else {
+            self.0
+        };
+        for b in bytes {
+            h ^= u64::from(*b);
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+        self.0 = h;
+    }
+    fn write_i64(&mut self, v: i64) {
+        // one multiply-xorshift per integer key
+        let h = (self.0 ^ v as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        self.0 = h ^ (h >> 29);
+    }
+}
+
+/// Streams events into the database; call [`Ingestor::flush`] before each
+/// commit. Caches clients and policies across batches.
+pub struct Ingestor {
+    clients: FastMap<String, Option<(i64, Tz)>>,
+    sources: FastMap<String, i64>,
+    /// Per client: its active policies by job.
+    policies: FastMap<i64, Rc<Jobs>>,
+    /// The previous event's client and its jobs: `events import` sorts each
+    /// window by client, so most events repeat it (two map look-ups saved).
+    last: Option<LastClient>,
+    /// The runs added since the last flush (sorted by policy and time there).
+    pending: Vec<(Rc<Subject>, Pending)>,
+    /// The newest day of any event, read once per transaction when a
+    /// neighbouring-day look-up is first due (a writer between two batches
+    /// may add events), then raised by each insert.
+    newest_day: Option<i64>,
+    /// Per policy: its state as this ingestor last wrote it.
+    states: FastMap<i64, PolicyState>,
+    /// `PRAGMA data_version` when the caches were last known good: another
+    /// connection's commit changes it, and then every cache is read again.
+    data_version: Option<i64>,
+    rollups: FastMap<(i64, i64), Rollup>,
+    /// Per client: the local day of its last event (its rollup key).
+    days: FastMap<i64, DaySpan>,
+    /// A history import's newest new runs per policy: what
+    /// [`Ingestor::finish_history`] judges. `None`: a live import, whose
+    /// every run goes through the ticket automation.
+    history: Option<FastMap<i64, Newest>>,
+    /// The latest instant a run may carry to be applied (now + max_future).
+    limit: i64,
+    /// `ingest.max_future` (for messages).
+    slack: i64,
+    /// `ingest.same_run_skew`.
+    skew: i64,
+    /// The newest end among events stored with legacy keys (schema < 14),
+    /// read once: a run that ended by then may be stored under its legacy key.
+    legacy_until: Option<Option<i64>>,
+    /// The newest `db prune` bound, read once.
+    pruned_before: Option<Option<i64>>,
+    /// Conflicting re-deliveries since the last flush, for the audit log.
+    conflict_rows: Vec<crate::store::audit::Entry>,
+    /// The policies that may have an open corrective ticket or incident
+    /// (a superset), read once and kept while no other process writes.
+    with_open: Option<std::collections::HashSet<i64>>,
+    /// What the events written since the last flush did to the digests.
+    digests: crate::store::digests::Delta,
+    /// Start records of runs still going since the last flush: (policy,
+    /// client, start, source).
+    starts: Vec<(Rc<Subject>, i64, i64)>,
+    /// A history import's span per client: (earliest start, newest end).
+    spans: FastMap<i64, (i64, i64, Tz)>,
+    /// `events import --history --from T`: where its span starts.
+    history_from: Option<i64>,
+    pub summary: Summary,
+}
+
+/// The newest backup run and check of a policy that a history import wrote.
+struct Newest {
+    subject: Rc<Subject>,
+    // boxed: a large MSP's 50,000 entries stay a small table
+    backup: Option<Box<Pending>>,
+    check: Option<Box<Pending>>,
+}
+
+/// A client's active policies by job.
+type Jobs = FastMap<Rc<str>, Rc<Subject>>;
+
+struct LastClient {
+    code: String,
+    client: Option<(i64, Tz)>,
+    jobs: Option<Rc<Jobs>>,
+}
+
+/// A neutral file to import: where it is, what to call it in messages, how to read it.
+pub struct Input<'a> {
+    pub path: &'a Path,
+    pub name: &'a str,
+    pub format: InputFormat,
+    pub skip_invalid: bool,
+    /// Past runs (onboarding, a backfill): see [`Ingestor::for_history`].
+    pub history: bool,
+    /// Where a history import's span starts (`--from`), else at each
+    /// client's earliest run.
+    pub history_from: Option<i64>,
+}
+
+mod apply;
+mod history;
+mod import;
+mod ingestor;
+mod insert;
+mod map;
+#[cfg(test)]
+mod tests;
+
+use apply::*;
+use import::*;
+pub use import::{import, ingest, CHECK_WHILE_WRITING};
+use insert::*;
+pub use map::{map_tool_runs, Target};
