@@ -19,6 +19,8 @@ pub mod outbox;
 pub mod pauses;
 pub mod plans;
 pub mod policies;
+#[cfg(test)]
+pub mod probe;
 pub mod recovery;
 pub mod running;
 pub mod schema;
