@@ -189,7 +189,7 @@ fn morning_view(app: &App, store: &Store, now: i64) -> Result<()> {
     )?;
     output::text(&format!(
         "\nLast 30 days — `bmctl kpi`\n{}",
-        super::kpi::render(&k)
+        crate::output::kpi::render(&k)
     ))?;
     Ok(())
 }

@@ -57,11 +57,8 @@ struct Row {
     recovery_success_percent: Option<f64>,
     recoveries_succeeded: usize,
     recoveries: usize,
-}
-
-fn pct(p: Option<f64>) -> String {
-    p.map(|v| format!("{v:.1} %"))
-        .unwrap_or_else(|| "n/a".into())
+    #[serde(skip)]
+    figures: [String; 5],
 }
 
 impl From<&Kpis> for Row {
@@ -85,6 +82,7 @@ impl From<&Kpis> for Row {
             recovery_success_percent: k.recovery_success_rate.percent,
             recoveries_succeeded: k.recovery_success_rate.success,
             recoveries: k.recovery_success_rate.total,
+            figures: crate::output::kpi::figures(k),
         }
     }
 }
@@ -101,123 +99,10 @@ impl Tabular for Row {
         ]
     }
     fn cells(&self) -> Vec<String> {
-        vec![
-            self.period.clone(),
-            self.recovery_issues.to_string(),
-            format!("{} of {}", self.aged_backlog, self.open_backlog),
-            format!(
-                "{} ({}+{}/{})",
-                pct(self.incident_rate_percent),
-                self.failed,
-                self.missed,
-                self.expected
-            ),
-            format!(
-                "{} ({}/{})",
-                pct(self.task_compliance_percent),
-                self.tasks_on_time,
-                self.tasks_due
-            ),
-            format!(
-                "{} ({}/{})",
-                pct(self.recovery_success_percent),
-                self.recoveries_succeeded,
-                self.recoveries
-            ),
-        ]
+        let mut cells = vec![self.period.clone()];
+        cells.extend(self.figures.clone());
+        cells
     }
-}
-
-/// The KPI table of one period, for people.
-pub fn render(k: &Kpis) -> String {
-    let b = &k.aged_backlog;
-    let buckets: Vec<String> = crate::report::BUCKETS
-        .iter()
-        .zip(b.buckets.0)
-        .map(|((n, _), c)| format!("{n} {c}"))
-        .collect();
-    let r = &k.backup_incident_rate;
-    let t = &k.task_compliance;
-    let s = &k.recovery_success_rate;
-    let bounds = if k.client.is_some() {
-        format!("midnights in {}", k.boundaries)
-    } else if k.boundaries == "client-local days" {
-        "each client's own local days, summed".into()
-    } else {
-        "exact instants, UTC".to_string()
-    };
-    let mut out = format!(
-        "KPIs for {}, {} ({} to {}; {bounds})\n",
-        k.client.as_deref().unwrap_or("all clients"),
-        k.period,
-        rfc3339(k.from.0),
-        rfc3339(k.to.0),
-    );
-    let rows = [
-        (
-            "Recovery Issues",
-            k.recovery_issues.count.to_string(),
-            "failed or partial recovery attempts".to_string(),
-        ),
-        (
-            "Aged Proactive Service Ticket Backlog",
-            b.aged.to_string(),
-            format!(
-                "older than {}d of {} open: {}",
-                b.aged_after_days,
-                b.open,
-                buckets.join(", ")
-            ),
-        ),
-        (
-            "Backup Incident Rate",
-            pct(r.percent),
-            format!(
-                "({} failed + {} missed) / {} expected; {} corrective tickets opened",
-                r.failed, r.missed, r.expected, r.corrective_opened
-            ),
-        ),
-        (
-            "Proactive Task Compliance",
-            pct(t.percent),
-            format!(
-                "{} of {} on time ({} late, {} skipped, {} open; {} not applicable)",
-                t.on_time, t.due, t.late, t.skipped, t.open, t.not_applicable
-            ),
-        ),
-        (
-            "Recovery Attempt Success Rate",
-            pct(s.percent),
-            format!(
-                "{} of {} (tests {}/{}, real {}/{})",
-                s.success, s.total, s.tests.success, s.tests.total, s.real.success, s.real.total
-            ),
-        ),
-    ];
-    for (name, value, detail) in rows {
-        out.push_str(&format!("  {name:<38} {value:>8}  {detail}\n"));
-    }
-    if k.judged_from_runs > 0 {
-        let n = k.judged_from_runs;
-        out.push_str(&match k.counted_until {
-            Some(c) => format!(
-                "  Judged from the runs: {n} window(s) that closed after the last `bmctl check` ({})\n",
-                rfc3339(c.0)
-            ),
-            None => format!("  Judged from the runs: {n} window(s); `bmctl check` has never run\n"),
-        });
-    }
-    for i in &k.recovery_issues.items {
-        out.push_str(&format!(
-            "    - {} {}/{} {}: {}\n",
-            rfc3339(i.ended_at.0),
-            i.client,
-            i.job,
-            i.outcome,
-            i.issues.as_deref().unwrap_or("-")
-        ));
-    }
-    out
 }
 
 /// The period and, over all clients, how it is bounded: dates and months
@@ -307,7 +192,7 @@ pub fn run(app: &App, a: &Args) -> Result<u8> {
     }
     let k = kpi::compute(&store, a.client.as_deref(), from, to, &reading)?;
     match app.format() {
-        output::Format::Table => output::text(&render(&k))?,
+        output::Format::Table => output::text(&output::kpi::render(&k))?,
         output::Format::Json => output::show(app.format(), &k, &[])?,
         output::Format::Csv => output::list(app.format(), &[Row::from(&k)])?,
     }

@@ -245,7 +245,7 @@ pub fn run(app: &App, cmd: &Cmd) -> Result<u8> {
                     },
                     &crate::ops::risks::limits(&app.config),
                 )
-                .and_then(|r| crate::ops::review::write(&r, out, &formats));
+                .and_then(|r| crate::output::review::write(&r, out, &formats));
                 match done {
                     Ok(files) => {
                         for f in files {

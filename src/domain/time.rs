@@ -233,6 +233,24 @@ mod tests {
     use super::*;
 
     #[test]
+    fn quarters() {
+        let q = Quarter::parse("2026-Q1").unwrap();
+        assert_eq!(q.previous().label(), "2025-Q4");
+        assert!(Quarter::parse("2026-Q5").is_none());
+        let (f, t) = Quarter::parse("2026-Q4")
+            .unwrap()
+            .bounds(chrono_tz::UTC)
+            .unwrap();
+        assert_eq!(
+            (rfc3339(f), rfc3339(t)),
+            (
+                "2026-10-01T00:00:00Z".to_string(),
+                "2027-01-01T00:00:00Z".to_string()
+            )
+        );
+    }
+
+    #[test]
     fn instants_need_an_offset() {
         assert!(parse_instant("2026-11-29T22:00:00").is_err());
         assert_eq!(

@@ -9,6 +9,9 @@ use clap::ValueEnum;
 use comfy_table::{presets, ContentArrangement, Table};
 use serde::Serialize;
 
+pub mod kpi;
+pub mod review;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
 pub enum Format {
     #[default]
