@@ -754,7 +754,8 @@ fn main() {
     })
     .unwrap();
     let r = review::build(&store, "c0001", q, &reading(now + DAY), &Default::default()).unwrap();
-    bmctl::output::review::write(&r, &dir_path.join("qsr"), &["md", "html", "json", "csv"]).unwrap();
+    bmctl::output::review::write(&r, &dir_path.join("qsr"), &["md", "html", "json", "csv"])
+        .unwrap();
     row(
         "plan review, one client (ms)",
         t.elapsed().as_secs_f64() * 1000.0,

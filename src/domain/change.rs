@@ -7,7 +7,7 @@
 use anyhow::Result;
 use serde::Serialize;
 
-use super::plan::PolicySpec;
+use super::plan::{CiSpec, PolicySpec};
 use super::policy::{is_offsite, Retention};
 use crate::error::refused;
 
@@ -28,8 +28,9 @@ pub struct Change {
     pub current: Option<PolicySpec>,
     /// The policy as it would be (add, change, move).
     pub proposal: Option<PolicySpec>,
+    /// An add's CI that is not in the CMDB yet (`--new-ci`).
     #[serde(skip)]
-    pub new_ci: Option<String>,
+    pub new_ci: Option<CiSpec>,
     /// The policy revision the request was made against.
     pub based_on: Option<i64>,
     pub state: String,

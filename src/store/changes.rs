@@ -5,6 +5,7 @@ use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde::Serialize;
 
 use crate::domain::change::Change;
+use crate::domain::plan::CiSpec;
 use crate::domain::time::Ts;
 use crate::error::not_found;
 
@@ -27,7 +28,7 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<Change> {
         policy_id: r.get(5)?,
         ci_host: r.get(6)?,
         proposal: proposal.and_then(|p| serde_json::from_str(&p).ok()),
-        new_ci: r.get(8)?,
+        new_ci: r.get::<_, Option<String>>(8)?.as_deref().map(ci_of_json),
         based_on: r.get(9)?,
         state: r.get(10)?,
         risk: r.get(11)?,
@@ -78,7 +79,7 @@ pub fn insert(conn: &Connection, c: &Change) -> Result<i64> {
             c.policy_id,
             c.ci_host,
             proposal_json(c)?,
-            c.new_ci,
+            c.new_ci.as_ref().map(ci_json),
             c.based_on,
             c.state,
             c.risk,
@@ -171,4 +172,24 @@ pub fn timeline(conn: &Connection, change_id: i64) -> Result<Vec<LogLine>> {
         })
     })?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// A request's new CI as stored: its host, kind, tier, OS and role.
+fn ci_json(n: &CiSpec) -> String {
+    serde_json::json!({"host": n.host, "kind": n.kind, "tier": n.tier, "os": n.os, "role": n.role})
+        .to_string()
+}
+
+/// The new CI a request stored (what is missing: kind `other`, tier 3).
+fn ci_of_json(text: &str) -> CiSpec {
+    let n: serde_json::Value = serde_json::from_str(text).unwrap_or_default();
+    let text = |k: &str| n[k].as_str().map(str::to_string);
+    CiSpec {
+        host: text("host").unwrap_or_default(),
+        kind: text("kind").unwrap_or_else(|| "other".into()),
+        tier: n["tier"].as_i64().unwrap_or(3),
+        os: text("os"),
+        role: text("role"),
+        excluded: None,
+    }
 }
