@@ -6,8 +6,8 @@ use clap::Subcommand;
 use super::App;
 use crate::domain::time::parse_instant;
 use crate::error::rejected;
+use crate::ops::read::{self, AuditRow};
 use crate::output::{self, Tabular};
-use crate::store::audit::{self, AuditRow};
 
 #[derive(Debug, Subcommand)]
 pub enum Cmd {
@@ -85,7 +85,7 @@ pub fn run(app: &App, cmd: &Cmd) -> Result<u8> {
             }
             let cp = Checkpoint {
                 db: db_name(&store.path),
-                head: audit::head(&store.conn)?,
+                head: read::audit_head(&store)?,
                 wall_at: crate::clock::wall(),
             };
             let line = serde_json::to_string(&cp)?;
@@ -112,7 +112,7 @@ pub fn run(app: &App, cmd: &Cmd) -> Result<u8> {
             app.say(format!("checkpoint appended to {}", file.display()));
         }
         Cmd::Verify { since, deep } => {
-            let mut v = audit::verify(&store.conn)?;
+            let mut v = read::audit_verify(&store)?;
             if let Some(f) = since {
                 let text = std::fs::read_to_string(f)
                     .map_err(|e| anyhow::anyhow!("reading checkpoints {}: {e}", f.display()))?;
@@ -130,7 +130,7 @@ pub fn run(app: &App, cmd: &Cmd) -> Result<u8> {
                         continue;
                     }
                     found += 1;
-                    let problems = audit::against_checkpoint(&store.conn, &cp.head, cp.wall_at)?;
+                    let problems = read::audit_against(&store, &cp.head, cp.wall_at)?;
                     if !problems.is_empty() && v.ok {
                         v.ok = false;
                         v.problem = Some(format!(
@@ -152,7 +152,7 @@ pub fn run(app: &App, cmd: &Cmd) -> Result<u8> {
             let chain_ok = v.ok;
             let mut tables = None;
             if *deep && v.ok {
-                let found = crate::ops::deep::verify(&store.conn)?;
+                let found = crate::ops::deep::verify(&store)?;
                 tables = Some(if found.is_empty() {
                     "match the audit log"
                 } else {
@@ -209,7 +209,7 @@ pub fn run(app: &App, cmd: &Cmd) -> Result<u8> {
                 .map(|s| parse_instant(s).map_err(|e| rejected(format!("--since: {e}"))))
                 .transpose()?
                 .map(|t| t.timestamp());
-            output::list(app.format(), &audit::list(&store.conn, etype, eid, since)?)?;
+            output::list(app.format(), &read::audit_rows(&store, etype, eid, since)?)?;
         }
     }
     Ok(0)
@@ -221,7 +221,7 @@ struct Checkpoint {
     /// The database it anchors (its path as opened), so one file serves several.
     db: String,
     #[serde(flatten)]
-    head: audit::Head,
+    head: read::Head,
     wall_at: i64,
 }
 

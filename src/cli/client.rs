@@ -8,8 +8,8 @@ use crate::domain::client::SlaTier;
 use crate::domain::plan::ClientSpec;
 use crate::error::rejected;
 use crate::ops::client::{self, ClientEdit};
+use crate::ops::read::{self, ClientRow};
 use crate::output::{self, Tabular};
-use crate::store::clients::{self as store_clients, ClientRow};
 
 #[derive(Debug, Subcommand)]
 pub enum Cmd {
@@ -101,8 +101,8 @@ pub fn run(app: &App, cmd: &Cmd) -> Result<u8> {
             app.say(format!("added client {}", row.code));
             show(app, &row)?;
         }
-        Cmd::List => output::list(app.format(), &store_clients::list(&store.conn)?)?,
-        Cmd::Show { code } => show(app, &store_clients::get(&store.conn, code)?)?,
+        Cmd::List => output::list(app.format(), &read::clients(&store)?)?,
+        Cmd::Show { code } => show(app, &read::client(&store, code)?)?,
         Cmd::Edit {
             code,
             name,

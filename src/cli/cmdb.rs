@@ -8,9 +8,8 @@ use clap::Subcommand;
 use super::{split_ref, App};
 use crate::domain::plan::CiSpec;
 use crate::ops::cmdb::{self, CiEdit};
+use crate::ops::read::{self, CiRow};
 use crate::output::{self, Tabular};
-use crate::store::cis::{self as store_cis, CiRow};
-use crate::store::clients;
 
 #[derive(Debug, Subcommand)]
 pub enum Cmd {
@@ -134,12 +133,8 @@ pub fn run(app: &App, cmd: &Cmd) -> Result<u8> {
             client,
             unprotected,
         } => {
-            let client_id = client
-                .as_deref()
-                .map(|c| clients::get(&store.conn, c))
-                .transpose()?
-                .map(|c| c.id);
-            let rows: Vec<CiRow> = store_cis::list(&store.conn, client_id)?
+            let client_id = read::client_id(&store, client.as_deref())?;
+            let rows: Vec<CiRow> = read::cis(&store, client_id)?
                 .into_iter()
                 .filter(|c| !unprotected || c.backup_status == "unprotected")
                 .collect();

@@ -10,10 +10,9 @@ use super::{split_ref, App};
 use crate::domain::time::{local_display, parse_instant};
 use crate::error::rejected;
 use crate::ops::correct;
+use crate::ops::read::{self, Store, TicketFilter as Filter};
 use crate::ops::views::TicketView;
 use crate::output::{self, Tabular};
-use crate::store::clients;
-use crate::store::tickets::{self, Filter};
 
 #[derive(Debug, Subcommand)]
 pub enum Cmd {
@@ -130,7 +129,7 @@ impl Tabular for Row {
 }
 
 /// Open corrective tickets and incidents as table rows (the morning view's list).
-pub fn open_rows(store: &crate::store::Store, now: i64) -> Result<Vec<Row>> {
+pub fn open_rows(store: &Store, now: i64) -> Result<Vec<Row>> {
     rows(
         store,
         &Filter {
@@ -141,9 +140,9 @@ pub fn open_rows(store: &crate::store::Store, now: i64) -> Result<Vec<Row>> {
     )
 }
 
-fn rows(store: &crate::store::Store, f: &Filter, now: i64) -> Result<Vec<Row>> {
+fn rows(store: &Store, f: &Filter, now: i64) -> Result<Vec<Row>> {
     let zones = zones(store)?;
-    Ok(tickets::list(&store.conn, f)?
+    Ok(read::tickets(store, f)?
         .into_iter()
         .map(|t| {
             let tz = zones.get(&t.client).copied().unwrap_or(chrono_tz::UTC);
@@ -152,15 +151,15 @@ fn rows(store: &crate::store::Store, f: &Filter, now: i64) -> Result<Vec<Row>> {
         .collect())
 }
 
-fn zones(store: &crate::store::Store) -> Result<HashMap<String, Tz>> {
-    Ok(clients::list(&store.conn)?
+fn zones(store: &Store) -> Result<HashMap<String, Tz>> {
+    Ok(read::clients(store)?
         .into_iter()
         .map(|c| (c.code.clone(), c.tz()))
         .collect())
 }
 
-fn show_one(app: &App, store: &crate::store::Store, id: i64, now: i64) -> Result<()> {
-    let d = correct::show(&store.conn, id, now)?;
+fn show_one(app: &App, store: &Store, id: i64, now: i64) -> Result<()> {
+    let d = correct::show(store, id, now)?;
     let tz = zones(store)?
         .get(&d.ticket.client)
         .copied()
@@ -257,7 +256,7 @@ pub fn run(app: &App, cmd: &Cmd) -> Result<u8> {
                 }
             }
             if let Some(c) = client {
-                f.client_id = Some(clients::get(&store.conn, c)?.id);
+                f.client_id = Some(read::client(&store, c)?.id);
             }
             if let Some(s) = since {
                 f.updated_since = Some(

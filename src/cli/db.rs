@@ -79,7 +79,7 @@ pub fn run(app: &App, cmd: &Cmd) -> Result<u8> {
                                     {
                                         what.push(format!("runs {} (events say {})", s.runs, f.runs));
                                     }
-                                    let occ = |c: &crate::store::events::RunCounts| {
+                                    let occ = |c: &crate::ops::read::RunCounts| {
                                         format!(
                                             "{} expected: {} ok, {} warning, {} failed, {} missed",
                                             c.expected, c.occ_success, c.occ_warning, c.occ_failed, c.occ_missed

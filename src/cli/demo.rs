@@ -7,8 +7,8 @@ use anyhow::{Context, Result};
 use super::App;
 use crate::error::refused;
 use crate::ops::demo;
+use crate::ops::read::{self, Store};
 use crate::output;
-use crate::store::{self, cis, clients, Store};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -39,7 +39,7 @@ pub fn run(app: &App, args: &Args) -> Result<u8> {
     let ctx = app.ctx("demo")?;
     let mut built = None;
     if path.exists() {
-        if !store::peek_demo_mark(&path).unwrap_or(false) {
+        if !demo::peek_mark(&path).unwrap_or(false) {
             return Err(refused(format!(
                 "{} exists and is not a bmctl demo database; refusing to touch it (give another --db)",
                 path.display()
@@ -153,7 +153,7 @@ fn morning_view(app: &App, store: &Store, now: i64) -> Result<()> {
         open.len()
     ))?;
     output::list(app.format(), &open)?;
-    let unmatched = crate::store::events::unmatched_jobs(&store.conn, None)?;
+    let unmatched = read::unmatched_jobs(store, None)?;
     if !unmatched.is_empty() {
         let names: Vec<String> = unmatched
             .iter()
@@ -165,8 +165,8 @@ fn morning_view(app: &App, store: &Store, now: i64) -> Result<()> {
         ))?;
     }
     output::text("\nClients\n")?;
-    output::list(app.format(), &clients::list(&store.conn)?)?;
-    let gaps: Vec<_> = cis::list(&store.conn, None)?
+    output::list(app.format(), &read::clients(store)?)?;
+    let gaps: Vec<_> = read::cis(store, None)?
         .into_iter()
         .filter(|c| c.backup_status == "unprotected")
         .collect();

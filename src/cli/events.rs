@@ -13,9 +13,8 @@ use crate::ingest::neutral::InputFormat;
 use crate::ingest::{borg, restic};
 use crate::input::Shape;
 use crate::ops::events::{self, Summary, Target};
+use crate::ops::read::{self, EventFilter as Filter, EventView};
 use crate::output::{self, Tabular};
-use crate::store::events::{self as store_events, EventView, Filter};
-use crate::store::{clients, policies};
 
 #[derive(Debug, Subcommand)]
 pub enum Cmd {
@@ -123,7 +122,7 @@ pub enum Tool {
     },
 }
 
-impl Tabular for crate::store::exclusions::Exclusion {
+impl Tabular for read::Exclusion {
     fn headers() -> Vec<&'static str> {
         vec![
             "id",
@@ -322,17 +321,15 @@ pub fn run(app: &App, cmd: &Cmd) -> Result<u8> {
                     let zone = match (tz, &args.job, &args.client) {
                         (Some(z), _, _) => crate::domain::time::parse_tz(z)
                             .map_err(|e| rejected(format!("--tz: {e}")))?,
-                        (None, Some(j), _) => {
-                            clients::get(&store.conn, split_ref("--job", j)?.0)?.tz()
-                        }
-                        (None, None, Some(c)) => clients::get(&store.conn, c)?.tz(),
+                        (None, Some(j), _) => read::client(&store, split_ref("--job", j)?.0)?.tz(),
+                        (None, None, Some(c)) => read::client(&store, c)?.tz(),
                         _ => chrono_tz::UTC,
                     };
                     let runs = borg::parse(&text, zone).map_err(|r| rejected(r.describe(&name)))?;
                     ("borg", args, runs)
                 }
             };
-            let evs = events::map_tool_runs(&store.conn, source, &target(args)?, runs, ctx.ts())?;
+            let evs = events::map_tool_runs(&store, source, &target(args)?, runs, ctx.ts())?;
             let s = events::ingest(&mut store, &ctx, &evs)?;
             print_summary(app, &s)?;
         }
@@ -343,7 +340,7 @@ pub fn run(app: &App, cmd: &Cmd) -> Result<u8> {
             reference,
         } => {
             let (c, j) = split_ref("CLIENT/JOB", job)?;
-            let tz = clients::get(&store.conn, c)?.tz();
+            let tz = read::client(&store, c)?.tz();
             let when = crate::domain::time::parse_instant_or_date(window, tz)
                 .map_err(|e| rejected(format!("--window: {e}")))?
                 .timestamp();
@@ -372,9 +369,9 @@ pub fn run(app: &App, cmd: &Cmd) -> Result<u8> {
         Cmd::Exclusions { client } => {
             let id = client
                 .as_deref()
-                .map(|c| clients::get(&store.conn, c).map(|c| c.id))
+                .map(|c| read::client(&store, c).map(|c| c.id))
                 .transpose()?;
-            let all = crate::store::exclusions::list(&store.conn, id, i64::MIN / 4, i64::MAX / 4)?;
+            let all = read::exclusions(&store, id, i64::MIN / 4, i64::MAX / 4)?;
             output::list(app.format(), &all)?;
         }
         Cmd::List {
@@ -399,13 +396,13 @@ pub fn run(app: &App, cmd: &Cmd) -> Result<u8> {
                 ..Filter::default()
             };
             if let Some(c) = client {
-                f.client_id = Some(clients::get(&store.conn, c)?.id);
+                f.client_id = Some(read::client(&store, c)?.id);
             }
             if let Some(j) = job {
                 let (c, j) = split_ref("--job", j)?;
-                let cl = clients::get(&store.conn, c)?;
+                let cl = read::client(&store, c)?;
                 f.client_id = Some(cl.id);
-                f.policy_id = Some(policies::get(&store.conn, cl.id, c, j)?.id);
+                f.policy_id = Some(read::policy(&store, &cl, j)?.id);
             }
             if let Some(s) = since {
                 f.since = Some(
@@ -414,7 +411,7 @@ pub fn run(app: &App, cmd: &Cmd) -> Result<u8> {
                         .timestamp(),
                 );
             }
-            output::list(app.format(), &store_events::list(&store.conn, &f)?)?;
+            output::list(app.format(), &read::events(&store, &f)?)?;
         }
     }
     Ok(0)

@@ -12,8 +12,8 @@ use crate::domain::policy::{MatchRule, Retention};
 use crate::domain::time::{parse_duration, parse_instant_or_date, rfc3339};
 use crate::error::rejected;
 use crate::ops::macd::{self, DeleteTerms, Request, Why};
+use crate::ops::read::{self, Store};
 use crate::output::{self, Tabular};
-use crate::store::{changes, clients};
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct Common {
@@ -291,7 +291,7 @@ pub fn add_proposal(a: &AddArgs, tz: &str) -> Result<PolicySpec> {
     Ok(p)
 }
 
-fn show(app: &App, store: &crate::store::Store, id: i64) -> Result<()> {
+fn show(app: &App, store: &Store, id: i64) -> Result<()> {
     let d = macd::show(store, id)?;
     if app.format() != output::Format::Table {
         return output::show(app.format(), &d, &[]);
@@ -378,7 +378,7 @@ pub fn run(app: &App, cmd: &Cmd) -> Result<u8> {
                     .client
                     .clone()
                     .ok_or_else(|| rejected("--client is required"))?;
-                let tz = clients::get(&store.conn, &client)?.timezone;
+                let tz = read::client(&store, &client)?.timezone;
                 let input = crate::input::take(f, crate::input::Shape::Document("a policy file"))?;
                 let (name, text) = (input.name.clone(), input.text()?);
                 (
@@ -389,7 +389,7 @@ pub fn run(app: &App, cmd: &Cmd) -> Result<u8> {
             } else {
                 let a = complete_add(app, a)?;
                 let client = a.client.clone().unwrap_or_default();
-                let tz = clients::get(&store.conn, &client)?.timezone;
+                let tz = read::client(&store, &client)?.timezone;
                 (client, add_proposal(&a, &tz)?, a)
             };
             let new_ci = if a.new_ci {
@@ -529,14 +529,10 @@ pub fn run(app: &App, cmd: &Cmd) -> Result<u8> {
             client,
             state,
         } => {
-            let client_id = client
-                .as_deref()
-                .map(|c| clients::get(&store.conn, c))
-                .transpose()?
-                .map(|c| c.id);
+            let client_id = read::client_id(&store, client.as_deref())?;
             output::list(
                 app.format(),
-                &changes::list(&store.conn, client_id, state.as_deref(), *open)?,
+                &read::changes(&store, client_id, state.as_deref(), *open)?,
             )?;
         }
         Cmd::Show { id } => show(app, &store, *id)?,
@@ -567,8 +563,8 @@ pub fn run(app: &App, cmd: &Cmd) -> Result<u8> {
             reason,
         } => {
             let ctx = app.ctx("macd implement")?;
-            let ch = changes::get(&store.conn, *id)?;
-            let tz = clients::get_by_id(&store.conn, ch.client_id)?.tz();
+            let ch = read::change(&store, *id)?;
+            let tz = read::client_by_id(&store, ch.client_id)?.tz();
             let retain_until = retain_until
                 .as_deref()
                 .map(|d| {

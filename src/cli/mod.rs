@@ -28,9 +28,9 @@ use clap::{CommandFactory, Parser, Subcommand};
 
 use crate::config::Config;
 use crate::error::rejected;
+use crate::ops::read::Store;
 use crate::ops::Ctx;
 use crate::output::Format;
-use crate::store::Store;
 
 const AFTER_HELP: &str = "Examples:
   bmctl demo                                  build a demo database and show the morning view
@@ -154,7 +154,7 @@ impl App {
         let mut store = Store::open(&path, self.busy_timeout())?;
         store.now_overridden = self.cli.now.is_some();
         // bmctl makes its databases 0600; one others may read holds clients' data
-        if let Some(m) = crate::store::file_mode(&path).filter(|m| m & 0o077 != 0) {
+        if let Some(m) = crate::ops::read::file_mode(&path).filter(|m| m & 0o077 != 0) {
             self.say(format!(
                 "bmctl: warning: database {} has mode {m:04o}: others may read it; fix with `chmod 600 {0}`",
                 path.display()
@@ -281,7 +281,7 @@ fn dispatch(app: &App) -> Result<u8> {
             app.say(format!(
                 "database {} is ready (schema version {})",
                 store.path.display(),
-                crate::store::schema::VERSION
+                crate::ops::read::SCHEMA_VERSION
             ));
             Ok(0)
         }

@@ -8,8 +8,8 @@ use super::{split_ref, App};
 use crate::domain::time::{local_display, parse_instant};
 use crate::error::rejected;
 use crate::ops::pause::{self, Target};
+use crate::ops::read::{self, PauseRow};
 use crate::output::{self, Tabular};
-use crate::store::pauses::{self, PauseRow};
 
 #[derive(Debug, clap::Args)]
 #[command(
@@ -95,10 +95,7 @@ pub fn run(app: &App, args: &Args) -> Result<u8> {
     match &args.cmd {
         Some(Cmd::List { all }) => {
             let now = app.ctx("pause list")?.ts();
-            output::list(
-                app.format(),
-                &pauses::list(&store.conn, now, i64::MAX, *all)?,
-            )?;
+            output::list(app.format(), &read::pauses(&store, now, i64::MAX, *all)?)?;
         }
         Some(Cmd::End { id }) => {
             let p = pause::end(&mut store, &app.ctx("pause end")?, *id)?;

@@ -9,8 +9,8 @@ use super::App;
 use crate::domain::plan::DiffLine;
 use crate::domain::time::local_display;
 use crate::ops::plan::{self, PolicyView};
+use crate::ops::read::{self, VersionRow};
 use crate::output::{self, Tabular};
-use crate::store::plans::VersionRow;
 
 #[derive(Debug, Subcommand)]
 pub enum Cmd {
@@ -178,9 +178,9 @@ pub fn run(app: &App, cmd: &Cmd) -> Result<u8> {
                 output::show(app.format(), &out, &[])?;
             }
         }
-        Cmd::Export { client } => output::text(&plan::export(&store.conn, client)?)?,
+        Cmd::Export { client } => output::text(&plan::export(&store, client)?)?,
         Cmd::Show { client } => {
-            let view = plan::show(&store.conn, client, &app.ctx("plan show")?)?;
+            let view = plan::show(&store, client, &app.ctx("plan show")?)?;
             match app.format() {
                 output::Format::Table => {
                     output::text(&format!(
@@ -195,9 +195,7 @@ pub fn run(app: &App, cmd: &Cmd) -> Result<u8> {
                 output::Format::Csv => output::list(app.format(), &view.policies)?,
             }
         }
-        Cmd::History { client } => {
-            output::list(app.format(), &plan::history(&store.conn, client)?)?
-        }
+        Cmd::History { client } => output::list(app.format(), &plan::history(&store, client)?)?,
         Cmd::Review {
             client,
             all_clients,
@@ -224,10 +222,7 @@ pub fn run(app: &App, cmd: &Cmd) -> Result<u8> {
             }
             let codes: Vec<String> = match (client, all_clients) {
                 (Some(c), _) => vec![c.clone()],
-                _ => crate::store::clients::list(&store.conn)?
-                    .into_iter()
-                    .map(|c| c.code)
-                    .collect(),
+                _ => read::clients(&store)?.into_iter().map(|c| c.code).collect(),
             };
             // With --all-clients one client's failure is reported and the
             // rest still get their review; the exit code says some failed.
@@ -286,7 +281,7 @@ pub fn run(app: &App, cmd: &Cmd) -> Result<u8> {
             output::list(app.format(), &risks)?;
         }
         Cmd::Diff { client, v1, v2 } => {
-            let lines = plan::diff(&store.conn, client, *v1, *v2)?;
+            let lines = plan::diff(&store, client, *v1, *v2)?;
             if lines.is_empty() {
                 app.say(format!(
                     "versions {v1} and {v2} of {client}'s plan are the same"

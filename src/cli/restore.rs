@@ -8,10 +8,9 @@ use clap::Subcommand;
 use super::{split_ref, App};
 use crate::domain::time::{format_age, format_duration, local_display, parse_instant};
 use crate::error::rejected;
+use crate::ops::read::{self, AttemptView};
 use crate::ops::restore::{self, Latest, Report};
 use crate::output::{self, Tabular};
-use crate::store::recovery::{self, AttemptView};
-use crate::store::{clients, policies};
 
 #[derive(Debug, Subcommand)]
 pub enum Cmd {
@@ -220,22 +219,15 @@ pub fn run(app: &App, cmd: &Cmd) -> Result<u8> {
                 )?;
                 return Ok(0);
             }
-            let mut client_id = client
-                .as_deref()
-                .map(|c| clients::get(&store.conn, c))
-                .transpose()?
-                .map(|c| c.id);
+            let mut client_id = read::client_id(&store, client.as_deref())?;
             let mut policy_id = None;
             if let Some(j) = job {
                 let (c, j) = split_ref("--job", j)?;
-                let cl = clients::get(&store.conn, c)?;
+                let cl = read::client(&store, c)?;
                 client_id = Some(cl.id);
-                policy_id = Some(policies::get(&store.conn, cl.id, c, j)?.id);
+                policy_id = Some(read::policy(&store, &cl, j)?.id);
             }
-            output::list(
-                app.format(),
-                &recovery::list(&store.conn, client_id, policy_id)?,
-            )?;
+            output::list(app.format(), &read::attempts(&store, client_id, policy_id)?)?;
             Ok(0)
         }
     }

@@ -10,10 +10,10 @@ use super::App;
 use crate::domain::task::Template;
 use crate::domain::time::{format_duration, local_display, parse_duration, parse_instant};
 use crate::error::rejected;
+use crate::ops::read::{self, Store};
 use crate::ops::tasks::{self, DueFilter, TaskView};
 use crate::ops::views::TicketView;
 use crate::output::{self, Tabular};
-use crate::store::{audit, clients, templates};
 
 // One value parsed once per process: the size of the largest variant does not matter.
 #[allow(clippy::large_enum_variant)]
@@ -329,31 +329,13 @@ struct TemplateFile {
     template: Vec<FileTemplate>,
 }
 
-fn save(app: &App, store: &mut crate::store::Store, t: &Template, command: &str) -> Result<()> {
-    let ctx = app.ctx(command)?;
-    let tx = store.write()?;
-    let client_id = match &t.client {
-        Some(c) => Some(clients::get(&tx, c)?.id),
-        None => None,
-    };
-    let before = templates::find(&tx, &t.name)?;
-    templates::upsert(&tx, t, client_id)?;
-    let after = templates::get(&tx, &t.name)?;
-    audit::record(
-        &tx,
-        &ctx.who(),
-        "task_template",
-        &t.name,
-        before.as_ref().map(|b| b as &dyn audit::erased::Json),
-        Some(&after),
-    )?;
-    tx.commit()?;
-    Ok(())
+fn save(app: &App, store: &mut Store, t: &Template, command: &str) -> Result<()> {
+    tasks::save_template(store, &app.ctx(command)?, t)
 }
 
-fn print_task(app: &App, store: &crate::store::Store, id: i64, now: i64) -> Result<()> {
-    let d = crate::ops::correct::show(&store.conn, id, now)?;
-    let t = crate::store::tickets::get(&store.conn, id)?;
+fn print_task(app: &App, store: &Store, id: i64, now: i64) -> Result<()> {
+    let d = crate::ops::correct::show(store, id, now)?;
+    let t = read::ticket(store, id)?;
     if app.format() != output::Format::Table {
         #[derive(serde::Serialize)]
         struct View<'a> {
@@ -374,7 +356,7 @@ fn print_task(app: &App, store: &crate::store::Store, id: i64, now: i64) -> Resu
             &[],
         );
     }
-    let tz = clients::get(&store.conn, &t.client)?.tz();
+    let tz = read::client(store, &t.client)?.tz();
     let mut out = format!(
         "task #{} {}\nstatus {}{}, due {}, assignee {}\n",
         t.id,
@@ -504,9 +486,9 @@ pub fn run(app: &App, cmd: &Cmd) -> Result<u8> {
         Cmd::Reopen { id } => Some(tasks::reopen(&mut store, &app.ctx("tasks reopen")?, *id)?),
         Cmd::Templates(t) => {
             match t {
-                TemplateCmd::List => output::list(app.format(), &templates::list(&store.conn)?)?,
+                TemplateCmd::List => output::list(app.format(), &read::templates(&store)?)?,
                 TemplateCmd::Add { name, args } => {
-                    if templates::find(&store.conn, name)?.is_some() {
+                    if read::find_template(&store, name)?.is_some() {
                         return Err(crate::error::refused(format!("template '{name}' exists; change it with `bmctl tasks templates edit {name}`")));
                     }
                     let mut t = blank(name, now);
@@ -520,12 +502,12 @@ pub fn run(app: &App, cmd: &Cmd) -> Result<u8> {
                     app.say(format!("added template {name}"));
                 }
                 TemplateCmd::Edit { name, args } => {
-                    let mut t = templates::get(&store.conn, name)?;
+                    let mut t = read::template(&store, name)?;
                     apply(&mut t, args)?;
                     save(app, &mut store, &t, "tasks templates edit")?;
                 }
                 TemplateCmd::Disable { name } => {
-                    let mut t = templates::get(&store.conn, name)?;
+                    let mut t = read::template(&store, name)?;
                     t.status = "disabled".into();
                     save(app, &mut store, &t, "tasks templates disable")?;
                     app.say(format!("template {name} disabled: no new tasks from it"));
@@ -543,7 +525,7 @@ pub fn run(app: &App, cmd: &Cmd) -> Result<u8> {
                     })?;
                     let mut all = Vec::new();
                     for (i, f) in parsed.template.iter().enumerate() {
-                        let mut t = templates::find(&store.conn, &f.name)?
+                        let mut t = read::find_template(&store, &f.name)?
                             .unwrap_or_else(|| blank(&f.name, now));
                         let args = TemplateArgs {
                             title: Some(f.title.clone()),

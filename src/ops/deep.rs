@@ -46,7 +46,8 @@ const NAMED: usize = 20;
 
 /// What the business rows hold that their audit rows do not say, one line
 /// per difference; empty when everything agrees.
-pub fn verify(conn: &Connection) -> Result<Vec<String>> {
+pub fn verify(store: &crate::store::Store) -> Result<Vec<String>> {
+    let conn = &store.conn;
     let mut problems = Vec::new();
     // tickets are most of the log: replayed on their own, then the rest
     // (memory: one group's replayed objects, the table's rows one at a time)

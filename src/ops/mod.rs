@@ -20,6 +20,7 @@ pub mod macd;
 pub mod occurrences;
 pub mod pause;
 pub mod plan;
+pub mod read;
 pub mod restore;
 pub mod review;
 pub mod risks;

@@ -182,7 +182,8 @@ pub fn import(
     })
 }
 
-pub fn export(conn: &Connection, code: &str) -> Result<String> {
+pub fn export(store: &Store, code: &str) -> Result<String> {
+    let conn = &store.conn;
     let c = clients::get(conn, code)?;
     Ok(current_plan(conn, &c)?.to_toml())
 }
@@ -217,7 +218,8 @@ pub struct PlanView {
     pub policies: Vec<PolicyView>,
 }
 
-pub fn show(conn: &Connection, code: &str, ctx: &Ctx) -> Result<PlanView> {
+pub fn show(store: &Store, code: &str, ctx: &Ctx) -> Result<PlanView> {
+    let conn = &store.conn;
     let c = clients::get(conn, code)?;
     let tz = c.tz();
     let mut out = Vec::new();
@@ -254,7 +256,8 @@ pub fn show(conn: &Connection, code: &str, ctx: &Ctx) -> Result<PlanView> {
     })
 }
 
-pub fn history(conn: &Connection, code: &str) -> Result<Vec<plans::VersionRow>> {
+pub fn history(store: &Store, code: &str) -> Result<Vec<plans::VersionRow>> {
+    let conn = &store.conn;
     let c = clients::get(conn, code)?;
     plans::list(conn, c.id)
 }
@@ -269,7 +272,8 @@ fn version_plan(conn: &Connection, client: &ClientRow, v: i64) -> Result<Plan> {
     Ok(parse_plan(&text, &format!("{} plan version {v}", client.code))?.plan)
 }
 
-pub fn diff(conn: &Connection, code: &str, v1: i64, v2: i64) -> Result<Vec<DiffLine>> {
+pub fn diff(store: &Store, code: &str, v1: i64, v2: i64) -> Result<Vec<DiffLine>> {
+    let conn = &store.conn;
     let c = clients::get(conn, code)?;
     Ok(plan::diff(
         &version_plan(conn, &c, v1)?,

@@ -101,10 +101,10 @@ pub fn build(
         .map(|(f, t)| kpi::compute(store, Some(client), f, t, reading))
         .collect::<Result<Vec<_>>>()?;
     let mut plan_changes = Vec::new();
-    for v in plan::history(&store.conn, client)? {
+    for v in plan::history(store, client)? {
         if v.created_at.0 >= from && v.created_at.0 < to {
             let diff = if v.version > 1 {
-                plan::diff(&store.conn, client, v.version - 1, v.version)?
+                plan::diff(store, client, v.version - 1, v.version)?
             } else {
                 Vec::new()
             };

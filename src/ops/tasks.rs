@@ -398,3 +398,25 @@ pub fn compliance(
     let tasks = tickets::tasks_due_between(&store.conn, client_id, from, to)?;
     Ok(report::compliance(&tasks, now))
 }
+
+/// Add or replace a task template, audited.
+pub fn save_template(store: &mut Store, ctx: &Ctx, t: &Template) -> Result<()> {
+    let tx = store.write()?;
+    let client_id = match &t.client {
+        Some(c) => Some(clients::get(&tx, c)?.id),
+        None => None,
+    };
+    let before = templates::find(&tx, &t.name)?;
+    templates::upsert(&tx, t, client_id)?;
+    let after = templates::get(&tx, &t.name)?;
+    audit::record(
+        &tx,
+        &ctx.who(),
+        "task_template",
+        &t.name,
+        before.as_ref().map(|b| b as &dyn audit::erased::Json),
+        Some(&after),
+    )?;
+    tx.commit()?;
+    Ok(())
+}

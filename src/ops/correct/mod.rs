@@ -122,7 +122,8 @@ pub struct TicketDetail {
     pub timeline: Vec<Note>,
 }
 
-pub fn show(conn: &Connection, id: i64, now: i64) -> Result<TicketDetail> {
+pub fn show(store: &Store, id: i64, now: i64) -> Result<TicketDetail> {
+    let conn = &store.conn;
     let t = tickets::get(conn, id)?;
     Ok(TicketDetail {
         ticket: crate::ops::views::TicketView::new(t, now),

@@ -101,3 +101,9 @@ mod history;
 mod morning;
 use history::*;
 use morning::*;
+
+/// Whether the file at `path` is a demo database (read without opening it
+/// for writing).
+pub fn peek_mark(path: &std::path::Path) -> Result<bool> {
+    crate::store::peek_demo_mark(path)
+}

@@ -13,12 +13,13 @@ pub enum Target {
 
 /// Turn a tool's runs into events of `source`, mapped to policies.
 pub fn map_tool_runs(
-    conn: &Connection,
+    store: &Store,
     source: &str,
     target: &Target,
     runs: Vec<ToolRun>,
     ended_default: i64,
 ) -> Result<Vec<NewEvent>> {
+    let conn = &store.conn;
     let (client, fixed_job) = match target {
         Target::Job { client, job } => (client.clone(), Some(job.clone())),
         Target::Client(c) => (c.clone(), None),

@@ -256,7 +256,7 @@ fn play(runs: &[Run], checks: &[i64], batched: bool) -> Figures {
         }
     }
     // whatever late data did, the tables still re-derive from the audit log
-    let found = crate::ops::deep::verify(&store.conn).unwrap();
+    let found = crate::ops::deep::verify(&store).unwrap();
     assert!(found.is_empty(), "{found:#?}");
     figures(&store)
 }
