@@ -15,7 +15,6 @@ pub mod ops;
 pub mod output;
 pub mod process;
 pub mod prompt;
-pub mod report;
 pub mod store;
 
 #[cfg(test)]

@@ -1,10 +1,10 @@
 //! 05f.07 risk analysis: gather the facts of each client and run the rules
-//! of `report::risks`.
+//! of `domain::risks`.
 
 use anyhow::Result;
 
 use crate::domain::event::Status;
-use crate::report::risks::{self, CiFact, ClientFact, Limits, PolicyFact, Risk, Severity};
+use crate::domain::risks::{self, CiFact, ClientFact, Limits, PolicyFact, Risk, Severity};
 use crate::store::{cis, clients, events, kpi, policies, recovery, tickets, Store};
 
 const DAY: i64 = 86_400;

@@ -3,8 +3,8 @@
 use anyhow::Result;
 use rusqlite::Connection;
 
+use crate::domain::kpi::Attempt;
 use crate::domain::time::Ts;
-use crate::report::Attempt;
 
 /// When each proactive service ticket open at `end` was opened.
 pub fn open_at(conn: &Connection, client_id: Option<i64>, end: i64) -> Result<Vec<i64>> {

@@ -1,8 +1,6 @@
 //! KPI arithmetic as pure functions over plain structs: compute here, print
 //! elsewhere. Each formula is in its function's doc comment.
 
-pub mod risks;
-
 use serde::Serialize;
 
 /// What compliance needs of one task ticket.
