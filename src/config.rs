@@ -310,6 +310,101 @@ pub struct Config {
     pub file: Option<PathBuf>,
     /// `[assignees]`: default assignee per client code.
     pub assignees: BTreeMap<String, String>,
+    /// The settings, typed once at load: code reads fields, never keys.
+    pub s: Settings,
+}
+
+/// Every setting as its type (durations in seconds); see [`SETTINGS`] for
+/// what each means.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settings {
+    /// `database.path`; `None`: the platform data folder.
+    pub database_path: Option<PathBuf>,
+    pub busy_timeout_s: i64,
+    pub kpi_aged_after_s: i64,
+    pub check_batch_windows: i64,
+    pub check_default_max_runtime_s: i64,
+    pub tickets_escalate_after_failures: i64,
+    pub tickets_warnings_before_ticket: i64,
+    pub tickets_auto_resolve: bool,
+    pub tickets_reopen_within_s: i64,
+    pub ingest_max_future_s: i64,
+    pub ingest_silence_after_s: i64,
+    pub ingest_same_run_skew_s: i64,
+    /// `audit.checkpoint_file`; `None`: the state folder's.
+    pub audit_checkpoint_file: Option<PathBuf>,
+    pub audit_checkpoint_hook: Vec<String>,
+    pub health_check_within_s: i64,
+    pub health_generate_within_s: i64,
+    pub hooks: HookSettings,
+    /// Seconds until due, by SLA tier (bronze, silver, gold, platinum) and priority 1..4.
+    pub sla_s: [[i64; 4]; 4],
+    pub risks_min_success_percent: i64,
+    pub risks_growth_percent: i64,
+    pub risks_change_open_days: i64,
+    pub approval_allow_self_approval: bool,
+}
+
+/// `[hooks]`: a command per ticket event, and how long one may run.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct HookSettings {
+    pub on_open: Vec<String>,
+    pub on_escalate: Vec<String>,
+    pub on_reopen: Vec<String>,
+    pub on_resolve: Vec<String>,
+    pub on_task_overdue: Vec<String>,
+    pub timeout_s: i64,
+}
+
+impl Settings {
+    /// The typed settings of validated values by key.
+    fn of(values: &BTreeMap<&'static str, Effective>) -> Settings {
+        let raw = |k: &str| values[k].value.as_str();
+        let secs = |k: &str| parse_duration(raw(k)).unwrap_or(0);
+        let count = |k: &str| raw(k).parse::<i64>().unwrap_or(0);
+        let argv = |k: &str| serde_json::from_str(raw(k)).unwrap_or_default();
+        let path = |k: &str| Some(raw(k)).filter(|v| !v.is_empty()).map(PathBuf::from);
+        let mut sla_s = [[0; 4]; 4];
+        for (row, tier) in sla_s
+            .iter_mut()
+            .zip(["bronze", "silver", "gold", "platinum"])
+        {
+            for (p, due) in row.iter_mut().enumerate() {
+                *due = secs(&format!("sla.{tier}_p{}", p + 1));
+            }
+        }
+        Settings {
+            database_path: path("database.path"),
+            busy_timeout_s: secs("database.busy_timeout"),
+            kpi_aged_after_s: secs("kpi.aged_after"),
+            check_batch_windows: count("check.batch_windows"),
+            check_default_max_runtime_s: secs("check.default_max_runtime"),
+            tickets_escalate_after_failures: count("tickets.escalate_after_failures"),
+            tickets_warnings_before_ticket: count("tickets.warnings_before_ticket"),
+            tickets_auto_resolve: raw("tickets.auto_resolve") == "true",
+            tickets_reopen_within_s: secs("tickets.reopen_within"),
+            ingest_max_future_s: secs("ingest.max_future"),
+            ingest_silence_after_s: secs("ingest.silence_after"),
+            ingest_same_run_skew_s: secs("ingest.same_run_skew"),
+            audit_checkpoint_file: path("audit.checkpoint_file"),
+            audit_checkpoint_hook: argv("audit.checkpoint_hook"),
+            health_check_within_s: secs("health.check_within"),
+            health_generate_within_s: secs("health.generate_within"),
+            hooks: HookSettings {
+                on_open: argv("hooks.on_open"),
+                on_escalate: argv("hooks.on_escalate"),
+                on_reopen: argv("hooks.on_reopen"),
+                on_resolve: argv("hooks.on_resolve"),
+                on_task_overdue: argv("hooks.on_task_overdue"),
+                timeout_s: secs("hooks.timeout"),
+            },
+            sla_s,
+            risks_min_success_percent: count("risks.min_success_percent"),
+            risks_growth_percent: count("risks.growth_percent"),
+            risks_change_open_days: count("risks.change_open_days"),
+            approval_allow_self_approval: raw("approval.allow_self_approval") == "true",
+        }
+    }
 }
 
 fn check_value(key: &str, kind: Kind, value: &str) -> Result<()> {
@@ -451,38 +546,14 @@ impl Config {
             );
         }
         Ok(Config {
+            s: Settings::of(&values),
             values,
             file: path,
             assignees,
         })
     }
 
-    /// A setting's value as text.
-    pub fn raw_value(&self, key: &str) -> &str {
-        self.raw(key)
-    }
-
-    fn raw(&self, key: &str) -> &str {
-        // every known key has a value (its default at least): an unknown
-        // one is a misspelling in bmctl's own code, never a silent 0
-        match self.values.get(key) {
-            Some(e) => e.value.as_str(),
-            None => panic!("bmctl reads an unknown setting `{key}` (a bug: see SETTINGS)"),
-        }
-    }
-
-    /// A duration setting in seconds (validated at load).
-    pub fn secs(&self, key: &str) -> i64 {
-        parse_duration(self.raw(key)).unwrap_or(0)
-    }
-
-    /// A command-line setting (validated at load); empty when unset.
-    pub fn argv(&self, key: &str) -> Vec<String> {
-        serde_json::from_str(self.raw(key)).unwrap_or_default()
-    }
-
     /// Settings as they would be with no file, environment or flags.
-    /// (Also the fallback for thresholds read by name.)
     pub fn defaults() -> Config {
         let values = SETTINGS
             .iter()
@@ -498,31 +569,22 @@ impl Config {
             })
             .collect();
         Config {
+            s: Settings::of(&values),
             values,
             file: None,
             assignees: BTreeMap::new(),
         }
     }
 
-    /// A count setting (validated at load).
-    pub fn count(&self, key: &str) -> i64 {
-        self.raw(key).parse().unwrap_or(0)
-    }
-
-    pub fn flag(&self, key: &str) -> bool {
-        self.raw(key) == "true"
-    }
-
     /// The database path: flag, env, config file, else the platform data folder.
     /// Whether the database path is the platform default (nobody named one).
     pub fn db_path_is_default(&self) -> bool {
-        self.raw("database.path").is_empty()
+        self.s.database_path.is_none()
     }
 
     pub fn db_path(&self) -> Result<PathBuf> {
-        let set = self.raw("database.path");
-        if !set.is_empty() {
-            return Ok(PathBuf::from(set));
+        if let Some(set) = &self.s.database_path {
+            return Ok(set.clone());
         }
         let dir = dirs::data_dir()
             .ok_or_else(|| anyhow!("no data folder on this platform; give --db"))?;
@@ -540,46 +602,23 @@ impl Config {
 
 #[cfg(test)]
 mod tests {
-    use super::SETTINGS;
+    use super::*;
 
-    /// Every setting bmctl's code reads by name is one it knows: a
-    /// misspelt key fails here, not as a silent default at run time.
+    /// Every setting has a valid default, and the typed settings read them.
     #[test]
-    fn every_key_read_in_the_code_is_a_known_setting() {
-        fn walk(dir: &std::path::Path, out: &mut Vec<(String, String)>) {
-            for e in std::fs::read_dir(dir).unwrap() {
-                let p = e.unwrap().path();
-                if p.is_dir() {
-                    walk(&p, out);
-                } else if p.extension().is_some_and(|x| x == "rs") {
-                    let text = std::fs::read_to_string(&p).unwrap();
-                    for reader in [
-                        ".secs(\"",
-                        ".count(\"",
-                        ".flag(\"",
-                        ".argv(\"",
-                        ".raw_value(\"",
-                    ] {
-                        for (i, _) in text.match_indices(reader) {
-                            let rest = &text[i + reader.len()..];
-                            let key = &rest[..rest.find('"').unwrap()];
-                            out.push((p.display().to_string(), key.to_string()));
-                        }
-                    }
-                }
-            }
+    fn defaults_are_valid_and_typed() {
+        for st in SETTINGS {
+            check_value(st.key, st.kind, st.default).unwrap();
         }
-        let mut read = Vec::new();
-        walk(
-            &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src"),
-            &mut read,
+        let s = Config::defaults().s;
+        assert_eq!(s.database_path, None);
+        assert_eq!((s.busy_timeout_s, s.kpi_aged_after_s), (30, 7 * 86_400));
+        assert_eq!(
+            (s.tickets_escalate_after_failures, s.tickets_auto_resolve),
+            (3, true)
         );
-        assert!(read.len() > 20, "the scan finds the readers: {read:?}");
-        for (file, key) in read {
-            assert!(
-                SETTINGS.iter().any(|s| s.key == key),
-                "{file} reads `{key}`, which is not a setting"
-            );
-        }
+        assert_eq!(s.sla_s[3][0], 2 * 3_600, "platinum P1");
+        assert_eq!(s.hooks.timeout_s, 30);
+        assert!(s.hooks.on_open.is_empty());
     }
 }

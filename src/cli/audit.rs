@@ -90,7 +90,7 @@ pub fn run(app: &App, cmd: &Cmd) -> Result<u8> {
             };
             let line = serde_json::to_string(&cp)?;
             append_private(&file, &line)?;
-            let hook = app.config.argv("audit.checkpoint_hook");
+            let hook = app.config.s.audit_checkpoint_hook.clone();
             if let Some((cmd, args)) = hook.split_first() {
                 use std::io::Write;
                 let mut child = std::process::Command::new(cmd)
@@ -235,9 +235,8 @@ fn db_name(path: &std::path::Path) -> String {
 /// `audit.checkpoint_file`, else the platform's state folder: not the
 /// database's own folder.
 fn checkpoint_file(app: &App) -> Result<std::path::PathBuf> {
-    let set = app.config.raw_value("audit.checkpoint_file");
-    if !set.is_empty() {
-        return Ok(set.into());
+    if let Some(set) = &app.config.s.audit_checkpoint_file {
+        return Ok(set.clone());
     }
     Ok(dirs::state_dir()
         .or_else(dirs::data_local_dir)

@@ -35,8 +35,8 @@ pub fn run(app: &App, args: &Args) -> Result<u8> {
     let mut store = app.store()?;
     let ctx = app.ctx("check")?;
     let settings = Settings {
-        default_max_runtime_s: app.config.secs("check.default_max_runtime"),
-        batch_windows: app.config.count("check.batch_windows").max(1) as usize,
+        default_max_runtime_s: app.config.s.check_default_max_runtime_s,
+        batch_windows: app.config.s.check_batch_windows.max(1) as usize,
     };
     let report = check::run(&mut store, &ctx, &settings)?;
     if app.format() == output::Format::Table {

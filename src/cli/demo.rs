@@ -131,7 +131,7 @@ fn morning_view(app: &App, store: &Store, now: i64) -> Result<()> {
         Some(stale) => format!("\n{stale}\n"),
         None => format!(
             "\nbmctl itself: check and tasks generate ran, every client reported within {} — `bmctl health`\n",
-            crate::domain::time::format_duration(app.config.secs("ingest.silence_after"))
+            crate::domain::time::format_duration(app.config.s.ingest_silence_after_s)
         ),
     })?;
     let due = crate::ops::tasks::due(
@@ -182,8 +182,8 @@ fn morning_view(app: &App, store: &Store, now: i64) -> Result<()> {
         now,
         &crate::ops::kpi::Reading {
             now,
-            aged_after: app.config.secs("kpi.aged_after"),
-            max_runtime: app.config.secs("check.default_max_runtime"),
+            aged_after: app.config.s.kpi_aged_after_s,
+            max_runtime: app.config.s.check_default_max_runtime_s,
             bounds: crate::ops::kpi::Bounds::Exact,
         },
     )?;

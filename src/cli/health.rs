@@ -30,9 +30,9 @@ impl Tabular for Item {
 
 pub fn limits(app: &App) -> Limits {
     Limits {
-        check_within_s: app.config.secs("health.check_within"),
-        generate_within_s: app.config.secs("health.generate_within"),
-        silence_after_s: app.config.secs("ingest.silence_after"),
+        check_within_s: app.config.s.health_check_within_s,
+        generate_within_s: app.config.s.health_generate_within_s,
+        silence_after_s: app.config.s.ingest_silence_after_s,
     }
 }
 

@@ -157,8 +157,8 @@ pub fn run(app: &App, a: &Args) -> Result<u8> {
     let (from, to, how) = period(app, a, tz, now)?;
     let reading = kpi::Reading {
         now,
-        aged_after: app.config.secs("kpi.aged_after"),
-        max_runtime: app.config.secs("check.default_max_runtime"),
+        aged_after: app.config.s.kpi_aged_after_s,
+        max_runtime: app.config.s.check_default_max_runtime_s,
         bounds: how,
     };
     if a.by.is_some() {

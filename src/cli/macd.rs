@@ -541,7 +541,7 @@ pub fn run(app: &App, cmd: &Cmd) -> Result<u8> {
                 &mut store,
                 &app.ctx("macd approve")?,
                 *id,
-                app.config.flag("approval.allow_self_approval"),
+                app.config.s.approval_allow_self_approval,
                 *confirm_risk,
             )?;
             done(app, &c)?;

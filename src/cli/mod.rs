@@ -164,7 +164,7 @@ impl App {
     }
 
     pub fn busy_timeout(&self) -> std::time::Duration {
-        std::time::Duration::from_secs(self.config.secs("database.busy_timeout") as u64)
+        std::time::Duration::from_secs(self.config.s.busy_timeout_s as u64)
     }
 
     /// The invocation's time, actor and command name (for the audit).

@@ -234,8 +234,8 @@ pub fn run(app: &App, cmd: &Cmd) -> Result<u8> {
                     q,
                     &crate::ops::kpi::Reading {
                         now: ctx.ts(),
-                        aged_after: app.config.secs("kpi.aged_after"),
-                        max_runtime: app.config.secs("check.default_max_runtime"),
+                        aged_after: app.config.s.kpi_aged_after_s,
+                        max_runtime: app.config.s.check_default_max_runtime_s,
                         bounds: crate::ops::kpi::Bounds::LocalDays,
                     },
                     &crate::ops::risks::limits(&app.config),
@@ -275,7 +275,7 @@ pub fn run(app: &App, cmd: &Cmd) -> Result<u8> {
                 client.as_deref(),
                 min,
                 ctx.ts(),
-                app.config.secs("kpi.aged_after"),
+                app.config.s.kpi_aged_after_s,
                 &crate::ops::risks::limits(&app.config),
             )?;
             output::list(app.format(), &risks)?;

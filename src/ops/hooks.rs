@@ -30,12 +30,12 @@ pub struct Hooks {
 impl Hooks {
     pub fn from_config(c: &Config) -> Hooks {
         Hooks {
-            on_open: c.argv("hooks.on_open"),
-            on_escalate: c.argv("hooks.on_escalate"),
-            on_reopen: c.argv("hooks.on_reopen"),
-            on_resolve: c.argv("hooks.on_resolve"),
-            on_task_overdue: c.argv("hooks.on_task_overdue"),
-            timeout: Duration::from_secs(c.secs("hooks.timeout").max(1) as u64),
+            on_open: c.s.hooks.on_open.clone(),
+            on_escalate: c.s.hooks.on_escalate.clone(),
+            on_reopen: c.s.hooks.on_reopen.clone(),
+            on_resolve: c.s.hooks.on_resolve.clone(),
+            on_task_overdue: c.s.hooks.on_task_overdue.clone(),
+            timeout: Duration::from_secs(c.s.hooks.timeout_s.max(1) as u64),
         }
     }
 

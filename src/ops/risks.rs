@@ -11,11 +11,10 @@ const DAY: i64 = 86_400;
 
 /// The thresholds of the rules from config `[risks]`.
 pub fn limits(c: &crate::config::Config) -> Limits {
-    let pct = |k: &str, d: f64| c.raw_value(k).parse::<f64>().unwrap_or(d);
     Limits {
-        min_success_percent: pct("risks.min_success_percent", 95.0),
-        growth_percent: pct("risks.growth_percent", 25.0),
-        change_open_days: c.count("risks.change_open_days"),
+        min_success_percent: c.s.risks_min_success_percent as f64,
+        growth_percent: c.s.risks_growth_percent as f64,
+        change_open_days: c.s.risks_change_open_days,
     }
 }
 

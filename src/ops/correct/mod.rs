@@ -18,9 +18,7 @@ use crate::store::audit::{self, Actor};
 use crate::store::tickets::{self, Note};
 use crate::store::{clients, policies, Store};
 
-use crate::domain::automation::tickets::{
-    self as auto, Count, Effect, Logged, Occasion, SLA_TIERS,
-};
+use crate::domain::automation::tickets::{self as auto, Count, Effect, Logged, Occasion};
 pub use crate::domain::automation::tickets::{Rules, Subject};
 
 impl Default for Rules {
@@ -31,21 +29,16 @@ impl Default for Rules {
 
 impl Rules {
     pub fn from_config(c: &Config) -> Rules {
-        let mut sla = [[0; 4]; 4];
-        for (row, tier) in sla.iter_mut().zip(SLA_TIERS) {
-            for (p, due) in row.iter_mut().enumerate() {
-                *due = c.secs(&format!("sla.{tier}_p{}", p + 1));
-            }
-        }
+        let s = &c.s;
         Rules {
-            escalate_after: c.count("tickets.escalate_after_failures").max(1),
-            warnings_before: c.count("tickets.warnings_before_ticket").max(1),
-            auto_resolve: c.flag("tickets.auto_resolve"),
-            reopen_within_s: c.secs("tickets.reopen_within"),
-            max_future_s: c.secs("ingest.max_future"),
-            same_run_skew_s: c.secs("ingest.same_run_skew"),
-            default_max_runtime_s: c.secs("check.default_max_runtime"),
-            sla,
+            escalate_after: s.tickets_escalate_after_failures.max(1),
+            warnings_before: s.tickets_warnings_before_ticket.max(1),
+            auto_resolve: s.tickets_auto_resolve,
+            reopen_within_s: s.tickets_reopen_within_s,
+            max_future_s: s.ingest_max_future_s,
+            same_run_skew_s: s.ingest_same_run_skew_s,
+            default_max_runtime_s: s.check_default_max_runtime_s,
+            sla: s.sla_s,
             assignees: c.assignees.clone(),
         }
     }
