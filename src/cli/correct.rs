@@ -7,6 +7,7 @@ use chrono_tz::Tz;
 use clap::Subcommand;
 
 use super::{split_ref, App};
+use crate::domain::ticket::{TicketKind, TicketStatus};
 use crate::domain::time::{local_display, parse_instant};
 use crate::error::rejected;
 use crate::ops::correct;
@@ -107,12 +108,12 @@ impl Tabular for Row {
         let t = &self.0;
         vec![
             t.id.to_string(),
-            t.kind.clone(),
+            t.kind.to_string(),
             format!("P{}", t.priority),
             t.client.clone(),
             output::opt(&t.job),
             t.title.clone(),
-            t.status.clone(),
+            t.status.to_string(),
             format!("{}x", t.occurrences),
             output::opt(&t.assignee),
             output::opt(&t.psa_ref),
@@ -133,7 +134,7 @@ pub fn open_rows(store: &Store, now: i64) -> Result<Vec<Row>> {
     rows(
         store,
         &Filter {
-            kind: Some("corrective".into()),
+            kind: Some(TicketKind::Corrective),
             ..Filter::default()
         },
         now,
@@ -241,20 +242,34 @@ pub fn run(app: &App, cmd: &Cmd) -> Result<u8> {
             since,
             mine,
         } => {
+            let kind = match kind.as_deref().map(TicketKind::parse) {
+                None => TicketKind::Corrective,
+                Some(Some(k)) if k != TicketKind::Task => k,
+                _ => {
+                    return Err(rejected(format!(
+                        "--kind '{}' is not corrective or incident (tasks: `bmctl tasks due`)",
+                        kind.as_deref().unwrap_or_default()
+                    )))
+                }
+            };
+            let status = status
+                .as_deref()
+                .map(|s| {
+                    TicketStatus::parse(s).ok_or_else(|| {
+                        rejected(format!(
+                            "--status '{s}' is not one of {}",
+                            TicketStatus::WORDS.join(", ")
+                        ))
+                    })
+                })
+                .transpose()?;
             let mut f = Filter {
-                kind: Some(kind.clone().unwrap_or_else(|| "corrective".into())),
-                status: status.clone(),
+                kind: Some(kind),
+                status,
                 all: *all,
                 assignee: mine.then(|| app.actor()),
                 ..Filter::default()
             };
-            if let Some(k) = &f.kind {
-                if !["corrective", "incident"].contains(&k.as_str()) {
-                    return Err(rejected(format!(
-                        "--kind '{k}' is not corrective or incident (tasks: `bmctl tasks due`)"
-                    )));
-                }
-            }
             if let Some(c) = client {
                 f.client_id = Some(read::client(&store, c)?.id);
             }

@@ -176,7 +176,7 @@ impl Tabular for TaskView {
                 "-".into()
             },
             output::opt(&t.assignee),
-            t.status.clone(),
+            t.status.to_string(),
         ]
     }
 }

@@ -7,6 +7,49 @@ use serde::Serialize;
 
 use crate::error::refused;
 
+/// What a ticket is: a proactive task, a corrective ticket, an incident.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TicketKind {
+    Task,
+    Corrective,
+    Incident,
+}
+
+/// Where a ticket is in its state machine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TicketStatus {
+    Open,
+    InProgress,
+    Resolved,
+    Skipped,
+}
+
+macro_rules! words {
+    ($t:ty { $($v:ident = $s:literal),* }) => {
+        impl $t {
+            /// The word DESIGN, the database and JSON use.
+            pub fn as_str(self) -> &'static str {
+                match self { $(Self::$v => $s),* }
+            }
+            pub fn parse(word: &str) -> Option<Self> {
+                match word { $($s => Some(Self::$v),)* _ => None }
+            }
+            /// Every word, for messages.
+            pub const WORDS: &'static [&'static str] = &[$($s),*];
+        }
+        impl std::fmt::Display for $t {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+words!(TicketKind { Task = "task", Corrective = "corrective", Incident = "incident" });
+words!(TicketStatus { Open = "open", InProgress = "in_progress", Resolved = "resolved", Skipped = "skipped" });
+
 /// Root-cause categories a person resolves a corrective ticket with.
 pub const CAUSES: &[&str] = &[
     "media",
@@ -50,7 +93,7 @@ pub fn priority_for(tier: Option<i64>, incident: bool) -> i64 {
 #[derive(Debug, Clone, Serialize)]
 pub struct Ticket {
     pub id: i64,
-    pub kind: String,
+    pub kind: TicketKind,
     pub class: Option<String>,
     #[serde(skip)]
     pub client_id: i64,
@@ -65,7 +108,7 @@ pub struct Ticket {
     pub policy_id: Option<i64>,
     pub job: Option<String>,
     pub title: String,
-    pub status: String,
+    pub status: TicketStatus,
     pub priority: i64,
     pub assignee: Option<String>,
     pub opened_at: i64,
@@ -103,7 +146,7 @@ pub struct ChecklistItem {
 impl Ticket {
     /// A new open ticket; the caller fills in what it is about.
     pub fn new(
-        kind: &str,
+        kind: TicketKind,
         client_id: i64,
         client: &str,
         title: String,
@@ -112,7 +155,7 @@ impl Ticket {
     ) -> Ticket {
         Ticket {
             id: 0,
-            kind: kind.into(),
+            kind,
             class: None,
             client_id,
             client: client.into(),
@@ -122,7 +165,7 @@ impl Ticket {
             policy_id: None,
             job: None,
             title,
-            status: "open".into(),
+            status: TicketStatus::Open,
             priority,
             assignee: None,
             opened_at: now,
@@ -148,7 +191,7 @@ impl Ticket {
     }
 
     pub fn is_open(&self) -> bool {
-        matches!(self.status.as_str(), "open" | "in_progress")
+        matches!(self.status, TicketStatus::Open | TicketStatus::InProgress)
     }
 
     fn name(&self) -> String {
@@ -156,7 +199,7 @@ impl Ticket {
     }
 
     fn verb(&self) -> &'static str {
-        if self.kind == "task" {
+        if self.kind == TicketKind::Task {
             "tasks"
         } else {
             "correct"
@@ -164,7 +207,7 @@ impl Ticket {
     }
 
     pub fn start(&mut self, now: i64) -> Result<()> {
-        if self.status != "open" {
+        if self.status != TicketStatus::Open {
             let help = if self.is_open() {
                 format!(
                     "it is being worked already; resolve it with `bmctl {} resolve {}`",
@@ -184,7 +227,7 @@ impl Ticket {
                 self.status
             )));
         }
-        self.status = "in_progress".into();
+        self.status = TicketStatus::InProgress;
         self.started_at = Some(now);
         self.updated_at = now;
         Ok(())
@@ -200,7 +243,7 @@ impl Ticket {
                 self.id
             )));
         }
-        self.status = "resolved".into();
+        self.status = TicketStatus::Resolved;
         self.cause = Some(cause.to_string());
         self.resolution = Some(fix.to_string());
         self.resolved_at = Some(now);
@@ -217,14 +260,14 @@ impl Ticket {
                 self.id
             )));
         }
-        if self.kind != "corrective" {
+        if self.kind != TicketKind::Corrective {
             return Err(refused(format!(
                 "cannot escalate {}: it is a '{}', and only corrective tickets escalate to incidents",
                 self.name(),
                 self.kind
             )));
         }
-        self.kind = "incident".into();
+        self.kind = TicketKind::Incident;
         self.priority = (self.priority - 1).max(1);
         self.updated_at = now;
         Ok(())
@@ -238,7 +281,7 @@ impl Ticket {
                 self.status
             )));
         }
-        self.status = "open".into();
+        self.status = TicketStatus::Open;
         self.resolved_at = None;
         self.started_at = None;
         self.resolution = None;
@@ -258,7 +301,7 @@ mod tests {
         Ticket {
             id: 7,
             class: Some("failed".into()),
-            ..Ticket::new("corrective", 1, "acme", "t".into(), 3, 0)
+            ..Ticket::new(TicketKind::Corrective, 1, "acme", "t".into(), 3, 0)
         }
     }
 

@@ -8,6 +8,7 @@ use serde::Serialize;
 
 use crate::domain::plan::DiffLine;
 use crate::domain::risks::{Risk, Severity};
+use crate::domain::ticket::TicketKind;
 use crate::domain::time::Ts;
 use crate::ops::kpi::{self, Kpis};
 use crate::ops::{plan, risks};
@@ -122,10 +123,10 @@ pub fn build(
         .filter(|a| a.ended_at.0 >= from && a.ended_at.0 < to)
         .collect();
     let mut open_items = Vec::new();
-    for kind in ["corrective", "task"] {
+    for kind in [TicketKind::Corrective, TicketKind::Task] {
         let f = Filter {
             client_id: Some(c.id),
-            kind: Some(kind.into()),
+            kind: Some(kind),
             all: true,
             ..Filter::default()
         };
@@ -134,12 +135,12 @@ pub fn build(
             if t.opened_at >= at || t.resolved_at.is_some_and(|r| r < at) {
                 continue;
             }
-            if kind == "task" && t.due_at.is_none_or(|d| d >= at) {
+            if kind == TicketKind::Task && t.due_at.is_none_or(|d| d >= at) {
                 continue; // only overdue tasks are open items
             }
             open_items.push(OpenItem {
                 id: t.id,
-                kind: t.kind.clone(),
+                kind: t.kind.to_string(),
                 title: t.title.clone(),
                 overdue: t.due_at.is_some_and(|d| d < at),
                 due_at: t.due_at.map(Ts),

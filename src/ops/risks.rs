@@ -100,7 +100,7 @@ pub fn register(
             &store.conn,
             &tickets::Filter {
                 client_id: Some(c.id),
-                kind: Some("task".into()),
+                kind: Some(crate::domain::ticket::TicketKind::Task),
                 due_before: Some(now),
                 ..Default::default()
             },

@@ -8,7 +8,7 @@ use serde::Serialize;
 use crate::domain::kpi as report;
 use crate::domain::policy::Schedule;
 use crate::domain::task::{due_occurrences, restore_test_schedule, Template};
-use crate::domain::ticket::{priority_for, ChecklistItem, Ticket};
+use crate::domain::ticket::{priority_for, ChecklistItem, Ticket, TicketKind, TicketStatus};
 use crate::domain::time::local_day;
 use crate::error::{refused, rejected};
 use crate::ops::correct::{self, About};
@@ -106,7 +106,7 @@ pub fn generate(store: &mut Store, ctx: &Ctx, until: i64) -> Result<GenerateRepo
                         })
                         .collect(),
                     ..Ticket::new(
-                        "task",
+                        TicketKind::Task,
                         item.client_id,
                         &item.client,
                         title,
@@ -187,7 +187,7 @@ pub struct DueFilter {
 /// Open tasks by due time: the morning list.
 pub fn due(store: &Store, f: &DueFilter, now: i64) -> Result<Vec<TaskView>> {
     let mut filter = Filter {
-        kind: Some("task".into()),
+        kind: Some(TicketKind::Task),
         assignee: f.mine.clone(),
         ..Filter::default()
     };
@@ -215,7 +215,7 @@ pub fn due(store: &Store, f: &DueFilter, now: i64) -> Result<Vec<TaskView>> {
 }
 
 fn task(t: &Ticket) -> Result<()> {
-    if t.kind != "task" {
+    if t.kind != TicketKind::Task {
         return Err(refused(format!(
             "ticket #{} is a {} ticket, not a task; use `bmctl correct` for it",
             t.id, t.kind
@@ -364,7 +364,7 @@ pub fn skip(
                 t.id, t.status
             )));
         }
-        t.status = "skipped".into();
+        t.status = TicketStatus::Skipped;
         t.resolved_at = Some(now);
         t.resolution = Some(reason.to_string());
         t.not_applicable = not_applicable;

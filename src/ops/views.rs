@@ -2,20 +2,20 @@
 
 use serde::Serialize;
 
-use crate::domain::ticket::Ticket;
+use crate::domain::ticket::{Ticket, TicketKind, TicketStatus};
 use crate::domain::time::Ts;
 
 /// A ticket with DESIGN's keys (plus what a technician needs to act).
 #[derive(Debug, Clone, Serialize)]
 pub struct TicketView {
     pub id: i64,
-    pub kind: String,
+    pub kind: TicketKind,
     pub class: Option<String>,
     pub client: String,
     pub ci: Option<String>,
     pub job: Option<String>,
     pub title: String,
-    pub status: String,
+    pub status: TicketStatus,
     pub priority: i64,
     pub assignee: Option<String>,
     pub opened_at: Ts,

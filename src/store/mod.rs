@@ -591,20 +591,20 @@ mod query_plans {
         let (sql, args) = events::list_sql(&f, None);
         assert_seeks(&store, "per-job event listing", &sql, args.len());
         let f = tickets::Filter {
-            kind: Some("corrective".into()),
+            kind: Some(crate::domain::ticket::TicketKind::Corrective),
             ..Default::default()
         };
         let (sql, args) = tickets::list_sql(&f);
         assert_seeks(&store, "open corrective tickets", &sql, args.len());
         let f = tickets::Filter {
             client_id: Some(1),
-            kind: Some("corrective".into()),
+            kind: Some(crate::domain::ticket::TicketKind::Corrective),
             ..Default::default()
         };
         let (sql, args) = tickets::list_sql(&f);
         assert_seeks(&store, "one client's open tickets", &sql, args.len());
         let f = tickets::Filter {
-            kind: Some("task".into()),
+            kind: Some(crate::domain::ticket::TicketKind::Task),
             due_before: Some(0),
             ..Default::default()
         };
@@ -615,7 +615,7 @@ mod query_plans {
             "tasks due reads open tickets only"
         );
         let f = tickets::Filter {
-            kind: Some("task".into()),
+            kind: Some(crate::domain::ticket::TicketKind::Task),
             client_id: Some(1),
             ..Default::default()
         };

@@ -6,7 +6,7 @@ use anyhow::Result;
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde::Serialize;
 
-use crate::domain::ticket::Ticket;
+use crate::domain::ticket::{Ticket, TicketKind, TicketStatus};
 use crate::domain::time::Ts;
 use crate::error::not_found;
 
@@ -23,7 +23,7 @@ const SELECT: &str = "SELECT t.id, t.kind, t.class, t.client_id, c.code, t.ci_id
 fn from_row(r: &Row<'_>) -> rusqlite::Result<Ticket> {
     Ok(Ticket {
         id: r.get(0)?,
-        kind: r.get(1)?,
+        kind: word(r, 1, TicketKind::parse)?,
         class: r.get(2)?,
         client_id: r.get(3)?,
         client: r.get(4)?,
@@ -32,7 +32,7 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<Ticket> {
         policy_id: r.get(7)?,
         job: r.get(8)?,
         title: r.get(9)?,
-        status: r.get(10)?,
+        status: word(r, 10, TicketStatus::parse)?,
         priority: r.get(11)?,
         assignee: r.get(12)?,
         opened_at: r.get(13)?,
@@ -572,8 +572,9 @@ pub fn notes(conn: &Connection, ticket_id: i64) -> Result<Vec<Note>> {
 pub struct Filter {
     pub client_id: Option<i64>,
     /// `task`, or `corrective` (which includes incidents), or `incident`.
-    pub kind: Option<String>,
-    pub status: Option<String>,
+    /// `Corrective`: corrective tickets and incidents.
+    pub kind: Option<TicketKind>,
+    pub status: Option<TicketStatus>,
     /// Include resolved and skipped tickets.
     pub all: bool,
     pub updated_since: Option<i64>,
@@ -602,15 +603,15 @@ pub(crate) fn list_sql(f: &Filter) -> (String, Vec<rusqlite::types::Value>) {
     if let Some(c) = f.client_id {
         q.bind("t.client_id =", Value::Integer(c));
     }
-    match f.kind.as_deref() {
-        Some("corrective") => q.raw(" AND t.kind IN ('corrective', 'incident')"),
+    match f.kind {
+        Some(TicketKind::Corrective) => q.raw(" AND t.kind IN ('corrective', 'incident')"),
         // spelled out, so that a client's tasks read the partial index of tasks
-        Some("task") => q.raw(" AND t.kind = 'task'"),
-        Some(k) => q.bind("t.kind =", Value::Text(k.to_string())),
+        Some(TicketKind::Task) => q.raw(" AND t.kind = 'task'"),
+        Some(k) => q.bind("t.kind =", Value::Text(k.as_str().into())),
         None => {}
     }
-    if let Some(st) = &f.status {
-        q.bind("t.status =", Value::Text(st.clone()));
+    if let Some(st) = f.status {
+        q.bind("t.status =", Value::Text(st.as_str().into()));
     } else if !f.all && f.updated_since.is_none() {
         q.raw(" AND t.status IN ('open', 'in_progress')");
     }
@@ -635,6 +636,30 @@ pub fn list(conn: &Connection, f: &Filter) -> Result<Vec<Ticket>> {
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
+impl rusqlite::ToSql for TicketKind {
+    fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+        Ok(self.as_str().into())
+    }
+}
+
+impl rusqlite::ToSql for TicketStatus {
+    fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+        Ok(self.as_str().into())
+    }
+}
+
+/// A word of the database as its enum; another word is a damaged row.
+fn word<T>(r: &Row<'_>, i: usize, parse: fn(&str) -> Option<T>) -> rusqlite::Result<T> {
+    let text: String = r.get(i)?;
+    parse(&text).ok_or_else(|| {
+        rusqlite::Error::FromSqlConversionFailure(
+            i,
+            rusqlite::types::Type::Text,
+            format!("'{text}' is not a ticket word here").into(),
+        )
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -644,7 +669,14 @@ mod tests {
     /// serialized field is in its list, and changes of each kind agree.
     #[test]
     fn ticket_audit_diff_is_the_generic_diff() {
-        let t = Ticket::new("corrective", 1, "acme", "Backup failed".into(), 3, 100);
+        let t = Ticket::new(
+            TicketKind::Corrective,
+            1,
+            "acme",
+            "Backup failed".into(),
+            3,
+            100,
+        );
         macro_rules! names {
             ($($name:ident),*) => { vec![$(stringify!($name)),*] };
         }
@@ -668,13 +700,13 @@ mod tests {
         escalated.due_at = Some(900);
         let mut everything = t.clone();
         everything.id = 9;
-        everything.kind = "task".into();
+        everything.kind = TicketKind::Task;
         everything.class = Some("missed".into());
         everything.client = "other".into();
         everything.ci = Some("fs01".into());
         everything.job = Some("nightly".into());
         everything.title = "Another".into();
-        everything.status = "in_progress".into();
+        everything.status = TicketStatus::InProgress;
         everything.priority = 1;
         everything.assignee = Some("kim".into());
         everything.opened_at = 1;
@@ -728,7 +760,14 @@ mod tests {
             [],
         )
         .unwrap();
-        let mut t = Ticket::new("corrective", 1, "acme", "Backup failed".into(), 3, 100);
+        let mut t = Ticket::new(
+            TicketKind::Corrective,
+            1,
+            "acme",
+            "Backup failed".into(),
+            3,
+            100,
+        );
         t.class = Some("failed".into());
         t.id = insert(c, &t).unwrap();
         let before = get(c, t.id).unwrap();
@@ -746,7 +785,7 @@ mod tests {
         after.occurrences = 2;
         save(c, &before, &after).unwrap();
         let stored = get(c, t.id).unwrap();
-        assert_eq!(stored.status, "resolved");
+        assert_eq!(stored.status, TicketStatus::Resolved);
         assert_eq!(stored.resolved_at, Some(200));
         assert_eq!(stored.auto_resolved_at, Some(200));
         assert_eq!(stored.resolution, after.resolution);

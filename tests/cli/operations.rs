@@ -443,6 +443,16 @@ fn sla_due_times_follow_tier_and_priority() {
         .ok()
         .stdout;
     assert_eq!(table.matches("BREACHED").count(), 1, "{table}");
+    // a filter word bmctl does not know is refused, not an empty list
+    let bogus = env.run(&["correct", "list", "--status", "bogus"]).code(3);
+    assert!(
+        bogus
+            .stderr
+            .contains("--status 'bogus' is not one of open, in_progress, resolved, skipped"),
+        "{}",
+        bogus.stderr
+    );
+    env.run(&["correct", "list", "--kind", "task"]).code(3);
     // the table is configurable
     let cfg = env.write("c.toml", "[sla]\ngold_p2 = \"2h\"\n");
     let t = env

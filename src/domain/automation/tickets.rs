@@ -11,7 +11,7 @@ use std::rc::Rc;
 
 use anyhow::Result;
 
-use crate::domain::ticket::{priority_for, Ticket, AUTO_RECOVERED};
+use crate::domain::ticket::{priority_for, Ticket, TicketKind, TicketStatus, AUTO_RECOVERED};
 use crate::domain::time::{format_duration, rfc3339};
 
 /// The rules of the automation: thresholds (config `[tickets]`), SLA due
@@ -76,7 +76,7 @@ impl Rules {
         let since = self.reopen_since(end);
         recovered
             .filter(|t| {
-                t.status == "resolved"
+                t.status == TicketStatus::Resolved
                     && t.auto_resolved_at.is_some()
                     && t.recovered_at.or(t.resolved_at).is_some_and(|r| r >= since)
             })
@@ -85,7 +85,7 @@ impl Rules {
 
     /// A good run cleared the problem of open ticket `t`.
     pub fn on_recovery(&self, t: &Ticket) -> Option<Effect> {
-        if t.kind == "incident" {
+        if t.kind == TicketKind::Incident {
             t.recovered_at.is_none().then_some(Effect::Recovered)
         } else {
             self.auto_resolve.then_some(Effect::AutoResolve)
@@ -110,7 +110,11 @@ impl Rules {
             last_seen_at: Some(at),
             ..self.about(
                 s,
-                if incident { "incident" } else { "corrective" },
+                if incident {
+                    TicketKind::Incident
+                } else {
+                    TicketKind::Corrective
+                },
                 title.unwrap_or_else(|| default_title(class, s)),
                 priority,
                 now,
@@ -136,7 +140,7 @@ impl Rules {
             first_seen_at: Some(from),
             last_seen_at: Some(to),
             recovered_at: Some(to),
-            ..self.about(s, "corrective", title, 3, now)
+            ..self.about(s, TicketKind::Corrective, title, 3, now)
         };
         let detail = format!(
             "no restore point between {} and {}: longer than the RPO plus the grace; the runs arrived after the gap closed",
@@ -146,7 +150,14 @@ impl Rules {
         (t, detail)
     }
 
-    fn about(&self, s: &Subject, kind: &str, title: String, priority: i64, now: i64) -> Ticket {
+    fn about(
+        &self,
+        s: &Subject,
+        kind: TicketKind,
+        title: String,
+        priority: i64,
+        now: i64,
+    ) -> Ticket {
         Ticket {
             ci_id: Some(s.ci_id),
             ci: Some(s.ci.to_string()),
@@ -162,7 +173,7 @@ impl Rules {
 /// A corrective ticket is escalated (the N-th failure in a row); anything
 /// else is left alone.
 pub fn on_escalation(t: &Ticket) -> Option<Effect> {
-    (t.kind == "corrective" && t.is_open()).then_some(Effect::Escalate)
+    (t.kind == TicketKind::Corrective && t.is_open()).then_some(Effect::Escalate)
 }
 
 /// Late data took away every cause of open ticket `t` (DESIGN principle 3),
@@ -171,7 +182,7 @@ pub fn on_escalation(t: &Ticket) -> Option<Effect> {
 pub fn on_cause_gone(t: &Ticket, touched: bool, retired: bool) -> Effect {
     let why = if retired {
         Closure::Decommissioned
-    } else if t.kind == "incident" {
+    } else if t.kind == TicketKind::Incident {
         Closure::Withdrawn
     } else {
         Closure::Superseded
@@ -454,7 +465,7 @@ mod tests {
     fn ticket(kind: &str, recovered: Option<i64>) -> Ticket {
         let mut t = rules().open(&subject(), "failed", 0, None, 0);
         t.id = 42;
-        t.kind = kind.into();
+        t.kind = TicketKind::parse(kind).unwrap();
         if let Some(end) = recovered {
             Effect::AutoResolve
                 .apply(

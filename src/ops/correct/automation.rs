@@ -108,7 +108,7 @@ impl Work {
             .of_policy(policy_id)
             .filter(|&i| {
                 let t = &self.tickets[i].1;
-                t.is_open() && matches!(t.kind.as_str(), "corrective" | "incident")
+                t.is_open() && matches!(t.kind, TicketKind::Corrective | TicketKind::Incident)
             })
             .collect();
         open.sort_by_key(|&i| self.tickets[i].1.id);
@@ -212,7 +212,7 @@ impl<'a> Auto<'a> {
             .filter(|&i| {
                 let t = &work.tickets[i].1;
                 t.class.as_deref() == Some(class)
-                    && t.status == "resolved"
+                    && t.status == TicketStatus::Resolved
                     && t.recovered_at.or(t.resolved_at).is_some_and(|r| r >= since)
                     && t.auto_resolved_at.is_some()
             })

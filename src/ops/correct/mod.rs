@@ -11,7 +11,7 @@ use rusqlite::Connection;
 use serde::Serialize;
 
 use crate::config::Config;
-use crate::domain::ticket::{self, priority_for, Ticket};
+use crate::domain::ticket::{self, priority_for, Ticket, TicketKind, TicketStatus};
 use crate::error::rejected;
 use crate::ops::Ctx;
 use crate::store::audit::{self, Actor};
@@ -301,7 +301,7 @@ pub(crate) fn open_finding(
         last_seen_at: Some(now),
         linked_ticket_id: linked,
         ..Ticket::new(
-            "corrective",
+            TicketKind::Corrective,
             about.client_id,
             &about.client,
             title.to_string(),

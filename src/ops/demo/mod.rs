@@ -8,6 +8,7 @@ use serde::Serialize;
 use crate::domain::change::Change;
 use crate::domain::event::{fnv64, NewEvent, Operation, Status};
 use crate::domain::policy::Schedule;
+use crate::domain::ticket::TicketKind;
 use crate::domain::time::from_unix;
 use crate::ops::{check, correct, events, macd, pause, plan, restore, tasks, Ctx};
 use crate::store::{clients, meta, policies, tickets, Store};

@@ -32,7 +32,7 @@ pub(super) fn triage(store: &mut Store, morning: &Ctx) -> Result<()> {
     for t in tickets::list(
         &store.conn,
         &tickets::Filter {
-            kind: Some("incident".into()),
+            kind: Some(TicketKind::Incident),
             ..Default::default()
         },
     )? {
@@ -49,7 +49,7 @@ pub(super) fn triage(store: &mut Store, morning: &Ctx) -> Result<()> {
     for t in tickets::list(
         &store.conn,
         &tickets::Filter {
-            kind: Some("corrective".into()),
+            kind: Some(TicketKind::Corrective),
             ..Default::default()
         },
     )? {
@@ -70,7 +70,7 @@ pub(super) fn work_tasks(store: &mut Store, morning: &Ctx, now: i64) -> Result<(
     let open = tickets::list(
         &store.conn,
         &tickets::Filter {
-            kind: Some("task".into()),
+            kind: Some(TicketKind::Task),
             due_before: Some(today.min(now - 86_400)),
             ..Default::default()
         },
@@ -282,7 +282,7 @@ pub(super) fn people(store: &mut Store, ctx: &Ctx) -> Result<()> {
     let open = tickets::list(
         &store.conn,
         &tickets::Filter {
-            kind: Some("corrective".into()),
+            kind: Some(TicketKind::Corrective),
             ..Default::default()
         },
     )?;

@@ -182,7 +182,7 @@ pub fn implement(store: &mut Store, ctx: &Ctx, id: i64, terms: &DeleteTerms) -> 
                 policy_id: targets.first().map(|p| p.id),
                 due_at: Some(due),
                 assignee: ctx.rules.assignee(&client.code),
-                ..Ticket::new("task", ch.client_id, &client.code, title, 3, now)
+                ..Ticket::new(TicketKind::Task, ch.client_id, &client.code, title, 3, now)
             };
             let task_id = tickets::insert(&tx, &task)?;
             let stored = tickets::get(&tx, task_id)?;
@@ -275,7 +275,7 @@ fn wind_down(
     for id in tickets::open_tasks_of_policy(tx, p.id)? {
         let before = tickets::get(tx, id)?;
         let mut t = before.clone();
-        t.status = "skipped".into();
+        t.status = TicketStatus::Skipped;
         t.resolved_at = Some(now);
         t.updated_at = now;
         t.resolution = Some(why.clone());

@@ -10,7 +10,7 @@ use serde::Serialize;
 use crate::domain::change::{self, Change, Context};
 use crate::domain::plan::{self, CiSpec, DiffLine, PolicySpec};
 use crate::domain::policy::is_offsite;
-use crate::domain::ticket::Ticket;
+use crate::domain::ticket::{Ticket, TicketKind, TicketStatus};
 use crate::domain::time::rfc3339;
 use crate::error::{refused, rejected};
 use crate::ops::Ctx;
