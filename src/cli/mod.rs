@@ -1,7 +1,7 @@
 //! Command-line parsing and dispatch: one file per top-level command. A
-//! command turns its arguments into domain inputs, calls `ops` (and, for
-//! some reads, `store` functions directly — #11 moves them behind `ops`)
-//! and renders the result. No SQL and no business rules here.
+//! command turns its arguments into domain inputs, calls `ops` (its reads
+//! through `ops::read`) and renders the result with `output`. No SQL and no
+//! business rules here.
 
 mod audit;
 mod check;

@@ -1,7 +1,7 @@
-//! The commands' work: open the command's IMMEDIATE transaction, apply the
-//! rules (pure ones in `domain`, e.g. `domain::automation`; the ticket
-//! automation still here, in `correct`), let the store persist, commit,
-//! return a view.
+//! The commands' work: open the command's IMMEDIATE transaction, read what
+//! the rules need, ask the rules (pure, in `domain`: `domain::automation`
+//! for policy states and tickets), let the store write what they decided,
+//! commit, return a value for `output` to render.
 
 pub mod check;
 pub mod client;

@@ -1,7 +1,6 @@
-//! The tables and their queries: `Store` opens the file with the pragmas
-//! every connection needs; one file per table (or concern) holds its
-//! queries. Not yet the only door: the bulk import and `db` commands in
-//! `ops/` still set pragmas and run some SQL (#11).
+//! The tables and their queries, and the only SQL of bmctl: `Store` opens
+//! the file with the pragmas every connection needs (`bulk` the settings of
+//! a bulk import); one file per table (or concern) holds its queries.
 
 pub mod audit;
 pub mod breaches;
