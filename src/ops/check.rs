@@ -10,6 +10,7 @@ use std::collections::HashMap;
 use anyhow::Result;
 use serde::Serialize;
 
+use crate::domain::automation::windows::{self, Verdict};
 use crate::domain::event::{NewEvent, Status};
 use crate::domain::policy::Schedule;
 use crate::domain::time::{format_duration, from_unix, local_day, rfc3339, Ts};
@@ -299,42 +300,32 @@ fn pass(
             .collect();
         let paused_at = |t: i64| paused.iter().any(|pa| pa.covers(t));
         for tk in closed {
-            let lo = prev.map_or(i64::MIN / 2, |t| t + p.grace_s);
-            let hi = tk + p.grace_s;
+            let (lo, hi) = windows::window(prev, tk, p.grace_s);
             prev = Some(tk);
-            if paused_at(tk) {
-                // not an expected run: no missed event, not in the incident rate
-                checked = Some(tk);
-                continue;
-            }
+            let paused = paused_at(tk);
             // The policy's newest run started in this window and succeeded:
             // success is the best outcome, no need to read the events.
             let newest_ok = p.state.last_status == Some(Status::Success)
                 && p.state.last_event_at.is_some_and(|t| t > lo && t <= hi);
-            let best = if newest_ok {
+            let best = if paused {
+                None
+            } else if newest_ok {
                 Some(Status::Success)
             } else {
                 runs.best_in_window(tx, p.client_id, p.id, lo, hi, max_runtime.max(86_400))?
             };
             let started = going
                 .get(&p.id)
-                .and_then(|v| v.iter().find(|g| g.started_at > lo && g.started_at <= hi));
-            let outcome = match (best, started) {
-                (Some(s), _) => s,
-                (None, Some(g)) if now - g.started_at <= max_runtime => {
-                    // a run still going holds only its own window: passed by,
-                    // counted when the run ends or outlives its max runtime
-                    running::mark_pending(tx, p.id, g.started_at, tk)?;
-                    checked = Some(tk);
-                    continue;
-                }
-                (None, Some(g)) => {
-                    // hung: a failed occurrence (provisional: its end re-judges
-                    // it), with one `hung` ticket below and no missed one
-                    running::mark_hung(tx, p.id, g.started_at, tk)?;
-                    Status::Failed
-                }
-                (None, None) => {
+                .and_then(|v| v.iter().find(|g| g.started_at > lo && g.started_at <= hi))
+                .map(|g| g.started_at);
+            let verdict = windows::judge(paused, best, started, now, max_runtime);
+            match (verdict, started) {
+                // a run still going holds only its own window: passed by,
+                // counted when the run ends or outlives its max runtime
+                (Verdict::Going, Some(s)) => running::mark_pending(tx, p.id, s, tk)?,
+                // one `hung` ticket below and no missed one
+                (Verdict::Hung, Some(s)) => running::mark_hung(tx, p.id, s, tk)?,
+                (Verdict::Missed, _) => {
                     let detail = format!(
                         "no run between {} and {}",
                         rfc3339(lo.max(p.created_at)),
@@ -349,14 +340,17 @@ fn pass(
                         at: Ts(tk),
                         detail,
                     });
-                    Status::Missed
                 }
+                _ => {}
+            }
+            checked = Some(tk);
+            let Some(outcome) = verdict.occurrence() else {
+                continue;
             };
             let r = rollups.entry((p.client_id, local_day(tk, tz))).or_default();
             r.expected += 1;
             r.outcome(outcome, 1);
             report.occurrences_closed += 1;
-            checked = Some(tk);
         }
         if let Some(tk) = checked {
             policies::set_checked_until(tx, p.id, tk)?;
@@ -369,7 +363,10 @@ fn pass(
         // a window passed by while its run was going, the run now past its
         // max runtime: hung, a failed occurrence
         for g in going.get(&p.id).into_iter().flatten() {
-            if let (Some(w), true) = (g.pending_window, now - g.started_at > max_runtime) {
+            if let (Some(w), true) = (
+                g.pending_window,
+                windows::is_hung(g.started_at, now, max_runtime),
+            ) {
                 running::mark_hung(tx, p.id, g.started_at, w)?;
                 let r = rollups.entry((p.client_id, local_day(w, tz))).or_default();
                 r.expected += 1;
@@ -385,7 +382,7 @@ fn pass(
             .and_then(|v| v.first())
             .map(|g| g.started_at)
         {
-            if now - rs > max_runtime {
+            if windows::is_hung(rs, now, max_runtime) {
                 report.hung += 1;
                 let detail = format!(
                     "started {} and still running after {} (max runtime {})",
@@ -411,12 +408,14 @@ fn pass(
             .map(|pa| pa.effective_end())
             .filter(|e| *e <= now)
             .max();
-        let last_good = p
-            .state
-            .last_success_at
-            .unwrap_or(p.created_at)
-            .max(pause_end.unwrap_or(i64::MIN));
-        if now - last_good > p.rpo_s + p.grace_s {
+        if let Some(last_good) = windows::rpo_breach(
+            p.state.last_success_at,
+            p.created_at,
+            pause_end,
+            now,
+            p.rpo_s,
+            p.grace_s,
+        ) {
             report.rpo_breaches += 1;
             let detail = match p.state.last_success_at {
                 Some(t) => format!(

@@ -7,6 +7,7 @@
 use super::event::Status;
 
 pub mod tickets;
+pub mod windows;
 
 /// The live state of a policy that ingest and `check` keep up to date.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
