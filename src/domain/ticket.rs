@@ -50,6 +50,19 @@ macro_rules! words {
 words!(TicketKind { Task = "task", Corrective = "corrective", Incident = "incident" });
 words!(TicketStatus { Open = "open", InProgress = "in_progress", Resolved = "resolved", Skipped = "skipped" });
 
+/// What a notification (a hook's run) is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Notice {
+    Open,
+    Escalate,
+    Reopen,
+    Resolve,
+    TaskOverdue,
+}
+
+words!(Notice { Open = "open", Escalate = "escalate", Reopen = "reopen", Resolve = "resolve", TaskOverdue = "task_overdue" });
+
 /// Root-cause categories a person resolves a corrective ticket with.
 pub const CAUSES: &[&str] = &[
     "media",

@@ -12,6 +12,7 @@ use anyhow::Result;
 use serde::Serialize;
 
 use crate::config::Config;
+use crate::domain::ticket::Notice;
 use crate::ops::views::TicketView;
 use crate::ops::Ctx;
 use crate::store::{audit, outbox, tickets, Store};
@@ -39,25 +40,21 @@ impl Hooks {
         }
     }
 
-    fn argv(&self, event: &str) -> Result<&[String]> {
-        Ok(match event {
-            "open" => &self.on_open,
-            "escalate" => &self.on_escalate,
-            "reopen" => &self.on_reopen,
-            "resolve" => &self.on_resolve,
-            "task_overdue" => &self.on_task_overdue,
-            other => anyhow::bail!(
-                "notification event '{other}' is not one of {}",
-                EVENTS.join(", ")
-            ),
-        })
+    fn argv(&self, event: Notice) -> &[String] {
+        match event {
+            Notice::Open => &self.on_open,
+            Notice::Escalate => &self.on_escalate,
+            Notice::Reopen => &self.on_reopen,
+            Notice::Resolve => &self.on_resolve,
+            Notice::TaskOverdue => &self.on_task_overdue,
+        }
     }
 }
 
 /// What a hook is handed on stdin: the ticket as it was at the change.
 #[derive(Serialize)]
 struct Payload<'a> {
-    event: &'a str,
+    event: Notice,
     ticket: &'a TicketView,
     #[serde(skip_serializing_if = "Option::is_none")]
     reason: Option<&'a str>,
@@ -66,7 +63,7 @@ struct Payload<'a> {
 /// The payload of a notification, as stored with it at the change:
 /// `{"event", "ticket", "reason"?}`. `reason` of a `resolve`: `person`,
 /// `auto-recovered`, `superseded`, `withdrawn` or `decommissioned`.
-pub fn payload(event: &str, ticket: &TicketView, reason: Option<&str>) -> String {
+pub fn payload(event: Notice, ticket: &TicketView, reason: Option<&str>) -> String {
     serde_json::to_string(&Payload {
         event,
         ticket,
@@ -74,9 +71,6 @@ pub fn payload(event: &str, ticket: &TicketView, reason: Option<&str>) -> String
     })
     .unwrap_or_default()
 }
-
-/// The events a hook can be configured for; any other is an error.
-pub const EVENTS: [&str; 5] = ["open", "escalate", "reopen", "resolve", "task_overdue"];
 
 /// A hook that failed, as reported.
 #[derive(Debug, Clone, Serialize)]
@@ -119,7 +113,13 @@ pub fn deliver(store: &mut Store, ctx: &Ctx, hooks: &Hooks) -> Result<Vec<Failur
         }
         let mut jobs = Vec::new();
         for (id, event, ticket_id, stored) in &batch {
-            let argv = hooks.argv(event)?;
+            let event = Notice::parse(event).ok_or_else(|| {
+                anyhow::anyhow!(
+                    "notification event '{event}' is not one of {}",
+                    Notice::WORDS.join(", ")
+                )
+            })?;
+            let argv = hooks.argv(event);
             if argv.is_empty() {
                 continue;
             }
@@ -131,7 +131,7 @@ pub fn deliver(store: &mut Store, ctx: &Ctx, hooks: &Hooks) -> Result<Vec<Failur
                     payload(event, &TicketView::new(t, ctx.ts()), None)
                 }
             };
-            jobs.push((*id, event.clone(), *ticket_id, argv.to_vec(), json));
+            jobs.push((*id, event.to_string(), *ticket_id, argv.to_vec(), json));
         }
         let failed = run_all(jobs, hooks.timeout);
         let tx = store.write()?;
@@ -260,8 +260,8 @@ pub(crate) fn queue_overdue_tasks(conn: &rusqlite::Connection, now: i64) -> anyh
             t.ci = crate::store::cis::host_of(conn, ci)?;
         }
         let view = TicketView::new(t, now);
-        let p = payload("task_overdue", &view, None);
-        crate::store::outbox::push(conn, "task_overdue", id, now, Some(&p))?;
+        let p = payload(Notice::TaskOverdue, &view, None);
+        crate::store::outbox::push(conn, Notice::TaskOverdue, id, now, Some(&p))?;
     }
     Ok(())
 }

@@ -3,11 +3,13 @@
 use anyhow::Result;
 use rusqlite::{params, Connection};
 
+use crate::domain::ticket::Notice;
+
 /// Queue a notification with its payload as at this change; called in the
 /// transaction that changes the ticket.
 pub fn push(
     conn: &Connection,
-    event: &str,
+    event: Notice,
     ticket_id: i64,
     at: i64,
     payload: Option<&str>,
@@ -15,19 +17,19 @@ pub fn push(
     conn.prepare_cached(
         "INSERT INTO hook_outbox (event, ticket_id, created_at, payload) VALUES (?1, ?2, ?3, ?4)",
     )?
-    .execute(params![event, ticket_id, at, payload])?;
+    .execute(params![event.as_str(), ticket_id, at, payload])?;
     Ok(())
 }
 
 /// Queue notifications (event, ticket, payload) of one instant, in order.
-pub fn push_all(conn: &Connection, events: &[(&str, i64, String)], at: i64) -> Result<()> {
+pub fn push_all(conn: &Connection, events: &[(Notice, i64, String)], at: i64) -> Result<()> {
     super::insert_rows(
         conn,
         "hook_outbox",
         &["event", "ticket_id", "created_at", "payload"],
         events,
         |stmt, first, (event, ticket_id, payload)| {
-            stmt.raw_bind_parameter(first, event)?;
+            stmt.raw_bind_parameter(first, event.as_str())?;
             stmt.raw_bind_parameter(first + 1, ticket_id)?;
             stmt.raw_bind_parameter(first + 2, at)?;
             stmt.raw_bind_parameter(first + 3, payload)

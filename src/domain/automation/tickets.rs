@@ -11,7 +11,9 @@ use std::rc::Rc;
 
 use anyhow::Result;
 
-use crate::domain::ticket::{priority_for, Ticket, TicketKind, TicketStatus, AUTO_RECOVERED};
+use crate::domain::ticket::{
+    priority_for, Notice, Ticket, TicketKind, TicketStatus, AUTO_RECOVERED,
+};
 use crate::domain::time::{format_duration, rfc3339};
 
 /// The rules of the automation: thresholds (config `[tickets]`), SLA due
@@ -293,7 +295,7 @@ pub struct Logged {
     pub kind: &'static str,
     pub note: String,
     /// A notification: its event and reason.
-    pub notify: Option<(&'static str, Option<&'static str>)>,
+    pub notify: Option<(Notice, Option<&'static str>)>,
     pub count: Count,
 }
 
@@ -311,7 +313,7 @@ impl Logged {
         Logged {
             kind: "event",
             note: format!("opened by bmctl: {detail}"),
-            notify: Some(("open", None)),
+            notify: Some((Notice::Open, None)),
             count: Count::Opened,
         }
     }
@@ -349,7 +351,7 @@ impl Effect {
                         "reopened: {class} again within {} of the auto-recovery: {detail}",
                         format_duration(rules.reopen_within_s)
                     ),
-                    notify: Some(("reopen", None)),
+                    notify: Some((Notice::Reopen, None)),
                     count: Count::Updated,
                 }
             }
@@ -359,7 +361,7 @@ impl Effect {
                 Logged {
                     kind: "status",
                     note: format!("escalated to incident: {detail}"),
-                    notify: Some(("escalate", None)),
+                    notify: Some((Notice::Escalate, None)),
                     count: Count::Updated,
                 }
             }
@@ -380,7 +382,7 @@ impl Effect {
                 Logged {
                     kind: "status",
                     note: format!("auto-resolved: a good run at {} ({detail})", rfc3339(at)),
-                    notify: Some(("resolve", Some("auto-recovered"))),
+                    notify: Some((Notice::Resolve, Some("auto-recovered"))),
                     count: Count::Resolved,
                 }
             }
@@ -390,7 +392,7 @@ impl Effect {
                 Logged {
                     kind: "status",
                     note: format!("{reason}: {detail}"),
-                    notify: Some(("resolve", Some(reason))),
+                    notify: Some((Notice::Resolve, Some(reason))),
                     count: Count::Resolved,
                 }
             }
@@ -572,7 +574,7 @@ mod tests {
                 "resolved",
                 Some("auto-recovered: exit 1"),
                 Some(200),
-                Some(("resolve", Some("auto-recovered")))
+                Some((Notice::Resolve, Some("auto-recovered")))
             )
         );
     }
@@ -597,7 +599,7 @@ mod tests {
             "P{}: due from the escalation",
             t.priority
         );
-        assert_eq!(logged.notify, Some(("escalate", None)));
+        assert_eq!(logged.notify, Some((Notice::Escalate, None)));
     }
 
     #[test]
@@ -664,7 +666,7 @@ mod tests {
             (2, None, None)
         );
         assert_eq!(t.due_at, Some(2 * DAY + 60 + 24 * HOUR), "gold P3 from now");
-        assert_eq!(logged.notify, Some(("reopen", None)));
+        assert_eq!(logged.notify, Some((Notice::Reopen, None)));
         assert!(
             logged.note.contains("within 7d of the auto-recovery"),
             "{}",

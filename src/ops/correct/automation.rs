@@ -38,7 +38,7 @@ struct Work {
     /// Work-log lines: ticket, kind, text (all by bmctl, at `now`).
     notes: Vec<(i64, &'static str, String)>,
     /// Notifications with their payloads as at each change.
-    outbox: Vec<(&'static str, i64, String)>,
+    outbox: Vec<(Notice, i64, String)>,
     audit: Vec<audit::Entry>,
     /// CI hosts by id, for the payloads (a held ticket has only the id).
     ci_hosts: HashMap<i64, Option<String>>,
@@ -49,7 +49,7 @@ impl Work {
     fn notify(
         &mut self,
         conn: &Connection,
-        event: &'static str,
+        event: Notice,
         i: usize,
         now: i64,
         reason: Option<&str>,

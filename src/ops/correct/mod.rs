@@ -11,7 +11,7 @@ use rusqlite::Connection;
 use serde::Serialize;
 
 use crate::config::Config;
-use crate::domain::ticket::{self, priority_for, Ticket, TicketKind, TicketStatus};
+use crate::domain::ticket::{self, priority_for, Notice, Ticket, TicketKind, TicketStatus};
 use crate::error::rejected;
 use crate::ops::Ctx;
 use crate::store::audit::{self, Actor};
@@ -187,7 +187,7 @@ pub fn resolve(store: &mut Store, ctx: &Ctx, id: i64, cause: &str, fix: &str) ->
         &format!("resolved: cause {cause}; {fix}"),
         |conn, t| {
             t.resolve(cause, fix, now)?;
-            notify(conn, "resolve", t, now, Some("person"))
+            notify(conn, Notice::Resolve, t, now, Some("person"))
         },
     )
 }
@@ -201,7 +201,7 @@ pub fn escalate(store: &mut Store, ctx: &Ctx, id: i64, reason: Option<&str>) -> 
     change(store, ctx, id, &log, |conn, t| {
         t.escalate(now)?;
         t.due_at = Some(ctx.rules.due(&t.sla_tier, t.priority, now));
-        notify(conn, "escalate", t, now, None)
+        notify(conn, Notice::Escalate, t, now, None)
     })
 }
 
@@ -224,7 +224,7 @@ pub fn reopen(store: &mut Store, ctx: &Ctx, id: i64, reason: Option<&str>) -> Re
             }
         }
         t.reopen(now)?;
-        notify(conn, "reopen", t, now, None)
+        notify(conn, Notice::Reopen, t, now, None)
     })
 }
 
@@ -310,7 +310,7 @@ pub(crate) fn open_finding(
         )
     };
     t.id = tickets::insert(conn, &t)?;
-    notify(conn, "open", &t, now, None)?;
+    notify(conn, Notice::Open, &t, now, None)?;
     tickets::add_note(conn, t.id, now, &ctx.actor, "note", detail)?;
     audit::record(
         conn,
@@ -363,7 +363,7 @@ pub fn open(
 /// Queue `event` for a ticket changed by a person, with its payload as now.
 fn notify(
     conn: &Connection,
-    event: &str,
+    event: Notice,
     t: &Ticket,
     now: i64,
     reason: Option<&str>,
