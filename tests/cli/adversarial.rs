@@ -5,8 +5,7 @@ use std::path::Path;
 
 use serde::Deserialize;
 
-use crate::env::{repo_file, TestEnv};
-use crate::events::PLAN;
+use crate::env::*;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -138,6 +138,22 @@ impl TestEnv {
             .into()
     }
 
+    /// `--format json` and `args`, which must succeed: the JSON printed.
+    #[track_caller]
+    pub fn json(&self, args: &[&str]) -> serde_json::Value {
+        let mut all = vec!["--format", "json"];
+        all.extend_from_slice(args);
+        self.run(&all).ok().json()
+    }
+
+    /// [`TestEnv::json`] at `now`.
+    #[track_caller]
+    pub fn json_at(&self, now: &str, args: &[&str]) -> serde_json::Value {
+        let mut all = vec!["--format", "json"];
+        all.extend_from_slice(args);
+        self.run_at(now, &all).ok().json()
+    }
+
     pub fn run_at(&self, now: &str, args: &[&str]) -> Run {
         self.cmd()
             .arg("--now")
@@ -184,4 +200,313 @@ pub fn count_in(db: &Path, table: &str) -> i64 {
 
 pub fn repo_file(rel: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(rel)
+}
+
+pub const PLAN: &str = r#"client = "acme"
+name = "Acme Corp"
+timezone = "Europe/Berlin"
+sla_tier = "gold"
+
+[[ci]]
+host = "fs01"
+kind = "server"
+tier = 1
+
+[[ci]]
+host = "sql01"
+kind = "database"
+tier = 2
+
+[[policy]]
+job = "fs01-nightly"
+ci = "fs01"
+tool = "restic"
+schedule = "0 22 * * *"
+rpo = "3d"
+grace = "2h"
+retention = { daily = 7 }
+target = "offsite"
+restore_test = "monthly"
+rto = "4h"
+match = { host = "fs01", tags = ["nightly"] }
+
+[[policy]]
+job = "sql01-nightly"
+ci = "sql01"
+tool = "borg"
+schedule = "0 23 * * *"
+rpo = "3d"
+grace = "2h"
+retention = { daily = 7 }
+target = "local"
+restore_test = "monthly"
+rto = "4h"
+match = { host = "sql01" }
+"#;
+
+/// A test environment with the plan imported at `at`.
+pub fn onboarded(at: &str) -> TestEnv {
+    let env = TestEnv::new();
+    let f = env.write("plan.toml", PLAN);
+    env.run_at(at, &["plan", "import", f.to_str().unwrap()])
+        .ok();
+    env
+}
+
+pub fn line(job: &str, status: &str, started: &str, extra: &str) -> String {
+    format!(
+        r#"{{"client":"acme","job":"{job}","status":"{status}","started_at":"{started}","ended_at":"{started}","source":"test"{extra}}}"#
+    )
+}
+
+pub fn import_lines(env: &TestEnv, now: &str, lines: &[String]) -> Run {
+    let f = env.write("batch.jsonl", &(lines.join("\n") + "\n"));
+    env.run_at(
+        now,
+        &["--format", "json", "events", "import", f.to_str().unwrap()],
+    )
+}
+
+pub const STRICT_PLAN: &str = r#"client = "acme"
+name = "Acme Corp"
+timezone = "Europe/Berlin"
+sla_tier = "gold"
+required_retention = { daily = 7, weekly = 4, monthly = 12 }
+require_offsite = true
+
+[[ci]]
+host = "fs01"
+kind = "server"
+tier = 1
+
+[[ci]]
+host = "kiosk-03"
+kind = "workstation"
+tier = 3
+excluded = "re-imaged from a golden image; no user data"
+
+[[policy]]
+job = "fs01-nightly"
+ci = "fs01"
+tool = "restic"
+schedule = "0 22 * * *"
+rpo = "24h"
+grace = "2h"
+retention = { daily = 7, weekly = 4, monthly = 12 }
+target = "offsite"
+restore_test = "monthly"
+rto = "4h"
+max_runtime = "6h"
+match = { host = "fs01", tags = ["nightly"] }
+"#;
+
+pub fn onboard_strict(env: &TestEnv) {
+    let f = env.write("acme.toml", STRICT_PLAN);
+    env.run(&["plan", "import", f.to_str().unwrap()]).ok();
+}
+
+pub const SILVER: &str = r#"client = "bravo"
+name = "Bravo Ltd"
+timezone = "UTC"
+sla_tier = "silver"
+
+[[ci]]
+host = "app02"
+kind = "vm"
+tier = 2
+
+[[policy]]
+job = "app02-nightly"
+ci = "app02"
+tool = "restic"
+schedule = "0 1 * * *"
+rpo = "2d"
+grace = "2h"
+retention = { daily = 7 }
+target = "local"
+restore_test = "never"
+rto = "8h"
+"#;
+
+pub fn tickets(env: &TestEnv) -> serde_json::Value {
+    env.json(&["correct", "list", "--all"])
+}
+
+/// The KPI fixture: acme (Europe/Berlin, fs01-nightly 22:00 and sql01-nightly
+/// 23:00, grace 2h), only one custom task template, events, checks, tasks
+/// and restore attempts at known instants. See `kpis_worked_out_by_hand`.
+pub fn kpi_fixture() -> TestEnv {
+    let env = onboarded("2026-11-01T00:00:00Z");
+    for t in [
+        "daily-status-review",
+        "weekly-warnings-capacity",
+        "monthly-coverage-audit",
+        "restore-test",
+        "quarterly-plan-review",
+    ] {
+        env.run(&["tasks", "templates", "disable", t]).ok();
+    }
+    env.run_at(
+        "2026-11-01T00:00:00Z",
+        &[
+            "tasks",
+            "templates",
+            "add",
+            "daily",
+            "--title",
+            "Daily",
+            "--cadence",
+            "0 8 * * *",
+            "--due-offset",
+            "4h",
+            "--catch-up",
+            "all",
+        ],
+    )
+    .ok();
+    let check = |now: &str| env.run_at(now, &["check"]).ok();
+    let gen = |now: &str| env.run_at(now, &["tasks", "generate"]).ok();
+    let task_id = |title_day: &str| -> String {
+        let all = env.json(&["tasks", "due"]);
+        all.as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["due_at"].as_str().unwrap().starts_with(title_day))
+            .unwrap()["id"]
+            .to_string()
+    };
+    check("2026-11-02T06:00:00Z"); // Nov 1: both missed → two tickets
+    gen("2026-11-02T08:00:00Z"); // tasks for Nov 1 and Nov 2 (due 11:00Z)
+    env.run_at(
+        "2026-11-02T08:30:00Z",
+        &[
+            "tasks",
+            "skip",
+            &task_id("2026-11-01"),
+            "--reason",
+            "before go-live",
+            "--not-applicable",
+        ],
+    )
+    .ok();
+    env.run_at(
+        "2026-11-02T10:00:00Z",
+        &["tasks", "done", &task_id("2026-11-02")],
+    )
+    .ok(); // on time
+    import_lines(
+        &env,
+        "2026-11-02T23:30:00Z",
+        &[
+            line("fs01-nightly", "success", "2026-11-02T21:05:00Z", ""),
+            line("sql01-nightly", "success", "2026-11-02T22:05:00Z", ""),
+        ],
+    )
+    .ok();
+    check("2026-11-03T06:00:00Z");
+    gen("2026-11-03T08:00:00Z");
+    env.run_at(
+        "2026-11-03T10:00:00Z",
+        &[
+            "restore",
+            "record",
+            "--job",
+            "acme/fs01-nightly",
+            "--kind",
+            "test",
+            "--outcome",
+            "success",
+            "--started",
+            "2026-11-03T09:00:00Z",
+        ],
+    )
+    .ok();
+    env.run_at(
+        "2026-11-03T12:00:00Z",
+        &["tasks", "done", &task_id("2026-11-03")],
+    )
+    .ok(); // late
+    import_lines(
+        &env,
+        "2026-11-03T23:30:00Z",
+        &[
+            line("fs01-nightly", "failed", "2026-11-03T21:05:00Z", ""),
+            line(
+                "fs01-nightly",
+                "failed",
+                "2026-11-03T21:40:00Z",
+                r#","message":"retry""#,
+            ),
+        ],
+    )
+    .ok();
+    check("2026-11-04T06:00:00Z"); // sql01 Nov 3 missed
+    gen("2026-11-04T08:00:00Z");
+    env.run_at(
+        "2026-11-04T09:00:00Z",
+        &[
+            "tasks",
+            "skip",
+            &task_id("2026-11-04"),
+            "--reason",
+            "public holiday",
+            "--not-applicable",
+        ],
+    )
+    .ok();
+    env.run_at(
+        "2026-11-04T10:00:00Z",
+        &[
+            "restore",
+            "record",
+            "--job",
+            "acme/sql01-nightly",
+            "--kind",
+            "test",
+            "--outcome",
+            "failed",
+            "--started",
+            "2026-11-04T09:00:00Z",
+            "--issues",
+            "dump unreadable",
+        ],
+    )
+    .ok();
+    import_lines(
+        &env,
+        "2026-11-04T23:30:00Z",
+        &[
+            line("fs01-nightly", "success", "2026-11-04T21:05:00Z", ""),
+            line("sql01-nightly", "warning", "2026-11-04T22:05:00Z", ""),
+        ],
+    )
+    .ok();
+    check("2026-11-05T06:00:00Z");
+    // outside the period: a partial real restore on Nov 6
+    env.run_at(
+        "2026-11-06T10:00:00Z",
+        &[
+            "restore",
+            "record",
+            "--job",
+            "acme/fs01-nightly",
+            "--kind",
+            "real",
+            "--outcome",
+            "partial",
+            "--started",
+            "2026-11-06T08:00:00Z",
+            "--issues",
+            "2 files",
+        ],
+    )
+    .ok();
+    // a client onboarded after the period: everything n/a for it
+    let f = env.write("bravo.toml", &SILVER.to_string());
+    env.run_at(
+        "2026-11-10T00:00:00Z",
+        &["plan", "import", f.to_str().unwrap()],
+    )
+    .ok();
+    env
 }

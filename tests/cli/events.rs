@@ -1,77 +1,6 @@
-//! Event management and corrective tickets (05f.02).
+//! `bmctl events import|ingest|list` (05f.02): idempotent ingestion.
 
-use crate::env::{repo_file, Run, TestEnv};
-
-pub const PLAN: &str = r#"client = "acme"
-name = "Acme Corp"
-timezone = "Europe/Berlin"
-sla_tier = "gold"
-
-[[ci]]
-host = "fs01"
-kind = "server"
-tier = 1
-
-[[ci]]
-host = "sql01"
-kind = "database"
-tier = 2
-
-[[policy]]
-job = "fs01-nightly"
-ci = "fs01"
-tool = "restic"
-schedule = "0 22 * * *"
-rpo = "3d"
-grace = "2h"
-retention = { daily = 7 }
-target = "offsite"
-restore_test = "monthly"
-rto = "4h"
-match = { host = "fs01", tags = ["nightly"] }
-
-[[policy]]
-job = "sql01-nightly"
-ci = "sql01"
-tool = "borg"
-schedule = "0 23 * * *"
-rpo = "3d"
-grace = "2h"
-retention = { daily = 7 }
-target = "local"
-restore_test = "monthly"
-rto = "4h"
-match = { host = "sql01" }
-"#;
-
-/// A test environment with the plan imported at `at`.
-pub fn onboarded(at: &str) -> TestEnv {
-    let env = TestEnv::new();
-    let f = env.write("plan.toml", PLAN);
-    env.run_at(at, &["plan", "import", f.to_str().unwrap()])
-        .ok();
-    env
-}
-
-pub fn line(job: &str, status: &str, started: &str, extra: &str) -> String {
-    format!(
-        r#"{{"client":"acme","job":"{job}","status":"{status}","started_at":"{started}","ended_at":"{started}","source":"test"{extra}}}"#
-    )
-}
-
-pub fn import_lines(env: &TestEnv, now: &str, lines: &[String]) -> Run {
-    let f = env.write("batch.jsonl", &(lines.join("\n") + "\n"));
-    env.run_at(
-        now,
-        &["--format", "json", "events", "import", f.to_str().unwrap()],
-    )
-}
-
-fn tickets(env: &TestEnv) -> serde_json::Value {
-    env.run(&["--format", "json", "correct", "list", "--all"])
-        .ok()
-        .json()
-}
+use crate::env::*;
 
 #[test]
 fn the_same_file_twice_is_one_set_of_events_and_one_ticket() {
@@ -115,10 +44,7 @@ fn the_same_file_twice_is_one_set_of_events_and_one_ticket() {
     );
     assert_eq!(env.count("job_events"), 3);
     assert_eq!(env.count("tickets"), 1);
-    let unmatched = env
-        .run(&["--format", "json", "events", "list", "--unmatched"])
-        .ok()
-        .json();
+    let unmatched = env.json(&["events", "list", "--unmatched"]);
     assert_eq!(unmatched[0]["job"], "ghost");
     assert_eq!(unmatched[0]["matched"], false);
 }
@@ -257,295 +183,6 @@ fn csv_and_stdin_import() {
 }
 
 #[test]
-fn check_across_the_october_dst_change() {
-    let env = onboarded("2026-10-22T12:00:00Z");
-    let check = |now: &str| env.run_at(now, &["--format", "json", "check"]).ok().json();
-    let missed = || -> Vec<String> {
-        let evs = env
-            .run(&[
-                "--format",
-                "json",
-                "events",
-                "list",
-                "--job",
-                "acme/fs01-nightly",
-                "--status",
-                "missed",
-            ])
-            .ok()
-            .json();
-        evs.as_array()
-            .unwrap()
-            .iter()
-            .map(|e| e["ended_at"].as_str().unwrap().to_string())
-            .collect()
-    };
-    assert_eq!(check("2026-10-23T06:00:00Z")["missed"], 2); // fs01 and sql01 on Oct 22
-    assert_eq!(check("2026-10-23T06:00:00Z")["missed"], 0); // re-running adds nothing
-    check("2026-10-24T06:00:00Z");
-    // good runs on Oct 24 and, late but inside the grace, on Oct 25 (23:30 CET)
-    import_lines(
-        &env,
-        "2026-10-26T00:00:00Z",
-        &[
-            line("fs01-nightly", "success", "2026-10-24T20:30:00Z", ""),
-            line("fs01-nightly", "success", "2026-10-25T22:30:00Z", ""),
-        ],
-    )
-    .ok();
-    check("2026-10-26T06:00:00Z");
-    check("2026-10-27T06:00:00Z");
-    check("2026-10-27T06:00:00Z");
-    // 22:00 Berlin is 20:00Z in summer time and 21:00Z after the change; windows close 2h later.
-    assert_eq!(
-        missed(),
-        [
-            "2026-10-22T22:00:00Z",
-            "2026-10-23T22:00:00Z",
-            "2026-10-26T23:00:00Z"
-        ]
-    );
-    let t = tickets(&env);
-    let fs01: Vec<&serde_json::Value> = t
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|t| t["job"] == "fs01-nightly")
-        .collect();
-    assert_eq!(fs01.len(), 1, "{t:#}");
-    assert_eq!(fs01[0]["status"], "open"); // auto-resolved on Oct 24, reopened by the Oct 26 miss
-    assert_eq!(fs01[0]["occurrences"], 3);
-}
-
-#[test]
-fn one_ticket_through_fail_recover_reopen_escalate_recover() {
-    let env = onboarded("2026-11-01T00:00:00Z");
-    let step = |now: &str, status: &str, started: &str| {
-        import_lines(&env, now, &[line("fs01-nightly", status, started, "")]).ok();
-        // (four days without a restore point also record an RPO breach, #10 §1)
-        let t: Vec<serde_json::Value> = tickets(&env)
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|t| t["class"] != "finding")
-            .cloned()
-            .collect();
-        assert_eq!(t.len(), 1, "one ticket throughout: {t:#?}");
-        t[0].clone()
-    };
-    let t = step("2026-11-02T22:00:00Z", "failed", "2026-11-02T21:00:00Z");
-    assert_eq!(
-        (
-            t["kind"].as_str(),
-            t["status"].as_str(),
-            t["priority"].as_i64()
-        ),
-        (Some("corrective"), Some("open"), Some(2))
-    );
-    let t = step("2026-11-03T22:00:00Z", "success", "2026-11-03T21:00:00Z");
-    assert_eq!(t["status"], "resolved");
-    let t = step("2026-11-04T22:00:00Z", "failed", "2026-11-04T21:00:00Z");
-    assert_eq!(t["status"], "open");
-    let t = step("2026-11-05T22:00:00Z", "failed", "2026-11-05T21:00:00Z");
-    assert_eq!(t["kind"], "corrective");
-    let t = step("2026-11-06T22:00:00Z", "failed", "2026-11-06T21:00:00Z");
-    assert_eq!(
-        (t["kind"].as_str(), t["priority"].as_i64()),
-        (Some("incident"), Some(1))
-    );
-    let t = step("2026-11-07T22:00:00Z", "success", "2026-11-07T21:00:00Z");
-    assert_eq!(
-        (t["kind"].as_str(), t["status"].as_str()),
-        (Some("incident"), Some("open"))
-    );
-    let id = t["id"].as_i64().unwrap().to_string();
-    let show = env
-        .run(&["--format", "json", "correct", "show", &id])
-        .ok()
-        .json();
-    let texts: Vec<&str> = show["timeline"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|n| n["text"].as_str().unwrap())
-        .collect();
-    assert!(
-        texts
-            .iter()
-            .any(|t| t.starts_with("recovered at 2026-11-07T21:00:00Z")),
-        "{texts:#?}"
-    );
-    assert!(
-        texts.iter().any(|t| t.starts_with("reopened")),
-        "{texts:#?}"
-    );
-    assert!(
-        texts.iter().any(|t| t.starts_with("escalated to incident")),
-        "{texts:#?}"
-    );
-    // automatic actions are audited as bmctl
-    let audit = env
-        .run(&[
-            "--format",
-            "json",
-            "audit",
-            "list",
-            "--entity",
-            &format!("ticket:{id}"),
-        ])
-        .ok()
-        .json();
-    assert!(audit
-        .as_array()
-        .unwrap()
-        .iter()
-        .all(|a| a["actor"] == "bmctl"));
-    // a person resolves the incident with a cause
-    env.run(&[
-        "correct",
-        "resolve",
-        &id,
-        "--cause",
-        "media",
-        "--fix",
-        "replaced the USB disk",
-    ])
-    .ok();
-    env.run(&[
-        "correct", "resolve", &id, "--cause", "media", "--fix", "again",
-    ])
-    .code(5);
-    env.run(&[
-        "correct", "resolve", &id, "--cause", "gremlins", "--fix", "x",
-    ])
-    .code(3);
-    env.run(&["correct", "start", "999"]).code(4);
-}
-
-#[test]
-fn warnings_open_a_ticket_only_after_three_in_a_row() {
-    let env = onboarded("2026-11-01T00:00:00Z");
-    for d in 2..=3 {
-        import_lines(
-            &env,
-            "2026-11-10T00:00:00Z",
-            &[line(
-                "fs01-nightly",
-                "warning",
-                &format!("2026-11-0{d}T21:00:00Z"),
-                "",
-            )],
-        )
-        .ok();
-    }
-    assert_eq!(env.count("tickets"), 0);
-    import_lines(
-        &env,
-        "2026-11-10T00:00:00Z",
-        &[line("fs01-nightly", "warning", "2026-11-04T21:00:00Z", "")],
-    )
-    .ok();
-    let t = tickets(&env);
-    assert_eq!(t[0]["class"], "warning");
-}
-
-#[test]
-fn people_work_tickets_with_illegal_steps_refused() {
-    let env = onboarded("2026-11-01T00:00:00Z");
-    let r = env
-        .run(&[
-            "--format",
-            "json",
-            "correct",
-            "open",
-            "--job",
-            "acme/sql01-nightly",
-            "--title",
-            "Restore test found missing folder",
-        ])
-        .ok()
-        .json();
-    let id = r["id"].as_i64().unwrap().to_string();
-    assert_eq!(
-        (r["kind"].as_str(), r["priority"].as_i64()),
-        (Some("corrective"), Some(3))
-    );
-    env.run(&["--actor", "bob", "correct", "start", &id]).ok();
-    let r = env.run(&["correct", "start", &id]).code(5);
-    assert!(
-        r.stderr.contains("'in_progress'")
-            && r.stderr.contains(&format!("bmctl correct resolve {id}")),
-        "{}",
-        r.stderr
-    );
-    env.run(&["correct", "note", &id, "folder excluded by a pattern"])
-        .ok();
-    env.run(&[
-        "correct",
-        "escalate",
-        &id,
-        "--reason",
-        "client data at risk",
-    ])
-    .ok();
-    env.run(&[
-        "correct",
-        "resolve",
-        &id,
-        "--cause",
-        "configuration",
-        "--fix",
-        "fixed the exclude pattern",
-    ])
-    .ok();
-    let r = env.run(&["correct", "escalate", &id]).code(5);
-    assert!(
-        r.stderr.contains("'resolved'") && r.stderr.contains("correct reopen"),
-        "{}",
-        r.stderr
-    );
-    env.run(&["correct", "reopen", &id]).ok();
-    let show = env
-        .run(&["--format", "json", "correct", "show", &id])
-        .ok()
-        .json();
-    assert_eq!(
-        (
-            show["status"].as_str(),
-            show["kind"].as_str(),
-            show["assignee"].as_str()
-        ),
-        (Some("open"), Some("incident"), Some("bob"))
-    );
-    assert_eq!(show["timeline"].as_array().unwrap().len(), 6);
-    // list --since: only tickets changed after T
-    let all = env
-        .run(&[
-            "--format",
-            "json",
-            "correct",
-            "list",
-            "--since",
-            "2026-11-29T00:00:00Z",
-        ])
-        .ok()
-        .json();
-    assert_eq!(all.as_array().unwrap().len(), 1);
-    let none = env
-        .run(&[
-            "--format",
-            "json",
-            "correct",
-            "list",
-            "--since",
-            "2026-11-30T07:00:00Z",
-        ])
-        .ok()
-        .json();
-    assert_eq!(none.as_array().unwrap().len(), 0);
-}
-
-#[test]
 fn restic_and_borg_fixtures_ingest_idempotently() {
     let env = onboarded("2026-11-01T00:00:00Z");
     let fx = |p: &str| {
@@ -553,36 +190,26 @@ fn restic_and_borg_fixtures_ingest_idempotently() {
             .display()
             .to_string()
     };
-    let r = env
-        .run(&[
-            "--format",
-            "json",
-            "events",
-            "ingest",
-            "restic",
-            "--job",
-            "acme/fs01-nightly",
-            "--ended",
-            "2026-11-30T07:35:00Z",
-            &fx("restic/backup-ok.json"),
-        ])
-        .ok()
-        .json();
+    let r = env.json(&[
+        "events",
+        "ingest",
+        "restic",
+        "--job",
+        "acme/fs01-nightly",
+        "--ended",
+        "2026-11-30T07:35:00Z",
+        &fx("restic/backup-ok.json"),
+    ]);
     assert_eq!(r["new"], 1);
     // the snapshots list of the same repository: the backup above is the same run (ed12ae91)
-    let r = env
-        .run(&[
-            "--format",
-            "json",
-            "events",
-            "ingest",
-            "restic",
-            "--client",
-            "acme",
-            &fx("restic/snapshots.json"),
-        ])
-        .ok()
-        .json();
+    let r = env.json(&[
+        "events",
+        "ingest",
+        "restic",
+        "--client",
+        "acme",
+        &fx("restic/snapshots.json"),
+    ]);
     // the third snapshot was taken without the `nightly` tag: a run the plan does not know
     assert_eq!(
         (
@@ -592,17 +219,7 @@ fn restic_and_borg_fixtures_ingest_idempotently() {
         ),
         (Some(2), Some(1), Some(1))
     );
-    let evs = env
-        .run(&[
-            "--format",
-            "json",
-            "events",
-            "list",
-            "--job",
-            "acme/fs01-nightly",
-        ])
-        .ok()
-        .json();
+    let evs = env.json(&["events", "list", "--job", "acme/fs01-nightly"]);
     let ids: Vec<&str> = evs
         .as_array()
         .unwrap()
@@ -610,10 +227,7 @@ fn restic_and_borg_fixtures_ingest_idempotently() {
         .map(|e| e["external_id"].as_str().unwrap())
         .collect();
     assert_eq!(ids, ["ed12ae91", "6a29ba0e"]);
-    let unmatched = env
-        .run(&["--format", "json", "events", "list", "--unmatched"])
-        .ok()
-        .json();
+    let unmatched = env.json(&["events", "list", "--unmatched"]);
     assert_eq!(
         (
             unmatched[0]["job"].as_str(),
@@ -622,67 +236,42 @@ fn restic_and_borg_fixtures_ingest_idempotently() {
         (Some("fs01"), Some("5da40c61"))
     );
     // borg: local times in the client's zone (Europe/Berlin)
-    let r = env
-        .run(&[
-            "--format",
-            "json",
-            "events",
-            "ingest",
-            "borg",
-            "--client",
-            "acme",
-            &fx("borg/borg-list.json"),
-        ])
-        .ok()
-        .json();
+    let r = env.json(&[
+        "events",
+        "ingest",
+        "borg",
+        "--client",
+        "acme",
+        &fx("borg/borg-list.json"),
+    ]);
     assert_eq!(
         (r["new"].as_i64(), r["unmatched"].as_i64()),
         (Some(2), Some(0))
     );
-    let r = env
-        .run(&[
-            "--format",
-            "json",
-            "events",
-            "ingest",
-            "borg",
-            "--job",
-            "acme/sql01-nightly",
-            &fx("borg/borg-create-ok.json"),
-        ])
-        .ok()
-        .json();
+    let r = env.json(&[
+        "events",
+        "ingest",
+        "borg",
+        "--job",
+        "acme/sql01-nightly",
+        &fx("borg/borg-create-ok.json"),
+    ]);
     assert_eq!(r["duplicate"], 1);
-    let evs = env
-        .run(&[
-            "--format",
-            "json",
-            "events",
-            "list",
-            "--job",
-            "acme/sql01-nightly",
-        ])
-        .ok()
-        .json();
+    let evs = env.json(&["events", "list", "--job", "acme/sql01-nightly"]);
     assert_eq!(evs[0]["started_at"], "2026-11-30T07:35:13Z");
     assert_eq!(evs[0]["external_id"], "c02bc3ff");
     assert_eq!(env.count("job_events"), 5);
     // the failures: nothing on stdout but the error on stderr
-    let r = env
-        .run(&[
-            "--format",
-            "json",
-            "events",
-            "ingest",
-            "restic",
-            "--job",
-            "acme/fs01-nightly",
-            "--ended",
-            "2026-11-30T08:00:00Z",
-            &fx("restic/backup-fail-locked.err"),
-        ])
-        .ok()
-        .json();
+    let r = env.json(&[
+        "events",
+        "ingest",
+        "restic",
+        "--job",
+        "acme/fs01-nightly",
+        "--ended",
+        "2026-11-30T08:00:00Z",
+        &fx("restic/backup-fail-locked.err"),
+    ]);
     assert_eq!(r["tickets_opened"], 1);
     env.run(&["events", "ingest", "restic", &fx("restic/backup-ok.json")])
         .code(3);

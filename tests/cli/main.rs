@@ -1,18 +1,25 @@
-//! CLI tests through the real binary, one integration-test binary with modules.
+//! CLI tests through the real binary, one integration-test binary with a
+//! module per command (and the cross-cutting adversarial, reliability and
+//! truth suites); shared fixtures in `env`.
 
 mod adversarial;
-mod changes;
+mod audit;
+mod check;
+mod cmdb;
+mod config;
+mod correct;
+mod db;
+mod demo;
 mod env;
 mod events;
-mod foundation;
-mod operations;
-mod planning;
+mod global;
+mod health;
+mod hooks;
+mod kpi;
+mod macd;
+mod pause;
+mod plan;
 mod reliability;
+mod run;
 mod tasks;
-mod tools;
 mod truth;
-
-/// The silver-tier second client of the operations tests.
-pub fn operations_silver() -> String {
-    operations::SILVER.to_string()
-}

@@ -6,8 +6,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::env::{count_in, repo_file, Run, TestEnv};
-use crate::events::{line, onboarded};
+use crate::env::*;
 
 /// `n` distinct events (restic-style ids unique across files by `base`).
 fn events_file(
@@ -174,13 +173,7 @@ fn an_import_killed_mid_write_leaves_a_consistent_file_and_completes_on_rerun() 
     // tasks generate: a test-only switch aborts the process (no rollback, no
     // close) after its third task is written, inside the transaction
     let reference = onboarded("2026-11-01T00:00:00Z");
-    let expected = reference
-        .run_at(
-            "2026-11-30T07:00:00Z",
-            &["--format", "json", "tasks", "generate"],
-        )
-        .ok()
-        .json()["created"]
+    let expected = reference.json_at("2026-11-30T07:00:00Z", &["tasks", "generate"])["created"]
         .as_i64()
         .unwrap();
     assert!(
@@ -209,21 +202,9 @@ fn an_import_killed_mid_write_leaves_a_consistent_file_and_completes_on_rerun() 
         before,
         "a crashed generate wrote nothing"
     );
-    let first = env
-        .run_at(
-            "2026-11-30T07:00:00Z",
-            &["--format", "json", "tasks", "generate"],
-        )
-        .ok()
-        .json();
+    let first = env.json_at("2026-11-30T07:00:00Z", &["tasks", "generate"]);
     assert_eq!(first["created"], expected);
-    let second = env
-        .run_at(
-            "2026-11-30T07:00:00Z",
-            &["--format", "json", "tasks", "generate"],
-        )
-        .ok()
-        .json();
+    let second = env.json_at("2026-11-30T07:00:00Z", &["tasks", "generate"]);
     assert_eq!(second["created"], 0);
     assert_eq!(env.count("tickets"), before + expected);
 }
@@ -327,10 +308,7 @@ fn the_bad_input_corpus_is_refused_naming_file_and_line() {
         &line(evil, "success", "2026-11-02T21:00:00Z", ""),
     );
     env.run(&["events", "import", f.to_str().unwrap()]).ok();
-    let listed = env
-        .run(&["--format", "json", "events", "list", "--unmatched"])
-        .ok()
-        .json();
+    let listed = env.json(&["events", "list", "--unmatched"]);
     assert_eq!(listed[0]["job"], evil);
     env.run(&[
         "cmdb",
@@ -387,16 +365,7 @@ fn a_pre_upgrade_file_imported_again_adds_nothing() {
         "new.jsonl",
         r#"{"client":"acme","job":"fs01-nightly","status":"success","started_at":"2026-11-29T23:00:00Z","ended_at":"2026-11-29T23:10:00Z","source":"borg","id":"c02bc3ff6f1f6b4bdeff82aeee3e1d6899d076bd91219934c902acda94cf2653"}"#,
     );
-    let s = env
-        .run(&[
-            "--format",
-            "json",
-            "events",
-            "import",
-            new.to_str().unwrap(),
-        ])
-        .ok()
-        .json();
+    let s = env.json(&["events", "import", new.to_str().unwrap()]);
     assert_eq!(s["new"], 1);
 }
 
@@ -406,15 +375,9 @@ fn storage_faults_give_clear_errors() {
     let env = TestEnv::new();
     env.tampered(); // a hand-made fixture: its audit rows are not real ones
     std::fs::copy(repo_file("tests/fixtures/schema-v1.db"), &env.db).unwrap();
-    let plan = env
-        .run(&["--format", "json", "plan", "show", "acme"])
-        .ok()
-        .json();
+    let plan = env.json(&["plan", "show", "acme"]);
     assert_eq!(plan["policies"][0]["job"], "fs01-nightly");
-    let ev = env
-        .run(&["--format", "json", "events", "list", "--client", "acme"])
-        .ok()
-        .json();
+    let ev = env.json(&["events", "list", "--client", "acme"]);
     assert_eq!(ev[0]["external_id"], "ed12ae91");
     let conn = rusqlite::Connection::open(&env.db).unwrap();
     let v: i64 = conn
@@ -430,23 +393,10 @@ fn storage_faults_give_clear_errors() {
         )
         .unwrap();
     assert_eq!(key_day, end_day);
-    let since = env
-        .run(&[
-            "--format",
-            "json",
-            "events",
-            "list",
-            "--since",
-            "2025-11-01T21:05:00Z",
-        ])
-        .ok()
-        .json();
+    let since = env.json(&["events", "list", "--since", "2025-11-01T21:05:00Z"]);
     assert_eq!(since.as_array().unwrap().len(), 1, "{since}");
     env.run(&["audit", "verify"]).ok(); // the old rows were chained on upgrade
-    let audit = env
-        .run(&["--format", "json", "audit", "list", "--entity", "ci"])
-        .ok()
-        .json();
+    let audit = env.json(&["audit", "list", "--entity", "ci"]);
     assert_eq!(audit[0]["actor"], "bob");
 
     // random bytes and a truncated database: a clear error, no panic
@@ -523,10 +473,7 @@ fn the_audit_chain_shows_edits_deletions_and_insertions() {
         ])
         .ok();
     }
-    let v = env
-        .run(&["--format", "json", "audit", "verify"])
-        .ok()
-        .json();
+    let v = env.json(&["audit", "verify"]);
     assert_eq!(
         (v["ok"].as_bool(), v["rows"].as_i64()),
         (Some(true), Some(5))
@@ -703,7 +650,7 @@ fn an_open_database_file_and_bad_text_are_said_plainly() {
     assert!(r.stdout.contains("chmod 600"), "{}", r.stdout);
     std::fs::set_permissions(&env.db, std::fs::Permissions::from_mode(0o600)).unwrap();
     assert!(env.run(&["client", "list"]).ok().stderr.is_empty());
-    let mut bytes = crate::events::PLAN.as_bytes().to_vec();
+    let mut bytes = crate::env::PLAN.as_bytes().to_vec();
     bytes.splice(40..40, [0xff, 0xfe]);
     let f = env.path("latin1.toml");
     std::fs::write(&f, bytes).unwrap();
@@ -715,7 +662,7 @@ fn an_open_database_file_and_bad_text_are_said_plainly() {
     );
     // a plan cut short says what is wrong, never an empty message
     for n in [10, 120, 300, 420, 560] {
-        let f = env.write("cut.toml", &crate::events::PLAN[..n]);
+        let f = env.write("cut.toml", &crate::env::PLAN[..n]);
         let r = env.run(&["plan", "import", "--replace", f.to_str().unwrap()]);
         if r.code != 0 {
             let msg = r.stderr.trim_start_matches("bmctl: ").trim();
@@ -767,7 +714,7 @@ fn bounded(env: &TestEnv, args: &[&str], stdin: Option<&Path>) -> Run {
 #[test]
 fn every_reader_takes_pipes_once_and_endless_input_within_its_limit() {
     let env = onboarded("2026-11-01T00:00:00Z");
-    let plan = env.write("plan.toml", crate::events::PLAN);
+    let plan = env.write("plan.toml", crate::env::PLAN);
     let zero = "/dev/zero";
     let cases: [(&[&str], &str); 8] = [
         (&["events", "import", zero], "1048576-byte limit of a line"),
@@ -956,7 +903,7 @@ fn a_catch_up_check_keeps_no_writer_waiting() {
     assert!(closed >= 20 * 7 * 1440 - 40, "{closed}");
     assert_eq!(report["findings"].as_array().unwrap().len(), 1_000);
     assert!(report["findings_omitted"].as_i64().unwrap() > 0);
-    let again = env.run(&["--format", "json", "check"]).ok().json();
+    let again = env.json(&["check"]);
     assert_eq!(again["occurrences_closed"], 0);
 }
 
@@ -1053,7 +1000,7 @@ fn audit_checkpoints_catch_truncation_rehashing_and_back_dating() {
 fn deep_verify_names_direct_edits_of_tickets_policies_and_events() {
     let env = onboarded("2026-11-01T00:00:00Z");
     env.tampered();
-    crate::events::import_lines(
+    crate::env::import_lines(
         &env,
         "2026-11-04T08:00:00Z",
         &[
@@ -1079,7 +1026,7 @@ fn deep_verify_names_direct_edits_of_tickets_policies_and_events() {
     )
     .ok();
     // the same run again with its size: merged, its fields filled
-    crate::events::import_lines(
+    crate::env::import_lines(
         &env,
         "2026-11-04T09:00:00Z",
         &[line(
@@ -1168,10 +1115,10 @@ fn deep_verify_names_direct_edits_of_tickets_policies_and_events() {
 /// the mark); reads still work; `health` says so (exit 1).
 #[test]
 fn writes_refuse_a_damaged_database() {
-    let env = crate::events::onboarded("2026-11-01T00:00:00Z");
+    let env = crate::env::onboarded("2026-11-01T00:00:00Z");
     let lines: Vec<String> = (0..3000)
         .map(|i| {
-            crate::events::line(
+            crate::env::line(
                 "fs01-nightly",
                 "success",
                 &format!(
@@ -1184,7 +1131,7 @@ fn writes_refuse_a_damaged_database() {
             )
         })
         .collect();
-    crate::events::import_lines(&env, "2026-11-30T07:00:00Z", &lines).ok();
+    crate::env::import_lines(&env, "2026-11-30T07:00:00Z", &lines).ok();
     let db = env.path("bmctl.db");
     let sound = std::fs::read(&db).unwrap();
     let mut bytes = sound.clone();
@@ -1201,10 +1148,10 @@ fn writes_refuse_a_damaged_database() {
     assert!(!r.stdout.contains("integrity       ok"), "{}", r.stdout);
     let mark = env.path("bmctl.db.damaged");
     assert!(mark.exists());
-    let r = crate::events::import_lines(
+    let r = crate::env::import_lines(
         &env,
         "2026-11-30T07:00:00Z",
-        &[crate::events::line(
+        &[crate::env::line(
             "sql01-nightly",
             "success",
             "2026-11-29T22:00:00Z",
@@ -1225,10 +1172,10 @@ fn writes_refuse_a_damaged_database() {
     std::fs::write(&db, &sound).unwrap();
     env.run(&["db", "check"]).ok();
     assert!(!mark.exists());
-    crate::events::import_lines(
+    crate::env::import_lines(
         &env,
         "2026-11-30T07:00:00Z",
-        &[crate::events::line(
+        &[crate::env::line(
             "sql01-nightly",
             "success",
             "2026-11-29T22:00:00Z",

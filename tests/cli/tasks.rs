@@ -2,8 +2,7 @@
 
 use std::process::Command;
 
-use crate::env::{Run, TestEnv};
-use crate::events::{onboarded, PLAN};
+use crate::env::*;
 
 const DEFAULTS: [&str; 5] = [
     "daily-status-review",
@@ -20,15 +19,11 @@ fn only_custom(env: &TestEnv) {
 }
 
 fn generate(env: &TestEnv, now: &str) -> serde_json::Value {
-    env.run_at(now, &["--format", "json", "tasks", "generate"])
-        .ok()
-        .json()
+    env.json_at(now, &["tasks", "generate"])
 }
 
 fn tasks_json(env: &TestEnv, now: &str) -> Vec<serde_json::Value> {
-    env.run_at(now, &["--format", "json", "tasks", "due"])
-        .ok()
-        .json()
+    env.json_at(now, &["tasks", "due"])
         .as_array()
         .unwrap()
         .clone()
@@ -71,10 +66,7 @@ fn after_a_ten_day_gap_latest_and_all_catch_up_as_told() {
     }
     assert_eq!(generate(&env, "2026-11-10T09:00:00Z")["created"], 2);
     assert_eq!(generate(&env, "2026-11-20T09:00:00Z")["created"], 11); // 1 (latest) + 10 (all)
-    let all = env
-        .run(&["--format", "json", "tasks", "due", "--client", "acme"])
-        .ok()
-        .json();
+    let all = env.json(&["tasks", "due", "--client", "acme"]);
     let titles: Vec<&str> = all
         .as_array()
         .unwrap()
@@ -232,21 +224,9 @@ fn tasks_due_lists_in_order_with_flags_and_design_keys() {
         table.contains("OVERDUE") && table.contains("DUE TODAY"),
         "{table}"
     );
-    let within = env
-        .run_at(
-            "2026-11-30T09:30:00Z",
-            &["--format", "json", "tasks", "due", "--within", "8h"],
-        )
-        .ok()
-        .json();
+    let within = env.json_at("2026-11-30T09:30:00Z", &["tasks", "due", "--within", "8h"]);
     assert_eq!(within.as_array().unwrap().len(), 4); // two overdue, today's review and this week's
-    let only_overdue = env
-        .run_at(
-            "2026-11-30T09:30:00Z",
-            &["--format", "json", "tasks", "due", "--overdue"],
-        )
-        .ok()
-        .json();
+    let only_overdue = env.json_at("2026-11-30T09:30:00Z", &["tasks", "due", "--overdue"]);
     assert_eq!(only_overdue.as_array().unwrap().len(), 2);
     // working one: assign, start, tick, done on time
     let id = due
@@ -269,10 +249,7 @@ fn tasks_due_lists_in_order_with_flags_and_design_keys() {
     env.run(&["tasks", "check", &id, "1"]).ok();
     env.run(&["tasks", "check", &id, "review warn"]).ok();
     env.run(&["tasks", "check", &id, "nonsense"]).code(3);
-    let shown = env
-        .run(&["--format", "json", "tasks", "show", &id])
-        .ok()
-        .json();
+    let shown = env.json(&["tasks", "show", &id]);
     let ticked: Vec<bool> = shown["checklist"]
         .as_array()
         .unwrap()
@@ -313,10 +290,7 @@ fn done_with_issues_opens_a_linked_corrective_ticket() {
         "{}",
         r.stderr
     );
-    let open = env
-        .run(&["--format", "json", "correct", "list"])
-        .ok()
-        .json();
+    let open = env.json(&["correct", "list"]);
     assert_eq!(open.as_array().unwrap().len(), 1);
     let c = &open[0];
     assert_eq!(
@@ -324,10 +298,7 @@ fn done_with_issues_opens_a_linked_corrective_ticket() {
         (Some("corrective"), Some("finding"), Some("fs01-nightly"))
     );
     assert_eq!(c["linked_ticket_id"].as_i64(), task["id"].as_i64());
-    let t = env
-        .run(&["--format", "json", "tasks", "show", &id])
-        .ok()
-        .json();
+    let t = env.json(&["tasks", "show", &id]);
     assert_eq!(
         (t["status"].as_str(), t["result"].as_str()),
         (Some("resolved"), Some("issues"))
@@ -476,10 +447,7 @@ fn restore_test_with_the_real_restic_closes_the_task_or_opens_a_ticket() {
     let task = r["task_completed"]
         .as_i64()
         .expect("the restore-test task was completed");
-    let t = env
-        .run(&["--format", "json", "tasks", "show", &task.to_string()])
-        .ok()
-        .json();
+    let t = env.json(&["tasks", "show", &task.to_string()]);
     assert_eq!(
         (t["status"].as_str(), t["result"].as_str()),
         (Some("resolved"), Some("ok"))
@@ -504,31 +472,13 @@ fn restore_test_with_the_real_restic_closes_the_task_or_opens_a_ticket() {
         &target2,
     );
     assert_ne!(r.code, 0, "{}", r.stderr);
-    let list = env
-        .run(&[
-            "--format",
-            "json",
-            "restore",
-            "list",
-            "--job",
-            "acme/fs01-nightly",
-        ])
-        .ok()
-        .json();
+    let list = env.json(&["restore", "list", "--job", "acme/fs01-nightly"]);
     assert_eq!(list.as_array().unwrap().len(), 2);
     assert_eq!(list[1]["outcome"], "failed");
-    let open = env
-        .run(&["--format", "json", "correct", "list"])
-        .ok()
-        .json();
+    let open = env.json(&["correct", "list"]);
     assert_eq!(open[0]["class"], "restore");
     assert_eq!(open[0]["title"], "Restore test failed: acme/fs01-nightly");
-    let latest = env
-        .run(&[
-            "--format", "json", "restore", "list", "--latest", "--client", "acme",
-        ])
-        .ok()
-        .json();
+    let latest = env.json(&["restore", "list", "--latest", "--client", "acme"]);
     let fs01 = latest
         .as_array()
         .unwrap()
@@ -567,25 +517,20 @@ fn restore_record_validates_and_counts() {
         "2026-11-10T09:00:00Z",
     ])
     .code(3);
-    let r = env
-        .run(&[
-            "--format",
-            "json",
-            "restore",
-            "record",
-            "--job",
-            "acme/sql01-nightly",
-            "--kind",
-            "real",
-            "--outcome",
-            "success",
-            "--started",
-            "2026-11-10T10:00:00Z",
-            "--ended",
-            "2026-11-10T15:00:00Z",
-        ])
-        .ok()
-        .json();
+    let r = env.json(&[
+        "restore",
+        "record",
+        "--job",
+        "acme/sql01-nightly",
+        "--kind",
+        "real",
+        "--outcome",
+        "success",
+        "--started",
+        "2026-11-10T10:00:00Z",
+        "--ended",
+        "2026-11-10T15:00:00Z",
+    ]);
     assert_eq!(
         (r["duration_s"].as_i64(), r["rto_met"].as_bool()),
         (Some(5 * 3600), Some(false))

@@ -1,27 +1,18 @@
 //! #10: run-derived figures are a function of the recorded facts, never of
 //! arrival order or of when `check` ran.
 
-use crate::env::TestEnv;
-use crate::events::{import_lines, line, onboarded};
+use crate::env::*;
 
 fn incident_rate(env: &TestEnv, now: &str, from: &str, to: &str) -> serde_json::Value {
-    let k = env
-        .run_at(
-            now,
-            &[
-                "--format", "json", "kpi", "--client", "acme", "--from", from, "--to", to,
-            ],
-        )
-        .ok()
-        .json();
+    let k = env.json_at(
+        now,
+        &["kpi", "--client", "acme", "--from", from, "--to", to],
+    );
     k["backup_incident_rate"].clone()
 }
 
 fn ticket_of(env: &TestEnv, job: &str, class: &str) -> Option<serde_json::Value> {
-    let all = env
-        .run(&["--format", "json", "correct", "list", "--all"])
-        .ok()
-        .json();
+    let all = env.json(&["correct", "list", "--all"]);
     all.as_array()
         .unwrap()
         .iter()
@@ -36,10 +27,7 @@ fn ticket_of(env: &TestEnv, job: &str, class: &str) -> Option<serde_json::Value>
 fn a_late_run_supersedes_the_missed_window() {
     let env = onboarded("2026-11-01T00:00:00Z");
     // Nov 1: fs01's window closes 23:00Z, sql01's at 00:00Z
-    let r = env
-        .run_at("2026-11-02T08:00:00Z", &["--format", "json", "check"])
-        .ok()
-        .json();
+    let r = env.json_at("2026-11-02T08:00:00Z", &["check"]);
     assert_eq!(r["missed"], 2);
     let rate = incident_rate(&env, "2026-11-02T08:00:00Z", "2026-11-01", "2026-11-02");
     assert_eq!(
@@ -175,20 +163,14 @@ fn a_hung_run_is_not_missed_and_its_end_re_judges_it() {
         .json();
     assert_eq!(r["running"], 1);
     // the window closed at 23:00Z, the run is 4 hours old: not missed
-    let r = env
-        .run_at("2026-11-02T01:00:00Z", &["--format", "json", "check"])
-        .ok()
-        .json();
+    let r = env.json_at("2026-11-02T01:00:00Z", &["check"]);
     assert_eq!(
         (r["missed"].as_i64(), r["occurrences_closed"].as_i64()),
         (Some(1), Some(1))
     );
     assert!(ticket_of(&env, "fs01-nightly", "missed").is_none());
     // 13 hours after its start (max runtime 12h): hung, counted failed
-    let r = env
-        .run_at("2026-11-02T10:00:00Z", &["--format", "json", "check"])
-        .ok()
-        .json();
+    let r = env.json_at("2026-11-02T10:00:00Z", &["check"]);
     assert_eq!(
         (r["missed"].as_i64(), r["hung"].as_i64()),
         (Some(0), Some(1))
@@ -241,10 +223,7 @@ fn a_hung_run_is_not_missed_and_its_end_re_judges_it() {
     );
     assert_eq!(env.count("running_runs"), 0);
     // a later check adds nothing for that night
-    let r = env
-        .run_at("2026-11-02T11:00:00Z", &["--format", "json", "check"])
-        .ok()
-        .json();
+    let r = env.json_at("2026-11-02T11:00:00Z", &["check"]);
     assert_eq!(r["hung"], 0);
     // a start record with an end is refused, naming the field
     let bad = start.replace(
@@ -279,10 +258,7 @@ fn the_same_runs_in_another_order_give_the_same_figures() {
     }
     let figures = |env: &TestEnv| {
         let mut rate = incident_rate(env, "2026-11-08T09:00:00Z", "2026-11-01", "2026-11-08");
-        let all = env
-            .run(&["--format", "json", "correct", "list", "--all"])
-            .ok()
-            .json();
+        let all = env.json(&["correct", "list", "--all"]);
         let mut open: Vec<String> = all
             .as_array()
             .unwrap()
@@ -332,7 +308,7 @@ fn the_same_runs_in_another_order_give_the_same_figures() {
 #[test]
 fn periods_over_all_clients_are_exact_instants_or_client_local_days() {
     let env = TestEnv::new();
-    let plan = crate::events::PLAN
+    let plan = crate::env::PLAN
         .replace("schedule = \"0 22 * * *\"", "schedule = \"0 2 * * *\"")
         .replace("grace = \"2h\"", "grace = \"1h\"");
     let f = env.write("plan.toml", &plan);
@@ -456,23 +432,18 @@ fn retirement_and_pauses_close_what_was_due_first() {
         ],
     )
     .ok();
-    let k = env
-        .run_at(
-            "2026-11-10T12:00:00Z",
-            &[
-                "--format",
-                "json",
-                "kpi",
-                "--client",
-                "acme",
-                "--from",
-                "2026-11-01",
-                "--to",
-                "2026-11-10",
-            ],
-        )
-        .ok()
-        .json();
+    let k = env.json_at(
+        "2026-11-10T12:00:00Z",
+        &[
+            "kpi",
+            "--client",
+            "acme",
+            "--from",
+            "2026-11-01",
+            "--to",
+            "2026-11-10",
+        ],
+    );
     // fs01's nine nights (Nov 1..9) and sql01's nine
     assert_eq!(k["backup_incident_rate"]["expected"], 18, "{k}");
     let failed = ticket_of(&env, "fs01-nightly", "failed").unwrap();
@@ -482,10 +453,7 @@ fn retirement_and_pauses_close_what_was_due_first() {
     );
     let missed = ticket_of(&env, "fs01-nightly", "missed").unwrap();
     assert_eq!(missed["cause"], "decommissioned");
-    let pauses = env
-        .run(&["--format", "json", "pause", "list", "--all"])
-        .ok()
-        .json();
+    let pauses = env.json(&["pause", "list", "--all"]);
     assert_eq!(pauses[0]["ends_at"], "2026-11-20T00:00:00Z");
     assert!(pauses[0]["closed_at"].is_string(), "{pauses}");
 }
@@ -570,10 +538,7 @@ fn an_exclusion_takes_one_occurrence_out_of_the_incident_rate() {
     .code(5);
     assert!(r.stderr.contains("has not closed yet"), "{}", r.stderr);
     assert_eq!(env.count("exclusions"), 2);
-    let audit = env
-        .run(&["--format", "json", "audit", "list", "--entity", "exclusion"])
-        .ok()
-        .json();
+    let audit = env.json(&["audit", "list", "--entity", "exclusion"]);
     assert_eq!(audit.as_array().unwrap().len(), 2, "{audit}");
     // in the review of the quarter
     let out = env.path("qsr");
@@ -669,7 +634,7 @@ fn a_history_import_closes_the_windows_of_its_span() {
 #[test]
 fn a_new_schedule_does_not_rejudge_the_past() {
     let env = onboarded("2026-11-01T00:00:00Z");
-    let plan = crate::events::PLAN.replace("schedule = \"0 22 * * *\"", "schedule = \"0 3 * * *\"");
+    let plan = crate::env::PLAN.replace("schedule = \"0 22 * * *\"", "schedule = \"0 3 * * *\"");
     let f = env.write("plan-v2.toml", &plan);
     env.run_at(
         "2026-11-05T12:00:00Z",
@@ -753,13 +718,10 @@ fn rpo_breaches_are_facts_of_the_runs() {
     let md = std::fs::read_to_string(out.join("acme").join("qsr-2026-Q4.md")).unwrap();
     assert!(md.contains("## RPO breaches"), "{md}");
     // and in the risk register, though no incident stood for fs01's
-    let risks = env
-        .run_at(
-            "2026-11-07T08:00:00Z",
-            &["--format", "json", "plan", "risks", "--client", "acme"],
-        )
-        .ok()
-        .json();
+    let risks = env.json_at(
+        "2026-11-07T08:00:00Z",
+        &["plan", "risks", "--client", "acme"],
+    );
     assert!(
         risks.as_array().unwrap().iter().any(|r| r["subject"]
             .as_str()
@@ -840,7 +802,7 @@ fn late_data_never_de_escalates_it_notes() {
 #[test]
 fn a_running_run_holds_only_its_own_window() {
     let env = TestEnv::new();
-    let plan = crate::events::PLAN
+    let plan = crate::env::PLAN
         .replace("timezone = \"Europe/Berlin\"", "timezone = \"UTC\"")
         .replace("schedule = \"0 22 * * *\"", "schedule = \"0 */4 * * *\"")
         .replace("grace = \"2h\"", "grace = \"1h\"");
@@ -854,10 +816,7 @@ fn a_running_run_holds_only_its_own_window() {
     import_lines(&env, "2026-11-01T21:05:00Z", &[start.to_string()]).ok();
     // fs01's windows: 16:00, 20:00 closed missed; the run holds 00:00 (21:00, 01:00];
     // 04:00 closes at 05:00 with no run of its own
-    let r = env
-        .run_at("2026-11-02T06:00:00Z", &["--format", "json", "check"])
-        .ok()
-        .json();
+    let r = env.json_at("2026-11-02T06:00:00Z", &["check"]);
     let fs01_missed = r["findings"]
         .as_array()
         .unwrap()
@@ -866,11 +825,9 @@ fn a_running_run_holds_only_its_own_window() {
         .count();
     assert_eq!(fs01_missed, 3, "{r}");
     let k = |now: &str| {
-        env.run_at(
+        env.json_at(
             now,
             &[
-                "--format",
-                "json",
                 "kpi",
                 "--client",
                 "acme",
@@ -879,9 +836,7 @@ fn a_running_run_holds_only_its_own_window() {
                 "--to",
                 "2026-11-03",
             ],
-        )
-        .ok()
-        .json()["backup_incident_rate"]
+        )["backup_incident_rate"]
             .clone()
     };
     let before_end = k("2026-11-02T06:00:00Z");
@@ -936,10 +891,7 @@ fn the_reopen_window_runs_between_run_ends() {
         &[line("fs01-nightly", "failed", "2026-11-10T21:05:00Z", "")],
     )
     .ok();
-    let all = env
-        .run(&["--format", "json", "correct", "list", "--all"])
-        .ok()
-        .json();
+    let all = env.json(&["correct", "list", "--all"]);
     let failed: Vec<&serde_json::Value> = all
         .as_array()
         .unwrap()

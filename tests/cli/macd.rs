@@ -1,16 +1,13 @@
 //! Backup changes (MACD, 05f.03–05f.06) through the real binary.
 
-use crate::env::{Run, TestEnv};
-use crate::events::{import_lines, line, onboarded};
+use crate::env::*;
 
 fn json(r: Run) -> serde_json::Value {
     r.ok().json()
 }
 
 fn history(env: &TestEnv) -> usize {
-    env.run(&["--format", "json", "plan", "history", "acme"])
-        .ok()
-        .json()
+    env.json(&["plan", "history", "acme"])
         .as_array()
         .unwrap()
         .len()
@@ -99,7 +96,7 @@ fn add_change_move_delete_full_lifecycles() {
     ));
     assert_eq!(done["plan_version"], 2);
     assert_eq!(history(&env), 2);
-    let diff = json(env.run(&["--format", "json", "plan", "diff", "acme", "1", "2"]));
+    let diff = env.json(&["plan", "diff", "acme", "1", "2"]);
     let items: Vec<&str> = diff
         .as_array()
         .unwrap()
@@ -107,7 +104,7 @@ fn add_change_move_delete_full_lifecycles() {
         .map(|d| d["item"].as_str().unwrap())
         .collect();
     assert_eq!(items, ["ci fs02", "policy fs02-nightly"]);
-    let ci = json(env.run(&["--format", "json", "cmdb", "show", "acme/fs02"]));
+    let ci = env.json(&["cmdb", "show", "acme/fs02"]);
     assert_eq!(
         (ci["backup_status"].as_str(), ci["last_change_ref"].as_str()),
         (Some("protected"), Some("CHG-1"))
@@ -145,7 +142,7 @@ fn add_change_move_delete_full_lifecycles() {
             "watched the 22:30 run in the console",
         ],
     ));
-    let diff = json(env.run(&["--format", "json", "plan", "diff", "acme", "2", "3"]));
+    let diff = env.json(&["plan", "diff", "acme", "2", "3"]);
     let fields: Vec<(&str, &str, &str)> = diff
         .as_array()
         .unwrap()
@@ -190,13 +187,13 @@ fn add_change_move_delete_full_lifecycles() {
         "bob",
         &["macd", "complete", &id, "--verified-by", "manual run ok"],
     ));
-    let diff = json(env.run(&["--format", "json", "plan", "diff", "acme", "3", "4"]));
+    let diff = env.json(&["plan", "diff", "acme", "3", "4"]);
     assert_eq!(diff[0]["field"], "ci");
     assert_eq!(
         (diff[0]["old"].as_str(), diff[0]["new"].as_str()),
         (Some("sql01"), Some("fs02"))
     );
-    let sql01 = json(env.run(&["--format", "json", "cmdb", "show", "acme/sql01"]));
+    let sql01 = env.json(&["cmdb", "show", "acme/sql01"]);
     assert_eq!(sql01["backup_status"], "unprotected");
 
     // delete fs02-nightly (fs02 keeps sql01-nightly), keeping the backups a year
@@ -248,7 +245,7 @@ fn add_change_move_delete_full_lifecycles() {
     )
     .ok();
     assert_eq!(r.json()["state"], "implemented");
-    let tasks = json(env.run(&["--format", "json", "tasks", "due", "--client", "acme"]));
+    let tasks = env.json(&["tasks", "due", "--client", "acme"]);
     assert!(tasks.as_array().unwrap().iter().any(|t| t["title"]
         .as_str()
         .unwrap()
@@ -259,14 +256,14 @@ fn add_change_move_delete_full_lifecycles() {
         &["macd", "complete", &id],
     ));
     assert_eq!(history(&env), 5);
-    let plan = json(env.run(&["--format", "json", "plan", "show", "acme"]));
+    let plan = env.json(&["plan", "show", "acme"]);
     assert!(plan["policies"]
         .as_array()
         .unwrap()
         .iter()
         .all(|p| p["job"] != "fs02-nightly"));
     assert_eq!(
-        json(env.run(&["--format", "json", "cmdb", "show", "acme/fs02"]))["last_change_ref"],
+        env.json(&["cmdb", "show", "acme/fs02"])["last_change_ref"],
         "CHG-9"
     );
     // restore-test tasks follow the live policies: none for the deleted job
@@ -292,15 +289,15 @@ fn add_change_move_delete_full_lifecycles() {
             .any(|t| t.starts_with("Test restore: acme/fs02-nightly")),
         "{titles:?}"
     );
-    let audit = json(env.run(&["--format", "json", "audit", "list", "--entity", "change"]));
+    let audit = env.json(&["audit", "list", "--entity", "change"]);
     assert!(audit.as_array().unwrap().len() >= 16);
-    let list = json(env.run(&["--format", "json", "macd", "list"]));
+    let list = env.json(&["macd", "list"]);
     assert!(list
         .as_array()
         .unwrap()
         .iter()
         .all(|c| c["state"] == "completed"));
-    let show = json(env.run(&["--format", "json", "macd", "show", "2"]));
+    let show = env.json(&["macd", "show", "2"]);
     assert_eq!(show["diff"].as_array().unwrap().len(), 2);
     assert!(show["timeline"].as_array().unwrap().len() >= 4);
 }
@@ -448,7 +445,7 @@ fn illegal_steps_are_refused_and_change_nothing() {
         before,
         "nothing written"
     );
-    let plan = json(env.run(&["--format", "json", "plan", "show", "acme"]));
+    let plan = env.json(&["plan", "show", "acme"]);
     assert!(plan["policies"]
         .as_array()
         .unwrap()
@@ -640,21 +637,16 @@ fn non_interactive_runs_name_the_missing_flags() {
         "p.toml",
         "[[policy]]\njob = \"fs01-weekly\"\nci = \"fs01\"\ntool = \"restic\"\nschedule = \"0 3 * * 6\"\nrpo = \"8d\"\ngrace = \"6h\"\nretention = { weekly = 8 }\ntarget = \"immutable\"\nrestore_test = \"quarterly\"\nrto = \"8h\"\n",
     );
-    let c = env
-        .run(&[
-            "--format",
-            "json",
-            "macd",
-            "add",
-            "--client",
-            "acme",
-            "--from-file",
-            f.to_str().unwrap(),
-            "--reason",
-            "weekly immutable copy",
-        ])
-        .ok()
-        .json();
+    let c = env.json(&[
+        "macd",
+        "add",
+        "--client",
+        "acme",
+        "--from-file",
+        f.to_str().unwrap(),
+        "--reason",
+        "weekly immutable copy",
+    ]);
     assert_eq!(c["job"], "fs01-weekly");
     let g = env.write("q.toml", "[[policy]]\njob = \"y\"\nci = \"fs01\"\ntool = \"restic\"\nschedule = \"0 3 * * 6\"\nrpo = \"soon\"\n");
     let r = env

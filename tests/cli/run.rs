@@ -6,8 +6,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::Command;
 
-use crate::env::{Run, TestEnv};
-use crate::events::onboarded;
+use crate::env::*;
 
 fn chmod(p: &Path, mode: u32) {
     std::fs::set_permissions(p, std::fs::Permissions::from_mode(mode)).unwrap();
@@ -48,7 +47,7 @@ fn run(env: &TestEnv, vars: &[(&str, &str)], job: &str, argv: &[&str]) -> Run {
 /// bmctl must use it too (these tests are `real_clock_*`).
 fn onboarded_now() -> TestEnv {
     let env = TestEnv::new();
-    let f = env.write("plan.toml", crate::events::PLAN);
+    let f = env.write("plan.toml", crate::env::PLAN);
     real_clock(&env, &[], &["plan", "import", f.to_str().unwrap()]).ok();
     env
 }
@@ -502,7 +501,7 @@ fn run_fails_open_to_a_spool_file() {
         }
     }
     assert_eq!(env.count("job_events"), 2);
-    let evs = env.run(&["--format", "json", "events", "list"]).ok().json();
+    let evs = env.json(&["events", "list"]);
     assert_eq!(
         (evs[0]["status"].as_str(), evs[1]["status"].as_str()),
         (Some("failed"), Some("success"))

@@ -1,0 +1,121 @@
+//! What every command shares: JSON and CSV keys, exit codes, the machine's zone, completions, man pages and the version.
+
+use crate::env::*;
+
+#[test]
+fn json_lists_carry_the_design_keys_and_csv_has_a_header() {
+    let env = TestEnv::new();
+    onboard_strict(&env);
+    let clients = env.json(&["client", "list"]);
+    for k in ["id", "code", "name", "timezone", "sla_tier"] {
+        assert!(clients[0].get(k).is_some(), "client key {k}");
+    }
+    let cis = env.json(&["cmdb", "list"]);
+    for k in [
+        "id",
+        "client",
+        "host",
+        "kind",
+        "tier",
+        "os",
+        "role",
+        "status",
+        "backup_status",
+    ] {
+        assert!(cis[0].get(k).is_some(), "ci key {k}");
+    }
+    assert_eq!(cis[1]["host"], "kiosk-03");
+    assert_eq!(cis[1]["backup_status"], "excluded");
+    let plan = env.json(&["plan", "show", "acme"]);
+    assert_eq!(plan["client"], "acme");
+    assert_eq!(plan["version"], 1);
+    for k in [
+        "job",
+        "ci",
+        "tool",
+        "schedule",
+        "rpo",
+        "grace",
+        "retention",
+        "target",
+        "restore_test",
+        "rto",
+        "status",
+        "next_run",
+        "last_success_at",
+        "last_status",
+    ] {
+        assert!(plan["policies"][0].get(k).is_some(), "policy key {k}");
+    }
+    let csv = env.run(&["--format", "csv", "cmdb", "list"]).ok().stdout;
+    assert!(
+        csv.starts_with("id,client,host,kind,tier,os,role,status,backup_status"),
+        "{csv}"
+    );
+    let empty = env
+        .run(&["--format", "csv", "cmdb", "list", "--unprotected"])
+        .ok()
+        .stdout;
+    assert_eq!(empty.lines().count(), 1, "header only: {empty}");
+}
+
+#[test]
+fn exit_codes_follow_design() {
+    let env = TestEnv::new();
+    env.run(&["client", "show", "nobody"]).code(4);
+    env.run(&["cmdb", "show", "nobody/fs01"]).code(4);
+    env.run(&["client", "add", "Bad Code", "--name", "x", "--tz", "UTC"])
+        .code(3);
+    env.run(&["client", "add", "ok", "--name", "x", "--tz", "Mars/Olympus"])
+        .code(3);
+    env.run(&[
+        "client",
+        "add",
+        "ok",
+        "--name",
+        "x",
+        "--tz",
+        "UTC",
+        "--sla-tier",
+        "diamond",
+    ])
+    .code(3);
+    env.run(&["client", "add", "ok", "--name", "x", "--tz", "UTC"])
+        .ok();
+    env.run(&["client", "add", "ok", "--name", "x", "--tz", "UTC"])
+        .code(5);
+    env.run(&[
+        "cmdb", "add", "--client", "ok", "h1", "--kind", "toaster", "--tier", "1",
+    ])
+    .code(3);
+    env.run(&["cmdb", "add", "--client", "ok", "h1"]).code(2);
+    env.run(&["--now", "2026-11-30T07:00:00", "plan", "show", "ok"])
+        .code(1);
+}
+
+#[test]
+fn output_does_not_depend_on_the_machines_zone() {
+    let runs: Vec<String> = ["UTC", "America/Los_Angeles", "Asia/Kolkata"]
+        .iter()
+        .map(|tz| {
+            let env = TestEnv::with_tz(tz);
+            onboard_strict(&env);
+            env.run(&["plan", "show", "acme"]).ok().stdout
+        })
+        .collect();
+    assert_eq!(runs[0], runs[1]);
+    assert_eq!(runs[0], runs[2]);
+    assert!(runs[0].contains("2026-11-30 22:00 CET"), "{}", runs[0]);
+}
+
+#[test]
+fn completions_man_and_version() {
+    let env = TestEnv::new();
+    assert!(env
+        .run(&["completions", "bash"])
+        .ok()
+        .stdout
+        .contains("bmctl"));
+    assert!(env.run(&["man"]).ok().stdout.contains(".TH bmctl"));
+    assert!(env.run(&["--version"]).ok().stdout.starts_with("bmctl "));
+}
