@@ -502,7 +502,7 @@ pub fn kpi_fixture() -> TestEnv {
     )
     .ok();
     // a client onboarded after the period: everything n/a for it
-    let f = env.write("bravo.toml", &SILVER.to_string());
+    let f = env.write("bravo.toml", SILVER);
     env.run_at(
         "2026-11-10T00:00:00Z",
         &["plan", "import", f.to_str().unwrap()],
