@@ -6,7 +6,7 @@ use anyhow::Result;
 use clap::{CommandFactory, Subcommand};
 
 use super::{split_ref, App, Cli};
-use crate::domain::change::Change;
+use crate::domain::change::{Change, ChangeState};
 use crate::domain::plan::{CiSpec, PolicySpec};
 use crate::domain::policy::{MatchRule, Retention};
 use crate::domain::time::{parse_duration, parse_instant_or_date, rfc3339};
@@ -193,7 +193,7 @@ impl Tabular for Change {
             self.kind.clone(),
             self.client.clone(),
             self.job.clone(),
-            self.state.clone(),
+            self.state.to_string(),
             self.risk.clone(),
             self.requested_by.clone(),
             output::opt(&self.approved_by),
@@ -530,9 +530,20 @@ pub fn run(app: &App, cmd: &Cmd) -> Result<u8> {
             state,
         } => {
             let client_id = read::client_id(&store, client.as_deref())?;
+            let state = state
+                .as_deref()
+                .map(|s| {
+                    ChangeState::parse(s).ok_or_else(|| {
+                        rejected(format!(
+                            "--state '{s}' is not one of {}",
+                            ChangeState::WORDS.join(", ")
+                        ))
+                    })
+                })
+                .transpose()?;
             output::list(
                 app.format(),
-                &read::changes(&store, client_id, state.as_deref(), *open)?,
+                &read::changes(&store, client_id, state, *open)?,
             )?;
         }
         Cmd::Show { id } => show(app, &store, *id)?,

@@ -11,6 +11,20 @@ use super::plan::{CiSpec, PolicySpec};
 use super::policy::{is_offsite, Retention};
 use crate::error::refused;
 
+/// Where a change is in its workflow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChangeState {
+    Requested,
+    Approved,
+    Rejected,
+    Cancelled,
+    Implemented,
+    Completed,
+}
+
+words!(ChangeState { Requested = "requested", Approved = "approved", Rejected = "rejected", Cancelled = "cancelled", Implemented = "implemented", Completed = "completed" });
+
 /// A change as stored.
 #[derive(Debug, Clone, Serialize)]
 pub struct Change {
@@ -33,7 +47,7 @@ pub struct Change {
     pub new_ci: Option<CiSpec>,
     /// The policy revision the request was made against.
     pub based_on: Option<i64>,
-    pub state: String,
+    pub state: ChangeState,
     pub risk: String,
     pub risk_reasons: Vec<String>,
     pub reason: String,
@@ -71,8 +85,8 @@ impl Change {
 
     pub fn is_open(&self) -> bool {
         matches!(
-            self.state.as_str(),
-            "requested" | "approved" | "implemented"
+            self.state,
+            ChangeState::Requested | ChangeState::Approved | ChangeState::Implemented
         )
     }
 
@@ -84,9 +98,11 @@ impl Change {
         confirm_risk: bool,
         now: i64,
     ) -> Result<()> {
-        if self.state != "requested" {
-            let help = match self.state.as_str() {
-                "approved" => format!("implement it with `bmctl macd implement {}`", self.id),
+        if self.state != ChangeState::Requested {
+            let help = match self.state {
+                ChangeState::Approved => {
+                    format!("implement it with `bmctl macd implement {}`", self.id)
+                }
                 _ => "only a requested change can be approved".into(),
             };
             return Err(self.refuse("approve", &help));
@@ -104,7 +120,7 @@ impl Change {
                 self.risk_reasons.join("; ")
             )));
         }
-        self.state = "approved".into();
+        self.state = ChangeState::Approved;
         self.approved_by = Some(by.into());
         self.approved_at = Some(now);
         self.updated_at = now;
@@ -112,10 +128,10 @@ impl Change {
     }
 
     pub fn reject(&mut self, by: &str, reason: &str, now: i64) -> Result<()> {
-        if self.state != "requested" {
+        if self.state != ChangeState::Requested {
             return Err(self.refuse("reject", "only a requested change can be rejected"));
         }
-        self.state = "rejected".into();
+        self.state = ChangeState::Rejected;
         self.approved_by = Some(by.into());
         self.decision = Some(reason.into());
         self.updated_at = now;
@@ -123,26 +139,26 @@ impl Change {
     }
 
     pub fn cancel(&mut self, reason: &str, now: i64) -> Result<()> {
-        if !matches!(self.state.as_str(), "requested" | "approved") {
+        if !matches!(self.state, ChangeState::Requested | ChangeState::Approved) {
             return Err(self.refuse(
                 "cancel",
                 "a change can be cancelled only before it is implemented",
             ));
         }
-        self.state = "cancelled".into();
+        self.state = ChangeState::Cancelled;
         self.decision = Some(reason.into());
         self.updated_at = now;
         Ok(())
     }
 
     pub fn check_implementable(&self) -> Result<()> {
-        match self.state.as_str() {
-            "approved" => Ok(()),
-            "requested" => Err(self.refuse(
+        match self.state {
+            ChangeState::Approved => Ok(()),
+            ChangeState::Requested => Err(self.refuse(
                 "implement",
                 &format!("approve it first with `bmctl macd approve {}`", self.id),
             )),
-            "implemented" => Err(self.refuse(
+            ChangeState::Implemented => Err(self.refuse(
                 "implement",
                 &format!("complete it with `bmctl macd complete {}`", self.id),
             )),
@@ -151,13 +167,13 @@ impl Change {
     }
 
     pub fn check_completable(&self) -> Result<()> {
-        match self.state.as_str() {
-            "implemented" => Ok(()),
-            "approved" => Err(self.refuse(
+        match self.state {
+            ChangeState::Implemented => Ok(()),
+            ChangeState::Approved => Err(self.refuse(
                 "complete",
                 &format!("implement it first with `bmctl macd implement {}`", self.id),
             )),
-            "requested" => Err(self.refuse(
+            ChangeState::Requested => Err(self.refuse(
                 "complete",
                 &format!("approve it first with `bmctl macd approve {}`", self.id),
             )),
@@ -278,7 +294,7 @@ mod tests {
             proposal: None,
             new_ci: None,
             based_on: None,
-            state: "requested".into(),
+            state: ChangeState::Requested,
             risk: "low".into(),
             risk_reasons: vec![],
             reason: "r".into(),
@@ -370,7 +386,7 @@ mod tests {
         let e = format!("{}", c.approve("alice", false, false, 1).unwrap_err());
         assert!(e.contains("segregation of duties"), "{e}");
         c.approve("alice", true, false, 1).unwrap();
-        assert_eq!(c.state, "approved");
+        assert_eq!(c.state, ChangeState::Approved);
         let mut h = change();
         h.risk = "high".into();
         assert!(h.approve("bob", false, false, 1).is_err());

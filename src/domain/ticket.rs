@@ -26,27 +26,6 @@ pub enum TicketStatus {
     Skipped,
 }
 
-macro_rules! words {
-    ($t:ty { $($v:ident = $s:literal),* }) => {
-        impl $t {
-            /// The word DESIGN, the database and JSON use.
-            pub fn as_str(self) -> &'static str {
-                match self { $(Self::$v => $s),* }
-            }
-            pub fn parse(word: &str) -> Option<Self> {
-                match word { $($s => Some(Self::$v),)* _ => None }
-            }
-            /// Every word, for messages.
-            pub const WORDS: &'static [&'static str] = &[$($s),*];
-        }
-        impl std::fmt::Display for $t {
-            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str(self.as_str())
-            }
-        }
-    };
-}
-
 words!(TicketKind { Task = "task", Corrective = "corrective", Incident = "incident" });
 words!(TicketStatus { Open = "open", InProgress = "in_progress", Resolved = "resolved", Skipped = "skipped" });
 

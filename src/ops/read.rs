@@ -17,7 +17,7 @@ pub use crate::store::schema::VERSION as SCHEMA_VERSION;
 pub use crate::store::tickets::Filter as TicketFilter;
 pub use crate::store::{file_mode, Store};
 
-use crate::domain::change::Change;
+use crate::domain::change::{Change, ChangeState};
 use crate::domain::task::Template;
 use crate::domain::ticket::Ticket;
 use crate::store::{
@@ -77,7 +77,7 @@ pub fn exclusions(s: &Store, client_id: Option<i64>, from: i64, to: i64) -> Resu
 pub fn changes(
     s: &Store,
     client_id: Option<i64>,
-    state: Option<&str>,
+    state: Option<ChangeState>,
     open: bool,
 ) -> Result<Vec<Change>> {
     changes::list(&s.conn, client_id, state, open)

@@ -4,7 +4,7 @@ use anyhow::Result;
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde::Serialize;
 
-use crate::domain::change::Change;
+use crate::domain::change::{Change, ChangeState};
 use crate::domain::plan::CiSpec;
 use crate::domain::time::Ts;
 use crate::error::not_found;
@@ -30,7 +30,16 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<Change> {
         proposal: proposal.and_then(|p| serde_json::from_str(&p).ok()),
         new_ci: r.get::<_, Option<String>>(8)?.as_deref().map(ci_of_json),
         based_on: r.get(9)?,
-        state: r.get(10)?,
+        state: {
+            let s: String = r.get(10)?;
+            ChangeState::parse(&s).ok_or_else(|| {
+                rusqlite::Error::FromSqlConversionFailure(
+                    10,
+                    rusqlite::types::Type::Text,
+                    format!("'{s}' is not a change state").into(),
+                )
+            })?
+        },
         risk: r.get(11)?,
         risk_reasons: serde_json::from_str(&reasons).unwrap_or_default(),
         reason: r.get(13)?,
@@ -81,7 +90,7 @@ pub fn insert(conn: &Connection, c: &Change) -> Result<i64> {
             proposal_json(c)?,
             c.new_ci.as_ref().map(ci_json),
             c.based_on,
-            c.state,
+            c.state.as_str(),
             c.risk,
             serde_json::to_string(&c.risk_reasons)?,
             c.reason,
@@ -103,7 +112,7 @@ pub fn save(conn: &Connection, c: &Change) -> Result<()> {
         params![
             c.id,
             c.policy_id,
-            c.state,
+            c.state.as_str(),
             c.approved_by,
             c.approved_at,
             c.decision,
@@ -126,7 +135,7 @@ pub fn save(conn: &Connection, c: &Change) -> Result<()> {
 pub fn list(
     conn: &Connection,
     client_id: Option<i64>,
-    state: Option<&str>,
+    state: Option<ChangeState>,
     open: bool,
 ) -> Result<Vec<Change>> {
     let mut q = super::Query::new(format!("{SELECT} WHERE 1"));
@@ -134,7 +143,7 @@ pub fn list(
         q.bind("ch.client_id =", c.into());
     }
     if let Some(s) = state {
-        q.bind("ch.state =", s.to_string().into());
+        q.bind("ch.state =", s.as_str().to_string().into());
     }
     if open {
         q.raw(" AND ch.state IN ('requested', 'approved', 'implemented')");

@@ -297,6 +297,16 @@ fn add_change_move_delete_full_lifecycles() {
         .unwrap()
         .iter()
         .all(|c| c["state"] == "completed"));
+    let done = env.json(&["macd", "list", "--state", "completed"]);
+    assert_eq!(done, list);
+    let bogus = env.run(&["macd", "list", "--state", "bogus"]).code(3);
+    assert!(
+        bogus
+            .stderr
+            .contains("--state 'bogus' is not one of requested, approved"),
+        "{}",
+        bogus.stderr
+    );
     let show = env.json(&["macd", "show", "2"]);
     assert_eq!(show["diff"].as_array().unwrap().len(), 2);
     assert!(show["timeline"].as_array().unwrap().len() >= 4);

@@ -237,7 +237,12 @@ pub(super) fn changes_in_history(store: &mut Store, morning: &Ctx, day: i64) -> 
             )?;
         }
         21 | 46 => {
-            let open = crate::store::changes::list(&store.conn, None, Some("implemented"), false)?;
+            let open = crate::store::changes::list(
+                &store.conn,
+                None,
+                Some(crate::domain::change::ChangeState::Implemented),
+                false,
+            )?;
             if let Some(id) = first(open) {
                 let ctx = as_("bob", "macd complete", 1);
                 if macd::complete(store, &ctx, id, None).is_err() {

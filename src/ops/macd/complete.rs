@@ -68,7 +68,7 @@ pub fn complete(
     let content = crate::ops::plan::current_plan(&tx, &client)?.to_toml();
     let plan_reason = format!("CR-{id} {} {}: {}", ch.kind, ch.job, ch.reason);
     let version = plans::insert(&tx, ch.client_id, now, &ctx.actor, &plan_reason, &content)?;
-    ch.state = "completed".into();
+    ch.state = ChangeState::Completed;
     ch.completed_by = Some(ctx.actor.clone());
     ch.completed_at = Some(now);
     ch.verified_by = Some(evidence.clone());

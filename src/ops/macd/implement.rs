@@ -210,7 +210,7 @@ pub fn implement(store: &mut Store, ctx: &Ctx, id: i64, terms: &DeleteTerms) -> 
             );
         }
     }
-    ch.state = "implemented".into();
+    ch.state = ChangeState::Implemented;
     ch.implemented_by = Some(ctx.actor.clone());
     ch.implemented_at = Some(now);
     ch.updated_at = now;

@@ -7,7 +7,7 @@
 use anyhow::Result;
 use serde::Serialize;
 
-use crate::domain::change::{self, Change, Context};
+use crate::domain::change::{self, Change, ChangeState, Context};
 use crate::domain::plan::{self, CiSpec, DiffLine, PolicySpec};
 use crate::domain::policy::is_offsite;
 use crate::domain::ticket::{Ticket, TicketKind, TicketStatus};
@@ -249,7 +249,7 @@ pub fn request(
         proposal,
         new_ci,
         based_on,
-        state: "requested".into(),
+        state: ChangeState::Requested,
         risk: risk.into(),
         risk_reasons: reasons,
         reason: why.reason.clone(),
