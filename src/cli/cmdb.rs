@@ -6,6 +6,7 @@ use anyhow::{Context, Result};
 use clap::Subcommand;
 
 use super::{split_ref, App};
+use crate::domain::ci::BackupStatus;
 use crate::domain::plan::CiSpec;
 use crate::ops::cmdb::{self, CiEdit};
 use crate::ops::read::{self, CiRow};
@@ -87,10 +88,12 @@ impl Tabular for CiRow {
             self.tier.to_string(),
             output::opt(&self.os),
             output::opt(&self.role),
-            self.status.clone(),
+            self.status.to_string(),
             match &self.excluded {
-                Some(r) if self.backup_status == "excluded" => format!("excluded ({r})"),
-                _ => self.backup_status.clone(),
+                Some(r) if self.backup_status == BackupStatus::Excluded => {
+                    format!("excluded ({r})")
+                }
+                _ => self.backup_status.to_string(),
             },
             self.policies.to_string(),
         ]
@@ -136,7 +139,7 @@ pub fn run(app: &App, cmd: &Cmd) -> Result<u8> {
             let client_id = read::client_id(&store, client.as_deref())?;
             let rows: Vec<CiRow> = read::cis(&store, client_id)?
                 .into_iter()
-                .filter(|c| !unprotected || c.backup_status == "unprotected")
+                .filter(|c| !unprotected || c.backup_status == BackupStatus::Unprotected)
                 .collect();
             output::list(app.format(), &rows)?;
         }

@@ -168,7 +168,7 @@ fn morning_view(app: &App, store: &Store, now: i64) -> Result<()> {
     output::list(app.format(), &read::clients(store)?)?;
     let gaps: Vec<_> = read::cis(store, None)?
         .into_iter()
-        .filter(|c| c.backup_status == "unprotected")
+        .filter(|c| c.backup_status == crate::domain::ci::BackupStatus::Unprotected)
         .collect();
     output::text(&format!(
         "\nUnprotected systems ({}): a CI without a backup is a risk\n",

@@ -1,6 +1,7 @@
 //! Configuration items (CMDB): systems of a client, with or without backups.
 
 use anyhow::{bail, Result};
+use serde::Serialize;
 
 /// Kinds of systems a CMDB holds.
 pub const CI_KINDS: &[&str] = &[
@@ -30,10 +31,22 @@ pub fn validate_tier(tier: i64) -> Result<()> {
     Ok(())
 }
 
+/// Whether a CI or a policy is in service.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Lifecycle {
+    Active,
+    Retired,
+}
+
+words!(Lifecycle { Active = "active", Retired = "retired" });
+
 /// Whether a CI's data is protected, derived from its state and policies.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Default)]
+#[serde(rename_all = "snake_case")]
 pub enum BackupStatus {
     Protected,
+    #[default]
     Unprotected,
     Excluded,
     Decommissioned,
@@ -53,16 +66,9 @@ impl BackupStatus {
             BackupStatus::Unprotected
         }
     }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            BackupStatus::Protected => "protected",
-            BackupStatus::Unprotected => "unprotected",
-            BackupStatus::Excluded => "excluded",
-            BackupStatus::Decommissioned => "decommissioned",
-        }
-    }
 }
+
+words!(BackupStatus { Protected = "protected", Unprotected = "unprotected", Excluded = "excluded", Decommissioned = "decommissioned" });
 
 #[cfg(test)]
 mod tests {

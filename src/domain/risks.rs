@@ -3,6 +3,7 @@
 
 use serde::Serialize;
 
+use crate::domain::ci::BackupStatus;
 use crate::domain::policy::{is_offsite, restore_test_days, Retention};
 use crate::domain::time::{format_age, rfc3339};
 
@@ -58,7 +59,7 @@ pub struct CiFact {
     pub client: String,
     pub host: String,
     pub tier: i64,
-    pub backup_status: String,
+    pub backup_status: BackupStatus,
     /// Whether an active policy copies it off site (offsite, cloud or immutable).
     pub offsite_copy: bool,
 }
@@ -145,7 +146,7 @@ fn risk(
 /// An active CI with no backup policy and no recorded exclusion.
 pub fn unprotected(cis: &[CiFact]) -> Vec<Risk> {
     cis.iter()
-        .filter(|c| c.backup_status == "unprotected")
+        .filter(|c| c.backup_status == BackupStatus::Unprotected)
         .map(|c| {
             risk(
                 "unprotected-ci",
@@ -236,7 +237,9 @@ pub fn offsite_missing(client: &ClientFact, cis: &[CiFact]) -> Vec<Risk> {
         return Vec::new();
     }
     cis.iter()
-        .filter(|c| c.client == client.code && c.backup_status == "protected" && !c.offsite_copy)
+        .filter(|c| {
+            c.client == client.code && c.backup_status == BackupStatus::Protected && !c.offsite_copy
+        })
         .map(|c| {
             risk(
                 "no-offsite-copy",
@@ -477,7 +480,7 @@ mod tests {
             client: "acme".into(),
             host: "fs01".into(),
             tier: 1,
-            backup_status: status.into(),
+            backup_status: BackupStatus::parse(status).unwrap(),
             offsite_copy: offsite,
         }
     }

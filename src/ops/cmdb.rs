@@ -6,7 +6,7 @@ use std::io::Read;
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 
-use crate::domain::ci::{validate_kind, validate_tier};
+use crate::domain::ci::{validate_kind, validate_tier, Lifecycle};
 use crate::domain::client::validate_host;
 use crate::domain::plan::CiSpec;
 use crate::error::{refused, rejected};
@@ -99,7 +99,7 @@ pub fn retire(store: &mut Store, ctx: &Ctx, client: &str, host: &str) -> Result<
     let tx = store.write()?;
     let c = clients::get(&tx, client)?;
     let before = cis::get(&tx, c.id, client, host)?;
-    if before.status == "retired" {
+    if before.status == Lifecycle::Retired {
         return Err(refused(format!("CI '{client}/{host}' is retired already")));
     }
     if before.policies > 0 {
@@ -109,7 +109,7 @@ pub fn retire(store: &mut Store, ctx: &Ctx, client: &str, host: &str) -> Result<
             if before.policies == 1 { "y" } else { "ies" }
         )));
     }
-    cis::set_status(&tx, before.id, "retired", ctx.ts())?;
+    cis::set_status(&tx, before.id, Lifecycle::Retired, ctx.ts())?;
     let after = cis::get(&tx, c.id, client, host)?;
     audit::record(
         &tx,

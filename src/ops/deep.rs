@@ -12,6 +12,7 @@ use anyhow::Result;
 use rusqlite::Connection;
 use serde_json::{Map, Value};
 
+use crate::domain::ci::Lifecycle;
 use crate::domain::plan::parse_plan;
 use crate::store::{
     audit, changes, cis, clients, digests, pauses, plans, policies, recovery, tickets,
@@ -275,7 +276,7 @@ fn plan_version(out: &mut HashMap<String, Objects>, text: &str) -> Result<()> {
     let jobs: Vec<String> = plan.policies.iter().map(|p| p.job.clone()).collect();
     retire_unlisted(policies, &jobs);
     for p in &plan.policies {
-        let m = policy_fields(p, "active")?;
+        let m = policy_fields(p, Lifecycle::Active)?;
         policies
             .entry(format!("{code}/{}", p.job))
             .or_insert(None)
@@ -288,12 +289,12 @@ fn plan_version(out: &mut HashMap<String, Objects>, text: &str) -> Result<()> {
 /// A policy as its audit rows hold it: the plan's fields and its status.
 pub fn policy_fields(
     p: &crate::domain::plan::PolicySpec,
-    status: &str,
+    status: Lifecycle,
 ) -> Result<Map<String, Value>> {
     let Value::Object(mut m) = serde_json::to_value(p)? else {
         anyhow::bail!("a policy is not a JSON object");
     };
-    m.insert("status".into(), status.into());
+    m.insert("status".into(), status.as_str().into());
     Ok(m)
 }
 
@@ -351,7 +352,7 @@ fn actual(
                 for p in policies::list(conn, c.id, true)? {
                     put(
                         format!("{}/{}", c.code, p.spec.job),
-                        Value::Object(policy_fields(&p.spec, &p.status)?),
+                        Value::Object(policy_fields(&p.spec, p.status)?),
                     )?;
                 }
             }

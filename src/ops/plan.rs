@@ -19,7 +19,7 @@ use crate::store::{audit, cis, plans, policies, Store};
 pub fn current_plan(conn: &Connection, client: &ClientRow) -> Result<Plan> {
     let cis = cis::list(conn, Some(client.id))?
         .into_iter()
-        .filter(|c| c.status == "active")
+        .filter(|c| c.status == crate::domain::ci::Lifecycle::Active)
         .map(|c| c.spec())
         .collect();
     let policies = policies::list(conn, client.id, false)?
@@ -80,7 +80,7 @@ pub fn import(
     let known: BTreeSet<String> = match &existing {
         Some(c) => cis::list(&tx, Some(c.id))?
             .into_iter()
-            .filter(|c| c.status == "active")
+            .filter(|c| c.status == crate::domain::ci::Lifecycle::Active)
             .map(|c| c.host)
             .collect(),
         None => BTreeSet::new(),
@@ -140,7 +140,7 @@ pub fn import(
             None => {
                 policies::insert(&tx, client_id, ci.id, p, now)?;
             }
-            Some(row) if row.spec != *p || row.status != "active" => {
+            Some(row) if row.spec != *p || row.status != crate::domain::ci::Lifecycle::Active => {
                 policies::update(&tx, row.id, ci.id, p, now)?
             }
             Some(_) => {}
@@ -241,7 +241,7 @@ pub fn show(store: &Store, code: &str, ctx: &Ctx) -> Result<PlanView> {
             target: s.target.clone(),
             restore_test: s.restore_test.clone(),
             rto: format_duration(s.rto_s),
-            status: p.status.clone(),
+            status: p.status.to_string(),
             next_run,
             last_success_at: p.last_success_at.map(Ts),
             last_status: p.last_status.clone(),

@@ -42,12 +42,12 @@ pub fn register(
             crate::store::breaches::count_by_policy(&store.conn, c.id, now - 30 * DAY, now + 1)?;
         let cis: Vec<CiFact> = ci_rows
             .iter()
-            .filter(|ci| ci.status == "active")
+            .filter(|ci| ci.status == crate::domain::ci::Lifecycle::Active)
             .map(|ci| CiFact {
                 client: c.code.clone(),
                 host: ci.host.clone(),
                 tier: ci.tier,
-                backup_status: ci.backup_status.clone(),
+                backup_status: ci.backup_status,
                 offsite_copy: pols
                     .iter()
                     .any(|p| p.ci_id == ci.id && risks::offsite(&p.spec.target)),

@@ -4,7 +4,7 @@ use anyhow::Result;
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde::Serialize;
 
-use crate::domain::ci::BackupStatus;
+use crate::domain::ci::{BackupStatus, Lifecycle};
 use crate::domain::plan::CiSpec;
 use crate::error::not_found;
 
@@ -20,8 +20,8 @@ pub struct CiRow {
     pub tier: i64,
     pub os: Option<String>,
     pub role: Option<String>,
-    pub status: String,
-    pub backup_status: String,
+    pub status: Lifecycle,
+    pub backup_status: BackupStatus,
     pub excluded: Option<String>,
     pub policies: i64,
     pub last_change_ref: Option<String>,
@@ -35,6 +35,13 @@ const SELECT: &str =
 
 fn from_row(r: &Row<'_>) -> rusqlite::Result<CiRow> {
     let status: String = r.get(8)?;
+    let status = Lifecycle::parse(&status).ok_or_else(|| {
+        rusqlite::Error::FromSqlConversionFailure(
+            8,
+            rusqlite::types::Type::Text,
+            format!("'{status}' is not a CI status").into(),
+        )
+    })?;
     let excluded: Option<String> = r.get(9)?;
     let policies: i64 = r.get(11)?;
     Ok(CiRow {
@@ -46,9 +53,11 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<CiRow> {
         tier: r.get(5)?,
         os: r.get(6)?,
         role: r.get(7)?,
-        backup_status: BackupStatus::derive(status == "retired", excluded.is_some(), policies)
-            .as_str()
-            .to_string(),
+        backup_status: BackupStatus::derive(
+            status == Lifecycle::Retired,
+            excluded.is_some(),
+            policies,
+        ),
         status,
         excluded,
         policies,
@@ -145,10 +154,10 @@ pub fn update(conn: &Connection, id: i64, spec: &CiSpec, now: i64) -> Result<()>
     Ok(())
 }
 
-pub fn set_status(conn: &Connection, id: i64, status: &str, now: i64) -> Result<()> {
+pub fn set_status(conn: &Connection, id: i64, status: Lifecycle, now: i64) -> Result<()> {
     conn.execute(
         "UPDATE cis SET status = ?2, updated_at = ?3 WHERE id = ?1",
-        params![id, status, now],
+        params![id, status.as_str(), now],
     )?;
     Ok(())
 }

@@ -7,6 +7,7 @@ use anyhow::Result;
 pub use crate::domain::automation::PolicyState;
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
+use crate::domain::ci::Lifecycle;
 use crate::domain::event::Status;
 use crate::domain::plan::PolicySpec;
 use crate::domain::policy::{MatchRule, Retention};
@@ -20,7 +21,7 @@ pub struct PolicyRow {
     pub ci_id: i64,
     pub ci: String,
     pub spec: PolicySpec,
-    pub status: String,
+    pub status: Lifecycle,
     pub revision: i64,
     pub created_at: i64,
     pub retired_at: Option<i64>,
@@ -66,7 +67,16 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<PolicyRow> {
             },
         },
         ci: host,
-        status: r.get(16)?,
+        status: {
+            let s: String = r.get(16)?;
+            Lifecycle::parse(&s).ok_or_else(|| {
+                rusqlite::Error::FromSqlConversionFailure(
+                    16,
+                    rusqlite::types::Type::Text,
+                    format!("'{s}' is not a policy status").into(),
+                )
+            })?
+        },
         revision: r.get(17)?,
         created_at: r.get(18)?,
         retired_at: r.get(19)?,

@@ -60,7 +60,9 @@ pub fn implement(store: &mut Store, ctx: &Ctx, id: i64, terms: &DeleteTerms) -> 
                     ci_id
                 }
             };
-            if policies::find(&tx, ch.client_id, &p.job)?.is_some_and(|x| x.status == "active") {
+            if policies::find(&tx, ch.client_id, &p.job)?
+                .is_some_and(|x| x.status == Lifecycle::Active)
+            {
                 return Err(refused(format!(
                     "cannot implement {}: job {}/{} exists now; re-create the request",
                     ch.name(),
@@ -75,7 +77,7 @@ pub fn implement(store: &mut Store, ctx: &Ctx, id: i64, terms: &DeleteTerms) -> 
                 }
                 None => policies::insert(&tx, ch.client_id, ci_id, &p, now)?,
             };
-            audit_policy(&tx, &who, &client.code, &p, "active")?;
+            audit_policy(&tx, &who, &client.code, &p, Lifecycle::Active)?;
             ch.policy_id = Some(pid);
         }
         "change" | "move" => {
@@ -83,7 +85,7 @@ pub fn implement(store: &mut Store, ctx: &Ctx, id: i64, terms: &DeleteTerms) -> 
                 .policy_id
                 .ok_or_else(|| anyhow::anyhow!("CR-{id} names no policy"))?;
             let live = policies::get(&tx, ch.client_id, &client.code, &ch.job)?;
-            if Some(live.revision) != ch.based_on || live.status != "active" {
+            if Some(live.revision) != ch.based_on || live.status != Lifecycle::Active {
                 return Err(refused(format!(
                     "cannot implement {}: job {}/{} changed since the request (revision {} then, {} now); re-create the request with `bmctl macd {} --job {}/{} …`",
                     ch.name(),
@@ -102,7 +104,7 @@ pub fn implement(store: &mut Store, ctx: &Ctx, id: i64, terms: &DeleteTerms) -> 
                 .ok_or_else(|| anyhow::anyhow!("CR-{id} has no proposal"))?;
             let ci = cis::get(&tx, ch.client_id, &client.code, &p.ci)?;
             policies::update(&tx, pid, ci.id, &p, now)?;
-            audit_policy(&tx, &who, &client.code, &p, "active")?;
+            audit_policy(&tx, &who, &client.code, &p, Lifecycle::Active)?;
         }
         _ => {
             // 05f.05: a delete, with care
@@ -152,7 +154,7 @@ pub fn implement(store: &mut Store, ctx: &Ctx, id: i64, terms: &DeleteTerms) -> 
             let mut auto = crate::ops::correct::Auto::new(&tx, ctx);
             for p in &targets {
                 policies::retire(&tx, p.id, now)?;
-                audit_policy(&tx, &who, &client.code, &p.spec, "retired")?;
+                audit_policy(&tx, &who, &client.code, &p.spec, Lifecycle::Retired)?;
                 wind_down(&tx, ctx, &mut auto, &client, p, &ch.name())?;
             }
             auto.finish()?;
@@ -160,7 +162,7 @@ pub fn implement(store: &mut Store, ctx: &Ctx, id: i64, terms: &DeleteTerms) -> 
                 if let Some(ci) =
                     cis::find(&tx, ch.client_id, ch.ci_host.as_deref().unwrap_or_default())?
                 {
-                    cis::set_status(&tx, ci.id, "retired", now)?;
+                    cis::set_status(&tx, ci.id, Lifecycle::Retired, now)?;
                     let after = cis::get(&tx, ch.client_id, &client.code, &ci.host)?;
                     let id = format!("{}/{}", client.code, ci.host);
                     audit::record(&tx, &who, "ci", &id, Some(&ci), Some(&after))?;
@@ -235,7 +237,7 @@ fn audit_policy(
     who: &crate::store::audit::Actor<'_>,
     client: &str,
     p: &crate::domain::plan::PolicySpec,
-    status: &str,
+    status: Lifecycle,
 ) -> Result<()> {
     // whole, its empty fields too: they replace what the policy had
     let fields = serde_json::Value::Object(crate::ops::deep::policy_fields(p, status)?);

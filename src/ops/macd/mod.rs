@@ -8,6 +8,7 @@ use anyhow::Result;
 use serde::Serialize;
 
 use crate::domain::change::{self, Change, ChangeState, Context};
+use crate::domain::ci::Lifecycle;
 use crate::domain::plan::{self, CiSpec, DiffLine, PolicySpec};
 use crate::domain::policy::is_offsite;
 use crate::domain::ticket::{Ticket, TicketKind, TicketStatus};
@@ -120,11 +121,13 @@ pub fn request(
     let draft: Draft = match req {
         Request::Add { proposal, new_ci } => {
             let proposal = *proposal;
-            if policies::find(&tx, c.id, &proposal.job)?.is_some_and(|p| p.status == "active") {
+            if policies::find(&tx, c.id, &proposal.job)?
+                .is_some_and(|p| p.status == Lifecycle::Active)
+            {
                 return Err(refused(format!("job {client}/{} exists already; change it with `bmctl macd change --job {client}/{}`", proposal.job, proposal.job)));
             }
             let (ci_id, tier) = match (cis::find(&tx, c.id, &proposal.ci)?, &new_ci) {
-                (Some(ci), None) if ci.status == "active" => (Some(ci.id), ci.tier),
+                (Some(ci), None) if ci.status == Lifecycle::Active => (Some(ci.id), ci.tier),
                 (Some(_), Some(_)) => return Err(refused(format!("CI {client}/{} is in the CMDB already: drop --new-ci", proposal.ci))),
                 (None, Some(n)) => (None, n.tier),
                 _ => {
@@ -169,7 +172,7 @@ pub fn request(
             let mut proposal = p.spec.clone();
             if let Some(h) = &to_ci {
                 let ci = cis::get(&tx, c.id, client, h)?;
-                if ci.status != "active" {
+                if ci.status != Lifecycle::Active {
                     return Err(refused(format!("CI {client}/{h} is retired")));
                 }
                 proposal.ci = h.clone();
@@ -191,7 +194,7 @@ pub fn request(
             ci: None,
         } => {
             let p = policies::get(&tx, c.id, client, &job)?;
-            if p.status != "active" {
+            if p.status != Lifecycle::Active {
                 return Err(refused(format!("job {client}/{job} is retired already")));
             }
             on_policy(&tx, c.id, "delete", job, p, None)?
