@@ -6,7 +6,7 @@ use anyhow::Result;
 use clap::{CommandFactory, Subcommand};
 
 use super::{split_ref, App, Cli};
-use crate::domain::change::{Change, ChangeState};
+use crate::domain::change::{Change, ChangeKind, ChangeState};
 use crate::domain::plan::{CiSpec, PolicySpec};
 use crate::domain::policy::{MatchRule, Retention};
 use crate::domain::time::{parse_duration, parse_instant_or_date, rfc3339};
@@ -190,11 +190,11 @@ impl Tabular for Change {
     fn cells(&self) -> Vec<String> {
         vec![
             format!("CR-{}", self.id),
-            self.kind.clone(),
+            self.kind.to_string(),
             self.client.clone(),
             self.job.clone(),
             self.state.to_string(),
-            self.risk.clone(),
+            self.risk.to_string(),
             self.requested_by.clone(),
             output::opt(&self.approved_by),
             output::opt(&self.ref_),
@@ -586,7 +586,7 @@ pub fn run(app: &App, cmd: &Cmd) -> Result<u8> {
                 .transpose()?;
             // On a terminal a delete's confirmation is typed, never implied by --yes.
             let mut confirm = confirm.clone();
-            if ch.kind == "delete"
+            if ch.kind == ChangeKind::Delete
                 && confirm.is_none()
                 && crate::prompt::interactive(false)
                 && !app.cli.yes

@@ -25,12 +25,35 @@ pub enum ChangeState {
 
 words!(ChangeState { Requested = "requested", Approved = "approved", Rejected = "rejected", Cancelled = "cancelled", Implemented = "implemented", Completed = "completed" });
 
+/// What a change does to a backup (DESIGN: move, add, change, delete).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChangeKind {
+    Add,
+    Change,
+    Move,
+    Delete,
+}
+
+words!(ChangeKind { Add = "add", Change = "change", Move = "move", Delete = "delete" });
+
+/// A change's assessed risk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChangeRisk {
+    Low,
+    Medium,
+    High,
+}
+
+words!(ChangeRisk { Low = "low", Medium = "medium", High = "high" });
+
 /// A change as stored.
 #[derive(Debug, Clone, Serialize)]
 pub struct Change {
     pub id: i64,
     #[serde(rename = "type")]
-    pub kind: String,
+    pub kind: ChangeKind,
     #[serde(skip)]
     pub client_id: i64,
     pub client: String,
@@ -48,7 +71,7 @@ pub struct Change {
     /// The policy revision the request was made against.
     pub based_on: Option<i64>,
     pub state: ChangeState,
-    pub risk: String,
+    pub risk: ChangeRisk,
     pub risk_reasons: Vec<String>,
     pub reason: String,
     #[serde(rename = "ref")]
@@ -113,7 +136,7 @@ impl Change {
                 self.name()
             )));
         }
-        if self.risk == "high" && !confirm_risk {
+        if self.risk == ChangeRisk::High && !confirm_risk {
             return Err(refused(format!(
                 "cannot approve {}: its risk is high ({}); re-run with --confirm-risk once you have weighed it",
                 self.name(),
@@ -198,16 +221,16 @@ pub struct Context {
 /// RPO, or removing the only offsite/immutable copy; medium for moves and
 /// schedule changes; low for adds.
 pub fn assess(
-    kind: &str,
+    kind: ChangeKind,
     current: Option<&PolicySpec>,
     proposed: Option<&PolicySpec>,
     ctx: &Context,
-) -> (&'static str, Vec<String>) {
+) -> (ChangeRisk, Vec<String>) {
     let mut high = Vec::new();
     let mut medium = Vec::new();
     let was_only_offsite = current.is_some_and(|c| is_offsite(&c.target)) && ctx.other_offsite == 0;
     match kind {
-        "delete" => {
+        ChangeKind::Delete => {
             if ctx.ci_tier == 1 {
                 high.push("deletes the backup of a tier-1 CI".to_string());
             }
@@ -221,7 +244,7 @@ pub fn assess(
                 medium.push("deletes a backup policy".to_string());
             }
         }
-        "add" => {}
+        ChangeKind::Add => {}
         _ => {
             if let (Some(c), Some(p)) = (current, proposed) {
                 if let Some(req) = &ctx.required_retention {
@@ -242,19 +265,19 @@ pub fn assess(
                 if p.schedule != c.schedule {
                     medium.push("changes the schedule".to_string());
                 }
-                if p.ci != c.ci || kind == "move" {
+                if p.ci != c.ci || kind == ChangeKind::Move {
                     medium.push("moves the backup".to_string());
                 }
             }
         }
     }
     if !high.is_empty() {
-        ("high", high)
+        (ChangeRisk::High, high)
     } else if !medium.is_empty() {
-        ("medium", medium)
+        (ChangeRisk::Medium, medium)
     } else {
         (
-            "low",
+            ChangeRisk::Low,
             vec![format!("{kind} without effect on existing protection")],
         )
     }
@@ -284,7 +307,7 @@ mod tests {
     fn change() -> Change {
         Change {
             id: 12,
-            kind: "add".into(),
+            kind: ChangeKind::Add,
             client_id: 1,
             client: "acme".into(),
             job: "x".into(),
@@ -295,7 +318,7 @@ mod tests {
             new_ci: None,
             based_on: None,
             state: ChangeState::Requested,
-            risk: "low".into(),
+            risk: ChangeRisk::Low,
             risk_reasons: vec![],
             reason: "r".into(),
             ref_: None,
@@ -325,31 +348,49 @@ mod tests {
             other_offsite: 1,
             required_retention: Retention::parse("daily=7").ok(),
         };
-        assert_eq!(assess("add", None, Some(&spec()), &ctx).0, "low");
+        assert_eq!(
+            assess(ChangeKind::Add, None, Some(&spec()), &ctx).0,
+            ChangeRisk::Low
+        );
         let mut p = spec();
         p.rpo_s = 2 * 86_400;
         assert_eq!(
-            assess("change", Some(&spec()), Some(&p), &ctx),
-            ("high", vec!["raises the RPO".to_string()])
+            assess(ChangeKind::Change, Some(&spec()), Some(&p), &ctx),
+            (ChangeRisk::High, vec!["raises the RPO".to_string()])
         );
         let mut p = spec();
         p.schedule = "0 23 * * *".into();
-        assert_eq!(assess("change", Some(&spec()), Some(&p), &ctx).0, "medium");
+        assert_eq!(
+            assess(ChangeKind::Change, Some(&spec()), Some(&p), &ctx).0,
+            ChangeRisk::Medium
+        );
         let mut p = spec();
         p.retention = Retention::parse("daily=3").unwrap();
-        assert_eq!(assess("change", Some(&spec()), Some(&p), &ctx).0, "high");
+        assert_eq!(
+            assess(ChangeKind::Change, Some(&spec()), Some(&p), &ctx).0,
+            ChangeRisk::High
+        );
         let mut p = spec();
         p.target = "local".into();
-        assert_eq!(assess("move", Some(&spec()), Some(&p), &ctx).0, "medium"); // another offsite copy exists
+        assert_eq!(
+            assess(ChangeKind::Move, Some(&spec()), Some(&p), &ctx).0,
+            ChangeRisk::Medium
+        ); // another offsite copy exists
         let only = Context {
             other_offsite: 0,
             ..ctx.clone()
         };
-        assert_eq!(assess("move", Some(&spec()), Some(&p), &only).0, "high");
-        assert_eq!(assess("delete", Some(&spec()), None, &ctx).0, "medium");
+        assert_eq!(
+            assess(ChangeKind::Move, Some(&spec()), Some(&p), &only).0,
+            ChangeRisk::High
+        );
+        assert_eq!(
+            assess(ChangeKind::Delete, Some(&spec()), None, &ctx).0,
+            ChangeRisk::Medium
+        );
         assert_eq!(
             assess(
-                "delete",
+                ChangeKind::Delete,
                 Some(&spec()),
                 None,
                 &Context {
@@ -358,11 +399,11 @@ mod tests {
                 }
             )
             .0,
-            "high"
+            ChangeRisk::High
         );
         assert_eq!(
             assess(
-                "delete",
+                ChangeKind::Delete,
                 Some(&spec()),
                 None,
                 &Context {
@@ -371,7 +412,7 @@ mod tests {
                 }
             )
             .0,
-            "high"
+            ChangeRisk::High
         );
     }
 
@@ -388,7 +429,7 @@ mod tests {
         c.approve("alice", true, false, 1).unwrap();
         assert_eq!(c.state, ChangeState::Approved);
         let mut h = change();
-        h.risk = "high".into();
+        h.risk = ChangeRisk::High;
         assert!(h.approve("bob", false, false, 1).is_err());
         h.approve("bob", false, true, 1).unwrap();
         assert!(c.check_completable().is_err());

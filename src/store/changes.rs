@@ -1,10 +1,11 @@
 //! The `changes` and `change_log` tables (MACD).
 
+use super::word;
 use anyhow::Result;
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde::Serialize;
 
-use crate::domain::change::{Change, ChangeState};
+use crate::domain::change::{Change, ChangeKind, ChangeRisk, ChangeState};
 use crate::domain::plan::CiSpec;
 use crate::domain::time::Ts;
 use crate::error::not_found;
@@ -21,7 +22,7 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<Change> {
     let reasons: String = r.get(12)?;
     Ok(Change {
         id: r.get(0)?,
-        kind: r.get(1)?,
+        kind: word(r, 1, ChangeKind::parse)?,
         client_id: r.get(2)?,
         client: r.get(3)?,
         job: r.get(4)?,
@@ -30,17 +31,8 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<Change> {
         proposal: proposal.and_then(|p| serde_json::from_str(&p).ok()),
         new_ci: r.get::<_, Option<String>>(8)?.as_deref().map(ci_of_json),
         based_on: r.get(9)?,
-        state: {
-            let s: String = r.get(10)?;
-            ChangeState::parse(&s).ok_or_else(|| {
-                rusqlite::Error::FromSqlConversionFailure(
-                    10,
-                    rusqlite::types::Type::Text,
-                    format!("'{s}' is not a change state").into(),
-                )
-            })?
-        },
-        risk: r.get(11)?,
+        state: word(r, 10, ChangeState::parse)?,
+        risk: word(r, 11, ChangeRisk::parse)?,
         risk_reasons: serde_json::from_str(&reasons).unwrap_or_default(),
         reason: r.get(13)?,
         ref_: r.get(14)?,
@@ -82,7 +74,7 @@ pub fn insert(conn: &Connection, c: &Change) -> Result<i64> {
             risk_reasons, reason, ref, requested_by, requested_at, updated_at, current)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?15, ?16)",
         params![
-            c.kind,
+            c.kind.as_str(),
             c.client_id,
             c.job,
             c.policy_id,
@@ -91,7 +83,7 @@ pub fn insert(conn: &Connection, c: &Change) -> Result<i64> {
             c.new_ci.as_ref().map(ci_json),
             c.based_on,
             c.state.as_str(),
-            c.risk,
+            c.risk.as_str(),
             serde_json::to_string(&c.risk_reasons)?,
             c.reason,
             c.ref_,

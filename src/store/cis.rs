@@ -34,14 +34,7 @@ const SELECT: &str =
      FROM cis c JOIN clients cl ON cl.id = c.client_id";
 
 fn from_row(r: &Row<'_>) -> rusqlite::Result<CiRow> {
-    let status: String = r.get(8)?;
-    let status = Lifecycle::parse(&status).ok_or_else(|| {
-        rusqlite::Error::FromSqlConversionFailure(
-            8,
-            rusqlite::types::Type::Text,
-            format!("'{status}' is not a CI status").into(),
-        )
-    })?;
+    let status = super::word(r, 8, Lifecycle::parse)?;
     let excluded: Option<String> = r.get(9)?;
     let policies: i64 = r.get(11)?;
     Ok(CiRow {

@@ -40,6 +40,19 @@ pub const CACHE_KIB: i64 = -65_536;
 /// Prepared statements kept per connection.
 const STATEMENT_CACHE: usize = 64;
 
+/// A word of a column (a kind, a status) as its enum; another word is a
+/// damaged row, named.
+fn word<T>(r: &rusqlite::Row<'_>, i: usize, parse: fn(&str) -> Option<T>) -> rusqlite::Result<T> {
+    let text: String = r.get(i)?;
+    parse(&text).ok_or_else(|| {
+        rusqlite::Error::FromSqlConversionFailure(
+            i,
+            rusqlite::types::Type::Text,
+            format!("'{text}' is not a word of this column").into(),
+        )
+    })
+}
+
 /// An open bmctl database.
 pub struct Store {
     pub conn: Connection,

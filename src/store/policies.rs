@@ -67,16 +67,7 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<PolicyRow> {
             },
         },
         ci: host,
-        status: {
-            let s: String = r.get(16)?;
-            Lifecycle::parse(&s).ok_or_else(|| {
-                rusqlite::Error::FromSqlConversionFailure(
-                    16,
-                    rusqlite::types::Type::Text,
-                    format!("'{s}' is not a policy status").into(),
-                )
-            })?
-        },
+        status: super::word(r, 16, Lifecycle::parse)?,
         revision: r.get(17)?,
         created_at: r.get(18)?,
         retired_at: r.get(19)?,

@@ -2,6 +2,7 @@
 
 use std::sync::OnceLock;
 
+use super::word;
 use anyhow::Result;
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde::Serialize;
@@ -646,18 +647,6 @@ impl rusqlite::ToSql for TicketStatus {
     fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
         Ok(self.as_str().into())
     }
-}
-
-/// A word of the database as its enum; another word is a damaged row.
-fn word<T>(r: &Row<'_>, i: usize, parse: fn(&str) -> Option<T>) -> rusqlite::Result<T> {
-    let text: String = r.get(i)?;
-    parse(&text).ok_or_else(|| {
-        rusqlite::Error::FromSqlConversionFailure(
-            i,
-            rusqlite::types::Type::Text,
-            format!("'{text}' is not a ticket word here").into(),
-        )
-    })
 }
 
 #[cfg(test)]

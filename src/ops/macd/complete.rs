@@ -24,7 +24,7 @@ pub fn complete(
     let before = ch.clone();
     ch.check_completable()?;
     let client = clients::get_by_id(&tx, ch.client_id)?;
-    let evidence = if ch.kind == "delete" {
+    let evidence = if ch.kind == ChangeKind::Delete {
         "policies retired".to_string()
     } else {
         let pid = ch

@@ -7,7 +7,7 @@
 use anyhow::Result;
 use serde::Serialize;
 
-use crate::domain::change::{self, Change, ChangeState, Context};
+use crate::domain::change::{self, Change, ChangeKind, ChangeState, Context};
 use crate::domain::ci::Lifecycle;
 use crate::domain::plan::{self, CiSpec, DiffLine, PolicySpec};
 use crate::domain::policy::is_offsite;
@@ -69,7 +69,7 @@ fn risk_context(
 
 /// What a request records before its risk is assessed.
 struct Draft {
-    kind: &'static str,
+    kind: ChangeKind,
     job: String,
     policy_id: Option<i64>,
     ci_host: Option<String>,
@@ -85,7 +85,7 @@ struct Draft {
 fn on_policy(
     conn: &rusqlite::Connection,
     client_id: i64,
-    kind: &'static str,
+    kind: ChangeKind,
     job: String,
     p: policies::PolicyRow,
     proposal: Option<PolicySpec>,
@@ -139,7 +139,7 @@ pub fn request(
             };
             Draft {
                 risk: risk_context(&tx, c.id, ci_id, tier, None)?,
-                kind: "add",
+                kind: ChangeKind::Add,
                 job: proposal.job.clone(),
                 policy_id: None,
                 ci_host: Some(proposal.ci.clone()),
@@ -165,7 +165,7 @@ pub fn request(
                     "the change changes nothing; give at least one --set FIELD=VALUE that differs",
                 ));
             }
-            on_policy(&tx, c.id, "change", job, p, Some(proposal))?
+            on_policy(&tx, c.id, ChangeKind::Change, job, p, Some(proposal))?
         }
         Request::Move { job, to_ci, target } => {
             let p = policies::get(&tx, c.id, client, &job)?;
@@ -187,7 +187,7 @@ pub fn request(
                     "a move needs --to-ci HOST or --target T that differs from today's",
                 ));
             }
-            on_policy(&tx, c.id, "move", job, p, Some(proposal))?
+            on_policy(&tx, c.id, ChangeKind::Move, job, p, Some(proposal))?
         }
         Request::Delete {
             job: Some(job),
@@ -197,7 +197,7 @@ pub fn request(
             if p.status != Lifecycle::Active {
                 return Err(refused(format!("job {client}/{job} is retired already")));
             }
-            on_policy(&tx, c.id, "delete", job, p, None)?
+            on_policy(&tx, c.id, ChangeKind::Delete, job, p, None)?
         }
         Request::Delete {
             job: None,
@@ -209,7 +209,7 @@ pub fn request(
             rctx.other_offsite = 0;
             Draft {
                 risk: rctx,
-                kind: "delete",
+                kind: ChangeKind::Delete,
                 job: format!("*{host}"),
                 policy_id: None,
                 ci_host: Some(host),
@@ -242,7 +242,7 @@ pub fn request(
     let now = ctx.ts();
     let mut ch = Change {
         id: 0,
-        kind: kind.into(),
+        kind,
         client_id: c.id,
         client: c.code.clone(),
         job,
@@ -253,7 +253,7 @@ pub fn request(
         new_ci,
         based_on,
         state: ChangeState::Requested,
-        risk: risk.into(),
+        risk,
         risk_reasons: reasons,
         reason: why.reason.clone(),
         ref_: why.ref_.clone(),
