@@ -198,21 +198,12 @@ fn pass(
     // Pauses that ended are closed (and audited) once; pauses in force or
     // recently ended shape what is expected.
     for pa in pauses::expired_open(tx, now)? {
-        pauses::close(tx, pa.id, pa.ends_at.0, "bmctl")?;
-        let after = pauses::get(tx, pa.id)?;
         let who = crate::store::audit::Actor {
             at: now,
             actor: "bmctl",
             command: &ctx.command,
         };
-        crate::store::audit::record(
-            tx,
-            &who,
-            "pause",
-            &pa.id.to_string(),
-            Some(&pa),
-            Some(&after),
-        )?;
+        crate::ops::pause::close_audited(tx, &who, &pa, pa.ends_at.0)?;
     }
     // every pause that may cover a window still to close, however old
     let in_force = pauses::list(tx, i64::MIN / 4, now + 1, false)?;

@@ -99,16 +99,21 @@ pub fn end(store: &mut Store, ctx: &Ctx, id: i64) -> Result<PauseRow> {
             before.target()
         )));
     }
-    pauses::close(&tx, id, ctx.ts(), &ctx.actor)?;
-    let after = pauses::get(&tx, id)?;
-    audit::record(
-        &tx,
-        &ctx.who(),
-        "pause",
-        &id.to_string(),
-        Some(&before),
-        Some(&after),
-    )?;
+    let after = close_audited(&tx, &ctx.who(), &before, ctx.ts())?;
     tx.commit()?;
+    Ok(after)
+}
+
+/// End pause `before` at `at`, by `who`, with its audit row; the pause as it is now.
+pub(crate) fn close_audited(
+    tx: &rusqlite::Connection,
+    who: &audit::Actor<'_>,
+    before: &pauses::PauseRow,
+    at: i64,
+) -> Result<pauses::PauseRow> {
+    pauses::close(tx, before.id, at, who.actor)?;
+    let after = pauses::get(tx, before.id)?;
+    let id = before.id.to_string();
+    audit::record(tx, who, "pause", &id, Some(before), Some(&after))?;
     Ok(after)
 }

@@ -295,16 +295,7 @@ fn wind_down(
     }
     for pa in crate::store::pauses::list(tx, now, i64::MAX / 4, false)? {
         if pa.policy_id == Some(p.id) && pa.effective_end() > now {
-            crate::store::pauses::close(tx, pa.id, now, "bmctl")?;
-            let after = crate::store::pauses::get(tx, pa.id)?;
-            crate::store::audit::record(
-                tx,
-                &who,
-                "pause",
-                &pa.id.to_string(),
-                Some(&pa),
-                Some(&after),
-            )?;
+            crate::ops::pause::close_audited(tx, &who, &pa, now)?;
         }
     }
     Ok(())
