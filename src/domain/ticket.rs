@@ -29,6 +29,23 @@ pub enum TicketStatus {
 words!(TicketKind { Task = "task", Corrective = "corrective", Incident = "incident" });
 words!(TicketStatus { Open = "open", InProgress = "in_progress", Resolved = "resolved", Skipped = "skipped" });
 
+/// What a corrective ticket or incident is about: a run problem, a failed
+/// restore test, or a finding that asks for a cause.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProblemClass {
+    Failed,
+    Missed,
+    Hung,
+    Warning,
+    Rpo,
+    Integrity,
+    Restore,
+    Finding,
+}
+
+words!(ProblemClass { Failed = "failed", Missed = "missed", Hung = "hung", Warning = "warning", Rpo = "rpo", Integrity = "integrity", Restore = "restore", Finding = "finding" });
+
 /// What a notification (a hook's run) is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -86,7 +103,7 @@ pub fn priority_for(tier: Option<i64>, incident: bool) -> i64 {
 pub struct Ticket {
     pub id: i64,
     pub kind: TicketKind,
-    pub class: Option<String>,
+    pub class: Option<ProblemClass>,
     #[serde(skip)]
     pub client_id: i64,
     pub client: String,
@@ -292,7 +309,7 @@ mod tests {
     fn ticket() -> Ticket {
         Ticket {
             id: 7,
-            class: Some("failed".into()),
+            class: Some(ProblemClass::Failed),
             ..Ticket::new(TicketKind::Corrective, 1, "acme", "t".into(), 3, 0)
         }
     }

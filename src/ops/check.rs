@@ -13,6 +13,7 @@ use serde::Serialize;
 use crate::domain::automation::windows::{self, Verdict};
 use crate::domain::event::{NewEvent, Status};
 use crate::domain::policy::Schedule;
+use crate::domain::ticket::ProblemClass;
 use crate::domain::time::{format_duration, from_unix, local_day, rfc3339, Ts};
 use crate::ops::correct::{self, Subject, TicketCounts};
 use crate::ops::events::Ingestor;
@@ -381,7 +382,7 @@ fn pass(
                     crate::domain::time::format_age(now - rs),
                     format_duration(max_runtime)
                 );
-                auto.ensure(&subject, "hung", rs, &detail)?;
+                auto.ensure(&subject, ProblemClass::Hung, rs, &detail)?;
                 report.find(Finding {
                     kind: "hung",
                     client: p.client.clone(),
@@ -421,7 +422,7 @@ fn pass(
                     format_duration(p.rpo_s)
                 ),
             };
-            auto.ensure(&subject, "rpo", now, &detail)?;
+            auto.ensure(&subject, ProblemClass::Rpo, now, &detail)?;
             report.find(Finding {
                 kind: "rpo",
                 client: p.client.clone(),

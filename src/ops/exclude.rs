@@ -7,6 +7,7 @@ use chrono_tz::Tz;
 
 use crate::domain::event::Status;
 use crate::domain::policy::Schedule;
+use crate::domain::ticket::ProblemClass;
 use crate::domain::time::{local_day, rfc3339};
 use crate::error::{refused, rejected};
 use crate::ops::correct::{Auto, Subject};
@@ -106,7 +107,7 @@ pub fn exclude(
     match outcome {
         Status::Missed => {
             events::supersede_missed(&tx, c.id, p.id, hi, now)?;
-            auto.withdraw_if(&subject, "missed", &detail, |t| {
+            auto.withdraw_if(&subject, ProblemClass::Missed, &detail, |t| {
                 let (Some(from), Some(to)) = (t.first_seen_at, t.last_seen_at) else {
                     return Ok(true);
                 };
@@ -114,7 +115,7 @@ pub fn exclude(
             })?;
         }
         Status::Failed => {
-            auto.withdraw_if(&subject, "failed", &detail, |t| {
+            auto.withdraw_if(&subject, ProblemClass::Failed, &detail, |t| {
                 Ok(t.first_seen_at.is_some_and(|f| f > lo)
                     && t.last_seen_at.is_some_and(|l| l <= hi))
             })?;

@@ -13,6 +13,7 @@ use chrono_tz::Tz;
 use crate::domain::automation::PolicyState;
 use crate::domain::event::Status;
 use crate::domain::policy::Schedule;
+use crate::domain::ticket::ProblemClass;
 use crate::domain::time::{local_day, rfc3339};
 use crate::ops::correct::{Auto, Subject};
 use crate::ops::Ctx;
@@ -219,14 +220,16 @@ pub(crate) fn rejudge(
                     "a restore point of {} arrived inside the gap",
                     rfc3339(r.at)
                 );
-                auto.withdraw_if(s, "finding", &detail, |t| Ok(Some(t.id) == ticket))?;
+                auto.withdraw_if(s, ProblemClass::Finding, &detail, |t| {
+                    Ok(Some(t.id) == ticket)
+                })?;
             }
         }
         let detail = format!(
             "a restore point of {} arrived: no gap longer than the RPO plus the grace was open",
             rfc3339(r.at)
         );
-        auto.withdraw_if(s, "rpo", &detail, |t| {
+        auto.withdraw_if(s, ProblemClass::Rpo, &detail, |t| {
             Ok(t.first_seen_at
                 .is_some_and(|f| r.at <= f && f - r.at <= limit))
         })?;
@@ -242,7 +245,7 @@ pub(crate) fn rejudge(
             .is_some_and(|t| now - t <= w.rpo_s + grace)
         {
             let detail = format!("a late restore point of {} arrived", rfc3339(r.at));
-            auto.recover(s, &["rpo"], r.at, &detail)?;
+            auto.recover(s, &[ProblemClass::Rpo], r.at, &detail)?;
         }
     }
     // late data never de-escalates: an open ticket keeps its kind and
@@ -259,7 +262,7 @@ pub(crate) fn rejudge(
                 st.consecutive_failures,
                 streak_before
             );
-            for class in ["failed", "missed"] {
+            for class in [ProblemClass::Failed, ProblemClass::Missed] {
                 auto.note_open(s, class, &text)?;
             }
         }
@@ -277,7 +280,7 @@ pub(crate) fn rejudge(
                 r.status.as_str(),
                 crate::domain::time::format_age(r.ended - r.at)
             );
-            auto.withdraw_if(s, "hung", &detail, |_| Ok(true))?;
+            auto.withdraw_if(s, ProblemClass::Hung, &detail, |_| Ok(true))?;
         }
     }
     // What the runs say now, in event-time order, against the open tickets:
@@ -293,9 +296,9 @@ pub(crate) fn rejudge(
         None => format!("late runs changed the outcome (newest {})", rfc3339(newest)),
     };
     for (class, holds, status) in [
-        ("missed", trail.missed, Status::Missed),
-        ("failed", trail.failed, Status::Failed),
-        ("warning", trail.warning, Status::Warning),
+        (ProblemClass::Missed, trail.missed, Status::Missed),
+        (ProblemClass::Failed, trail.failed, Status::Failed),
+        (ProblemClass::Warning, trail.warning, Status::Warning),
     ] {
         if holds {
             // raised only for what these runs revealed: a ticket a person
@@ -305,7 +308,9 @@ pub(crate) fn rejudge(
                 .any(|r| r.status == status && trail.good_at.is_none_or(|g| r.at > g));
             if revealed && !auto.is_open(s, class)? {
                 let id = auto.raise(s, class, newest, &late_note)?;
-                if class != "warning" && st.consecutive_failures >= ctx.rules.escalate_after {
+                if class != ProblemClass::Warning
+                    && st.consecutive_failures >= ctx.rules.escalate_after
+                {
                     let why = format!(
                         "{} consecutive failed or missed runs",
                         st.consecutive_failures
@@ -315,7 +320,7 @@ pub(crate) fn rejudge(
             }
             continue;
         }
-        let withdrawn = class == "missed"
+        let withdrawn = class == ProblemClass::Missed
             && auto.withdraw_if(s, class, &late_note, |t| {
                 let (Some(from), Some(to)) = (t.first_seen_at, t.last_seen_at) else {
                     return Ok(true);
@@ -429,7 +434,7 @@ pub(crate) fn gap_closed(
     let Some(auto) = auto else {
         return Ok(()); // a history import records, it does not ask
     };
-    let ticket = match auto.open_id(s, "rpo")? {
+    let ticket = match auto.open_id(s, ProblemClass::Rpo)? {
         Some(id) => id,
         None => auto.breach_found(s, from, to)?,
     };

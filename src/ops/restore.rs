@@ -8,6 +8,7 @@ use std::time::Instant;
 use anyhow::Result;
 use serde::Serialize;
 
+use crate::domain::ticket::ProblemClass;
 use crate::domain::time::format_duration;
 use crate::error::rejected;
 use crate::ops::correct::{Auto, Subject};
@@ -75,7 +76,7 @@ pub fn record(store: &mut Store, ctx: &Ctx, r: Report) -> Result<Recorded> {
             // a real restore that failed is not a test: say what it was
             auto.titled(format!("Real restore {}: {}/{}", r.outcome, c.code, r.job));
         }
-        corrective = Some(auto.raise(&subject, "restore", r.ended_at, &detail)?);
+        corrective = Some(auto.raise(&subject, ProblemClass::Restore, r.ended_at, &detail)?);
         auto.finish()?;
     }
     let task = if r.kind == "test" {

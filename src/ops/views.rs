@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 
-use crate::domain::ticket::{Ticket, TicketKind, TicketStatus};
+use crate::domain::ticket::{ProblemClass, Ticket, TicketKind, TicketStatus};
 use crate::domain::time::Ts;
 
 /// A ticket with DESIGN's keys (plus what a technician needs to act).
@@ -10,7 +10,7 @@ use crate::domain::time::Ts;
 pub struct TicketView {
     pub id: i64,
     pub kind: TicketKind,
-    pub class: Option<String>,
+    pub class: Option<ProblemClass>,
     pub client: String,
     pub ci: Option<String>,
     pub job: Option<String>,

@@ -44,7 +44,21 @@ const STATEMENT_CACHE: usize = 64;
 /// damaged row, named.
 fn word<T>(r: &rusqlite::Row<'_>, i: usize, parse: fn(&str) -> Option<T>) -> rusqlite::Result<T> {
     let text: String = r.get(i)?;
-    parse(&text).ok_or_else(|| {
+    as_word(i, &text, parse)
+}
+
+/// [`word`] of a column that may be null.
+fn word_opt<T>(
+    r: &rusqlite::Row<'_>,
+    i: usize,
+    parse: fn(&str) -> Option<T>,
+) -> rusqlite::Result<Option<T>> {
+    let text: Option<String> = r.get(i)?;
+    text.map(|t| as_word(i, &t, parse)).transpose()
+}
+
+fn as_word<T>(i: usize, text: &str, parse: fn(&str) -> Option<T>) -> rusqlite::Result<T> {
+    parse(text).ok_or_else(|| {
         rusqlite::Error::FromSqlConversionFailure(
             i,
             rusqlite::types::Type::Text,

@@ -7,7 +7,7 @@ use anyhow::Result;
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde::Serialize;
 
-use crate::domain::ticket::{Ticket, TicketKind, TicketStatus};
+use crate::domain::ticket::{ProblemClass, Ticket, TicketKind, TicketStatus};
 use crate::domain::time::Ts;
 use crate::error::not_found;
 
@@ -25,7 +25,7 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<Ticket> {
     Ok(Ticket {
         id: r.get(0)?,
         kind: word(r, 1, TicketKind::parse)?,
-        class: r.get(2)?,
+        class: super::word_opt(r, 2, ProblemClass::parse)?,
         client_id: r.get(3)?,
         client: r.get(4)?,
         ci_id: r.get(5)?,
@@ -83,7 +83,7 @@ pub(crate) fn find_open_sql() -> String {
 
 static FIND_OPEN: OnceLock<String> = OnceLock::new();
 
-pub fn find_open(conn: &Connection, policy_id: i64, class: &str) -> Result<Option<Ticket>> {
+pub fn find_open(conn: &Connection, policy_id: i64, class: ProblemClass) -> Result<Option<Ticket>> {
     Ok(conn
         .prepare_cached(FIND_OPEN.get_or_init(find_open_sql))?
         .query_row(params![policy_id, class], from_row)
@@ -95,7 +95,7 @@ pub fn find_open(conn: &Connection, policy_id: i64, class: &str) -> Result<Optio
 pub fn find_auto_resolved_since(
     conn: &Connection,
     policy_id: i64,
-    class: &str,
+    class: ProblemClass,
     since: i64,
     skip: impl Fn(i64) -> bool,
 ) -> Result<Option<Ticket>> {
@@ -643,6 +643,12 @@ impl rusqlite::ToSql for TicketKind {
     }
 }
 
+impl rusqlite::ToSql for ProblemClass {
+    fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+        Ok(self.as_str().into())
+    }
+}
+
 impl rusqlite::ToSql for TicketStatus {
     fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
         Ok(self.as_str().into())
@@ -690,7 +696,7 @@ mod tests {
         let mut everything = t.clone();
         everything.id = 9;
         everything.kind = TicketKind::Task;
-        everything.class = Some("missed".into());
+        everything.class = Some(ProblemClass::Missed);
         everything.client = "other".into();
         everything.ci = Some("fs01".into());
         everything.job = Some("nightly".into());
@@ -757,7 +763,7 @@ mod tests {
             3,
             100,
         );
-        t.class = Some("failed".into());
+        t.class = Some(ProblemClass::Failed);
         t.id = insert(c, &t).unwrap();
         let before = get(c, t.id).unwrap();
         let changes = c.total_changes();

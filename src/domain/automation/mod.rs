@@ -24,30 +24,7 @@ pub struct PolicyState {
     pub checked_until: Option<i64>,
 }
 
-/// What a corrective ticket or incident is about.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum ProblemClass {
-    Failed,
-    Missed,
-    Hung,
-    Warning,
-    Rpo,
-    Integrity,
-}
-
-impl ProblemClass {
-    /// The name tickets carry (`class` in JSON, DESIGN's words).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ProblemClass::Failed => "failed",
-            ProblemClass::Missed => "missed",
-            ProblemClass::Hung => "hung",
-            ProblemClass::Warning => "warning",
-            ProblemClass::Rpo => "rpo",
-            ProblemClass::Integrity => "integrity",
-        }
-    }
-}
+pub use crate::domain::ticket::ProblemClass;
 
 /// The thresholds of the ticket rules (`[tickets]` in the config).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -12,7 +12,7 @@ use std::rc::Rc;
 use anyhow::Result;
 
 use crate::domain::ticket::{
-    priority_for, Notice, Ticket, TicketKind, TicketStatus, AUTO_RECOVERED,
+    priority_for, Notice, ProblemClass, Ticket, TicketKind, TicketStatus, AUTO_RECOVERED,
 };
 use crate::domain::time::{format_duration, rfc3339};
 
@@ -98,15 +98,15 @@ impl Rules {
     pub fn open(
         &self,
         s: &Subject,
-        class: &str,
+        class: ProblemClass,
         at: i64,
         title: Option<String>,
         now: i64,
     ) -> Ticket {
-        let incident = class == "rpo";
+        let incident = class == ProblemClass::Rpo;
         let priority = priority_for(Some(s.tier), incident);
         Ticket {
-            class: Some(class.into()),
+            class: Some(class),
             due_at: Some(self.due(&s.sla_tier, priority, now)),
             first_seen_at: Some(at),
             last_seen_at: Some(at),
@@ -137,7 +137,7 @@ impl Rules {
             s.job
         );
         let t = Ticket {
-            class: Some("finding".into()),
+            class: Some(ProblemClass::Finding),
             due_at: Some(self.due(&s.sla_tier, 3, now)),
             first_seen_at: Some(from),
             last_seen_at: Some(to),
@@ -217,16 +217,17 @@ pub struct Subject {
     pub rpo_s: i64,
 }
 
-fn default_title(class: &str, s: &Subject) -> String {
+fn default_title(class: ProblemClass, s: &Subject) -> String {
+    use super::ProblemClass::*;
     let what = match class {
-        "failed" => "Backup failed",
-        "missed" => "Backup missed",
-        "hung" => "Backup hung",
-        "rpo" => "RPO breached",
-        "warning" => "Repeated backup warnings",
-        "integrity" => "Repository integrity check failed",
-        "restore" => "Restore test failed",
-        _ => "Backup problem",
+        Failed => "Backup failed",
+        Missed => "Backup missed",
+        Hung => "Backup hung",
+        Rpo => "RPO breached",
+        Warning => "Repeated backup warnings",
+        Integrity => "Repository integrity check failed",
+        Restore => "Restore test failed",
+        Finding => "Backup problem",
     };
     format!("{what}: {}/{}", s.client, s.job)
 }
@@ -276,7 +277,8 @@ pub enum Effect {
 /// What the effect is applied for: the problem (or recovery) and its time.
 #[derive(Debug, Clone, Copy)]
 pub struct Occasion<'a> {
-    pub class: &'a str,
+    /// The problem's class (none: an effect on a ticket without one).
+    pub class: Option<ProblemClass>,
     /// When the problem (or the good run) happened.
     pub at: i64,
     /// When the run behind it ended: the reopen window runs from there.
@@ -331,7 +333,8 @@ impl Logged {
 impl Effect {
     /// Change `t` as the effect says; what to log of it.
     pub fn apply(self, t: &mut Ticket, o: &Occasion<'_>, rules: &Rules) -> Result<Logged> {
-        let (at, now, detail, class) = (o.at, o.now, o.detail, o.class);
+        let (at, now, detail) = (o.at, o.now, o.detail);
+        let class = o.class.map_or("problem", ProblemClass::as_str);
         Ok(match self {
             Effect::Again => {
                 t.occurrences += 1;
@@ -453,7 +456,7 @@ mod tests {
 
     fn occasion(at: i64, now: i64) -> Occasion<'static> {
         Occasion {
-            class: "failed",
+            class: Some(ProblemClass::Failed),
             at,
             end: at,
             detail: "exit 1",
@@ -465,7 +468,7 @@ mod tests {
     /// A ticket of `kind`, opened at 0 and auto-resolved by a run that
     /// ended at `recovered` (None: still open).
     fn ticket(kind: &str, recovered: Option<i64>) -> Ticket {
-        let mut t = rules().open(&subject(), "failed", 0, None, 0);
+        let mut t = rules().open(&subject(), ProblemClass::Failed, 0, None, 0);
         t.id = 42;
         t.kind = TicketKind::parse(kind).unwrap();
         if let Some(end) = recovered {
@@ -678,7 +681,7 @@ mod tests {
     fn new_tickets_by_class() {
         let r = rules();
         let s = subject();
-        let t = r.open(&s, "failed", 100, None, 200);
+        let t = r.open(&s, ProblemClass::Failed, 100, None, 200);
         assert_eq!(
             (t.kind.as_str(), t.priority, t.title.as_str()),
             ("corrective", 3, "Backup failed: acme/fs01-nightly")
@@ -687,15 +690,15 @@ mod tests {
             (t.assignee.as_deref(), t.due_at, t.first_seen_at),
             (Some("alice"), Some(200 + 24 * HOUR), Some(100))
         );
-        let t = r.open(&s, "rpo", 100, Some("custom".into()), 200);
+        let t = r.open(&s, ProblemClass::Rpo, 100, Some("custom".into()), 200);
         assert_eq!(
             (t.kind.as_str(), t.priority, t.title.as_str()),
             ("incident", 2, "custom")
         );
         let (t, detail) = r.breach_found(&s, 0, 3 * DAY, 4 * DAY);
         assert_eq!(
-            (t.class.as_deref(), t.priority, t.recovered_at),
-            (Some("finding"), 3, Some(3 * DAY))
+            (t.class, t.priority, t.recovered_at),
+            (Some(ProblemClass::Finding), 3, Some(3 * DAY))
         );
         assert!(
             t.title.starts_with("RPO breached 1970-01-01–1970-01-04"),

@@ -190,20 +190,20 @@ impl<'a> Auto<'a> {
     }
 
     /// The open corrective ticket or incident of a policy for a problem class.
-    fn find_open(&mut self, s: &Subject, class: &str) -> Result<Option<usize>> {
+    fn find_open(&mut self, s: &Subject, class: ProblemClass) -> Result<Option<usize>> {
         let policy_id = s.policy_id;
         self.read_open(s)?;
         let open = self.work.open_of(policy_id);
         Ok(open
             .into_iter()
-            .find(|&i| self.work.tickets[i].1.class.as_deref() == Some(class)))
+            .find(|&i| self.work.tickets[i].1.class == Some(class)))
     }
 
     /// The newest ticket of a policy and class auto-resolved at or after `since`.
     fn find_auto_resolved_since(
         &mut self,
         policy_id: i64,
-        class: &str,
+        class: ProblemClass,
         since: i64,
     ) -> Result<Option<usize>> {
         let work = &self.work;
@@ -211,7 +211,7 @@ impl<'a> Auto<'a> {
             .of_policy(policy_id)
             .filter(|&i| {
                 let t = &work.tickets[i].1;
-                t.class.as_deref() == Some(class)
+                t.class == Some(class)
                     && t.status == TicketStatus::Resolved
                     && t.recovered_at.or(t.resolved_at).is_some_and(|r| r >= since)
                     && t.auto_resolved_at.is_some()
@@ -234,7 +234,13 @@ impl<'a> Auto<'a> {
     /// Record a problem of `class` on a policy at instant `at`: append to the
     /// open ticket, reopen one auto-resolved within the reopen window, or open
     /// a new one. RPO breaches open as incidents. Returns the ticket id.
-    pub fn raise(&mut self, s: &Subject, class: &str, at: i64, detail: &str) -> Result<i64> {
+    pub fn raise(
+        &mut self,
+        s: &Subject,
+        class: ProblemClass,
+        at: i64,
+        detail: &str,
+    ) -> Result<i64> {
         self.raise_with(s, class, at, detail, true)
     }
 
@@ -243,7 +249,7 @@ impl<'a> Auto<'a> {
     pub fn raise_with(
         &mut self,
         s: &Subject,
-        class: &str,
+        class: ProblemClass,
         at: i64,
         detail: &str,
         may_be_open: bool,
@@ -262,7 +268,7 @@ impl<'a> Auto<'a> {
         };
         let held = |i: Option<usize>| i.map(|i| &self.work.tickets[i].1);
         let o = Occasion {
-            class,
+            class: Some(class),
             at,
             end,
             detail,
@@ -318,7 +324,7 @@ impl<'a> Auto<'a> {
     pub fn ensure(
         &mut self,
         s: &Subject,
-        class: &str,
+        class: ProblemClass,
         at: i64,
         detail: &str,
     ) -> Result<Option<i64>> {
@@ -348,9 +354,9 @@ impl<'a> Auto<'a> {
     fn effect_now(&mut self, i: usize, e: Effect, detail: &str) -> Result<i64> {
         let now = self.ctx.ts();
         let t = &self.work.tickets[i].1;
-        let (class, sla_tier) = (t.class.clone().unwrap_or_default(), t.sla_tier.clone());
+        let (class, sla_tier) = (t.class, t.sla_tier.clone());
         let o = Occasion {
-            class: &class,
+            class,
             at: now,
             end: now,
             detail,
@@ -361,7 +367,7 @@ impl<'a> Auto<'a> {
     }
 
     /// The id of the policy's open ticket of `class`, if any.
-    pub fn open_id(&mut self, s: &Subject, class: &str) -> Result<Option<i64>> {
+    pub fn open_id(&mut self, s: &Subject, class: ProblemClass) -> Result<Option<i64>> {
         Ok(self.find_open(s, class)?.map(|i| self.work.tickets[i].1.id))
     }
 
@@ -388,7 +394,7 @@ impl<'a> Auto<'a> {
     }
 
     /// Add a work-log line to the policy's open ticket of `class`, if any.
-    pub fn note_open(&mut self, s: &Subject, class: &str, text: &str) -> Result<bool> {
+    pub fn note_open(&mut self, s: &Subject, class: ProblemClass, text: &str) -> Result<bool> {
         let Some(i) = self.find_open(s, class)? else {
             return Ok(false);
         };
@@ -397,7 +403,7 @@ impl<'a> Auto<'a> {
     }
 
     /// Whether the policy has an open ticket of `class` not marked recovered.
-    pub fn is_open(&mut self, s: &Subject, class: &str) -> Result<bool> {
+    pub fn is_open(&mut self, s: &Subject, class: ProblemClass) -> Result<bool> {
         Ok(self
             .find_open(s, class)?
             .is_some_and(|i| self.work.tickets[i].1.recovered_at.is_none()))
@@ -411,7 +417,7 @@ impl<'a> Auto<'a> {
     pub fn withdraw_if(
         &mut self,
         s: &Subject,
-        class: &str,
+        class: ProblemClass,
         detail: &str,
         gone: impl FnOnce(&Ticket) -> Result<bool>,
     ) -> Result<bool> {
@@ -451,17 +457,23 @@ impl<'a> Auto<'a> {
     /// A good run at `at` clears the policy's open problems of `classes`:
     /// corrective tickets are auto-resolved (when the rules allow), incidents get
     /// one "recovered" note and wait for a person.
-    pub fn recover(&mut self, s: &Subject, classes: &[&str], at: i64, detail: &str) -> Result<()> {
+    pub fn recover(
+        &mut self,
+        s: &Subject,
+        classes: &[ProblemClass],
+        at: i64,
+        detail: &str,
+    ) -> Result<()> {
         let end = self.run_end.take().unwrap_or(at);
         self.read_open(s)?;
         for i in self.work.open_of(s.policy_id) {
             let t = &self.work.tickets[i].1;
-            let Some(&class) = classes.iter().find(|&&c| t.class.as_deref() == Some(c)) else {
+            let Some(&class) = classes.iter().find(|&&c| t.class == Some(c)) else {
                 continue;
             };
             if let Some(e) = self.ctx.rules.on_recovery(t) {
                 let o = Occasion {
-                    class,
+                    class: Some(class),
                     at,
                     end,
                     detail,

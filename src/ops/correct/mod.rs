@@ -11,7 +11,9 @@ use rusqlite::Connection;
 use serde::Serialize;
 
 use crate::config::Config;
-use crate::domain::ticket::{self, priority_for, Notice, Ticket, TicketKind, TicketStatus};
+use crate::domain::ticket::{
+    self, priority_for, Notice, ProblemClass, Ticket, TicketKind, TicketStatus,
+};
 use crate::error::rejected;
 use crate::ops::Ctx;
 use crate::store::audit::{self, Actor};
@@ -213,8 +215,8 @@ pub fn reopen(store: &mut Store, ctx: &Ctx, id: i64, reason: Option<&str>) -> Re
     );
     change(store, ctx, id, &log, |conn, t| {
         // One open ticket per policy and class: point at the open one.
-        if let (Some(p), Some(c)) = (t.policy_id, t.class.as_deref()) {
-            if c != "finding" && !t.is_open() {
+        if let (Some(p), Some(c)) = (t.policy_id, t.class) {
+            if c != ProblemClass::Finding && !t.is_open() {
                 if let Some(open) = tickets::find_open(conn, p, c)? {
                     return Err(crate::error::refused(format!(
                         "cannot reopen ticket #{id}: ticket #{} is open for the same problem; add to it with `bmctl correct note {} TEXT`",
@@ -289,7 +291,7 @@ pub(crate) fn open_finding(
     let now = ctx.ts();
     let priority = priority_for(about.tier, false);
     let mut t = Ticket {
-        class: Some("finding".into()),
+        class: Some(ProblemClass::Finding),
         ci_id: about.ci_id,
         ci: about.ci.clone(),
         policy_id: about.policy_id,

@@ -53,7 +53,8 @@ pub(super) fn triage(store: &mut Store, morning: &Ctx) -> Result<()> {
             ..Default::default()
         },
     )? {
-        let breach = t.class.as_deref() == Some("finding") && t.title.starts_with("RPO breached");
+        let breach = t.class == Some(crate::domain::ticket::ProblemClass::Finding)
+            && t.title.starts_with("RPO breached");
         if breach && now - t.opened_at > 86_400 && t.job.as_deref() != Some(CHRONIC) {
             let (cause, fix) = CAUSES[pick(&t.title, t.id, 4) as usize];
             correct::resolve(store, &ctx, t.id, cause, fix)?;

@@ -141,11 +141,17 @@ impl Ingestor {
                 if r.check {
                     match r.status {
                         Status::Failed | Status::Missed => {
-                            auto.raise_with(subject, "integrity", r.at, &r.detail(), has_open)?;
+                            auto.raise_with(
+                                subject,
+                                ProblemClass::Integrity,
+                                r.at,
+                                &r.detail(),
+                                has_open,
+                            )?;
                             has_open = true;
                         }
                         _ if has_open => {
-                            auto.recover(subject, &["integrity"], r.at, &r.detail())?
+                            auto.recover(subject, &[ProblemClass::Integrity], r.at, &r.detail())?
                         }
                         _ => {}
                     }
@@ -164,9 +170,10 @@ impl Ingestor {
                 if has_open {
                     if let Some(classes) = cleared(step) {
                         // a hang's end is re-judged as late data (principle 3)
-                        let classes: Vec<&str> = classes
-                            .into_iter()
-                            .filter(|c| ended.is_none() || *c != "hung")
+                        let classes: Vec<ProblemClass> = classes
+                            .iter()
+                            .copied()
+                            .filter(|c| ended.is_none() || *c != ProblemClass::Hung)
                             .collect();
                         auto.run_ended(r.ended)
                             .recover(subject, &classes, r.at, &r.detail())?;
@@ -271,7 +278,7 @@ pub(super) fn keep(slot: &mut Option<Box<Pending>>, run: &Pending) {
 /// A problem a run raises, as the automation acts on it: its ticket class,
 /// the work-log line, and why to escalate the ticket, if it is to be.
 pub(super) struct Problem {
-    pub(super) class: &'static str,
+    pub(super) class: ProblemClass,
     pub(super) detail: String,
     pub(super) escalate: Option<String>,
 }
@@ -280,7 +287,7 @@ pub(super) struct Problem {
 pub(super) fn problem(step: Step, r: &Pending, rules: &correct::Rules) -> Option<Problem> {
     let raise = step.problem(&rules.thresholds())?;
     Some(Problem {
-        class: raise.class.as_str(),
+        class: raise.class,
         detail: match raise.warnings_in_a_row {
             Some(n) => format!("{n} warnings in a row; last: {}", r.detail()),
             None => r.detail(),
@@ -292,7 +299,6 @@ pub(super) fn problem(step: Step, r: &Pending, rules: &correct::Rules) -> Option
 }
 
 /// The names of the problem classes a step clears (none: nothing to recover).
-pub(super) fn cleared(step: Step) -> Option<Vec<&'static str>> {
-    let classes = step.clears();
-    (!classes.is_empty()).then(|| classes.iter().map(|c| c.as_str()).collect())
+pub(super) fn cleared(step: Step) -> Option<&'static [ProblemClass]> {
+    Some(step.clears()).filter(|c| !c.is_empty())
 }

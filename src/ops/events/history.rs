@@ -150,7 +150,7 @@ impl Ingestor {
                 // what it clears, as in a live import (a backfill's good runs
                 // resolve what `check` raised while the runs were away)
                 if let Some(classes) = cleared(step).filter(|_| open) {
-                    auto.recover(&subject, &classes, r.at, &r.detail())?;
+                    auto.recover(&subject, classes, r.at, &r.detail())?;
                 }
                 problems.extend(problem(step, &r, &ctx.rules).map(|p| (p, r)));
             }
@@ -159,14 +159,14 @@ impl Ingestor {
                     let detail = r.detail();
                     problems.push((
                         Problem {
-                            class: "integrity",
+                            class: ProblemClass::Integrity,
                             detail,
                             escalate: None,
                         },
                         r,
                     ));
                 } else if open {
-                    auto.recover(&subject, &["integrity"], r.at, &r.detail())?;
+                    auto.recover(&subject, &[ProblemClass::Integrity], r.at, &r.detail())?;
                 }
             }
             for (p, r) in problems {
