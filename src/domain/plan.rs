@@ -52,6 +52,8 @@ pub struct PolicySpec {
     pub restore_test: String,
     pub rto_s: i64,
     pub max_runtime_s: Option<i64>,
+    /// (absent from proposals stored before matching rules existed)
+    #[serde(default)]
     pub match_rule: MatchRule,
 }
 

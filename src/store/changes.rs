@@ -18,8 +18,6 @@ const SELECT: &str = "SELECT ch.id, ch.type, ch.client_id, c.code, ch.job, ch.po
      FROM changes ch JOIN clients c ON c.id = ch.client_id";
 
 fn from_row(r: &Row<'_>) -> rusqlite::Result<Change> {
-    let proposal: Option<String> = r.get(7)?;
-    let reasons: String = r.get(12)?;
     Ok(Change {
         id: r.get(0)?,
         kind: word(r, 1, ChangeKind::parse)?,
@@ -28,12 +26,16 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<Change> {
         job: r.get(4)?,
         policy_id: r.get(5)?,
         ci_host: r.get(6)?,
-        proposal: proposal.and_then(|p| serde_json::from_str(&p).ok()),
-        new_ci: r.get::<_, Option<String>>(8)?.as_deref().map(ci_of_json),
+        proposal: json_opt(r, 7)?,
+        new_ci: r
+            .get::<_, Option<String>>(8)?
+            .as_deref()
+            .map(ci_of_json)
+            .transpose()?,
         based_on: r.get(9)?,
         state: word(r, 10, ChangeState::parse)?,
         risk: word(r, 11, ChangeRisk::parse)?,
-        risk_reasons: serde_json::from_str(&reasons).unwrap_or_default(),
+        risk_reasons: json_opt(r, 12)?.unwrap_or_default(),
         reason: r.get(13)?,
         ref_: r.get(14)?,
         requested_by: r.get(15)?,
@@ -51,9 +53,7 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<Change> {
         verified_by: r.get(27)?,
         plan_version: r.get(28)?,
         updated_at: r.get(29)?,
-        current: r
-            .get::<_, Option<String>>(30)?
-            .and_then(|p| serde_json::from_str(&p).ok()),
+        current: json_opt(r, 30)?,
     })
 }
 
@@ -175,22 +175,43 @@ pub fn timeline(conn: &Connection, change_id: i64) -> Result<Vec<LogLine>> {
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
+/// A JSON column as `T`; text that is not one is a damaged row, named.
+fn json_opt<T: serde::de::DeserializeOwned>(r: &Row<'_>, i: usize) -> rusqlite::Result<Option<T>> {
+    let text: Option<String> = r.get(i)?;
+    text.map(|t| {
+        serde_json::from_str(&t).map_err(|e| {
+            rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, Box::new(e))
+        })
+    })
+    .transpose()
+}
+
 /// A request's new CI as stored: its host, kind, tier, OS and role.
 fn ci_json(n: &CiSpec) -> String {
     serde_json::json!({"host": n.host, "kind": n.kind, "tier": n.tier, "os": n.os, "role": n.role})
         .to_string()
 }
 
-/// The new CI a request stored (what is missing: kind `other`, tier 3).
-fn ci_of_json(text: &str) -> CiSpec {
-    let n: serde_json::Value = serde_json::from_str(text).unwrap_or_default();
+/// The new CI a request stored (what is missing: kind `other`, tier 3);
+/// text that is not a JSON object is a damaged row.
+fn ci_of_json(text: &str) -> rusqlite::Result<CiSpec> {
+    let n: serde_json::Value = serde_json::from_str(text)
+        .ok()
+        .filter(serde_json::Value::is_object)
+        .ok_or_else(|| {
+            rusqlite::Error::FromSqlConversionFailure(
+                8,
+                rusqlite::types::Type::Text,
+                format!("new_ci '{text}' is not a JSON object").into(),
+            )
+        })?;
     let text = |k: &str| n[k].as_str().map(str::to_string);
-    CiSpec {
+    Ok(CiSpec {
         host: text("host").unwrap_or_default(),
         kind: text("kind").unwrap_or_else(|| "other".into()),
         tier: n["tier"].as_i64().unwrap_or(3),
         os: text("os"),
         role: text("role"),
         excluded: None,
-    }
+    })
 }
