@@ -115,7 +115,7 @@ impl Tabular for VersionRow {
     }
 }
 
-impl Tabular for crate::domain::risks::Risk {
+impl Tabular for crate::report::risks::Risk {
     fn headers() -> Vec<&'static str> {
         vec![
             "severity",
@@ -268,8 +268,8 @@ pub fn run(app: &App, cmd: &Cmd) -> Result<u8> {
             min_severity,
         } => {
             let ctx = app.ctx("plan risks")?;
-            let min = crate::domain::risks::Severity::parse(min_severity)
-                .unwrap_or(crate::domain::risks::Severity::Low);
+            let min = crate::report::risks::Severity::parse(min_severity)
+                .unwrap_or(crate::report::risks::Severity::Low);
             let risks = crate::ops::risks::register(
                 &store,
                 client.as_deref(),

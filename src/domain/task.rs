@@ -112,6 +112,15 @@ pub fn due_occurrences(
     out
 }
 
+/// What compliance needs of one task ticket.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TaskOutcome {
+    pub due_at: i64,
+    pub status: String,
+    pub resolved_at: Option<i64>,
+    pub not_applicable: bool,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -7,11 +7,11 @@ use chrono::{Datelike, TimeZone};
 use chrono_tz::Tz;
 use serde::Serialize;
 
-use crate::domain::kpi::{
-    self as report, Backlog, Compliance, IncidentRate, RecoveryIssues, RecoverySuccess,
-};
 use crate::domain::time::{local_day, local_midnight, Ts};
 use crate::ops::occurrences::{self, Span, Which};
+use crate::report::{
+    self as report, Backlog, Compliance, IncidentRate, RecoveryIssues, RecoverySuccess,
+};
 use crate::store::{clients, events, kpi, tickets, Store};
 
 /// The KPIs of one period.

@@ -7,11 +7,11 @@ use anyhow::Result;
 use serde::Serialize;
 
 use crate::domain::plan::DiffLine;
-use crate::domain::risks::{Risk, Severity};
 use crate::domain::ticket::TicketKind;
 use crate::domain::time::Ts;
 use crate::ops::kpi::{self, Kpis};
 use crate::ops::{plan, risks};
+use crate::report::risks::{Risk, Severity};
 use crate::store::recovery::{self, AttemptView};
 use crate::store::tickets::{self, Filter};
 use crate::store::{clients, Store};
@@ -79,7 +79,7 @@ pub fn build(
     client: &str,
     q: Quarter,
     reading: &kpi::Reading,
-    limits: &crate::domain::risks::Limits,
+    limits: &crate::report::risks::Limits,
 ) -> Result<Review> {
     let (now, aged_after) = (reading.now, reading.aged_after);
     let c = clients::get(&store.conn, client)?;

@@ -4,7 +4,7 @@
 use anyhow::Result;
 
 use crate::domain::event::Status;
-use crate::domain::risks::{self, CiFact, ClientFact, Limits, PolicyFact, Risk, Severity};
+use crate::report::risks::{self, CiFact, ClientFact, Limits, PolicyFact, Risk, Severity};
 use crate::store::{cis, clients, events, kpi, policies, recovery, tickets, Store};
 
 const DAY: i64 = 86_400;

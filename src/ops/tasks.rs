@@ -5,7 +5,6 @@ use anyhow::Result;
 use chrono_tz::Tz;
 use serde::Serialize;
 
-use crate::domain::kpi as report;
 use crate::domain::policy::Schedule;
 use crate::domain::task::{due_occurrences, restore_test_schedule, Template};
 use crate::domain::ticket::{priority_for, ChecklistItem, Ticket, TicketKind, TicketStatus};
@@ -14,6 +13,7 @@ use crate::error::{refused, rejected};
 use crate::ops::correct::{self, About};
 use crate::ops::views::TicketView;
 use crate::ops::Ctx;
+use crate::report;
 use crate::store::tickets::{self, Filter};
 use crate::store::{audit, clients, templates, Store};
 

@@ -41,7 +41,7 @@ pub fn figures(k: &Kpis) -> [String; 5] {
 /// The KPI table of one period, for people.
 pub fn render(k: &Kpis) -> String {
     let b = &k.aged_backlog;
-    let buckets: Vec<String> = crate::domain::kpi::BUCKETS
+    let buckets: Vec<String> = crate::report::BUCKETS
         .iter()
         .zip(b.buckets.0)
         .map(|((n, _), c)| format!("{n} {c}"))

@@ -43,7 +43,7 @@ fn series(r: &Review) -> Vec<Series> {
     let month = month_label;
     let backup_success = |k: &Kpis| {
         let b = &k.backup_incident_rate;
-        crate::domain::kpi::percent(
+        crate::report::percent(
             (b.expected - b.failed - b.missed).max(0) as usize,
             b.expected.max(0) as usize,
         )

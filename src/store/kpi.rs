@@ -3,7 +3,7 @@
 use anyhow::Result;
 use rusqlite::Connection;
 
-use crate::domain::kpi::Attempt;
+use crate::domain::recovery::Attempt;
 use crate::domain::time::Ts;
 
 /// When each proactive service ticket open at `end` was opened.

@@ -192,11 +192,11 @@ pub fn tasks_due_between(
     client_id: Option<i64>,
     from: i64,
     to: i64,
-) -> Result<Vec<crate::domain::kpi::TaskOutcome>> {
+) -> Result<Vec<crate::domain::task::TaskOutcome>> {
     let q = tasks_due_sql(client_id, from, to);
     let mut stmt = conn.prepare_cached(&q.sql)?;
     let rows = stmt.query_map(rusqlite::params_from_iter(q.args), |r| {
-        Ok(crate::domain::kpi::TaskOutcome {
+        Ok(crate::domain::task::TaskOutcome {
             due_at: r.get(0)?,
             status: r.get(1)?,
             resolved_at: r.get(2)?,

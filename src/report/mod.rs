@@ -1,16 +1,11 @@
 //! KPI arithmetic as pure functions over plain structs: compute here, print
 //! elsewhere. Each formula is in its function's doc comment.
 
+pub mod risks;
+
 use serde::Serialize;
 
-/// What compliance needs of one task ticket.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TaskOutcome {
-    pub due_at: i64,
-    pub status: String,
-    pub resolved_at: Option<i64>,
-    pub not_applicable: bool,
-}
+pub use crate::domain::task::TaskOutcome;
 
 /// Proactive Task Compliance inputs and result.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -200,17 +195,7 @@ pub fn incident_rate(
     }
 }
 
-/// A recovery attempt as the KPIs need it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Attempt {
-    pub id: i64,
-    pub client: String,
-    pub job: String,
-    pub kind: String,
-    pub outcome: String,
-    pub ended_at: crate::domain::time::Ts,
-    pub issues: Option<String>,
-}
+pub use crate::domain::recovery::Attempt;
 
 /// Recovery Issues = attempts ended in P with outcome failed or partial.
 #[derive(Debug, Clone, PartialEq, Serialize)]
