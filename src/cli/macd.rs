@@ -6,7 +6,7 @@ use anyhow::Result;
 use clap::{CommandFactory, Subcommand};
 
 use super::{split_ref, App, Cli};
-use crate::domain::change::{Change, ChangeKind, ChangeState};
+use crate::domain::change::{Change, ChangeId, ChangeKind, ChangeState};
 use crate::domain::plan::{CiSpec, PolicySpec};
 use crate::domain::policy::{MatchRule, Retention};
 use crate::domain::time::{parse_duration, parse_instant_or_date, rfc3339};
@@ -123,21 +123,21 @@ flags are named and nothing waits for input.")]
         state: Option<String>,
     },
     /// A change: the proposal as a diff, the risk and why, the timeline.
-    Show { id: i64 },
+    Show { id: ChangeId },
     /// Approve (not your own request); high risk needs --confirm-risk.
     Approve {
-        id: i64,
+        id: ChangeId,
         #[arg(long)]
         confirm_risk: bool,
     },
     Reject {
-        id: i64,
+        id: ChangeId,
         #[arg(long)]
         reason: String,
     },
     /// Cancel before implementation.
     Cancel {
-        id: i64,
+        id: ChangeId,
         #[arg(long)]
         reason: String,
     },
@@ -147,7 +147,7 @@ flags are named and nothing waits for input.")]
 confirmation --confirm CLIENT/JOB (CLIENT/HOST for a CI); --yes never stands in for it."
     )]
     Implement {
-        id: i64,
+        id: ChangeId,
         /// Keep the deleted policy's backups until this date.
         #[arg(long, conflicts_with = "dispose")]
         retain_until: Option<String>,
@@ -165,7 +165,7 @@ confirmation --confirm CLIENT/JOB (CLIENT/HOST for a CI); --yes never stands in 
     },
     /// Close a change once a backup proves it (05f.06).
     Complete {
-        id: i64,
+        id: ChangeId,
         /// Manual evidence when no successful backup has been recorded.
         #[arg(long)]
         verified_by: Option<String>,
@@ -546,12 +546,12 @@ pub fn run(app: &App, cmd: &Cmd) -> Result<u8> {
                 &read::changes(&store, client_id, state, *open)?,
             )?;
         }
-        Cmd::Show { id } => show(app, &store, *id)?,
+        Cmd::Show { id } => show(app, &store, id.0)?,
         Cmd::Approve { id, confirm_risk } => {
             let c = macd::approve(
                 &mut store,
                 &app.ctx("macd approve")?,
-                *id,
+                id.0,
                 app.config.s.approval_allow_self_approval,
                 *confirm_risk,
             )?;
@@ -559,11 +559,11 @@ pub fn run(app: &App, cmd: &Cmd) -> Result<u8> {
         }
         Cmd::Reject { id, reason } => done(
             app,
-            &macd::reject(&mut store, &app.ctx("macd reject")?, *id, reason)?,
+            &macd::reject(&mut store, &app.ctx("macd reject")?, id.0, reason)?,
         )?,
         Cmd::Cancel { id, reason } => done(
             app,
-            &macd::cancel(&mut store, &app.ctx("macd cancel")?, *id, reason)?,
+            &macd::cancel(&mut store, &app.ctx("macd cancel")?, id.0, reason)?,
         )?,
         Cmd::Implement {
             id,
@@ -574,7 +574,7 @@ pub fn run(app: &App, cmd: &Cmd) -> Result<u8> {
             reason,
         } => {
             let ctx = app.ctx("macd implement")?;
-            let ch = read::change(&store, *id)?;
+            let ch = read::change(&store, id.0)?;
             let tz = read::client_by_id(&store, ch.client_id)?.tz();
             let retain_until = retain_until
                 .as_deref()
@@ -606,13 +606,13 @@ pub fn run(app: &App, cmd: &Cmd) -> Result<u8> {
                 confirm,
                 force_reason: if *force { reason.clone() } else { None },
             };
-            done(app, &macd::implement(&mut store, &ctx, *id, &terms)?)?;
+            done(app, &macd::implement(&mut store, &ctx, id.0, &terms)?)?;
         }
         Cmd::Complete { id, verified_by } => {
             let r = macd::complete(
                 &mut store,
                 &app.ctx("macd complete")?,
-                *id,
+                id.0,
                 verified_by.as_deref(),
             )?;
             app.say(format!(

@@ -48,6 +48,31 @@ pub enum ChangeRisk {
 
 words!(ChangeRisk { Low = "low", Medium = "medium", High = "high" });
 
+/// A change's number as people write it: `CR-12` (or `12`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ChangeId(pub i64);
+
+impl std::str::FromStr for ChangeId {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<ChangeId, String> {
+        let digits = s
+            .strip_prefix("CR-")
+            .or_else(|| s.strip_prefix("cr-"))
+            .unwrap_or(s);
+        match digits.parse::<i64>() {
+            Ok(n) if n > 0 => Ok(ChangeId(n)),
+            _ => Err(format!("'{s}' is not a change number (CR-12 or 12)")),
+        }
+    }
+}
+
+impl std::fmt::Display for ChangeId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "CR-{}", self.0)
+    }
+}
+
 /// A change as stored.
 #[derive(Debug, Clone, Serialize)]
 pub struct Change {
@@ -286,6 +311,17 @@ pub fn assess(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn change_numbers_parse_as_people_write_them() {
+        for ok in ["CR-12", "cr-12", "12"] {
+            assert_eq!(ok.parse::<ChangeId>(), Ok(ChangeId(12)), "{ok}");
+        }
+        for bad in ["CR-", "CR-0", "CR-x", "-3", "CHG-12", ""] {
+            assert!(bad.parse::<ChangeId>().is_err(), "{bad}");
+        }
+        assert_eq!(ChangeId(7).to_string(), "CR-7");
+    }
 
     fn spec() -> PolicySpec {
         PolicySpec {

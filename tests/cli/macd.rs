@@ -308,6 +308,9 @@ fn add_change_move_delete_full_lifecycles() {
         bogus.stderr
     );
     let show = env.json(&["macd", "show", "2"]);
+    // the number as `macd list` prints it
+    assert_eq!(env.json(&["macd", "show", "CR-2"]), show);
+    env.run(&["macd", "show", "CHG-2"]).code(2);
     assert_eq!(show["diff"].as_array().unwrap().len(), 2);
     assert!(show["timeline"].as_array().unwrap().len() >= 4);
 }
