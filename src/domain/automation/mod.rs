@@ -155,6 +155,41 @@ impl Step {
     }
 }
 
+/// What a history import leaves to the ticket automation of one policy:
+/// only its newest runs speak (a problem a later run of the import cleared
+/// gets no ticket). `backup` is the step of the policy's newest backup run
+/// when that run came with the import; `check` the status of its newest
+/// integrity check that did.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct HistoryVerdict {
+    /// The classes of open problems the newest runs clear.
+    pub clears: Vec<ProblemClass>,
+    /// The problems they leave open, backup first.
+    pub raises: Vec<Raise>,
+}
+
+pub fn judge_history(
+    backup: Option<Step>,
+    check: Option<Status>,
+    t: &Thresholds,
+) -> HistoryVerdict {
+    let mut v = HistoryVerdict::default();
+    if let Some(step) = backup {
+        v.clears.extend_from_slice(step.clears());
+        v.raises.extend(step.problem(t));
+    }
+    match check {
+        Some(Status::Failed | Status::Missed) => v.raises.push(Raise {
+            class: ProblemClass::Integrity,
+            warnings_in_a_row: None,
+            escalate_after: None,
+        }),
+        Some(_) => v.clears.push(ProblemClass::Integrity),
+        None => {}
+    }
+    v
+}
+
 #[cfg(test)]
 mod tests {
     use super::ProblemClass::*;
@@ -290,5 +325,41 @@ mod tests {
         assert_eq!(s.problem(&t), Some(raise(Warning, Some(1), None)));
         let s = st.apply_run(2, Status::Missed);
         assert_eq!(s.problem(&t), Some(raise(Missed, None, Some(1))));
+    }
+
+    #[test]
+    fn a_history_import_raises_only_what_its_newest_runs_leave_wrong() {
+        let of = |runs: &str| {
+            let mut st = PolicyState::default();
+            let mut last = Step::Late;
+            for (i, s) in runs.chars().enumerate() {
+                last = st.apply_run(1_000 + i as i64 * 3_600, run(&s.to_string()));
+            }
+            last
+        };
+        let failed3 = raise(Failed, None, Some(3));
+        let integrity = raise(Integrity, None, None);
+        type Case<'a> = (&'a str, Option<Status>, &'a [ProblemClass], Vec<Raise>);
+        #[rustfmt::skip]
+        let table: &[Case] = &[
+            // failures a later success cleared: nothing raised, all cleared
+            ("FFFS",  None,                  &[Failed, Missed, Hung, Warning, Rpo], vec![]),
+            // still failing at the end: one ticket, escalated at the N-th
+            ("SFFF",  None,                  &[],                                   vec![failed3]),
+            ("SF",    None,                  &[],                                   vec![raise(Failed, None, None)]),
+            // warnings: a ticket from the N-th in a row; fewer clear what a snapshot clears
+            ("WWW",   None,                  &[Hung, Rpo],                          vec![raise(Warning, Some(3), None)]),
+            ("SWW",   None,                  &[Hung, Rpo],                          vec![]),
+            // the newest check speaks for integrity, beside the backups
+            ("S",     Some(Status::Failed),  &[Failed, Missed, Hung, Warning, Rpo], vec![integrity]),
+            ("",      Some(Status::Success), &[Integrity],                          vec![]),
+            ("",      Some(Status::Missed),  &[],                                   vec![integrity]),
+        ];
+        for (runs, check, clears, raises) in table {
+            let backup = (!runs.is_empty()).then(|| of(runs));
+            let v = judge_history(backup, *check, &T);
+            assert_eq!(v.clears, *clears, "{runs} {check:?}");
+            assert_eq!(v.raises, *raises, "{runs} {check:?}");
+        }
     }
 }

@@ -285,8 +285,12 @@ pub(super) struct Problem {
 
 /// The problem `step`, reached by run `r`, raises under `rules`.
 pub(super) fn problem(step: Step, r: &Pending, rules: &correct::Rules) -> Option<Problem> {
-    let raise = step.problem(&rules.thresholds())?;
-    Some(Problem {
+    Some(described(step.problem(&rules.thresholds())?, r))
+}
+
+/// Problem `raise`, seen in run `r`, as the work log and escalation say it.
+pub(super) fn described(raise: Raise, r: &Pending) -> Problem {
+    Problem {
         class: raise.class,
         detail: match raise.warnings_in_a_row {
             Some(n) => format!("{n} warnings in a row; last: {}", r.detail()),
@@ -295,7 +299,7 @@ pub(super) fn problem(step: Step, r: &Pending, rules: &correct::Rules) -> Option
         escalate: raise
             .escalate_after
             .map(|n| format!("{n} consecutive failed or missed runs")),
-    })
+    }
 }
 
 /// The names of the problem classes a step clears (none: nothing to recover).

@@ -145,30 +145,33 @@ impl Ingestor {
                 }
                 None => None,
             };
-            let mut problems = Vec::new();
-            if let Some((step, r)) = backup {
-                // what it clears, as in a live import (a backfill's good runs
-                // resolve what `check` raised while the runs were away)
-                if let Some(classes) = cleared(step).filter(|_| open) {
-                    auto.recover(&subject, classes, r.at, &r.detail())?;
+            let verdict = judge_history(
+                backup.as_ref().map(|b| b.0),
+                check.as_ref().map(|r| r.status),
+                &ctx.rules.thresholds(),
+            );
+            // the run each class speaks of: integrity the check's, the rest the backup's
+            let run_of = |class: ProblemClass| match class {
+                ProblemClass::Integrity => check.as_deref(),
+                _ => backup.as_ref().map(|b| &*b.1),
+            };
+            if open {
+                // what the runs clear, as in a live import (a backfill's good
+                // runs resolve what `check` raised while the runs were away)
+                let (integrity, rest): (Vec<_>, Vec<_>) = verdict
+                    .clears
+                    .iter()
+                    .partition(|c| **c == ProblemClass::Integrity);
+                for classes in [rest, integrity] {
+                    if let Some(r) = classes.first().and_then(|c| run_of(*c)) {
+                        auto.recover(&subject, &classes, r.at, &r.detail())?;
+                    }
                 }
-                problems.extend(problem(step, &r, &ctx.rules).map(|p| (p, r)));
             }
-            if let Some(r) = check {
-                if matches!(r.status, Status::Failed | Status::Missed) {
-                    let detail = r.detail();
-                    problems.push((
-                        Problem {
-                            class: ProblemClass::Integrity,
-                            detail,
-                            escalate: None,
-                        },
-                        r,
-                    ));
-                } else if open {
-                    auto.recover(&subject, &[ProblemClass::Integrity], r.at, &r.detail())?;
-                }
-            }
+            let problems = verdict
+                .raises
+                .into_iter()
+                .filter_map(|raise| run_of(raise.class).map(|r| (described(raise, r), r)));
             for (p, r) in problems {
                 let id = if open {
                     auto.ensure(&subject, p.class, r.at, &p.detail)?

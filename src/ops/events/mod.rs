@@ -14,7 +14,7 @@ use chrono_tz::Tz;
 use rusqlite::Connection;
 use serde::Serialize;
 
-use crate::domain::automation::{PolicyState, ProblemClass, Step};
+use crate::domain::automation::{judge_history, PolicyState, ProblemClass, Raise, Step};
 use crate::domain::event::{redelivery, NewEvent, Operation, Redelivery, RunKey, Status};
 use crate::domain::time::{from_unix, rfc3339, DaySpan};
 use crate::error::rejected;
