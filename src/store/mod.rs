@@ -24,6 +24,7 @@ pub mod recovery;
 pub mod running;
 pub mod schema;
 pub mod templates;
+pub mod ticket_writer;
 pub mod tickets;
 
 use std::fs::{self, OpenOptions};

@@ -1,119 +1,24 @@
-//! The automation at work inside one transaction: tickets held, decided on
-//! by `domain::automation::tickets`, written once at the end.
+//! The automation at work inside one transaction: tickets found, decided on
+//! by `domain::automation::tickets`, their effects held by the store's
+//! `TicketWriter` and written once at the end.
 
 use super::*;
+use crate::store::ticket_writer::TicketWriter;
 
 /// The automation at work inside one transaction: what bmctl does to
 /// tickets when events arrive and `check` finds problems.
 ///
-/// Its writes wait in memory until [`Auto::finish`]: a ticket touched many
-/// times in a batch (opened by a failure, resolved by the next good run) is
-/// written once, in its final state, and the work-log lines, notifications
-/// and audit rows are appended together. Within the batch every look-up
-/// sees the waiting tickets, so the decisions are those of writing each
-/// step at once.
+/// Its writes wait in a [`TicketWriter`] until [`Auto::finish`].
 pub struct Auto<'a> {
     conn: &'a Connection,
     ctx: &'a Ctx,
     pub counts: TicketCounts,
-    work: Work,
+    work: TicketWriter,
     /// The title of the next ticket opened, instead of its class's.
     title: Option<String>,
     /// When the run behind the next `raise` or `recover` ended: the reopen
     /// window runs between run ends (#10 §1).
     run_end: Option<i64>,
-}
-
-/// What an [`Auto`] has decided and not yet written.
-#[derive(Default)]
-struct Work {
-    /// Each ticket touched, as stored (`None`: new) and as it is now.
-    tickets: Vec<(Option<Ticket>, Ticket)>,
-    by_id: HashMap<i64, usize>,
-    by_policy: HashMap<i64, Vec<usize>>,
-    /// The policies whose open tickets were all read into `tickets`.
-    open_read: HashSet<i64>,
-    /// The number the next new ticket gets (read when the first is opened).
-    next_id: Option<i64>,
-    /// Work-log lines: ticket, kind, text (all by bmctl, at `now`).
-    notes: Vec<(i64, &'static str, String)>,
-    /// Notifications with their payloads as at each change.
-    outbox: Vec<(Notice, i64, String)>,
-    audit: Vec<audit::Entry>,
-    /// CI hosts by id, for the payloads (a held ticket has only the id).
-    ci_hosts: HashMap<i64, Option<String>>,
-}
-
-impl Work {
-    /// Queue `event` for ticket `i` as it is now.
-    fn notify(
-        &mut self,
-        conn: &Connection,
-        event: Notice,
-        i: usize,
-        now: i64,
-        reason: Option<&str>,
-    ) -> Result<()> {
-        let mut t = self.tickets[i].1.clone();
-        if let (None, Some(ci)) = (&t.ci, t.ci_id) {
-            if let std::collections::hash_map::Entry::Vacant(e) = self.ci_hosts.entry(ci) {
-                e.insert(crate::store::cis::host_of(conn, ci)?);
-            }
-            t.ci = self.ci_hosts[&ci].clone();
-        }
-        let id = t.id;
-        let view = crate::ops::views::TicketView::new(t, now);
-        self.outbox
-            .push((event, id, crate::ops::hooks::payload(event, &view, reason)));
-        Ok(())
-    }
-}
-
-impl Work {
-    /// Hold a ticket as read; one held already is newer than the stored one.
-    fn hold(&mut self, t: Ticket) -> usize {
-        match self.by_id.get(&t.id) {
-            Some(&i) => i,
-            None => self.push(Some(t.clone()), t),
-        }
-    }
-
-    fn add_new(&mut self, t: Ticket) -> usize {
-        self.push(None, t)
-    }
-
-    /// Hold `t`, stored as `stored` (`None`: not stored yet), found by id and policy.
-    fn push(&mut self, stored: Option<Ticket>, t: Ticket) -> usize {
-        let i = self.tickets.len();
-        self.by_id.insert(t.id, i);
-        if let Some(p) = t.policy_id {
-            self.by_policy.entry(p).or_default().push(i);
-        }
-        self.tickets.push((stored, t));
-        i
-    }
-
-    /// The tickets held of a policy.
-    fn of_policy(&self, policy_id: i64) -> impl Iterator<Item = usize> + '_ {
-        self.by_policy
-            .get(&policy_id)
-            .into_iter()
-            .flatten()
-            .copied()
-    }
-
-    /// The open corrective tickets and incidents of a policy, by id.
-    fn open_of(&self, policy_id: i64) -> Vec<usize> {
-        let mut open: Vec<usize> = self
-            .of_policy(policy_id)
-            .filter(|&i| {
-                let t = &self.tickets[i].1;
-                t.is_open() && matches!(t.kind, TicketKind::Corrective | TicketKind::Incident)
-            })
-            .collect();
-        open.sort_by_key(|&i| self.tickets[i].1.id);
-        open
-    }
 }
 
 fn bmctl<'a>(ctx: &'a Ctx) -> Actor<'a> {
@@ -130,7 +35,7 @@ impl<'a> Auto<'a> {
             conn,
             ctx,
             counts: TicketCounts::default(),
-            work: Work::default(),
+            work: TicketWriter::default(),
             title: None,
             run_end: None,
         }
@@ -150,85 +55,17 @@ impl<'a> Auto<'a> {
 
     /// Write what the automation decided: tickets, work-log lines,
     /// notifications and audit rows. Returns what it did.
-    pub fn finish(mut self) -> Result<TicketCounts> {
-        let work = std::mem::take(&mut self.work);
-        let conn = self.conn;
-        // Closing tickets first, then reopening, then opening: the unique
-        // index of open problems never sees two open at once.
-        let (stored, new): (Vec<_>, Vec<_>) = work.tickets.iter().partition(|(s, _)| s.is_some());
-        let (closing, opening): (Vec<_>, Vec<_>) =
-            stored.into_iter().partition(|(_, t)| !t.is_open());
-        for (before, t) in closing.into_iter().chain(opening) {
-            if let Some(before) = before {
-                tickets::save(conn, before, t)?;
-            }
-        }
-        let new: Vec<&Ticket> = new.into_iter().map(|(_, t)| t).collect();
-        tickets::insert_numbered(conn, &new)?;
-        let now = self.ctx.ts();
-        tickets::add_notes(conn, now, "bmctl", &work.notes)?;
-        crate::store::outbox::push_all(conn, &work.outbox, now)?;
-        audit::append(conn, &bmctl(self.ctx), "ticket", work.audit)?;
+    pub fn finish(self) -> Result<TicketCounts> {
+        self.work.finish(self.conn, &bmctl(self.ctx))?;
         Ok(self.counts)
-    }
-
-    /// Read a policy's open tickets once per batch.
-    fn read_open(&mut self, s: &Subject) -> Result<()> {
-        if self.work.open_read.insert(s.policy_id) {
-            let open = tickets::open_for_known_policy(
-                self.conn,
-                s.policy_id,
-                &s.client,
-                &s.job,
-                &s.sla_tier,
-            )?;
-            for t in open {
-                self.work.hold(t);
-            }
-        }
-        Ok(())
     }
 
     /// The open corrective ticket or incident of a policy for a problem class.
     fn find_open(&mut self, s: &Subject, class: ProblemClass) -> Result<Option<usize>> {
-        let policy_id = s.policy_id;
-        self.read_open(s)?;
-        let open = self.work.open_of(policy_id);
+        let open = self.work.open_of(self.conn, s)?;
         Ok(open
             .into_iter()
-            .find(|&i| self.work.tickets[i].1.class == Some(class)))
-    }
-
-    /// The newest ticket of a policy and class auto-resolved at or after `since`.
-    fn find_auto_resolved_since(
-        &mut self,
-        policy_id: i64,
-        class: ProblemClass,
-        since: i64,
-    ) -> Result<Option<usize>> {
-        let work = &self.work;
-        let held = work
-            .of_policy(policy_id)
-            .filter(|&i| {
-                let t = &work.tickets[i].1;
-                t.class == Some(class)
-                    && t.status == TicketStatus::Resolved
-                    && t.recovered_at.or(t.resolved_at).is_some_and(|r| r >= since)
-                    && t.auto_resolved_at.is_some()
-            })
-            .max_by_key(|&i| {
-                let t = &work.tickets[i].1;
-                t.recovered_at.or(t.resolved_at)
-            });
-        let stored = tickets::find_auto_resolved_since(self.conn, policy_id, class, since, |id| {
-            work.by_id.contains_key(&id)
-        })?;
-        let when = |t: &Ticket| t.recovered_at.or(t.resolved_at);
-        Ok(match (held, stored) {
-            (Some(i), Some(t)) if when(&t) <= when(&work.tickets[i].1) => Some(i),
-            (_, Some(t)) => Some(self.work.hold(t)),
-            (held, None) => held,
-        })
+            .find(|&i| self.work.ticket(i).class == Some(class)))
     }
 
     /// Record a problem of `class` on a policy at instant `at`: append to the
@@ -264,9 +101,12 @@ impl<'a> Auto<'a> {
         };
         let recovered = match open {
             Some(_) => None,
-            None => self.find_auto_resolved_since(s.policy_id, class, rules.reopen_since(end))?,
+            None => {
+                let since = rules.reopen_since(end);
+                (self.work).auto_resolved_since(self.conn, s.policy_id, class, since)?
+            }
         };
-        let held = |i: Option<usize>| i.map(|i| &self.work.tickets[i].1);
+        let held = |i: Option<usize>| i.map(|i| self.work.ticket(i));
         let o = Occasion {
             class: Some(class),
             at,
@@ -286,7 +126,7 @@ impl<'a> Auto<'a> {
 
     /// Apply `e` to held ticket `i`: change it, log it, notify, count it.
     fn effect(&mut self, i: usize, e: Effect, o: &Occasion<'_>) -> Result<i64> {
-        let t = &mut self.work.tickets[i].1;
+        let t = self.work.ticket_mut(i);
         let before = t.clone();
         let logged = e.apply(t, o, &self.ctx.rules)?;
         let id = t.id;
@@ -296,20 +136,13 @@ impl<'a> Auto<'a> {
 
     /// Record what an effect did to held ticket `i` (new: `before` is None).
     fn logged(&mut self, i: usize, before: Option<&Ticket>, l: Logged) -> Result<()> {
-        let t = &self.work.tickets[i].1;
-        let (b, a) = match before {
-            Some(before) => tickets::audit_diff(before, t)?,
-            None => audit::diff(None, Some(t))?,
-        };
-        self.work.notes.push((t.id, l.kind, l.note));
-        self.work.audit.push(audit::Entry {
-            entity_id: t.id.to_string(),
-            before: b,
-            after: a,
-        });
+        self.work.record(i, before, l.kind, l.note)?;
         if let Some((event, reason)) = l.notify {
-            self.work
-                .notify(self.conn, event, i, self.ctx.ts(), reason)?;
+            let t = self.work.with_host(self.conn, i)?;
+            let id = t.id;
+            let view = crate::ops::views::TicketView::new(t, self.ctx.ts());
+            let payload = crate::ops::hooks::payload(event, &view, reason);
+            self.work.notify(event, id, payload);
         }
         match l.count {
             Count::Opened => self.counts.tickets_opened += 1,
@@ -337,14 +170,8 @@ impl<'a> Auto<'a> {
     /// Escalate a corrective ticket to an incident (higher priority), e.g. after
     /// consecutive failures.
     pub fn escalate(&mut self, id: i64, why: &str) -> Result<()> {
-        let i = match self.work.by_id.get(&id) {
-            Some(&i) => i,
-            None => {
-                let t = tickets::get(self.conn, id)?;
-                self.work.hold(t)
-            }
-        };
-        if let Some(e) = auto::on_escalation(&self.work.tickets[i].1) {
+        let i = self.work.get(self.conn, id)?;
+        if let Some(e) = auto::on_escalation(self.work.ticket(i)) {
             self.effect_now(i, e, why)?;
         }
         Ok(())
@@ -353,7 +180,7 @@ impl<'a> Auto<'a> {
     /// Apply `e`, which is not about a run, to held ticket `i`.
     fn effect_now(&mut self, i: usize, e: Effect, detail: &str) -> Result<i64> {
         let now = self.ctx.ts();
-        let t = &self.work.tickets[i].1;
+        let t = self.work.ticket(i);
         let (class, sla_tier) = (t.class, t.sla_tier.clone());
         let o = Occasion {
             class,
@@ -368,7 +195,7 @@ impl<'a> Auto<'a> {
 
     /// The id of the policy's open ticket of `class`, if any.
     pub fn open_id(&mut self, s: &Subject, class: ProblemClass) -> Result<Option<i64>> {
-        Ok(self.find_open(s, class)?.map(|i| self.work.tickets[i].1.id))
+        Ok(self.find_open(s, class)?.map(|i| self.work.ticket(i).id))
     }
 
     /// An RPO breach nobody saw while it lasted (its runs came after the gap
@@ -381,16 +208,10 @@ impl<'a> Auto<'a> {
 
     /// Hold a new ticket, numbered, with its first work-log line, audit row
     /// and `open` notification.
-    fn opened(&mut self, mut t: Ticket, detail: &str) -> Result<i64> {
-        let id = match self.work.next_id {
-            Some(id) => id,
-            None => tickets::next_id(self.conn)?,
-        };
-        self.work.next_id = Some(id + 1);
-        t.id = id;
-        let i = self.work.add_new(t);
+    fn opened(&mut self, t: Ticket, detail: &str) -> Result<i64> {
+        let i = self.work.add_new(self.conn, t)?;
         self.logged(i, None, Logged::opened(detail))?;
-        Ok(id)
+        Ok(self.work.ticket(i).id)
     }
 
     /// Add a work-log line to the policy's open ticket of `class`, if any.
@@ -406,7 +227,7 @@ impl<'a> Auto<'a> {
     pub fn is_open(&mut self, s: &Subject, class: ProblemClass) -> Result<bool> {
         Ok(self
             .find_open(s, class)?
-            .is_some_and(|i| self.work.tickets[i].1.recovered_at.is_none()))
+            .is_some_and(|i| self.work.ticket(i).recovered_at.is_none()))
     }
 
     /// Late data took away every cause of the policy's open ticket of
@@ -424,7 +245,7 @@ impl<'a> Auto<'a> {
         let Some(i) = self.find_open(s, class)? else {
             return Ok(false);
         };
-        let t = &self.work.tickets[i].1;
+        let t = self.work.ticket(i);
         if !gone(t)? {
             return Ok(false);
         }
@@ -445,9 +266,8 @@ impl<'a> Auto<'a> {
     /// close as `decommissioned`; one a person has touched gets a note and
     /// stays with them.
     pub fn decommission(&mut self, s: &Subject, why: &str) -> Result<()> {
-        self.read_open(s)?;
-        for i in self.work.open_of(s.policy_id) {
-            let t = &self.work.tickets[i].1;
+        for i in self.work.open_of(self.conn, s)? {
+            let t = self.work.ticket(i);
             let e = auto::on_cause_gone(t, self.touched(t)?, true);
             self.effect_now(i, e, why)?;
         }
@@ -465,9 +285,8 @@ impl<'a> Auto<'a> {
         detail: &str,
     ) -> Result<()> {
         let end = self.run_end.take().unwrap_or(at);
-        self.read_open(s)?;
-        for i in self.work.open_of(s.policy_id) {
-            let t = &self.work.tickets[i].1;
+        for i in self.work.open_of(self.conn, s)? {
+            let t = self.work.ticket(i);
             let Some(&class) = classes.iter().find(|&&c| t.class == Some(c)) else {
                 continue;
             };

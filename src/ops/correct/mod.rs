@@ -4,16 +4,12 @@
 //!
 //! Automatic actions are written with actor `bmctl` and audited.
 
-use std::collections::{HashMap, HashSet};
-
 use anyhow::Result;
 use rusqlite::Connection;
 use serde::Serialize;
 
 use crate::config::Config;
-use crate::domain::ticket::{
-    self, priority_for, Notice, ProblemClass, Ticket, TicketKind, TicketStatus,
-};
+use crate::domain::ticket::{self, priority_for, Notice, ProblemClass, Ticket, TicketKind};
 use crate::error::rejected;
 use crate::ops::Ctx;
 use crate::store::audit::{self, Actor};
