@@ -12,6 +12,7 @@ pub mod digests;
 pub mod events;
 pub mod exclusions;
 pub mod health;
+pub mod ingest_cache;
 pub mod kpi;
 pub mod meta;
 pub mod outbox;

@@ -5,14 +5,10 @@ use super::*;
 impl Ingestor {
     pub fn new() -> Ingestor {
         Ingestor {
-            clients: FastMap::default(),
-            sources: FastMap::default(),
-            policies: FastMap::default(),
-            last: None,
+            lookups: Lookups::default(),
             pending: Vec::new(),
             newest_day: None,
             states: FastMap::default(),
-            data_version: None,
             rollups: FastMap::default(),
             days: FastMap::default(),
             history: None,
@@ -67,24 +63,23 @@ impl Ingestor {
     /// [`Ingestor::flush`] the caches are dropped too: their transaction
     /// will not commit, and what it created or changed goes with it.
     pub fn begin(&mut self, conn: &Connection) -> Result<()> {
-        let version = bulk::data_version(conn)?;
-        if self.data_version != Some(version) {
-            self.forget();
-            self.data_version = Some(version);
+        if self.lookups.stale(conn)? {
+            self.forget_own();
         }
         Ok(())
     }
 
     pub(super) fn forget(&mut self) {
-        self.clients.clear();
-        self.sources.clear();
-        self.policies.clear();
-        self.last = None;
+        self.lookups.forget();
+        self.forget_own();
+    }
+
+    /// Forget what this ingestor holds beside the look-ups.
+    fn forget_own(&mut self) {
         self.states.clear();
         self.days.clear();
         self.digests = Default::default();
         self.with_open = None;
-        self.data_version = None;
     }
 
     /// `done`, and on an error the caches forgotten (see [`Ingestor::begin`]).
@@ -93,75 +88,6 @@ impl Ingestor {
             self.forget();
         }
         done
-    }
-
-    pub(super) fn client(&mut self, conn: &Connection, code: &str) -> Result<Option<(i64, Tz)>> {
-        if let Some(last) = self.last.as_ref().filter(|l| l.code == code) {
-            return Ok(last.client);
-        }
-        let c = match self.clients.get(code) {
-            Some(c) => *c,
-            None => {
-                let c = clients::find(conn, code)?.map(|c| (c.id, c.tz()));
-                self.clients.insert(code.to_string(), c);
-                c
-            }
-        };
-        self.last = Some(LastClient {
-            code: code.to_string(),
-            client: c,
-            jobs: None,
-        });
-        Ok(c)
-    }
-
-    pub(super) fn policy(
-        &mut self,
-        conn: &Connection,
-        client_id: i64,
-        client: &str,
-        job: &str,
-    ) -> Result<Option<Rc<Subject>>> {
-        let last = self
-            .last
-            .as_mut()
-            .filter(|l| l.client.is_some_and(|(id, _)| id == client_id));
-        if let Some(jobs) = last.as_ref().and_then(|l| l.jobs.as_ref()) {
-            return Ok(jobs.get(job).cloned());
-        }
-        let jobs = match self.policies.entry(client_id) {
-            Entry::Occupied(known) => known.into_mut(),
-            // The first event of a client reads all its active policies at once.
-            Entry::Vacant(slot) => {
-                let sla_tier: Rc<str> = clients::get_by_id(conn, client_id)?.sla_tier.into();
-                let client: Rc<str> = client.into();
-                let jobs = policies::active_keys(conn, client_id)?
-                    .into_iter()
-                    .map(|(job, policy_id, ci_id, tier, grace_s, rpo_s, ci)| {
-                        let job: Rc<str> = job.into();
-                        let subject = Subject {
-                            client_id,
-                            client: client.clone(),
-                            sla_tier: sla_tier.clone(),
-                            policy_id,
-                            ci_id,
-                            ci: ci.into(),
-                            tier,
-                            job: job.clone(),
-                            grace_s,
-                            rpo_s,
-                        };
-                        (job, Rc::new(subject))
-                    })
-                    .collect();
-                slot.insert(Rc::new(jobs))
-            }
-        };
-        let found = jobs.get(job).cloned();
-        if let Some(last) = last {
-            last.jobs = Some(jobs.clone());
-        }
-        Ok(found)
     }
 
     /// Record one event (a duplicate is counted and otherwise ignored).

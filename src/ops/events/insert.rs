@@ -17,7 +17,7 @@ impl Ingestor {
             self.hold(ev, ahead);
             return Ok(None);
         }
-        let Some((client_id, tz)) = self.client(conn, &ev.client)? else {
+        let Some((client_id, tz)) = self.lookups.client(conn, &ev.client)? else {
             return Err(rejected(format!(
                 "client: unknown client '{}'; onboard it with `bmctl plan import` first",
                 ev.client
@@ -29,13 +29,13 @@ impl Ingestor {
             self.summary.pruned += 1;
             return Ok(None);
         }
-        let subject = self.policy(conn, client_id, &ev.client, &ev.job)?;
+        let subject = self.lookups.policy(conn, client_id, &ev.client, &ev.job)?;
         if ev.operation == Operation::Start {
             // held apart from the runs; applied at the flush, after the
             // terminal records that may replace them
             match &subject {
                 Some(s) => {
-                    let source_id = self.source(conn, &ev.source)?;
+                    let source_id = self.lookups.source(conn, &ev.source)?;
                     self.starts.push((Rc::clone(s), ev.at(), source_id));
                 }
                 None => self.summary.unmatched += 1,
@@ -93,7 +93,7 @@ impl Ingestor {
             self.summary.duplicate += 1;
             return Ok(None);
         }
-        let source_id = self.source(conn, &ev.source)?;
+        let source_id = self.lookups.source(conn, &ev.source)?;
         let snapshot = ev
             .snapshot
             .as_deref()
@@ -126,17 +126,6 @@ impl Ingestor {
             subject,
             row,
         }))
-    }
-
-    pub(super) fn source(&mut self, conn: &Connection, name: &str) -> Result<i64> {
-        Ok(match self.sources.get(name) {
-            Some(id) => *id,
-            None => {
-                let id = events::source_id(conn, name)?;
-                self.sources.insert(name.to_string(), id);
-                id
-            }
-        })
     }
 
     /// Write the events in `ready` (a full buffer in one statement when none

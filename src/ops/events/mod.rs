@@ -2,7 +2,7 @@
 //! daily rollups and corrective tickets follow in the same transaction.
 
 use std::collections::hash_map::Entry;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::io::BufReader;
 use std::path::Path;
 use std::rc::Rc;
@@ -24,6 +24,7 @@ use crate::ops::correct::{self, Subject, TicketCounts};
 use crate::ops::late::{self, LateRun};
 use crate::ops::Ctx;
 use crate::store::events::{self, Rollup};
+use crate::store::ingest_cache::{FastMap, Lookups};
 use crate::store::{bulk, clients, policies, running, Store};
 
 /// Events written per transaction in bulk imports (DESIGN: Storage).
@@ -102,47 +103,11 @@ impl Default for Ingestor {
     }
 }
 
-/// The ingestor's maps are hashed per event: FNV-1a over a few bytes is
-/// several times cheaper than std's DoS-resistant SipHash, and their keys
-/// come from the operator's own plan and files.
-type FastMap<K, V> = HashMap<K, V, std::hash::BuildHasherDefault<Fnv>>;
-
-#[derive(Default)]
-struct Fnv(u64);
-
-impl std::hash::Hasher for Fnv {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        let mut h = if self.0 == 0 {
-            0xcbf2_9ce4_8422_2325
-        } else {
-            self.0
-        };
-        for b in bytes {
-            h ^= u64::from(*b);
-            h = h.wrapping_mul(0x0100_0000_01b3);
-        }
-        self.0 = h;
-    }
-    fn write_i64(&mut self, v: i64) {
-        // one multiply-xorshift per integer key
-        let h = (self.0 ^ v as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
-        self.0 = h ^ (h >> 29);
-    }
-}
-
 /// Streams events into the database; call [`Ingestor::flush`] before each
 /// commit. Caches clients and policies across batches.
 pub struct Ingestor {
-    clients: FastMap<String, Option<(i64, Tz)>>,
-    sources: FastMap<String, i64>,
-    /// Per client: its active policies by job.
-    policies: FastMap<i64, Rc<Jobs>>,
-    /// The previous event's client and its jobs: `events import` sorts each
-    /// window by client, so most events repeat it (two map look-ups saved).
-    last: Option<LastClient>,
+    /// Clients, sources and active policies, read once.
+    lookups: Lookups,
     /// The runs added since the last flush (sorted by policy and time there).
     pending: Vec<(Rc<Subject>, Pending)>,
     /// The newest day of any event, read once per transaction when a
@@ -151,9 +116,6 @@ pub struct Ingestor {
     newest_day: Option<i64>,
     /// Per policy: its state as this ingestor last wrote it.
     states: FastMap<i64, PolicyState>,
-    /// `PRAGMA data_version` when the caches were last known good: another
-    /// connection's commit changes it, and then every cache is read again.
-    data_version: Option<i64>,
     rollups: FastMap<(i64, i64), Rollup>,
     /// Per client: the local day of its last event (its rollup key).
     days: FastMap<i64, DaySpan>,
@@ -195,15 +157,6 @@ struct Newest {
     // boxed: a large MSP's 50,000 entries stay a small table
     backup: Option<Box<Pending>>,
     check: Option<Box<Pending>>,
-}
-
-/// A client's active policies by job.
-type Jobs = FastMap<Rc<str>, Rc<Subject>>;
-
-struct LastClient {
-    code: String,
-    client: Option<(i64, Tz)>,
-    jobs: Option<Rc<Jobs>>,
 }
 
 /// A neutral file to import: where it is, what to call it in messages, how to read it.
