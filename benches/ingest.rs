@@ -106,8 +106,15 @@ fn main() {
     let file_bytes = std::fs::metadata(&file).unwrap().len();
 
     // R: raw prepared inserts of the same rows into the same schema, one transaction.
-    let mut raw = Store::create(&dir.path().join("raw.db"), Duration::from_secs(30)).unwrap();
+    let raw_db = dir.path().join("raw.db");
+    let mut raw = Store::create(&raw_db, Duration::from_secs(30)).unwrap();
     onboard(&mut raw, &ctx);
+    drop(raw);
+    // the bench's own connection, with the settings of bmctl's
+    let mut raw = rusqlite::Connection::open(&raw_db).unwrap();
+    raw.pragma_update(None, "synchronous", "normal").unwrap();
+    raw.pragma_update(None, "cache_size", bmctl::store::CACHE_KIB)
+        .unwrap();
     let rows: Vec<RawRow> = (0..n)
         .map(|i| {
             let e = event(i, start);
@@ -130,15 +137,16 @@ fn main() {
             )
         })
         .collect();
-    raw.conn
-        .execute(
-            "INSERT INTO event_sources (id, name) VALUES (1, 'restic')",
-            [],
-        )
-        .unwrap();
+    raw.execute(
+        "INSERT INTO event_sources (id, name) VALUES (1, 'restic')",
+        [],
+    )
+    .unwrap();
     let t = Instant::now();
     {
-        let tx = raw.write().unwrap();
+        let tx = raw
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .unwrap();
         {
             let mut stmt = tx
                 .prepare(

@@ -5,6 +5,7 @@
 //! (tₖ₋₁ + grace, tₖ + grace]; a closed window with no run in it and no run
 //! still going is missed, recorded exactly once.
 
+use crate::store::Db;
 use std::collections::HashMap;
 
 use anyhow::Result;
@@ -88,7 +89,7 @@ pub fn run(store: &mut Store, ctx: &Ctx, set: &Settings) -> Result<Report> {
 /// Close what was due before a change takes effect (DESIGN, "Changes,
 /// retirement and pauses"): `check` over one client's policies, in the
 /// change's own transaction (a refused change leaves nothing behind).
-pub fn close_due(tx: &rusqlite::Connection, ctx: &Ctx, client_id: i64) -> Result<Report> {
+pub fn close_due(tx: &Db, ctx: &Ctx, client_id: i64) -> Result<Report> {
     let set = Settings {
         default_max_runtime_s: ctx.rules.default_max_runtime_s,
         batch_windows: BATCH_OCCURRENCES,
@@ -122,7 +123,7 @@ fn run_for(store: &mut Store, ctx: &Ctx, set: &Settings, client: Option<i64>) ->
     // once a day the pages are checked: a damaged file is marked, and every
     // write (this check's first) refuses it
     let now = ctx.ts();
-    let last = crate::store::meta::get_i64(&store.conn, LAST_QUICK_CHECK)?;
+    let last = crate::store::meta::get_i64(store.db(), LAST_QUICK_CHECK)?;
     if client.is_none() && last.is_none_or(|t| now - t >= 86_400 || t > now) {
         store.verify_pages(false)?;
         let tx = store.write()?;
@@ -133,7 +134,7 @@ fn run_for(store: &mut Store, ctx: &Ctx, set: &Settings, client: Option<i64>) ->
     let mut counts = TicketCounts::default();
     // The policies are read once; each transaction goes on from the cursor,
     // and a policy's progress is kept in its row (and in the database).
-    let mut rows = policies::active_for_check(&store.conn)?;
+    let mut rows = policies::active_for_check(store.db())?;
     if let Some(c) = client {
         rows.retain(|p| p.client_id == c);
         report.partial = true;
@@ -180,7 +181,7 @@ type Walks = HashMap<(String, String, i64, i64), (Vec<i64>, Option<i64>)>;
 /// windows, from the policy at `cursor` on; true when windows are left.
 #[allow(clippy::too_many_arguments)]
 fn pass(
-    tx: &rusqlite::Connection,
+    tx: &Db,
     ctx: &Ctx,
     set: &Settings,
     report: &mut Report,

@@ -46,8 +46,8 @@ pub fn add(store: &mut Store, ctx: &Ctx, client: &str, spec: CiSpec) -> Result<C
 }
 
 pub fn show(store: &Store, client: &str, host: &str) -> Result<CiRow> {
-    let c = clients::get(&store.conn, client)?;
-    cis::get(&store.conn, c.id, client, host)
+    let c = clients::get(store.db(), client)?;
+    cis::get(store.db(), c.id, client, host)
 }
 
 /// Changes to a CI; `None` leaves a field as it is (`Some(None)` clears it).

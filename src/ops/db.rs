@@ -4,8 +4,8 @@ use std::fs::OpenOptions;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
+use crate::store::Db;
 use anyhow::{Context, Result};
-use rusqlite::Connection;
 use serde::Serialize;
 
 use crate::error::refused;
@@ -26,7 +26,7 @@ pub struct CheckReport {
 
 /// SQLite's integrity and foreign-key checks.
 pub fn check(store: &Store) -> Result<CheckReport> {
-    let conn = &store.conn;
+    let conn = store.db();
     // a damaged file is marked (writes refuse it) and its rollups not read
     let integrity = store.verify_pages(true)?;
     let fks = crate::store::health::foreign_key_problems(conn)?;
@@ -49,7 +49,7 @@ pub fn check(store: &Store) -> Result<CheckReport> {
     let ok = integrity == ["ok"] && fks.is_empty() && private && rollups.differences.is_empty();
     Ok(CheckReport {
         path: store.path.display().to_string(),
-        schema_version: schema::user_version(conn)?,
+        schema_version: schema::version(conn)?,
         integrity,
         foreign_key_violations: fks,
         mode,
@@ -75,12 +75,9 @@ pub fn backup(store: &Store, dest: &Path, force: bool) -> Result<()> {
         .mode(0o600)
         .open(dest)
         .with_context(|| format!("creating {}", dest.display()))?;
-    let mut target =
-        Connection::open(dest).with_context(|| format!("opening {}", dest.display()))?;
-    let b = rusqlite::backup::Backup::new(&store.conn, &mut target)?;
-    b.run_to_completion(1024, std::time::Duration::from_millis(0), None)
-        .with_context(|| format!("copying the database to {}", dest.display()))?;
-    Ok(())
+    store
+        .copy_into(dest)
+        .with_context(|| format!("copying the database to {}", dest.display()))
 }
 
 /// What `db prune` did.
@@ -144,7 +141,7 @@ type Plan = (
     RollupCheck,
 );
 
-fn compare_rollups(conn: &Connection) -> Result<Plan> {
+fn compare_rollups(conn: &Db) -> Result<Plan> {
     use crate::store::events;
     let clients = crate::store::clients::list(conn)?;
     let zones: std::collections::HashMap<i64, chrono_tz::Tz> =
@@ -210,7 +207,7 @@ fn compare_rollups(conn: &Connection) -> Result<Plan> {
 
 /// `db check`'s rollup part.
 pub fn check_rollups(store: &Store) -> Result<RollupCheck> {
-    Ok(compare_rollups(&store.conn)?.1)
+    Ok(compare_rollups(store.db())?.1)
 }
 
 /// `db repair --rollups`: set the run part of every differing rollup to its

@@ -8,8 +8,8 @@
 
 use std::collections::HashMap;
 
+use crate::store::Db;
 use anyhow::Result;
-use rusqlite::Connection;
 use serde_json::{Map, Value};
 
 use crate::domain::ci::Lifecycle;
@@ -48,7 +48,7 @@ const NAMED: usize = 20;
 /// What the business rows hold that their audit rows do not say, one line
 /// per difference; empty when everything agrees.
 pub fn verify(store: &crate::store::Store) -> Result<Vec<String>> {
-    let conn = &store.conn;
+    let conn = store.db();
     let mut problems = Vec::new();
     // tickets are most of the log: replayed on their own, then the rest
     // (memory: one group's replayed objects, the table's rows one at a time)
@@ -124,7 +124,7 @@ type Objects = HashMap<String, Option<Map<String, Value>>>;
 /// (`None`: deleted). A plan version's text is read from `plan_versions` and
 /// must match its row's digest; a version with no row is named.
 fn replay(
-    conn: &Connection,
+    conn: &Db,
     kinds: &[&str],
     problems: &mut Vec<String>,
 ) -> Result<HashMap<String, Objects>> {
@@ -210,7 +210,7 @@ fn replay(
 }
 
 /// Every plan version's text, by its audit id (`CLIENT:vN`).
-fn plan_versions(conn: &Connection) -> Result<HashMap<String, String>> {
+fn plan_versions(conn: &Db) -> Result<HashMap<String, String>> {
     let mut out = HashMap::new();
     for c in clients::list(conn)? {
         for v in plans::list(conn, c.id)? {
@@ -301,7 +301,7 @@ pub fn policy_fields(
 /// The objects of one kind as the tables hold them, one at a time, with
 /// their audit ids.
 fn actual(
-    conn: &Connection,
+    conn: &Db,
     kind: &str,
     mut f: impl FnMut(String, Map<String, Value>) -> Result<()>,
 ) -> Result<()> {

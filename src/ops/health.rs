@@ -97,7 +97,7 @@ enum Scope {
 }
 
 fn report_of(store: &Store, now: i64, limits: &Limits, scope: Scope) -> Result<Health> {
-    let conn = &store.conn;
+    let conn = store.db();
     let mut items = Vec::new();
     let stamp = |key: &str| meta::get_i64(conn, key);
     for (what, key, within) in [

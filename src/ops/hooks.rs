@@ -3,6 +3,7 @@
 //! JSON on stdin, each with a timeout. A failing or hanging hook is reported
 //! and audited; it never undoes the ticket and never holds up the others.
 
+use crate::store::Db;
 use std::io::Write;
 use std::os::unix::process::CommandExt;
 use std::process::{Command, Stdio};
@@ -127,7 +128,7 @@ pub fn deliver(store: &mut Store, ctx: &Ctx, hooks: &Hooks) -> Result<Vec<Failur
             let json = match stored {
                 Some(p) => p.clone(),
                 None => {
-                    let t = tickets::get(&store.conn, *ticket_id)?;
+                    let t = tickets::get(store.db(), *ticket_id)?;
                     payload(event, &TicketView::new(t, ctx.ts()), None)
                 }
             };
@@ -253,7 +254,7 @@ fn run_all(jobs: Vec<Job>, timeout: Duration) -> Vec<Failure> {
 
 /// Queue `task_overdue` for the tasks that fell due, each with its payload
 /// as the task is at that moment (#10 §12).
-pub(crate) fn queue_overdue_tasks(conn: &rusqlite::Connection, now: i64) -> anyhow::Result<()> {
+pub(crate) fn queue_overdue_tasks(conn: &Db, now: i64) -> anyhow::Result<()> {
     for id in crate::store::outbox::take_overdue_tasks(conn, now)? {
         let mut t = crate::store::tickets::get(conn, id)?;
         if let (None, Some(ci)) = (&t.ci, t.ci_id) {

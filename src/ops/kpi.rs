@@ -52,7 +52,7 @@ pub enum Bounds {
 /// The zone of the period's boundaries: the client's, or UTC for all clients.
 pub fn zone(store: &Store, client: Option<&str>) -> Result<Tz> {
     Ok(match client {
-        Some(c) => clients::get(&store.conn, c)?.tz(),
+        Some(c) => clients::get(store.db(), c)?.tz(),
         None => chrono_tz::UTC,
     })
 }
@@ -130,11 +130,11 @@ pub fn compute(
     at: &Reading,
 ) -> Result<Kpis> {
     let (now, aged_after) = (at.now, at.aged_after);
-    let c = client.map(|c| clients::get(&store.conn, c)).transpose()?;
+    let c = client.map(|c| clients::get(store.db(), c)).transpose()?;
     let client_id = c.as_ref().map(|c| c.id);
     let tz = c.as_ref().map_or(chrono_tz::UTC, |c| c.tz());
     let end = to.min(now);
-    let attempts = kpi::attempts(&store.conn, client_id, from, to)?;
+    let attempts = kpi::attempts(store.db(), client_id, from, to)?;
     let exact = client_id.is_none() && at.bounds == Bounds::Exact;
     let (mut r, counted) = if exact {
         exact_occurrences(store, from, to, at)?
@@ -142,7 +142,7 @@ pub fn compute(
         // Rollups are kept per client's local day; overall, each client's
         // own local days of the period's dates are summed.
         let r = events::rollup_sum(
-            &store.conn,
+            store.db(),
             client_id,
             local_day(from, tz),
             local_day(to, tz),
@@ -165,12 +165,12 @@ pub fn compute(
         };
         (
             r,
-            occurrences::count(&store.conn, client_id, now, at.max_runtime, spans)?,
+            occurrences::count(store.db(), client_id, now, at.max_runtime, spans)?,
         )
     };
     r.add(&counted.total());
-    let tasks = tickets::tasks_due_between(&store.conn, client_id, from, to)?;
-    let last_check = crate::store::meta::get_i64(&store.conn, crate::ops::health::LAST_CHECK)?;
+    let tasks = tickets::tasks_due_between(store.db(), client_id, from, to)?;
+    let last_check = crate::store::meta::get_i64(store.db(), crate::ops::health::LAST_CHECK)?;
     Ok(Kpis {
         client: client.map(str::to_string),
         period: period_label(from, to, tz),
@@ -182,12 +182,12 @@ pub fn compute(
             (false, false) => "client-local days".to_string(),
         },
         recovery_issues: report::recovery_issues(&attempts),
-        aged_backlog: report::backlog(&kpi::open_at(&store.conn, client_id, end)?, end, aged_after),
+        aged_backlog: report::backlog(&kpi::open_at(store.db(), client_id, end)?, end, aged_after),
         backup_incident_rate: report::incident_rate(
             r.occ_failed,
             r.occ_missed,
             r.expected,
-            kpi::corrective_opened(&store.conn, client_id, from, to)?,
+            kpi::corrective_opened(store.db(), client_id, from, to)?,
         ),
         task_compliance: report::compliance(&tasks, end),
         recovery_success_rate: report::recovery_success(&attempts),
@@ -214,7 +214,7 @@ fn exact_occurrences(
 ) -> Result<(events::Rollup, occurrences::Counted)> {
     let mut r = events::Rollup::default();
     let mut inner: std::collections::HashMap<String, (i64, i64)> = Default::default();
-    for zone in clients::zones(&store.conn)? {
+    for zone in clients::zones(store.db())? {
         let Ok(tz) = zone.parse::<Tz>() else { continue };
         // the first whole local day, and the day `to` falls in
         let first = match midnight(local_day(from, tz), tz) {
@@ -223,7 +223,7 @@ fn exact_occurrences(
         };
         let last = local_day(to, tz);
         if first < last {
-            r.add(&events::rollup_sum_zone(&store.conn, &zone, first, last)?);
+            r.add(&events::rollup_sum_zone(store.db(), &zone, first, last)?);
         }
         inner.insert(zone, (first, last));
     }
@@ -256,6 +256,6 @@ fn exact_occurrences(
             }],
         }
     };
-    let counted = occurrences::count(&store.conn, None, at.now, at.max_runtime, spans)?;
+    let counted = occurrences::count(store.db(), None, at.now, at.max_runtime, spans)?;
     Ok((r, counted))
 }

@@ -20,7 +20,7 @@ use crate::ops::Ctx;
 use crate::store::events::{self, Rollup};
 use crate::store::policies;
 use crate::store::running;
-use rusqlite::Connection;
+use crate::store::Db;
 
 /// A run of this batch that may fall in a window `check` closed.
 #[derive(Debug, Clone, Copy)]
@@ -46,7 +46,7 @@ const STREAK_HORIZON: i64 = 2 * 366 * 86_400;
 /// for a history import, which touches no ticket. Rollup corrections go
 /// into `rollups`.
 pub(crate) fn rejudge(
-    conn: &Connection,
+    conn: &Db,
     ctx: &Ctx,
     s: &Subject,
     runs: &[LateRun],
@@ -376,7 +376,7 @@ impl Trail {
 /// runs, in event-time order (missed events that stand included), and what
 /// they leave open.
 fn recount(
-    conn: &Connection,
+    conn: &Db,
     s: &Subject,
     now: i64,
     warnings_before: i64,
@@ -422,7 +422,7 @@ pub(crate) fn breach(
 /// are facts"). Live: the incident `check` opened while the gap was open
 /// stands for it; when nobody saw it, a P3 ticket asks for the cause.
 pub(crate) fn gap_closed(
-    conn: &Connection,
+    conn: &Db,
     ctx: &Ctx,
     s: &Subject,
     (from, to): (i64, i64),

@@ -8,9 +8,9 @@
 
 use std::collections::HashMap;
 
+use crate::store::Db;
 use anyhow::Result;
 use chrono_tz::Tz;
-use rusqlite::Connection;
 
 use crate::domain::event::Status;
 use crate::domain::policy::Schedule;
@@ -59,7 +59,7 @@ impl Counted {
 /// Judge the occurrences of every policy (of a client, or all) in the spans
 /// `spans` gives for each client (by id and zone), as of `now`.
 pub fn count(
-    conn: &Connection,
+    conn: &Db,
     client_id: Option<i64>,
     now: i64,
     default_max_runtime_s: i64,
@@ -69,7 +69,7 @@ pub fn count(
 }
 
 fn count_where(
-    conn: &Connection,
+    conn: &Db,
     client_id: Option<i64>,
     policy_id: Option<i64>,
     now: i64,
@@ -156,7 +156,7 @@ struct Facts<'a> {
 /// The outcome of one policy's occurrence at `tk`, as `check` closed it
 /// (`None`: not an expected occurrence — paused, excluded, or not closed).
 pub fn outcome_of(
-    conn: &Connection,
+    conn: &Db,
     policy_id: i64,
     client_id: i64,
     tk: i64,
@@ -206,7 +206,7 @@ struct Era<'a> {
 
 #[allow(clippy::too_many_arguments)]
 fn judge(
-    conn: &Connection,
+    conn: &Db,
     p: &Occurring,
     era: &Era<'_>,
     tz: Tz,

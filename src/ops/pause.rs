@@ -2,6 +2,7 @@
 //! Inside a pause `check` expects no runs and raises no missed-run, hung or
 //! RPO ticket; runs that do arrive are still recorded.
 
+use crate::store::Db;
 use anyhow::Result;
 
 use crate::error::{refused, rejected};
@@ -38,7 +39,7 @@ pub fn create(
     // comes, not a result `check` already has (that is `events exclude`)
     let client = match target {
         Target::Client(c) | Target::Ci { client: c, .. } | Target::Job { client: c, .. } => {
-            clients::get(&store.conn, c)?
+            clients::get(store.db(), c)?
         }
     };
     let tx = store.write()?;
@@ -106,7 +107,7 @@ pub fn end(store: &mut Store, ctx: &Ctx, id: i64) -> Result<PauseRow> {
 
 /// End pause `before` at `at`, by `who`, with its audit row; the pause as it is now.
 pub(crate) fn close_audited(
-    tx: &rusqlite::Connection,
+    tx: &Db,
     who: &audit::Actor<'_>,
     before: &pauses::PauseRow,
     at: i64,

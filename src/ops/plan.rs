@@ -3,8 +3,8 @@
 
 use std::collections::BTreeSet;
 
+use crate::store::Db;
 use anyhow::{Context, Result};
-use rusqlite::Connection;
 use serde::Serialize;
 
 use crate::domain::plan::{self, parse_plan, DiffLine, Plan};
@@ -16,7 +16,7 @@ use crate::store::clients::{self, ClientRow};
 use crate::store::{audit, cis, plans, policies, Store};
 
 /// The live plan of a client: its settings, active CIs and active policies.
-pub fn current_plan(conn: &Connection, client: &ClientRow) -> Result<Plan> {
+pub fn current_plan(conn: &Db, client: &ClientRow) -> Result<Plan> {
     let cis = cis::list(conn, Some(client.id))?
         .into_iter()
         .filter(|c| c.status == crate::domain::ci::Lifecycle::Active)
@@ -183,7 +183,7 @@ pub fn import(
 }
 
 pub fn export(store: &Store, code: &str) -> Result<String> {
-    let conn = &store.conn;
+    let conn = store.db();
     let c = clients::get(conn, code)?;
     Ok(current_plan(conn, &c)?.to_toml())
 }
@@ -219,7 +219,7 @@ pub struct PlanView {
 }
 
 pub fn show(store: &Store, code: &str, ctx: &Ctx) -> Result<PlanView> {
-    let conn = &store.conn;
+    let conn = store.db();
     let c = clients::get(conn, code)?;
     let tz = c.tz();
     let mut out = Vec::new();
@@ -257,12 +257,12 @@ pub fn show(store: &Store, code: &str, ctx: &Ctx) -> Result<PlanView> {
 }
 
 pub fn history(store: &Store, code: &str) -> Result<Vec<plans::VersionRow>> {
-    let conn = &store.conn;
+    let conn = store.db();
     let c = clients::get(conn, code)?;
     plans::list(conn, c.id)
 }
 
-fn version_plan(conn: &Connection, client: &ClientRow, v: i64) -> Result<Plan> {
+fn version_plan(conn: &Db, client: &ClientRow, v: i64) -> Result<Plan> {
     let text = plans::get(conn, client.id, v)?.ok_or_else(|| {
         not_found(format!(
             "client '{}' has no plan version {v}; see `bmctl plan history {}`",
@@ -273,7 +273,7 @@ fn version_plan(conn: &Connection, client: &ClientRow, v: i64) -> Result<Plan> {
 }
 
 pub fn diff(store: &Store, code: &str, v1: i64, v2: i64) -> Result<Vec<DiffLine>> {
-    let conn = &store.conn;
+    let conn = store.db();
     let c = clients::get(conn, code)?;
     Ok(plan::diff(
         &version_plan(conn, &c, v1)?,

@@ -26,16 +26,16 @@ use crate::store::{
 };
 
 pub fn clients(s: &Store) -> Result<Vec<ClientRow>> {
-    clients::list(&s.conn)
+    clients::list(s.db())
 }
 
 /// A client by code (an error naming it when there is none).
 pub fn client(s: &Store, code: &str) -> Result<ClientRow> {
-    clients::get(&s.conn, code)
+    clients::get(s.db(), code)
 }
 
 pub fn client_by_id(s: &Store, id: i64) -> Result<ClientRow> {
-    clients::get_by_id(&s.conn, id)
+    clients::get_by_id(s.db(), id)
 }
 
 /// A client's id by code, for filters (`None` stays `None`).
@@ -45,33 +45,33 @@ pub fn client_id(s: &Store, code: Option<&str>) -> Result<Option<i64>> {
 
 /// A policy of a client by job (an error naming it when there is none).
 pub fn policy(s: &Store, client: &ClientRow, job: &str) -> Result<PolicyRow> {
-    policies::get(&s.conn, client.id, &client.code, job)
+    policies::get(s.db(), client.id, &client.code, job)
 }
 
 /// The CIs of a client, or of all clients.
 pub fn cis(s: &Store, client_id: Option<i64>) -> Result<Vec<CiRow>> {
-    cis::list(&s.conn, client_id)
+    cis::list(s.db(), client_id)
 }
 
 pub fn tickets(s: &Store, f: &TicketFilter) -> Result<Vec<Ticket>> {
-    tickets::list(&s.conn, f)
+    tickets::list(s.db(), f)
 }
 
 pub fn ticket(s: &Store, id: i64) -> Result<Ticket> {
-    tickets::get(&s.conn, id)
+    tickets::get(s.db(), id)
 }
 
 pub fn events(s: &Store, f: &EventFilter) -> Result<Vec<EventView>> {
-    events::list(&s.conn, f)
+    events::list(s.db(), f)
 }
 
 pub fn unmatched_jobs(s: &Store, client_id: Option<i64>) -> Result<Vec<UnmatchedJob>> {
-    events::unmatched_jobs(&s.conn, client_id)
+    events::unmatched_jobs(s.db(), client_id)
 }
 
 /// The exclusions of a client (or all) overlapping `[from, to)`.
 pub fn exclusions(s: &Store, client_id: Option<i64>, from: i64, to: i64) -> Result<Vec<Exclusion>> {
-    exclusions::list(&s.conn, client_id, from, to)
+    exclusions::list(s.db(), client_id, from, to)
 }
 
 pub fn changes(
@@ -80,16 +80,16 @@ pub fn changes(
     state: Option<ChangeState>,
     open: bool,
 ) -> Result<Vec<Change>> {
-    changes::list(&s.conn, client_id, state, open)
+    changes::list(s.db(), client_id, state, open)
 }
 
 pub fn change(s: &Store, id: i64) -> Result<Change> {
-    changes::get(&s.conn, id)
+    changes::get(s.db(), id)
 }
 
 /// The pauses in force in `[from, to)` (`all`: ended ones too).
 pub fn pauses(s: &Store, from: i64, to: i64, all: bool) -> Result<Vec<PauseRow>> {
-    pauses::list(&s.conn, from, to, all)
+    pauses::list(s.db(), from, to, all)
 }
 
 pub fn attempts(
@@ -97,19 +97,19 @@ pub fn attempts(
     client_id: Option<i64>,
     policy_id: Option<i64>,
 ) -> Result<Vec<AttemptView>> {
-    recovery::list(&s.conn, client_id, policy_id)
+    recovery::list(s.db(), client_id, policy_id)
 }
 
 pub fn templates(s: &Store) -> Result<Vec<Template>> {
-    templates::list(&s.conn)
+    templates::list(s.db())
 }
 
 pub fn template(s: &Store, name: &str) -> Result<Template> {
-    templates::get(&s.conn, name)
+    templates::get(s.db(), name)
 }
 
 pub fn find_template(s: &Store, name: &str) -> Result<Option<Template>> {
-    templates::find(&s.conn, name)
+    templates::find(s.db(), name)
 }
 
 pub fn audit_rows(
@@ -118,20 +118,20 @@ pub fn audit_rows(
     entity_id: Option<&str>,
     since: Option<i64>,
 ) -> Result<Vec<AuditRow>> {
-    audit::list(&s.conn, entity_type, entity_id, since)
+    audit::list(s.db(), entity_type, entity_id, since)
 }
 
 /// The audit chain's head, for a checkpoint.
 pub fn audit_head(s: &Store) -> Result<Head> {
-    audit::head(&s.conn)
+    audit::head(s.db())
 }
 
 /// The audit chain checked row by row.
 pub fn audit_verify(s: &Store) -> Result<Verdict> {
-    audit::verify(&s.conn)
+    audit::verify(s.db())
 }
 
 /// What differs from a checkpoint taken at wall time `wall`.
 pub fn audit_against(s: &Store, cp: &Head, wall: i64) -> Result<Vec<String>> {
-    audit::against_checkpoint(&s.conn, cp, wall)
+    audit::against_checkpoint(s.db(), cp, wall)
 }

@@ -188,8 +188,8 @@ pub fn test(
         None => None,
     };
     // Check the job exists before running anything.
-    let c = clients::get(&store.conn, client)?;
-    policies::get(&store.conn, c.id, client, job)?;
+    let c = clients::get(store.db(), client)?;
+    policies::get(store.db(), c.id, client, job)?;
     let started = ctx.ts();
     let clock = Instant::now();
     let restore = run(argv
@@ -279,12 +279,12 @@ pub struct Latest {
 
 pub fn latest(store: &Store, client: Option<&str>, now: i64) -> Result<Vec<Latest>> {
     let mut out = Vec::new();
-    for c in clients::list(&store.conn)?
+    for c in clients::list(store.db())?
         .into_iter()
         .filter(|c| client.is_none_or(|x| x == c.code))
     {
-        for p in policies::list(&store.conn, c.id, false)? {
-            let last = recovery::last_success(&store.conn, p.id)?;
+        for p in policies::list(store.db(), c.id, false)? {
+            let last = recovery::last_success(store.db(), p.id)?;
             out.push(Latest {
                 client: c.code.clone(),
                 job: p.spec.job.clone(),

@@ -82,7 +82,7 @@ pub fn build(
     limits: &crate::report::risks::Limits,
 ) -> Result<Review> {
     let (now, aged_after) = (reading.now, reading.aged_after);
-    let c = clients::get(&store.conn, client)?;
+    let c = clients::get(store.db(), client)?;
     let tz = c.tz();
     let (from, to) = q.bounds(tz)?;
     if from > now {
@@ -118,7 +118,7 @@ pub fn build(
             });
         }
     }
-    let restore_tests = recovery::list(&store.conn, Some(c.id), None)?
+    let restore_tests = recovery::list(store.db(), Some(c.id), None)?
         .into_iter()
         .filter(|a| a.ended_at.0 >= from && a.ended_at.0 < to)
         .collect();
@@ -130,7 +130,7 @@ pub fn build(
             all: true,
             ..Filter::default()
         };
-        for t in tickets::list(&store.conn, &f)? {
+        for t in tickets::list(store.db(), &f)? {
             // open at the quarter's end (or now): opened before it, not closed before it
             if t.opened_at >= at || t.resolved_at.is_some_and(|r| r < at) {
                 continue;
@@ -161,8 +161,8 @@ pub fn build(
         risks: risks::register(store, Some(client), Severity::Low, at, aged_after, limits)?,
         plan_changes,
         restore_tests,
-        exclusions: crate::store::exclusions::list(&store.conn, Some(c.id), from, to)?,
-        rpo_breaches: crate::store::breaches::list(&store.conn, c.id, from, to)?,
+        exclusions: crate::store::exclusions::list(store.db(), Some(c.id), from, to)?,
+        rpo_breaches: crate::store::breaches::list(store.db(), c.id, from, to)?,
         open_items,
     })
 }

@@ -28,18 +28,18 @@ pub fn register(
     limits: &Limits,
 ) -> Result<Vec<Risk>> {
     let mut out = Vec::new();
-    for c in clients::list(&store.conn)?
+    for c in clients::list(store.db())?
         .into_iter()
         .filter(|c| client.is_none_or(|x| x == c.code))
     {
-        let ci_rows = cis::list(&store.conn, Some(c.id))?;
-        let pols = policies::list(&store.conn, c.id, false)?;
-        let runs = events::policy_runs(&store.conn, c.id, now - 90 * DAY, now + 1)?;
-        let rpo = kpi::rpo_tickets(&store.conn, c.id, now - 30 * DAY, now + 1)?;
+        let ci_rows = cis::list(store.db(), Some(c.id))?;
+        let pols = policies::list(store.db(), c.id, false)?;
+        let runs = events::policy_runs(store.db(), c.id, now - 90 * DAY, now + 1)?;
+        let rpo = kpi::rpo_tickets(store.db(), c.id, now - 30 * DAY, now + 1)?;
         // breaches learned of after their gap closed have no incident: the
         // recorded gaps count too
         let gaps =
-            crate::store::breaches::count_by_policy(&store.conn, c.id, now - 30 * DAY, now + 1)?;
+            crate::store::breaches::count_by_policy(store.db(), c.id, now - 30 * DAY, now + 1)?;
         let cis: Vec<CiFact> = ci_rows
             .iter()
             .filter(|ci| ci.status == crate::domain::ci::Lifecycle::Active)
@@ -81,7 +81,7 @@ pub fn register(
                 runs_30d: recent.len(),
                 good_30d: good_times.len(),
                 consecutive_failures: p.consecutive_failures,
-                last_good_restore: recovery::last_success(&store.conn, p.id)?.map(|a| a.ended_at.0),
+                last_good_restore: recovery::last_success(store.db(), p.id)?.map(|a| a.ended_at.0),
                 rpo_s: p.spec.rpo_s,
                 rpo_breaches: rpo
                     .get(&p.id)
@@ -97,7 +97,7 @@ pub fn register(
             });
         }
         let overdue = tickets::list(
-            &store.conn,
+            store.db(),
             &tickets::Filter {
                 client_id: Some(c.id),
                 kind: Some(crate::domain::ticket::TicketKind::Task),
@@ -106,7 +106,7 @@ pub fn register(
             },
         )?
         .len();
-        let aged = kpi::open_at(&store.conn, Some(c.id), now)?
+        let aged = kpi::open_at(store.db(), Some(c.id), now)?
             .into_iter()
             .filter(|o| now - o >= aged_after)
             .count();
@@ -116,16 +116,16 @@ pub fn register(
             required_retention: c.spec().required_retention,
             aged_backlog: aged,
             overdue_tasks: overdue,
-            unmatched_jobs: events::unmatched_jobs(&store.conn, Some(c.id))?
+            unmatched_jobs: events::unmatched_jobs(store.db(), Some(c.id))?
                 .into_iter()
                 .map(|u| u.job)
                 .collect(),
-            old_changes: crate::store::changes::list(&store.conn, Some(c.id), None, true)?
+            old_changes: crate::store::changes::list(store.db(), Some(c.id), None, true)?
                 .into_iter()
                 .map(|ch| (ch.id, (now - ch.requested_at) / DAY))
                 .filter(|(_, days)| *days > limits.change_open_days)
                 .collect(),
-            sla_breaches: kpi::sla_breaches(&store.conn, c.id, now - 30 * DAY, now + 1, now)?,
+            sla_breaches: kpi::sla_breaches(store.db(), c.id, now - 30 * DAY, now + 1, now)?,
         };
         out.extend(
             risks::register(&fact, &cis, &facts, limits, now)

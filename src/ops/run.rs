@@ -267,20 +267,20 @@ pub fn run(
             Err(e) => why_spool = Some(format!("database unavailable: {e:#}")),
             Ok(mut s) => {
                 start_to_spool = false;
-                let policy = clients::find(&s.conn, &spec.client)
+                let policy = clients::find(s.db(), &spec.client)
                     .ok()
                     .flatten()
-                    .and_then(|c| policies::find(&s.conn, c.id, &spec.job).ok().flatten());
+                    .and_then(|c| policies::find(s.db(), c.id, &spec.job).ok().flatten());
                 if let Some(p) = &policy {
                     tool = tool.or(Some(Tool::of_policy(&p.spec.tool)));
                     if spec.operation == Operation::Backup {
                         // The backup starts at once: its start record waits a
                         // moment for a busy database, then goes to the spool.
-                        let _ = s.conn.busy_timeout(std::time::Duration::from_millis(250));
+                        let _ = s.set_busy_timeout(std::time::Duration::from_millis(250));
                         let start = start_record(&spec, started);
                         start_to_spool =
                             events::ingest(&mut s, ctx, std::slice::from_ref(&start)).is_err();
-                        let _ = s.conn.busy_timeout(busy_timeout);
+                        let _ = s.set_busy_timeout(busy_timeout);
                     }
                 }
                 store = Some(s);
@@ -302,7 +302,7 @@ pub fn run(
             let text = String::from_utf8_lossy(&capture.stdout_json);
             let tz = store
                 .as_ref()
-                .and_then(|s| clients::find(&s.conn, &spec.client).ok().flatten())
+                .and_then(|s| clients::find(s.db(), &spec.client).ok().flatten())
                 .map(|c| c.tz())
                 .unwrap_or(chrono_tz::UTC);
             borg::parse(&text, tz)

@@ -192,7 +192,7 @@ pub fn due(store: &Store, f: &DueFilter, now: i64) -> Result<Vec<TaskView>> {
         ..Filter::default()
     };
     if let Some(c) = &f.client {
-        filter.client_id = Some(clients::get(&store.conn, c)?.id);
+        filter.client_id = Some(clients::get(store.db(), c)?.id);
     }
     filter.due_before = match (f.overdue, f.within_s) {
         (true, _) => Some(now),
@@ -200,11 +200,11 @@ pub fn due(store: &Store, f: &DueFilter, now: i64) -> Result<Vec<TaskView>> {
         (false, None) if f.today => Some(now + 2 * 86_400),
         _ => None,
     };
-    let zones: std::collections::HashMap<String, Tz> = clients::list(&store.conn)?
+    let zones: std::collections::HashMap<String, Tz> = clients::list(store.db())?
         .into_iter()
         .map(|c| (c.code.clone(), c.tz()))
         .collect();
-    Ok(tickets::list(&store.conn, &filter)?
+    Ok(tickets::list(store.db(), &filter)?
         .into_iter()
         .map(|t| {
             let tz = zones.get(&t.client).copied().unwrap_or(chrono_tz::UTC);
@@ -392,10 +392,10 @@ pub fn compliance(
     now: i64,
 ) -> Result<report::Compliance> {
     let client_id = client
-        .map(|c| clients::get(&store.conn, c))
+        .map(|c| clients::get(store.db(), c))
         .transpose()?
         .map(|c| c.id);
-    let tasks = tickets::tasks_due_between(&store.conn, client_id, from, to)?;
+    let tasks = tickets::tasks_due_between(store.db(), client_id, from, to)?;
     Ok(report::compliance(&tasks, now))
 }
 

@@ -5,8 +5,9 @@
 //! `after` with their new values (null when cleared), `before` with their old
 //! values where they had one; a creation keeps the whole new object.
 
+use crate::store::Db;
 use anyhow::Result;
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::{params, OptionalExtension};
 use serde::Serialize;
 
 use crate::domain::time::Ts;
@@ -20,7 +21,7 @@ pub struct Actor<'a> {
 }
 
 pub fn record(
-    conn: &Connection,
+    conn: &Db,
     who: &Actor<'_>,
     entity_type: &str,
     entity_id: &str,
@@ -64,7 +65,7 @@ pub fn diff(
 /// Append rows in order, all by `who` on entities of one type; the chain's
 /// end is read once for all of them, and they are written 16 to a statement.
 pub fn append(
-    conn: &Connection,
+    conn: &Db,
     who: &Actor<'_>,
     entity_type: &str,
     entries: impl IntoIterator<Item = Entry>,
@@ -74,6 +75,7 @@ pub fn append(
         return Ok(());
     }
     let (mut prev_id, mut prev_hash): (i64, String) = conn
+        .0
         .prepare_cached("SELECT id, coalesce(hash, '') FROM audit_log ORDER BY id DESC LIMIT 1")?
         .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))
         .optional()?
@@ -173,14 +175,14 @@ impl ChainRow {
     }
 }
 
-fn chain_rows(conn: &Connection) -> Result<Vec<(ChainRow, Option<String>)>> {
+fn chain_rows(conn: &Db) -> Result<Vec<(ChainRow, Option<String>)>> {
     // migration 7 hashes the rows before `wall_at` exists (migration 18)
-    let has_wall: bool = conn.query_row(
+    let has_wall: bool = conn.0.query_row(
         "SELECT count(*) > 0 FROM pragma_table_info('audit_log') WHERE name = 'wall_at'",
         [],
         |r| r.get(0),
     )?;
-    let mut stmt = conn.prepare(if has_wall {
+    let mut stmt = conn.0.prepare(if has_wall {
         "SELECT id, at, actor, command, entity_type, entity_id, before, after, hash, wall_at
          FROM audit_log ORDER BY id"
     } else {
@@ -221,15 +223,18 @@ pub struct Head {
     pub hash: String,
 }
 
-pub fn head(conn: &Connection) -> Result<Head> {
+pub fn head(conn: &Db) -> Result<Head> {
     let (rows, last_id): (i64, Option<i64>) =
-        conn.query_row("SELECT count(*), max(id) FROM audit_log", [], |r| {
-            Ok((r.get(0)?, r.get(1)?))
-        })?;
+        conn.0
+            .query_row("SELECT count(*), max(id) FROM audit_log", [], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })?;
     let hash: Option<String> = match last_id {
-        Some(id) => conn.query_row("SELECT hash FROM audit_log WHERE id = ?1", [id], |r| {
-            r.get(0)
-        })?,
+        Some(id) => conn
+            .0
+            .query_row("SELECT hash FROM audit_log WHERE id = ?1", [id], |r| {
+                r.get(0)
+            })?,
         None => None,
     };
     Ok(Head {
@@ -242,9 +247,9 @@ pub fn head(conn: &Connection) -> Result<Head> {
 /// What a checkpoint taken at `wall` (the wall clock) finds wrong now: the
 /// chain up to its head changed (truncated, re-hashed, a row inserted or
 /// renumbered), or a row after it claims to be older than the checkpoint.
-pub fn against_checkpoint(conn: &Connection, cp: &Head, wall: i64) -> Result<Vec<String>> {
+pub fn against_checkpoint(conn: &Db, cp: &Head, wall: i64) -> Result<Vec<String>> {
     let mut problems = Vec::new();
-    let (count, hash): (i64, Option<String>) = conn.query_row(
+    let (count, hash): (i64, Option<String>) = conn.0.query_row(
         "SELECT (SELECT count(*) FROM audit_log WHERE id <= ?1),
                 (SELECT hash FROM audit_log WHERE id = ?1)",
         [cp.last_id],
@@ -267,7 +272,7 @@ pub fn against_checkpoint(conn: &Connection, cp: &Head, wall: i64) -> Result<Vec
             cp.last_id, cp.rows
         ));
     }
-    let mut stmt = conn.prepare(
+    let mut stmt = conn.0.prepare(
         "SELECT id, wall_at FROM audit_log WHERE id > ?1 AND (wall_at IS NULL OR wall_at < ?2) ORDER BY id",
     )?;
     let late = stmt.query_map(params![cp.last_id, wall], |r| {
@@ -288,11 +293,11 @@ pub fn against_checkpoint(conn: &Connection, cp: &Head, wall: i64) -> Result<Vec
 }
 
 /// Hash the rows written before the chain existed (migration 7).
-pub fn backfill_chain(conn: &Connection) -> Result<()> {
+pub fn backfill_chain(conn: &Db) -> Result<()> {
     let mut prev = String::new();
     for (row, _) in chain_rows(conn)? {
         let h = row.hash(&prev);
-        conn.execute(
+        conn.0.execute(
             "UPDATE audit_log SET hash = ?2 WHERE id = ?1",
             params![row.id, h],
         )?;
@@ -304,12 +309,12 @@ pub fn backfill_chain(conn: &Connection) -> Result<()> {
 /// Each row's id, entity and `after` side of the given entity types, oldest
 /// first (`audit verify --deep` folds them).
 pub fn for_each_after(
-    conn: &Connection,
+    conn: &Db,
     entity_types: &[&str],
     mut f: impl FnMut(i64, &str, &str, Option<&str>) -> Result<()>,
 ) -> Result<()> {
     let marks = vec!["?"; entity_types.len()].join(", ");
-    let mut stmt = conn.prepare(&format!(
+    let mut stmt = conn.0.prepare(&format!(
         "SELECT id, entity_type, entity_id, after FROM audit_log
          WHERE entity_type IN ({marks}) ORDER BY id"
     ))?;
@@ -337,7 +342,7 @@ pub struct Verdict {
 }
 
 /// Recompute the chain from the first row.
-pub fn verify(conn: &Connection) -> Result<Verdict> {
+pub fn verify(conn: &Db) -> Result<Verdict> {
     let rows = chain_rows(conn)?;
     let mut prev = String::new();
     let mut expected_id = None;
@@ -445,12 +450,12 @@ pub struct AuditRow {
 
 /// Audit rows, oldest first, filtered by entity type (and id) and time.
 pub fn list(
-    conn: &Connection,
+    conn: &Db,
     entity_type: Option<&str>,
     entity_id: Option<&str>,
     since: Option<i64>,
 ) -> Result<Vec<AuditRow>> {
-    let mut stmt = conn.prepare(
+    let mut stmt = conn.0.prepare(
         "SELECT id, at, actor, command, entity_type, entity_id, before, after
          FROM audit_log
          WHERE (?1 IS NULL OR entity_type = ?1)

@@ -1,8 +1,9 @@
 //! The `rpo_breaches` table: gaps between restore points longer than a
 //! policy's RPO + grace.
 
+use crate::store::Db;
 use anyhow::Result;
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::{params, OptionalExtension};
 use serde::Serialize;
 
 use crate::domain::time::Ts;
@@ -18,7 +19,7 @@ pub struct Breach {
 
 /// Record a gap; false when it is known.
 pub fn insert(
-    conn: &Connection,
+    conn: &Db,
     policy_id: i64,
     client_id: i64,
     from: i64,
@@ -26,6 +27,7 @@ pub fn insert(
     now: i64,
 ) -> Result<bool> {
     Ok(conn
+        .0
         .prepare_cached(
             "INSERT INTO rpo_breaches (policy_id, client_id, gap_from, gap_to, found_at)
              VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT DO NOTHING",
@@ -34,21 +36,19 @@ pub fn insert(
         == 1)
 }
 
-pub fn set_ticket(conn: &Connection, policy_id: i64, from: i64, ticket_id: i64) -> Result<()> {
-    conn.prepare_cached(
-        "UPDATE rpo_breaches SET ticket_id = ?3 WHERE policy_id = ?1 AND gap_from = ?2",
-    )?
-    .execute(params![policy_id, from, ticket_id])?;
+pub fn set_ticket(conn: &Db, policy_id: i64, from: i64, ticket_id: i64) -> Result<()> {
+    conn.0
+        .prepare_cached(
+            "UPDATE rpo_breaches SET ticket_id = ?3 WHERE policy_id = ?1 AND gap_from = ?2",
+        )?
+        .execute(params![policy_id, from, ticket_id])?;
     Ok(())
 }
 
 /// The recorded gap a restore point at `at` falls in, if any: (from, to, ticket).
-pub fn around(
-    conn: &Connection,
-    policy_id: i64,
-    at: i64,
-) -> Result<Option<(i64, i64, Option<i64>)>> {
+pub fn around(conn: &Db, policy_id: i64, at: i64) -> Result<Option<(i64, i64, Option<i64>)>> {
     Ok(conn
+        .0
         .prepare_cached(
             "SELECT gap_from, gap_to, ticket_id FROM rpo_breaches
              WHERE policy_id = ?1 AND gap_from < ?2 AND gap_to > ?2",
@@ -59,15 +59,16 @@ pub fn around(
         .optional()?)
 }
 
-pub fn delete(conn: &Connection, policy_id: i64, from: i64) -> Result<()> {
-    conn.prepare_cached("DELETE FROM rpo_breaches WHERE policy_id = ?1 AND gap_from = ?2")?
+pub fn delete(conn: &Db, policy_id: i64, from: i64) -> Result<()> {
+    conn.0
+        .prepare_cached("DELETE FROM rpo_breaches WHERE policy_id = ?1 AND gap_from = ?2")?
         .execute(params![policy_id, from])?;
     Ok(())
 }
 
 /// A client's breaches whose gap ended in `[from, to)`.
-pub fn list(conn: &Connection, client_id: i64, from: i64, to: i64) -> Result<Vec<Breach>> {
-    let mut stmt = conn.prepare_cached(
+pub fn list(conn: &Db, client_id: i64, from: i64, to: i64) -> Result<Vec<Breach>> {
+    let mut stmt = conn.0.prepare_cached(
         "SELECT c.code, p.job, b.gap_from, b.gap_to, b.ticket_id
          FROM rpo_breaches b JOIN clients c ON c.id = b.client_id JOIN policies p ON p.id = b.policy_id
          WHERE b.client_id = ?1 AND b.gap_to >= ?2 AND b.gap_to < ?3 ORDER BY b.gap_from",
@@ -86,12 +87,12 @@ pub fn list(conn: &Connection, client_id: i64, from: i64, to: i64) -> Result<Vec
 
 /// How many breaches of each of a client's policies ended in `[from, to)`.
 pub fn count_by_policy(
-    conn: &Connection,
+    conn: &Db,
     client_id: i64,
     from: i64,
     to: i64,
 ) -> Result<std::collections::HashMap<i64, usize>> {
-    let mut stmt = conn.prepare_cached(
+    let mut stmt = conn.0.prepare_cached(
         "SELECT policy_id, count(*) FROM rpo_breaches
          WHERE client_id = ?1 AND gap_to >= ?2 AND gap_to < ?3 GROUP BY policy_id",
     )?;

@@ -1,8 +1,9 @@
 //! The `changes` and `change_log` tables (MACD).
 
 use super::word;
+use crate::store::Db;
 use anyhow::Result;
-use rusqlite::{params, Connection, OptionalExtension, Row};
+use rusqlite::{params, OptionalExtension, Row};
 use serde::Serialize;
 
 use crate::domain::change::{Change, ChangeKind, ChangeRisk, ChangeState};
@@ -57,8 +58,9 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<Change> {
     })
 }
 
-pub fn get(conn: &Connection, id: i64) -> Result<Change> {
-    conn.prepare_cached(&format!("{SELECT} WHERE ch.id = ?1"))?
+pub fn get(conn: &Db, id: i64) -> Result<Change> {
+    conn.0
+        .prepare_cached(&format!("{SELECT} WHERE ch.id = ?1"))?
         .query_row([id], from_row)
         .optional()?
         .ok_or_else(|| not_found(format!("no change CR-{id}; see `bmctl macd list`")))
@@ -68,8 +70,8 @@ fn proposal_json(c: &Change) -> Result<Option<String>> {
     Ok(c.proposal.as_ref().map(serde_json::to_string).transpose()?)
 }
 
-pub fn insert(conn: &Connection, c: &Change) -> Result<i64> {
-    conn.execute(
+pub fn insert(conn: &Db, c: &Change) -> Result<i64> {
+    conn.0.execute(
         "INSERT INTO changes (type, client_id, job, policy_id, ci_host, proposal, new_ci, based_on, state, risk,
             risk_reasons, reason, ref, requested_by, requested_at, updated_at, current)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?15, ?16)",
@@ -92,11 +94,11 @@ pub fn insert(conn: &Connection, c: &Change) -> Result<i64> {
             c.current.as_ref().map(serde_json::to_string).transpose()?
         ],
     )?;
-    Ok(conn.last_insert_rowid())
+    Ok(conn.0.last_insert_rowid())
 }
 
-pub fn save(conn: &Connection, c: &Change) -> Result<()> {
-    conn.execute(
+pub fn save(conn: &Db, c: &Change) -> Result<()> {
+    conn.0.execute(
         "UPDATE changes SET policy_id = ?2, state = ?3, approved_by = ?4, approved_at = ?5, decision = ?6,
             implemented_by = ?7, implemented_at = ?8, retain_until = ?9, dispose = ?10, forced = ?11,
             completed_by = ?12, completed_at = ?13, verified_by = ?14, plan_version = ?15, updated_at = ?16
@@ -125,7 +127,7 @@ pub fn save(conn: &Connection, c: &Change) -> Result<()> {
 
 /// Changes by id, filtered by client, state, or open only.
 pub fn list(
-    conn: &Connection,
+    conn: &Db,
     client_id: Option<i64>,
     state: Option<ChangeState>,
     open: bool,
@@ -141,7 +143,7 @@ pub fn list(
         q.raw(" AND ch.state IN ('requested', 'approved', 'implemented')");
     }
     q.raw(" ORDER BY ch.id");
-    let mut stmt = conn.prepare(&q.sql)?;
+    let mut stmt = conn.0.prepare(&q.sql)?;
     let rows = stmt.query_map(rusqlite::params_from_iter(q.args), from_row)?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
@@ -154,16 +156,17 @@ pub struct LogLine {
     pub text: String,
 }
 
-pub fn log(conn: &Connection, change_id: i64, at: i64, actor: &str, text: &str) -> Result<()> {
-    conn.execute(
+pub fn log(conn: &Db, change_id: i64, at: i64, actor: &str, text: &str) -> Result<()> {
+    conn.0.execute(
         "INSERT INTO change_log (change_id, at, actor, text) VALUES (?1, ?2, ?3, ?4)",
         params![change_id, at, actor, text],
     )?;
     Ok(())
 }
 
-pub fn timeline(conn: &Connection, change_id: i64) -> Result<Vec<LogLine>> {
+pub fn timeline(conn: &Db, change_id: i64) -> Result<Vec<LogLine>> {
     let mut stmt = conn
+        .0
         .prepare("SELECT at, actor, text FROM change_log WHERE change_id = ?1 ORDER BY at, id")?;
     let rows = stmt.query_map([change_id], |r| {
         Ok(LogLine {

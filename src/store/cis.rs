@@ -1,7 +1,8 @@
 //! The `cis` table: the CMDB.
 
+use crate::store::Db;
 use anyhow::Result;
-use rusqlite::{params, Connection, OptionalExtension, Row};
+use rusqlite::{params, OptionalExtension, Row};
 use serde::Serialize;
 
 use crate::domain::ci::{BackupStatus, Lifecycle};
@@ -72,30 +73,32 @@ impl CiRow {
 }
 
 /// A CI's host name by id.
-pub fn host_of(conn: &Connection, id: i64) -> Result<Option<String>> {
+pub fn host_of(conn: &Db, id: i64) -> Result<Option<String>> {
     Ok(conn
+        .0
         .prepare_cached("SELECT host FROM cis WHERE id = ?1")?
         .query_row([id], |r| r.get(0))
         .optional()?)
 }
 
 /// How many active policies protect a CI.
-pub fn active_policies(conn: &Connection, ci_id: i64) -> Result<i64> {
-    Ok(conn.query_row(
+pub fn active_policies(conn: &Db, ci_id: i64) -> Result<i64> {
+    Ok(conn.0.query_row(
         "SELECT count(*) FROM policies WHERE ci_id = ?1 AND status = 'active'",
         [ci_id],
         |r| r.get(0),
     )?)
 }
 
-pub fn find(conn: &Connection, client_id: i64, host: &str) -> Result<Option<CiRow>> {
+pub fn find(conn: &Db, client_id: i64, host: &str) -> Result<Option<CiRow>> {
     Ok(conn
+        .0
         .prepare_cached(&format!("{SELECT} WHERE c.client_id = ?1 AND c.host = ?2"))?
         .query_row(params![client_id, host], from_row)
         .optional()?)
 }
 
-pub fn get(conn: &Connection, client_id: i64, client: &str, host: &str) -> Result<CiRow> {
+pub fn get(conn: &Db, client_id: i64, client: &str, host: &str) -> Result<CiRow> {
     find(conn, client_id, host)?.ok_or_else(|| {
         not_found(format!(
             "no CI '{host}' for client '{client}'; see `bmctl cmdb list --client {client}`"
@@ -104,16 +107,16 @@ pub fn get(conn: &Connection, client_id: i64, client: &str, host: &str) -> Resul
 }
 
 /// CIs of one client or all, by client and host.
-pub fn list(conn: &Connection, client_id: Option<i64>) -> Result<Vec<CiRow>> {
-    let mut stmt = conn.prepare(&format!(
+pub fn list(conn: &Db, client_id: Option<i64>) -> Result<Vec<CiRow>> {
+    let mut stmt = conn.0.prepare(&format!(
         "{SELECT} WHERE (?1 IS NULL OR c.client_id = ?1) ORDER BY cl.code, c.host"
     ))?;
     let rows = stmt.query_map([client_id], from_row)?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
-pub fn insert(conn: &Connection, client_id: i64, spec: &CiSpec, now: i64) -> Result<i64> {
-    conn.execute(
+pub fn insert(conn: &Db, client_id: i64, spec: &CiSpec, now: i64) -> Result<i64> {
+    conn.0.execute(
         "INSERT INTO cis (client_id, host, kind, tier, os, role, excluded, created_at, updated_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8)",
         params![
@@ -127,11 +130,11 @@ pub fn insert(conn: &Connection, client_id: i64, spec: &CiSpec, now: i64) -> Res
             now
         ],
     )?;
-    Ok(conn.last_insert_rowid())
+    Ok(conn.0.last_insert_rowid())
 }
 
-pub fn update(conn: &Connection, id: i64, spec: &CiSpec, now: i64) -> Result<()> {
-    conn.execute(
+pub fn update(conn: &Db, id: i64, spec: &CiSpec, now: i64) -> Result<()> {
+    conn.0.execute(
         "UPDATE cis SET kind = ?2, tier = ?3, os = ?4, role = ?5, excluded = ?6, updated_at = ?7
          WHERE id = ?1",
         params![
@@ -147,8 +150,8 @@ pub fn update(conn: &Connection, id: i64, spec: &CiSpec, now: i64) -> Result<()>
     Ok(())
 }
 
-pub fn set_status(conn: &Connection, id: i64, status: Lifecycle, now: i64) -> Result<()> {
-    conn.execute(
+pub fn set_status(conn: &Db, id: i64, status: Lifecycle, now: i64) -> Result<()> {
+    conn.0.execute(
         "UPDATE cis SET status = ?2, updated_at = ?3 WHERE id = ?1",
         params![id, status.as_str(), now],
     )?;
@@ -165,8 +168,8 @@ pub struct Coverage {
     pub unprotected: i64,
 }
 
-pub fn coverage(conn: &Connection) -> Result<Coverage> {
-    Ok(conn.query_row(
+pub fn coverage(conn: &Db) -> Result<Coverage> {
+    Ok(conn.0.query_row(
         "SELECT (SELECT count(*) FROM clients),
                 (SELECT count(*) FROM cis WHERE status = 'active'),
                 (SELECT count(*) FROM policies WHERE status = 'active'),
@@ -185,8 +188,8 @@ pub fn coverage(conn: &Connection) -> Result<Coverage> {
 }
 
 /// Record the change that last touched a CI.
-pub fn set_change_ref(conn: &Connection, id: i64, reference: &str, now: i64) -> Result<()> {
-    conn.execute(
+pub fn set_change_ref(conn: &Db, id: i64, reference: &str, now: i64) -> Result<()> {
+    conn.0.execute(
         "UPDATE cis SET last_change_ref = ?2, updated_at = ?3 WHERE id = ?1",
         params![id, reference, now],
     )?;

@@ -1,7 +1,8 @@
 //! The `clients` table.
 
+use crate::store::Db;
 use anyhow::Result;
-use rusqlite::{params, Connection, OptionalExtension, Row};
+use rusqlite::{params, OptionalExtension, Row};
 use serde::Serialize;
 
 use crate::domain::client::SlaTier;
@@ -54,15 +55,16 @@ impl ClientRow {
     }
 }
 
-pub fn find(conn: &Connection, code: &str) -> Result<Option<ClientRow>> {
+pub fn find(conn: &Db, code: &str) -> Result<Option<ClientRow>> {
     Ok(conn
+        .0
         .prepare_cached(&format!("SELECT {COLUMNS} FROM clients WHERE code = ?1"))?
         .query_row([code], from_row)
         .optional()?)
 }
 
 /// The client with this code, or a not-found error that says what to run.
-pub fn get(conn: &Connection, code: &str) -> Result<ClientRow> {
+pub fn get(conn: &Db, code: &str) -> Result<ClientRow> {
     find(conn, code)?.ok_or_else(|| {
         not_found(format!(
             "no client '{code}'; see `bmctl client list` or add it with `bmctl client add`"
@@ -70,20 +72,23 @@ pub fn get(conn: &Connection, code: &str) -> Result<ClientRow> {
     })
 }
 
-pub fn get_by_id(conn: &Connection, id: i64) -> Result<ClientRow> {
+pub fn get_by_id(conn: &Db, id: i64) -> Result<ClientRow> {
     Ok(conn
+        .0
         .prepare_cached(&format!("SELECT {COLUMNS} FROM clients WHERE id = ?1"))?
         .query_row([id], from_row)?)
 }
 
-pub fn list(conn: &Connection) -> Result<Vec<ClientRow>> {
-    let mut stmt = conn.prepare(&format!("SELECT {COLUMNS} FROM clients ORDER BY code"))?;
+pub fn list(conn: &Db) -> Result<Vec<ClientRow>> {
+    let mut stmt = conn
+        .0
+        .prepare(&format!("SELECT {COLUMNS} FROM clients ORDER BY code"))?;
     let rows = stmt.query_map([], from_row)?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
-pub fn insert(conn: &Connection, spec: &ClientSpec, now: i64) -> Result<i64> {
-    conn.execute(
+pub fn insert(conn: &Db, spec: &ClientSpec, now: i64) -> Result<i64> {
+    conn.0.execute(
         "INSERT INTO clients (code, name, timezone, sla_tier, required_retention, require_offsite, created_at, updated_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)",
         params![
@@ -96,11 +101,11 @@ pub fn insert(conn: &Connection, spec: &ClientSpec, now: i64) -> Result<i64> {
             now
         ],
     )?;
-    Ok(conn.last_insert_rowid())
+    Ok(conn.0.last_insert_rowid())
 }
 
-pub fn update(conn: &Connection, id: i64, spec: &ClientSpec, now: i64) -> Result<()> {
-    conn.execute(
+pub fn update(conn: &Db, id: i64, spec: &ClientSpec, now: i64) -> Result<()> {
+    conn.0.execute(
         "UPDATE clients SET name = ?2, timezone = ?3, sla_tier = ?4, required_retention = ?5,
                 require_offsite = ?6, updated_at = ?7
          WHERE id = ?1",
@@ -118,8 +123,10 @@ pub fn update(conn: &Connection, id: i64, spec: &ClientSpec, now: i64) -> Result
 }
 
 /// The zones clients are in.
-pub fn zones(conn: &Connection) -> Result<Vec<String>> {
-    let mut stmt = conn.prepare_cached("SELECT DISTINCT timezone FROM clients")?;
+pub fn zones(conn: &Db) -> Result<Vec<String>> {
+    let mut stmt = conn
+        .0
+        .prepare_cached("SELECT DISTINCT timezone FROM clients")?;
     let rows = stmt.query_map([], |r| r.get(0))?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }

@@ -5,10 +5,11 @@
 //! `audit verify --deep` recomputes them from `job_events`. `superseded`,
 //! which late data sets, is not covered.
 
+use crate::store::Db;
 use std::collections::{BTreeMap, HashMap};
 
 use anyhow::Result;
-use rusqlite::{params, Connection};
+use rusqlite::params;
 use serde::{Deserialize, Serialize};
 
 use super::audit::{self, Actor};
@@ -211,7 +212,7 @@ impl Delta {
 /// The meta key of the whole table's digest.
 const TOTAL: &str = "events_digest";
 
-fn total(conn: &Connection) -> Result<Digest> {
+fn total(conn: &Db) -> Result<Digest> {
     Ok(match super::meta::get(conn, TOTAL)? {
         Some(t) => serde_json::from_str(&t)?,
         None => Digest::default(),
@@ -228,14 +229,14 @@ struct BatchRow {
 
 /// Write a batch's delta into the per-day digests and the total, and its
 /// audit row.
-pub fn commit(conn: &Connection, who: &Actor<'_>, delta: &mut Delta) -> Result<()> {
+pub fn commit(conn: &Db, who: &Actor<'_>, delta: &mut Delta) -> Result<()> {
     if delta.is_empty() {
         return Ok(());
     }
     delta.settle();
     let mut rows: Vec<_> = delta.days.drain().collect();
     rows.sort_unstable_by_key(|((client_id, week), _)| (*week, *client_id));
-    let mut stmt = conn.prepare_cached(
+    let mut stmt = conn.0.prepare_cached(
         "INSERT INTO event_digests (client_id, week, events, a, b) VALUES (?1, ?2, ?3, ?4, ?5)
          ON CONFLICT (week, client_id) DO UPDATE SET events = events + excluded.events,
             a = (a + excluded.a) % 2305843009213693951, b = (b + excluded.b) % 2305843009213693951",
@@ -250,13 +251,7 @@ pub fn commit(conn: &Connection, who: &Actor<'_>, delta: &mut Delta) -> Result<(
     record_total(conn, who, "batch", std::mem::take(&mut delta.batch), t)
 }
 
-fn record_total(
-    conn: &Connection,
-    who: &Actor<'_>,
-    what: &str,
-    batch: Digest,
-    t: Digest,
-) -> Result<()> {
+fn record_total(conn: &Db, who: &Actor<'_>, what: &str, batch: Digest, t: Digest) -> Result<()> {
     super::meta::set(conn, TOTAL, &serde_json::to_string(&t)?)?;
     let row = BatchRow {
         events: batch.events,
@@ -277,7 +272,7 @@ fn record_total(
 
 /// Digest the events stored before digests existed (migration 25), with an
 /// audit row when there are any.
-pub fn baseline(conn: &Connection, who: &Actor<'_>) -> Result<()> {
+pub fn baseline(conn: &Db, who: &Actor<'_>) -> Result<()> {
     let days = recompute(conn, None)?;
     let t = store_days(conn, &days)?;
     if t.events > 0 {
@@ -288,15 +283,15 @@ pub fn baseline(conn: &Connection, who: &Actor<'_>) -> Result<()> {
 
 /// After `db prune` removed the events up to UTC day `last_day`: the days
 /// before it are gone, that day is recomputed, and the total with them.
-pub fn pruned(conn: &Connection, who: &Actor<'_>, last_day: i64) -> Result<()> {
-    conn.execute(
+pub fn pruned(conn: &Db, who: &Actor<'_>, last_day: i64) -> Result<()> {
+    conn.0.execute(
         "DELETE FROM event_digests WHERE week <= ?1",
         [week(last_day)],
     )?;
     let days = recompute(conn, Some(week(last_day)))?;
     store_days(conn, &days)?;
     let mut t = Digest::default();
-    let mut stmt = conn.prepare("SELECT events, a, b FROM event_digests")?;
+    let mut stmt = conn.0.prepare("SELECT events, a, b FROM event_digests")?;
     let mut rows = stmt.query([])?;
     while let Some(r) = rows.next()? {
         t.add(Digest {
@@ -311,8 +306,8 @@ pub fn pruned(conn: &Connection, who: &Actor<'_>, last_day: i64) -> Result<()> {
     record_total(conn, who, "prune", removed, t)
 }
 
-fn store_days(conn: &Connection, days: &BTreeMap<(i64, i64), Digest>) -> Result<Digest> {
-    let mut stmt = conn.prepare(
+fn store_days(conn: &Db, days: &BTreeMap<(i64, i64), Digest>) -> Result<Digest> {
+    let mut stmt = conn.0.prepare(
         "INSERT INTO event_digests (client_id, week, events, a, b) VALUES (?1, ?2, ?3, ?4, ?5)",
     )?;
     let mut t = Digest::default();
@@ -358,9 +353,9 @@ fn row_digest(r: &rusqlite::Row<'_>) -> rusqlite::Result<((i64, i64), Digest)> {
 }
 
 /// Every (week, client)'s digest as the events now are (of one week only).
-fn recompute(conn: &Connection, only_week: Option<i64>) -> Result<BTreeMap<(i64, i64), Digest>> {
+fn recompute(conn: &Db, only_week: Option<i64>) -> Result<BTreeMap<(i64, i64), Digest>> {
     let mut out: BTreeMap<(i64, i64), Digest> = BTreeMap::new();
-    let mut stmt = conn.prepare(&format!(
+    let mut stmt = conn.0.prepare(&format!(
         "SELECT {ROW} FROM job_events WHERE ?1 IS NULL OR day BETWEEN ?1 * 7 - 3 AND ?1 * 7 + 3"
     ))?;
     let mut rows = stmt.query([only_week])?;
@@ -372,14 +367,9 @@ fn recompute(conn: &Connection, only_week: Option<i64>) -> Result<BTreeMap<(i64,
 }
 
 /// The fields of a stored event, read back by key (to rewrite its digest).
-pub fn stored_digest(
-    conn: &Connection,
-    client_id: i64,
-    xid: i64,
-    xh: i64,
-) -> Result<Option<Digest>> {
+pub fn stored_digest(conn: &Db, client_id: i64, xid: i64, xh: i64) -> Result<Option<Digest>> {
     use rusqlite::OptionalExtension;
-    let mut stmt = conn.prepare_cached(&format!(
+    let mut stmt = conn.0.prepare_cached(&format!(
         "SELECT {ROW} FROM job_events WHERE day = ?1 AND client_id = ?2 AND xid = ?3 AND xh = ?4"
     ))?;
     Ok(stmt
@@ -391,9 +381,9 @@ pub fn stored_digest(
 
 /// Where the events differ from the digests: the audit log's newest total
 /// against a recomputation, and the days whose stored digest differs.
-pub fn verify(conn: &Connection) -> Result<Vec<String>> {
+pub fn verify(conn: &Db) -> Result<Vec<String>> {
     let mut audited = None;
-    let mut stmt = conn.prepare(
+    let mut stmt = conn.0.prepare(
         "SELECT id, after FROM audit_log WHERE entity_type = 'event_digest' ORDER BY id DESC LIMIT 1",
     )?;
     let mut rows = stmt.query([])?;
@@ -428,7 +418,9 @@ pub fn verify(conn: &Connection) -> Result<Vec<String>> {
     )];
     // which weeks: the per-week digests, unless they were edited to match
     let mut stored: BTreeMap<(i64, i64), Digest> = BTreeMap::new();
-    let mut stmt = conn.prepare("SELECT week, client_id, events, a, b FROM event_digests")?;
+    let mut stmt = conn
+        .0
+        .prepare("SELECT week, client_id, events, a, b FROM event_digests")?;
     let mut rows = stmt.query([])?;
     while let Some(r) = rows.next()? {
         stored.insert(

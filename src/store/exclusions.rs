@@ -1,10 +1,11 @@
 //! The `exclusions` table: past occurrences a person took out of the
 //! incident rate, with a reason.
 
+use crate::store::Db;
 use std::collections::HashSet;
 
 use anyhow::Result;
-use rusqlite::{params, Connection};
+use rusqlite::params;
 use serde::Serialize;
 
 use crate::domain::time::Ts;
@@ -35,8 +36,8 @@ pub struct New<'a> {
     pub at: i64,
 }
 
-pub fn insert(conn: &Connection, n: &New<'_>) -> Result<i64> {
-    conn.prepare_cached(
+pub fn insert(conn: &Db, n: &New<'_>) -> Result<i64> {
+    conn.0.prepare_cached(
         "INSERT INTO exclusions (policy_id, client_id, occurrence_at, outcome, reason, ref, actor, at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
     )?
@@ -50,24 +51,21 @@ pub fn insert(conn: &Connection, n: &New<'_>) -> Result<i64> {
         n.actor,
         n.at
     ])?;
-    Ok(conn.last_insert_rowid())
+    Ok(conn.0.last_insert_rowid())
 }
 
 /// The (policy, occurrence) of every exclusion.
-pub fn keys(conn: &Connection) -> Result<HashSet<(i64, i64)>> {
-    let mut stmt = conn.prepare_cached("SELECT policy_id, occurrence_at FROM exclusions")?;
+pub fn keys(conn: &Db) -> Result<HashSet<(i64, i64)>> {
+    let mut stmt = conn
+        .0
+        .prepare_cached("SELECT policy_id, occurrence_at FROM exclusions")?;
     let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
 /// A client's (or all clients') exclusions of occurrences in `[from, to)`.
-pub fn list(
-    conn: &Connection,
-    client_id: Option<i64>,
-    from: i64,
-    to: i64,
-) -> Result<Vec<Exclusion>> {
-    let mut stmt = conn.prepare_cached(
+pub fn list(conn: &Db, client_id: Option<i64>, from: i64, to: i64) -> Result<Vec<Exclusion>> {
+    let mut stmt = conn.0.prepare_cached(
         "SELECT x.id, c.code, p.job, x.occurrence_at, x.outcome, x.reason, x.ref, x.actor, x.at
          FROM exclusions x JOIN clients c ON c.id = x.client_id JOIN policies p ON p.id = x.policy_id
          WHERE (?1 IS NULL OR x.client_id = ?1) AND x.occurrence_at >= ?2 AND x.occurrence_at < ?3
@@ -90,8 +88,9 @@ pub fn list(
 }
 
 /// Whether any occurrence was ever excluded.
-pub fn any(conn: &Connection) -> Result<bool> {
+pub fn any(conn: &Db) -> Result<bool> {
     Ok(conn
+        .0
         .prepare_cached("SELECT EXISTS (SELECT 1 FROM exclusions)")?
         .query_row([], |r| r.get(0))?)
 }

@@ -1,8 +1,9 @@
 //! What `health` and `db check` read: clocks of the collectors, the outbox,
 //! SQLite's own checks.
 
+use crate::store::Db;
 use anyhow::Result;
-use rusqlite::{Connection, OptionalExtension};
+use rusqlite::OptionalExtension;
 
 /// An active policy's client, zone, schedule, creation and newest run.
 pub struct PolicyClock {
@@ -14,8 +15,8 @@ pub struct PolicyClock {
 }
 
 /// Every active policy's clock, by client code.
-pub fn policy_clocks(conn: &Connection) -> Result<Vec<PolicyClock>> {
-    let mut stmt = conn.prepare(
+pub fn policy_clocks(conn: &Db) -> Result<Vec<PolicyClock>> {
+    let mut stmt = conn.0.prepare(
         "SELECT c.code, c.timezone, p.schedule, p.created_at, s.last_event_at
          FROM policies p JOIN clients c ON c.id = p.client_id
          JOIN policy_state s ON s.policy_id = p.id
@@ -35,12 +36,14 @@ pub fn policy_clocks(conn: &Connection) -> Result<Vec<PolicyClock>> {
 
 /// Per source, the newest end of a run in the last week of data (one key
 /// range of the events table), by name.
-pub fn newest_by_source(conn: &Connection) -> Result<Vec<(String, i64)>> {
-    let day: Option<i64> = conn.query_row("SELECT max(day) FROM job_events", [], |r| r.get(0))?;
+pub fn newest_by_source(conn: &Db) -> Result<Vec<(String, i64)>> {
+    let day: Option<i64> = conn
+        .0
+        .query_row("SELECT max(day) FROM job_events", [], |r| r.get(0))?;
     let Some(day) = day else {
         return Ok(Vec::new());
     };
-    let mut stmt = conn.prepare(
+    let mut stmt = conn.0.prepare(
         "SELECT s.name, max(e.ended_at) FROM job_events e JOIN event_sources s ON s.id = e.source_id
          WHERE e.day >= ?1 GROUP BY s.name ORDER BY s.name",
     )?;
@@ -49,8 +52,9 @@ pub fn newest_by_source(conn: &Connection) -> Result<Vec<(String, i64)>> {
 }
 
 /// When the oldest waiting notification was queued: the first by id, one seek.
-pub fn outbox_oldest(conn: &Connection) -> Result<Option<i64>> {
+pub fn outbox_oldest(conn: &Db) -> Result<Option<i64>> {
     Ok(conn
+        .0
         .query_row(
             "SELECT created_at FROM hook_outbox ORDER BY id LIMIT 1",
             [],
@@ -60,13 +64,15 @@ pub fn outbox_oldest(conn: &Connection) -> Result<Option<i64>> {
 }
 
 /// The notifications waiting.
-pub fn outbox_count(conn: &Connection) -> Result<i64> {
-    Ok(conn.query_row("SELECT count(*) FROM hook_outbox", [], |r| r.get(0))?)
+pub fn outbox_count(conn: &Db) -> Result<i64> {
+    Ok(conn
+        .0
+        .query_row("SELECT count(*) FROM hook_outbox", [], |r| r.get(0))?)
 }
 
 /// SQLite's foreign-key check: each row pointing to a missing row, in words.
-pub fn foreign_key_problems(conn: &Connection) -> Result<Vec<String>> {
-    let mut stmt = conn.prepare("PRAGMA foreign_key_check")?;
+pub fn foreign_key_problems(conn: &Db) -> Result<Vec<String>> {
+    let mut stmt = conn.0.prepare("PRAGMA foreign_key_check")?;
     let rows = stmt.query_map([], |r| {
         let table: String = r.get(0)?;
         let rowid: Option<i64> = r.get(1)?;

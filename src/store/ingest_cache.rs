@@ -3,13 +3,13 @@
 //! job. Dropped when another connection commits (`PRAGMA data_version`), so
 //! the ids an import writes are ones its transaction has seen.
 
+use crate::store::Db;
 use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 use std::rc::Rc;
 
 use anyhow::Result;
 use chrono_tz::Tz;
-use rusqlite::Connection;
 
 use super::{bulk, clients, events, policies};
 use crate::domain::automation::tickets::Subject;
@@ -72,7 +72,7 @@ impl Lookups {
     /// At the start of a write transaction: whether another connection has
     /// committed since the last one (then the look-ups are forgotten, and
     /// what the caller holds should be too).
-    pub fn stale(&mut self, conn: &Connection) -> Result<bool> {
+    pub fn stale(&mut self, conn: &Db) -> Result<bool> {
         let version = bulk::data_version(conn)?;
         if self.data_version == Some(version) {
             return Ok(false);
@@ -91,7 +91,7 @@ impl Lookups {
         self.data_version = None;
     }
 
-    pub fn client(&mut self, conn: &Connection, code: &str) -> Result<Option<(i64, Tz)>> {
+    pub fn client(&mut self, conn: &Db, code: &str) -> Result<Option<(i64, Tz)>> {
         if let Some(last) = self.last.as_ref().filter(|l| l.code == code) {
             return Ok(last.client);
         }
@@ -113,7 +113,7 @@ impl Lookups {
 
     pub fn policy(
         &mut self,
-        conn: &Connection,
+        conn: &Db,
         client_id: i64,
         client: &str,
         job: &str,
@@ -160,7 +160,7 @@ impl Lookups {
         Ok(found)
     }
 
-    pub fn source(&mut self, conn: &Connection, name: &str) -> Result<i64> {
+    pub fn source(&mut self, conn: &Db, name: &str) -> Result<i64> {
         Ok(match self.sources.get(name) {
             Some(id) => *id,
             None => {

@@ -1,15 +1,15 @@
 //! The reads behind the KPIs (the rollups live in `events`).
 
+use crate::store::Db;
 use anyhow::Result;
-use rusqlite::Connection;
 
 use crate::domain::recovery::Attempt;
 use crate::domain::time::Ts;
 
 /// When each proactive service ticket open at `end` was opened.
-pub fn open_at(conn: &Connection, client_id: Option<i64>, end: i64) -> Result<Vec<i64>> {
+pub fn open_at(conn: &Db, client_id: Option<i64>, end: i64) -> Result<Vec<i64>> {
     let q = open_at_sql(client_id, end);
-    let mut stmt = conn.prepare(&q.sql)?;
+    let mut stmt = conn.0.prepare(&q.sql)?;
     let rows = stmt.query_map(rusqlite::params_from_iter(q.args), |r| r.get(0))?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
@@ -32,12 +32,7 @@ pub(crate) fn open_at_sql(client_id: Option<i64>, end: i64) -> super::Query {
 }
 
 /// Corrective tickets and incidents opened in `[from, to)`.
-pub fn corrective_opened(
-    conn: &Connection,
-    client_id: Option<i64>,
-    from: i64,
-    to: i64,
-) -> Result<i64> {
+pub fn corrective_opened(conn: &Db, client_id: Option<i64>, from: i64, to: i64) -> Result<i64> {
     let mut q = super::Query::new(
         "SELECT count(*) FROM tickets t WHERE t.kind IN ('corrective', 'incident')",
     );
@@ -46,16 +41,13 @@ pub fn corrective_opened(
     }
     q.bind("t.opened_at >=", from.into());
     q.bind("t.opened_at <", to.into());
-    Ok(conn.query_row(&q.sql, rusqlite::params_from_iter(q.args), |r| r.get(0))?)
+    Ok(conn
+        .0
+        .query_row(&q.sql, rusqlite::params_from_iter(q.args), |r| r.get(0))?)
 }
 
 /// Recovery attempts that ended in `[from, to)`.
-pub fn attempts(
-    conn: &Connection,
-    client_id: Option<i64>,
-    from: i64,
-    to: i64,
-) -> Result<Vec<Attempt>> {
+pub fn attempts(conn: &Db, client_id: Option<i64>, from: i64, to: i64) -> Result<Vec<Attempt>> {
     let mut q = super::Query::new(
         "SELECT a.id, c.code, p.job, a.kind, a.outcome, a.ended_at, a.issues
          FROM recovery_attempts a JOIN clients c ON c.id = a.client_id JOIN policies p ON p.id = a.policy_id
@@ -67,7 +59,7 @@ pub fn attempts(
     q.bind("a.ended_at >=", from.into());
     q.bind("a.ended_at <", to.into());
     q.raw(" ORDER BY a.ended_at, a.id");
-    let mut stmt = conn.prepare(&q.sql)?;
+    let mut stmt = conn.0.prepare(&q.sql)?;
     let rows = stmt.query_map(rusqlite::params_from_iter(q.args), |r| {
         Ok(Attempt {
             id: r.get(0)?,
@@ -84,12 +76,12 @@ pub fn attempts(
 
 /// RPO tickets opened in `[from, to)` per policy of a client.
 pub fn rpo_tickets(
-    conn: &Connection,
+    conn: &Db,
     client_id: i64,
     from: i64,
     to: i64,
 ) -> Result<std::collections::HashMap<i64, usize>> {
-    let mut stmt = conn.prepare_cached(
+    let mut stmt = conn.0.prepare_cached(
         "SELECT policy_id, count(*) FROM tickets
          WHERE client_id = ?1 AND kind IN ('corrective', 'incident') AND opened_at >= ?2 AND opened_at < ?3
            AND class = 'rpo' AND policy_id IS NOT NULL
@@ -101,13 +93,13 @@ pub fn rpo_tickets(
 /// `(id, title, seconds late)` of a client's corrective tickets opened in
 /// `[from, to)` that were resolved after their due time or are open past it at `now`.
 pub fn sla_breaches(
-    conn: &Connection,
+    conn: &Db,
     client_id: i64,
     from: i64,
     to: i64,
     now: i64,
 ) -> Result<Vec<(i64, String, i64)>> {
-    let mut stmt = conn.prepare_cached(
+    let mut stmt = conn.0.prepare_cached(
         "SELECT id, title, coalesce(resolved_at, ?4) - due_at FROM tickets
          WHERE client_id = ?1 AND kind IN ('corrective', 'incident') AND opened_at >= ?2 AND opened_at < ?3
            AND due_at IS NOT NULL AND coalesce(resolved_at, ?4) > due_at

@@ -34,7 +34,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
-use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
+use rusqlite::{Connection, OpenFlags};
 
 /// The page cache of every read-write connection, as SQLite's negative KiB.
 pub const CACHE_KIB: i64 = -65_536;
@@ -69,9 +69,59 @@ fn as_word<T>(i: usize, text: &str, parse: fn(&str) -> Option<T>) -> rusqlite::R
     })
 }
 
+/// A connection to the database: outside `store` it only passes to the
+/// store's functions, so every SQL statement of bmctl is written here.
+pub struct Db(Connection);
+
+impl Db {
+    /// A connection opened elsewhere, for the store's functions (tests that
+    /// play an attacker with the file).
+    pub fn wrap(conn: Connection) -> Db {
+        Db(conn)
+    }
+}
+
+/// The one write transaction of a command: it derefs to the [`Db`] the
+/// store's functions take, commits with [`Tx::commit`] and rolls back when
+/// dropped uncommitted.
+pub struct Tx<'a> {
+    db: &'a Db,
+    open: bool,
+}
+
+impl<'a> Tx<'a> {
+    /// Take the write lock now (IMMEDIATE), so the transaction never fails
+    /// half-way with "database is locked".
+    pub(super) fn begin(db: &'a Db) -> Result<Tx<'a>> {
+        db.0.execute_batch("BEGIN IMMEDIATE")?;
+        Ok(Tx { db, open: true })
+    }
+
+    pub fn commit(mut self) -> Result<()> {
+        self.db.0.execute_batch("COMMIT")?;
+        self.open = false;
+        Ok(())
+    }
+}
+
+impl std::ops::Deref for Tx<'_> {
+    type Target = Db;
+    fn deref(&self) -> &Db {
+        self.db
+    }
+}
+
+impl Drop for Tx<'_> {
+    fn drop(&mut self) {
+        if self.open {
+            let _ = self.db.0.execute_batch("ROLLBACK");
+        }
+    }
+}
+
 /// An open bmctl database.
 pub struct Store {
-    pub conn: Connection,
+    conn: Db,
     pub path: PathBuf,
     /// Opened read-only (the file is not writable by this user).
     pub read_only: bool,
@@ -173,6 +223,7 @@ impl Store {
                 bail!("database {} is read-only and needs an upgrade to schema version {}: open it once with write access", path.display(), schema::VERSION);
             }
             conn.pragma_update(None, "foreign_keys", "on")?;
+            let conn = Db(conn);
             let time_travel = allows_time_travel(&conn);
             return Ok(Store {
                 conn,
@@ -191,17 +242,17 @@ impl Store {
         conn.pragma_update(None, "cache_size", CACHE_KIB)?;
         conn.pragma_update(None, "foreign_keys", "on")?;
         let mut store = Store {
-            conn,
+            conn: Db(conn),
             path: path.to_path_buf(),
             read_only: false,
             time_travel: false,
             now_overridden: false,
         };
-        let found = schema::user_version(&store.conn)?;
+        let found = schema::user_version(&store.conn.0)?;
         if (1..schema::VERSION).contains(&found) {
             store.copy_before_upgrade(found)?;
         }
-        schema::migrate(&mut store.conn)
+        schema::migrate(&store.conn)
             .with_context(|| format!("migrating database {}", path.display()))?;
         store.time_travel = allows_time_travel(&store.conn);
         Ok(store)
@@ -225,21 +276,30 @@ impl Store {
                 other.with_context(|| format!("creating {} before the upgrade", dest.display()))?;
             }
         }
-        let mut target = Connection::open(&dest)?;
-        rusqlite::backup::Backup::new(&self.conn, &mut target)?
-            .run_to_completion(1024, Duration::from_millis(0), None)
-            .with_context(|| {
-                format!(
-                    "copying the database to {} before the upgrade",
-                    dest.display()
-                )
-            })?;
+        self.copy_into(&dest).with_context(|| {
+            format!(
+                "copying the database to {} before the upgrade",
+                dest.display()
+            )
+        })?;
         eprintln!(
             "bmctl: upgrading {} from schema version {version} to {}; the old file is kept as {}",
             self.path.display(),
             schema::VERSION,
             dest.display()
         );
+        Ok(())
+    }
+
+    /// Copy the database into the file `dest` with SQLite's online backup.
+    pub fn copy_into(&self, dest: &Path) -> Result<()> {
+        let mut target =
+            Connection::open(dest).with_context(|| format!("opening {}", dest.display()))?;
+        rusqlite::backup::Backup::new(&self.conn.0, &mut target)?.run_to_completion(
+            1024,
+            Duration::from_millis(0),
+            None,
+        )?;
         Ok(())
     }
 
@@ -254,7 +314,7 @@ impl Store {
     /// Whether this database holds anything yet (a new file may still be
     /// marked for time travel).
     pub fn is_blank(&self) -> Result<bool> {
-        Ok(self.conn.query_row(
+        Ok(self.conn.0.query_row(
             "SELECT NOT EXISTS (SELECT 1 FROM clients) AND NOT EXISTS (SELECT 1 FROM audit_log)",
             [],
             |r| r.get(0),
@@ -263,10 +323,11 @@ impl Store {
 
     /// An in-memory database with the full schema, for tests.
     pub fn memory() -> Result<Store> {
-        let mut conn = Connection::open_in_memory()?;
+        let conn = Connection::open_in_memory()?;
         conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
         conn.pragma_update(None, "foreign_keys", "on")?;
-        schema::migrate(&mut conn)?;
+        let conn = Db(conn);
+        schema::migrate(&conn)?;
         Ok(Store {
             conn,
             path: PathBuf::from(":memory:"),
@@ -276,8 +337,6 @@ impl Store {
         })
     }
 
-    /// Start the one write transaction of a command (IMMEDIATE: it takes the
-    /// write lock now, so it never fails half-way with "database is locked").
     /// The file beside a database that marks it damaged: while it is there,
     /// writes are refused (SQLite would write on around a corrupted page).
     pub fn damaged_mark(&self) -> PathBuf {
@@ -296,7 +355,7 @@ impl Store {
             "quick_check"
         };
         let found: Result<Vec<String>> = (|| {
-            let mut stmt = self.conn.prepare(&format!("PRAGMA {pragma}"))?;
+            let mut stmt = self.conn.0.prepare(&format!("PRAGMA {pragma}"))?;
             let rows = stmt.query_map([], |r| r.get(0))?;
             Ok(rows.collect::<rusqlite::Result<Vec<String>>>()?)
         })();
@@ -316,7 +375,8 @@ impl Store {
         Ok(found)
     }
 
-    pub fn write(&mut self) -> Result<Transaction<'_>> {
+    /// Start the one write transaction of a command (see [`Tx::begin`]).
+    pub fn write(&mut self) -> Result<Tx<'_>> {
         let mark = self.damaged_mark();
         if mark.exists() {
             bail!(
@@ -342,9 +402,22 @@ impl Store {
                  create test databases with `bmctl init --allow-time-travel`",
             ));
         }
-        self.conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .context("starting a write transaction")
+        Tx::begin(&self.conn).context("starting a write transaction")
+    }
+
+    /// How long a statement waits for another connection's write lock.
+    pub fn set_busy_timeout(&self, wait: Duration) -> Result<()> {
+        Ok(self.conn.0.busy_timeout(wait)?)
+    }
+
+    /// Cap the file at `pages` pages for this connection (a full disk, in tests).
+    pub fn limit_pages(&self, pages: i64) -> Result<()> {
+        Ok(self.conn.0.pragma_update(None, "max_page_count", pages)?)
+    }
+
+    /// The database, for the store's functions.
+    pub fn db(&self) -> &Db {
+        &self.conn
     }
 }
 
@@ -384,7 +457,7 @@ const ROWS_PER_STATEMENT: usize = 16;
 /// lines, notifications and audit rows pay a statement's overhead once per
 /// 16 rows.
 pub(crate) fn insert_rows<T>(
-    conn: &Connection,
+    conn: &Db,
     table: &str,
     columns: &[&str],
     rows: &[T],
@@ -400,7 +473,7 @@ pub(crate) fn insert_rows<T>(
     };
     let mut chunks = rows.chunks_exact(ROWS_PER_STATEMENT);
     if chunks.len() > 0 {
-        let mut stmt = conn.prepare_cached(&sql(ROWS_PER_STATEMENT))?;
+        let mut stmt = conn.0.prepare_cached(&sql(ROWS_PER_STATEMENT))?;
         for chunk in chunks.by_ref() {
             for (i, row) in chunk.iter().enumerate() {
                 bind(&mut stmt, 1 + i * columns.len(), row)?;
@@ -410,7 +483,7 @@ pub(crate) fn insert_rows<T>(
     }
     let rest = chunks.remainder();
     if !rest.is_empty() {
-        let mut stmt = conn.prepare_cached(&sql(1))?;
+        let mut stmt = conn.0.prepare_cached(&sql(1))?;
         for row in rest {
             bind(&mut stmt, 1, row)?;
             stmt.raw_execute()?;
@@ -453,7 +526,7 @@ fn open_read_only(path: &Path) -> Result<Connection> {
 
 /// Whether writes on this database may honour `--now`: made by `init
 /// --allow-time-travel` or by `demo`.
-fn allows_time_travel(conn: &Connection) -> bool {
+fn allows_time_travel(conn: &Db) -> bool {
     let get = |k| meta::get(conn, k).ok().flatten();
     get(TIME_TRAVEL).as_deref() == Some("allowed") || get("demo").as_deref() == Some("true")
 }
@@ -492,7 +565,7 @@ pub fn peek_demo_mark(path: &Path) -> Result<bool> {
     if !has_meta {
         return Ok(false);
     }
-    Ok(meta::get(&conn, "demo").ok().flatten().as_deref() == Some("true"))
+    Ok(meta::get(&Db(conn), "demo").ok().flatten().as_deref() == Some("true"))
 }
 
 /// Run a `SELECT policy_id, count(*) … GROUP BY policy_id` taking
@@ -518,6 +591,7 @@ mod query_plans {
     fn plan(store: &Store, sql: &str, nargs: usize) -> String {
         let mut stmt = store
             .conn
+            .0
             .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
             .unwrap();
         let args: Vec<rusqlite::types::Value> = (0..nargs)
@@ -701,6 +775,7 @@ mod query_plans {
         assert!(!p.contains("policy_state"), "{p}");
         let ops: Vec<String> = store
             .conn
+            .0
             .prepare(&format!("EXPLAIN {bulk}"))
             .unwrap()
             .query_map(

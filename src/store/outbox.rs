@@ -1,20 +1,21 @@
 //! The `hook_outbox` table: ticket notifications waiting for delivery.
 
+use crate::store::Db;
 use anyhow::Result;
-use rusqlite::{params, Connection};
+use rusqlite::params;
 
 use crate::domain::ticket::Notice;
 
 /// Queue a notification with its payload as at this change; called in the
 /// transaction that changes the ticket.
 pub fn push(
-    conn: &Connection,
+    conn: &Db,
     event: Notice,
     ticket_id: i64,
     at: i64,
     payload: Option<&str>,
 ) -> Result<()> {
-    conn.prepare_cached(
+    conn.0.prepare_cached(
         "INSERT INTO hook_outbox (event, ticket_id, created_at, payload) VALUES (?1, ?2, ?3, ?4)",
     )?
     .execute(params![event.as_str(), ticket_id, at, payload])?;
@@ -22,7 +23,7 @@ pub fn push(
 }
 
 /// Queue notifications (event, ticket, payload) of one instant, in order.
-pub fn push_all(conn: &Connection, events: &[(Notice, i64, String)], at: i64) -> Result<()> {
+pub fn push_all(conn: &Db, events: &[(Notice, i64, String)], at: i64) -> Result<()> {
     super::insert_rows(
         conn,
         "hook_outbox",
@@ -46,13 +47,13 @@ pub type Claimed = (i64, String, i64, Option<String>);
 /// whose earlier row someone else still holds, so that one ticket's rows
 /// run in order. Oldest first.
 pub fn claim(
-    conn: &Connection,
+    conn: &Db,
     limit: i64,
     wall: i64,
     lease_s: i64,
     claimer: &str,
 ) -> Result<Vec<Claimed>> {
-    let mut stmt = conn.prepare_cached(
+    let mut stmt = conn.0.prepare_cached(
         "UPDATE hook_outbox SET claimed_at = ?2, claimed_by = ?4
          WHERE id IN (
              SELECT o.id FROM hook_outbox o
@@ -73,8 +74,10 @@ pub fn claim(
 }
 
 /// Remove delivered (or failed: never retried) notifications.
-pub fn delete(conn: &Connection, ids: &[i64]) -> Result<()> {
-    let mut stmt = conn.prepare_cached("DELETE FROM hook_outbox WHERE id = ?1")?;
+pub fn delete(conn: &Db, ids: &[i64]) -> Result<()> {
+    let mut stmt = conn
+        .0
+        .prepare_cached("DELETE FROM hook_outbox WHERE id = ?1")?;
     for id in ids {
         stmt.execute([id])?;
     }
@@ -82,9 +85,9 @@ pub fn delete(conn: &Connection, ids: &[i64]) -> Result<()> {
 }
 
 /// Open tasks past their due time that were not announced yet; marks them.
-pub fn take_overdue_tasks(conn: &Connection, now: i64) -> Result<Vec<i64>> {
+pub fn take_overdue_tasks(conn: &Db, now: i64) -> Result<Vec<i64>> {
     let ids: Vec<i64> = {
-        let mut stmt = conn.prepare_cached(
+        let mut stmt = conn.0.prepare_cached(
             "SELECT t.id FROM tickets t INDEXED BY tickets_open_due
              WHERE t.kind = 'task' AND t.status IN ('open', 'in_progress') AND t.due_at < ?1
                AND t.overdue_notified_at IS NULL",
@@ -93,7 +96,8 @@ pub fn take_overdue_tasks(conn: &Connection, now: i64) -> Result<Vec<i64>> {
         rows.collect::<rusqlite::Result<_>>()?
     };
     for id in &ids {
-        conn.prepare_cached("UPDATE tickets SET overdue_notified_at = ?2 WHERE id = ?1")?
+        conn.0
+            .prepare_cached("UPDATE tickets SET overdue_notified_at = ?2 WHERE id = ?1")?
             .execute(params![id, now])?;
     }
     Ok(ids)

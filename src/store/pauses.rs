@@ -1,7 +1,8 @@
 //! The `pauses` table: maintenance windows of a client, a CI or a policy.
 
+use crate::store::Db;
 use anyhow::Result;
-use rusqlite::{params, Connection, OptionalExtension, Row};
+use rusqlite::{params, OptionalExtension, Row};
 use serde::Serialize;
 
 use crate::domain::time::Ts;
@@ -88,25 +89,26 @@ pub struct NewPause<'a> {
     pub created_at: i64,
 }
 
-pub fn insert(conn: &Connection, p: &NewPause<'_>) -> Result<i64> {
-    conn.execute(
+pub fn insert(conn: &Db, p: &NewPause<'_>) -> Result<i64> {
+    conn.0.execute(
         "INSERT INTO pauses (client_id, ci_id, policy_id, starts_at, ends_at, reason, owner, created_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
         params![p.client_id, p.ci_id, p.policy_id, p.starts_at, p.ends_at, p.reason, p.owner, p.created_at],
     )?;
-    Ok(conn.last_insert_rowid())
+    Ok(conn.0.last_insert_rowid())
 }
 
-pub fn get(conn: &Connection, id: i64) -> Result<PauseRow> {
-    conn.prepare_cached(&format!("{SELECT} WHERE pa.id = ?1"))?
+pub fn get(conn: &Db, id: i64) -> Result<PauseRow> {
+    conn.0
+        .prepare_cached(&format!("{SELECT} WHERE pa.id = ?1"))?
         .query_row([id], from_row)
         .optional()?
         .ok_or_else(|| not_found(format!("no pause #{id}; see `bmctl pause list --all`")))
 }
 
 /// Pauses in force at some point of `[from, to)`; all of them with `all`.
-pub fn list(conn: &Connection, from: i64, to: i64, all: bool) -> Result<Vec<PauseRow>> {
-    let mut stmt = conn.prepare_cached(&format!(
+pub fn list(conn: &Db, from: i64, to: i64, all: bool) -> Result<Vec<PauseRow>> {
+    let mut stmt = conn.0.prepare_cached(&format!(
         "{SELECT} WHERE ?3 OR (pa.starts_at < ?2 AND min(pa.ends_at, coalesce(pa.closed_at, pa.ends_at)) > ?1)
          ORDER BY pa.starts_at, pa.id"
     ))?;
@@ -115,16 +117,16 @@ pub fn list(conn: &Connection, from: i64, to: i64, all: bool) -> Result<Vec<Paus
 }
 
 /// Pauses whose end has passed but that were not closed yet.
-pub fn expired_open(conn: &Connection, now: i64) -> Result<Vec<PauseRow>> {
-    let mut stmt = conn.prepare_cached(&format!(
+pub fn expired_open(conn: &Db, now: i64) -> Result<Vec<PauseRow>> {
+    let mut stmt = conn.0.prepare_cached(&format!(
         "{SELECT} WHERE pa.closed_at IS NULL AND pa.ends_at <= ?1 ORDER BY pa.id"
     ))?;
     let rows = stmt.query_map([now], from_row)?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
-pub fn close(conn: &Connection, id: i64, at: i64, by: &str) -> Result<()> {
-    conn.execute(
+pub fn close(conn: &Db, id: i64, at: i64, by: &str) -> Result<()> {
+    conn.0.execute(
         "UPDATE pauses SET closed_at = ?2, closed_by = ?3 WHERE id = ?1",
         params![id, at, by],
     )?;

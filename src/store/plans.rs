@@ -1,7 +1,8 @@
 //! The `plan_versions` table: every published version of a client's plan.
 
+use crate::store::Db;
 use anyhow::Result;
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::{params, OptionalExtension};
 use serde::Serialize;
 
 use crate::domain::time::Ts;
@@ -16,8 +17,9 @@ pub struct VersionRow {
     pub content: String,
 }
 
-pub fn latest(conn: &Connection, client_id: i64) -> Result<Option<i64>> {
+pub fn latest(conn: &Db, client_id: i64) -> Result<Option<i64>> {
     Ok(conn
+        .0
         .query_row(
             "SELECT max(version) FROM plan_versions WHERE client_id = ?1",
             [client_id],
@@ -28,7 +30,7 @@ pub fn latest(conn: &Connection, client_id: i64) -> Result<Option<i64>> {
 }
 
 pub fn insert(
-    conn: &Connection,
+    conn: &Db,
     client_id: i64,
     at: i64,
     actor: &str,
@@ -36,7 +38,7 @@ pub fn insert(
     content: &str,
 ) -> Result<i64> {
     let version = latest(conn, client_id)?.unwrap_or(0) + 1;
-    conn.execute(
+    conn.0.execute(
         "INSERT INTO plan_versions (client_id, version, created_at, actor, reason, content)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
         params![client_id, version, at, actor, reason, content],
@@ -44,8 +46,8 @@ pub fn insert(
     Ok(version)
 }
 
-pub fn list(conn: &Connection, client_id: i64) -> Result<Vec<VersionRow>> {
-    let mut stmt = conn.prepare(
+pub fn list(conn: &Db, client_id: i64) -> Result<Vec<VersionRow>> {
+    let mut stmt = conn.0.prepare(
         "SELECT version, created_at, actor, reason, content FROM plan_versions
          WHERE client_id = ?1 ORDER BY version",
     )?;
@@ -61,8 +63,9 @@ pub fn list(conn: &Connection, client_id: i64) -> Result<Vec<VersionRow>> {
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
-pub fn get(conn: &Connection, client_id: i64, version: i64) -> Result<Option<String>> {
+pub fn get(conn: &Db, client_id: i64, version: i64) -> Result<Option<String>> {
     Ok(conn
+        .0
         .query_row(
             "SELECT content FROM plan_versions WHERE client_id = ?1 AND version = ?2",
             params![client_id, version],

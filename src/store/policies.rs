@@ -1,11 +1,12 @@
 //! The `policies` table: backup jobs with their live per-policy state.
 
+use crate::store::Db;
 use std::sync::OnceLock;
 
 use anyhow::Result;
 
 pub use crate::domain::automation::PolicyState;
-use rusqlite::{params, Connection, OptionalExtension, Row};
+use rusqlite::{params, OptionalExtension, Row};
 
 use crate::domain::ci::Lifecycle;
 use crate::domain::event::Status;
@@ -79,8 +80,9 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<PolicyRow> {
     })
 }
 
-pub fn find(conn: &Connection, client_id: i64, job: &str) -> Result<Option<PolicyRow>> {
+pub fn find(conn: &Db, client_id: i64, job: &str) -> Result<Option<PolicyRow>> {
     Ok(conn
+        .0
         .prepare_cached(&format!("{SELECT} WHERE p.client_id = ?1 AND p.job = ?2"))?
         .query_row(params![client_id, job], from_row)
         .optional()?)
@@ -92,8 +94,8 @@ pub fn find(conn: &Connection, client_id: i64, job: &str) -> Result<Option<Polic
 /// id, CI tier, grace, RPO.
 pub type ActiveKey = (String, i64, i64, i64, i64, i64, String);
 
-pub fn active_keys(conn: &Connection, client_id: i64) -> Result<Vec<ActiveKey>> {
-    let mut stmt = conn.prepare_cached(
+pub fn active_keys(conn: &Db, client_id: i64) -> Result<Vec<ActiveKey>> {
+    let mut stmt = conn.0.prepare_cached(
         "SELECT p.job, p.id, p.ci_id, c.tier, p.grace_s, p.rpo_s, c.host FROM policies p JOIN cis c ON c.id = p.ci_id
          WHERE p.client_id = ?1 AND p.status = 'active'",
     )?;
@@ -111,7 +113,7 @@ pub fn active_keys(conn: &Connection, client_id: i64) -> Result<Vec<ActiveKey>> 
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
-pub fn get(conn: &Connection, client_id: i64, client: &str, job: &str) -> Result<PolicyRow> {
+pub fn get(conn: &Db, client_id: i64, client: &str, job: &str) -> Result<PolicyRow> {
     find(conn, client_id, job)?.ok_or_else(|| {
         not_found(format!(
             "no job '{client}/{job}'; see `bmctl plan show {client}`"
@@ -120,8 +122,8 @@ pub fn get(conn: &Connection, client_id: i64, client: &str, job: &str) -> Result
 }
 
 /// Policies of a client (active only unless `all`), by job name.
-pub fn list(conn: &Connection, client_id: i64, all: bool) -> Result<Vec<PolicyRow>> {
-    let mut stmt = conn.prepare(&format!(
+pub fn list(conn: &Db, client_id: i64, all: bool) -> Result<Vec<PolicyRow>> {
+    let mut stmt = conn.0.prepare(&format!(
         "{SELECT} WHERE p.client_id = ?1 AND (?2 OR p.status = 'active') ORDER BY p.job"
     ))?;
     let rows = stmt.query_map(params![client_id, all], from_row)?;
@@ -132,14 +134,8 @@ fn tags_json(m: &MatchRule) -> Option<String> {
     (!m.tags.is_empty()).then(|| serde_json::to_string(&m.tags).unwrap_or_default())
 }
 
-pub fn insert(
-    conn: &Connection,
-    client_id: i64,
-    ci_id: i64,
-    p: &PolicySpec,
-    now: i64,
-) -> Result<i64> {
-    conn.execute(
+pub fn insert(conn: &Db, client_id: i64, ci_id: i64, p: &PolicySpec, now: i64) -> Result<i64> {
+    conn.0.execute(
         "INSERT INTO policies (client_id, ci_id, job, tool, schedule, rpo_s, grace_s, retention, target,
                                restore_test, rto_s, max_runtime_s, match_host, match_tags, created_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
@@ -161,7 +157,7 @@ pub fn insert(
             now
         ],
     )?;
-    let id = conn.last_insert_rowid();
+    let id = conn.0.last_insert_rowid();
     record_version(conn, id, p, now)?;
     Ok(id)
 }
@@ -177,7 +173,7 @@ pub struct Version {
 
 /// Record the policy's schedule, grace and max runtime from `now` on,
 /// when they differ from the version in force.
-fn record_version(conn: &Connection, id: i64, p: &PolicySpec, now: i64) -> Result<()> {
+fn record_version(conn: &Db, id: i64, p: &PolicySpec, now: i64) -> Result<()> {
     let v = Version {
         since: now,
         schedule: p.schedule.clone(),
@@ -190,19 +186,20 @@ fn record_version(conn: &Connection, id: i64, p: &PolicySpec, now: i64) -> Resul
     }) {
         return Ok(());
     }
-    conn.prepare_cached(
-        "INSERT INTO policy_versions (policy_id, since, schedule, grace_s, max_runtime_s)
+    conn.0
+        .prepare_cached(
+            "INSERT INTO policy_versions (policy_id, since, schedule, grace_s, max_runtime_s)
          VALUES (?1, ?2, ?3, ?4, ?5)
          ON CONFLICT (policy_id, since) DO UPDATE SET schedule = excluded.schedule,
             grace_s = excluded.grace_s, max_runtime_s = excluded.max_runtime_s",
-    )?
-    .execute(params![id, v.since, v.schedule, v.grace_s, v.max_runtime_s])?;
+        )?
+        .execute(params![id, v.since, v.schedule, v.grace_s, v.max_runtime_s])?;
     Ok(())
 }
 
 /// A policy's versions, oldest first.
-pub fn versions(conn: &Connection, id: i64) -> Result<Vec<Version>> {
-    let mut stmt = conn.prepare_cached(
+pub fn versions(conn: &Db, id: i64) -> Result<Vec<Version>> {
+    let mut stmt = conn.0.prepare_cached(
         "SELECT since, schedule, grace_s, max_runtime_s FROM policy_versions
          WHERE policy_id = ?1 ORDER BY since",
     )?;
@@ -219,16 +216,16 @@ pub fn versions(conn: &Connection, id: i64) -> Result<Vec<Version>> {
 
 /// Every policy's versions (of a client, or all), oldest first.
 pub fn all_versions(
-    conn: &Connection,
+    conn: &Db,
     client_id: Option<i64>,
 ) -> Result<std::collections::HashMap<i64, Vec<Version>>> {
     const SELECT: &str = "SELECT v.policy_id, v.since, v.schedule, v.grace_s, v.max_runtime_s
          FROM policy_versions v JOIN policies p ON p.id = v.policy_id";
     let mut stmt = match client_id {
-        Some(_) => conn.prepare_cached(&format!(
+        Some(_) => conn.0.prepare_cached(&format!(
             "{SELECT} WHERE p.client_id = ?1 ORDER BY v.policy_id, v.since"
         ))?,
-        None => conn.prepare_cached(&format!(
+        None => conn.0.prepare_cached(&format!(
             "{SELECT} WHERE ?1 IS NULL ORDER BY v.policy_id, v.since"
         ))?,
     };
@@ -247,9 +244,9 @@ pub fn all_versions(
 
 /// Replace a policy's configuration (reactivating it if retired); bumps its
 /// revision; a new schedule, grace or max runtime is in force from `now`.
-pub fn update(conn: &Connection, id: i64, ci_id: i64, p: &PolicySpec, now: i64) -> Result<()> {
+pub fn update(conn: &Db, id: i64, ci_id: i64, p: &PolicySpec, now: i64) -> Result<()> {
     record_version(conn, id, p, now)?;
-    conn.execute(
+    conn.0.execute(
         "UPDATE policies SET ci_id = ?2, tool = ?3, schedule = ?4, rpo_s = ?5, grace_s = ?6,
                 retention = ?7, target = ?8, restore_test = ?9, rto_s = ?10, max_runtime_s = ?11,
                 match_host = ?12, match_tags = ?13, status = 'active', retired_at = NULL,
@@ -274,16 +271,16 @@ pub fn update(conn: &Connection, id: i64, ci_id: i64, p: &PolicySpec, now: i64) 
     Ok(())
 }
 
-pub fn retire(conn: &Connection, id: i64, now: i64) -> Result<()> {
-    conn.execute(
+pub fn retire(conn: &Db, id: i64, now: i64) -> Result<()> {
+    conn.0.execute(
         "UPDATE policies SET status = 'retired', retired_at = ?2, revision = revision + 1 WHERE id = ?1",
         params![id, now],
     )?;
     Ok(())
 }
 
-pub fn state(conn: &Connection, id: i64) -> Result<PolicyState> {
-    Ok(conn
+pub fn state(conn: &Db, id: i64) -> Result<PolicyState> {
+    Ok(conn.0
         .prepare_cached(
             "SELECT last_event_at, last_success_at, last_status, consecutive_failures, consecutive_warnings,
                     running_since, checked_until
@@ -318,12 +315,12 @@ fn status_at(r: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<Option<Status>
 
 /// The states of many policies, [`STATES_PER_UPDATE`] to a statement (the
 /// rest 10 and then 1 at a time); a policy without a state row is left out.
-pub fn states(conn: &Connection, ids: &[i64]) -> Result<Vec<(i64, PolicyState)>> {
+pub fn states(conn: &Db, ids: &[i64]) -> Result<Vec<(i64, PolicyState)>> {
     static SQL: [OnceLock<String>; 3] = [OnceLock::new(), OnceLock::new(), OnceLock::new()];
     let mut out = Vec::with_capacity(ids.len());
     for (size, chunk) in in_chunks(ids) {
         let sql = SQL[size].get_or_init(|| states_sql(CHUNK_SIZES[size]));
-        let mut stmt = conn.prepare_cached(sql)?;
+        let mut stmt = conn.0.prepare_cached(sql)?;
         let mut rows = stmt.query(rusqlite::params_from_iter(chunk))?;
         while let Some(r) = rows.next()? {
             out.push((r.get(7)?, state_from_row(r)?));
@@ -333,8 +330,8 @@ pub fn states(conn: &Connection, ids: &[i64]) -> Result<Vec<(i64, PolicyState)>>
 }
 
 /// Every policy's state, in one pass over the table.
-pub fn all_states(conn: &Connection) -> Result<Vec<(i64, PolicyState)>> {
-    let mut stmt = conn.prepare_cached(ALL_STATES)?;
+pub fn all_states(conn: &Db) -> Result<Vec<(i64, PolicyState)>> {
+    let mut stmt = conn.0.prepare_cached(ALL_STATES)?;
     let rows = stmt.query_map([], |r| Ok((r.get(7)?, state_from_row(r)?)))?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
@@ -371,11 +368,11 @@ pub(crate) fn states_sql(n: usize) -> String {
 /// Write the states of many policies: one statement per [`STATES_PER_UPDATE`]
 /// policies (the statement's overhead is paid once), the rest 10 and then
 /// 1 at a time.
-pub fn set_states(conn: &Connection, states: &[(i64, PolicyState)]) -> Result<()> {
+pub fn set_states(conn: &Db, states: &[(i64, PolicyState)]) -> Result<()> {
     static SQL: [OnceLock<String>; 3] = [OnceLock::new(), OnceLock::new(), OnceLock::new()];
     for (size, chunk) in in_chunks(states) {
         let sql = SQL[size].get_or_init(|| set_states_sql(CHUNK_SIZES[size]));
-        let mut stmt = conn.prepare_cached(sql)?;
+        let mut stmt = conn.0.prepare_cached(sql)?;
         // bound in place: no boxed values, no copy of the status text
         for (i, (id, s)) in chunk.iter().enumerate() {
             let at = i * 8;
@@ -436,8 +433,8 @@ pub struct CheckRow {
     pub since: i64,
 }
 
-pub fn active_for_check(conn: &Connection) -> Result<Vec<CheckRow>> {
-    let mut stmt = conn.prepare(
+pub fn active_for_check(conn: &Db) -> Result<Vec<CheckRow>> {
+    let mut stmt = conn.0.prepare(
         "SELECT p.id, p.client_id, p.ci_id, ci.tier, c.code, c.timezone, p.job, p.schedule, p.rpo_s, p.grace_s,
                 p.max_runtime_s, p.created_at, s.last_event_at, s.last_success_at, s.last_status,
                 s.consecutive_failures, s.consecutive_warnings, s.running_since, s.checked_until, c.sla_tier,
@@ -478,17 +475,19 @@ pub fn active_for_check(conn: &Connection) -> Result<Vec<CheckRow>> {
 }
 
 /// The distinct (schedule, zone, grace) of active policies, of one client or all.
-pub fn schedules(conn: &Connection, client_id: Option<i64>) -> Result<Vec<(String, String, i64)>> {
+pub fn schedules(conn: &Db, client_id: Option<i64>) -> Result<Vec<(String, String, i64)>> {
     const SELECT: &str = "SELECT DISTINCT p.schedule, c.timezone, p.grace_s FROM policies p
          JOIN clients c ON c.id = p.client_id WHERE p.status = 'active'";
     let row = |r: &rusqlite::Row<'_>| Ok((r.get(0)?, r.get(1)?, r.get(2)?));
     // one client's through the (status, client_id) index
     let rows: Vec<(String, String, i64)> = match client_id {
         Some(c) => conn
+            .0
             .prepare_cached(&format!("{SELECT} AND p.client_id = ?1"))?
             .query_map([c], row)?
             .collect::<rusqlite::Result<_>>()?,
         None => conn
+            .0
             .prepare_cached(SELECT)?
             .query_map([], row)?
             .collect::<rusqlite::Result<_>>()?,
@@ -514,16 +513,16 @@ pub struct Occurring {
 }
 
 /// Every policy (of a client, or all; retired ones too), by client.
-pub fn occurring(conn: &Connection, client_id: Option<i64>) -> Result<Vec<Occurring>> {
+pub fn occurring(conn: &Db, client_id: Option<i64>) -> Result<Vec<Occurring>> {
     const SELECT: &str = "SELECT p.id, p.client_id, p.ci_id, c.timezone, p.schedule, p.grace_s, p.max_runtime_s,
                 p.created_at, p.status = 'active', s.checked_until, s.expected_from
          FROM policies p JOIN clients c ON c.id = p.client_id JOIN policy_state s ON s.policy_id = p.id";
     // one client's through its index (an `?1 IS NULL OR` would scan them all)
     let mut stmt = match client_id {
-        Some(_) => {
-            conn.prepare_cached(&format!("{SELECT} WHERE p.client_id = ?1 ORDER BY p.id"))?
-        }
-        None => conn.prepare_cached(&format!(
+        Some(_) => conn
+            .0
+            .prepare_cached(&format!("{SELECT} WHERE p.client_id = ?1 ORDER BY p.id"))?,
+        None => conn.0.prepare_cached(&format!(
             "{SELECT} WHERE ?1 IS NULL ORDER BY p.client_id, p.id"
         ))?,
     };
@@ -558,8 +557,9 @@ pub struct Windows {
     pub expected_from: Option<i64>,
 }
 
-pub fn windows(conn: &Connection, id: i64) -> Result<Windows> {
+pub fn windows(conn: &Db, id: i64) -> Result<Windows> {
     Ok(conn
+        .0
         .prepare_cached(
             "SELECT p.schedule, c.timezone, p.grace_s, p.max_runtime_s, p.created_at, p.rpo_s,
                     s.expected_from
@@ -580,23 +580,25 @@ pub fn windows(conn: &Connection, id: i64) -> Result<Windows> {
 }
 
 /// A policy's job name.
-pub fn job_of(conn: &Connection, id: i64) -> Result<String> {
+pub fn job_of(conn: &Db, id: i64) -> Result<String> {
     Ok(conn
+        .0
         .prepare_cached("SELECT job FROM policies WHERE id = ?1")?
         .query_row([id], |r| r.get(0))?)
 }
 
 /// A history import closed the policy's windows from `from` on.
-pub fn set_expected_from(conn: &Connection, id: i64, from: i64) -> Result<()> {
-    conn.prepare_cached(
+pub fn set_expected_from(conn: &Db, id: i64, from: i64) -> Result<()> {
+    conn.0.prepare_cached(
         "UPDATE policy_state SET expected_from = min(coalesce(expected_from, ?2), ?2) WHERE policy_id = ?1",
     )?
     .execute(params![id, from])?;
     Ok(())
 }
 
-pub fn set_checked_until(conn: &Connection, id: i64, until: i64) -> Result<()> {
-    conn.prepare_cached("UPDATE policy_state SET checked_until = ?2 WHERE policy_id = ?1")?
+pub fn set_checked_until(conn: &Db, id: i64, until: i64) -> Result<()> {
+    conn.0
+        .prepare_cached("UPDATE policy_state SET checked_until = ?2 WHERE policy_id = ?1")?
         .execute(params![id, until])?;
     Ok(())
 }
@@ -611,10 +613,10 @@ mod tests {
     fn many_states_are_written_to_their_policies() {
         let store = Store::memory().unwrap();
         let c = &store.conn;
-        c.execute_batch("PRAGMA foreign_keys = off").unwrap();
+        c.0.execute_batch("PRAGMA foreign_keys = off").unwrap();
         let n = 2 * STATES_PER_UPDATE as i64 + 17;
         for id in 1..=n + 1 {
-            c.execute("INSERT INTO policy_state (policy_id) VALUES (?1)", [id])
+            c.0.execute("INSERT INTO policy_state (policy_id) VALUES (?1)", [id])
                 .unwrap();
         }
         let state = |id: i64| PolicyState {

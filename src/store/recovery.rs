@@ -1,7 +1,8 @@
 //! The `recovery_attempts` table: restore tests and real restores.
 
+use crate::store::Db;
 use anyhow::Result;
-use rusqlite::{params, Connection, Row};
+use rusqlite::{params, Row};
 use serde::Serialize;
 
 use crate::domain::time::Ts;
@@ -25,8 +26,8 @@ pub struct NewAttempt {
     pub recorded_at: i64,
 }
 
-pub fn insert(conn: &Connection, a: &NewAttempt) -> Result<i64> {
-    conn.execute(
+pub fn insert(conn: &Db, a: &NewAttempt) -> Result<i64> {
+    conn.0.execute(
         "INSERT INTO recovery_attempts (client_id, policy_id, kind, outcome, started_at, ended_at, rto_s, issues,
             command, verified, task_ticket_id, corrective_ticket_id, actor, recorded_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
@@ -47,7 +48,7 @@ pub fn insert(conn: &Connection, a: &NewAttempt) -> Result<i64> {
             a.recorded_at
         ],
     )?;
-    Ok(conn.last_insert_rowid())
+    Ok(conn.0.last_insert_rowid())
 }
 
 /// A recovery attempt as lists print it (DESIGN's keys first).
@@ -100,11 +101,7 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<AttemptView> {
 }
 
 /// Attempts, oldest first, optionally of one client or one policy.
-pub fn list(
-    conn: &Connection,
-    client_id: Option<i64>,
-    policy_id: Option<i64>,
-) -> Result<Vec<AttemptView>> {
+pub fn list(conn: &Db, client_id: Option<i64>, policy_id: Option<i64>) -> Result<Vec<AttemptView>> {
     let mut q = super::Query::new(format!("{SELECT} WHERE 1"));
     if let Some(c) = client_id {
         q.bind("a.client_id =", c.into());
@@ -113,15 +110,15 @@ pub fn list(
         q.bind("a.policy_id =", p.into());
     }
     q.raw(" ORDER BY a.ended_at, a.id");
-    let mut stmt = conn.prepare(&q.sql)?;
+    let mut stmt = conn.0.prepare(&q.sql)?;
     let rows = stmt.query_map(rusqlite::params_from_iter(q.args), from_row)?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
 /// The newest successful attempt of a policy, if any.
-pub fn last_success(conn: &Connection, policy_id: i64) -> Result<Option<AttemptView>> {
+pub fn last_success(conn: &Db, policy_id: i64) -> Result<Option<AttemptView>> {
     use rusqlite::OptionalExtension;
-    Ok(conn
+    Ok(conn.0
         .prepare_cached(&format!(
             "{SELECT} WHERE a.policy_id = ?1 AND a.outcome = 'success' ORDER BY a.ended_at DESC LIMIT 1"
         ))?

@@ -1,10 +1,11 @@
 //! The `running_runs` table: start records of runs still going (DESIGN,
 //! "Runs still going"). The terminal record of a run replaces its start.
 
+use crate::store::Db;
 use std::collections::HashMap;
 
 use anyhow::Result;
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::{params, OptionalExtension};
 
 /// A run still going, as `check` judges its window.
 #[derive(Debug, Clone, Copy)]
@@ -18,13 +19,14 @@ pub struct Running {
 
 /// Record a start; false when it is known already.
 pub fn insert(
-    conn: &Connection,
+    conn: &Db,
     policy_id: i64,
     client_id: i64,
     started_at: i64,
     source_id: i64,
 ) -> Result<bool> {
     Ok(conn
+        .0
         .prepare_cached(
             "INSERT INTO running_runs (policy_id, client_id, started_at, source_id)
              VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING",
@@ -37,11 +39,12 @@ pub fn insert(
 /// was one, with the window `check` had counted as hung and the one it had
 /// passed by while the run was going.
 pub fn end(
-    conn: &Connection,
+    conn: &Db,
     policy_id: i64,
     started_at: i64,
 ) -> Result<Option<(Option<i64>, Option<i64>)>> {
     Ok(conn
+        .0
         .prepare_cached(
             "DELETE FROM running_runs WHERE policy_id = ?1 AND started_at = ?2
              RETURNING hung_window, pending_window",
@@ -53,25 +56,28 @@ pub fn end(
 }
 
 /// `check` passed the run's window by while it was going.
-pub fn mark_pending(conn: &Connection, policy_id: i64, started_at: i64, window: i64) -> Result<()> {
-    conn.prepare_cached(
-        "UPDATE running_runs SET pending_window = ?3 WHERE policy_id = ?1 AND started_at = ?2",
-    )?
-    .execute(params![policy_id, started_at, window])?;
+pub fn mark_pending(conn: &Db, policy_id: i64, started_at: i64, window: i64) -> Result<()> {
+    conn.0
+        .prepare_cached(
+            "UPDATE running_runs SET pending_window = ?3 WHERE policy_id = ?1 AND started_at = ?2",
+        )?
+        .execute(params![policy_id, started_at, window])?;
     Ok(())
 }
 
 /// The (policy, start) of every run still going.
-pub fn keys(conn: &Connection) -> Result<std::collections::HashSet<(i64, i64)>> {
-    let mut stmt = conn.prepare_cached("SELECT policy_id, started_at FROM running_runs")?;
+pub fn keys(conn: &Db) -> Result<std::collections::HashSet<(i64, i64)>> {
+    let mut stmt = conn
+        .0
+        .prepare_cached("SELECT policy_id, started_at FROM running_runs")?;
     let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
 /// Every run still going, by policy, oldest first.
-pub fn all(conn: &Connection) -> Result<HashMap<i64, Vec<Running>>> {
+pub fn all(conn: &Db) -> Result<HashMap<i64, Vec<Running>>> {
     let mut out: HashMap<i64, Vec<Running>> = HashMap::new();
-    let mut stmt = conn.prepare_cached(
+    let mut stmt = conn.0.prepare_cached(
         "SELECT policy_id, started_at, hung_window, pending_window FROM running_runs
          ORDER BY policy_id, started_at",
     )?;
@@ -87,25 +93,28 @@ pub fn all(conn: &Connection) -> Result<HashMap<i64, Vec<Running>>> {
 }
 
 /// The oldest start of a policy's runs still going.
-pub fn earliest(conn: &Connection, policy_id: i64) -> Result<Option<i64>> {
+pub fn earliest(conn: &Db, policy_id: i64) -> Result<Option<i64>> {
     Ok(conn
+        .0
         .prepare_cached("SELECT min(started_at) FROM running_runs WHERE policy_id = ?1")?
         .query_row([policy_id], |r| r.get(0))?)
 }
 
 /// `check` counted the run's window as hung (a failed occurrence).
-pub fn mark_hung(conn: &Connection, policy_id: i64, started_at: i64, window: i64) -> Result<()> {
-    conn.prepare_cached(
-        "UPDATE running_runs SET hung_window = ?3, pending_window = NULL
+pub fn mark_hung(conn: &Db, policy_id: i64, started_at: i64, window: i64) -> Result<()> {
+    conn.0
+        .prepare_cached(
+            "UPDATE running_runs SET hung_window = ?3, pending_window = NULL
          WHERE policy_id = ?1 AND started_at = ?2",
-    )?
-    .execute(params![policy_id, started_at, window])?;
+        )?
+        .execute(params![policy_id, started_at, window])?;
     Ok(())
 }
 
 /// Whether a run still going holds the window at `window` as hung.
-pub fn holds_hung(conn: &Connection, policy_id: i64, window: i64) -> Result<bool> {
+pub fn holds_hung(conn: &Db, policy_id: i64, window: i64) -> Result<bool> {
     Ok(conn
+        .0
         .prepare_cached(
             "SELECT EXISTS (SELECT 1 FROM running_runs WHERE policy_id = ?1 AND hung_window = ?2)",
         )?
@@ -114,8 +123,8 @@ pub fn holds_hung(conn: &Connection, policy_id: i64, window: i64) -> Result<bool
 
 /// A terminal run decided the window `window` that runs still going held:
 /// they hold it no more. Returns whether any did.
-pub fn clear_pending(conn: &Connection, policy_id: i64, window: i64) -> Result<bool> {
-    Ok(conn
+pub fn clear_pending(conn: &Db, policy_id: i64, window: i64) -> Result<bool> {
+    Ok(conn.0
         .prepare_cached(
             "UPDATE running_runs SET pending_window = NULL WHERE policy_id = ?1 AND pending_window = ?2",
         )?

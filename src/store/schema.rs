@@ -6,6 +6,8 @@ use std::path::Path;
 use anyhow::{bail, Context, Result};
 use rusqlite::Connection;
 
+use super::Db;
+
 /// The migrations, in order; index + 1 is the schema version.
 const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0001_initial.sql"),
@@ -56,17 +58,22 @@ pub fn refuse_newer(conn: &Connection, path: &Path) -> Result<()> {
     Ok(())
 }
 
+/// The schema version of a database.
+pub fn version(conn: &Db) -> Result<i64> {
+    user_version(&conn.0)
+}
+
 /// Apply every migration the database has not seen, each in its own transaction.
-pub fn migrate(conn: &mut Connection) -> Result<()> {
-    let current = user_version(conn)?;
+pub fn migrate(conn: &Db) -> Result<()> {
+    let current = user_version(&conn.0)?;
     for (i, sql) in MIGRATIONS.iter().enumerate().skip(current as usize) {
         let version = i as i64 + 1;
-        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let tx = super::Tx::begin(conn)?;
         // Another process may have migrated while we waited for the lock.
-        if user_version(&tx)? >= version {
+        if user_version(&tx.0)? >= version {
             continue;
         }
-        tx.execute_batch(sql)
+        tx.0.execute_batch(sql)
             .with_context(|| format!("applying migration {version}"))?;
         if version == 7 {
             // hash the rows written before the chain existed
@@ -81,7 +88,7 @@ pub fn migrate(conn: &mut Connection) -> Result<()> {
             };
             super::digests::baseline(&tx, &who)?;
         }
-        tx.pragma_update(None, "user_version", version)?;
+        tx.0.pragma_update(None, "user_version", version)?;
         tx.commit()?;
     }
     Ok(())
@@ -93,10 +100,11 @@ mod tests {
 
     #[test]
     fn migrations_apply_and_are_idempotent() {
-        let mut conn = Connection::open_in_memory().unwrap();
-        migrate(&mut conn).unwrap();
-        assert_eq!(user_version(&conn).unwrap(), VERSION);
-        migrate(&mut conn).unwrap();
+        let conn = Db(Connection::open_in_memory().unwrap());
+        migrate(&conn).unwrap();
+        assert_eq!(version(&conn).unwrap(), VERSION);
+        migrate(&conn).unwrap();
+        let conn = conn.0;
         let n: i64 = conn
             .query_row(
                 "SELECT count(*) FROM sqlite_schema WHERE name = 'job_events'",
@@ -110,7 +118,7 @@ mod tests {
     /// Version 12 re-keys the rollups by day and keeps every row.
     #[test]
     fn rollups_survive_the_rekey_by_day() {
-        let mut conn = Connection::open_in_memory().unwrap();
+        let conn = Connection::open_in_memory().unwrap();
         for (i, sql) in MIGRATIONS[..11].iter().enumerate() {
             conn.execute_batch(sql).unwrap();
             conn.pragma_update(None, "user_version", i + 1).unwrap();
@@ -139,7 +147,9 @@ mod tests {
             r.map(|r| r.unwrap()).collect()
         };
         let before = read(&conn);
-        migrate(&mut conn).unwrap();
+        let conn = Db(conn);
+        migrate(&conn).unwrap();
+        let conn = conn.0;
         assert_eq!(read(&conn), before);
         let pk: String = conn
             .query_row(

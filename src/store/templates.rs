@@ -1,7 +1,8 @@
 //! The `task_templates` table.
 
+use crate::store::Db;
 use anyhow::Result;
-use rusqlite::{params, Connection, OptionalExtension, Row};
+use rusqlite::{params, OptionalExtension, Row};
 
 use crate::domain::task::Template;
 use crate::error::not_found;
@@ -35,20 +36,21 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<Template> {
     })
 }
 
-pub fn list(conn: &Connection) -> Result<Vec<Template>> {
-    let mut stmt = conn.prepare(&format!("{SELECT} ORDER BY t.id"))?;
+pub fn list(conn: &Db) -> Result<Vec<Template>> {
+    let mut stmt = conn.0.prepare(&format!("{SELECT} ORDER BY t.id"))?;
     let rows = stmt.query_map([], from_row)?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
-pub fn find(conn: &Connection, name: &str) -> Result<Option<Template>> {
+pub fn find(conn: &Db, name: &str) -> Result<Option<Template>> {
     Ok(conn
+        .0
         .prepare_cached(&format!("{SELECT} WHERE t.name = ?1"))?
         .query_row([name], from_row)
         .optional()?)
 }
 
-pub fn get(conn: &Connection, name: &str) -> Result<Template> {
+pub fn get(conn: &Db, name: &str) -> Result<Template> {
     find(conn, name)?.ok_or_else(|| {
         not_found(format!(
             "no task template '{name}'; see `bmctl tasks templates list`"
@@ -57,8 +59,8 @@ pub fn get(conn: &Connection, name: &str) -> Result<Template> {
 }
 
 /// Insert or replace a template by name; returns its id.
-pub fn upsert(conn: &Connection, t: &Template, client_id: Option<i64>) -> Result<i64> {
-    Ok(conn.query_row(
+pub fn upsert(conn: &Db, t: &Template, client_id: Option<i64>) -> Result<i64> {
+    Ok(conn.0.query_row(
         "INSERT INTO task_templates (name, title, description, checklist, cadence_kind, cadence, scope, client_id,
             filter_tier, filter_kind, filter_tool, due_offset_s, lead_time_s, catch_up, status, created_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)
@@ -126,7 +128,7 @@ impl ScopeItem {
 }
 
 /// The active items a template covers (retired CIs and policies get none).
-pub fn scope_items(conn: &Connection, t: &Template) -> Result<Vec<ScopeItem>> {
+pub fn scope_items(conn: &Db, t: &Template) -> Result<Vec<ScopeItem>> {
     let sql = match t.scope.as_str() {
         "client" => "SELECT c.id, c.code, c.timezone, NULL, NULL, NULL, NULL, NULL, NULL, c.created_at
                      FROM clients c WHERE (?1 IS NULL OR c.code = ?1) ORDER BY c.id",
@@ -140,7 +142,7 @@ pub fn scope_items(conn: &Connection, t: &Template) -> Result<Vec<ScopeItem>> {
                 AND (?2 IS NULL OR ci.tier = ?2) AND (?3 IS NULL OR ci.kind = ?3)
                 AND (?4 IS NULL OR p.tool = ?4) ORDER BY p.id",
     };
-    let mut stmt = conn.prepare(sql)?;
+    let mut stmt = conn.0.prepare(sql)?;
     let n = stmt.parameter_count();
     let all = [
         rusqlite::types::Value::from(t.client.clone()),
@@ -180,10 +182,10 @@ pub type ItemKey = (i64, i64, i64);
 
 /// Per scope item, what a template has generated.
 pub fn generated(
-    conn: &Connection,
+    conn: &Db,
     template_id: i64,
 ) -> Result<std::collections::HashMap<ItemKey, Generated>> {
-    let mut stmt = conn.prepare_cached(
+    let mut stmt = conn.0.prepare_cached(
         "SELECT client_id, coalesce(ci_id, 0), coalesce(policy_id, 0), max(occurrence_at),
                 max(CASE WHEN status = 'resolved' THEN resolved_at END),
                 max(status IN ('open', 'in_progress'))

@@ -4,10 +4,10 @@
 //! by the next good run is one insert). Every look-up of the batch sees the
 //! held tickets, so decisions are those of writing each step at once.
 
+use crate::store::Db;
 use std::collections::{HashMap, HashSet};
 
 use anyhow::Result;
-use rusqlite::Connection;
 
 use super::audit::{self, Actor};
 use super::tickets;
@@ -45,7 +45,7 @@ impl TicketWriter {
     }
 
     /// Ticket `id`, held (read once).
-    pub fn get(&mut self, conn: &Connection, id: i64) -> Result<usize> {
+    pub fn get(&mut self, conn: &Db, id: i64) -> Result<usize> {
         match self.by_id.get(&id) {
             Some(&i) => Ok(i),
             None => Ok(self.hold(tickets::get(conn, id)?)),
@@ -61,7 +61,7 @@ impl TicketWriter {
     }
 
     /// Hold new ticket `t`, numbered; its index.
-    pub fn add_new(&mut self, conn: &Connection, mut t: Ticket) -> Result<usize> {
+    pub fn add_new(&mut self, conn: &Db, mut t: Ticket) -> Result<usize> {
         let id = match self.next_id {
             Some(id) => id,
             None => tickets::next_id(conn)?,
@@ -93,7 +93,7 @@ impl TicketWriter {
 
     /// The open corrective tickets and incidents of `s`'s policy, by id (read
     /// once per batch).
-    pub fn open_of(&mut self, conn: &Connection, s: &Subject) -> Result<Vec<usize>> {
+    pub fn open_of(&mut self, conn: &Db, s: &Subject) -> Result<Vec<usize>> {
         if self.open_read.insert(s.policy_id) {
             let open =
                 tickets::open_for_known_policy(conn, s.policy_id, &s.client, &s.job, &s.sla_tier)?;
@@ -115,7 +115,7 @@ impl TicketWriter {
     /// The newest ticket of a policy and class auto-resolved at or after `since`.
     pub fn auto_resolved_since(
         &mut self,
-        conn: &Connection,
+        conn: &Db,
         policy_id: i64,
         class: ProblemClass,
         since: i64,
@@ -165,7 +165,7 @@ impl TicketWriter {
     }
 
     /// Held ticket `i` with its CI's host, as a notification names it.
-    pub fn with_host(&mut self, conn: &Connection, i: usize) -> Result<Ticket> {
+    pub fn with_host(&mut self, conn: &Db, i: usize) -> Result<Ticket> {
         let mut t = self.tickets[i].1.clone();
         if let (None, Some(ci)) = (&t.ci, t.ci_id) {
             if let std::collections::hash_map::Entry::Vacant(e) = self.ci_hosts.entry(ci) {
@@ -183,7 +183,7 @@ impl TicketWriter {
 
     /// Write what was decided: tickets, work-log lines, notifications and
     /// audit rows, by `who` at `now`.
-    pub fn finish(self, conn: &Connection, who: &Actor<'_>) -> Result<()> {
+    pub fn finish(self, conn: &Db, who: &Actor<'_>) -> Result<()> {
         // Closing tickets first, then reopening, then opening: the unique
         // index of open problems never sees two open at once.
         let (stored, new): (Vec<_>, Vec<_>) = self.tickets.iter().partition(|(s, _)| s.is_some());

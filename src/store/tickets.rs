@@ -1,10 +1,11 @@
 //! The `tickets` and `ticket_notes` tables.
 
+use crate::store::Db;
 use std::sync::OnceLock;
 
 use super::word;
 use anyhow::Result;
-use rusqlite::{params, Connection, OptionalExtension, Row};
+use rusqlite::{params, OptionalExtension, Row};
 use serde::Serialize;
 
 use crate::domain::ticket::{ProblemClass, Ticket, TicketKind, TicketStatus};
@@ -62,8 +63,9 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<Ticket> {
     })
 }
 
-pub fn get(conn: &Connection, id: i64) -> Result<Ticket> {
-    conn.prepare_cached(&format!("{SELECT} WHERE t.id = ?1"))?
+pub fn get(conn: &Db, id: i64) -> Result<Ticket> {
+    conn.0
+        .prepare_cached(&format!("{SELECT} WHERE t.id = ?1"))?
         .query_row([id], from_row)
         .optional()?
         .ok_or_else(|| {
@@ -83,8 +85,9 @@ pub(crate) fn find_open_sql() -> String {
 
 static FIND_OPEN: OnceLock<String> = OnceLock::new();
 
-pub fn find_open(conn: &Connection, policy_id: i64, class: ProblemClass) -> Result<Option<Ticket>> {
+pub fn find_open(conn: &Db, policy_id: i64, class: ProblemClass) -> Result<Option<Ticket>> {
     Ok(conn
+        .0
         .prepare_cached(FIND_OPEN.get_or_init(find_open_sql))?
         .query_row(params![policy_id, class], from_row)
         .optional()?)
@@ -93,7 +96,7 @@ pub fn find_open(conn: &Connection, policy_id: i64, class: ProblemClass) -> Resu
 /// The newest ticket of a policy and class that bmctl auto-resolved at or
 /// after `since`, other than those `skip` says the caller holds already.
 pub fn find_auto_resolved_since(
-    conn: &Connection,
+    conn: &Db,
     policy_id: i64,
     class: ProblemClass,
     since: i64,
@@ -107,7 +110,7 @@ pub fn find_auto_resolved_since(
              ORDER BY coalesce(t.recovered_at, t.resolved_at) DESC"
         )
     });
-    let mut stmt = conn.prepare_cached(sql)?;
+    let mut stmt = conn.0.prepare_cached(sql)?;
     let mut rows = stmt.query(params![policy_id, class, since])?;
     while let Some(row) = rows.next()? {
         let t = from_row(row)?;
@@ -120,8 +123,9 @@ pub fn find_auto_resolved_since(
 
 /// The id the next ticket will get (tickets are numbered in order; callers
 /// that write a batch of tickets at once number them ahead).
-pub fn next_id(conn: &Connection) -> Result<i64> {
+pub fn next_id(conn: &Db) -> Result<i64> {
     Ok(conn
+        .0
         .prepare_cached("SELECT coalesce(max(id), 0) + 1 FROM tickets")?
         .query_row([], |r| r.get(0))?)
 }
@@ -149,20 +153,20 @@ pub(crate) fn open_for_known_policy_sql() -> &'static str {
 /// this way once per batch, in a fresh process mostly from pages not
 /// cached yet.
 pub fn open_for_known_policy(
-    conn: &Connection,
+    conn: &Db,
     policy_id: i64,
     client: &str,
     job: &str,
     sla_tier: &str,
 ) -> Result<Vec<Ticket>> {
-    let mut stmt = conn.prepare_cached(open_for_known_policy_sql())?;
+    let mut stmt = conn.0.prepare_cached(open_for_known_policy_sql())?;
     let rows = stmt.query_map(params![policy_id, client, job, sla_tier], from_row)?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
 /// The open task of a policy from the named template (the earliest due).
-pub fn open_task_of(conn: &Connection, policy_id: i64, template: &str) -> Result<Option<Ticket>> {
-    Ok(conn
+pub fn open_task_of(conn: &Db, policy_id: i64, template: &str) -> Result<Option<Ticket>> {
+    Ok(conn.0
         .prepare_cached(&format!(
             "{SELECT} WHERE t.policy_id = ?1 AND t.kind = 'task' AND t.status IN ('open', 'in_progress')
                AND t.template_id = (SELECT id FROM task_templates WHERE name = ?2)
@@ -188,13 +192,13 @@ pub(crate) fn tasks_due_sql(client_id: Option<i64>, from: i64, to: i64) -> super
 
 /// Task outcomes for compliance: tasks due in `[from, to)`, optionally of one client.
 pub fn tasks_due_between(
-    conn: &Connection,
+    conn: &Db,
     client_id: Option<i64>,
     from: i64,
     to: i64,
 ) -> Result<Vec<crate::domain::task::TaskOutcome>> {
     let q = tasks_due_sql(client_id, from, to);
-    let mut stmt = conn.prepare_cached(&q.sql)?;
+    let mut stmt = conn.0.prepare_cached(&q.sql)?;
     let rows = stmt.query_map(rusqlite::params_from_iter(q.args), |r| {
         Ok(crate::domain::task::TaskOutcome {
             due_at: r.get(0)?,
@@ -213,8 +217,8 @@ pub const POLICIES_WITH_OPEN: &str = "SELECT DISTINCT policy_id FROM tickets IND
 
 /// The policies that have an open corrective ticket or incident (few: read
 /// once per ingest batch through the partial index on open tickets).
-pub fn policies_with_open(conn: &Connection) -> Result<std::collections::HashSet<i64>> {
-    let mut stmt = conn.prepare_cached(POLICIES_WITH_OPEN)?;
+pub fn policies_with_open(conn: &Db) -> Result<std::collections::HashSet<i64>> {
+    let mut stmt = conn.0.prepare_cached(POLICIES_WITH_OPEN)?;
     let rows = stmt.query_map([], |r| r.get(0))?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
@@ -300,21 +304,22 @@ fn bind_ticket(
 /// when a task for the same occurrence exists already.
 /// Record a ticket's closure or reopening when its status crossed between
 /// open and closed (`before` `None`: a new ticket, born closed or not).
-fn track_closure(conn: &Connection, before: Option<&Ticket>, t: &Ticket) -> Result<()> {
+fn track_closure(conn: &Db, before: Option<&Ticket>, t: &Ticket) -> Result<()> {
     let was_open = before.is_none_or(Ticket::is_open);
     match (was_open, t.is_open()) {
         (true, false) => {
-            conn.prepare_cached(
-                "INSERT INTO ticket_closures (ticket_id, closed_at) VALUES (?1, ?2)
+            conn.0
+                .prepare_cached(
+                    "INSERT INTO ticket_closures (ticket_id, closed_at) VALUES (?1, ?2)
                  ON CONFLICT (ticket_id, closed_at) DO UPDATE SET reopened_at = NULL",
-            )?
-            .execute(rusqlite::params![
-                t.id,
-                t.resolved_at.unwrap_or(t.updated_at)
-            ])?;
+                )?
+                .execute(rusqlite::params![
+                    t.id,
+                    t.resolved_at.unwrap_or(t.updated_at)
+                ])?;
         }
         (false, true) => {
-            conn.prepare_cached(
+            conn.0.prepare_cached(
                 "UPDATE ticket_closures SET reopened_at = ?2 WHERE ticket_id = ?1 AND reopened_at IS NULL",
             )?
             .execute(rusqlite::params![t.id, t.updated_at])?;
@@ -324,7 +329,7 @@ fn track_closure(conn: &Connection, before: Option<&Ticket>, t: &Ticket) -> Resu
     Ok(())
 }
 
-pub fn try_insert(conn: &Connection, t: &Ticket) -> Result<Option<i64>> {
+pub fn try_insert(conn: &Db, t: &Ticket) -> Result<Option<i64>> {
     static SQL: OnceLock<String> = OnceLock::new();
     let sql = SQL.get_or_init(|| {
         format!(
@@ -333,25 +338,25 @@ pub fn try_insert(conn: &Connection, t: &Ticket) -> Result<Option<i64>> {
             vec!["?"; COLUMNS.len()].join(", ")
         )
     });
-    let mut stmt = conn.prepare_cached(sql)?;
+    let mut stmt = conn.0.prepare_cached(sql)?;
     bind_ticket(&mut stmt, 1, t)?;
     if stmt.raw_execute()? != 1 {
         return Ok(None);
     }
-    let id = conn.last_insert_rowid();
+    let id = conn.0.last_insert_rowid();
     if !t.is_open() {
         track_closure(conn, None, &Ticket { id, ..t.clone() })?;
     }
     Ok(Some(id))
 }
 
-pub fn insert(conn: &Connection, t: &Ticket) -> Result<i64> {
+pub fn insert(conn: &Db, t: &Ticket) -> Result<i64> {
     try_insert(conn, t)?.ok_or_else(|| anyhow::anyhow!("ticket for {} exists already", t.title))
 }
 
 /// Insert tickets numbered by the caller, 16 to a statement; any conflict
 /// is an error.
-pub fn insert_numbered(conn: &Connection, tickets: &[&Ticket]) -> Result<()> {
+pub fn insert_numbered(conn: &Db, tickets: &[&Ticket]) -> Result<()> {
     debug_assert!(tickets.iter().all(|t| t.id != 0));
     super::insert_rows(conn, "tickets", &COLUMNS, tickets, |stmt, first, t| {
         bind_ticket(stmt, first, t)
@@ -367,7 +372,7 @@ pub fn insert_numbered(conn: &Connection, tickets: &[&Ticket]) -> Result<()> {
 /// changed keeps its pages clean (every column in a `SET` counts as
 /// changed, and the nine ticket indexes' pages would be most of the
 /// automation's writes).
-pub fn save(conn: &Connection, before: &Ticket, t: &Ticket) -> Result<()> {
+pub fn save(conn: &Db, before: &Ticket, t: &Ticket) -> Result<()> {
     debug_assert_eq!(before.id, t.id);
     track_closure(conn, Some(before), t)?;
     let checklist = checklist_json(t);
@@ -415,7 +420,8 @@ pub fn save(conn: &Connection, before: &Ticket, t: &Ticket) -> Result<()> {
     let sql = format!("UPDATE tickets SET {} WHERE id = ?1", sets.join(", "));
     let args =
         std::iter::once(&t.id as &dyn rusqlite::ToSql).chain(changed.into_iter().map(|(_, v)| v));
-    conn.prepare_cached(&sql)?
+    conn.0
+        .prepare_cached(&sql)?
         .execute(rusqlite::params_from_iter(args))?;
     Ok(())
 }
@@ -496,14 +502,14 @@ pub struct Note {
 }
 
 pub fn add_note(
-    conn: &Connection,
+    conn: &Db,
     ticket_id: i64,
     at: i64,
     actor: &str,
     kind: &str,
     text: &str,
 ) -> Result<()> {
-    conn.prepare_cached(
+    conn.0.prepare_cached(
         "INSERT INTO ticket_notes (ticket_id, at, actor, kind, text) VALUES (?1, ?2, ?3, ?4, ?5)",
     )?
     .execute(params![ticket_id, at, actor, kind, text])?;
@@ -512,12 +518,7 @@ pub fn add_note(
 
 /// Work-log lines of many tickets, all by one actor at one time: ticket,
 /// kind, text.
-pub fn add_notes(
-    conn: &Connection,
-    at: i64,
-    actor: &str,
-    notes: &[(i64, &str, String)],
-) -> Result<()> {
+pub fn add_notes(conn: &Db, at: i64, actor: &str, notes: &[(i64, &str, String)]) -> Result<()> {
     super::insert_rows(
         conn,
         "ticket_notes",
@@ -534,8 +535,8 @@ pub fn add_notes(
 }
 
 /// The open tasks of a policy, by id.
-pub fn open_tasks_of_policy(conn: &Connection, policy_id: i64) -> Result<Vec<i64>> {
-    let mut stmt = conn.prepare_cached(
+pub fn open_tasks_of_policy(conn: &Db, policy_id: i64) -> Result<Vec<i64>> {
+    let mut stmt = conn.0.prepare_cached(
         "SELECT id FROM tickets WHERE policy_id = ?1 AND kind = 'task'
            AND status IN ('open', 'in_progress') ORDER BY id",
     )?;
@@ -545,16 +546,17 @@ pub fn open_tasks_of_policy(conn: &Connection, policy_id: i64) -> Result<Vec<i64
 
 /// Whether anyone but bmctl wrote in a ticket's work log (a note, a
 /// status change, an assignment).
-pub fn touched_by_a_person(conn: &Connection, ticket_id: i64) -> Result<bool> {
+pub fn touched_by_a_person(conn: &Db, ticket_id: i64) -> Result<bool> {
     Ok(conn
+        .0
         .prepare_cached(
             "SELECT EXISTS (SELECT 1 FROM ticket_notes WHERE ticket_id = ?1 AND actor <> 'bmctl')",
         )?
         .query_row([ticket_id], |r| r.get(0))?)
 }
 
-pub fn notes(conn: &Connection, ticket_id: i64) -> Result<Vec<Note>> {
-    let mut stmt = conn.prepare_cached(
+pub fn notes(conn: &Db, ticket_id: i64) -> Result<Vec<Note>> {
+    let mut stmt = conn.0.prepare_cached(
         "SELECT at, actor, kind, text FROM ticket_notes WHERE ticket_id = ?1 ORDER BY at, id",
     )?;
     let rows = stmt.query_map([ticket_id], |r| {
@@ -630,9 +632,9 @@ pub(crate) fn list_sql(f: &Filter) -> (String, Vec<rusqlite::types::Value>) {
 }
 
 /// Tickets matching `f`, by due time (then id).
-pub fn list(conn: &Connection, f: &Filter) -> Result<Vec<Ticket>> {
+pub fn list(conn: &Db, f: &Filter) -> Result<Vec<Ticket>> {
     let (sql, args) = list_sql(f);
-    let mut stmt = conn.prepare(&sql)?;
+    let mut stmt = conn.0.prepare(&sql)?;
     let rows = stmt.query_map(rusqlite::params_from_iter(args), from_row)?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
@@ -749,7 +751,7 @@ mod tests {
     fn save_writes_what_changed() {
         let store = Store::memory().unwrap();
         let c = &store.conn;
-        c.execute(
+        c.0.execute(
             "INSERT INTO clients (code, name, timezone, sla_tier, created_at, updated_at)
              VALUES ('acme', 'Acme', 'UTC', 'gold', 0, 0)",
             [],
@@ -766,10 +768,10 @@ mod tests {
         t.class = Some(ProblemClass::Failed);
         t.id = insert(c, &t).unwrap();
         let before = get(c, t.id).unwrap();
-        let changes = c.total_changes();
+        let changes = c.0.total_changes();
         save(c, &before, &before.clone()).unwrap();
         assert_eq!(
-            c.total_changes(),
+            c.0.total_changes(),
             changes,
             "nothing changed, nothing written"
         );

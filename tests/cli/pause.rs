@@ -96,21 +96,13 @@ fn a_pause_over_three_nights_raises_nothing_and_expects_nothing() {
         (chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap() - chrono::NaiveDate::default())
             .num_days()
     };
-    let paused = bmctl::store::events::rollup_sum(
-        &store.conn,
-        Some(1),
-        day("2026-11-10"),
-        day("2026-11-13"),
-    )
-    .unwrap();
+    let paused =
+        bmctl::store::events::rollup_sum(store.db(), Some(1), day("2026-11-10"), day("2026-11-13"))
+            .unwrap();
     assert_eq!((paused.expected, paused.occ_missed), (3, 3));
-    let before = bmctl::store::events::rollup_sum(
-        &store.conn,
-        Some(1),
-        day("2026-11-07"),
-        day("2026-11-10"),
-    )
-    .unwrap();
+    let before =
+        bmctl::store::events::rollup_sum(store.db(), Some(1), day("2026-11-07"), day("2026-11-10"))
+            .unwrap();
     assert_eq!(
         (before.expected, before.occ_success, before.occ_missed),
         (6, 3, 3)

@@ -437,10 +437,7 @@ fn storage_faults_give_clear_errors() {
         // max_page_count lasts for one connection: drive the library with it
         drop(conn);
         let mut store = bmctl::store::Store::open(&env.db, Duration::from_secs(5)).unwrap();
-        store
-            .conn
-            .pragma_update(None, "max_page_count", pages + 40)
-            .unwrap();
+        store.limit_pages(pages + 40).unwrap();
         let ctx = bmctl::ops::Ctx {
             now: chrono::DateTime::from_timestamp(1_764_000_000, 0).unwrap(),
             actor: "test".into(),
@@ -965,7 +962,7 @@ fn audit_checkpoints_catch_truncation_rehashing_and_back_dating() {
             .unwrap();
             if rehash {
                 // what an attacker with the file and 20 lines of code does
-                bmctl::store::audit::backfill_chain(&conn).unwrap();
+                bmctl::store::audit::backfill_chain(&bmctl::store::Db::wrap(conn)).unwrap();
             }
         }
         let own = env.write(

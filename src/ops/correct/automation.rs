@@ -10,7 +10,7 @@ use crate::store::ticket_writer::TicketWriter;
 ///
 /// Its writes wait in a [`TicketWriter`] until [`Auto::finish`].
 pub struct Auto<'a> {
-    conn: &'a Connection,
+    conn: &'a Db,
     ctx: &'a Ctx,
     pub counts: TicketCounts,
     work: TicketWriter,
@@ -30,7 +30,7 @@ fn bmctl<'a>(ctx: &'a Ctx) -> Actor<'a> {
 }
 
 impl<'a> Auto<'a> {
-    pub fn new(conn: &'a Connection, ctx: &'a Ctx) -> Auto<'a> {
+    pub fn new(conn: &'a Db, ctx: &'a Ctx) -> Auto<'a> {
         Auto {
             conn,
             ctx,

@@ -4,8 +4,8 @@
 //!
 //! Automatic actions are written with actor `bmctl` and audited.
 
+use crate::store::Db;
 use anyhow::Result;
-use rusqlite::Connection;
 use serde::Serialize;
 
 use crate::config::Config;
@@ -84,7 +84,7 @@ pub use automation::Auto;
 
 /// Save a changed ticket, say why in its work log and audit the change.
 fn save_logged(
-    conn: &Connection,
+    conn: &Db,
     who: &Actor<'_>,
     before: &Ticket,
     t: &Ticket,
@@ -114,7 +114,7 @@ pub struct TicketDetail {
 }
 
 pub fn show(store: &Store, id: i64, now: i64) -> Result<TicketDetail> {
-    let conn = &store.conn;
+    let conn = store.db();
     let t = tickets::get(conn, id)?;
     Ok(TicketDetail {
         ticket: crate::ops::views::TicketView::new(t, now),
@@ -129,7 +129,7 @@ pub(crate) fn change(
     ctx: &Ctx,
     id: i64,
     log: &str,
-    f: impl FnOnce(&Connection, &mut Ticket) -> Result<()>,
+    f: impl FnOnce(&Db, &mut Ticket) -> Result<()>,
 ) -> Result<Ticket> {
     let tx = store.write()?;
     let mut t = tickets::get(&tx, id)?;
@@ -274,7 +274,7 @@ impl About {
 /// Open a corrective ticket of class `finding` inside a transaction (findings
 /// are not deduplicated: several may be open on one policy).
 pub(crate) fn open_finding(
-    conn: &Connection,
+    conn: &Db,
     ctx: &Ctx,
     about: &About,
     title: &str,
@@ -359,13 +359,7 @@ pub fn open(
 }
 
 /// Queue `event` for a ticket changed by a person, with its payload as now.
-fn notify(
-    conn: &Connection,
-    event: Notice,
-    t: &Ticket,
-    now: i64,
-    reason: Option<&str>,
-) -> Result<()> {
+fn notify(conn: &Db, event: Notice, t: &Ticket, now: i64, reason: Option<&str>) -> Result<()> {
     let view = crate::ops::views::TicketView::new(t.clone(), now);
     let payload = crate::ops::hooks::payload(event, &view, reason);
     crate::store::outbox::push(conn, event, t.id, now, Some(&payload))

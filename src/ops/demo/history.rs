@@ -13,8 +13,8 @@ pub(super) fn import_past_runs(
     let end = onboard.now.timestamp();
     let start = end - PAST_DAYS * 86_400;
     let mut lines = String::new();
-    for c in clients::list(&store.conn)? {
-        for p in policies::list(&store.conn, c.id, false)? {
+    for c in clients::list(store.db())? {
+        for p in policies::list(store.db(), c.id, false)? {
             let s = &p.spec;
             let Ok(schedule) = Schedule::parse(&s.schedule) else {
                 continue;
@@ -137,8 +137,8 @@ pub(super) fn history(store: &mut Store, ctx: &Ctx) -> Result<()> {
     let last_weekend = (sat, sat + 2 * 86_400);
 
     let mut jobs = Vec::new();
-    for c in clients::list(&store.conn)? {
-        for p in policies::list(&store.conn, c.id, false)? {
+    for c in clients::list(store.db())? {
+        for p in policies::list(store.db(), c.id, false)? {
             jobs.push((c.code.clone(), c.tz(), p));
         }
     }

@@ -62,7 +62,7 @@ pub fn config_text(notifications: &std::path::Path) -> String {
 
 /// Whether the database is marked as a demo.
 pub fn is_demo(store: &Store) -> Result<bool> {
-    Ok(meta::get(&store.conn, MARK)?.as_deref() == Some("true"))
+    Ok(meta::get(store.db(), MARK)?.as_deref() == Some("true"))
 }
 
 /// Build the demo into an empty database, as of `ctx.now`; the clients'
@@ -89,7 +89,7 @@ pub fn build(store: &mut Store, ctx: &Ctx, past_runs: &std::path::Path) -> Resul
 }
 
 pub fn summary(store: &Store) -> Result<DemoSummary> {
-    let c = crate::store::cis::coverage(&store.conn)?;
+    let c = crate::store::cis::coverage(store.db())?;
     Ok(DemoSummary {
         clients: c.clients,
         cis: c.cis,

@@ -30,7 +30,7 @@ pub(super) fn triage(store: &mut Store, morning: &Ctx) -> Result<()> {
         ..morning.clone()
     };
     for t in tickets::list(
-        &store.conn,
+        store.db(),
         &tickets::Filter {
             kind: Some(TicketKind::Incident),
             ..Default::default()
@@ -47,7 +47,7 @@ pub(super) fn triage(store: &mut Store, morning: &Ctx) -> Result<()> {
     // an RPO breach nobody saw live asks for its cause: found the next day
     // (the most recent ones are left for the morning's queue)
     for t in tickets::list(
-        &store.conn,
+        store.db(),
         &tickets::Filter {
             kind: Some(TicketKind::Corrective),
             ..Default::default()
@@ -69,7 +69,7 @@ pub(super) fn triage(store: &mut Store, morning: &Ctx) -> Result<()> {
 pub(super) fn work_tasks(store: &mut Store, morning: &Ctx, now: i64) -> Result<()> {
     let today = morning.now.timestamp();
     let open = tickets::list(
-        &store.conn,
+        store.db(),
         &tickets::Filter {
             kind: Some(TicketKind::Task),
             due_before: Some(today.min(now - 86_400)),
@@ -239,7 +239,7 @@ pub(super) fn changes_in_history(store: &mut Store, morning: &Ctx, day: i64) -> 
         }
         21 | 46 => {
             let open = crate::store::changes::list(
-                &store.conn,
+                store.db(),
                 None,
                 Some(crate::domain::change::ChangeState::Implemented),
                 false,
@@ -286,7 +286,7 @@ pub(super) fn people(store: &mut Store, ctx: &Ctx) -> Result<()> {
         "the exclude file listed /srv/share/Finance; removed it and re-ran the backup",
     )?;
     let open = tickets::list(
-        &store.conn,
+        store.db(),
         &tickets::Filter {
             kind: Some(TicketKind::Corrective),
             ..Default::default()

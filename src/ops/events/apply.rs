@@ -4,12 +4,12 @@ use super::*;
 
 impl Ingestor {
     /// Apply what the added events mean: rollups, per-policy state, tickets.
-    pub fn flush(&mut self, conn: &Connection, ctx: &Ctx) -> Result<()> {
+    pub fn flush(&mut self, conn: &Db, ctx: &Ctx) -> Result<()> {
         let applied = self.apply(conn, ctx);
         self.or_forget(applied)
     }
 
-    pub(super) fn apply(&mut self, conn: &Connection, ctx: &Ctx) -> Result<()> {
+    pub(super) fn apply(&mut self, conn: &Db, ctx: &Ctx) -> Result<()> {
         self.newest_day = None;
         if !self.conflict_rows.is_empty() {
             let rows = std::mem::take(&mut self.conflict_rows);

@@ -10,7 +10,7 @@ impl Ingestor {
     /// failed integrity check raise their ticket, unless one of its class
     /// is open; a good run recovers the open tickets it clears. Problems a
     /// later run of the import cleared get no ticket.
-    pub fn finish_history(&mut self, conn: &Connection, ctx: &Ctx) -> Result<()> {
+    pub fn finish_history(&mut self, conn: &Db, ctx: &Ctx) -> Result<()> {
         let done = self
             .close_history_span(conn, ctx)
             .and_then(|_| self.judge_history(conn, ctx));
@@ -23,7 +23,7 @@ impl Ingestor {
     /// after it). A window with no run is a missed event, counted.
     /// Each policy remembers how far back it is closed (`expected_from`): the
     /// same file again closes nothing twice.
-    pub(super) fn close_history_span(&mut self, conn: &Connection, ctx: &Ctx) -> Result<()> {
+    pub(super) fn close_history_span(&mut self, conn: &Db, ctx: &Ctx) -> Result<()> {
         let spans: Vec<_> = self.spans.drain().collect();
         let now = ctx.ts();
         let mut rollups: Vec<((i64, i64), Rollup)> = Vec::new();
@@ -116,7 +116,7 @@ impl Ingestor {
         Ok(())
     }
 
-    pub(super) fn judge_history(&mut self, conn: &Connection, ctx: &Ctx) -> Result<()> {
+    pub(super) fn judge_history(&mut self, conn: &Db, ctx: &Ctx) -> Result<()> {
         let Some(newest) = self.history.as_mut() else {
             return Ok(());
         };

@@ -36,7 +36,7 @@ pub(super) fn import_checked(
         history,
         history_from,
     } = *input_file;
-    let known: HashSet<String> = clients::list(&store.conn)?
+    let known: HashSet<String> = clients::list(store.db())?
         .into_iter()
         .map(|c| c.code)
         .collect();
@@ -308,7 +308,7 @@ pub fn ingest(store: &mut Store, ctx: &Ctx, evs: &[NewEvent]) -> Result<Summary>
     let mut ing = Ingestor::new().holding_future(ctx);
     let tx = store.write()?;
     ing.begin(&tx)?;
-    ing.add_all(&tx, &mut *bulk::event_insert(&tx)?, evs)?;
+    ing.add_all(&tx, &mut bulk::event_insert(&tx)?, evs)?;
     ing.flush(&tx, ctx)?;
     tx.commit()?;
     Ok(ing.summary)

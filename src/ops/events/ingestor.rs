@@ -62,7 +62,7 @@ impl Ingestor {
     /// After an error of [`Ingestor::add`], [`Ingestor::add_all`] or
     /// [`Ingestor::flush`] the caches are dropped too: their transaction
     /// will not commit, and what it created or changed goes with it.
-    pub fn begin(&mut self, conn: &Connection) -> Result<()> {
+    pub fn begin(&mut self, conn: &Db) -> Result<()> {
         if self.lookups.stale(conn)? {
             self.forget_own();
         }
@@ -91,8 +91,8 @@ impl Ingestor {
     }
 
     /// Record one event (a duplicate is counted and otherwise ignored).
-    pub fn add(&mut self, conn: &Connection, ev: &NewEvent) -> Result<()> {
-        self.add_all(conn, &mut *bulk::event_insert(conn)?, std::iter::once(ev))
+    pub fn add(&mut self, conn: &Db, ev: &NewEvent) -> Result<()> {
+        self.add_all(conn, &mut bulk::event_insert(conn)?, std::iter::once(ev))
     }
 
     /// Record events in the order given (a duplicate is counted and
@@ -102,8 +102,8 @@ impl Ingestor {
     /// known key is undone and its rows are written one by one.
     pub fn add_all<'e>(
         &mut self,
-        conn: &Connection,
-        insert: &mut rusqlite::Statement<'_>,
+        conn: &Db,
+        insert: &mut bulk::EventInsert<'_>,
         evs: impl IntoIterator<Item = &'e NewEvent>,
     ) -> Result<()> {
         let added = self.add_each(conn, insert, evs);
@@ -128,8 +128,8 @@ impl Ingestor {
 
     pub(super) fn add_each<'e>(
         &mut self,
-        conn: &Connection,
-        insert: &mut rusqlite::Statement<'_>,
+        conn: &Db,
+        insert: &mut bulk::EventInsert<'_>,
         evs: impl IntoIterator<Item = &'e NewEvent>,
     ) -> Result<()> {
         let mut ready: Vec<Ready<'e>> = Vec::with_capacity(events::ROWS_PER_INSERT);

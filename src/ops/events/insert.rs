@@ -8,7 +8,7 @@ impl Ingestor {
     /// be written before it.
     pub(super) fn key<'e>(
         &mut self,
-        conn: &Connection,
+        conn: &Db,
         ready: &[Ready<'e>],
         ev: &'e NewEvent,
     ) -> Result<Option<Ready<'e>>> {
@@ -132,8 +132,8 @@ impl Ingestor {
     /// of its keys is known) and apply what each new one means.
     pub(super) fn insert_ready(
         &mut self,
-        conn: &Connection,
-        insert: &mut rusqlite::Statement<'_>,
+        conn: &Db,
+        insert: &mut bulk::EventInsert<'_>,
         ready: &mut Vec<Ready<'_>>,
     ) -> Result<()> {
         if ready.is_empty() {
@@ -153,7 +153,7 @@ impl Ingestor {
     }
 
     /// The newest `db prune` bound (read once).
-    pub(super) fn pruned_before(&mut self, conn: &Connection) -> Result<Option<i64>> {
+    pub(super) fn pruned_before(&mut self, conn: &Db) -> Result<Option<i64>> {
         if let Some(b) = self.pruned_before {
             return Ok(b);
         }
@@ -163,7 +163,7 @@ impl Ingestor {
     }
 
     /// The newest end among legacy-keyed events (read once).
-    pub(super) fn legacy_until(&mut self, conn: &Connection) -> Result<Option<i64>> {
+    pub(super) fn legacy_until(&mut self, conn: &Db) -> Result<Option<i64>> {
         if let Some(until) = self.legacy_until {
             return Ok(until);
         }
@@ -176,7 +176,7 @@ impl Ingestor {
 
     /// A known key again: the same run merged (missing fields filled), or
     /// other facts reported and the stored run kept.
-    pub(super) fn redelivered(&mut self, conn: &Connection, r: &Ready<'_>) -> Result<()> {
+    pub(super) fn redelivered(&mut self, conn: &Db, r: &Ready<'_>) -> Result<()> {
         let row = &r.row;
         let Some(stored) = events::stored_run(conn, row.client_id, row.xid, row.xh)? else {
             self.summary.duplicate += 1;
@@ -296,7 +296,7 @@ pub(super) const STATES_IN_ONE_PASS: usize = 2_000;
 /// statement, or from `one_pass` on the whole table at once (the states
 /// already held are kept).
 pub(super) fn read_states(
-    conn: &Connection,
+    conn: &Db,
     missing: &[i64],
     one_pass: usize,
     states: &mut FastMap<i64, PolicyState>,

@@ -19,7 +19,7 @@ pub fn map_tool_runs(
     runs: Vec<ToolRun>,
     ended_default: i64,
 ) -> Result<Vec<NewEvent>> {
-    let conn = &store.conn;
+    let conn = store.db();
     let (client, fixed_job) = match target {
         Target::Job { client, job } => (client.clone(), Some(job.clone())),
         Target::Client(c) => (c.clone(), None),

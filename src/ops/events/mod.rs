@@ -9,9 +9,9 @@ use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::ScopedJoinHandle;
 
+use crate::store::Db;
 use anyhow::{Context, Result};
 use chrono_tz::Tz;
-use rusqlite::Connection;
 use serde::Serialize;
 
 use crate::domain::automation::{judge_history, PolicyState, ProblemClass, Raise, Step};

@@ -233,7 +233,7 @@ pub fn implement(store: &mut Store, ctx: &Ctx, id: i64, terms: &DeleteTerms) -> 
 /// A policy's audit row as a change implements it: the plan's fields and its
 /// status (what `audit verify --deep` replays between plan versions).
 fn audit_policy(
-    tx: &rusqlite::Connection,
+    tx: &Db,
     who: &crate::store::audit::Actor<'_>,
     client: &str,
     p: &crate::domain::plan::PolicySpec,
@@ -258,7 +258,7 @@ fn audit_policy(
 /// A retired policy's open work: corrective tickets decommissioned (a
 /// touched one noted), open tasks skipped as not applicable, pauses ended.
 fn wind_down(
-    tx: &rusqlite::Connection,
+    tx: &Db,
     ctx: &Ctx,
     auto: &mut crate::ops::correct::Auto<'_>,
     client: &crate::store::clients::ClientRow,

@@ -4,6 +4,7 @@
 //! deletes), and completion once a backup proves it, which publishes a new
 //! plan version and updates the CMDB.
 
+use crate::store::Db;
 use anyhow::Result;
 use serde::Serialize;
 
@@ -48,7 +49,7 @@ pub enum Request {
 }
 
 fn risk_context(
-    conn: &rusqlite::Connection,
+    conn: &Db,
     client_id: i64,
     ci_id: Option<i64>,
     tier: i64,
@@ -83,7 +84,7 @@ struct Draft {
 
 /// The draft of a request on an existing policy.
 fn on_policy(
-    conn: &rusqlite::Connection,
+    conn: &Db,
     client_id: i64,
     kind: ChangeKind,
     job: String,
@@ -303,7 +304,7 @@ fn step(
     ctx: &Ctx,
     id: i64,
     log: &str,
-    f: impl FnOnce(&rusqlite::Connection, &mut Change) -> Result<()>,
+    f: impl FnOnce(&Db, &mut Change) -> Result<()>,
 ) -> Result<Change> {
     let tx = store.write()?;
     let mut ch = changes::get(&tx, id)?;
@@ -344,7 +345,7 @@ pub fn approve(
 }
 
 fn store_requested_by(store: &Store, id: i64) -> Result<String> {
-    Ok(changes::get(&store.conn, id)?.requested_by)
+    Ok(changes::get(store.db(), id)?.requested_by)
 }
 
 pub fn reject(store: &mut Store, ctx: &Ctx, id: i64, reason: &str) -> Result<Change> {
@@ -377,15 +378,15 @@ pub struct Detail {
 }
 
 pub fn show(store: &Store, id: i64) -> Result<Detail> {
-    let ch = changes::get(&store.conn, id)?;
-    let client = clients::get_by_id(&store.conn, ch.client_id)?;
+    let ch = changes::get(store.db(), id)?;
+    let client = clients::get_by_id(store.db(), ch.client_id)?;
     let one = |p: Option<PolicySpec>| plan::Plan {
         client: client.spec(),
         cis: Vec::new(),
         policies: p.into_iter().collect(),
     };
     let diff = plan::diff(&one(ch.current.clone()), &one(ch.proposal.clone()));
-    let timeline = changes::timeline(&store.conn, id)?;
+    let timeline = changes::timeline(store.db(), id)?;
     Ok(Detail {
         change: ch,
         diff,

@@ -188,7 +188,7 @@ fn reference(runs: &[Run]) -> Figures {
 }
 
 fn figures(store: &Store) -> Figures {
-    let conn = &store.conn;
+    let conn = store.db();
     let job_of = |name: String| POLICIES.iter().position(|p| p.0 == name).unwrap();
     let rollups: BTreeMap<i64, [i64; 9]> = probe::rollup_counts(conn).into_iter().collect();
     let missed = probe::standing_misses(conn)

@@ -1,6 +1,7 @@
 //! Events as lists and reports read them; pruning.
 
 use super::*;
+use crate::store::Db;
 
 /// A job event as lists print it.
 #[derive(Debug, Clone, Serialize)]
@@ -122,10 +123,10 @@ pub(crate) fn list_sql(f: &Filter, from_day: Option<i64>) -> (String, Vec<rusqli
 }
 
 /// Events matching `f`: the latest `f.limit` by end time (0 = all), oldest first.
-pub fn list(conn: &Connection, f: &Filter) -> Result<Vec<EventView>> {
+pub fn list(conn: &Db, f: &Filter) -> Result<Vec<EventView>> {
     let query = |from_day: Option<i64>| -> Result<Vec<EventView>> {
         let (sql, args) = list_sql(f, from_day);
-        let mut stmt = conn.prepare(&sql)?;
+        let mut stmt = conn.0.prepare(&sql)?;
         let rows = stmt.query_map(rusqlite::params_from_iter(args), view)?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     };
@@ -158,8 +159,9 @@ pub fn list(conn: &Connection, f: &Filter) -> Result<Vec<EventView>> {
 
 /// The first and last day of any event (one seek at each end of the table);
 /// `None` without events.
-fn day_bounds(conn: &Connection) -> Result<Option<(i64, i64)>> {
+fn day_bounds(conn: &Db) -> Result<Option<(i64, i64)>> {
     Ok(conn
+        .0
         .prepare_cached(DAY_BOUNDS)?
         .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))
         .map(|(lo, hi): (Option<i64>, Option<i64>)| lo.zip(hi))?)
@@ -177,8 +179,8 @@ pub struct UnmatchedJob {
     pub last_seen: Ts,
 }
 
-pub fn unmatched_jobs(conn: &Connection, client_id: Option<i64>) -> Result<Vec<UnmatchedJob>> {
-    let mut stmt = conn.prepare(
+pub fn unmatched_jobs(conn: &Db, client_id: Option<i64>) -> Result<Vec<UnmatchedJob>> {
+    let mut stmt = conn.0.prepare(
         "SELECT c.code, u.job, u.first_seen, u.last_seen FROM unmatched_jobs u
          JOIN clients c ON c.id = u.client_id
          WHERE ?1 IS NULL OR u.client_id = ?1 ORDER BY u.first_seen, u.id",
@@ -195,8 +197,10 @@ pub fn unmatched_jobs(conn: &Connection, client_id: Option<i64>) -> Result<Vec<U
 }
 
 /// How many events a client has (for summaries and tests).
-pub fn count(conn: &Connection) -> Result<i64> {
-    Ok(conn.query_row("SELECT count(*) FROM job_events", [], |r| r.get(0))?)
+pub fn count(conn: &Db) -> Result<i64> {
+    Ok(conn
+        .0
+        .query_row("SELECT count(*) FROM job_events", [], |r| r.get(0))?)
 }
 
 /// One run of a client's policies, for the risk rules.
@@ -219,13 +223,8 @@ pub(crate) const POLICY_RUNS: &str = concat!(
 );
 
 /// A client's backup runs (not integrity checks) that ended in `[from, to)`, by time.
-pub fn policy_runs(
-    conn: &Connection,
-    client_id: i64,
-    from: i64,
-    to: i64,
-) -> Result<Vec<PolicyRun>> {
-    let mut stmt = conn.prepare_cached(POLICY_RUNS)?;
+pub fn policy_runs(conn: &Db, client_id: i64, from: i64, to: i64) -> Result<Vec<PolicyRun>> {
+    let mut stmt = conn.0.prepare_cached(POLICY_RUNS)?;
     let rows = stmt.query_map(
         params![client_id, from, to, end_day(from), end_day(to)],
         |r| {
@@ -244,12 +243,13 @@ pub fn policy_runs(
 
 /// When the first successful backup of a policy since `since` ended, if any.
 pub fn first_success_since(
-    conn: &Connection,
+    conn: &Db,
     client_id: i64,
     policy_id: i64,
     since: i64,
 ) -> Result<Option<i64>> {
     Ok(conn
+        .0
         .prepare_cached(FIRST_SUCCESS_SINCE)?
         .query_row(params![client_id, policy_id, since, end_day(since)], |r| {
             r.get::<_, Option<i64>>(0)
@@ -271,9 +271,9 @@ pub(crate) const FIRST_SUCCESS_SINCE: &str = concat!(
 
 /// Delete the events that ended before `before` (the daily rollups keep their
 /// counts); returns how many. Unmatched-job records stay.
-pub fn prune(conn: &Connection, before: i64) -> Result<usize> {
+pub fn prune(conn: &Db, before: i64) -> Result<usize> {
     // what goes, per client and day: a re-import of it is not counted again
-    conn.execute(
+    conn.0.execute(
         "INSERT INTO pruned_days (client_id, day, events)
          SELECT client_id, day, count(*) FROM job_events WHERE day <= ?2 AND ended_at < ?1
          GROUP BY client_id, day
@@ -283,15 +283,16 @@ pub fn prune(conn: &Connection, before: i64) -> Result<usize> {
     let newest =
         crate::store::meta::get_i64(conn, PRUNED_BEFORE)?.map_or(before, |t| t.max(before));
     crate::store::meta::set(conn, PRUNED_BEFORE, &newest.to_string())?;
-    Ok(conn.execute(PRUNE, [before, end_day(before)])?)
+    Ok(conn.0.execute(PRUNE, [before, end_day(before)])?)
 }
 
 /// The meta key of the newest `db prune` bound.
 pub const PRUNED_BEFORE: &str = "pruned_before";
 
 /// Whether `db prune` removed runs of this client on this UTC day.
-pub fn pruned_day(conn: &Connection, client_id: i64, day: i64) -> Result<bool> {
+pub fn pruned_day(conn: &Db, client_id: i64, day: i64) -> Result<bool> {
     Ok(conn
+        .0
         .prepare_cached("SELECT 1 FROM pruned_days WHERE client_id = ?1 AND day = ?2")?
         .exists(params![client_id, day])?)
 }

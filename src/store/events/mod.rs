@@ -7,10 +7,11 @@
 //! period's ends, through the `days` sequence of `days_from_to!`) and then a
 //! check of `ended_at`; all clients' runs of a period are one range.
 
+use crate::store::Db;
 use std::collections::HashMap;
 
 use anyhow::Result;
-use rusqlite::{params, Connection, OptionalExtension, Row};
+use rusqlite::{params, OptionalExtension, Row};
 use serde::Serialize;
 
 pub use crate::domain::event::end_day;
@@ -40,8 +41,8 @@ pub struct Insert<'a> {
 }
 
 /// Insert an event unless its key is known; true when it was new.
-pub fn insert(conn: &Connection, e: &Insert<'_>) -> Result<bool> {
-    insert_with(&mut *conn.prepare_cached(INSERT)?, e)
+pub fn insert(conn: &Db, e: &Insert<'_>) -> Result<bool> {
+    insert_with(&mut super::bulk::event_insert(conn)?, e)
 }
 
 /// The columns an insert writes, in the order [`bind_event`] binds them.
@@ -114,9 +115,9 @@ macro_rules! days_from_to {
 const COLUMNS: usize = 17;
 
 /// Insert an event with a statement prepared from [`INSERT`]; true when it was new.
-pub fn insert_with(stmt: &mut rusqlite::Statement<'_>, e: &Insert<'_>) -> Result<bool> {
-    bind_event(stmt, 0, e)?;
-    Ok(stmt.raw_execute()? == 1)
+pub fn insert_with(stmt: &mut super::bulk::EventInsert<'_>, e: &Insert<'_>) -> Result<bool> {
+    bind_event(&mut stmt.0, 0, e)?;
+    Ok(stmt.0.raw_execute()? == 1)
 }
 
 /// Events per statement of [`insert_all_new`]: a statement's set-up and end
@@ -138,12 +139,12 @@ fn insert_many_sql() -> String {
 /// written, and the caller inserts them one by one (false). Any other
 /// failure is an error.
 pub fn insert_all_new<'a>(
-    conn: &Connection,
+    conn: &Db,
     rows: impl ExactSizeIterator<Item = &'a Insert<'a>>,
 ) -> Result<bool> {
     static SQL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     debug_assert_eq!(rows.len(), ROWS_PER_INSERT);
-    let mut stmt = conn.prepare_cached(SQL.get_or_init(insert_many_sql))?;
+    let mut stmt = conn.0.prepare_cached(SQL.get_or_init(insert_many_sql))?;
     for (i, e) in rows.enumerate() {
         bind_event(&mut stmt, i * COLUMNS, e)?;
     }
@@ -159,8 +160,9 @@ pub fn insert_all_new<'a>(
 }
 
 /// The id of an event source name, created on first use.
-pub fn source_id(conn: &Connection, name: &str) -> Result<i64> {
+pub fn source_id(conn: &Db, name: &str) -> Result<i64> {
     Ok(conn
+        .0
         .prepare_cached(
             "INSERT INTO event_sources (name) VALUES (?1)
              ON CONFLICT (name) DO UPDATE SET name = excluded.name RETURNING id",
@@ -170,8 +172,8 @@ pub fn source_id(conn: &Connection, name: &str) -> Result<i64> {
 
 /// Whether a client already has an event under one of these `(xid, xh)`
 /// keys (one seek each: a key names its day).
-pub fn any_key_exists(conn: &Connection, client_id: i64, keys: &[(i64, i64)]) -> Result<bool> {
-    let mut stmt = conn.prepare_cached(KEY_EXISTS)?;
+pub fn any_key_exists(conn: &Db, client_id: i64, keys: &[(i64, i64)]) -> Result<bool> {
+    let mut stmt = conn.0.prepare_cached(KEY_EXISTS)?;
     for (xid, xh) in keys {
         if stmt.exists(params![client_id, xid, xid >> 32, xh])? {
             return Ok(true);
@@ -184,13 +186,13 @@ pub fn any_key_exists(conn: &Connection, client_id: i64, keys: &[(i64, i64)]) ->
 /// legacy key (schema < 14, `xh` 0): legacy keys of different jobs could be
 /// equal, so the job must agree too.
 pub fn legacy_key_exists(
-    conn: &Connection,
+    conn: &Db,
     client_id: i64,
     keys: &[i64],
     policy_id: Option<i64>,
     unmatched_id: Option<i64>,
 ) -> Result<bool> {
-    let mut stmt = conn.prepare_cached(
+    let mut stmt = conn.0.prepare_cached(
         "SELECT 1 FROM job_events WHERE day = ?3 AND client_id = ?1 AND xid = ?2 AND xh = 0
            AND policy_id IS ?4 AND unmatched_id IS ?5",
     )?;
@@ -226,13 +228,9 @@ impl StoredRun {
 }
 
 /// The stored run under a key.
-pub fn stored_run(
-    conn: &Connection,
-    client_id: i64,
-    xid: i64,
-    xh: i64,
-) -> Result<Option<StoredRun>> {
+pub fn stored_run(conn: &Db, client_id: i64, xid: i64, xh: i64) -> Result<Option<StoredRun>> {
     Ok(conn
+        .0
         .prepare_cached(
             "SELECT status, started_at, ended_at, bytes, files, message, snapshot FROM job_events
              WHERE day = ?3 AND client_id = ?1 AND xid = ?2 AND xh = ?4",
@@ -253,14 +251,8 @@ pub fn stored_run(
 
 /// Fill the fields a known run lacks from another record of it (a snapshot
 /// listing after the summary, or the other way round). Never overwrites.
-pub fn fill_missing(
-    conn: &Connection,
-    client_id: i64,
-    xid: i64,
-    xh: i64,
-    e: &Insert<'_>,
-) -> Result<bool> {
-    let n = conn
+pub fn fill_missing(conn: &Db, client_id: i64, xid: i64, xh: i64, e: &Insert<'_>) -> Result<bool> {
+    let n = conn.0
         .prepare_cached(
             "UPDATE job_events SET started_at = coalesce(started_at, ?5), bytes = coalesce(bytes, ?6),
                 files = coalesce(files, ?7), message = coalesce(message, ?8), snapshot = coalesce(snapshot, ?9)
@@ -284,8 +276,9 @@ pub fn fill_missing(
 }
 
 /// The newest day of any event (`i64::MIN` without events): one seek.
-pub fn newest_day(conn: &Connection) -> Result<i64> {
+pub fn newest_day(conn: &Db) -> Result<i64> {
     Ok(conn
+        .0
         .prepare_cached(NEWEST_DAY)?
         .query_row([], |r| r.get::<_, Option<i64>>(0))?
         .unwrap_or(i64::MIN))
@@ -297,8 +290,8 @@ pub(crate) const KEY_EXISTS: &str =
     "SELECT 1 FROM job_events WHERE day = ?3 AND client_id = ?1 AND xid = ?2 AND xh = ?4";
 
 /// The id of an unmatched job of a client, recording that it was seen.
-pub fn unmatched_job(conn: &Connection, client_id: i64, job: &str, at: i64) -> Result<i64> {
-    Ok(conn
+pub fn unmatched_job(conn: &Db, client_id: i64, job: &str, at: i64) -> Result<i64> {
+    Ok(conn.0
         .prepare_cached(
             "INSERT INTO unmatched_jobs (client_id, job, first_seen, last_seen) VALUES (?1, ?2, ?3, ?3)
              ON CONFLICT (client_id, job) DO UPDATE SET
@@ -334,7 +327,7 @@ mod tests {
     fn rollups_add_up_across_statements() {
         let store = Store::memory().unwrap();
         let c = &store.conn;
-        c.execute_batch("PRAGMA foreign_keys = off").unwrap();
+        c.0.execute_batch("PRAGMA foreign_keys = off").unwrap();
         let rows = |k: i64| -> Vec<((i64, i64), Rollup)> {
             (0..40)
                 .map(|i| {
@@ -350,8 +343,8 @@ mod tests {
         };
         rollups_add(c, &mut rows(1)).unwrap();
         rollups_add(c, &mut rows(2)).unwrap();
-        let (n, runs, bytes, missed): (i64, i64, i64, i64) = c
-            .query_row(
+        let (n, runs, bytes, missed): (i64, i64, i64, i64) =
+            c.0.query_row(
                 "SELECT count(*), sum(runs), sum(bytes), sum(occ_missed) FROM daily_rollups",
                 [],
                 |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
@@ -359,8 +352,8 @@ mod tests {
             .unwrap();
         let sum: i64 = (0..40).sum();
         assert_eq!((n, runs, bytes, missed), (40, 3 * sum, 2000 * sum, 80));
-        let one: i64 = c
-            .query_row(
+        let one: i64 =
+            c.0.query_row(
                 "SELECT runs FROM daily_rollups WHERE client_id = 3 AND day = 20003",
                 [],
                 |r| r.get(0),
@@ -375,7 +368,7 @@ mod tests {
     fn client_runs_answer_each_window_across_reads() {
         let store = Store::memory().unwrap();
         let c = &store.conn;
-        c.execute_batch("PRAGMA foreign_keys = off").unwrap();
+        c.0.execute_batch("PRAGMA foreign_keys = off").unwrap();
         let day = 86_400;
         // (client, policy, status, started, ended, operation)
         type Run<'a> = (i64, i64, &'a str, i64, i64, Option<&'a str>);
@@ -388,7 +381,7 @@ mod tests {
             (2, 20, "m", 100, 100, None),
         ];
         for (i, (client, policy, status, started, ended, op)) in rows.iter().enumerate() {
-            c.execute(
+            c.0.execute(
                 "INSERT INTO job_events (client_id, policy_id, operation, status, started_at,
                     ended_at, source_id, xid, xkind, day, xh) VALUES (?1, ?2, ?3, ?4, ?5, ?6, 1, ?7, 0, ?7 >> 32, 1)",
                 params![

@@ -2,6 +2,7 @@
 //! recount from the events.
 
 use super::*;
+use crate::store::Db;
 
 /// Add to a client's daily rollup.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -46,9 +47,9 @@ impl Rollup {
 /// Add to the rollups of many (client, day) pairs, each once, in key order
 /// (day, client): neighbours in the table, written one after the other.
 /// (One statement per row: a multi-row upsert was slower in SQLite.)
-pub fn rollups_add(conn: &Connection, rows: &mut [((i64, i64), Rollup)]) -> Result<()> {
+pub fn rollups_add(conn: &Db, rows: &mut [((i64, i64), Rollup)]) -> Result<()> {
     rows.sort_unstable_by_key(|((client_id, day), _)| (*day, *client_id));
-    let mut stmt = conn.prepare_cached(
+    let mut stmt = conn.0.prepare_cached(
         "INSERT INTO daily_rollups (client_id, day, runs, runs_success, runs_warning, runs_failed, bytes,
             expected, occ_success, occ_warning, occ_failed, occ_missed)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
@@ -99,14 +100,10 @@ pub(crate) fn rollup_sum_sql(
 }
 
 /// Sum of a client's (or all clients') rollups over local days `[from, to)`.
-pub fn rollup_sum(
-    conn: &Connection,
-    client_id: Option<i64>,
-    from_day: i64,
-    to_day: i64,
-) -> Result<Rollup> {
+pub fn rollup_sum(conn: &Db, client_id: Option<i64>, from_day: i64, to_day: i64) -> Result<Rollup> {
     let q = rollup_sum_sql(client_id, from_day, to_day);
     Ok(conn
+        .0
         .prepare_cached(&q.sql)?
         .query_row(rusqlite::params_from_iter(q.args), summed)?)
 }
@@ -129,13 +126,8 @@ fn summed(r: &Row<'_>) -> rusqlite::Result<Rollup> {
 }
 
 /// Sum of the rollups of the clients in zone `zone` over their local days `[from, to)`.
-pub fn rollup_sum_zone(
-    conn: &Connection,
-    zone: &str,
-    from_day: i64,
-    to_day: i64,
-) -> Result<Rollup> {
-    Ok(conn
+pub fn rollup_sum_zone(conn: &Db, zone: &str, from_day: i64, to_day: i64) -> Result<Rollup> {
+    Ok(conn.0
         .prepare_cached(
             "SELECT total(runs), total(runs_success), total(runs_warning), total(runs_failed), total(bytes),
                     total(expected), total(occ_success), total(occ_warning), total(occ_failed), total(occ_missed)
@@ -162,8 +154,8 @@ pub struct RunCounts {
 }
 
 /// The run part of every stored rollup, by (client, local day).
-pub fn stored_run_counts(conn: &Connection) -> Result<HashMap<(i64, i64), RunCounts>> {
-    let mut stmt = conn.prepare(
+pub fn stored_run_counts(conn: &Db) -> Result<HashMap<(i64, i64), RunCounts>> {
+    let mut stmt = conn.0.prepare(
         "SELECT client_id, day, runs, runs_success, runs_warning, runs_failed, bytes,
                 expected, occ_success, occ_warning, occ_failed, occ_missed FROM daily_rollups",
     )?;
@@ -191,11 +183,11 @@ pub fn stored_run_counts(conn: &Connection) -> Result<HashMap<(i64, i64), RunCou
 /// backup run (not a check, not a missed window) on the client's local day
 /// of its start (its end without one), as ingest counts it.
 pub fn recount_runs(
-    conn: &Connection,
+    conn: &Db,
     zones: &HashMap<i64, chrono_tz::Tz>,
 ) -> Result<HashMap<(i64, i64), RunCounts>> {
     let mut out: HashMap<(i64, i64), RunCounts> = HashMap::new();
-    let mut stmt = conn.prepare(
+    let mut stmt = conn.0.prepare(
         "SELECT client_id, coalesce(started_at, ended_at), status, bytes FROM job_events
          WHERE operation IS NULL AND status <> 'm'",
     )?;
@@ -219,8 +211,8 @@ pub fn recount_runs(
 }
 
 /// Set the run part of one rollup (kept rows keep their occurrences).
-pub fn set_run_counts(conn: &Connection, client_id: i64, day: i64, c: &RunCounts) -> Result<()> {
-    conn.prepare_cached(
+pub fn set_run_counts(conn: &Db, client_id: i64, day: i64, c: &RunCounts) -> Result<()> {
+    conn.0.prepare_cached(
         "INSERT INTO daily_rollups (client_id, day, runs, runs_success, runs_warning, runs_failed, bytes,
             expected, occ_success, occ_warning, occ_failed, occ_missed)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
@@ -249,9 +241,10 @@ pub fn set_run_counts(conn: &Connection, client_id: i64, day: i64, c: &RunCounts
 }
 
 /// The UTC days `db prune` removed runs of, per client.
-pub fn pruned_days(conn: &Connection) -> Result<Vec<(i64, i64)>> {
-    let mut stmt =
-        conn.prepare("SELECT client_id, day FROM pruned_days ORDER BY client_id, day")?;
+pub fn pruned_days(conn: &Db) -> Result<Vec<(i64, i64)>> {
+    let mut stmt = conn
+        .0
+        .prepare("SELECT client_id, day FROM pruned_days ORDER BY client_id, day")?;
     let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }

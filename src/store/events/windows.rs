@@ -1,6 +1,7 @@
 //! Runs by window: what `check` and late data read and mark.
 
 use super::*;
+use crate::store::Db;
 
 /// The backup runs of one client whose end falls in a time range, read with
 /// one seek per day of the client's runs and kept for all of the client's
@@ -21,7 +22,7 @@ impl ClientRuns {
     /// window ended by `hi + slack`.
     pub fn best_in_window(
         &mut self,
-        conn: &Connection,
+        conn: &Db,
         client_id: i64,
         policy_id: i64,
         lo: i64,
@@ -52,13 +53,13 @@ impl ClientRuns {
 
     /// Read a client's runs that ended in `(from, to]` at once: a walk over
     /// many windows of many policies then reads nothing more.
-    pub fn preload(&mut self, conn: &Connection, client_id: i64, from: i64, to: i64) -> Result<()> {
+    pub fn preload(&mut self, conn: &Db, client_id: i64, from: i64, to: i64) -> Result<()> {
         self.load(conn, client_id, from, to)
     }
 
-    fn load(&mut self, conn: &Connection, client_id: i64, from: i64, to: i64) -> Result<()> {
+    fn load(&mut self, conn: &Db, client_id: i64, from: i64, to: i64) -> Result<()> {
         self.runs.clear();
-        let mut stmt = conn.prepare_cached(CLIENT_RUNS)?;
+        let mut stmt = conn.0.prepare_cached(CLIENT_RUNS)?;
         let mut rows = stmt.query(params![client_id, from, to, end_day(from), end_day(to)])?;
         while let Some(r) = rows.next()? {
             let code: String = r.get(3)?;
@@ -87,13 +88,13 @@ pub(crate) const ONE_POLICY_RUNS: &str = concat!(
 /// One policy's backup runs (missed events included, superseded ones not)
 /// that ended in `(from, to]`: (start or end, end, status).
 pub fn one_policy_runs(
-    conn: &Connection,
+    conn: &Db,
     client_id: i64,
     policy_id: i64,
     from: i64,
     to: i64,
 ) -> Result<Vec<(i64, i64, Status)>> {
-    let mut stmt = conn.prepare_cached(ONE_POLICY_RUNS)?;
+    let mut stmt = conn.0.prepare_cached(ONE_POLICY_RUNS)?;
     let rows = stmt.query_map(
         params![client_id, policy_id, from, to, end_day(from), end_day(to)],
         |r| {
@@ -109,12 +110,7 @@ pub fn one_policy_runs(
 }
 
 /// Whether a run of the policy that started at `start` has ended (is stored).
-pub fn run_started_at(
-    conn: &Connection,
-    client_id: i64,
-    policy_id: i64,
-    start: i64,
-) -> Result<bool> {
+pub fn run_started_at(conn: &Db, client_id: i64, policy_id: i64, start: i64) -> Result<bool> {
     // a run ends within a week of its start, or is hung long before
     Ok(
         one_policy_runs(conn, client_id, policy_id, start - 1, start + 7 * 86_400)?
@@ -126,13 +122,14 @@ pub fn run_started_at(
 /// Mark a policy's `missed` event of the window closing at `at` superseded
 /// (late data filled the window); returns how many were.
 pub fn supersede_missed(
-    conn: &Connection,
+    conn: &Db,
     client_id: i64,
     policy_id: i64,
     at: i64,
     now: i64,
 ) -> Result<usize> {
     Ok(conn
+        .0
         .prepare_cached(
             "UPDATE job_events SET superseded = ?5
              WHERE day = ?4 AND client_id = ?1 AND policy_id = ?2 AND ended_at = ?3
@@ -143,7 +140,7 @@ pub fn supersede_missed(
 
 /// How many of a policy's `missed` events in `[from, to]` still stand.
 pub fn missed_standing(
-    conn: &Connection,
+    conn: &Db,
     client_id: i64,
     policy_id: i64,
     from: i64,

@@ -50,9 +50,9 @@ fn a_history_import_opens_only_what_the_newest_runs_leave_wrong() {
     };
     import(&mut live, &ctx, &input(false), |_| {}).unwrap();
     let first = import(&mut past, &ctx, &input(true), |_| {}).unwrap();
-    for ((what, live), (_, past)) in probe::run_facts(&live.conn)
+    for ((what, live), (_, past)) in probe::run_facts(live.db())
         .into_iter()
-        .zip(probe::run_facts(&past.conn))
+        .zip(probe::run_facts(past.db()))
     {
         assert_eq!(live, past, "{what}");
     }
@@ -61,10 +61,10 @@ fn a_history_import_opens_only_what_the_newest_runs_leave_wrong() {
         format!("{}|warning|corrective|open", jobs[2]),
         format!("{}|integrity|corrective|open", jobs[2]),
     ];
-    assert_eq!(probe::ticket_lines(&past.conn), expected);
+    assert_eq!(probe::ticket_lines(past.db()), expected);
     assert_eq!(first.tickets.tickets_opened, 3, "{first:?}");
     // the work log names the newest run, as a live import's would
-    let notes = probe::note_texts(&past.conn).join("\n");
+    let notes = probe::note_texts(past.db()).join("\n");
     assert!(notes.contains(&format!("{} run 3", jobs[1])), "{notes}");
     assert!(
         notes.contains("3 consecutive failed or missed runs"),
@@ -72,13 +72,13 @@ fn a_history_import_opens_only_what_the_newest_runs_leave_wrong() {
     );
     assert!(notes.contains("3 warnings in a row"), "{notes}");
     // the live import raised many more, and resolved most of them
-    let live_tickets = probe::ticket_lines(&live.conn);
+    let live_tickets = probe::ticket_lines(live.db());
     assert!(live_tickets.len() > 4, "{live_tickets:#?}");
 
-    let before = probe::ticket_tables(&past.conn);
+    let before = probe::ticket_tables(past.db());
     let again = import(&mut past, &ctx, &input(true), |_| {}).unwrap();
     assert_eq!((again.new, again.tickets), (0, TicketCounts::default()));
-    let after = probe::ticket_tables(&past.conn);
+    let after = probe::ticket_tables(past.db());
     assert_eq!(before, after);
 }
 
@@ -119,7 +119,7 @@ fn a_backfill_recovers_what_its_newer_runs_clear() {
     };
     let s = import(&mut store, &ctx, &input, |_| {}).unwrap();
     assert_eq!((s.new, s.tickets.tickets_resolved), (3, 1), "{s:?}");
-    let status = |job: &str| -> String { probe::ticket_status_of(&store.conn, job) };
+    let status = |job: &str| -> String { probe::ticket_status_of(store.db(), job) };
     assert_eq!(status(&jobs[0]), "resolved");
     assert_eq!(status(&jobs[1]), "open");
 }
@@ -140,7 +140,7 @@ fn buffered_inserts_find_every_duplicate() {
         external_id: Some(format!("{i:08x}")),
         ..acme_run(&job, Status::Success, base + i * 3_600 + 600)
     };
-    let count = |store: &Store| -> i64 { probe::event_count(&store.conn) };
+    let count = |store: &Store| -> i64 { probe::event_count(store.db()) };
     // buffers of R events: two runs stored before
     let r = events::ROWS_PER_INSERT as i64;
     ingest(&mut store, &ctx, &[run(5), run(r + 4)]).unwrap();
@@ -162,7 +162,7 @@ fn buffered_inserts_find_every_duplicate() {
     assert_eq!((s.read, s.new, s.duplicate), (read, new, 4));
     assert_eq!(count(&store), 2 * r + 9);
     // the rollups count new runs only
-    let runs = probe::rollup_runs(&store.conn);
+    let runs = probe::rollup_runs(store.db());
     assert_eq!(runs, 2 * r + 9);
     // everything again: all duplicates, nothing written
     let again = ingest(&mut store, &ctx, &evs).unwrap();
@@ -175,7 +175,7 @@ fn buffered_inserts_find_every_duplicate() {
 #[test]
 fn missing_states_are_read_by_seek_or_in_one_pass() {
     let store = Store::memory().unwrap();
-    let c = &store.conn;
+    let c = store.db();
     probe::bare_states(c, 5);
     for one_pass in [usize::MAX, 1] {
         let mut held: FastMap<i64, PolicyState> = FastMap::default();
@@ -224,7 +224,7 @@ fn a_large_file_with_bad_lines_is_all_or_nothing_unless_skipping() {
     }
     let path = dir.path().join("big.jsonl");
     std::fs::write(&path, &text).unwrap();
-    let count = |store: &Store| -> i64 { probe::event_count(&store.conn) };
+    let count = |store: &Store| -> i64 { probe::event_count(store.db()) };
     let mut input = Input {
         path: &path,
         name: "big.jsonl",
@@ -274,9 +274,9 @@ fn a_large_file_with_bad_lines_is_all_or_nothing_unless_skipping() {
     assert_eq!((summary.new, count(&store)), (n as usize - 3, n - 3));
     // its six commits checkpointed by a second connection as it wrote:
     // the file is sound and the WAL all copied
-    let check = probe::integrity(&store.conn);
+    let check = probe::integrity(store.db());
     assert_eq!(check, "ok");
-    let (busy, frames, copied) = probe::checkpoint(&store.conn);
+    let (busy, frames, copied) = probe::checkpoint(store.db());
     assert_eq!((busy, frames), (0, copied));
 
     input.path = &path;
@@ -360,7 +360,7 @@ proptest::proptest! {
         let dir = tempfile::tempdir().unwrap();
         let (mut store, ctx) = onboarded(&dir.path().join("bmctl.db"));
         let jobs = first_jobs(&store, 3);
-        let client = probe::client_code(&store.conn);
+        let client = probe::client_code(store.db());
         let base = 1_764_453_600; // 2026-11-29T22:00:00Z
         let lines: Vec<String> = runs
             .iter()
@@ -383,7 +383,7 @@ proptest::proptest! {
         let input = Input { path: &file, name: "runs.jsonl", format: InputFormat::Jsonl, skip_invalid: false, history: false, history_from: None };
         let first = import(&mut store, &ctx, &input, |_| {}).unwrap();
         proptest::prop_assert_eq!((first.new, first.duplicate, first.conflicting), (runs.len(), 0, 0));
-        let events: i64 = probe::event_count(&store.conn);
+        let events: i64 = probe::event_count(store.db());
         proptest::prop_assert_eq!(events as usize, runs.len());
         let again = import(&mut store, &ctx, &input, |_| {}).unwrap();
         proptest::prop_assert_eq!((again.new, again.duplicate, again.conflicting), (0, runs.len(), 0));

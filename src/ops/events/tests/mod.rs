@@ -29,12 +29,12 @@ fn onboarded_days_ago(path: &Path, days: i64) -> (Store, Ctx) {
 
 /// The first policy of the onboarded client: its id and job.
 fn first_policy(store: &Store) -> (i64, String) {
-    probe::first_policy(&store.conn)
+    probe::first_policy(store.db())
 }
 
 /// The jobs of the onboarded client's first `n` policies.
 fn first_jobs(store: &Store, n: usize) -> Vec<String> {
-    probe::first_jobs(&store.conn, n)
+    probe::first_jobs(store.db(), n)
 }
 
 /// A backup run of acme's `job` that ended at `ended_at`, from a test
@@ -75,7 +75,7 @@ fn another_writer_between_batches_drops_the_cached_state() {
         tx.commit().unwrap();
     };
     let failures = |store: &Store| {
-        policies::state(&store.conn, policy_id)
+        policies::state(store.db(), policy_id)
             .unwrap()
             .consecutive_failures
     };
@@ -84,7 +84,7 @@ fn another_writer_between_batches_drops_the_cached_state() {
     batch(&mut store, &failed(2));
     assert_eq!(failures(&store), 2);
     let other = Store::open(&path, std::time::Duration::from_secs(5)).unwrap();
-    probe::set_failures(&other.conn, policy_id, 5);
+    probe::set_failures(other.db(), policy_id, 5);
     batch(&mut store, &failed(3));
     assert_eq!(failures(&store), 6);
 
@@ -104,7 +104,7 @@ fn another_writer_between_batches_drops_the_cached_state() {
     };
     let summary = import(&mut store, &ctx, &input, |_| {}).unwrap();
     assert_eq!(summary.new, 1);
-    assert!(probe::foreign_keys_on(&store.conn));
+    assert!(probe::foreign_keys_on(store.db()));
     assert_eq!(failures(&store), 0);
 }
 
@@ -127,7 +127,7 @@ fn open_tickets_known_across_batches_and_other_writers() {
         ing.flush(&tx, &ctx).unwrap();
         tx.commit().unwrap();
     };
-    let open = |store: &Store, job: &str| probe::open_tickets_of(&store.conn, job);
+    let open = |store: &Store, job: &str| probe::open_tickets_of(store.db(), job);
     batch(&mut store, acme_run(&jobs[0], Status::Failed, now - 7200));
     assert_eq!(open(&store, &jobs[0]), 1);
     batch(&mut store, acme_run(&jobs[0], Status::Success, now - 3600));
@@ -195,12 +195,12 @@ fn a_failed_batch_leaves_nothing_in_the_ingestor() {
         }
         flushed
     };
-    probe::refuse_tickets(&store.conn, true);
+    probe::refuse_tickets(store.db(), true);
     let err = batch(&mut store).unwrap_err();
     assert!(format!("{err:#}").contains("no tickets today"), "{err:#}");
-    probe::refuse_tickets(&store.conn, false);
+    probe::refuse_tickets(store.db(), false);
     batch(&mut store).unwrap();
-    let st = policies::state(&store.conn, policy_id).unwrap();
+    let st = policies::state(store.db(), policy_id).unwrap();
     assert_eq!(
         st.consecutive_failures, 1,
         "the failed batch's count is gone"
@@ -273,7 +273,7 @@ fn one_batch_writes_what_one_event_per_batch_writes() {
     assert_eq!(in_one.tickets.tickets_opened, 4, "{in_one:?}");
     assert!(in_one.tickets.tickets_resolved >= 3, "{in_one:?}");
     let dump = |store: &Store| -> Vec<String> {
-        let tables = probe::automation_rows(&store.conn).into_iter().enumerate();
+        let tables = probe::automation_rows(store.db()).into_iter().enumerate();
         tables
             .flat_map(|(i, rows)| rows.into_iter().map(move |r| format!("{i}: {r}")))
             .collect()
