@@ -9,6 +9,7 @@ pub mod changes;
 pub mod cis;
 pub mod clients;
 pub mod digests;
+pub mod event_writer;
 pub mod events;
 pub mod exclusions;
 pub mod health;

@@ -10,14 +10,13 @@ impl Ingestor {
     }
 
     pub(super) fn apply(&mut self, conn: &Db, ctx: &Ctx) -> Result<()> {
-        self.newest_day = None;
+        self.writer.new_transaction();
         if !self.conflict_rows.is_empty() {
             let rows = std::mem::take(&mut self.conflict_rows);
             crate::store::audit::append(conn, &ctx.who(), "run", rows)?;
         }
         crate::store::digests::commit(conn, &ctx.who(), &mut self.digests)?;
-        let mut rollups: Vec<_> = self.rollups.drain().collect();
-        events::rollups_add(conn, &mut rollups)?;
+        self.writer.write_rollups(conn)?;
         let rules = &ctx.rules;
         // A history import touches no ticket until its end.
         let mut auto = None;
@@ -33,14 +32,7 @@ impl Ingestor {
         pending.sort_unstable_by_key(|(_, r)| (r.policy_id, r.at, r.ended, r.seq));
         let by_policy = || pending.chunk_by(|a, b| a.1.policy_id == b.1.policy_id);
         let mut written = Vec::with_capacity(by_policy().count());
-        // The states this ingestor does not hold yet, read 100 at a time;
-        // when they are many (a fresh process's first batch), the whole
-        // table in one pass is cheaper than a seek each.
-        let missing: Vec<i64> = by_policy()
-            .map(|runs| runs[0].1.policy_id)
-            .filter(|id| !self.states.contains_key(id))
-            .collect();
-        read_states(conn, &missing, STATES_IN_ONE_PASS, &mut self.states)?;
+        (self.writer).hold_states(conn, by_policy().map(|runs| runs[0].1.policy_id))?;
         let mut late_rollups = Vec::new();
         // runs still going: a terminal record of this batch replaces its start
         let going = running::keys(conn)?;
@@ -48,10 +40,7 @@ impl Ingestor {
         for runs in by_policy() {
             let subject = &runs[0].0;
             let policy_id = subject.policy_id;
-            let st = match self.states.entry(policy_id) {
-                Entry::Occupied(held) => held.into_mut(),
-                Entry::Vacant(slot) => slot.insert(policies::state(conn, policy_id)?),
-            };
+            let st = self.writer.state(conn, policy_id)?;
             // runs older than the newest, or in a window `check` closed
             let mut late = Vec::new();
             // `Some((hung, pending))`: the run replaced its start record, whose
@@ -212,10 +201,7 @@ impl Ingestor {
                 continue;
             }
             self.summary.running += 1;
-            let st = match self.states.entry(policy_id) {
-                Entry::Occupied(held) => held.into_mut(),
-                Entry::Vacant(slot) => slot.insert(policies::state(conn, policy_id)?),
-            };
+            let st = self.writer.state(conn, policy_id)?;
             // learned of after `check` closed its window
             if st
                 .checked_until
@@ -241,10 +227,7 @@ impl Ingestor {
         touched_running.sort_unstable();
         touched_running.dedup();
         for policy_id in touched_running {
-            let st = match self.states.entry(policy_id) {
-                Entry::Occupied(held) => held.into_mut(),
-                Entry::Vacant(slot) => slot.insert(policies::state(conn, policy_id)?),
-            };
+            let st = self.writer.state(conn, policy_id)?;
             st.running_since = running::earliest(conn, policy_id)?;
             match written.iter_mut().find(|(id, _)| *id == policy_id) {
                 Some(w) => w.1 = *st,

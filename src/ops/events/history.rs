@@ -136,7 +136,7 @@ impl Ingestor {
             let mut open = with_open.contains(&policy_id);
             let backup = match backup {
                 Some(r) => {
-                    let st = match self.states.get(&policy_id) {
+                    let st = match self.writer.held_state(policy_id) {
                         Some(st) => *st,
                         None => policies::state(conn, policy_id)?,
                     };

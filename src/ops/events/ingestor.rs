@@ -5,18 +5,12 @@ use super::*;
 impl Ingestor {
     pub fn new() -> Ingestor {
         Ingestor {
-            lookups: Lookups::default(),
+            writer: EventWriter::default(),
             pending: Vec::new(),
-            newest_day: None,
-            states: FastMap::default(),
-            rollups: FastMap::default(),
-            days: FastMap::default(),
             history: None,
             limit: i64::MAX,
             slack: 0,
             skew: 3600,
-            legacy_until: None,
-            pruned_before: None,
             conflict_rows: Vec::new(),
             digests: Default::default(),
             with_open: None,
@@ -63,21 +57,20 @@ impl Ingestor {
     /// [`Ingestor::flush`] the caches are dropped too: their transaction
     /// will not commit, and what it created or changed goes with it.
     pub fn begin(&mut self, conn: &Db) -> Result<()> {
-        if self.lookups.stale(conn)? {
+        if self.writer.stale(conn)? {
             self.forget_own();
         }
         Ok(())
     }
 
     pub(super) fn forget(&mut self) {
-        self.lookups.forget();
+        self.writer.forget();
         self.forget_own();
     }
 
     /// Forget what this ingestor holds beside the look-ups.
     fn forget_own(&mut self) {
-        self.states.clear();
-        self.days.clear();
+        self.writer.forget_held();
         self.digests = Default::default();
         self.with_open = None;
     }

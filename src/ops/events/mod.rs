@@ -1,7 +1,6 @@
 //! 05f.02 event management: job events in, idempotently; per-policy state,
 //! daily rollups and corrective tickets follow in the same transaction.
 
-use std::collections::hash_map::Entry;
 use std::collections::HashSet;
 use std::io::BufReader;
 use std::path::Path;
@@ -15,16 +14,17 @@ use chrono_tz::Tz;
 use serde::Serialize;
 
 use crate::domain::automation::{judge_history, PolicyState, ProblemClass, Raise, Step};
-use crate::domain::event::{redelivery, NewEvent, Operation, Redelivery, RunKey, Status};
-use crate::domain::time::{from_unix, rfc3339, DaySpan};
+use crate::domain::event::{redelivery, NewEvent, Operation, Redelivery, Status};
+use crate::domain::time::{from_unix, rfc3339};
 use crate::error::rejected;
 use crate::ingest::neutral::{self, InputFormat};
 use crate::ingest::{Rejection, ToolRun};
 use crate::ops::correct::{self, Subject, TicketCounts};
 use crate::ops::late::{self, LateRun};
 use crate::ops::Ctx;
+use crate::store::event_writer::{EventWriter, Keyed, Ready};
 use crate::store::events::{self, Rollup};
-use crate::store::ingest_cache::{FastMap, Lookups};
+use crate::store::ingest_cache::FastMap;
 use crate::store::{bulk, clients, policies, running, Store};
 
 /// Events written per transaction in bulk imports (DESIGN: Storage).
@@ -89,14 +89,6 @@ impl Pending {
     }
 }
 
-/// An event checked and keyed, waiting in [`Ingestor::add_all`] for its insert.
-struct Ready<'e> {
-    ev: &'e NewEvent,
-    tz: Tz,
-    subject: Option<Rc<Subject>>,
-    row: events::Insert<'e>,
-}
-
 impl Default for Ingestor {
     fn default() -> Self {
         Ingestor::new()
@@ -106,19 +98,10 @@ impl Default for Ingestor {
 /// Streams events into the database; call [`Ingestor::flush`] before each
 /// commit. Caches clients and policies across batches.
 pub struct Ingestor {
-    /// Clients, sources and active policies, read once.
-    lookups: Lookups,
+    /// Look-ups, keys, inserts, held states and rollups.
+    writer: EventWriter,
     /// The runs added since the last flush (sorted by policy and time there).
     pending: Vec<(Rc<Subject>, Pending)>,
-    /// The newest day of any event, read once per transaction when a
-    /// neighbouring-day look-up is first due (a writer between two batches
-    /// may add events), then raised by each insert.
-    newest_day: Option<i64>,
-    /// Per policy: its state as this ingestor last wrote it.
-    states: FastMap<i64, PolicyState>,
-    rollups: FastMap<(i64, i64), Rollup>,
-    /// Per client: the local day of its last event (its rollup key).
-    days: FastMap<i64, DaySpan>,
     /// A history import's newest new runs per policy: what
     /// [`Ingestor::finish_history`] judges. `None`: a live import, whose
     /// every run goes through the ticket automation.
@@ -129,11 +112,6 @@ pub struct Ingestor {
     slack: i64,
     /// `ingest.same_run_skew`.
     skew: i64,
-    /// The newest end among events stored with legacy keys (schema < 14),
-    /// read once: a run that ended by then may be stored under its legacy key.
-    legacy_until: Option<Option<i64>>,
-    /// The newest `db prune` bound, read once.
-    pruned_before: Option<Option<i64>>,
     /// Conflicting re-deliveries since the last flush, for the audit log.
     conflict_rows: Vec<crate::store::audit::Entry>,
     /// The policies that may have an open corrective ticket or incident
@@ -184,5 +162,4 @@ mod tests;
 use apply::*;
 use import::*;
 pub use import::{import, ingest, CHECK_WHILE_WRITING};
-use insert::*;
 pub use map::{map_tool_runs, Target};

@@ -170,33 +170,6 @@ fn buffered_inserts_find_every_duplicate() {
     assert_eq!(count(&store), 2 * r + 9);
 }
 
-/// Both ways of reading missing states give the stored ones and keep
-/// the states already held.
-#[test]
-fn missing_states_are_read_by_seek_or_in_one_pass() {
-    let store = Store::memory().unwrap();
-    let c = store.db();
-    probe::bare_states(c, 5);
-    for one_pass in [usize::MAX, 1] {
-        let mut held: FastMap<i64, PolicyState> = FastMap::default();
-        held.insert(
-            2,
-            PolicyState {
-                last_event_at: Some(7),
-                ..Default::default()
-            },
-        );
-        read_states(c, &[1, 3], one_pass, &mut held).unwrap();
-        assert_eq!(
-            held[&1].last_event_at,
-            Some(100),
-            "one pass from {one_pass}"
-        );
-        assert_eq!(held[&3].last_event_at, Some(300));
-        assert_eq!(held[&2].last_event_at, Some(7), "held, not read again");
-    }
-}
-
 /// A large file with bad lines: strict, the first is the error and
 /// nothing lands even though the writer has worked through many batches
 /// meanwhile; with `skip_invalid`, every bad line is reported with its true
