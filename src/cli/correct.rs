@@ -160,7 +160,7 @@ fn zones(store: &Store) -> Result<HashMap<String, Tz>> {
 }
 
 fn show_one(app: &App, store: &Store, id: i64, now: i64) -> Result<()> {
-    let d = correct::show(store, id, now)?;
+    let d = correct::show(store, correct::Desk::Correct, id, now)?;
     let tz = zones(store)?
         .get(&d.ticket.client)
         .copied()
@@ -299,9 +299,21 @@ pub fn run(app: &App, cmd: &Cmd) -> Result<u8> {
             )?)
         }
         Cmd::Start { id } => Some(correct::start(&mut store, &ctx, *id)?),
-        Cmd::Assign { id, user } => Some(crate::ops::tasks::assign(&mut store, &ctx, *id, user)?),
+        Cmd::Assign { id, user } => Some(crate::ops::tasks::assign(
+            &mut store,
+            &ctx,
+            correct::Desk::Correct,
+            *id,
+            user,
+        )?),
         Cmd::Link { id, psa } => Some(correct::link(&mut store, &ctx, *id, psa)?),
-        Cmd::Note { id, text } => Some(correct::note(&mut store, &ctx, *id, text)?),
+        Cmd::Note { id, text } => Some(correct::note(
+            &mut store,
+            &ctx,
+            correct::Desk::Correct,
+            *id,
+            text,
+        )?),
         Cmd::Resolve { id, cause, fix } => {
             Some(correct::resolve(&mut store, &ctx, *id, cause, fix)?)
         }
@@ -313,10 +325,35 @@ pub fn run(app: &App, cmd: &Cmd) -> Result<u8> {
         }
     };
     if let Some(t) = changed {
-        app.say(format!("ticket #{} is {} ({})", t.id, t.status, t.kind));
+        app.say(said(cmd, &t));
         if app.format() != output::Format::Table {
             output::show(app.format(), &TicketView::new(t, now), &[])?;
         }
     }
     Ok(0)
+}
+
+/// What a verb did, in a line (not the state it left).
+fn said(cmd: &Cmd, t: &crate::domain::ticket::Ticket) -> String {
+    let what = format!("{} #{}", t.kind, t.id);
+    match cmd {
+        Cmd::Open { .. } => format!("opened {what}, due {}", due(t)),
+        Cmd::Start { .. } => format!(
+            "started {what} (assigned to {})",
+            t.assignee.as_deref().unwrap_or("nobody")
+        ),
+        Cmd::Assign { user, .. } => format!("assigned {what} to {user}"),
+        Cmd::Link { psa, .. } => format!("linked {what} to PSA ticket {psa}"),
+        Cmd::Note { .. } => format!("added a note to {what}"),
+        Cmd::Resolve { cause, .. } => format!("resolved {what} (cause {cause})"),
+        Cmd::Escalate { .. } => format!("escalated #{} to an incident, P{}, due {}", t.id, t.priority, due(t)),
+        Cmd::Reopen { .. } => format!("reopened {what}, due {}", due(t)),
+        _ => format!("{what} is {}", t.status),
+    }
+}
+
+fn due(t: &crate::domain::ticket::Ticket) -> String {
+    t.due_at
+        .map(crate::domain::time::rfc3339)
+        .unwrap_or_else(|| "-".into())
 }

@@ -11,6 +11,7 @@ use crate::domain::task::Template;
 use crate::domain::time::{format_duration, local_display, parse_duration, parse_instant};
 use crate::error::rejected;
 use crate::ops::read::{self, Store};
+use crate::ops::correct::Desk;
 use crate::ops::tasks::{self, DueFilter, TaskView};
 use crate::ops::views::TicketView;
 use crate::output::{self, Tabular};
@@ -46,10 +47,15 @@ pub enum Cmd {
     Show { id: i64 },
     /// Start working a task (assigns it to you if unassigned).
     Start { id: i64 },
-    /// Tick a checklist item (its number or the start of its text).
+    /// Tick a checklist item: its number, its text or the start of exactly
+    /// one item's text.
     Check { id: i64, item: String },
+    /// Untick a checklist item (named as for `check`).
+    Uncheck { id: i64, item: String },
     /// Assign a task to someone.
     Assign { id: i64, user: String },
+    /// Add a line to a task's timeline.
+    Note { id: i64, text: String },
     /// Complete a task; `--result issues` opens a linked corrective ticket.
     Done {
         id: i64,
@@ -57,6 +63,10 @@ pub enum Cmd {
         result: String,
         #[arg(long)]
         note: Option<String>,
+        /// Complete it with checklist items not ticked, saying why (asked
+        /// on a terminal; required otherwise). The note names the items.
+        #[arg(long, value_name = "REASON")]
+        incomplete: Option<String>,
     },
     /// Skip a task (counts as missed unless --not-applicable).
     Skip {
@@ -334,7 +344,7 @@ fn save(app: &App, store: &mut Store, t: &Template, command: &str) -> Result<()>
 }
 
 fn print_task(app: &App, store: &Store, id: i64, now: i64) -> Result<()> {
-    let d = crate::ops::correct::show(store, id, now)?;
+    let d = crate::ops::correct::show(store, Desk::Tasks, id, now)?;
     let t = read::ticket(store, id)?;
     if app.format() != output::Format::Table {
         #[derive(serde::Serialize)]
@@ -444,25 +454,74 @@ pub fn run(app: &App, cmd: &Cmd) -> Result<u8> {
             None
         }
         Cmd::Start { id } => Some(tasks::start(&mut store, &app.ctx("tasks start")?, *id)?),
-        Cmd::Check { id, item } => Some(tasks::check(
-            &mut store,
-            &app.ctx("tasks check")?,
-            *id,
-            item,
-        )?),
+        Cmd::Check { id, item } | Cmd::Uncheck { id, item } => {
+            let done = matches!(cmd, Cmd::Check { .. });
+            let verb = if done { "check" } else { "uncheck" };
+            let ctx = app.ctx(&format!("tasks {verb}"))?;
+            let r = tasks::check(&mut store, &ctx, *id, item, done)?;
+            let ticked = r.task.checklist.iter().filter(|c| c.done).count();
+            app.say(format!(
+                "{} item {} '{}' of task #{} ({ticked} of {} ticked)",
+                match (done, r.unchanged) {
+                    (true, false) => "ticked",
+                    (false, false) => "unticked",
+                    (true, true) => "already ticked:",
+                    (false, true) => "not ticked:",
+                },
+                r.number,
+                r.item,
+                r.task.id,
+                r.task.checklist.len()
+            ));
+            if app.format() != output::Format::Table {
+                output::show(app.format(), &TicketView::new(r.task, now), &[])?;
+            }
+            return Ok(0);
+        }
         Cmd::Assign { id, user } => Some(tasks::assign(
             &mut store,
             &app.ctx("tasks assign")?,
+            Desk::Tasks,
             *id,
             user,
         )?),
-        Cmd::Done { id, result, note } => {
+        Cmd::Note { id, text } => Some(crate::ops::correct::note(
+            &mut store,
+            &app.ctx("tasks note")?,
+            Desk::Tasks,
+            *id,
+            text,
+        )?),
+        Cmd::Done {
+            id,
+            result,
+            note,
+            incomplete,
+        } => {
+            let mut incomplete = incomplete.clone();
+            let t = read::ticket(&store, *id)?;
+            let left = t.unticked();
+            if incomplete.is_none() && !left.is_empty() && crate::prompt::interactive(false) {
+                eprintln!(
+                    "task #{id} has {} of {} checklist items not ticked: {}",
+                    left.len(),
+                    t.checklist.len(),
+                    t.numbered(left.iter().copied())
+                );
+                let why = crate::prompt::ask("Complete it anyway? Say why (empty: no)", None)?;
+                if why.trim().is_empty() {
+                    app.say(format!("task #{id} left open"));
+                    return Ok(0);
+                }
+                incomplete = Some(why);
+            }
             let (t, finding) = tasks::done(
                 &mut store,
                 &app.ctx("tasks done")?,
                 *id,
                 result == "issues",
                 note.as_deref(),
+                incomplete.as_deref(),
             )?;
             if let Some(f) = finding {
                 app.say(format!(
@@ -557,10 +616,37 @@ pub fn run(app: &App, cmd: &Cmd) -> Result<u8> {
         }
     };
     if let Some(t) = changed {
-        app.say(format!("task #{} is {}", t.id, t.status));
+        app.say(said(cmd, &t));
         if app.format() != output::Format::Table {
             output::show(app.format(), &TicketView::new(t, now), &[])?;
         }
     }
     Ok(0)
+}
+
+/// What a verb did, in a line (not the state it left).
+fn said(cmd: &Cmd, t: &crate::domain::ticket::Ticket) -> String {
+    let id = t.id;
+    match cmd {
+        Cmd::Start { .. } => format!(
+            "started task #{id} (assigned to {})",
+            t.assignee.as_deref().unwrap_or("nobody")
+        ),
+        Cmd::Assign { user, .. } => format!("assigned task #{id} to {user}"),
+        Cmd::Note { .. } => format!("added a note to task #{id}"),
+        Cmd::Done { .. } => format!(
+            "completed task #{id} (result {})",
+            t.result.as_deref().unwrap_or("ok")
+        ),
+        Cmd::Skip { not_applicable, .. } => format!(
+            "skipped task #{id}{}",
+            if *not_applicable {
+                " as not applicable (left out of compliance)"
+            } else {
+                " (counts as missed for compliance)"
+            }
+        ),
+        Cmd::Reopen { .. } => format!("reopened task #{id}"),
+        _ => format!("task #{id} is {}", t.status),
+    }
 }

@@ -5,7 +5,7 @@
 use anyhow::{bail, Result};
 use serde::Serialize;
 
-use crate::error::refused;
+use crate::error::{refused, rejected};
 
 /// What a ticket is: a proactive task, a corrective ticket, an incident.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -300,6 +300,55 @@ impl Ticket {
         self.updated_at = now;
         Ok(())
     }
+
+    /// The checklist item `item` names: its number (1-based), its whole text
+    /// or the start of exactly one item's text (any case). An ambiguous start
+    /// is refused with the items it matches: ticking the wrong one is worse.
+    pub fn checklist_index(&self, item: &str) -> Result<usize> {
+        let list = &self.checklist;
+        if let Ok(n) = item.trim().parse::<usize>() {
+            if (1..=list.len()).contains(&n) {
+                return Ok(n - 1);
+            }
+        }
+        let want = item.trim().to_lowercase();
+        if let Some(i) = list.iter().position(|c| c.item.to_lowercase() == want) {
+            return Ok(i);
+        }
+        let matches: Vec<usize> = (0..list.len())
+            .filter(|&i| !want.is_empty() && list[i].item.to_lowercase().starts_with(&want))
+            .collect();
+        match matches[..] {
+            [i] => Ok(i),
+            [] => Err(rejected(format!(
+                "task #{} has no checklist item '{item}' (its items: {}; see `bmctl tasks show {}`)",
+                self.id,
+                self.numbered(0..list.len()),
+                self.id
+            ))),
+            _ => Err(rejected(format!(
+                "'{item}' matches {} items of task #{}: {}; give its number",
+                matches.len(),
+                self.id,
+                self.numbered(matches.iter().copied())
+            ))),
+        }
+    }
+
+    /// The numbers of the checklist items not ticked.
+    pub fn unticked(&self) -> Vec<usize> {
+        (0..self.checklist.len())
+            .filter(|&i| !self.checklist[i].done)
+            .collect()
+    }
+
+    /// Items as `2 'Review logs', 4 'Review alerts'`.
+    pub fn numbered(&self, items: impl Iterator<Item = usize>) -> String {
+        items
+            .map(|i| format!("{} '{}'", i + 1, self.checklist[i].item))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
 }
 
 #[cfg(test)]
@@ -332,6 +381,44 @@ mod tests {
         t.reopen(7).unwrap();
         assert_eq!((t.status.as_str(), t.resolved_at), ("open", None));
         assert!(t.reopen(8).is_err());
+    }
+
+    #[test]
+    fn checklist_items_by_number_text_or_unique_start() {
+        let mut t = ticket();
+        t.checklist = ["Review logs", "Review alerts", "Rotate keys", "Review"]
+            .iter()
+            .map(|i| ChecklistItem {
+                item: i.to_string(),
+                done: false,
+            })
+            .collect();
+        let cases: &[(&str, Result<usize, &str>)] = &[
+            ("1", Ok(0)),
+            ("4", Ok(3)),
+            ("review", Ok(3)),             // the whole text wins over a start
+            ("Review l", Ok(0)),           // a unique start
+            ("ROT", Ok(2)),                // any case
+            ("Review a", Ok(1)),
+            ("Rev", Err("matches 3 items")), // ambiguous: refused, listing them
+            ("5", Err("no checklist item '5'")),
+            ("backup", Err("no checklist item")),
+            ("", Err("no checklist item")),
+        ];
+        for (item, want) in cases {
+            let got = t.checklist_index(item).map_err(|e| e.to_string());
+            match want {
+                Ok(i) => assert_eq!(got.as_ref().ok(), Some(i), "{item}: {got:?}"),
+                Err(text) => {
+                    let e = got.unwrap_err();
+                    assert!(e.contains(text), "{item}: {e}");
+                }
+            }
+        }
+        let e = t.checklist_index("Rev").unwrap_err().to_string();
+        assert!(e.contains("1 'Review logs'") && e.contains("give its number"), "{e}");
+        t.checklist[1].done = true;
+        assert_eq!(t.unticked(), [0, 2, 3]);
     }
 
     #[test]

@@ -10,7 +10,7 @@ use crate::domain::task::{due_occurrences, restore_test_schedule, Template};
 use crate::domain::ticket::{priority_for, ChecklistItem, Ticket, TicketKind, TicketStatus};
 use crate::domain::time::local_day;
 use crate::error::{refused, rejected};
-use crate::ops::correct::{self, About};
+use crate::ops::correct::{self, About, Desk};
 use crate::ops::views::TicketView;
 use crate::ops::Ctx;
 use crate::report;
@@ -215,18 +215,12 @@ pub fn due(store: &Store, f: &DueFilter, now: i64) -> Result<Vec<TaskView>> {
 }
 
 fn task(t: &Ticket) -> Result<()> {
-    if t.kind != TicketKind::Task {
-        return Err(refused(format!(
-            "ticket #{} is a {} ticket, not a task; use `bmctl correct` for it",
-            t.id, t.kind
-        )));
-    }
-    Ok(())
+    Desk::Tasks.admit(t)
 }
 
 pub fn start(store: &mut Store, ctx: &Ctx, id: i64) -> Result<Ticket> {
     let (now, actor) = (ctx.ts(), ctx.actor.clone());
-    correct::change(store, ctx, id, "started", |_, t| {
+    correct::change(store, ctx, Desk::Tasks, id, "started", |_, t| {
         task(t)?;
         t.start(now)?;
         t.assignee.get_or_insert(actor);
@@ -234,52 +228,78 @@ pub fn start(store: &mut Store, ctx: &Ctx, id: i64) -> Result<Ticket> {
     })
 }
 
-pub fn assign(store: &mut Store, ctx: &Ctx, id: i64, user: &str) -> Result<Ticket> {
+pub fn assign(store: &mut Store, ctx: &Ctx, desk: Desk, id: i64, user: &str) -> Result<Ticket> {
     if user.trim().is_empty() {
         return Err(rejected("assign needs a user name"));
     }
-    correct::change(store, ctx, id, &format!("assigned to {user}"), |_, t| {
+    correct::change(store, ctx, desk, id, &format!("assigned to {user}"), |_, t| {
         t.assignee = Some(user.to_string());
         Ok(())
     })
 }
 
-/// Tick a checklist item, by number (1-based) or by the start of its text.
-pub fn check(store: &mut Store, ctx: &Ctx, id: i64, item: &str) -> Result<Ticket> {
-    correct::change(store, ctx, id, &format!("checked: {item}"), |_, t| {
-        task(t)?;
-        if !t.is_open() {
+/// What ticking or unticking an item did.
+pub struct Ticked {
+    pub task: Ticket,
+    /// The item's number (1-based) and text.
+    pub number: usize,
+    pub item: String,
+    /// It was already as asked: nothing was written.
+    pub unchanged: bool,
+}
+
+/// Tick (`done`) or untick a checklist item, named as
+/// [`Ticket::checklist_index`] takes it.
+pub fn check(store: &mut Store, ctx: &Ctx, id: i64, item: &str, done: bool) -> Result<Ticked> {
+    let t = tickets::get(store.db(), id)?;
+    task(&t)?;
+    if !t.is_open() {
+        return Err(refused(format!(
+            "task #{} is '{}'; reopen it first with `bmctl tasks reopen {}`",
+            t.id, t.status, t.id
+        )));
+    }
+    let i = t.checklist_index(item)?;
+    let text = t.checklist[i].item.clone();
+    if t.checklist[i].done == done {
+        return Ok(Ticked {
+            task: t,
+            number: i + 1,
+            item: text,
+            unchanged: true,
+        });
+    }
+    let verb = if done { "checked" } else { "unchecked" };
+    let log = format!("{verb}: {} {text}", i + 1);
+    let task = correct::change(store, ctx, Desk::Tasks, id, &log, |_, t| {
+        // the same item, read again in the write transaction
+        if t.checklist.get(i).is_none_or(|c| c.item != text) {
             return Err(refused(format!(
-                "task #{} is '{}'; reopen it first with `bmctl tasks reopen {}`",
-                t.id, t.status, t.id
+                "task #{id}'s checklist changed meanwhile; run the command again"
             )));
         }
-        let idx = match item.parse::<usize>() {
-            Ok(n) if n >= 1 && n <= t.checklist.len() => n - 1,
-            _ => t
-                .checklist
-                .iter()
-                .position(|c| c.item.to_lowercase().starts_with(&item.to_lowercase()))
-                .ok_or_else(|| {
-                    rejected(format!(
-                        "task #{} has no checklist item '{item}' (see `bmctl tasks show {}`)",
-                        t.id, t.id
-                    ))
-                })?,
-        };
-        t.checklist[idx].done = true;
+        t.checklist[i].done = done;
         Ok(())
+    })?;
+    Ok(Ticked {
+        task,
+        number: i + 1,
+        item: text,
+        unchanged: false,
     })
 }
 
 /// Complete a task. `issues` needs a note and opens a corrective ticket
 /// linked to the task (a finding during proactive work enters 05f.02).
+/// Items left unticked need `incomplete`, the reason, which the note keeps
+/// with the items.
 pub fn done(
     store: &mut Store,
     ctx: &Ctx,
     id: i64,
     issues: bool,
     note: Option<&str>,
+    incomplete: Option<&str>,
 ) -> Result<(Ticket, Option<Ticket>)> {
     if issues && note.is_none_or(|n| n.trim().is_empty()) {
         return Err(rejected(
@@ -297,6 +317,25 @@ pub fn done(
             t.status
         )));
     }
+    let left = t.unticked();
+    let left_note = if left.is_empty() {
+        None
+    } else {
+        match incomplete.map(str::trim).filter(|r| !r.is_empty()) {
+            Some(why) => Some(format!(
+                "left unticked: {} ({why})",
+                t.numbered(left.iter().copied())
+            )),
+            None => {
+                return Err(refused(format!(
+                    "task #{id} has {} of {} checklist items not ticked: {}; tick them with `bmctl tasks check {id} N`, or complete it with --incomplete REASON",
+                    left.len(),
+                    t.checklist.len(),
+                    t.numbered(left.iter().copied())
+                )))
+            }
+        }
+    };
     let result = if issues { "issues" } else { "ok" };
     t.resolve("done", note.unwrap_or("done"), now)?;
     t.cause = None;
@@ -324,6 +363,9 @@ pub fn done(
         _ => "done".into(),
     };
     tickets::add_note(&tx, id, now, &ctx.actor, "status", &log)?;
+    if let Some(left) = &left_note {
+        tickets::add_note(&tx, id, now, &ctx.actor, "note", left)?;
+    }
     audit::record(
         &tx,
         &ctx.who(),
@@ -356,7 +398,7 @@ pub fn skip(
             ""
         }
     );
-    correct::change(store, ctx, id, &log, |_, t| {
+    correct::change(store, ctx, Desk::Tasks, id, &log, |_, t| {
         task(t)?;
         if !t.is_open() {
             return Err(refused(format!(
@@ -374,7 +416,7 @@ pub fn skip(
 
 pub fn reopen(store: &mut Store, ctx: &Ctx, id: i64) -> Result<Ticket> {
     let now = ctx.ts();
-    correct::change(store, ctx, id, "reopened", |_, t| {
+    correct::change(store, ctx, Desk::Tasks, id, "reopened", |_, t| {
         task(t)?;
         t.reopen(now)?;
         t.result = None;

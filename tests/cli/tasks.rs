@@ -249,20 +249,72 @@ fn tasks_due_lists_in_order_with_flags_and_design_keys() {
     env.run(&["tasks", "check", &id, "1"]).ok();
     env.run(&["tasks", "check", &id, "review warn"]).ok();
     env.run(&["tasks", "check", &id, "nonsense"]).code(3);
-    let shown = env.json(&["tasks", "show", &id]);
-    let ticked: Vec<bool> = shown["checklist"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c["done"].as_bool().unwrap())
-        .collect();
-    assert_eq!(ticked, [true, true, false, false]);
+    // an ambiguous start ticks nothing and lists what it matches
+    let amb = env.run(&["tasks", "check", &id, "review"]).code(3);
+    assert!(
+        amb.stderr.contains("1 'Review failed and missed jobs', 2 'Review warnings'")
+            && amb.stderr.contains("give its number"),
+        "{}",
+        amb.stderr
+    );
+    let ticked = |env: &TestEnv| -> Vec<bool> {
+        env.json(&["tasks", "show", &id])["checklist"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["done"].as_bool().unwrap())
+            .collect()
+    };
+    assert_eq!(ticked(&env), [true, true, false, false]);
+    // what happened, not the task's state
+    let said = env.run(&["tasks", "check", &id, "3"]).ok();
+    assert!(
+        said.stderr
+            .contains("ticked item 3 'Check long-running and hung jobs' of task"),
+        "{}",
+        said.stderr
+    );
+    assert!(said.stderr.contains("(3 of 4 ticked)"), "{}", said.stderr);
+    let said = env.run(&["tasks", "uncheck", &id, "check long"]).ok();
+    assert!(said.stderr.contains("unticked item 3"), "{}", said.stderr);
+    env.run(&["tasks", "uncheck", &id, "3"]).ok();
+    assert_eq!(ticked(&env), [true, true, false, false]);
+    // done with items unticked: refused off a terminal, naming them
+    let refused = env
+        .run_at(
+            "2026-11-30T10:00:00Z",
+            &["tasks", "done", &id, "--note", "all green"],
+        )
+        .code(5);
+    assert!(
+        refused.stderr.contains("2 of 4 checklist items not ticked")
+            && refused.stderr.contains("3 'Check long-running and hung jobs'")
+            && refused.stderr.contains("--incomplete"),
+        "{}",
+        refused.stderr
+    );
     env.run_at(
         "2026-11-30T10:00:00Z",
-        &["tasks", "done", &id, "--note", "all green"],
+        &[
+            "tasks",
+            "done",
+            &id,
+            "--note",
+            "all green",
+            "--incomplete",
+            "monitor was down; checked the rest",
+        ],
     )
     .ok();
+    let notes = env.json(&["tasks", "show", &id])["timeline"].to_string();
+    assert!(
+        notes.contains(
+            "left unticked: 3 'Check long-running and hung jobs', 4 'Open corrective tickets for new problems' (monitor was down; checked the rest)"
+        ),
+        "{notes}"
+    );
     env.run(&["tasks", "done", &id]).code(5);
+    env.run(&["tasks", "uncheck", &id, "1"]).code(5);
 }
 
 #[test]
@@ -283,6 +335,8 @@ fn done_with_issues_opens_a_linked_corrective_ticket() {
             "issues",
             "--note",
             "restore of /srv/share/Finance came back empty",
+            "--incomplete",
+            "stopped at the empty restore",
         ])
         .ok();
     assert!(
@@ -304,6 +358,40 @@ fn done_with_issues_opens_a_linked_corrective_ticket() {
         (Some("resolved"), Some("issues"))
     );
     assert_eq!(t["linked_ticket_id"], c["id"]);
+    // each command its own kind, naming the other
+    let cid = c["id"].to_string();
+    for args in [
+        vec!["correct", "show", &id],
+        vec!["correct", "resolve", &id, "--cause", "unknown", "--fix", "x"],
+        vec!["correct", "note", &id, "x"],
+        vec!["correct", "assign", &id, "bob"],
+    ] {
+        let r = env.run(&args).code(5);
+        assert!(
+            r.stderr.contains(&format!("#{id} is a task"))
+                && r.stderr.contains(&format!("`bmctl tasks show {id}`")),
+            "{args:?}: {}",
+            r.stderr
+        );
+    }
+    for args in [
+        vec!["tasks", "show", &cid],
+        vec!["tasks", "start", &cid],
+        vec!["tasks", "note", &cid, "x"],
+        vec!["tasks", "assign", &cid, "bob"],
+    ] {
+        let r = env.run(&args).code(5);
+        assert!(
+            r.stderr.contains("is a corrective ticket, not a task")
+                && r.stderr.contains(&format!("`bmctl correct show {cid}`")),
+            "{args:?}: {}",
+            r.stderr
+        );
+    }
+    let said = env.run(&["tasks", "note", &id, "sample was Finance"]).ok();
+    assert!(said.stderr.contains(&format!("added a note to task #{id}")), "{}", said.stderr);
+    let said = env.run(&["correct", "start", &cid]).ok();
+    assert!(said.stderr.contains(&format!("started corrective #{cid}")), "{}", said.stderr);
 }
 
 #[test]

@@ -113,9 +113,34 @@ pub struct TicketDetail {
     pub timeline: Vec<Note>,
 }
 
-pub fn show(store: &Store, id: i64, now: i64) -> Result<TicketDetail> {
+/// The command family that works a ticket: `correct` corrective tickets
+/// and incidents, `tasks` tasks. Each refuses the other's, naming it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Desk {
+    Correct,
+    Tasks,
+}
+
+impl Desk {
+    pub fn admit(self, t: &Ticket) -> Result<()> {
+        let id = t.id;
+        match (self, t.kind == TicketKind::Task) {
+            (Desk::Correct, true) => Err(crate::error::refused(format!(
+                "#{id} is a task, not a corrective ticket or incident; work it with `bmctl tasks` (`bmctl tasks show {id}`)"
+            ))),
+            (Desk::Tasks, false) => Err(crate::error::refused(format!(
+                "#{id} is {} ticket, not a task; work it with `bmctl correct` (`bmctl correct show {id}`)",
+                if t.kind == TicketKind::Incident { "an incident" } else { "a corrective" }
+            ))),
+            _ => Ok(()),
+        }
+    }
+}
+
+pub fn show(store: &Store, desk: Desk, id: i64, now: i64) -> Result<TicketDetail> {
     let conn = store.db();
     let t = tickets::get(conn, id)?;
+    desk.admit(&t)?;
     Ok(TicketDetail {
         ticket: crate::ops::views::TicketView::new(t, now),
         timeline: tickets::notes(conn, id)?,
@@ -127,12 +152,14 @@ pub fn show(store: &Store, id: i64, now: i64) -> Result<TicketDetail> {
 pub(crate) fn change(
     store: &mut Store,
     ctx: &Ctx,
+    desk: Desk,
     id: i64,
     log: &str,
     f: impl FnOnce(&Db, &mut Ticket) -> Result<()>,
 ) -> Result<Ticket> {
     let tx = store.write()?;
     let mut t = tickets::get(&tx, id)?;
+    desk.admit(&t)?;
     let before = t.clone();
     f(&tx, &mut t)?;
     t.updated_at = ctx.ts();
@@ -156,7 +183,7 @@ pub(crate) fn change(
 pub fn start(store: &mut Store, ctx: &Ctx, id: i64) -> Result<Ticket> {
     let now = ctx.ts();
     let actor = ctx.actor.clone();
-    change(store, ctx, id, "started", |_, t| {
+    change(store, ctx, Desk::Correct, id, "started", |_, t| {
         t.start(now)?;
         if t.assignee.is_none() {
             t.assignee = Some(actor);
@@ -165,11 +192,11 @@ pub fn start(store: &mut Store, ctx: &Ctx, id: i64) -> Result<Ticket> {
     })
 }
 
-pub fn note(store: &mut Store, ctx: &Ctx, id: i64, text: &str) -> Result<Ticket> {
+pub fn note(store: &mut Store, ctx: &Ctx, desk: Desk, id: i64, text: &str) -> Result<Ticket> {
     if text.trim().is_empty() {
         return Err(rejected("a note needs text"));
     }
-    change(store, ctx, id, &format!("note: {text}"), |_, _| Ok(()))
+    change(store, ctx, desk, id, &format!("note: {text}"), |_, _| Ok(()))
 }
 
 pub fn resolve(store: &mut Store, ctx: &Ctx, id: i64, cause: &str, fix: &str) -> Result<Ticket> {
@@ -181,6 +208,7 @@ pub fn resolve(store: &mut Store, ctx: &Ctx, id: i64, cause: &str, fix: &str) ->
     change(
         store,
         ctx,
+        Desk::Correct,
         id,
         &format!("resolved: cause {cause}; {fix}"),
         |conn, t| {
@@ -196,7 +224,7 @@ pub fn escalate(store: &mut Store, ctx: &Ctx, id: i64, reason: Option<&str>) -> 
         "escalated to incident{}",
         reason.map(|r| format!(": {r}")).unwrap_or_default()
     );
-    change(store, ctx, id, &log, |conn, t| {
+    change(store, ctx, Desk::Correct, id, &log, |conn, t| {
         t.escalate(now)?;
         t.due_at = Some(ctx.rules.due(&t.sla_tier, t.priority, now));
         notify(conn, Notice::Escalate, t, now, None)
@@ -209,7 +237,7 @@ pub fn reopen(store: &mut Store, ctx: &Ctx, id: i64, reason: Option<&str>) -> Re
         "reopened{}",
         reason.map(|r| format!(": {r}")).unwrap_or_default()
     );
-    change(store, ctx, id, &log, |conn, t| {
+    change(store, ctx, Desk::Correct, id, &log, |conn, t| {
         // One open ticket per policy and class: point at the open one.
         if let (Some(p), Some(c)) = (t.policy_id, t.class) {
             if c != ProblemClass::Finding && !t.is_open() {
@@ -234,6 +262,7 @@ pub fn link(store: &mut Store, ctx: &Ctx, id: i64, psa: &str) -> Result<Ticket> 
     change(
         store,
         ctx,
+        Desk::Correct,
         id,
         &format!("linked to PSA ticket {psa}"),
         |_, t| {

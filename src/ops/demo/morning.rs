@@ -135,21 +135,25 @@ pub(super) fn work_tasks(store: &mut Store, morning: &Ctx, now: i64) -> Result<(
         }
         match roll {
             0..=84 => {
+                tick_all(store, &at(due - 2400, "tasks check"), &t)?;
                 tasks::done(
                     store,
                     &at(due - 1800, "tasks done"),
                     t.id,
                     false,
                     Some("reviewed; nothing new"),
+                    None,
                 )?;
             }
             85..=92 => {
+                tick_all(store, &at(due + 5 * 3600, "tasks check"), &t)?;
                 tasks::done(
                     store,
                     &at(due + 6 * 3600, "tasks done"),
                     t.id,
                     false,
                     Some("done late: busy with an incident"),
+                    None,
                 )?;
             }
             93..=95 => {
@@ -297,6 +301,7 @@ pub(super) fn people(store: &mut Store, ctx: &Ctx) -> Result<()> {
         correct::note(
             store,
             &at(0, "bob", "correct note"),
+            correct::Desk::Correct,
             t.id,
             "VPN tunnel to the Globex backup repository drops at night; ISP ticket 88123 opened",
         )?;
@@ -369,9 +374,18 @@ pub(super) fn people(store: &mut Store, ctx: &Ctx) -> Result<()> {
         correct::note(
             store,
             &at(0, "alice", "correct note"),
+            correct::Desk::Correct,
             t.id,
             "locked.xlsx is held open by the ERP export; asked the client to close it at night",
         )?;
+    }
+    Ok(())
+}
+
+/// Tick every item of task `t`'s checklist, as the technician works it.
+fn tick_all(store: &mut Store, ctx: &Ctx, t: &crate::domain::ticket::Ticket) -> Result<()> {
+    for n in 1..=t.checklist.len() {
+        tasks::check(store, ctx, t.id, &n.to_string(), true)?;
     }
     Ok(())
 }
