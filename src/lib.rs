@@ -10,6 +10,7 @@ pub mod config;
 pub mod domain;
 pub mod error;
 pub mod fault;
+pub mod identity;
 pub mod ingest;
 pub mod input;
 pub mod ops;

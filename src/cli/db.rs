@@ -40,7 +40,11 @@ pub enum Cmd {
 pub fn run(app: &App, cmd: &Cmd) -> Result<u8> {
     match cmd {
         Cmd::Path => {
-            output::text(&format!("{}\n", app.config.db_path()?.display()))?;
+            let path = app.config.db_path()?.display().to_string();
+            match app.format() {
+                output::Format::Table => output::text(&format!("{path}\n"))?,
+                f => output::show(f, &serde_json::json!({ "path": path }), &[])?,
+            }
             Ok(0)
         }
         Cmd::Check => {

@@ -177,14 +177,13 @@ impl App {
         })
     }
 
+    /// `--actor` (`BMCTL_ACTOR`), else the login of this process's user.
     pub fn actor(&self) -> String {
         self.cli
             .actor
             .clone()
             .filter(|a| !a.is_empty())
-            .or_else(|| std::env::var("USER").ok().filter(|u| !u.is_empty()))
-            .or_else(|| std::env::var("LOGNAME").ok().filter(|u| !u.is_empty()))
-            .unwrap_or_else(|| "unknown".into())
+            .unwrap_or_else(crate::identity::login)
     }
 
     /// A message for the person at the terminal (stderr), unless `--quiet`.

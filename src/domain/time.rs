@@ -210,6 +210,14 @@ pub fn rfc3339(secs: i64) -> String {
     from_unix(secs).format("%Y-%m-%dT%H:%M:%SZ").to_string()
 }
 
+/// The date of an instant in a zone: `2026-11-30`.
+pub fn local_date(secs: i64, tz: Tz) -> String {
+    from_unix(secs)
+        .with_timezone(&tz)
+        .format("%Y-%m-%d")
+        .to_string()
+}
+
 /// An instant shown in a zone, for tables: `2026-11-30 22:00 CET`.
 pub fn local_display(secs: i64, tz: Tz) -> String {
     from_unix(secs)

@@ -20,7 +20,19 @@ pub struct Stream {
     texts: Vec<String>,
     missing_path: bool,
     saw_anything: bool,
+    /// A line only restic prints was seen (a message of its JSON stream,
+    /// "snapshot … saved", a `Fatal:` or a repository error).
+    restic: bool,
 }
+
+/// Starts of restic's own error lines, for a file that has no JSON message.
+const RESTIC_LINES: [&str; 5] = [
+    "Fatal: ",
+    "unable to create lock in backend",
+    "repository is already locked",
+    "Is there a repository at",
+    "error: ",
+];
 
 impl Stream {
     /// Feed one line; a line that starts like JSON but is not is an error.
@@ -36,7 +48,9 @@ impl Stream {
         if t.starts_with('{') {
             let v: Value =
                 serde_json::from_str(t).map_err(|e| format!("is not valid JSON: {e}"))?;
-            match v.get("message_type").and_then(Value::as_str) {
+            let kind = v.get("message_type").and_then(Value::as_str);
+            self.restic |= kind.is_some();
+            match kind {
                 Some("summary") => self.summary = Some(v),
                 Some("error") => self.errors.push(describe_error(&v)),
                 _ => {}
@@ -46,10 +60,14 @@ impl Stream {
             .and_then(|r| r.strip_suffix(" saved"))
         {
             // plain (non-JSON) output: "snapshot 1a2b3c4d saved"
+            self.restic = true;
             self.summary
                 .get_or_insert_with(|| serde_json::json!({ "snapshot_id": id }));
-        } else if self.texts.len() < 20 {
-            self.texts.push(t.to_string());
+        } else {
+            self.restic |= t.contains(MISSING_PATH) || RESTIC_LINES.iter().any(|s| t.starts_with(s));
+            if self.texts.len() < 20 {
+                self.texts.push(t.to_string());
+            }
         }
         Ok(())
     }
@@ -157,6 +175,14 @@ pub fn parse(text: &str) -> Result<Vec<ToolRun>, Rejection> {
             "is empty (expected `restic backup --json` output or `restic snapshots --json`)",
         ));
     }
+    // a text file that is not restic's must not become a failed backup
+    if !stream.restic {
+        return Err(Rejection::new(
+            1,
+            "input",
+            "is not restic output: no message of `restic backup --json`, no \"snapshot … saved\" and no restic error line (`Fatal: …`)",
+        ));
+    }
     Ok(vec![stream.finish()])
 }
 
@@ -170,6 +196,22 @@ mod tests {
             env!("CARGO_MANIFEST_DIR")
         ))
         .unwrap()
+    }
+
+    #[test]
+    fn text_that_is_not_restic_output_is_refused() {
+        for text in ["hello\nworld\n", "Backup report for acme\nAll OK\n"] {
+            let e = parse(text).unwrap_err();
+            assert!(e.message.contains("is not restic output"), "{}", e.message);
+        }
+        for f in [
+            "backup-fail-locked.err",
+            "backup-fail-norepo.err",
+            "backup-fail-password.err",
+        ] {
+            let r = &parse(&fixture(f)).unwrap()[0];
+            assert_eq!(r.status, Some(Status::Failed), "{f}");
+        }
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! The tables and their queries, and the only SQL of bmctl: `Store` opens
 //! the file with the pragmas every connection needs (`bulk` the settings of
-//! a bulk import); one file per table (or concern) holds its queries.
+//! a bulk import); one file per table (or concern) holds its queries, as
+//! functions of a [`Db`], the connection that is opaque outside this module.
 
 pub mod audit;
 pub mod breaches;

@@ -25,6 +25,15 @@ fn new_database_is_private_and_in_wal_mode() {
 }
 
 #[test]
+fn db_path_prints_the_path_or_an_object() {
+    let env = TestEnv::new();
+    let plain = env.run(&["db", "path"]).ok();
+    assert_eq!(plain.stdout.trim(), env.db.display().to_string());
+    let j = env.json(&["db", "path"]);
+    assert_eq!(j["path"], env.db.display().to_string());
+}
+
+#[test]
 fn a_mistyped_db_is_an_error_never_a_new_database() {
     let env = TestEnv::empty("UTC");
     let typo = env.path("nonexistent/dir/x.db");

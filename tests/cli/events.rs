@@ -287,6 +287,27 @@ fn restic_and_borg_fixtures_ingest_idempotently() {
         ])
         .code(3);
     assert!(r.stderr.contains("bad.json:1"), "{}", r.stderr);
+    // a text file that is not restic's is refused, not recorded as a failure
+    let notes = env.write("notes.txt", "called the client\nall fine\n");
+    let before = env.json(&["correct", "list"]).as_array().unwrap().len();
+    let r = env
+        .run(&[
+            "events",
+            "ingest",
+            "restic",
+            "--job",
+            "acme/fs01-nightly",
+            "--ended",
+            "2026-11-30T09:00:00Z",
+            notes.to_str().unwrap(),
+        ])
+        .code(3);
+    assert!(
+        r.stderr.contains("notes.txt:1") && r.stderr.contains("is not restic output"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(env.json(&["correct", "list"]).as_array().unwrap().len(), before);
 }
 
 #[test]

@@ -1,4 +1,5 @@
-//! The ingestor's caches: clients, sources, policies and states, read once and dropped when another connection writes.
+//! The ingestor's set-up, its caches' life (dropped when another connection
+//! writes or a batch fails) and the entry points that add events.
 
 use super::*;
 

@@ -174,9 +174,10 @@ pub fn implement(store: &mut Store, ctx: &Ctx, id: i64, terms: &DeleteTerms) -> 
             // a task to verify disposal when the retention runs out
             let due = terms.retain_until.unwrap_or(now + 7 * 86_400);
             let title = match terms.retain_until {
+                // the date as given: midnight in the client's zone
                 Some(t) => format!(
                     "Verify disposal of the backups of {what} (retained until {})",
-                    &rfc3339(t)[..10]
+                    crate::domain::time::local_date(t, client.tz())
                 ),
                 None => format!("Verify the backups of {what} were disposed of"),
             };
@@ -201,7 +202,10 @@ pub fn implement(store: &mut Store, ctx: &Ctx, id: i64, terms: &DeleteTerms) -> 
                 targets.len(),
                 if targets.len() == 1 { "y" } else { "ies" },
                 match terms.retain_until {
-                    Some(t) => format!("backups retained until {}", rfc3339(t)),
+                    Some(t) => format!(
+                        "backups retained until {}",
+                        crate::domain::time::local_display(t, client.tz())
+                    ),
                     None => "backups to be disposed of".into(),
                 },
                 terms
