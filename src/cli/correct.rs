@@ -129,18 +129,6 @@ impl Tabular for Row {
     }
 }
 
-/// Open corrective tickets and incidents as table rows (the morning view's list).
-pub fn open_rows(store: &Store, now: i64) -> Result<Vec<Row>> {
-    rows(
-        store,
-        &Filter {
-            kind: Some(TicketKind::Corrective),
-            ..Filter::default()
-        },
-        now,
-    )
-}
-
 fn rows(store: &Store, f: &Filter, now: i64) -> Result<Vec<Row>> {
     let zones = zones(store)?;
     Ok(read::tickets(store, f)?

@@ -36,7 +36,13 @@ pub fn run(app: &App, args: &Args) -> Result<u8> {
         .db
         .clone()
         .unwrap_or_else(|| PathBuf::from("bmctl-demo.db"));
-    let ctx = app.ctx("demo")?;
+    let mut ctx = app.ctx("demo")?;
+    if app.cli.now.is_none() {
+        // the last 07:30 UTC: two builds on one day give the same demo
+        let t = ctx.now.timestamp();
+        let morning = t - (t - 7 * 3_600 - 1_800).rem_euclid(86_400);
+        ctx.now = crate::domain::time::from_unix(morning);
+    }
     let mut built = None;
     if path.exists() {
         if !demo::peek_mark(&path).unwrap_or(false) {
@@ -113,18 +119,18 @@ pub fn run(app: &App, args: &Args) -> Result<u8> {
         crate::domain::time::rfc3339(ctx.now.timestamp())
     ));
     output::text(&out)?;
-    morning_view(app, &store, ctx.now.timestamp())?;
     let db = path.display();
+    morning_view(app, &store, ctx.now.timestamp(), &db.to_string())?;
     let cfg = config_path.display();
     let past = past_runs.display();
     output::text(&format!(
-        "\nNext, try (the demo's config, {cfg}, sets default assignees and a notification hook):\n  bmctl --db {db} tasks due\n  bmctl --db {db} pause list --all\n  bmctl --db {db} restore list --latest\n  bmctl --db {db} correct list\n  bmctl --db {db} macd list\n  bmctl --db {db} macd show 4\n  bmctl --db {db} correct show 1\n  bmctl --db {db} events list --client globex --limit 20\n  bmctl --db {db} events import --history {past}\n  bmctl --db {db} kpi --client acme --quarter 2026-Q4 --by month\n  bmctl --db {db} check\n  bmctl --db {db} health\n  bmctl --db {db} db check\n  bmctl --db {db} audit checkpoint --to bmctl-demo-checkpoints.jsonl\n  bmctl --db {db} audit verify --since bmctl-demo-checkpoints.jsonl --deep\n  bmctl --db {db} client list\n  bmctl --db {db} plan show acme\n  bmctl --db {db} cmdb list --unprotected\n  bmctl --db {db} plan export globex\n  bmctl --db {db} plan history wombat\n  bmctl --db {db} audit list --entity plan\n  bmctl --db {db} events exclusions\n"
+        "\nNext, try (the demo's config sets default assignees and a notification hook; without\n--now the commands run at this host's clock, so later views show more overdue):\n  export BMCTL_CONFIG={cfg}\n  bmctl --db {db} due --mine --actor alice\n  bmctl --db {db} tasks due\n  bmctl --db {db} pause list --all\n  bmctl --db {db} restore list --latest\n  bmctl --db {db} correct list\n  bmctl --db {db} macd list\n  bmctl --db {db} macd show 4\n  bmctl --db {db} correct show 1\n  bmctl --db {db} events list --client globex --limit 20\n  bmctl --db {db} events import --history {past}\n  bmctl --db {db} kpi --client acme --quarter 2026-Q4 --by month\n  bmctl --db {db} check\n  bmctl --db {db} health\n  bmctl --db {db} db check\n  bmctl --db {db} audit checkpoint --to bmctl-demo-checkpoints.jsonl\n  bmctl --db {db} audit verify --since bmctl-demo-checkpoints.jsonl --deep\n  bmctl --db {db} client list\n  bmctl --db {db} plan show acme\n  bmctl --db {db} cmdb list --unprotected\n  bmctl --db {db} plan export globex\n  bmctl --db {db} plan history wombat\n  bmctl --db {db} audit list --entity plan\n  bmctl --db {db} events exclusions\n"
     ))?;
     Ok(0)
 }
 
 /// The technician's first look of the day. Each capability adds its section.
-fn morning_view(app: &App, store: &Store, now: i64) -> Result<()> {
+fn morning_view(app: &App, store: &Store, now: i64, db: &str) -> Result<()> {
     // bmctl itself first: stale data or a stopped cron would make the rest a lie
     let health = crate::ops::health::report(store, now, &super::health::limits(app))?;
     output::text(&match health.summary() {
@@ -134,25 +140,6 @@ fn morning_view(app: &App, store: &Store, now: i64) -> Result<()> {
             crate::domain::time::format_duration(app.config.s.ingest_silence_after_s)
         ),
     })?;
-    let due = crate::ops::tasks::due(
-        store,
-        &crate::ops::tasks::DueFilter {
-            today: true,
-            ..Default::default()
-        },
-        now,
-    )?;
-    output::text(&format!(
-        "\nTasks due today or overdue ({}) — `bmctl tasks due`\n",
-        due.len()
-    ))?;
-    output::list(app.format(), &due)?;
-    let open = super::correct::open_rows(store, now)?;
-    output::text(&format!(
-        "\nOpen corrective tickets and incidents ({})\n",
-        open.len()
-    ))?;
-    output::list(app.format(), &open)?;
     let unmatched = read::unmatched_jobs(store, None)?;
     if !unmatched.is_empty() {
         let names: Vec<String> = unmatched
@@ -191,5 +178,20 @@ fn morning_view(app: &App, store: &Store, now: i64) -> Result<()> {
         "\nLast 30 days — `bmctl kpi`\n{}",
         crate::output::kpi::render(&k)
     ))?;
+    // the closing view: the queue, exactly as the command prints it
+    let queue = crate::ops::due::queue(
+        store,
+        &crate::ops::due::DueFilter {
+            today: true,
+            ..Default::default()
+        },
+        now,
+    )?;
+    output::text(&format!(
+        "\nThe queue: due today or overdue, open tickets, changes waiting, restore tests overdue ({}) —\n`bmctl --db {db} --now {} due --today`\n",
+        queue.len(),
+        crate::domain::time::rfc3339(now)
+    ))?;
+    output::list(app.format(), &queue)?;
     Ok(())
 }

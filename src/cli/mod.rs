@@ -11,6 +11,7 @@ mod config;
 pub(crate) mod correct;
 mod db;
 mod demo;
+mod due;
 mod events;
 mod health;
 pub(crate) mod kpi;
@@ -84,6 +85,8 @@ pub enum Command {
     },
     /// Build a realistic demo database and print the morning view.
     Demo(demo::Args),
+    /// The queue: tasks due, open tickets, changes waiting, restore tests overdue.
+    Due(due::Args),
     /// Effective settings and where each came from.
     #[command(subcommand)]
     Config(config::Cmd),
@@ -285,6 +288,7 @@ fn dispatch(app: &App) -> Result<u8> {
             Ok(0)
         }
         Command::Demo(args) => demo::run(app, args),
+        Command::Due(args) => due::run(app, args),
         Command::Config(cmd) => config::run(app, cmd),
         Command::Client(cmd) => client::run(app, cmd),
         Command::Cmdb(cmd) => cmdb::run(app, cmd),

@@ -10,6 +10,7 @@ pub mod correct;
 pub mod db;
 pub mod deep;
 pub mod demo;
+pub mod due;
 pub mod events;
 pub mod exclude;
 pub mod health;

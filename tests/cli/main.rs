@@ -10,6 +10,7 @@ mod config;
 mod correct;
 mod db;
 mod demo;
+mod due;
 mod env;
 mod events;
 mod global;

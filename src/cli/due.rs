@@ -1,0 +1,81 @@
+//! `bmctl due`: the technician's queue.
+
+use anyhow::Result;
+
+use super::App;
+use crate::domain::time::local_display;
+use crate::ops::due::{self, DueFilter, DueItem};
+use crate::output::{self, Tabular};
+
+#[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:
+  bmctl due --mine --today
+  bmctl due --client acme
+  bmctl due --unassigned --format json")]
+pub struct Args {
+    /// Only one client's work.
+    #[arg(long)]
+    client: Option<String>,
+    /// Only what is for you (--actor or your login): tasks and tickets
+    /// assigned to you, changes you must approve or carry on.
+    #[arg(long, conflicts_with_all = ["assignee", "unassigned"])]
+    mine: bool,
+    /// Only what is for this person (as --mine does for you).
+    #[arg(long, value_name = "NAME", conflicts_with = "unassigned")]
+    assignee: Option<String>,
+    /// Only what nobody is assigned: tasks, tickets and overdue restore tests.
+    #[arg(long)]
+    unassigned: bool,
+    /// Only tasks due today in their client's zone, or overdue.
+    #[arg(long)]
+    today: bool,
+}
+
+impl Tabular for DueItem {
+    fn headers() -> Vec<&'static str> {
+        vec![
+            "kind", "id", "object", "priority", "due_at", "assignee", "why", "title",
+        ]
+    }
+    fn cells(&self) -> Vec<String> {
+        vec![
+            self.kind.to_string(),
+            output::opt(&self.id),
+            self.object.clone().unwrap_or_else(|| self.client.clone()),
+            self.priority
+                .map(|p| format!("P{p}"))
+                .unwrap_or_else(|| "-".into()),
+            self.due_at
+                .map(|d| local_display(d.0, self.tz))
+                .unwrap_or_else(|| "-".into()),
+            output::opt(&self.assignee),
+            self.why.clone(),
+            self.title.clone(),
+        ]
+    }
+}
+
+pub fn run(app: &App, a: &Args) -> Result<u8> {
+    let store = app.store()?;
+    let now = app.ctx("due")?.ts();
+    let f = DueFilter {
+        client: a.client.clone(),
+        person: match (&a.assignee, a.mine) {
+            (Some(p), _) => Some(p.clone()),
+            (None, true) => Some(app.actor()),
+            (None, false) => None,
+        },
+        unassigned: a.unassigned,
+        today: a.today,
+    };
+    let items = due::queue(&store, &f, now)?;
+    if items.is_empty() && app.format() == output::Format::Table {
+        app.say(match &f.person {
+            Some(p) => format!("nothing is waiting for {p}"),
+            None => "nothing is waiting".into(),
+        });
+        return Ok(0);
+    }
+    output::list(app.format(), &items)?;
+    Ok(0)
+}
