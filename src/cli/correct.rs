@@ -334,7 +334,12 @@ fn said(cmd: &Cmd, t: &crate::domain::ticket::Ticket) -> String {
         Cmd::Link { psa, .. } => format!("linked {what} to PSA ticket {psa}"),
         Cmd::Note { .. } => format!("added a note to {what}"),
         Cmd::Resolve { cause, .. } => format!("resolved {what} (cause {cause})"),
-        Cmd::Escalate { .. } => format!("escalated #{} to an incident, P{}, due {}", t.id, t.priority, due(t)),
+        Cmd::Escalate { .. } => format!(
+            "escalated #{} to an incident, P{}, due {}",
+            t.id,
+            t.priority,
+            due(t)
+        ),
         Cmd::Reopen { .. } => format!("reopened {what}, due {}", due(t)),
         _ => format!("{what} is {}", t.status),
     }

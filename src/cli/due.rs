@@ -34,7 +34,7 @@ pub struct Args {
 impl Tabular for DueItem {
     fn headers() -> Vec<&'static str> {
         vec![
-            "kind", "id", "object", "priority", "due_at", "assignee", "why", "title",
+            "kind", "id", "object", "priority", "due_at", "assignee", "title", "why",
         ]
     }
     fn cells(&self) -> Vec<String> {
@@ -49,8 +49,8 @@ impl Tabular for DueItem {
                 .map(|d| local_display(d.0, self.tz))
                 .unwrap_or_else(|| "-".into()),
             output::opt(&self.assignee),
-            self.why.clone(),
             self.title.clone(),
+            self.why.clone(),
         ]
     }
 }

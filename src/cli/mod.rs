@@ -31,7 +31,7 @@ use crate::config::Config;
 use crate::error::rejected;
 use crate::ops::read::Store;
 use crate::ops::Ctx;
-use crate::output::Format;
+use crate::output::{ColorChoice, Format};
 
 const AFTER_HELP: &str = "Examples:
   bmctl demo                                  build a demo database and show the morning view
@@ -55,6 +55,9 @@ pub struct Cli {
     /// Output format of lists and shows.
     #[arg(long, global = true, value_enum, default_value_t = Format::Table)]
     pub format: Format,
+    /// Colour in tables: on a terminal unless NO_COLOR is set (auto), always, never.
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
+    pub color: ColorChoice,
     /// Act as if it were this instant (RFC 3339 with offset).
     #[arg(long, global = true, env = "BMCTL_NOW", value_name = "RFC3339")]
     pub now: Option<String>,
@@ -211,6 +214,7 @@ pub fn split_ref<'a>(what: &str, text: &'a str) -> Result<(&'a str, &'a str)> {
 /// Parse the command line and run it; returns the exit code.
 pub fn main() -> Result<u8> {
     let cli = Cli::parse();
+    crate::output::set_color(cli.color);
     let db_flag = cli.db.as_ref().map(|p| p.display().to_string());
     let mut flags = Vec::new();
     if let Some(db) = &db_flag {

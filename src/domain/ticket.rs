@@ -396,9 +396,9 @@ mod tests {
         let cases: &[(&str, Result<usize, &str>)] = &[
             ("1", Ok(0)),
             ("4", Ok(3)),
-            ("review", Ok(3)),             // the whole text wins over a start
-            ("Review l", Ok(0)),           // a unique start
-            ("ROT", Ok(2)),                // any case
+            ("review", Ok(3)),   // the whole text wins over a start
+            ("Review l", Ok(0)), // a unique start
+            ("ROT", Ok(2)),      // any case
             ("Review a", Ok(1)),
             ("Rev", Err("matches 3 items")), // ambiguous: refused, listing them
             ("5", Err("no checklist item '5'")),
@@ -416,7 +416,10 @@ mod tests {
             }
         }
         let e = t.checklist_index("Rev").unwrap_err().to_string();
-        assert!(e.contains("1 'Review logs'") && e.contains("give its number"), "{e}");
+        assert!(
+            e.contains("1 'Review logs'") && e.contains("give its number"),
+            "{e}"
+        );
         t.checklist[1].done = true;
         assert_eq!(t.unticked(), [0, 2, 3]);
     }

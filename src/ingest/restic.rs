@@ -64,7 +64,8 @@ impl Stream {
             self.summary
                 .get_or_insert_with(|| serde_json::json!({ "snapshot_id": id }));
         } else {
-            self.restic |= t.contains(MISSING_PATH) || RESTIC_LINES.iter().any(|s| t.starts_with(s));
+            self.restic |=
+                t.contains(MISSING_PATH) || RESTIC_LINES.iter().any(|s| t.starts_with(s));
             if self.texts.len() < 20 {
                 self.texts.push(t.to_string());
             }

@@ -4,7 +4,6 @@
 
 use std::collections::{HashMap, HashSet};
 
-
 use anyhow::Result;
 use chrono_tz::Tz;
 use serde::Serialize;
@@ -175,12 +174,14 @@ pub fn queue(store: &Store, f: &DueFilter, now: i64) -> Result<Vec<DueItem>> {
                     why: format!(
                         "{}; cadence {}{}",
                         match last {
-                            Some(t) => format!("last good restore test {} ago", format_age(now - t)),
+                            Some(t) =>
+                                format!("last good restore test {} ago", format_age(now - t)),
                             None => "never restore-tested".into(),
                         },
                         p.spec.restore_test,
                         match task {
-                            Some((id, Some(d), _)) => format!("; task #{id} is due {}", rfc3339(*d)),
+                            Some((id, Some(d), _)) =>
+                                format!("; task #{id} is due {}", rfc3339(*d)),
                             _ => String::new(),
                         }
                     ),
@@ -208,10 +209,9 @@ fn ticket_item(t: &Ticket, tz: Tz, now: i64) -> DueItem {
     let why = match t.kind {
         TicketKind::Task => when,
         TicketKind::Incident if t.recovered_at.is_some() => {
-            format!("incident P{}: recovered, waits for you to resolve it; {when}", t.priority)
+            format!("{when}; recovered, waits for a person to resolve it")
         }
-        TicketKind::Incident => format!("incident P{}; {when}", t.priority),
-        _ if t.occurrences > 1 => format!("{} occurrences; {when}", t.occurrences),
+        _ if t.occurrences > 1 => format!("{when}; seen {} times", t.occurrences),
         _ => when,
     };
     let object = match (&t.job, &t.ci) {

@@ -232,10 +232,17 @@ pub fn assign(store: &mut Store, ctx: &Ctx, desk: Desk, id: i64, user: &str) -> 
     if user.trim().is_empty() {
         return Err(rejected("assign needs a user name"));
     }
-    correct::change(store, ctx, desk, id, &format!("assigned to {user}"), |_, t| {
-        t.assignee = Some(user.to_string());
-        Ok(())
-    })
+    correct::change(
+        store,
+        ctx,
+        desk,
+        id,
+        &format!("assigned to {user}"),
+        |_, t| {
+            t.assignee = Some(user.to_string());
+            Ok(())
+        },
+    )
 }
 
 /// What ticking or unticking an item did.

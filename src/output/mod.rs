@@ -1,16 +1,67 @@
 //! Rendering: the one place that knows comfy-table, serde_json and csv.
 //! Views are `Serialize` structs, so JSON and CSV come from the same data as
-//! the table; tables are plain when stdout is not a terminal or `NO_COLOR` is set.
+//! the table. On a terminal tables are laid out for a person (`table`);
+//! piped, they are plain, full width and without colour.
 
 use std::io::{IsTerminal, Write};
 
 use anyhow::Result;
 use clap::ValueEnum;
-use comfy_table::{presets, ContentArrangement, Table};
+use comfy_table::{presets, Table};
 use serde::Serialize;
 
 pub mod kpi;
 pub mod review;
+pub mod table;
+
+/// When tables are coloured (`--color`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum ColorChoice {
+    /// On a terminal, unless `NO_COLOR` is set.
+    #[default]
+    Auto,
+    Always,
+    Never,
+}
+
+static COLOR: std::sync::OnceLock<ColorChoice> = std::sync::OnceLock::new();
+
+/// Set once, from the command line.
+pub fn set_color(choice: ColorChoice) {
+    let _ = COLOR.set(choice);
+}
+
+/// The terminal's width when stdout is one.
+fn terminal_width() -> Option<usize> {
+    std::io::stdout()
+        .is_terminal()
+        .then(|| console::Term::stdout().size().1 as usize)
+}
+
+fn colour(on_terminal: bool) -> bool {
+    match COLOR.get().copied().unwrap_or_default() {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => on_terminal && std::env::var_os("NO_COLOR").is_none(),
+    }
+}
+
+/// A table: for a person on a terminal, plain when piped (coloured only
+/// with `--color always`).
+fn table_text(headers: &[&str], rows: Vec<Vec<String>>) -> String {
+    let width = terminal_width();
+    let colour = colour(width.is_some());
+    if width.is_none() && !colour {
+        let mut t = Table::new();
+        t.load_preset(presets::NOTHING);
+        t.set_header(headers.to_vec());
+        for r in rows {
+            t.add_row(r);
+        }
+        return format!("{}\n", t.to_string().trim_end());
+    }
+    table::render(headers, &rows, width.unwrap_or(usize::MAX), colour)
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
 pub enum Format {
@@ -24,22 +75,6 @@ pub enum Format {
 pub trait Tabular: Serialize {
     fn headers() -> Vec<&'static str>;
     fn cells(&self) -> Vec<String>;
-}
-
-pub fn fancy() -> bool {
-    std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
-}
-
-fn new_table(headers: Vec<&str>) -> Table {
-    let mut t = Table::new();
-    if fancy() {
-        t.load_preset(presets::UTF8_HORIZONTAL_ONLY)
-            .set_content_arrangement(ContentArrangement::Dynamic);
-    } else {
-        t.load_preset(presets::NOTHING);
-    }
-    t.set_header(headers);
-    t
 }
 
 fn print(text: &str) -> Result<()> {
@@ -120,11 +155,11 @@ pub fn list<T: Tabular>(format: Format, rows: &[T]) -> Result<()> {
             print(&to_csv(&values)?)
         }
         Format::Table => {
-            let mut t = new_table(T::headers());
-            for r in rows {
-                t.add_row(r.cells().iter().map(|c| visible(c)).collect::<Vec<_>>());
-            }
-            print(&format!("{}\n", t.to_string().trim_end()))
+            let cells = rows
+                .iter()
+                .map(|r| r.cells().iter().map(|c| visible(c)).collect())
+                .collect();
+            print(&table_text(&T::headers(), cells))
         }
     }
 }
@@ -135,11 +170,11 @@ pub fn show<T: Serialize>(format: Format, item: &T, pairs: &[(&str, String)]) ->
         Format::Json => print(&format!("{}\n", serde_json::to_string_pretty(item)?)),
         Format::Csv => print(&to_csv(&[serde_json::to_value(item)?])?),
         Format::Table => {
-            let mut t = new_table(vec!["field", "value"]);
-            for (k, v) in pairs {
-                t.add_row(vec![k.to_string(), visible(v)]);
-            }
-            print(&format!("{}\n", t.to_string().trim_end()))
+            let cells = pairs
+                .iter()
+                .map(|(k, v)| vec![k.to_string(), visible(v)])
+                .collect();
+            print(&table_text(&["field", "value"], cells))
         }
     }
 }

@@ -18,7 +18,8 @@ fn ids(items: &serde_json::Value, kind: &str) -> Vec<String> {
 fn the_queue_holds_tasks_tickets_changes_and_overdue_restore_tests() {
     let env = onboarded("2026-11-01T00:00:00Z");
     // the restore tests come from their overdue cadence here, not from tasks
-    env.run(&["tasks", "templates", "disable", "restore-test"]).ok();
+    env.run(&["tasks", "templates", "disable", "restore-test"])
+        .ok();
     env.run_at(MORNING, &["tasks", "generate"]).ok();
     import_lines(
         &env,
@@ -35,10 +36,36 @@ fn the_queue_holds_tasks_tickets_changes_and_overdue_restore_tests() {
         .run_at(
             "2026-12-03T08:00:00Z",
             &[
-                "--actor", "bob", "--format", "json", "macd", "add", "--client", "acme", "--ci",
-                "fs01", "--job", "fs01-hourly", "--tool", "restic", "--schedule", "0 * * * *",
-                "--rpo", "2h", "--grace", "30m", "--retention", "hourly=24", "--target", "local",
-                "--restore-test", "monthly", "--rto", "4h", "--reason", "hourly snapshots",
+                "--actor",
+                "bob",
+                "--format",
+                "json",
+                "macd",
+                "add",
+                "--client",
+                "acme",
+                "--ci",
+                "fs01",
+                "--job",
+                "fs01-hourly",
+                "--tool",
+                "restic",
+                "--schedule",
+                "0 * * * *",
+                "--rpo",
+                "2h",
+                "--grace",
+                "30m",
+                "--retention",
+                "hourly=24",
+                "--target",
+                "local",
+                "--restore-test",
+                "monthly",
+                "--rto",
+                "4h",
+                "--reason",
+                "hourly snapshots",
             ],
         )
         .ok()
@@ -54,7 +81,7 @@ fn the_queue_holds_tasks_tickets_changes_and_overdue_restore_tests() {
     assert!(items.iter().all(|i| !i["why"].as_str().unwrap().is_empty()));
     let fail = items.iter().find(|i| i["kind"] == "corrective").unwrap();
     assert_eq!(fail["object"], "acme/fs01-nightly");
-    assert_eq!(ids(&all, "change"), [cr.clone()]);
+    assert_eq!(ids(&all, "change"), vec![cr.clone()]);
     let change = items.iter().find(|i| i["kind"] == "change").unwrap();
     assert_eq!(change["why"], "awaits approval by someone other than bob");
     // both policies' monthly restore tests: never tested since onboarding
@@ -65,16 +92,22 @@ fn the_queue_holds_tasks_tickets_changes_and_overdue_restore_tests() {
         .collect();
     assert_eq!(restore, ["acme/fs01-nightly", "acme/sql01-nightly"]);
     // overdue first, then by due time
-    let overdue: Vec<bool> = items.iter().map(|i| i["overdue"].as_bool().unwrap()).collect();
+    let overdue: Vec<bool> = items
+        .iter()
+        .map(|i| i["overdue"].as_bool().unwrap())
+        .collect();
     assert!(overdue.windows(2).all(|w| w[0] >= w[1]), "{overdue:?}");
 
     // a change waits for an approver other than its requester, then on the requester
     let mine = |who: &str| {
-        env.run_at(MORNING, &["--actor", who, "--format", "json", "due", "--mine"])
-            .ok()
-            .json()
+        env.run_at(
+            MORNING,
+            &["--actor", who, "--format", "json", "due", "--mine"],
+        )
+        .ok()
+        .json()
     };
-    assert_eq!(ids(&mine("alice"), "change"), [cr.clone()]);
+    assert_eq!(ids(&mine("alice"), "change"), vec![cr.clone()]);
     assert!(ids(&mine("bob"), "change").is_empty());
     assert!(ids(&mine("alice"), "restore-test").is_empty());
     env.run_at(
@@ -83,13 +116,14 @@ fn the_queue_holds_tasks_tickets_changes_and_overdue_restore_tests() {
     )
     .ok();
     assert!(ids(&mine("alice"), "change").is_empty());
-    assert_eq!(ids(&mine("bob"), "change"), [cr.clone()]);
+    assert_eq!(ids(&mine("bob"), "change"), vec![cr.clone()]);
 
     // assignment filters: a task assigned to carol is hers and no longer unassigned
     let task = ids(&all, "task")[0].clone();
-    env.run_at(MORNING, &["tasks", "assign", &task, "carol"]).ok();
+    env.run_at(MORNING, &["tasks", "assign", &task, "carol"])
+        .ok();
     let carol = env.json_at(MORNING, &["due", "--assignee", "carol"]);
-    assert_eq!(ids(&carol, "task"), [task.clone()]);
+    assert_eq!(ids(&carol, "task"), vec![task.clone()]);
     let unassigned = env.json_at(MORNING, &["due", "--unassigned"]);
     assert!(!ids(&unassigned, "task").contains(&task));
     assert!(ids(&unassigned, "change").is_empty());
@@ -98,7 +132,10 @@ fn the_queue_holds_tasks_tickets_changes_and_overdue_restore_tests() {
     // --client and the table
     env.run_at(MORNING, &["due", "--client", "nosuch"]).code(4);
     let table = env.run_at(MORNING, &["due"]).ok().stdout;
-    assert!(table.contains(&cr) && table.contains("acme/fs01-nightly"), "{table}");
+    assert!(
+        table.contains(&cr) && table.contains("acme/fs01-nightly"),
+        "{table}"
+    );
 }
 
 #[test]
@@ -137,7 +174,10 @@ fn an_overdue_restore_test_is_listed_once_as_its_task() {
     };
     let later = env.json_at(&day_before, &["due"]);
     let items = later.as_array().unwrap();
-    assert!(items.iter().any(|i| i["id"] == task["id"].to_string()));
+    let task_id = task["id"].to_string();
+    assert!(items
+        .iter()
+        .any(|i| i["id"].as_str() == Some(task_id.as_str())));
     assert!(!items
         .iter()
         .any(|i| i["kind"] == "restore-test" && i["object"] == "acme/fs01-nightly"));

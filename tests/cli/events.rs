@@ -307,7 +307,10 @@ fn restic_and_borg_fixtures_ingest_idempotently() {
         "{}",
         r.stderr
     );
-    assert_eq!(env.json(&["correct", "list"]).as_array().unwrap().len(), before);
+    assert_eq!(
+        env.json(&["correct", "list"]).as_array().unwrap().len(),
+        before
+    );
 }
 
 #[test]

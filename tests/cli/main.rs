@@ -23,4 +23,5 @@ mod plan;
 mod reliability;
 mod run;
 mod tasks;
+mod terminal;
 mod truth;

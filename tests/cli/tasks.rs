@@ -252,7 +252,8 @@ fn tasks_due_lists_in_order_with_flags_and_design_keys() {
     // an ambiguous start ticks nothing and lists what it matches
     let amb = env.run(&["tasks", "check", &id, "review"]).code(3);
     assert!(
-        amb.stderr.contains("1 'Review failed and missed jobs', 2 'Review warnings'")
+        amb.stderr
+            .contains("1 'Review failed and missed jobs', 2 'Review warnings'")
             && amb.stderr.contains("give its number"),
         "{}",
         amb.stderr
@@ -288,7 +289,9 @@ fn tasks_due_lists_in_order_with_flags_and_design_keys() {
         .code(5);
     assert!(
         refused.stderr.contains("2 of 4 checklist items not ticked")
-            && refused.stderr.contains("3 'Check long-running and hung jobs'")
+            && refused
+                .stderr
+                .contains("3 'Check long-running and hung jobs'")
             && refused.stderr.contains("--incomplete"),
         "{}",
         refused.stderr
@@ -362,7 +365,9 @@ fn done_with_issues_opens_a_linked_corrective_ticket() {
     let cid = c["id"].to_string();
     for args in [
         vec!["correct", "show", &id],
-        vec!["correct", "resolve", &id, "--cause", "unknown", "--fix", "x"],
+        vec![
+            "correct", "resolve", &id, "--cause", "unknown", "--fix", "x",
+        ],
         vec!["correct", "note", &id, "x"],
         vec!["correct", "assign", &id, "bob"],
     ] {
@@ -389,9 +394,17 @@ fn done_with_issues_opens_a_linked_corrective_ticket() {
         );
     }
     let said = env.run(&["tasks", "note", &id, "sample was Finance"]).ok();
-    assert!(said.stderr.contains(&format!("added a note to task #{id}")), "{}", said.stderr);
+    assert!(
+        said.stderr.contains(&format!("added a note to task #{id}")),
+        "{}",
+        said.stderr
+    );
     let said = env.run(&["correct", "start", &cid]).ok();
-    assert!(said.stderr.contains(&format!("started corrective #{cid}")), "{}", said.stderr);
+    assert!(
+        said.stderr.contains(&format!("started corrective #{cid}")),
+        "{}",
+        said.stderr
+    );
 }
 
 #[test]

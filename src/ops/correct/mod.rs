@@ -196,7 +196,14 @@ pub fn note(store: &mut Store, ctx: &Ctx, desk: Desk, id: i64, text: &str) -> Re
     if text.trim().is_empty() {
         return Err(rejected("a note needs text"));
     }
-    change(store, ctx, desk, id, &format!("note: {text}"), |_, _| Ok(()))
+    change(
+        store,
+        ctx,
+        desk,
+        id,
+        &format!("note: {text}"),
+        |_, _| Ok(()),
+    )
 }
 
 pub fn resolve(store: &mut Store, ctx: &Ctx, id: i64, cause: &str, fix: &str) -> Result<Ticket> {
