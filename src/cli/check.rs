@@ -1,4 +1,4 @@
-//! `bmctl check [--fail-on-findings]`.
+//! `bmctl check [--fail-on-findings | --fail-on-open]`.
 
 use anyhow::Result;
 
@@ -8,12 +8,18 @@ use crate::ops::check::{self, Finding, Settings};
 use crate::output::{self, Tabular};
 
 #[derive(Debug, clap::Args)]
-#[command(after_help = "For cron, every few minutes: */5 * * * * bmctl check
-Re-running is harmless: each missed occurrence is recorded once.")]
+#[command(
+    after_help = "For cron, every few minutes (quiet: nothing on success, a line per new finding):
+  */5 * * * * bmctl -q check
+Re-running is harmless: each missed occurrence is recorded once."
+)]
 pub struct Args {
-    /// Exit 1 when this run raised anything (new missed runs or tickets).
+    /// Exit 1 when this run raised, reopened or escalated anything (for cron).
     #[arg(long)]
     fail_on_findings: bool,
+    /// Exit 1 while any corrective ticket or incident is open (for monitoring probes).
+    #[arg(long)]
+    fail_on_open: bool,
 }
 
 impl Tabular for Finding {
@@ -39,7 +45,25 @@ pub fn run(app: &App, args: &Args) -> Result<u8> {
         batch_windows: app.config.s.check_batch_windows.max(1) as usize,
     };
     let report = check::run(&mut store, &ctx, &settings)?;
-    if app.format() == output::Format::Table {
+    if app.quiet_table() {
+        // cron: a line per finding this run raised, nothing else
+        for f in &report.findings {
+            eprintln!(
+                "bmctl check: {} {}/{} at {}: {}",
+                f.kind,
+                f.client,
+                f.job,
+                crate::domain::time::rfc3339(f.at.0),
+                f.detail
+            );
+        }
+        if report.findings_omitted > 0 {
+            eprintln!(
+                "bmctl check: … and {} more findings (`bmctl correct list`)",
+                report.findings_omitted
+            );
+        }
+    } else if app.format() == output::Format::Table {
         output::list(app.format(), &report.findings)?;
         if report.findings_omitted > 0 {
             app.say(format!(
@@ -62,7 +86,8 @@ pub fn run(app: &App, args: &Args) -> Result<u8> {
     } else {
         output::list(app.format(), &report.findings)?;
     }
-    Ok(if args.fail_on_findings && report.raised() {
+    let open = args.fail_on_open && crate::ops::read::open_problems(&store)? > 0;
+    Ok(if (args.fail_on_findings && report.raised()) || open {
         1
     } else {
         0

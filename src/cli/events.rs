@@ -203,6 +203,16 @@ pub fn print_summary(app: &App, s: &Summary) -> Result<()> {
     for c in &s.conflicts {
         eprintln!("bmctl: warning: a known run came again with other facts: {c}");
     }
+    if app.quiet_table() {
+        let t = &s.tickets;
+        if t.tickets_opened + t.tickets_updated > 0 {
+            eprintln!(
+                "bmctl: {} tickets opened, {} updated by these runs (`bmctl correct list`)",
+                t.tickets_opened, t.tickets_updated
+            );
+        }
+        return Ok(());
+    }
     let pairs = [
         ("read", s.read.to_string()),
         ("new", s.new.to_string()),

@@ -192,6 +192,12 @@ impl App {
             .unwrap_or_else(crate::identity::login)
     }
 
+    /// `--quiet` with table output: cron's case, where success prints nothing
+    /// (JSON and CSV asked for are still printed).
+    pub fn quiet_table(&self) -> bool {
+        self.cli.quiet && self.format() == Format::Table
+    }
+
     /// A message for the person at the terminal (stderr), unless `--quiet`.
     pub fn say(&self, msg: impl AsRef<str>) {
         if !self.cli.quiet {

@@ -415,6 +415,9 @@ pub fn run(app: &App, cmd: &Cmd) -> Result<u8> {
                 None => now,
             };
             let r = tasks::generate(&mut store, &ctx, until)?;
+            if app.quiet_table() {
+                return Ok(0);
+            }
             let pairs = [
                 ("created", r.created.to_string()),
                 ("already_present", r.already_present.to_string()),

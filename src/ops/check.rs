@@ -78,7 +78,11 @@ impl Report {
 
     /// Whether this run raised anything (for `--fail-on-findings`).
     pub fn raised(&self) -> bool {
-        self.missed > 0 || self.tickets.tickets_opened > 0 || self.tickets.tickets_updated > 0
+        self.missed > 0
+            || self.hung > 0
+            || self.rpo_breaches > 0
+            || self.tickets.tickets_opened > 0
+            || self.tickets.tickets_updated > 0
     }
 }
 

@@ -57,6 +57,15 @@ pub fn tickets(s: &Store, f: &TicketFilter) -> Result<Vec<Ticket>> {
     tickets::list(s.db(), f)
 }
 
+/// Open corrective tickets and incidents.
+pub fn open_problems(s: &Store) -> Result<usize> {
+    let f = TicketFilter {
+        kind: Some(crate::domain::ticket::TicketKind::Corrective),
+        ..TicketFilter::default()
+    };
+    Ok(tickets::list(s.db(), &f)?.len())
+}
+
 pub fn ticket(s: &Store, id: i64) -> Result<Ticket> {
     tickets::get(s.db(), id)
 }

@@ -79,3 +79,67 @@ fn check_catches_up_a_long_gap_exactly() {
         .code(3);
     assert!(r.stderr.contains("check.lookback is gone"), "{}", r.stderr);
 }
+
+/// cron: `-q` prints nothing when nothing is new and a stderr line per new
+/// finding; `--fail-on-findings` is 1 for a run that raised something,
+/// `--fail-on-open` while anything is open.
+#[test]
+fn quiet_cron_and_the_fail_flags() {
+    let env = onboarded("2026-10-22T12:00:00Z");
+    let first = env
+        .run_at(
+            "2026-10-23T06:00:00Z",
+            &["-q", "check", "--fail-on-findings"],
+        )
+        .code(1);
+    assert_eq!(first.stdout, "", "nothing on stdout under -q");
+    let lines: Vec<&str> = first.stderr.lines().collect();
+    assert_eq!(lines.len(), 2, "{}", first.stderr);
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("bmctl check: missed acme/fs01-nightly at 2026-10-22T20:00:00Z")),
+        "{}",
+        first.stderr
+    );
+    // the same findings again are not news: silent and 0, though still open
+    let again = env
+        .run_at(
+            "2026-10-23T06:05:00Z",
+            &["-q", "check", "--fail-on-findings"],
+        )
+        .ok();
+    assert_eq!((again.stdout.as_str(), again.stderr.as_str()), ("", ""));
+    env.run_at("2026-10-23T06:10:00Z", &["-q", "check", "--fail-on-open"])
+        .code(1);
+    // JSON asked for is printed even under -q
+    let j = env
+        .run_at("2026-10-23T06:15:00Z", &["-q", "--format", "json", "check"])
+        .ok()
+        .json();
+    assert_eq!(j["missed"], 0);
+    // nothing open: --fail-on-open is 0
+    let open = tickets(&env);
+    for t in open.as_array().unwrap() {
+        env.run_at(
+            "2026-10-23T07:00:00Z",
+            &[
+                "correct",
+                "resolve",
+                &t["id"].to_string(),
+                "--cause",
+                "configuration",
+                "--fix",
+                "schedule corrected",
+            ],
+        )
+        .ok();
+    }
+    env.run_at("2026-10-23T07:05:00Z", &["-q", "check", "--fail-on-open"])
+        .ok();
+    // tasks generate under -q: silent
+    let g = env
+        .run_at("2026-10-23T07:10:00Z", &["-q", "tasks", "generate"])
+        .ok();
+    assert_eq!((g.stdout.as_str(), g.stderr.as_str()), ("", ""));
+}
