@@ -59,7 +59,7 @@ pub struct Cli {
     #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
     pub color: ColorChoice,
     /// Act as if it were this instant (RFC 3339 with offset).
-    #[arg(long, global = true, env = "BMCTL_NOW", value_name = "RFC3339")]
+    #[arg(long, global = true, env = "BMCTL_NOW", value_name = "RFC3339", value_parser = rfc3339_arg)]
     pub now: Option<String>,
     /// Who is acting, for the audit log [default: the login name].
     #[arg(long, global = true, env = "BMCTL_ACTOR", value_name = "NAME")]
@@ -140,6 +140,13 @@ pub enum Command {
     },
     /// Print the man page (roff).
     Man,
+}
+
+/// A flag value that must be an RFC 3339 instant: a usage error (exit 2) otherwise.
+fn rfc3339_arg(text: &str) -> Result<String, String> {
+    crate::domain::time::parse_instant(text)
+        .map(|_| text.to_string())
+        .map_err(|e| e.to_string())
 }
 
 /// Everything a command needs from the invocation.

@@ -61,7 +61,8 @@ pub enum Cmd {
         id: i64,
         #[arg(long, default_value = "ok", value_parser = ["ok", "issues"])]
         result: String,
-        #[arg(long)]
+        /// What was done or found (required with --result issues).
+        #[arg(long, required_if_eq("result", "issues"))]
         note: Option<String>,
         /// Complete it with checklist items not ticked, saying why (asked
         /// on a terminal; required otherwise). The note names the items.

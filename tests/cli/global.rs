@@ -89,8 +89,9 @@ fn exit_codes_follow_design() {
     ])
     .code(3);
     env.run(&["cmdb", "add", "--client", "ok", "h1"]).code(2);
+    // a --now that is not RFC 3339 with an offset is a usage error
     env.run(&["--now", "2026-11-30T07:00:00", "plan", "show", "ok"])
-        .code(1);
+        .code(2);
 }
 
 #[test]

@@ -13,6 +13,7 @@ mod demo;
 mod due;
 mod env;
 mod events;
+mod exit_codes;
 mod global;
 mod health;
 mod hooks;

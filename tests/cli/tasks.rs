@@ -328,6 +328,8 @@ fn done_with_issues_opens_a_linked_corrective_ticket() {
     let task = due.iter().find(|t| t["job"] == "fs01-nightly").unwrap();
     let id = task["id"].to_string();
     env.run(&["tasks", "done", &id, "--result", "issues"])
+        .code(2);
+    env.run(&["tasks", "done", &id, "--result", "issues", "--note", " "])
         .code(3);
     let r = env
         .run(&[
