@@ -17,7 +17,8 @@ pub enum Cmd {
     Check,
     /// Delete job events that ended before DATE; KPIs keep their counts (rollups).
     Prune {
-        /// A date (midnight UTC) or an RFC 3339 instant.
+        /// A date (midnight UTC) or an RFC 3339 instant, no later than the
+        /// start of the previous full quarter.
         #[arg(long)]
         before: String,
     },
@@ -134,6 +135,23 @@ pub fn run(app: &App, cmd: &Cmd) -> Result<u8> {
             let t = crate::domain::time::parse_instant_or_date(before, chrono_tz::UTC)
                 .map_err(|e| crate::error::rejected(format!("--before: {e}")))?
                 .timestamp();
+            let n = db::prune_count(&store, t)?;
+            if crate::prompt::interactive(app.cli.yes) {
+                let limit = db::prune_limit(&store, ctx.ts())?;
+                if t <= limit
+                    && !crate::prompt::confirm(&format!(
+                        "Delete {n} events that ended before {} (their counts stay in the rollups)?",
+                        crate::domain::time::rfc3339(t)
+                    ))?
+                {
+                    app.say("nothing deleted");
+                    return Ok(0);
+                }
+            } else if !app.cli.yes {
+                return Err(crate::error::refused(format!(
+                    "db prune deletes {n} events for good: pass --yes to confirm (asked on a terminal)"
+                )));
+            }
             let r = db::prune(&mut store, &ctx, t)?;
             let pairs = [
                 ("events_deleted", r.events_deleted.to_string()),

@@ -5,7 +5,7 @@
 //! the shortest exact unit so that an export re-imports to the same value.
 
 use anyhow::{anyhow, bail, Result};
-use chrono::{DateTime, NaiveDate, TimeZone, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, TimeZone, Utc};
 use chrono_tz::Tz;
 use serde::{Serialize, Serializer};
 
@@ -56,6 +56,15 @@ impl Quarter {
         let (y, q) = text.split_once("-Q")?;
         let (year, q) = (y.parse().ok()?, q.parse().ok()?);
         (1..=4).contains(&q).then_some(Quarter { year, q })
+    }
+
+    /// The quarter an instant falls in, in `tz`.
+    pub fn containing(secs: i64, tz: Tz) -> Quarter {
+        let local = from_unix(secs).with_timezone(&tz);
+        Quarter {
+            year: local.year(),
+            q: (local.month() - 1) / 3 + 1,
+        }
     }
 
     pub fn previous(self) -> Quarter {
@@ -245,6 +254,11 @@ mod tests {
         let q = Quarter::parse("2026-Q1").unwrap();
         assert_eq!(q.previous().label(), "2025-Q4");
         assert!(Quarter::parse("2026-Q5").is_none());
+        // 2026-12-31T23:30Z is already 2027-Q1 in Sydney, still 2026-Q4 in UTC
+        let t = parse_instant("2026-12-31T23:30:00Z").unwrap().timestamp();
+        assert_eq!(Quarter::containing(t, chrono_tz::UTC).label(), "2026-Q4");
+        let syd = chrono_tz::Australia::Sydney;
+        assert_eq!(Quarter::containing(t, syd).label(), "2027-Q1");
         let (f, t) = Quarter::parse("2026-Q4")
             .unwrap()
             .bounds(chrono_tz::UTC)

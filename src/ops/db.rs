@@ -80,6 +80,28 @@ pub fn backup(store: &Store, dest: &Path, force: bool) -> Result<()> {
         .with_context(|| format!("copying the database to {}", dest.display()))
 }
 
+/// The latest `db prune --before` may reach: the start of the previous
+/// full quarter in every client's zone (the review's daily grid and its
+/// previous-quarter figures read those events).
+pub fn prune_limit(store: &Store, now: i64) -> Result<i64> {
+    let mut zones: Vec<chrono_tz::Tz> = crate::store::clients::list(store.db())?
+        .iter()
+        .map(|c| c.tz())
+        .collect();
+    zones.push(chrono_tz::UTC);
+    let mut limit = i64::MAX;
+    for tz in zones {
+        let q = crate::domain::time::Quarter::containing(now, tz).previous();
+        limit = limit.min(q.bounds(tz)?.0);
+    }
+    Ok(limit)
+}
+
+/// Events `db prune --before` would delete.
+pub fn prune_count(store: &Store, before: i64) -> Result<i64> {
+    crate::store::events::count_before(store.db(), before)
+}
+
 /// What `db prune` did.
 #[derive(Debug, Serialize)]
 pub struct Pruned {
@@ -91,6 +113,14 @@ pub struct Pruned {
 /// Delete job events that ended before `before` — the daily rollups keep the
 /// counts the KPIs read — then VACUUM so the file shrinks.
 pub fn prune(store: &mut Store, ctx: &crate::ops::Ctx, before: i64) -> Result<Pruned> {
+    let limit = prune_limit(store, ctx.ts())?;
+    if before > limit {
+        return Err(refused(format!(
+            "--before {} is after {}, the start of the previous full quarter in every client's zone: the quarterly review reads those events; prune before that date",
+            crate::domain::time::rfc3339(before),
+            crate::domain::time::rfc3339(limit)
+        )));
+    }
     let size = |s: &Store| std::fs::metadata(&s.path).map(|m| m.len()).unwrap_or(0);
     let bytes_before = size(store);
     let tx = store.write()?;

@@ -230,7 +230,41 @@ fn pruning_old_events_keeps_the_kpis_and_shrinks_the_file() {
     let period = ["kpi", "--from", "2026-09-01", "--to", "2026-11-01"];
     let before = bmctl(&period);
     let events_before = crate::env::count_in(&demo, "job_events");
-    let r = bmctl(&["db", "prune", "--before", "2026-11-01"]);
+    let prune = |now: &str, before: &str, yes: bool| {
+        let mut c = env.base();
+        c.args([
+            "--db",
+            demo.to_str().unwrap(),
+            "--format",
+            "json",
+            "--now",
+            now,
+        ]);
+        c.args(["db", "prune", "--before", before]);
+        if yes {
+            c.arg("--yes");
+        }
+        let out = c.output().unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).to_string(),
+            String::from_utf8_lossy(&out.stderr).to_string(),
+        )
+    };
+    // the quarter before this one is the review's: refused, and a future date too
+    for before in ["2026-11-01", "2027-12-01", "2026-07-01T00:00:01Z"] {
+        let (code, _, err) = prune("2026-11-30T07:00:00Z", before, true);
+        assert_eq!(code, Some(5), "{before}: {err}");
+        assert!(err.contains("start of the previous full quarter"), "{err}");
+    }
+    // off a terminal, --yes or nothing
+    let (code, _, err) = prune("2027-04-15T07:00:00Z", "2026-11-01", false);
+    assert_eq!(code, Some(5), "{err}");
+    assert!(err.contains("--yes"), "{err}");
+    assert_eq!(crate::env::count_in(&demo, "job_events"), events_before);
+    let (code, out, err) = prune("2027-04-15T07:00:00Z", "2026-11-01", true);
+    assert_eq!(code, Some(0), "{err}");
+    let r: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert!(r["events_deleted"].as_i64().unwrap() > 1000);
     assert!(r["bytes_after"].as_u64().unwrap() < r["bytes_before"].as_u64().unwrap());
     assert!(crate::env::count_in(&demo, "job_events") < events_before);

@@ -286,6 +286,15 @@ pub fn prune(conn: &Db, before: i64) -> Result<usize> {
     Ok(conn.0.execute(PRUNE, [before, end_day(before)])?)
 }
 
+/// Events that ended before `before` (what [`prune`] would delete).
+pub fn count_before(conn: &Db, before: i64) -> Result<i64> {
+    Ok(conn.0.query_row(
+        "SELECT count(*) FROM job_events WHERE day <= ?2 AND ended_at < ?1",
+        [before, end_day(before)],
+        |r| r.get(0),
+    )?)
+}
+
 /// The meta key of the newest `db prune` bound.
 pub const PRUNED_BEFORE: &str = "pruned_before";
 
