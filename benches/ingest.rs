@@ -39,7 +39,7 @@ fn plan_text(c: usize) -> String {
 
 fn onboard(store: &mut Store, ctx: &Ctx) {
     for c in 0..CLIENTS {
-        plan::import(store, ctx, &plan_text(c), "bench.toml", false).expect("plan import");
+        plan::import(store, ctx, &plan_text(c), "bench.toml", false, false).expect("plan import");
     }
 }
 
@@ -181,6 +181,7 @@ fn main() {
         skip_invalid: false,
         history,
         history_from: None,
+        dry_run: false,
     };
     let import_into = |name: &str, history: bool| {
         let db = dir.path().join(name);

@@ -40,6 +40,10 @@ pub enum Cmd {
         /// [default: each client's earliest run, at its local midnight].
         #[arg(long, requires = "history")]
         from: Option<String>,
+        /// Check the file and count what it would do (new runs, duplicates,
+        /// tickets); write nothing.
+        #[arg(long)]
+        dry_run: bool,
     },
     /// Ingest a backup tool's own JSON output.
     #[command(subcommand)]
@@ -258,6 +262,7 @@ pub fn run(app: &App, cmd: &Cmd) -> Result<u8> {
             skip_invalid,
             history,
             from,
+            dry_run,
         } => {
             let ctx = app.ctx("events import")?;
             let history_from = from
@@ -280,6 +285,7 @@ pub fn run(app: &App, cmd: &Cmd) -> Result<u8> {
                 skip_invalid: *skip_invalid,
                 history: *history,
                 history_from,
+                dry_run: *dry_run,
             };
             // A progress bar on a terminal for large inputs; nothing when piped.
             let bar = show_progress.then(|| {
@@ -300,6 +306,9 @@ pub fn run(app: &App, cmd: &Cmd) -> Result<u8> {
             })?;
             if let Some(b) = bar {
                 b.finish_and_clear();
+            }
+            if *dry_run {
+                app.say("dry run: the counts are what the import would do; nothing was written");
             }
             print_summary(app, &s)?;
         }

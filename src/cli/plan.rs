@@ -20,6 +20,9 @@ pub enum Cmd {
         /// Overwrite an existing plan (audited; publishes a new version).
         #[arg(long)]
         replace: bool,
+        /// Check the file and print what would change; write nothing.
+        #[arg(long)]
+        dry_run: bool,
     },
     /// Print a client's live plan as TOML that imports back to the same plan.
     Export { client: String },
@@ -156,10 +159,23 @@ impl Tabular for DiffLine {
 pub fn run(app: &App, cmd: &Cmd) -> Result<u8> {
     let mut store = app.store()?;
     match cmd {
-        Cmd::Import { file, replace } => {
+        Cmd::Import {
+            file,
+            replace,
+            dry_run,
+        } => {
             let input = crate::input::take(file, crate::input::Shape::Document("a plan"))?;
             let (name, text) = (input.name.clone(), input.text()?);
-            let out = plan::import(&mut store, &app.ctx("plan import")?, &text, &name, *replace)?;
+            let ctx = app.ctx("plan import")?;
+            let out = plan::import(&mut store, &ctx, &text, &name, *replace, *dry_run)?;
+            if out.dry_run {
+                app.say(format!(
+                    "dry run: the plan of {} would be {} ({} CIs, {} policies); nothing was written",
+                    out.client, out.result, out.cis, out.policies
+                ));
+                output::list(app.format(), &out.changes)?;
+                return Ok(0);
+            }
             app.say(match out.result {
                 "unchanged" => format!(
                     "plan of {} is unchanged (version {})",

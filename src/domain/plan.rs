@@ -164,56 +164,104 @@ impl Locator<'_> {
     }
 }
 
+/// Errors of a file, each `file:line: key: message`, all reported at once
+/// (up to [`MAX_ERRORS`]).
+#[derive(Default)]
+struct Found(Vec<String>);
+
+/// Errors listed one by one; more are counted.
+const MAX_ERRORS: usize = 50;
+
+impl Found {
+    fn add(&mut self, e: anyhow::Error) {
+        self.0.push(e.to_string());
+    }
+
+    /// The value, or `None` with its error noted.
+    fn ok<T>(&mut self, r: Result<T>) -> Option<T> {
+        r.map_err(|e| self.add(e)).ok()
+    }
+
+    fn into_result(self) -> Result<()> {
+        match self.0.len() {
+            0 => Ok(()),
+            1 => Err(crate::error::rejected(self.0[0].clone())),
+            n => {
+                let mut text = format!("{n} errors:");
+                for e in self.0.iter().take(MAX_ERRORS) {
+                    text.push_str("\n  ");
+                    text.push_str(e);
+                }
+                if n > MAX_ERRORS {
+                    text.push_str(&format!("\n  … and {} more", n - MAX_ERRORS));
+                }
+                Err(crate::error::rejected(text))
+            }
+        }
+    }
+}
+
 /// Check one `[[policy]]` table; errors name the line and key.
-fn validate_policy(loc: &Locator<'_>, i: usize, p: &RawPolicy, tz: &str) -> Result<PolicySpec> {
+fn validate_policy(
+    loc: &Locator<'_>,
+    found: &mut Found,
+    i: usize,
+    p: &RawPolicy,
+    tz: &str,
+) -> Option<PolicySpec> {
     let key = |f: &str| format!("policy[{i}].{f}");
-    validate_slug("job name", p.job.get_ref()).map_err(|e| loc.at(&p.job, &key("job"), e))?;
-    validate_host(p.ci.get_ref()).map_err(|e| loc.at(&p.ci, &key("ci"), e))?;
-    validate_choice("tool", p.tool.get_ref(), TOOLS)
-        .map_err(|e| loc.at(&p.tool, &key("tool"), e))?;
-    check_schedule(p.schedule.get_ref(), tz)
-        .map_err(|e| loc.at(&p.schedule, &key("schedule"), e))?;
-    let dur = |s: &Spanned<String>, f: &str| {
-        parse_duration(s.get_ref()).map_err(|e| loc.at(s, &key(f), e))
+    let before = found.0.len();
+    found
+        .ok(validate_slug("job name", p.job.get_ref()).map_err(|e| loc.at(&p.job, &key("job"), e)));
+    found.ok(validate_host(p.ci.get_ref()).map_err(|e| loc.at(&p.ci, &key("ci"), e)));
+    found.ok(validate_choice("tool", p.tool.get_ref(), TOOLS)
+        .map_err(|e| loc.at(&p.tool, &key("tool"), e)));
+    found.ok(check_schedule(p.schedule.get_ref(), tz)
+        .map_err(|e| loc.at(&p.schedule, &key("schedule"), e)));
+    let mut dur = |s: &Spanned<String>, f: &str| {
+        found.ok(parse_duration(s.get_ref()).map_err(|e| loc.at(s, &key(f), e)))
     };
-    let rpo_s = dur(&p.rpo, "rpo")?;
-    let grace_s = dur(&p.grace, "grace")?;
-    let rto_s = dur(&p.rto, "rto")?;
-    let max_runtime_s = p
-        .max_runtime
-        .as_ref()
-        .map(|m| dur(m, "max_runtime"))
-        .transpose()?;
+    let rpo_s = dur(&p.rpo, "rpo");
+    let grace_s = dur(&p.grace, "grace");
+    let rto_s = dur(&p.rto, "rto");
+    let max_runtime_s = p.max_runtime.as_ref().map(|m| dur(m, "max_runtime"));
     if p.retention.get_ref().keeps_nothing() {
-        return Err(loc.at(&p.retention, &key("retention"), "must keep something"));
+        found.add(loc.at(&p.retention, &key("retention"), "must keep something"));
     }
-    if grace_s > rpo_s {
-        return Err(loc.at(
-            &p.grace,
-            &key("grace"),
-            format!(
-                "{} is longer than the rpo ({}): a breach would never be seen in time",
-                p.grace.get_ref(),
-                p.rpo.get_ref()
-            ),
-        ));
+    if let (Some(rpo), Some(grace)) = (rpo_s, grace_s) {
+        if grace > rpo {
+            found.add(loc.at(
+                &p.grace,
+                &key("grace"),
+                format!(
+                    "{} is longer than the rpo ({}): a breach would never be seen in time",
+                    p.grace.get_ref(),
+                    p.rpo.get_ref()
+                ),
+            ));
+        }
     }
-    validate_choice("target", p.target.get_ref(), TARGETS)
-        .map_err(|e| loc.at(&p.target, &key("target"), e))?;
-    validate_choice("restore_test", p.restore_test.get_ref(), RESTORE_TESTS)
-        .map_err(|e| loc.at(&p.restore_test, &key("restore_test"), e))?;
-    Ok(PolicySpec {
+    found.ok(validate_choice("target", p.target.get_ref(), TARGETS)
+        .map_err(|e| loc.at(&p.target, &key("target"), e)));
+    found.ok(
+        validate_choice("restore_test", p.restore_test.get_ref(), RESTORE_TESTS)
+            .map_err(|e| loc.at(&p.restore_test, &key("restore_test"), e)),
+    );
+    if found.0.len() > before {
+        return None;
+    }
+    Some(PolicySpec {
         job: p.job.get_ref().clone(),
         ci: p.ci.get_ref().clone(),
         tool: p.tool.get_ref().clone(),
         schedule: normalize_schedule(p.schedule.get_ref()),
-        rpo_s,
-        grace_s,
+        rpo_s: rpo_s?,
+        grace_s: grace_s?,
         retention: p.retention.get_ref().clone(),
         target: p.target.get_ref().clone(),
         restore_test: p.restore_test.get_ref().clone(),
-        rto_s,
-        max_runtime_s,
+        rto_s: rto_s?,
+        max_runtime_s: max_runtime_s.flatten(),
         match_rule: p.match_rule.clone().unwrap_or_default(),
     })
 }
@@ -246,7 +294,12 @@ pub fn parse_policy_file(text: &str, file: &str, tz: &str) -> Result<PolicySpec>
         crate::error::rejected(format!("{file}:{line}: {}", e.message().trim()))
     })?;
     match raw.policy.as_slice() {
-        [p] => validate_policy(&loc, 0, p, tz),
+        [p] => {
+            let mut found = Found::default();
+            let spec = validate_policy(&loc, &mut found, 0, p, tz);
+            found.into_result()?;
+            spec.ok_or_else(|| crate::error::rejected(format!("{file}: the policy is not valid")))
+        }
         _ => Err(crate::error::rejected(format!(
             "{file}: must hold exactly one [[policy]] table, it has {}",
             raw.policy.len()
@@ -316,20 +369,23 @@ pub fn parse_plan(text: &str, file: &str) -> Result<ParsedPlan> {
         let line = e.span().map(|s| line_of(text, s.start)).unwrap_or(1);
         crate::error::rejected(format!("{file}:{line}: {}", e.message().trim()))
     })?;
+    let mut found = Found::default();
 
-    validate_slug("client code", raw.client.get_ref())
-        .map_err(|e| loc.at(&raw.client, "client", e))?;
+    found.ok(validate_slug("client code", raw.client.get_ref())
+        .map_err(|e| loc.at(&raw.client, "client", e)));
     if raw.name.get_ref().trim().is_empty() {
-        return Err(loc.at(&raw.name, "name", "must not be empty"));
+        found.add(loc.at(&raw.name, "name", "must not be empty"));
     }
-    parse_tz(raw.timezone.get_ref()).map_err(|e| loc.at(&raw.timezone, "timezone", e))?;
+    found.ok(parse_tz(raw.timezone.get_ref()).map_err(|e| loc.at(&raw.timezone, "timezone", e)));
     let sla_tier = match &raw.sla_tier {
-        Some(t) => SlaTier::parse(t.get_ref()).map_err(|e| loc.at(t, "sla_tier", e))?,
+        Some(t) => found
+            .ok(SlaTier::parse(t.get_ref()).map_err(|e| loc.at(t, "sla_tier", e)))
+            .unwrap_or(SlaTier::Silver),
         None => SlaTier::Silver,
     };
     if let Some(r) = &raw.required_retention {
         if r.get_ref().keeps_nothing() {
-            return Err(loc.at(r, "required_retention", "must keep something"));
+            found.add(loc.at(r, "required_retention", "must keep something"));
         }
     }
 
@@ -337,19 +393,19 @@ pub fn parse_plan(text: &str, file: &str) -> Result<ParsedPlan> {
     let mut hosts = BTreeSet::new();
     for (i, c) in raw.ci.iter().enumerate() {
         let key = |f: &str| format!("ci[{i}].{f}");
-        validate_host(c.host.get_ref()).map_err(|e| loc.at(&c.host, &key("host"), e))?;
+        found.ok(validate_host(c.host.get_ref()).map_err(|e| loc.at(&c.host, &key("host"), e)));
         if !hosts.insert(c.host.get_ref().clone()) {
-            return Err(loc.at(
+            found.add(loc.at(
                 &c.host,
                 &key("host"),
                 format!("host '{}' is listed twice", c.host.get_ref()),
             ));
         }
-        validate_kind(c.kind.get_ref()).map_err(|e| loc.at(&c.kind, &key("kind"), e))?;
-        validate_tier(*c.tier.get_ref()).map_err(|e| loc.at(&c.tier, &key("tier"), e))?;
+        found.ok(validate_kind(c.kind.get_ref()).map_err(|e| loc.at(&c.kind, &key("kind"), e)));
+        found.ok(validate_tier(*c.tier.get_ref()).map_err(|e| loc.at(&c.tier, &key("tier"), e)));
         if let Some(x) = &c.excluded {
             if x.get_ref().trim().is_empty() {
-                return Err(loc.at(x, &key("excluded"), "an exclusion needs a reason"));
+                found.add(loc.at(x, &key("excluded"), "an exclusion needs a reason"));
             }
         }
         cis.push(CiSpec {
@@ -362,22 +418,30 @@ pub fn parse_plan(text: &str, file: &str) -> Result<ParsedPlan> {
         });
     }
 
+    // a bad zone still lets the schedules be checked (in UTC)
     let tz = raw.timezone.get_ref();
+    let schedule_tz = if parse_tz(tz).is_ok() {
+        tz.as_str()
+    } else {
+        "UTC"
+    };
     let mut policies = Vec::new();
     let mut lines = Vec::new();
     let mut jobs = BTreeSet::new();
     for (i, p) in raw.policy.iter().enumerate() {
-        let spec = validate_policy(&loc, i, p, tz)?;
-        if !jobs.insert(spec.job.clone()) {
-            return Err(loc.at(
+        if !jobs.insert(p.job.get_ref().clone()) {
+            found.add(loc.at(
                 &p.job,
                 &format!("policy[{i}].job"),
-                format!("job name '{}' is used twice", spec.job),
+                format!("job name '{}' is used twice", p.job.get_ref()),
             ));
         }
-        policies.push(spec);
-        lines.push(line_of(text, p.ci.span().start));
+        if let Some(spec) = validate_policy(&loc, &mut found, i, p, schedule_tz) {
+            policies.push(spec);
+            lines.push(line_of(text, p.ci.span().start));
+        }
     }
+    found.into_result()?;
 
     Ok(ParsedPlan {
         plan: Plan {
@@ -654,6 +718,23 @@ match = { host = "fs01", tags = ["nightly"] }
         assert!(e.starts_with("p.toml:19: policy[0].rpo:"), "{e}");
         let e = err_of(&GOOD.replace("tier = 1", "tier = 1\ncolour = \"red\""));
         assert!(e.contains("p.toml:13") && e.contains("colour"), "{e}");
+    }
+
+    #[test]
+    fn every_error_of_a_file_is_reported_at_once() {
+        let bad = GOOD
+            .replace("0 22 * * *", "61 * * * *")
+            .replace("rpo = \"24h\"", "rpo = \"soon\"")
+            .replace("Europe/Berlin", "Mars/Olympus");
+        let e = err_of(&bad);
+        assert!(e.starts_with("3 errors:"), "{e}");
+        for want in [
+            "p.toml:4: timezone:",
+            "p.toml:18: policy[0].schedule:",
+            "p.toml:19: policy[0].rpo:",
+        ] {
+            assert!(e.contains(want), "{want}: {e}");
+        }
     }
 
     #[test]

@@ -42,6 +42,9 @@ pub struct ImportOutcome {
     pub version: Option<i64>,
     pub cis: usize,
     pub policies: usize,
+    /// A dry run: nothing was written; `changes` is what would change.
+    pub dry_run: bool,
+    pub changes: Vec<crate::domain::plan::DiffLine>,
 }
 
 /// The plan after applying `file` to `current`: the file's client settings,
@@ -72,6 +75,7 @@ pub fn import(
     text: &str,
     file: &str,
     replace: bool,
+    dry_run: bool,
 ) -> Result<ImportOutcome> {
     let parsed = parse_plan(text, file)?;
     let code = parsed.plan.client.code.clone();
@@ -87,6 +91,7 @@ pub fn import(
     };
     parsed.check_ci_refs(file, &known)?;
 
+    let mut old_plan = None;
     let (client_id, result, before) = match existing {
         None => {
             let id = clients::insert(&tx, &parsed.plan.client, ctx.ts())?;
@@ -102,6 +107,8 @@ pub fn import(
                     version: plans::latest(&tx, c.id)?,
                     cis: current.cis.len(),
                     policies: current.policies.len(),
+                    dry_run,
+                    changes: Vec::new(),
                 });
             }
             let has_plan = plans::latest(&tx, c.id)?.is_some() || !current.policies.is_empty();
@@ -112,10 +119,12 @@ pub fn import(
                 )));
             }
             clients::update(&tx, c.id, &parsed.plan.client, ctx.ts())?;
+            let toml = current.to_toml();
+            old_plan = Some(current);
             (
                 c.id,
                 if has_plan { "replaced" } else { "created" },
-                Some(current.to_toml()),
+                Some(toml),
             )
         }
     };
@@ -154,6 +163,25 @@ pub fn import(
 
     let client = clients::get_by_id(&tx, client_id)?;
     let after = current_plan(&tx, &client)?;
+    if dry_run {
+        let empty = crate::domain::plan::Plan {
+            client: after.client.clone(),
+            cis: Vec::new(),
+            policies: Vec::new(),
+        };
+        let changes = crate::domain::plan::diff(old_plan.as_ref().unwrap_or(&empty), &after);
+        // dropped uncommitted: nothing of it stays
+        drop(tx);
+        return Ok(ImportOutcome {
+            client: code,
+            result,
+            version: None,
+            cis: after.cis.len(),
+            policies: after.policies.len(),
+            dry_run,
+            changes,
+        });
+    }
     let content = after.to_toml();
     let reason = format!(
         "plan import {file}{}",
@@ -179,6 +207,8 @@ pub fn import(
         version: Some(version),
         cis: after.cis.len(),
         policies: after.policies.len(),
+        dry_run,
+        changes: Vec::new(),
     })
 }
 

@@ -454,3 +454,50 @@ fn line_order_within_a_window_does_not_change_the_outcome() {
     );
     assert_eq!(outcomes[0], outcomes[1]);
 }
+
+#[test]
+fn a_dry_run_import_counts_and_writes_nothing() {
+    let env = onboarded("2026-11-01T00:00:00Z");
+    let f = env.write(
+        "runs.jsonl",
+        &[
+            line("fs01-nightly", "failed", "2026-11-29T21:00:00Z", ""),
+            line("sql01-nightly", "success", "2026-11-29T22:00:00Z", ""),
+        ]
+        .join("\n"),
+    );
+    let audit = env.count("audit_log");
+    let s = env
+        .run(&[
+            "--format",
+            "json",
+            "events",
+            "import",
+            "--dry-run",
+            f.to_str().unwrap(),
+        ])
+        .ok()
+        .json();
+    assert_eq!(
+        (s["new"].as_i64(), s["tickets_opened"].as_i64()),
+        (Some(2), Some(1))
+    );
+    assert_eq!(env.count("job_events"), 0);
+    assert_eq!(env.count("tickets"), 0);
+    assert_eq!(env.count("audit_log"), audit);
+    // and every bad line of a strict import at once
+    let bad = env.write(
+        "bad.jsonl",
+        "{\"client\":\"acme\"}\n{\"client\":\"nobody\",\"job\":\"x\",\"status\":\"failed\",\"ended_at\":\"2026-11-29T21:00:00Z\"}\n",
+    );
+    let r = env
+        .run(&["events", "import", bad.to_str().unwrap()])
+        .code(3);
+    assert!(
+        r.stderr.contains("2 bad lines")
+            && r.stderr.contains("bad.jsonl:1:")
+            && r.stderr.contains("bad.jsonl:2:"),
+        "{}",
+        r.stderr
+    );
+}

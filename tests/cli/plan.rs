@@ -392,3 +392,54 @@ fn a_review_belongs_to_its_quarter() {
         r.stderr
     );
 }
+
+#[test]
+fn a_dry_run_import_shows_what_would_change_and_writes_nothing() {
+    let env = TestEnv::new();
+    let f = env.write("plan.toml", PLAN);
+    let before = env.count("audit_log");
+    let r = env
+        .run(&[
+            "--format",
+            "json",
+            "plan",
+            "import",
+            "--dry-run",
+            f.to_str().unwrap(),
+        ])
+        .ok();
+    assert!(
+        r.stderr
+            .contains("dry run: the plan of acme would be created"),
+        "{}",
+        r.stderr
+    );
+    let changes = r.json();
+    assert!(
+        changes
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c.to_string().contains("fs01-nightly")),
+        "{changes:#}"
+    );
+    assert_eq!(env.count("clients"), 0);
+    assert_eq!(env.count("audit_log"), before);
+    // every error of a file at once
+    let bad = env.write(
+        "bad.toml",
+        &PLAN
+            .replace("0 22 * * *", "61 * * * *")
+            .replace("Europe/Berlin", "Mars/Olympus"),
+    );
+    let r = env
+        .run(&["plan", "import", "--dry-run", bad.to_str().unwrap()])
+        .code(3);
+    assert!(
+        r.stderr.contains("2 errors:")
+            && r.stderr.contains("timezone:")
+            && r.stderr.contains("policy[0].schedule:"),
+        "{}",
+        r.stderr
+    );
+}

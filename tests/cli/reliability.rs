@@ -451,6 +451,7 @@ fn storage_faults_give_clear_errors() {
             skip_invalid: false,
             history: false,
             history_from: None,
+            dry_run: false,
         };
         let err = bmctl::ops::events::import(&mut store, &ctx, &input, |_| {}).unwrap_err();
         assert!(format!("{err:#}").contains("full"), "{err:#}");

@@ -59,6 +59,7 @@ pub(super) fn import_past_runs(
         skip_invalid: false,
         history: true,
         history_from: None,
+        dry_run: false,
     };
     let ctx = Ctx {
         command: "events import".into(),

@@ -80,7 +80,7 @@ pub fn build(store: &mut Store, ctx: &Ctx, past_runs: &std::path::Path) -> Resul
         ..ctx.clone()
     };
     for (file, text) in PLANS {
-        plan::import(store, &onboard, text, file, false)?;
+        plan::import(store, &onboard, text, file, false, false)?;
     }
     let past = import_past_runs(store, &onboard, past_runs)?;
     history(store, ctx)?;

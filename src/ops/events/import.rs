@@ -35,6 +35,7 @@ pub(super) fn import_checked(
         skip_invalid,
         history,
         history_from,
+        dry_run,
     } = *input_file;
     let known: HashSet<String> = clients::list(store.db())?
         .into_iter()
@@ -48,8 +49,8 @@ pub(super) fn import_checked(
     let db_path = store.path.clone();
     let db_file = db_path.as_path();
     if !skip_invalid && !check_while_writing {
-        if let Some(r) = first_problem(file, format, &known, &AtomicBool::new(false))? {
-            return Err(refusal(&r, name));
+        if let Some(p) = problems(file, format, &known, &AtomicBool::new(false))? {
+            return Err(refusal(&p, name));
         }
     }
 
@@ -74,8 +75,8 @@ pub(super) fn import_checked(
             // Strict (the default): a checker reads the whole file ahead of the
             // writer, and nothing is committed until it has passed. The writer
             // starts at once and keeps its first transaction open meanwhile.
-            let checker = check_while_writing
-                .then(|| scope.spawn(|| first_problem(file, format, &known, &stop)));
+            let checker =
+                check_while_writing.then(|| scope.spawn(|| problems(file, format, &known, &stop)));
             let (send, receive) = std::sync::mpsc::sync_channel::<Vec<neutral::Item>>(2);
             // Used chunks go back to the reader, which frees them: freeing in the
             // thread that allocated keeps the writer off the allocator's locks.
@@ -135,8 +136,8 @@ pub(super) fn import_checked(
                 Ok(rejected)
             });
             let mut checker = checker;
-            // The strict check's verdict: its first problem, if any, is the error.
-            let settle = |checker: &mut Option<ScopedJoinHandle<'_, Result<Option<Rejection>>>>| {
+            // The strict check's verdict: its problems, if any, are the error.
+            let settle = |checker: &mut Option<ScopedJoinHandle<'_, Result<Option<Problems>>>>| {
                 match checker.take().map(|c| c.join()) {
                     None => Ok(()),
                     Some(Err(_)) => Err(anyhow::anyhow!("the checking thread failed")),
@@ -169,8 +170,8 @@ pub(super) fn import_checked(
                         break;
                     }
                     ing.flush(&tx, ctx)?;
-                    if checker.as_ref().is_some_and(|c| !c.is_finished()) {
-                        continue; // not known good yet: nothing is committed
+                    if dry_run || checker.as_ref().is_some_and(|c| !c.is_finished()) {
+                        continue; // not known good yet, or a dry run: nothing is committed
                     }
                     settle(&mut checker)?;
                     tx.commit()?;
@@ -181,7 +182,9 @@ pub(super) fn import_checked(
                 }
                 ing.finish_history(&tx, ctx)?;
                 settle(&mut checker)?;
-                tx.commit()?;
+                if !dry_run {
+                    tx.commit()?;
+                }
                 Ok(())
             })();
             drop(recycle);
@@ -218,12 +221,31 @@ pub(super) fn import_checked(
 /// first transaction would hold the write lock while the check runs.
 pub const CHECK_WHILE_WRITING: u64 = 256 << 20;
 
-/// The error of a strict import that found a bad line.
-pub(super) fn refusal(r: &Rejection, name: &str) -> anyhow::Error {
-    rejected(format!(
-        "{} (nothing was written; --skip-invalid writes the valid lines)",
-        r.describe(name)
-    ))
+/// The error of a strict import that found bad lines: each of the first
+/// [`MAX_PROBLEMS`], then how many more.
+pub(super) fn refusal(p: &Problems, name: &str) -> anyhow::Error {
+    let tail = "nothing was written; --skip-invalid writes the valid lines";
+    if p.count == 1 {
+        return rejected(format!("{} ({tail})", p.shown[0].describe(name)));
+    }
+    let mut text = format!("{} bad lines ({tail}):", p.count);
+    for r in &p.shown {
+        text.push_str("\n  ");
+        text.push_str(&r.describe(name));
+    }
+    if p.count > p.shown.len() {
+        text.push_str(&format!("\n  … and {} more", p.count - p.shown.len()));
+    }
+    rejected(text)
+}
+
+/// Bad lines of a strict import named one by one; the rest are counted.
+pub(super) const MAX_PROBLEMS: usize = 50;
+
+/// The bad lines a strict check found.
+pub(super) struct Problems {
+    shown: Vec<Rejection>,
+    count: usize,
 }
 
 /// Rejected lines reported one by one; the rest are counted.
@@ -281,26 +303,34 @@ pub(super) fn unknown_client(line: usize, client: &str) -> Rejection {
     )
 }
 
-/// The first problem of a neutral file (a line that does not parse or
-/// names an unknown client), read start to end; stops early when `stop` is set.
-pub(super) fn first_problem(
+/// The problems of a neutral file (lines that do not parse or name an
+/// unknown client), read start to end; stops early when `stop` is set.
+pub(super) fn problems(
     file: &Path,
     format: InputFormat,
     known: &HashSet<String>,
     stop: &AtomicBool,
-) -> Result<Option<Rejection>> {
+) -> Result<Option<Problems>> {
     let input = BufReader::with_capacity(1 << 20, std::fs::File::open(file)?);
+    let mut found = Problems {
+        shown: Vec::new(),
+        count: 0,
+    };
     for (line, item) in neutral::read(input, format) {
-        match item {
-            Err(r) => return Ok(Some(r)),
-            Ok(ev) if !known.contains(&ev.client) => {
-                return Ok(Some(unknown_client(line, &ev.client)))
+        let problem = match item {
+            Err(r) => Some(r),
+            Ok(ev) if !known.contains(&ev.client) => Some(unknown_client(line, &ev.client)),
+            Ok(_) if line % 4096 == 0 && stop.load(Ordering::Relaxed) => break,
+            Ok(_) => None,
+        };
+        if let Some(r) = problem {
+            found.count += 1;
+            if found.shown.len() < MAX_PROBLEMS {
+                found.shown.push(r);
             }
-            Ok(_) if line % 4096 == 0 && stop.load(Ordering::Relaxed) => return Ok(None),
-            Ok(_) => {}
         }
     }
-    Ok(None)
+    Ok((found.count > 0).then_some(found))
 }
 
 /// Ingest events already in memory (tool output, `run`) in one transaction.

@@ -148,6 +148,8 @@ pub struct Input<'a> {
     /// Where a history import's span starts (`--from`), else at each
     /// client's earliest run.
     pub history_from: Option<i64>,
+    /// Check and count what would change; commit nothing.
+    pub dry_run: bool,
 }
 
 mod apply;

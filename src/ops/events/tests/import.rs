@@ -47,6 +47,7 @@ fn a_history_import_opens_only_what_the_newest_runs_leave_wrong() {
         skip_invalid: false,
         history,
         history_from: None,
+        dry_run: false,
     };
     import(&mut live, &ctx, &input(false), |_| {}).unwrap();
     let first = import(&mut past, &ctx, &input(true), |_| {}).unwrap();
@@ -116,6 +117,7 @@ fn a_backfill_recovers_what_its_newer_runs_clear() {
         skip_invalid: false,
         history: true,
         history_from: None,
+        dry_run: false,
     };
     let s = import(&mut store, &ctx, &input, |_| {}).unwrap();
     assert_eq!((s.new, s.tickets.tickets_resolved), (3, 1), "{s:?}");
@@ -205,12 +207,19 @@ fn a_large_file_with_bad_lines_is_all_or_nothing_unless_skipping() {
         skip_invalid: false,
         history: false,
         history_from: None,
+        dry_run: false,
     };
     let err = import(&mut store, &ctx, &input, |_| {}).unwrap_err();
+    // every bad line, in file order
+    let text_of = err.to_string();
     assert!(
-        err.to_string().starts_with("big.jsonl:7: status: "),
+        text_of.starts_with("3 bad lines (nothing was written"),
         "{err}"
     );
+    let lines: Vec<&str> = text_of.lines().skip(1).map(str::trim).collect();
+    assert!(lines[0].starts_with("big.jsonl:7: status: "), "{err}");
+    assert!(lines[1].starts_with("big.jsonl:40001: client: "), "{err}");
+    assert_eq!(lines.len(), 3, "{err}");
     assert_eq!(count(&store), 0);
 
     // only the last lines are bad: the writer is many batches in when
@@ -353,7 +362,7 @@ proptest::proptest! {
             .collect();
         let file = dir.path().join("runs.jsonl");
         std::fs::write(&file, lines.join("\n") + "\n").unwrap();
-        let input = Input { path: &file, name: "runs.jsonl", format: InputFormat::Jsonl, skip_invalid: false, history: false, history_from: None };
+        let input = Input { path: &file, name: "runs.jsonl", format: InputFormat::Jsonl, skip_invalid: false, history: false, history_from: None, dry_run: false };
         let first = import(&mut store, &ctx, &input, |_| {}).unwrap();
         proptest::prop_assert_eq!((first.new, first.duplicate, first.conflicting), (runs.len(), 0, 0));
         let events: i64 = probe::event_count(store.db());

@@ -23,7 +23,7 @@ fn onboarded_days_ago(path: &Path, days: i64) -> (Store, Ctx) {
     };
     let (file, plan) = crate::ops::demo::PLANS[0];
     let then = ctx(now - chrono::Duration::days(days));
-    crate::ops::plan::import(&mut store, &then, plan, file, false).unwrap();
+    crate::ops::plan::import(&mut store, &then, plan, file, false, false).unwrap();
     (store, ctx(now))
 }
 
@@ -101,6 +101,7 @@ fn another_writer_between_batches_drops_the_cached_state() {
         skip_invalid: false,
         history: false,
         history_from: None,
+        dry_run: false,
     };
     let summary = import(&mut store, &ctx, &input, |_| {}).unwrap();
     assert_eq!(summary.new, 1);
