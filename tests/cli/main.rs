@@ -21,6 +21,7 @@ mod kpi;
 mod macd;
 mod pause;
 mod plan;
+mod readme;
 mod reliability;
 mod run;
 mod tasks;
