@@ -310,8 +310,17 @@ pub struct Config {
     pub file: Option<PathBuf>,
     /// `[assignees]`: default assignee per client code.
     pub assignees: BTreeMap<String, String>,
+    /// `[team.LOGIN]`: the people tickets are assigned to, by login.
+    pub team: BTreeMap<String, Member>,
     /// The settings, typed once at load: code reads fields, never keys.
     pub s: Settings,
+}
+
+/// A person of `[team.LOGIN]`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Member {
+    pub name: Option<String>,
+    pub email: Option<String>,
 }
 
 /// Every setting as its type (durations in seconds); see [`SETTINGS`] for
@@ -441,12 +450,17 @@ impl Config {
         };
         let mut from_file = BTreeMap::new();
         let mut assignees = BTreeMap::new();
+        let mut team = BTreeMap::new();
         if let Some(p) = &path {
             let text = std::fs::read_to_string(p)
                 .with_context(|| format!("reading config file {}", p.display()))?;
             let table: toml::Table = toml::from_str(&text)
                 .map_err(|e| anyhow!("config file {}: {}", p.display(), e.message()))?;
             for (section, value) in &table {
+                if section == "team" {
+                    team = read_team(p, value)?;
+                    continue;
+                }
                 if section == "assignees" {
                     // [assignees] CLIENT = "user": the default assignee of a client's tickets
                     let inner = value.as_table().into_iter().flatten();
@@ -545,11 +559,25 @@ impl Config {
                 },
             );
         }
+        if !team.is_empty() {
+            for (client, user) in &assignees {
+                if !team.contains_key(user) {
+                    return Err(crate::error::rejected(format!(
+                        "config file {}: assignees.{client} = \"{user}\" is not in [team] ({})",
+                        path.as_ref()
+                            .map(|p| p.display().to_string())
+                            .unwrap_or_default(),
+                        team.keys().cloned().collect::<Vec<_>>().join(", ")
+                    )));
+                }
+            }
+        }
         Ok(Config {
             s: Settings::of(&values),
             values,
             file: path,
             assignees,
+            team,
         })
     }
 
@@ -573,6 +601,7 @@ impl Config {
             values,
             file: None,
             assignees: BTreeMap::new(),
+            team: BTreeMap::new(),
         }
     }
 
@@ -597,6 +626,65 @@ impl Config {
             .iter()
             .filter_map(|s| self.values.get(s.key).map(|e| (e.clone(), s.help)))
             .collect()
+    }
+}
+
+/// `[team.LOGIN]` tables: `name` and `email`, nothing else.
+fn read_team(file: &Path, value: &toml::Value) -> Result<BTreeMap<String, Member>> {
+    let bad =
+        |what: String| crate::error::rejected(format!("config file {}: {what}", file.display()));
+    let table = value
+        .as_table()
+        .ok_or_else(|| bad("[team] must hold a [team.LOGIN] table per person".into()))?;
+    let mut team = BTreeMap::new();
+    for (login, person) in table {
+        let fields = person
+            .as_table()
+            .ok_or_else(|| bad(format!("team.{login} must be a [team.{login}] table")))?;
+        let mut m = Member::default();
+        for (k, v) in fields {
+            let text = v
+                .as_str()
+                .ok_or_else(|| bad(format!("team.{login}.{k} must be text")))?
+                .to_string();
+            match k.as_str() {
+                "name" => m.name = Some(text),
+                "email" => m.email = Some(text),
+                other => {
+                    return Err(bad(format!(
+                        "unknown key team.{login}.{other} (known: name, email)"
+                    )))
+                }
+            }
+        }
+        team.insert(login.clone(), m);
+    }
+    Ok(team)
+}
+
+impl Config {
+    /// A name to assign work to: with a team, one of its logins (exactly);
+    /// without one, any name but `-` or blank.
+    pub fn check_assignee(&self, user: &str) -> Result<()> {
+        let user = user.trim();
+        if user.is_empty() || user == "-" {
+            return Err(crate::error::rejected(
+                "give a person to assign, or --unassign to clear the assignee",
+            ));
+        }
+        if self.team.is_empty() || self.team.contains_key(user) {
+            return Ok(());
+        }
+        let like = self
+            .team
+            .keys()
+            .find(|l| l.eq_ignore_ascii_case(user))
+            .map(|l| format!("; did you mean {l}?"))
+            .unwrap_or_default();
+        Err(crate::error::rejected(format!(
+            "'{user}' is not in the team ({}){like}",
+            self.team.keys().cloned().collect::<Vec<_>>().join(", ")
+        )))
     }
 }
 

@@ -55,6 +55,23 @@ pub fn run(app: &App, cmd: &Cmd) -> Result<u8> {
             {
                 r.value = app.config.db_path()?.display().to_string();
             }
+            for (login, m) in &app.config.team {
+                rows.push(Row {
+                    key: format!("team.{login}"),
+                    value: [m.name.clone(), m.email.as_ref().map(|e| format!("<{e}>"))]
+                        .into_iter()
+                        .flatten()
+                        .collect::<Vec<_>>()
+                        .join(" "),
+                    source: app
+                        .config
+                        .file
+                        .as_ref()
+                        .map(|f| format!("file {}", f.display()))
+                        .unwrap_or_default(),
+                    meaning: "a person work is assigned to (login)".into(),
+                });
+            }
             for (client, user) in &app.config.assignees {
                 rows.push(Row {
                     key: format!("assignees.{client}"),

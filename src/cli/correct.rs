@@ -39,8 +39,15 @@ pub enum Cmd {
     },
     /// One ticket with its timeline.
     Show { id: i64 },
-    /// Assign a ticket to someone.
-    Assign { id: i64, user: String },
+    /// Assign a ticket to someone (with a team: a login of `[team]`).
+    Assign {
+        id: i64,
+        #[arg(required_unless_present = "unassign")]
+        user: Option<String>,
+        /// Assign it to nobody.
+        #[arg(long, conflicts_with = "user")]
+        unassign: bool,
+    },
     /// Record the PSA's ticket number.
     Link {
         id: i64,
@@ -287,13 +294,18 @@ pub fn run(app: &App, cmd: &Cmd) -> Result<u8> {
             )?)
         }
         Cmd::Start { id } => Some(correct::start(&mut store, &ctx, *id)?),
-        Cmd::Assign { id, user } => Some(crate::ops::tasks::assign(
-            &mut store,
-            &ctx,
-            correct::Desk::Correct,
-            *id,
-            user,
-        )?),
+        Cmd::Assign { id, user, .. } => {
+            if let Some(u) = user {
+                app.config.check_assignee(u)?;
+            }
+            Some(crate::ops::tasks::assign(
+                &mut store,
+                &ctx,
+                correct::Desk::Correct,
+                *id,
+                user.as_deref(),
+            )?)
+        }
         Cmd::Link { id, psa } => Some(correct::link(&mut store, &ctx, *id, psa)?),
         Cmd::Note { id, text } => Some(correct::note(
             &mut store,
@@ -330,7 +342,8 @@ fn said(cmd: &Cmd, t: &crate::domain::ticket::Ticket) -> String {
             "started {what} (assigned to {})",
             t.assignee.as_deref().unwrap_or("nobody")
         ),
-        Cmd::Assign { user, .. } => format!("assigned {what} to {user}"),
+        Cmd::Assign { user: Some(u), .. } => format!("assigned {what} to {u}"),
+        Cmd::Assign { user: None, .. } => format!("unassigned {what}"),
         Cmd::Link { psa, .. } => format!("linked {what} to PSA ticket {psa}"),
         Cmd::Note { .. } => format!("added a note to {what}"),
         Cmd::Resolve { cause, .. } => format!("resolved {what} (cause {cause})"),

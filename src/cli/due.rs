@@ -17,9 +17,13 @@ pub struct Args {
     #[arg(long)]
     client: Option<String>,
     /// Only what is for you (--actor or your login): tasks and tickets
-    /// assigned to you, changes you must approve or carry on.
-    #[arg(long, conflicts_with_all = ["assignee", "unassigned"])]
+    /// assigned to you, changes you must approve or carry on [default when
+    /// you are in the config's [team]].
+    #[arg(long, conflicts_with_all = ["assignee", "unassigned", "all"])]
     mine: bool,
+    /// Everyone's work (when a [team] makes --mine the default).
+    #[arg(long, conflicts_with_all = ["assignee", "unassigned"])]
+    all: bool,
     /// Only what is for this person (as --mine does for you).
     #[arg(long, value_name = "NAME", conflicts_with = "unassigned")]
     assignee: Option<String>,
@@ -58,11 +62,24 @@ impl Tabular for DueItem {
 pub fn run(app: &App, a: &Args) -> Result<u8> {
     let store = app.store()?;
     let now = app.ctx("due")?.ts();
+    let actor = app.actor();
+    // with a team, a member's queue is their own unless they ask for more
+    let mine = a.mine
+        || (!a.all
+            && a.assignee.is_none()
+            && !a.unassigned
+            && app.config.team.contains_key(&actor));
+    if mine && !a.mine && app.format() == output::Format::Table {
+        app.say(format!("{actor}'s queue (--all for everyone's)"));
+    }
+    if let Some(p) = &a.assignee {
+        app.config.check_assignee(p)?;
+    }
     let f = DueFilter {
         client: a.client.clone(),
-        person: match (&a.assignee, a.mine) {
+        person: match (&a.assignee, mine) {
             (Some(p), _) => Some(p.clone()),
-            (None, true) => Some(app.actor()),
+            (None, true) => Some(actor),
             (None, false) => None,
         },
         unassigned: a.unassigned,

@@ -52,8 +52,15 @@ pub enum Cmd {
     Check { id: i64, item: String },
     /// Untick a checklist item (named as for `check`).
     Uncheck { id: i64, item: String },
-    /// Assign a task to someone.
-    Assign { id: i64, user: String },
+    /// Assign a task to someone (with a team: a login of `[team]`).
+    Assign {
+        id: i64,
+        #[arg(required_unless_present = "unassign")]
+        user: Option<String>,
+        /// Assign it to nobody.
+        #[arg(long, conflicts_with = "user")]
+        unassign: bool,
+    },
     /// Add a line to a task's timeline.
     Note { id: i64, text: String },
     /// Complete a task; `--result issues` opens a linked corrective ticket.
@@ -482,13 +489,18 @@ pub fn run(app: &App, cmd: &Cmd) -> Result<u8> {
             }
             return Ok(0);
         }
-        Cmd::Assign { id, user } => Some(tasks::assign(
-            &mut store,
-            &app.ctx("tasks assign")?,
-            Desk::Tasks,
-            *id,
-            user,
-        )?),
+        Cmd::Assign { id, user, .. } => {
+            if let Some(u) = user {
+                app.config.check_assignee(u)?;
+            }
+            Some(tasks::assign(
+                &mut store,
+                &app.ctx("tasks assign")?,
+                Desk::Tasks,
+                *id,
+                user.as_deref(),
+            )?)
+        }
         Cmd::Note { id, text } => Some(crate::ops::correct::note(
             &mut store,
             &app.ctx("tasks note")?,
@@ -636,7 +648,8 @@ fn said(cmd: &Cmd, t: &crate::domain::ticket::Ticket) -> String {
             "started task #{id} (assigned to {})",
             t.assignee.as_deref().unwrap_or("nobody")
         ),
-        Cmd::Assign { user, .. } => format!("assigned task #{id} to {user}"),
+        Cmd::Assign { user: Some(u), .. } => format!("assigned task #{id} to {u}"),
+        Cmd::Assign { user: None, .. } => format!("unassigned task #{id}"),
         Cmd::Note { .. } => format!("added a note to task #{id}"),
         Cmd::Done { .. } => format!(
             "completed task #{id} (result {})",

@@ -228,21 +228,25 @@ pub fn start(store: &mut Store, ctx: &Ctx, id: i64) -> Result<Ticket> {
     })
 }
 
-pub fn assign(store: &mut Store, ctx: &Ctx, desk: Desk, id: i64, user: &str) -> Result<Ticket> {
-    if user.trim().is_empty() {
+/// Assign a ticket or task to `user`, or (`None`) to nobody.
+pub fn assign(
+    store: &mut Store,
+    ctx: &Ctx,
+    desk: Desk,
+    id: i64,
+    user: Option<&str>,
+) -> Result<Ticket> {
+    if user.is_some_and(|u| u.trim().is_empty()) {
         return Err(rejected("assign needs a user name"));
     }
-    correct::change(
-        store,
-        ctx,
-        desk,
-        id,
-        &format!("assigned to {user}"),
-        |_, t| {
-            t.assignee = Some(user.to_string());
-            Ok(())
-        },
-    )
+    let log = match user {
+        Some(u) => format!("assigned to {u}"),
+        None => "unassigned".to_string(),
+    };
+    correct::change(store, ctx, desk, id, &log, |_, t| {
+        t.assignee = user.map(str::to_string);
+        Ok(())
+    })
 }
 
 /// What ticking or unticking an item did.

@@ -25,5 +25,6 @@ mod readme;
 mod reliability;
 mod run;
 mod tasks;
+mod team;
 mod terminal;
 mod truth;

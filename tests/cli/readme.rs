@@ -53,7 +53,10 @@ fn the_readme_short_session_runs() {
     assert!(out.status.success(), "the session stopped:\n{stderr}");
     let stdout = String::from_utf8_lossy(&out.stdout);
     // what the session says it shows
-    assert!(stdout.contains("Backup failed: acme/erp01-nightly"), "{stdout}");
+    assert!(
+        stdout.contains("Backup failed: acme/erp01-nightly"),
+        "{stdout}"
+    );
     assert!(stdout.contains("kiosk-03"), "{stdout}");
     assert!(home.join("msp/bmctl.db").is_file());
     assert!(work.join("acme.toml").is_file(), "the exported plan");

@@ -56,6 +56,9 @@ pub fn config_text(notifications: &std::path::Path) -> String {
     format!(
         "# bmctl demo configuration: use it with --config\n\
          [hooks]\non_open = {hook}\non_escalate = {hook}\non_reopen = {hook}\non_resolve = {hook}\n\n\
+         [team.alice]\nname = \"Alice Moreau\"\nemail = \"alice@msp.example\"\n\n\
+         [team.bob]\nname = \"Bob Lindqvist\"\nemail = \"bob@msp.example\"\n\n\
+         [team.carol]\nname = \"Carol Nguyen\"\nemail = \"carol@msp.example\"\n\n\
          [assignees]\nacme = \"alice\"\nglobex = \"bob\"\nwombat = \"carol\"\n"
     )
 }
