@@ -73,9 +73,11 @@ pub struct AddArgs {
 pub enum Cmd {
     /// Request a new backup policy (05f.03; a wizard on a terminal).
     #[command(after_help = "Example:
-  bmctl macd add --client acme --ci fs02 --new-ci --kind server --tier 1 --job fs02-nightly --tool restic \\
-      --schedule '0 22 * * *' --rpo 24h --grace 2h --retention daily=7,weekly=4,monthly=12 \\
-      --target offsite --restore-test monthly --rto 4h --reason 'new file server' --ref CHG-4711
+  bmctl macd add --client acme --ci fs02 --new-ci --kind server --tier 1 \\
+      --job fs02-nightly --tool restic --schedule '0 22 * * *' \\
+      --rpo 24h --grace 2h --retention daily=7,weekly=4,monthly=12 \\
+      --target offsite --restore-test monthly --rto 4h \\
+      --reason 'new file server' --ref CHG-4711
 
 On a terminal, missing values are asked for; with --yes or without a terminal the missing
 flags are named and nothing waits for input.")]

@@ -14,6 +14,7 @@ mod demo;
 mod due;
 mod events;
 mod health;
+mod help;
 pub(crate) mod kpi;
 mod macd;
 mod pause;
@@ -24,8 +25,8 @@ mod tasks;
 
 use std::path::PathBuf;
 
-use anyhow::{anyhow, Result};
-use clap::{CommandFactory, Parser, Subcommand};
+use anyhow::{anyhow, Context, Result};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
 use crate::config::Config;
 use crate::error::rejected;
@@ -34,10 +35,16 @@ use crate::ops::Ctx;
 use crate::output::{ColorChoice, Format};
 
 const AFTER_HELP: &str = "Examples:
-  bmctl demo                                  build a demo database and show the morning view
-  bmctl --db msp.db plan import acme.toml     onboard a client from its backup plan
-  bmctl --db msp.db plan show acme            policies with their next expected run
-  bmctl --db msp.db --format json cmdb list --unprotected
+  # build a demo database and show the morning view
+  bmctl demo
+  # onboard a client from its backup plan, then its queue of work
+  bmctl --db msp.db plan import acme.toml
+  bmctl --db msp.db due
+  # the service manager's quarter: risks and the review for the client
+  bmctl --db msp.db plan risks acme
+  bmctl --db msp.db plan review --client acme --quarter 2026-Q4 --out qsr/
+  # housekeeping: keep the last quarters, drop older events
+  bmctl --db msp.db db prune --before 2026-07-01 --yes
 
 Exit codes: 0 done, 1 error, 2 usage, 3 input rejected, 4 nothing matched,
 5 refused by a process rule.";
@@ -47,31 +54,48 @@ Exit codes: 0 done, 1 error, 2 usage, 3 input rejected, 4 nothing matched,
 #[command(name = "bmctl", version, after_help = AFTER_HELP)]
 pub struct Cli {
     /// Database file [env: BMCTL_DB; default: the platform data folder].
-    #[arg(long, global = true, value_name = "PATH")]
+    #[arg(
+        long,
+        global = true,
+        help_heading = "Global options",
+        value_name = "PATH"
+    )]
     pub db: Option<PathBuf>,
     /// Config file [default: the platform config folder's bmctl/config.toml].
-    #[arg(long, global = true, env = "BMCTL_CONFIG", value_name = "PATH")]
+    #[arg(
+        long,
+        global = true,
+        help_heading = "Global options",
+        env = "BMCTL_CONFIG",
+        value_name = "PATH"
+    )]
     pub config: Option<PathBuf>,
     /// Output format of lists and shows.
-    #[arg(long, global = true, value_enum, default_value_t = Format::Table)]
+    #[arg(long, global = true, help_heading = "Global options", value_enum, default_value_t = Format::Table)]
     pub format: Format,
     /// Colour in tables: on a terminal unless NO_COLOR is set (auto), always, never.
-    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
+    #[arg(long, global = true, help_heading = "Global options", value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
     pub color: ColorChoice,
     /// Act as if it were this instant (RFC 3339 with offset).
-    #[arg(long, global = true, env = "BMCTL_NOW", value_name = "RFC3339", value_parser = rfc3339_arg)]
+    #[arg(long, global = true, help_heading = "Global options", env = "BMCTL_NOW", value_name = "RFC3339", value_parser = rfc3339_arg)]
     pub now: Option<String>,
     /// Who is acting, for the audit log [default: the login name].
-    #[arg(long, global = true, env = "BMCTL_ACTOR", value_name = "NAME")]
+    #[arg(
+        long,
+        global = true,
+        help_heading = "Global options",
+        env = "BMCTL_ACTOR",
+        value_name = "NAME"
+    )]
     pub actor: Option<String>,
     /// Answer yes to ordinary prompts (never to a typed confirmation).
-    #[arg(long, global = true)]
+    #[arg(long, global = true, help_heading = "Global options")]
     pub yes: bool,
     /// Say more on stderr.
-    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    #[arg(short, long, global = true, help_heading = "Global options", action = clap::ArgAction::Count)]
     pub verbose: u8,
     /// Say nothing on stderr but errors.
-    #[arg(short, long, global = true)]
+    #[arg(short, long, global = true, help_heading = "Global options")]
     pub quiet: bool,
     #[command(subcommand)]
     pub command: Command,
@@ -99,7 +123,7 @@ pub enum Command {
     /// Configuration items (the CMDB).
     #[command(subcommand)]
     Cmdb(cmdb::Cmd),
-    /// Backup plans: import, export, show, history, diff.
+    /// Backup plans (import, export, show, history, diff), risks and the quarterly review.
     #[command(subcommand)]
     Plan(plan::Cmd),
     /// Job events: import neutral files, ingest restic/borg output, list.
@@ -130,7 +154,7 @@ pub enum Command {
     /// The audit log of every write.
     #[command(subcommand)]
     Audit(audit::Cmd),
-    /// The database file: path, check, backup.
+    /// The database file: path, check, backup, repair, prune.
     #[command(subcommand)]
     Db(db::Cmd),
     /// Print shell completions.
@@ -138,8 +162,12 @@ pub enum Command {
         /// bash, zsh, fish, elvish or powershell.
         shell: clap_complete::Shell,
     },
-    /// Print the man page (roff).
-    Man,
+    /// Print the man page (roff), or write a page per command into a folder.
+    Man {
+        /// Write bmctl.1 and a bmctl-COMMAND.1 for every command into this folder.
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+    },
 }
 
 /// A flag value that must be an RFC 3339 instant: a usage error (exit 2) otherwise.
@@ -225,8 +253,13 @@ pub fn split_ref<'a>(what: &str, text: &'a str) -> Result<(&'a str, &'a str)> {
 }
 
 /// Parse the command line and run it; returns the exit code.
+/// The command line, every argument described (`help`).
+pub fn command() -> clap::Command {
+    help::described(Cli::command())
+}
+
 pub fn main() -> Result<u8> {
-    let cli = Cli::parse();
+    let cli = Cli::from_arg_matches(&command().get_matches()).unwrap_or_else(|e| e.exit());
     crate::output::set_color(cli.color);
     let db_flag = cli.db.as_ref().map(|p| p.display().to_string());
     let mut flags = Vec::new();
@@ -323,15 +356,107 @@ fn dispatch(app: &App) -> Result<u8> {
         Command::Audit(cmd) => audit::run(app, cmd),
         Command::Db(cmd) => db::run(app, cmd),
         Command::Completions { shell } => {
-            let mut cmd = Cli::command();
+            let mut cmd = command();
             clap_complete::generate(*shell, &mut cmd, "bmctl", &mut std::io::stdout());
             Ok(0)
         }
-        Command::Man => {
+        Command::Man { out: None } => {
             let mut out = Vec::new();
-            clap_mangen::Man::new(Cli::command()).render(&mut out)?;
+            clap_mangen::Man::new(command()).render(&mut out)?;
             crate::output::text(&String::from_utf8(out).map_err(|e| anyhow!(e))?)?;
             Ok(0)
         }
+        Command::Man { out: Some(dir) } => {
+            std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+            let n = man_pages(command(), "bmctl", dir)?;
+            app.say(format!("wrote {n} man pages to {}", dir.display()));
+            Ok(0)
+        }
+    }
+}
+
+/// Write `NAME.1` for `cmd` and, for each subcommand, `NAME-SUB.1` (the
+/// names the pages' SUBCOMMANDS sections refer to); how many were written.
+fn man_pages(cmd: clap::Command, name: &str, dir: &std::path::Path) -> Result<usize> {
+    let mut cmd = cmd.name(name.to_string());
+    // built: the pages list the `help` subcommands too, so they get pages
+    cmd.build();
+    let mut page = Vec::new();
+    clap_mangen::Man::new(cmd.clone()).render(&mut page)?;
+    let file = dir.join(format!("{name}.1"));
+    std::fs::write(&file, page).with_context(|| format!("writing {}", file.display()))?;
+    let mut n = 1;
+    for sub in cmd.get_subcommands().filter(|s| !s.is_hide_set()) {
+        n += man_pages(sub.clone(), &format!("{name}-{}", sub.get_name()), dir)?;
+    }
+    Ok(n)
+}
+
+#[cfg(test)]
+mod help_tests {
+    use super::*;
+
+    /// Every argument of every command says what it is.
+    #[test]
+    fn every_argument_is_described() {
+        fn walk(cmd: &clap::Command, path: &str, missing: &mut Vec<String>) {
+            for a in cmd.get_arguments() {
+                let id = a.get_id().as_str();
+                if matches!(id, "help" | "version") || a.is_hide_set() {
+                    continue;
+                }
+                if a.get_help().is_none() && a.get_long_help().is_none() {
+                    missing.push(format!("{path} <{id}>"));
+                }
+            }
+            for s in cmd.get_subcommands() {
+                walk(s, &format!("{path} {}", s.get_name()), missing);
+            }
+        }
+        let mut missing = Vec::new();
+        walk(&command(), "bmctl", &mut missing);
+        assert!(
+            missing.is_empty(),
+            "{} undescribed:\n{}",
+            missing.len(),
+            missing.join("\n")
+        );
+    }
+}
+
+#[cfg(test)]
+mod example_tests {
+    use super::*;
+
+    /// The examples in every command's help come out whole on an
+    /// 80-column terminal: each line can be copied into a shell as it is.
+    #[test]
+    fn examples_are_not_wrapped_at_80_columns() {
+        fn walk(cmd: &clap::Command, path: &str, broken: &mut Vec<String>) {
+            if let Some(after) = cmd.get_after_help() {
+                let source = after.to_string();
+                let rendered = cmd
+                    .clone()
+                    .term_width(80)
+                    .bin_name(path)
+                    .render_help()
+                    .to_string();
+                for line in source.lines().filter(|l| l.starts_with("  ")) {
+                    if !rendered.lines().any(|r| r.trim_end() == line.trim_end()) {
+                        broken.push(format!("{path}: {line}"));
+                    }
+                }
+            }
+            for s in cmd.get_subcommands() {
+                walk(s, &format!("{path} {}", s.get_name()), broken);
+            }
+        }
+        let mut broken = Vec::new();
+        walk(&command(), "bmctl", &mut broken);
+        assert!(
+            broken.is_empty(),
+            "wrapped examples:\n{}",
+            broken.join("\n")
+        );
     }
 }

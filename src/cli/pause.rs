@@ -17,8 +17,10 @@ use crate::output::{self, Tabular};
     subcommand_negates_reqs = true,
     group(clap::ArgGroup::new("what").required(true).args(["client", "ci", "job"])),
     after_help = "Examples:
-  bmctl pause --job acme/fs01-nightly --until 2026-12-03T08:00:00+01:00 --reason \"NAS migration, CHG-4711\"
-  bmctl pause --client globex --until 2026-12-24T00:00:00-05:00 --reason \"office move\"
+  bmctl pause --job acme/fs01-nightly --until 2026-12-03T08:00:00+01:00 \\
+      --reason \"NAS migration, CHG-4711\"
+  bmctl pause --client globex --until 2026-12-24T00:00:00-05:00 \\
+      --reason \"office move\"
   bmctl pause list
   bmctl pause end 3
 

@@ -35,10 +35,12 @@ pub enum Cmd {
     /// Write the technical input for a quarterly service review (05f.07).
     #[command(after_help = "Examples:
   bmctl plan review --client acme --quarter 2026-Q4 --out qsr/
-  bmctl plan review --all-clients --quarter 2026-Q4 --out /srv/qsr --formats md,html
+  bmctl plan review --all-clients --quarter 2026-Q4 --out /srv/qsr \\
+      --formats md,html
 
 Writes OUT/CLIENT/qsr-QUARTER.{md,html,json,csv}; re-running replaces them.
-Cron, a week before each quarter's reviews:  0 6 25 3,6,9,12 * bmctl plan review --all-clients --quarter ... --out /srv/qsr")]
+Cron, a week before each quarter's reviews (QUARTER: the one ending):
+  0 6 25 3,6,9,12 *  bmctl plan review --all-clients --quarter Q --out /srv/qsr")]
     Review {
         #[arg(
             long,

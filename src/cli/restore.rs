@@ -35,7 +35,8 @@ pub enum Cmd {
     },
     /// Run a real restore (no shell), verify it, time it and record it.
     #[command(after_help = "Example:
-  bmctl restore test --job acme/fs01-nightly --verify 'diff -r /srv/share /tmp/restore/srv/share' \\
+  bmctl restore test --job acme/fs01-nightly \\
+      --verify 'diff -r /srv/share /tmp/restore/srv/share' \\
       -- restic -r /srv/repo restore latest --target /tmp/restore
 
 Exits with the restore's exit code, or the verification's when that failed.")]

@@ -11,9 +11,12 @@ use crate::ops::run::{self, Recorded, Spec, Tool};
 
 #[derive(Debug, clap::Args)]
 #[command(after_help = "Examples:
-  bmctl run --job acme/fs01-nightly -- restic backup --json --host fs01 --tag nightly /srv
-  bmctl run --job acme/sql01-nightly -- borg create --json ::sql01-{now} /var/lib/postgresql
-  bmctl run --job acme/fs01-nightly --operation check -- restic check --read-data
+  bmctl run --job acme/fs01-nightly -- \\
+      restic backup --json --host fs01 --tag nightly /srv
+  bmctl run --job acme/sql01-nightly -- \\
+      borg create --json ::sql01-{now} /var/lib/postgresql
+  bmctl run --job acme/fs01-nightly --operation check -- \\
+      restic check --read-data
 
 The command runs directly (no shell) and bmctl exits with its exit code (127 or 126 when it
 cannot be started). Plain `restic check` passes a corrupted repository: use --read-data.

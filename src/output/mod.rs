@@ -20,7 +20,9 @@ pub enum ColorChoice {
     /// On a terminal, unless `NO_COLOR` is set.
     #[default]
     Auto,
+    /// Also when piped.
     Always,
+    /// Never.
     Never,
 }
 

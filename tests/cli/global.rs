@@ -120,3 +120,38 @@ fn completions_man_and_version() {
     assert!(env.run(&["man"]).ok().stdout.contains(".TH bmctl"));
     assert!(env.run(&["--version"]).ok().stdout.starts_with("bmctl "));
 }
+
+/// `man --out DIR`: a page for every command, and every page another page
+/// refers to exists.
+#[test]
+fn man_pages_for_every_command() {
+    let env = TestEnv::new();
+    let dir = env.path("man");
+    env.run(&["man", "--out", dir.to_str().unwrap()]).ok();
+    for page in [
+        "bmctl.1",
+        "bmctl-due.1",
+        "bmctl-correct.1",
+        "bmctl-correct-resolve.1",
+        "bmctl-plan-review.1",
+        "bmctl-db-prune.1",
+    ] {
+        assert!(dir.join(page).is_file(), "{page}");
+    }
+    let mut refs = 0;
+    for f in std::fs::read_dir(&dir).unwrap() {
+        let text = std::fs::read_to_string(f.unwrap().path()).unwrap();
+        let mut rest = text.as_str();
+        while let Some(i) = rest.find("bmctl\\-") {
+            let tail = &rest[i..];
+            let end = tail.find("(1)").unwrap_or(0);
+            if end > 0 && !tail[..end].contains(char::is_whitespace) {
+                let page = format!("{}.1", tail[..end].replace("\\-", "-"));
+                assert!(dir.join(&page).is_file(), "referred to, missing: {page}");
+                refs += 1;
+            }
+            rest = &tail[6..];
+        }
+    }
+    assert!(refs > 50, "{refs}");
+}
