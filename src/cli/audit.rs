@@ -39,12 +39,26 @@ digests their import batches recorded; a row edited outside bmctl is named."
     /// Audit entries, oldest first.
     List {
         /// Only this entity type, or TYPE:ID (e.g. ci:acme/fs01, client:acme).
-        #[arg(long)]
+        #[arg(long, value_parser = entity_arg)]
         entity: Option<String>,
         /// Only entries at or after this instant (RFC 3339).
         #[arg(long)]
         since: Option<String>,
     },
+}
+
+/// `--entity TYPE[:ID]` with a TYPE the audit log knows: a usage error otherwise.
+fn entity_arg(text: &str) -> Result<String, String> {
+    let kind = text.split(':').next().unwrap_or("");
+    let types = crate::ops::read::AUDIT_ENTITY_TYPES;
+    if types.contains(&kind) {
+        Ok(text.to_string())
+    } else {
+        Err(format!(
+            "'{kind}' is not an entity type of the audit log ({})",
+            types.join(", ")
+        ))
+    }
 }
 
 fn brief(v: &Option<serde_json::Value>) -> String {

@@ -24,7 +24,7 @@ pub struct Args {
 
 impl Tabular for Finding {
     fn headers() -> Vec<&'static str> {
-        vec!["finding", "client", "job", "at", "detail"]
+        vec!["kind", "client", "job", "at", "detail"]
     }
     fn cells(&self) -> Vec<String> {
         vec![

@@ -24,7 +24,7 @@ pub enum Cmd {
         #[arg(long)]
         tz: String,
         /// SLA tier: bronze, silver, gold or platinum.
-        #[arg(long, default_value = "silver")]
+        #[arg(long, value_parser = crate::cli::words(crate::domain::client::SLA_TIER_WORDS), default_value = "silver")]
         sla_tier: String,
     },
     /// All clients.
@@ -38,7 +38,7 @@ pub enum Cmd {
         name: Option<String>,
         #[arg(long)]
         tz: Option<String>,
-        #[arg(long)]
+        #[arg(long, value_parser = crate::cli::words(crate::domain::client::SLA_TIER_WORDS))]
         sla_tier: Option<String>,
     },
 }
@@ -51,7 +51,7 @@ impl Tabular for ClientRow {
             "timezone",
             "sla_tier",
             "required_retention",
-            "offsite",
+            "require_offsite",
         ]
     }
     fn cells(&self) -> Vec<String> {

@@ -22,7 +22,7 @@ pub enum Cmd {
         /// Host name of the system.
         host: String,
         /// server, vm, workstation, laptop, database, saas, nas, network or other.
-        #[arg(long)]
+        #[arg(long, value_parser = crate::cli::words(crate::domain::ci::CI_KINDS))]
         kind: String,
         /// Criticality: 1 (critical), 2 or 3.
         #[arg(long)]
@@ -45,7 +45,7 @@ pub enum Cmd {
     /// Change a configuration item (CLIENT/HOST).
     Edit {
         ci: String,
-        #[arg(long)]
+        #[arg(long, value_parser = crate::cli::words(crate::domain::ci::CI_KINDS))]
         kind: Option<String>,
         #[arg(long)]
         tier: Option<i64>,

@@ -22,10 +22,10 @@ pub enum Cmd {
         #[arg(long)]
         client: Option<String>,
         /// open, in_progress, resolved or skipped.
-        #[arg(long)]
+        #[arg(long, value_parser = crate::cli::words(crate::domain::ticket::TicketStatus::WORDS))]
         status: Option<String>,
         /// corrective (includes incidents) or incident.
-        #[arg(long)]
+        #[arg(long, value_parser = crate::cli::words(&["corrective", "incident"]))]
         kind: Option<String>,
         /// Include resolved tickets.
         #[arg(long)]
@@ -75,7 +75,7 @@ pub enum Cmd {
     Resolve {
         id: i64,
         /// Root-cause category.
-        #[arg(long)]
+        #[arg(long, value_parser = crate::cli::words(crate::domain::ticket::CAUSES))]
         cause: String,
         /// What was done.
         #[arg(long)]

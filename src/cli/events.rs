@@ -77,7 +77,7 @@ pub enum Cmd {
         /// CLIENT/JOB
         #[arg(long)]
         job: Option<String>,
-        #[arg(long)]
+        #[arg(long, value_parser = crate::cli::words(&["success", "warning", "failed", "missed", "running"]))]
         status: Option<String>,
         /// Only events that ended at or after this instant (RFC 3339).
         #[arg(long)]
@@ -133,7 +133,7 @@ impl Tabular for read::Exclusion {
             "client",
             "job",
             "occurrence",
-            "was",
+            "outcome",
             "reason",
             "ref",
             "by",

@@ -35,13 +35,13 @@ pub struct AddArgs {
     /// The CI is not in the CMDB yet: add it with --kind and --tier.
     #[arg(long)]
     new_ci: bool,
-    #[arg(long)]
+    #[arg(long, value_parser = crate::cli::words(crate::domain::ci::CI_KINDS))]
     kind: Option<String>,
     #[arg(long)]
     tier: Option<i64>,
     #[arg(long)]
     job: Option<String>,
-    #[arg(long)]
+    #[arg(long, value_parser = crate::cli::words(crate::domain::policy::TOOLS))]
     tool: Option<String>,
     #[arg(long)]
     schedule: Option<String>,
@@ -52,9 +52,9 @@ pub struct AddArgs {
     /// e.g. daily=7,weekly=4,monthly=12
     #[arg(long)]
     retention: Option<String>,
-    #[arg(long)]
+    #[arg(long, value_parser = crate::cli::words(crate::domain::policy::TARGETS))]
     target: Option<String>,
-    #[arg(long)]
+    #[arg(long, value_parser = crate::cli::words(crate::domain::policy::RESTORE_TESTS))]
     restore_test: Option<String>,
     #[arg(long)]
     rto: Option<String>,
@@ -100,7 +100,7 @@ flags are named and nothing waits for input.")]
         job: String,
         #[arg(long, required_unless_present = "target")]
         to_ci: Option<String>,
-        #[arg(long)]
+        #[arg(long, value_parser = crate::cli::words(crate::domain::policy::TARGETS))]
         target: Option<String>,
         #[command(flatten)]
         common: Common,
@@ -121,7 +121,7 @@ flags are named and nothing waits for input.")]
         open: bool,
         #[arg(long)]
         client: Option<String>,
-        #[arg(long)]
+        #[arg(long, value_parser = crate::cli::words(crate::domain::change::ChangeState::WORDS))]
         state: Option<String>,
     },
     /// A change: the proposal as a diff, the risk and why, the timeline.

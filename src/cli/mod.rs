@@ -170,6 +170,12 @@ pub enum Command {
     },
 }
 
+/// A flag whose value is one of `words`: another is a usage error (exit 2)
+/// listing them, and completions offer them.
+pub fn words(words: &'static [&'static str]) -> clap::builder::PossibleValuesParser {
+    clap::builder::PossibleValuesParser::new(words)
+}
+
 /// A flag value that must be an RFC 3339 instant: a usage error (exit 2) otherwise.
 fn rfc3339_arg(text: &str) -> Result<String, String> {
     crate::domain::time::parse_instant(text)

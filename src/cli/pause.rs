@@ -62,7 +62,15 @@ pub enum Cmd {
 
 impl Tabular for PauseRow {
     fn headers() -> Vec<&'static str> {
-        vec!["id", "what", "from", "until", "reason", "owner", "ended"]
+        vec![
+            "id",
+            "what",
+            "starts_at",
+            "ends_at",
+            "reason",
+            "owner",
+            "closed_at",
+        ]
     }
     fn cells(&self) -> Vec<String> {
         let t = |x: i64| local_display(x, chrono_tz::UTC);

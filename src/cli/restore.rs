@@ -96,8 +96,8 @@ impl Tabular for Latest {
         vec![
             "client",
             "job",
-            "cadence",
-            "last_verified",
+            "restore_test",
+            "last_success_at",
             "took",
             "rto",
             "rto_met",

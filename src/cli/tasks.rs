@@ -110,7 +110,7 @@ pub struct TemplateArgs {
     #[arg(long)]
     restore_test: bool,
     /// client, ci or policy.
-    #[arg(long)]
+    #[arg(long, value_parser = crate::cli::words(crate::domain::task::SCOPES))]
     scope: Option<String>,
     /// Only this client.
     #[arg(long)]
@@ -119,10 +119,10 @@ pub struct TemplateArgs {
     #[arg(long)]
     tier: Option<i64>,
     /// Only CIs of this kind.
-    #[arg(long)]
+    #[arg(long, value_parser = crate::cli::words(crate::domain::ci::CI_KINDS))]
     kind: Option<String>,
     /// Only policies of this tool.
-    #[arg(long)]
+    #[arg(long, value_parser = crate::cli::words(crate::domain::policy::TOOLS))]
     tool: Option<String>,
     /// Due this long after the occurrence (e.g. 4h).
     #[arg(long)]

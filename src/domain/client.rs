@@ -48,6 +48,9 @@ pub enum SlaTier {
     Platinum,
 }
 
+/// The SLA tiers' words, for the command line's choices.
+pub const SLA_TIER_WORDS: &[&str] = &["bronze", "silver", "gold", "platinum"];
+
 impl SlaTier {
     pub const ALL: [SlaTier; 4] = [
         SlaTier::Bronze,

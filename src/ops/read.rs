@@ -57,6 +57,25 @@ pub fn tickets(s: &Store, f: &TicketFilter) -> Result<Vec<Ticket>> {
     tickets::list(s.db(), f)
 }
 
+/// The entity types audit rows name (`audit list --entity TYPE[:ID]`).
+pub const AUDIT_ENTITY_TYPES: &[&str] = &[
+    "change",
+    "ci",
+    "client",
+    "event_digest",
+    "events",
+    "exclusion",
+    "hook",
+    "pause",
+    "plan",
+    "policy",
+    "recovery_attempt",
+    "rollup",
+    "run",
+    "task_template",
+    "ticket",
+];
+
 /// Open corrective tickets and incidents.
 pub fn open_problems(s: &Store) -> Result<usize> {
     let f = TicketFilter {

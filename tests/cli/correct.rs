@@ -90,7 +90,7 @@ fn one_ticket_through_fail_recover_reopen_escalate_recover() {
     env.run(&[
         "correct", "resolve", &id, "--cause", "gremlins", "--fix", "x",
     ])
-    .code(3);
+    .code(2);
     env.run(&["correct", "start", "999"]).code(4);
 }
 
@@ -237,15 +237,16 @@ fn sla_due_times_follow_tier_and_priority() {
         .stdout;
     assert_eq!(table.matches("BREACHED").count(), 1, "{table}");
     // a filter word bmctl does not know is refused, not an empty list
-    let bogus = env.run(&["correct", "list", "--status", "bogus"]).code(3);
+    // (a usage error, exit 2, listing the choices)
+    let bogus = env.run(&["correct", "list", "--status", "bogus"]).code(2);
     assert!(
         bogus
             .stderr
-            .contains("--status 'bogus' is not one of open, in_progress, resolved, skipped"),
+            .contains("[possible values: open, in_progress, resolved, skipped]"),
         "{}",
         bogus.stderr
     );
-    env.run(&["correct", "list", "--kind", "task"]).code(3);
+    env.run(&["correct", "list", "--kind", "task"]).code(2);
     // the table is configurable
     let cfg = env.write("c.toml", "[sla]\ngold_p2 = \"2h\"\n");
     let t = env

@@ -81,8 +81,16 @@ fn each_command_family_exits_as_documented() {
             vec![
                 "correct", "resolve", &ticket, "--cause", "gremlins", "--fix", "x",
             ],
+            2,
+        ),
+        (
+            vec![
+                "correct", "resolve", &ticket, "--cause", "unknown", "--fix", " ",
+            ],
             3,
         ),
+        (vec!["audit", "list", "--entity", "bogus"], 2),
+        (vec!["macd", "list", "--state", "bogus"], 2),
         (vec!["correct", "show", "99999"], 4),
         (vec!["correct", "show", &task], 5),
         // tasks

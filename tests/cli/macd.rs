@@ -298,11 +298,11 @@ fn add_change_move_delete_full_lifecycles() {
         .all(|c| c["state"] == "completed"));
     let done = env.json(&["macd", "list", "--state", "completed"]);
     assert_eq!(done, list);
-    let bogus = env.run(&["macd", "list", "--state", "bogus"]).code(3);
+    let bogus = env.run(&["macd", "list", "--state", "bogus"]).code(2);
     assert!(
         bogus
             .stderr
-            .contains("--state 'bogus' is not one of requested, approved"),
+            .contains("[possible values: requested, approved"),
         "{}",
         bogus.stderr
     );

@@ -28,3 +28,4 @@ mod tasks;
 mod team;
 mod terminal;
 mod truth;
+mod vocabulary;
