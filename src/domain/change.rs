@@ -238,13 +238,17 @@ pub struct Context {
     pub ci_policies: usize,
     /// Active policies of the CI (this one excluded) that copy off site.
     pub other_offsite: usize,
+    /// The retention of the CI's other active policies.
+    pub other_retentions: Vec<Retention>,
     pub required_retention: Option<Retention>,
 }
 
 /// The risk of a change and why: high for deleting a tier-1 CI's backup or
 /// a CI's only policy, lowering retention below the requirement, raising the
 /// RPO, or removing the only offsite/immutable copy; medium for moves and
-/// schedule changes; low for adds.
+/// schedule changes. An add is judged by what it leaves unprotected, as the
+/// risk register does: retention below the requirement, a tier-1 CI with no
+/// offsite/immutable copy or never restore-tested (high; medium below tier 1).
 pub fn assess(
     kind: ChangeKind,
     current: Option<&PolicySpec>,
@@ -269,7 +273,43 @@ pub fn assess(
                 medium.push("deletes a backup policy".to_string());
             }
         }
-        ChangeKind::Add => {}
+        ChangeKind::Add => {
+            if let Some(p) = proposed {
+                let mut by_tier = Vec::new();
+                // unless another policy of the CI keeps what is required
+                if let Some(req) = &ctx.required_retention {
+                    let short = p.retention.shortfalls(req);
+                    let covered = ctx
+                        .other_retentions
+                        .iter()
+                        .any(|r| r.shortfalls(req).is_empty());
+                    if !short.is_empty() && !covered {
+                        high.push(format!(
+                            "keeps less than the client's required retention ({})",
+                            short.join(", ")
+                        ));
+                    }
+                }
+                if !is_offsite(&p.target) && ctx.other_offsite == 0 {
+                    by_tier.push(format!(
+                        "leaves a tier-{} CI without an offsite/immutable copy",
+                        ctx.ci_tier
+                    ));
+                }
+                if p.restore_test == "never" {
+                    by_tier.push(format!(
+                        "a tier-{} CI's backup that is never restore-tested",
+                        ctx.ci_tier
+                    ));
+                }
+                // what a tier-1 CI lacks is high; below tier 1, medium
+                if ctx.ci_tier == 1 {
+                    high.extend(by_tier);
+                } else {
+                    medium.extend(by_tier);
+                }
+            }
+        }
         _ => {
             if let (Some(c), Some(p)) = (current, proposed) {
                 if let Some(req) = &ctx.required_retention {
@@ -376,6 +416,96 @@ mod tests {
         }
     }
 
+    /// An add is judged by what it leaves unprotected.
+    #[test]
+    fn the_risk_of_an_add() {
+        let req = Retention::parse("daily=7,weekly=4,monthly=12").ok();
+        let ctx = |tier, other_offsite| Context {
+            ci_tier: tier,
+            ci_policies: 1,
+            other_offsite,
+            required_retention: req.clone(),
+            other_retentions: Vec::new(),
+        };
+        let with = |f: &dyn Fn(&mut PolicySpec)| {
+            let mut p = spec();
+            f(&mut p);
+            p
+        };
+        let local = with(&|p| p.target = "local".into());
+        let untested = with(&|p| p.restore_test = "never".into());
+        let short = with(&|p| p.retention = Retention::parse("daily=3").unwrap());
+        let cases: Vec<(&str, PolicySpec, Context, ChangeRisk, &str)> = vec![
+            (
+                "offsite, tested, enough",
+                spec(),
+                ctx(1, 0),
+                ChangeRisk::Low,
+                "add without effect",
+            ),
+            (
+                "tier 1 local only",
+                local.clone(),
+                ctx(1, 0),
+                ChangeRisk::High,
+                "tier-1 CI without an offsite",
+            ),
+            (
+                "tier 2 local only",
+                local.clone(),
+                ctx(2, 0),
+                ChangeRisk::Medium,
+                "tier-2 CI without an offsite",
+            ),
+            (
+                "local, another policy offsite",
+                local,
+                ctx(1, 1),
+                ChangeRisk::Low,
+                "add without effect",
+            ),
+            (
+                "tier 1 never tested",
+                untested.clone(),
+                ctx(1, 0),
+                ChangeRisk::High,
+                "never restore-tested",
+            ),
+            (
+                "tier 3 never tested",
+                untested,
+                ctx(3, 0),
+                ChangeRisk::Medium,
+                "never restore-tested",
+            ),
+            (
+                "below the requirement",
+                short.clone(),
+                ctx(3, 0),
+                ChangeRisk::High,
+                "required retention (daily 3 < 7",
+            ),
+            (
+                "another policy keeps it",
+                short,
+                Context {
+                    other_retentions: req.clone().into_iter().collect(),
+                    ..ctx(3, 1)
+                },
+                ChangeRisk::Low,
+                "add without effect",
+            ),
+        ];
+        for (what, p, c, risk, why) in cases {
+            let (got, reasons) = assess(ChangeKind::Add, None, Some(&p), &c);
+            assert_eq!(got, risk, "{what}: {reasons:?}");
+            assert!(
+                reasons.iter().any(|r| r.contains(why)),
+                "{what}: {reasons:?}"
+            );
+        }
+    }
+
     #[test]
     fn risk_rules() {
         let ctx = Context {
@@ -383,6 +513,7 @@ mod tests {
             ci_policies: 2,
             other_offsite: 1,
             required_retention: Retention::parse("daily=7").ok(),
+            other_retentions: Vec::new(),
         };
         assert_eq!(
             assess(ChangeKind::Add, None, Some(&spec()), &ctx).0,

@@ -356,6 +356,12 @@ fn illegal_steps_are_refused_and_change_nothing() {
         ],
     ));
     let id = add["id"].to_string();
+    // an add is judged by what it leaves unprotected: tier-1 fs01, never tested
+    assert_eq!(add["risk"], "high");
+    assert_eq!(
+        add["risk_reasons"],
+        serde_json::json!(["a tier-1 CI's backup that is never restore-tested"])
+    );
     let before = env.count("audit_log");
     // implement before approval
     let r = at("2026-11-02T10:30:00Z", "bob", &["macd", "implement", &id]).code(5);
@@ -368,7 +374,13 @@ fn illegal_steps_are_refused_and_change_nothing() {
     let r = at("2026-11-02T11:00:00Z", "alice", &["macd", "approve", &id]).code(5);
     assert!(r.stderr.contains("segregation of duties"), "{}", r.stderr);
     assert_eq!(env.count("audit_log"), before, "nothing written");
-    at("2026-11-02T11:00:00Z", "bob", &["macd", "approve", &id]).ok();
+    at("2026-11-02T11:00:00Z", "bob", &["macd", "approve", &id]).code(5);
+    at(
+        "2026-11-02T11:00:00Z",
+        "bob",
+        &["macd", "approve", &id, "--confirm-risk"],
+    )
+    .ok();
     at("2026-11-02T12:00:00Z", "bob", &["macd", "implement", &id]).ok();
     // complete an add before any successful backup; accepted after one
     let r = at("2026-11-02T13:00:00Z", "bob", &["macd", "complete", &id]).code(5);

@@ -64,6 +64,11 @@ fn risk_context(
             .iter()
             .filter(|p| Some(p.id) != policy_id && is_offsite(&p.spec.target))
             .count(),
+        other_retentions: on_ci
+            .iter()
+            .filter(|p| Some(p.id) != policy_id)
+            .map(|p| p.spec.retention.clone())
+            .collect(),
         required_retention: None,
     })
 }
