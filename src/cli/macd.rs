@@ -19,52 +19,52 @@ use crate::output::{self, Tabular};
 pub struct Common {
     /// Why the change is needed.
     #[arg(long)]
-    reason: Option<String>,
+    pub reason: Option<String>,
     /// The external change-management reference (e.g. CHG-4711).
     #[arg(long = "ref")]
-    ref_: Option<String>,
+    pub ref_: Option<String>,
 }
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct AddArgs {
     #[arg(long)]
-    client: Option<String>,
+    pub client: Option<String>,
     /// The CI to protect (in the CMDB, or new with --new-ci).
     #[arg(long)]
-    ci: Option<String>,
+    pub ci: Option<String>,
     /// The CI is not in the CMDB yet: add it with --kind and --tier.
     #[arg(long)]
-    new_ci: bool,
+    pub new_ci: bool,
     #[arg(long, value_parser = crate::cli::words(crate::domain::ci::CI_KINDS))]
-    kind: Option<String>,
+    pub kind: Option<String>,
     #[arg(long)]
-    tier: Option<i64>,
+    pub tier: Option<i64>,
     #[arg(long)]
-    job: Option<String>,
+    pub job: Option<String>,
     #[arg(long, value_parser = crate::cli::words(crate::domain::policy::TOOLS))]
-    tool: Option<String>,
+    pub tool: Option<String>,
     #[arg(long)]
-    schedule: Option<String>,
+    pub schedule: Option<String>,
     #[arg(long)]
-    rpo: Option<String>,
+    pub rpo: Option<String>,
     #[arg(long)]
-    grace: Option<String>,
+    pub grace: Option<String>,
     /// e.g. daily=7,weekly=4,monthly=12
     #[arg(long)]
-    retention: Option<String>,
+    pub retention: Option<String>,
     #[arg(long, value_parser = crate::cli::words(crate::domain::policy::TARGETS))]
-    target: Option<String>,
+    pub target: Option<String>,
     #[arg(long, value_parser = crate::cli::words(crate::domain::policy::RESTORE_TESTS))]
-    restore_test: Option<String>,
+    pub restore_test: Option<String>,
     #[arg(long)]
-    rto: Option<String>,
+    pub rto: Option<String>,
     #[arg(long)]
-    max_runtime: Option<String>,
+    pub max_runtime: Option<String>,
     /// One [[policy]] table of the plan format instead of the flags.
     #[arg(long, conflicts_with_all = ["ci", "job", "tool", "schedule", "rpo", "grace", "retention", "target", "restore_test", "rto", "max_runtime"])]
-    from_file: Option<PathBuf>,
+    pub from_file: Option<PathBuf>,
     #[command(flatten)]
-    common: Common,
+    pub common: Common,
 }
 
 // One value parsed once per process: the size of the largest variant does not matter.
@@ -205,38 +205,28 @@ impl Tabular for Change {
     }
 }
 
-/// Fill missing add fields: ask on a terminal, else name the missing flags.
-fn complete_add(app: &App, a: &AddArgs) -> Result<AddArgs> {
-    let mut a = a.clone();
-    let fields: [(&str, &mut Option<String>, Option<&str>); 12] = [
-        ("client", &mut a.client, None),
-        ("ci", &mut a.ci, None),
-        ("job", &mut a.job, None),
-        ("tool", &mut a.tool, Some("restic")),
-        ("schedule", &mut a.schedule, Some("0 22 * * *")),
-        ("rpo", &mut a.rpo, Some("24h")),
-        ("grace", &mut a.grace, Some("2h")),
-        (
-            "retention",
-            &mut a.retention,
-            Some("daily=7,weekly=4,monthly=12"),
-        ),
-        ("target", &mut a.target, Some("offsite")),
-        ("restore-test", &mut a.restore_test, Some("monthly")),
-        ("rto", &mut a.rto, Some("4h")),
-        ("reason", &mut a.common.reason, None),
+/// Off a terminal (or with --yes) nothing is asked: name the missing flags
+/// (the wizard asks for them on a terminal).
+fn complete_add(a: &AddArgs) -> Result<AddArgs> {
+    let fields = [
+        ("client", &a.client),
+        ("ci", &a.ci),
+        ("job", &a.job),
+        ("tool", &a.tool),
+        ("schedule", &a.schedule),
+        ("rpo", &a.rpo),
+        ("grace", &a.grace),
+        ("retention", &a.retention),
+        ("target", &a.target),
+        ("restore-test", &a.restore_test),
+        ("rto", &a.rto),
+        ("reason", &a.common.reason),
     ];
-    let ask = crate::prompt::interactive(app.cli.yes);
-    let mut missing = Vec::new();
-    for (name, slot, default) in fields {
-        if slot.is_none() {
-            if ask {
-                *slot = Some(crate::prompt::ask(name, default)?);
-            } else {
-                missing.push(format!("--{name}"));
-            }
-        }
-    }
+    let missing: Vec<String> = fields
+        .iter()
+        .filter(|(_, v)| v.is_none())
+        .map(|(name, _)| format!("--{name}"))
+        .collect();
     if !missing.is_empty() {
         Cli::command()
             .error(
@@ -248,7 +238,7 @@ fn complete_add(app: &App, a: &AddArgs) -> Result<AddArgs> {
             )
             .exit();
     }
-    Ok(a)
+    Ok(a.clone())
 }
 
 /// Build the proposal of `macd add` from its flags, validated like a plan file.
@@ -373,6 +363,29 @@ fn why(c: &Common) -> Result<Why> {
 pub fn run(app: &App, cmd: &Cmd) -> Result<u8> {
     let mut store = app.store()?;
     match cmd {
+        Cmd::Add(a) if a.from_file.is_none() && crate::prompt::interactive(app.cli.yes) => {
+            let ctx = app.ctx("macd add")?;
+            let w = super::wizard::add(&store, a)?;
+            let req = || Request::Add {
+                proposal: Box::new(w.proposal.clone()),
+                new_ci: w.new_ci.clone(),
+            };
+            let why = || Why {
+                reason: w.reason.clone(),
+                ref_: w.ref_.clone(),
+            };
+            let seen = macd::preview(&mut store, &ctx, &w.client, req(), why())?;
+            eprintln!(
+                "\n{}",
+                super::wizard::summary(&w, seen.risk.as_str(), &seen.risk_reasons)
+            );
+            if !crate::prompt::confirm("Request this change?")? {
+                app.say("nothing requested");
+                return Ok(0);
+            }
+            let c = macd::request(&mut store, &ctx, &w.client, req(), why())?;
+            done(app, &c)?;
+        }
         Cmd::Add(a) => {
             let ctx = app.ctx("macd add")?;
             let (client, proposal, a) = if let Some(f) = &a.from_file {
@@ -389,7 +402,7 @@ pub fn run(app: &App, cmd: &Cmd) -> Result<u8> {
                     a.clone(),
                 )
             } else {
-                let a = complete_add(app, a)?;
+                let a = complete_add(a)?;
                 let client = a.client.clone().unwrap_or_default();
                 let tz = read::client(&store, &client)?.timezone;
                 (client, add_proposal(&a, &tz)?, a)
@@ -417,23 +430,6 @@ pub fn run(app: &App, cmd: &Cmd) -> Result<u8> {
             } else {
                 None
             };
-            if crate::prompt::interactive(app.cli.yes) && a.from_file.is_none() {
-                let summary = format!(
-                    "add {client}/{} on {} ({}), {} {} rpo {} retention {} target {}",
-                    proposal.job,
-                    proposal.ci,
-                    if new_ci.is_some() { "new CI" } else { "CMDB" },
-                    proposal.tool,
-                    proposal.schedule,
-                    crate::domain::time::format_duration(proposal.rpo_s),
-                    proposal.retention,
-                    proposal.target
-                );
-                if !crate::prompt::confirm(&format!("Request this change? {summary}"))? {
-                    app.say("nothing requested");
-                    return Ok(0);
-                }
-            }
             let c = macd::request(
                 &mut store,
                 &ctx,

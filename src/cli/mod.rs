@@ -22,6 +22,7 @@ mod plan;
 mod restore;
 mod run;
 mod tasks;
+mod wizard;
 
 use std::path::PathBuf;
 

@@ -49,6 +49,11 @@ pub fn policy(s: &Store, client: &ClientRow, job: &str) -> Result<PolicyRow> {
 }
 
 /// The CIs of a client, or of all clients.
+/// A client's active policies.
+pub fn policies(s: &Store, client_id: i64) -> Result<Vec<PolicyRow>> {
+    crate::store::policies::list(s.db(), client_id, false)
+}
+
 pub fn cis(s: &Store, client_id: Option<i64>) -> Result<Vec<CiRow>> {
     cis::list(s.db(), client_id)
 }

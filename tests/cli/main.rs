@@ -29,3 +29,4 @@ mod team;
 mod terminal;
 mod truth;
 mod vocabulary;
+mod wizard;

@@ -117,6 +117,29 @@ pub fn request(
     req: Request,
     why: Why,
 ) -> Result<Change> {
+    request_or_preview(store, ctx, client, req, why, true)
+}
+
+/// The change a request would record (its risk and reasons), checked as
+/// [`request`] checks it; nothing is written.
+pub fn preview(
+    store: &mut Store,
+    ctx: &Ctx,
+    client: &str,
+    req: Request,
+    why: Why,
+) -> Result<Change> {
+    request_or_preview(store, ctx, client, req, why, false)
+}
+
+fn request_or_preview(
+    store: &mut Store,
+    ctx: &Ctx,
+    client: &str,
+    req: Request,
+    why: Why,
+    record: bool,
+) -> Result<Change> {
     if why.reason.trim().is_empty() {
         return Err(rejected("--reason must say why the change is needed"));
     }
@@ -300,7 +323,9 @@ pub fn request(
         None,
         Some(&ch),
     )?;
-    tx.commit()?;
+    if record {
+        tx.commit()?;
+    }
     Ok(ch)
 }
 
