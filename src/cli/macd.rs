@@ -315,16 +315,43 @@ fn show(app: &App, store: &Store, id: i64) -> Result<()> {
                 .unwrap_or_default()
         ));
     }
-    if !d.diff.is_empty() {
-        out.push_str("proposal:\n");
-        for l in &d.diff {
-            match l.change {
-                "changed" => out.push_str(&format!(
-                    "  {} {}: {} → {}\n",
-                    l.item, l.field, l.old, l.new
-                )),
-                other => out.push_str(&format!("  {other} {}\n", l.item)),
+    // the whole proposal of an add, what goes with a delete, the fields a
+    // change or move changes
+    let whole = |title: &str, p: &PolicySpec, out: &mut String| {
+        out.push_str(&format!("{title} {}/{}:\n", c.client, p.job));
+        for (k, v) in p.fields().into_iter().filter(|(_, v)| !v.is_empty()) {
+            out.push_str(&format!("  {k:<13} {v}\n"));
+        }
+    };
+    match (c.kind, &c.proposal, &c.current) {
+        (ChangeKind::Add, Some(p), _) => whole("proposal: add", p, &mut out),
+        (ChangeKind::Delete, _, Some(p)) => whole("deletes", p, &mut out),
+        (ChangeKind::Delete, _, None) => out.push_str(&format!(
+            "deletes every policy of {}/{}\n",
+            c.client,
+            c.ci_host.as_deref().unwrap_or("?")
+        )),
+        _ if !d.diff.is_empty() => {
+            out.push_str("proposal:\n");
+            for l in &d.diff {
+                match l.change {
+                    "changed" => out.push_str(&format!(
+                        "  {} {}: {} → {}\n",
+                        l.item, l.field, l.old, l.new
+                    )),
+                    other => out.push_str(&format!("  {other} {}\n", l.item)),
+                }
             }
+        }
+        _ => {}
+    }
+    if c.kind == ChangeKind::Delete {
+        match (c.retain_until, c.dispose) {
+            (Some(t), _) => out.push_str(&format!("backups kept until {}\n", rfc3339(t))),
+            (None, true) => out.push_str("backups disposed of\n"),
+            _ => out.push_str(
+                "retention decision: at implementation (--retain-until DATE or --dispose)\n",
+            ),
         }
     }
     out.push_str("timeline:\n");

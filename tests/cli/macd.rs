@@ -224,6 +224,14 @@ fn add_change_move_delete_full_lifecycles() {
         serde_json::json!(["removes the only offsite/immutable copy"])
     );
     let id = c["id"].to_string();
+    // show: what a delete takes away, and that its retention is still to decide
+    let shown = env.run(&["macd", "show", &format!("CR-{id}")]).ok().stdout;
+    assert!(
+        shown.contains("deletes acme/fs02-nightly:")
+            && shown.contains("target        offsite")
+            && shown.contains("retention decision: at implementation"),
+        "{shown}"
+    );
     at(
         "2026-11-08T11:00:00Z",
         "bob",
@@ -356,6 +364,14 @@ fn illegal_steps_are_refused_and_change_nothing() {
         ],
     ));
     let id = add["id"].to_string();
+    // show: an add's whole proposal
+    let shown = env.run(&["macd", "show", &id]).ok().stdout;
+    assert!(
+        shown.contains("proposal: add acme/fs01-hourly:")
+            && shown.contains("schedule      0 * * * *")
+            && shown.contains("retention     hourly=24"),
+        "{shown}"
+    );
     // an add is judged by what it leaves unprotected: tier-1 fs01, never tested
     assert_eq!(add["risk"], "high");
     assert_eq!(
@@ -513,7 +529,7 @@ fn illegal_steps_are_refused_and_change_nothing() {
     )
     .ok();
 
-    // implement on a policy changed since the request
+    // one open request per policy: a second is refused, naming the first
     let a = json(at(
         "2026-11-05T10:00:00Z",
         "alice",
@@ -528,7 +544,7 @@ fn illegal_steps_are_refused_and_change_nothing() {
             "slow nights",
         ],
     ));
-    let b = json(at(
+    let second = at(
         "2026-11-05T10:05:00Z",
         "alice",
         &[
@@ -541,33 +557,76 @@ fn illegal_steps_are_refused_and_change_nothing() {
             "--reason",
             "tighter RTO",
         ],
-    ));
-    for c in [&a, &b] {
-        at(
-            "2026-11-05T11:00:00Z",
-            "bob",
-            &["macd", "approve", &c["id"].to_string()],
-        )
-        .ok();
-    }
-    at(
-        "2026-11-05T12:00:00Z",
-        "bob",
-        &["macd", "implement", &a["id"].to_string()],
-    )
-    .ok();
-    let r = at(
-        "2026-11-05T12:00:00Z",
-        "bob",
-        &["macd", "implement", &b["id"].to_string()],
     )
     .code(5);
+    let a_id = a["id"].to_string();
+    assert!(
+        second.stderr.contains(&format!(
+            "CR-{a_id} (change acme/sql01-nightly) is open for it (requested)"
+        )),
+        "{}",
+        second.stderr
+    );
+    at("2026-11-05T11:00:00Z", "bob", &["macd", "approve", &a_id]).ok();
+    at("2026-11-05T12:00:00Z", "bob", &["macd", "implement", &a_id]).ok();
+    at(
+        "2026-11-05T12:30:00Z",
+        "bob",
+        &[
+            "macd",
+            "complete",
+            &a_id,
+            "--verified-by",
+            "grace checked in the plan",
+        ],
+    )
+    .ok();
+    // implement on a policy changed since the request (a plan replaced meanwhile)
+    let d = json(at(
+        "2026-11-05T13:00:00Z",
+        "alice",
+        &[
+            "macd",
+            "change",
+            "--job",
+            "acme/sql01-nightly",
+            "--set",
+            "rto=2h",
+            "--reason",
+            "tighter RTO",
+        ],
+    ));
+    let d_id = d["id"].to_string();
+    let replaced = env.write(
+        "replaced.toml",
+        &PLAN.replace("grace = \"2h\"", "grace = \"90m\""),
+    );
+    at(
+        "2026-11-05T13:10:00Z",
+        "carol",
+        &["plan", "import", "--replace", replaced.to_str().unwrap()],
+    )
+    .ok();
+    at("2026-11-05T13:20:00Z", "bob", &["macd", "approve", &d_id]).ok();
+    let r = at("2026-11-05T13:30:00Z", "bob", &["macd", "implement", &d_id]).code(5);
     assert!(
         r.stderr.contains("changed since the request")
             && r.stderr.contains("re-create the request"),
         "{}",
         r.stderr
     );
+    at(
+        "2026-11-05T13:40:00Z",
+        "bob",
+        &[
+            "macd",
+            "cancel",
+            &d_id,
+            "--reason",
+            "re-created against the new plan",
+        ],
+    )
+    .ok();
     // rejected and cancelled changes
     let c = json(at(
         "2026-11-06T10:00:00Z",
@@ -686,4 +745,62 @@ fn non_interactive_runs_name_the_missing_flags() {
         ])
         .code(3);
     assert!(r.stderr.contains("q.toml"), "{}", r.stderr);
+}
+
+/// A plan version holds completed changes only: another request implemented
+/// but not completed yet is not in it.
+#[test]
+fn a_plan_version_holds_only_completed_changes() {
+    let env = onboarded("2026-11-01T00:00:00Z");
+    let at = |now: &str, actor: &str, args: &[&str]| {
+        env.run_at(
+            now,
+            &[&["--actor", actor, "--format", "json"], args].concat(),
+        )
+        .ok()
+        .json()
+    };
+    let mut ids = Vec::new();
+    for (job, set) in [
+        ("acme/fs01-nightly", "grace=3h"),
+        ("acme/sql01-nightly", "rto=2h"),
+    ] {
+        let c = at(
+            "2026-11-02T10:00:00Z",
+            "alice",
+            &[
+                "macd", "change", "--job", job, "--set", set, "--reason", "tuning",
+            ],
+        );
+        let id = c["id"].to_string();
+        at("2026-11-02T11:00:00Z", "bob", &["macd", "approve", &id]);
+        at("2026-11-02T12:00:00Z", "bob", &["macd", "implement", &id]);
+        ids.push(id);
+    }
+    at(
+        "2026-11-02T13:00:00Z",
+        "bob",
+        &["macd", "complete", &ids[0], "--verified-by", "checked"],
+    );
+    let diff = |v1: &str, v2: &str| env.json(&["plan", "diff", "acme", v1, v2]).to_string();
+    let first = diff("1", "2");
+    assert!(
+        first.contains("fs01-nightly") && first.contains("3h"),
+        "{first}"
+    );
+    assert!(
+        !first.contains("sql01-nightly"),
+        "not completed yet: {first}"
+    );
+    at(
+        "2026-11-02T14:00:00Z",
+        "bob",
+        &["macd", "complete", &ids[1], "--verified-by", "checked"],
+    );
+    let second = diff("2", "3");
+    assert!(
+        second.contains("sql01-nightly") && second.contains("2h"),
+        "{second}"
+    );
+    assert!(!second.contains("fs01-nightly"), "{second}");
 }

@@ -65,7 +65,20 @@ pub fn complete(
             ));
         }
     }
-    let content = crate::ops::plan::current_plan(&tx, &client)?.to_toml();
+    // the version holds completed changes only: what other requests have
+    // implemented but not completed is taken back out of it
+    let mut published = crate::ops::plan::current_plan(&tx, &client)?;
+    for other in changes::list(
+        &tx,
+        Some(ch.client_id),
+        Some(ChangeState::Implemented),
+        false,
+    )? {
+        if other.id != id {
+            without(&mut published, &other);
+        }
+    }
+    let content = published.to_toml();
     let plan_reason = format!("CR-{id} {} {}: {}", ch.kind, ch.job, ch.reason);
     let version = plans::insert(&tx, ch.client_id, now, &ctx.actor, &plan_reason, &content)?;
     ch.state = ChangeState::Completed;
@@ -105,4 +118,20 @@ pub fn complete(
         cmdb,
         evidence,
     })
+}
+
+/// `plan` as it was before implemented change `ch`: an add's policy out, a
+/// changed or moved policy as it was, a deleted one back.
+fn without(plan: &mut crate::domain::plan::Plan, ch: &Change) {
+    let pos = plan.policies.iter().position(|p| p.job == ch.job);
+    match (ch.kind, pos, &ch.current) {
+        (ChangeKind::Add, Some(i), _) => {
+            plan.policies.remove(i);
+        }
+        (ChangeKind::Change | ChangeKind::Move, Some(i), Some(before)) => {
+            plan.policies[i] = before.clone();
+        }
+        (ChangeKind::Delete, None, Some(before)) => plan.policies.push(before.clone()),
+        _ => {}
+    }
 }

@@ -265,6 +265,20 @@ fn request_or_preview(
         current,
         risk: mut rctx,
     } = draft;
+    // one open request per policy (or CI): a second would dead-end after approval
+    let same = |o: &Change| {
+        let whole_ci = job.starts_with('*') || o.job.starts_with('*');
+        o.job == job || (whole_ci && o.ci_host.is_some() && o.ci_host == ci_host)
+    };
+    if let Some(open) = changes::list(&tx, Some(c.id), None, true)?
+        .into_iter()
+        .find(|o| same(o))
+    {
+        return Err(refused(format!(
+            "CR-{} ({} {client}/{}) is open for it ({}); finish it or cancel it (`bmctl macd cancel CR-{} --reason …`) first",
+            open.id, open.kind, open.job, open.state, open.id
+        )));
+    }
     rctx.required_retention = required;
     let (risk, reasons) = change::assess(kind, current.as_ref(), proposal.as_ref(), &rctx);
     let current = current.clone();
