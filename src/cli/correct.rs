@@ -66,6 +66,16 @@ pub enum Cmd {
     },
     /// Start working a ticket (assigns it to you if unassigned).
     Start { id: i64 },
+    /// Put a ticket on hold, waiting on the client: its SLA clock stops
+    /// until `correct resume` (the time waited moves its due time on).
+    Wait {
+        id: i64,
+        /// What the client must do (a server powered off, credentials changed).
+        #[arg(long)]
+        reason: String,
+    },
+    /// End a wait on the client: the SLA clock runs again.
+    Resume { id: i64 },
     /// Add a line to a ticket's work log.
     Note { id: i64, text: String },
     /// Resolve a ticket with its root cause.
@@ -120,7 +130,11 @@ impl Tabular for Row {
             t.client.clone(),
             output::opt(&t.job),
             t.title.clone(),
-            t.status.to_string(),
+            if t.waiting_since.is_some() {
+                "waiting".to_string()
+            } else {
+                t.status.to_string()
+            },
             format!("{}x", t.occurrences),
             output::opt(&t.assignee),
             output::opt(&t.psa_ref),
@@ -175,7 +189,15 @@ fn show_one(app: &App, store: &Store, id: i64, now: i64) -> Result<()> {
         ),
         (
             "status",
-            format!("{}{}", t.status, if t.overdue { " OVERDUE" } else { "" }),
+            match (&t.waiting_since, &t.waiting_reason) {
+                (Some(s), r) => format!(
+                    "{}, waiting on the client since {} ({}): SLA clock stopped",
+                    t.status,
+                    local_display(s.0, tz),
+                    r.as_deref().unwrap_or("-")
+                ),
+                _ => format!("{}{}", t.status, if t.overdue { " OVERDUE" } else { "" }),
+            },
         ),
         (
             "client / job",
@@ -222,6 +244,8 @@ pub fn run(app: &App, cmd: &Cmd) -> Result<u8> {
         Cmd::Link { .. } => "correct link",
         Cmd::Open { .. } => "correct open",
         Cmd::Start { .. } => "correct start",
+        Cmd::Wait { .. } => "correct wait",
+        Cmd::Resume { .. } => "correct resume",
         Cmd::Note { .. } => "correct note",
         Cmd::Resolve { .. } => "correct resolve",
         Cmd::Escalate { .. } => "correct escalate",
@@ -294,6 +318,8 @@ pub fn run(app: &App, cmd: &Cmd) -> Result<u8> {
             )?)
         }
         Cmd::Start { id } => Some(correct::start(&mut store, &ctx, *id)?),
+        Cmd::Wait { id, reason } => Some(correct::wait(&mut store, &ctx, *id, reason)?),
+        Cmd::Resume { id } => Some(correct::resume(&mut store, &ctx, *id)?),
         Cmd::Assign { id, user, .. } => {
             if let Some(u) = user {
                 app.config.check_assignee(u)?;
@@ -345,6 +371,12 @@ fn said(cmd: &Cmd, t: &crate::domain::ticket::Ticket) -> String {
         Cmd::Assign { user: Some(u), .. } => format!("assigned {what} to {u}"),
         Cmd::Assign { user: None, .. } => format!("unassigned {what}"),
         Cmd::Link { psa, .. } => format!("linked {what} to PSA ticket {psa}"),
+        Cmd::Wait { .. } => format!("{what} waits on the client: its SLA clock is stopped"),
+        Cmd::Resume { .. } => format!(
+            "resumed {what}: waited {} on the client in all; due {}",
+            crate::domain::time::format_age(t.waited_s.unwrap_or(0)),
+            due(t)
+        ),
         Cmd::Note { .. } => format!("added a note to {what}"),
         Cmd::Resolve { cause, .. } => format!("resolved {what} (cause {cause})"),
         Cmd::Escalate { .. } => format!(

@@ -143,6 +143,11 @@ pub struct Ticket {
     pub result: Option<String>,
     /// Tasks: skipped as not applicable (left out of compliance).
     pub not_applicable: bool,
+    /// Waiting on the client since (`correct wait`): the SLA clock stops.
+    pub waiting_since: Option<i64>,
+    pub waiting_reason: Option<String>,
+    /// Seconds it waited before, added to its due time on each resume.
+    pub waited_s: Option<i64>,
 }
 
 /// One line of a task's checklist.
@@ -196,6 +201,9 @@ impl Ticket {
             checklist: Vec::new(),
             result: None,
             not_applicable: false,
+            waiting_since: None,
+            waiting_reason: None,
+            waited_s: None,
         }
     }
 
@@ -252,6 +260,9 @@ impl Ticket {
                 self.id
             )));
         }
+        if self.waiting_since.is_some() {
+            self.resume(now)?;
+        }
         self.status = TicketStatus::Resolved;
         self.cause = Some(cause.to_string());
         self.resolution = Some(fix.to_string());
@@ -299,6 +310,51 @@ impl Ticket {
         self.recovered_at = None;
         self.updated_at = now;
         Ok(())
+    }
+
+    /// Put an open ticket on hold, waiting on the client (a server the client
+    /// powered off, credentials the client changed): its SLA clock stops.
+    pub fn wait(&mut self, now: i64, reason: &str) -> Result<()> {
+        if !self.is_open() {
+            return Err(refused(format!(
+                "ticket #{} is '{}': only an open ticket can wait; reopen it with `bmctl correct reopen {}`",
+                self.id, self.status, self.id
+            )));
+        }
+        if let Some(since) = self.waiting_since {
+            return Err(refused(format!(
+                "ticket #{} is waiting on the client already (since {}); resume it with `bmctl correct resume {}`",
+                self.id,
+                crate::domain::time::rfc3339(since),
+                self.id
+            )));
+        }
+        self.waiting_since = Some(now);
+        self.waiting_reason = Some(reason.to_string());
+        self.updated_at = now;
+        Ok(())
+    }
+
+    /// End a wait: the time waited moves the due time on. The seconds waited.
+    pub fn resume(&mut self, now: i64) -> Result<i64> {
+        let Some(since) = self.waiting_since else {
+            return Err(refused(format!(
+                "ticket #{} is not waiting on the client (put it on hold with `bmctl correct wait {} --reason …`)",
+                self.id, self.id
+            )));
+        };
+        let waited = (now - since).max(0);
+        self.due_at = self.due_at.map(|d| d + waited);
+        self.waited_s = Some(self.waited_s.unwrap_or(0) + waited);
+        self.waiting_since = None;
+        self.waiting_reason = None;
+        self.updated_at = now;
+        Ok(waited)
+    }
+
+    /// The instant the SLA is judged at: `now`, or when the wait began.
+    pub fn sla_clock(&self, now: i64) -> i64 {
+        self.waiting_since.map_or(now, |s| s.min(now))
     }
 
     /// The checklist item `item` names: its number (1-based), its whole text
@@ -381,6 +437,32 @@ mod tests {
         t.reopen(7).unwrap();
         assert_eq!((t.status.as_str(), t.resolved_at), ("open", None));
         assert!(t.reopen(8).is_err());
+    }
+
+    #[test]
+    fn waiting_on_the_client_stops_the_sla_clock() {
+        let mut t = ticket();
+        t.due_at = Some(1_000);
+        t.wait(400, "server powered off by the client").unwrap();
+        assert!(t.wait(450, "again").is_err());
+        // while it waits, the SLA is judged at the start of the wait
+        assert_eq!(t.sla_clock(5_000), 400);
+        assert_eq!(t.resume(3_400).unwrap(), 3_000);
+        assert_eq!(
+            (t.due_at, t.waited_s, t.waiting_since),
+            (Some(4_000), Some(3_000), None)
+        );
+        assert!(t.resume(3_500).is_err());
+        assert_eq!(t.sla_clock(5_000), 5_000);
+        // a second wait adds up; resolving ends it
+        t.wait(4_100, "credentials changed").unwrap();
+        t.resolve("credentials", "new key from the client", 4_200)
+            .unwrap();
+        assert_eq!(
+            (t.waited_s, t.waiting_since, t.due_at),
+            (Some(3_100), None, Some(4_100))
+        );
+        assert!(t.wait(4_300, "closed").is_err());
     }
 
     #[test]

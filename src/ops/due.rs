@@ -196,7 +196,7 @@ pub fn queue(store: &Store, f: &DueFilter, now: i64) -> Result<Vec<DueItem>> {
 }
 
 fn ticket_item(t: &Ticket, tz: Tz, now: i64) -> DueItem {
-    let overdue = t.due_at.is_some_and(|d| d < now);
+    let overdue = t.due_at.is_some_and(|d| d < t.sla_clock(now));
     let when = match t.due_at {
         Some(d) if d < now => format!("overdue {}", format_age(now - d)),
         Some(d) if d == now => "due now".into(),
@@ -207,6 +207,11 @@ fn ticket_item(t: &Ticket, tz: Tz, now: i64) -> DueItem {
         None => "no due time".into(),
     };
     let why = match t.kind {
+        _ if t.waiting_since.is_some() => format!(
+            "waiting on the client since {} ({}): the SLA clock is stopped",
+            crate::domain::time::local_display(t.waiting_since.unwrap_or(now), tz),
+            t.waiting_reason.as_deref().unwrap_or("-")
+        ),
         TicketKind::Task => when,
         TicketKind::Incident if t.recovered_at.is_some() => {
             format!("{when}; recovered, waits for a person to resolve it")

@@ -34,6 +34,9 @@ pub struct OpenItem {
     pub title: String,
     pub due_at: Option<Ts>,
     pub overdue: bool,
+    /// Waiting on the client, and for what (its SLA clock stopped).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub waiting_on_client: Option<String>,
 }
 
 /// Everything in a review; the JSON file is this.
@@ -142,8 +145,12 @@ pub fn build(
                 id: t.id,
                 kind: t.kind.to_string(),
                 title: t.title.clone(),
-                overdue: t.due_at.is_some_and(|d| d < at),
+                overdue: t.due_at.is_some_and(|d| d < t.sla_clock(at)),
                 due_at: t.due_at.map(Ts),
+                waiting_on_client: t
+                    .waiting_since
+                    .filter(|s| *s < at)
+                    .map(|_| t.waiting_reason.clone().unwrap_or_default()),
             });
         }
     }

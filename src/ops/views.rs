@@ -35,14 +35,24 @@ pub struct TicketView {
     pub overdue: bool,
     /// The SLA due time passed before the ticket was resolved (or it is still open past it).
     pub sla_breached: bool,
+    /// Waiting on the client since then, and why: the SLA clock stands still.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub waiting_since: Option<Ts>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub waiting_reason: Option<String>,
+    /// Seconds spent waiting on the client before (added to the due time).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub waited_s: Option<i64>,
 }
 
 impl TicketView {
     pub fn new(t: Ticket, now: i64) -> TicketView {
-        let overdue = t.is_open() && t.due_at.is_some_and(|d| d < now);
+        // while it waits on the client, its SLA is judged as at the wait's start
+        let clock = t.sla_clock(now);
+        let overdue = t.is_open() && t.due_at.is_some_and(|d| d < clock);
         let sla_breached = t.due_at.is_some_and(|d| match t.resolved_at {
             Some(r) if !t.is_open() => r > d,
-            _ => d < now,
+            _ => d < clock,
         });
         TicketView {
             id: t.id,
@@ -69,6 +79,9 @@ impl TicketView {
             recovered_at: t.recovered_at.map(Ts),
             overdue,
             sla_breached,
+            waiting_since: t.waiting_since.map(Ts),
+            waiting_reason: t.waiting_reason,
+            waited_s: t.waited_s,
         }
     }
 }

@@ -263,11 +263,15 @@ pub fn markdown(r: &Review) -> String {
     }
     for o in &r.open_items {
         m.push_str(&format!(
-            "- #{} {} {}{}\n",
+            "- #{} {} {}{}{}\n",
             o.id,
             o.kind,
             md(&o.title),
-            if o.overdue { " (overdue)" } else { "" }
+            if o.overdue { " (overdue)" } else { "" },
+            o.waiting_on_client
+                .as_ref()
+                .map(|w| format!(" — waiting on you: {}", md(w)))
+                .unwrap_or_default()
         ));
     }
     m
@@ -399,11 +403,15 @@ th,td{{border:1px solid #bbb;padding:3px 6px;font-size:10pt;text-align:left;vert
     h.push_str("<h2>Open items</h2>\n<ul>\n");
     for o in &r.open_items {
         h.push_str(&format!(
-            "<li>#{} {} {}{}</li>\n",
+            "<li>#{} {} {}{}{}</li>\n",
             o.id,
             esc(&o.kind),
             esc(&o.title),
-            if o.overdue { " (overdue)" } else { "" }
+            if o.overdue { " (overdue)" } else { "" },
+            o.waiting_on_client
+                .as_ref()
+                .map(|w| format!(" — waiting on you: {}", esc(w)))
+                .unwrap_or_default()
         ));
     }
     if r.open_items.is_empty() {

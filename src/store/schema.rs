@@ -35,6 +35,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0023_rpo_breaches.sql"),
     include_str!("migrations/0024_pending_windows.sql"),
     include_str!("migrations/0025_event_digests.sql"),
+    include_str!("migrations/0026_waiting_on_the_client.sql"),
 ];
 
 /// The newest schema version this bmctl knows.

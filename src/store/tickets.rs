@@ -16,7 +16,8 @@ const SELECT: &str = "SELECT t.id, t.kind, t.class, t.client_id, c.code, t.ci_id
         t.title, t.status, t.priority, t.assignee, t.opened_at, t.updated_at, t.due_at, t.started_at,
         t.resolved_at, t.occurrences, t.first_seen_at, t.last_seen_at, t.resolution, t.cause,
         t.auto_resolved_at, t.recovered_at, t.psa_ref, t.linked_ticket_id, t.template_id,
-        t.occurrence_at, t.checklist, t.result, t.not_applicable, c.sla_tier
+        t.occurrence_at, t.checklist, t.result, t.not_applicable, c.sla_tier,
+        t.waiting_since, t.waiting_reason, t.waited_s
      FROM tickets t
      JOIN clients c ON c.id = t.client_id
      LEFT JOIN cis ci ON ci.id = t.ci_id
@@ -60,6 +61,9 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<Ticket> {
         result: r.get(30)?,
         not_applicable: r.get(31)?,
         sla_tier: r.get(32)?,
+        waiting_since: r.get(33)?,
+        waiting_reason: r.get(34)?,
+        waited_s: r.get(35)?,
     })
 }
 
@@ -224,7 +228,7 @@ pub fn policies_with_open(conn: &Db) -> Result<std::collections::HashSet<i64>> {
 }
 
 /// The columns a ticket is inserted with, in [`bind_ticket`]'s order.
-const COLUMNS: [&str; 29] = [
+const COLUMNS: [&str; 32] = [
     "id",
     "kind",
     "class",
@@ -254,6 +258,9 @@ const COLUMNS: [&str; 29] = [
     "checklist",
     "result",
     "not_applicable",
+    "waiting_since",
+    "waiting_reason",
+    "waited_s",
 ];
 
 /// Bind a ticket's [`COLUMNS`] from parameter `first` on (an `id` of 0:
@@ -297,7 +304,10 @@ fn bind_ticket(
     bind(&t.occurrence_at)?;
     bind(&checklist_json(t))?;
     bind(&t.result)?;
-    bind(&t.not_applicable)
+    bind(&t.not_applicable)?;
+    bind(&t.waiting_since)?;
+    bind(&t.waiting_reason)?;
+    bind(&t.waited_s)
 }
 
 /// Insert a ticket (numbered by the caller when its `id` is not 0); `None`
@@ -404,7 +414,10 @@ pub fn save(conn: &Db, before: &Ticket, t: &Ticket) -> Result<()> {
         psa_ref,
         linked_ticket_id,
         result,
-        not_applicable
+        not_applicable,
+        waiting_since,
+        waiting_reason,
+        waited_s
     );
     if before.checklist != t.checklist {
         changed.push(("checklist", &checklist));
@@ -458,7 +471,10 @@ macro_rules! audited_fields {
             occurrence_at,
             checklist,
             result,
-            not_applicable
+            not_applicable,
+            waiting_since,
+            waiting_reason,
+            waited_s
         )
     };
 }
@@ -728,6 +744,9 @@ mod tests {
         }];
         everything.result = Some("ok".into());
         everything.not_applicable = true;
+        everything.waiting_since = Some(14);
+        everything.waiting_reason = Some("client powered it off".into());
+        everything.waited_s = Some(15);
         for after in [&t, &resolved, &escalated, &everything] {
             for (b, a) in [(&t, after), (after, &t)] {
                 assert_eq!(

@@ -343,3 +343,108 @@ fn assignment_psa_link_and_changes_since() {
     assert_eq!(since("2026-11-05T12:00:00Z"), [2]);
     assert_eq!(since("2026-11-06T00:00:00Z"), Vec::<i64>::new());
 }
+
+/// Waiting on the client stops a ticket's SLA clock; resuming moves its due
+/// time on by the wait; the timeline, the queue and the review say so.
+#[test]
+fn a_ticket_waiting_on_the_client_does_not_breach() {
+    let env = onboarded("2026-11-01T00:00:00Z");
+    import_lines(
+        &env,
+        "2026-11-30T07:00:00Z",
+        &[line("fs01-nightly", "failed", "2026-11-29T21:00:00Z", "")],
+    )
+    .ok();
+    let t = &tickets(&env)[0];
+    let id = t["id"].to_string();
+    let due = chrono::DateTime::parse_from_rfc3339(t["due_at"].as_str().unwrap()).unwrap();
+    let at = |d: chrono::Duration| (due + d).to_rfc3339();
+    // an hour before it is due, the client switches the server off
+    env.run_at(
+        &at(-chrono::Duration::hours(1)),
+        &[
+            "correct",
+            "wait",
+            &id,
+            "--reason",
+            "fs01 powered off by the client for a move",
+        ],
+    )
+    .ok();
+    env.run_at(
+        &at(-chrono::Duration::hours(1)),
+        &["correct", "wait", &id, "--reason", "again"],
+    )
+    .code(5);
+    // two days later: not breached, not overdue, and the queue says why
+    let later = at(chrono::Duration::days(2));
+    let shown = env.json_at(&later, &["correct", "show", &id]);
+    assert_eq!(
+        (shown["sla_breached"].as_bool(), shown["overdue"].as_bool()),
+        (Some(false), Some(false))
+    );
+    assert_eq!(
+        shown["waiting_reason"],
+        "fs01 powered off by the client for a move"
+    );
+    let queue = env.json_at(&later, &["due"]);
+    let item = queue
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["id"] == id.as_str())
+        .unwrap();
+    assert!(
+        item["why"]
+            .as_str()
+            .unwrap()
+            .starts_with("waiting on the client since"),
+        "{item}"
+    );
+    assert!(env
+        .run_at(&later, &["correct", "list"])
+        .ok()
+        .stdout
+        .contains("waiting"));
+    let dir = env.path("qsr");
+    env.run_at(
+        &later,
+        &[
+            "plan",
+            "review",
+            "--client",
+            "acme",
+            "--quarter",
+            "2026-Q4",
+            "--out",
+            dir.to_str().unwrap(),
+        ],
+    )
+    .ok();
+    let review: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("acme/qsr-2026-Q4.json")).unwrap())
+            .unwrap();
+    let open = review["open_items"].as_array().unwrap();
+    assert!(
+        open.iter()
+            .any(|o| o["waiting_on_client"] == "fs01 powered off by the client for a move"),
+        "{open:?}"
+    );
+    // resumed: the due time moves on by the 49 hours waited
+    let r = env.run_at(&later, &["correct", "resume", &id]).ok();
+    assert!(r.stderr.contains("waited 2d 1h"), "{}", r.stderr);
+    let after = env.json_at(&later, &["correct", "show", &id]);
+    assert_eq!(
+        after["due_at"].as_str().unwrap(),
+        at(chrono::Duration::hours(49)).replace("+00:00", "Z")
+    );
+    assert_eq!(after["waited_s"], 49 * 3600);
+    assert_eq!(after["sla_breached"], false);
+    let notes = after["timeline"].to_string();
+    assert!(
+        notes.contains("waiting on the client: fs01 powered off")
+            && notes.contains("resumed after waiting 2d 1h"),
+        "{notes}"
+    );
+    env.run_at(&later, &["correct", "resume", &id]).code(5);
+}

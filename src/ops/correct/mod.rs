@@ -192,6 +192,32 @@ pub fn start(store: &mut Store, ctx: &Ctx, id: i64) -> Result<Ticket> {
     })
 }
 
+/// Put a ticket on hold, waiting on the client (05f.02): the SLA clock stops.
+pub fn wait(store: &mut Store, ctx: &Ctx, id: i64, reason: &str) -> Result<Ticket> {
+    if reason.trim().is_empty() {
+        return Err(rejected("--reason must say what the client must do"));
+    }
+    let now = ctx.ts();
+    let log = format!("waiting on the client: {reason}");
+    change(store, ctx, Desk::Correct, id, &log, |_, t| {
+        t.wait(now, reason)
+    })
+}
+
+/// End a wait on the client: the time waited moves the due time on.
+pub fn resume(store: &mut Store, ctx: &Ctx, id: i64) -> Result<Ticket> {
+    let now = ctx.ts();
+    let t = tickets::get(store.db(), id)?;
+    let waited = t.waiting_since.map_or(0, |s| (now - s).max(0));
+    let log = format!(
+        "resumed after waiting {} on the client",
+        crate::domain::time::format_age(waited)
+    );
+    change(store, ctx, Desk::Correct, id, &log, |_, t| {
+        t.resume(now).map(|_| ())
+    })
+}
+
 pub fn note(store: &mut Store, ctx: &Ctx, desk: Desk, id: i64, text: &str) -> Result<Ticket> {
     if text.trim().is_empty() {
         return Err(rejected("a note needs text"));
