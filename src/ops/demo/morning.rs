@@ -306,6 +306,18 @@ pub(super) fn people(store: &mut Store, ctx: &Ctx) -> Result<()> {
             "VPN tunnel to the Globex backup repository drops at night; ISP ticket 88123 opened",
         )?;
     }
+    // a ticket on hold: the client switched the host off for a rack move
+    if let Some(t) = open
+        .iter()
+        .find(|t| t.is_open() && t.job.as_deref() == Some("wb-fs01-nightly"))
+    {
+        correct::wait(
+            store,
+            &at(0, "carol", "correct wait"),
+            t.id,
+            "Wombat switched wb-fs01 off for a rack move until Thursday",
+        )?;
+    }
     // changes in every state: one awaiting approval, one implemented and
     // waiting for its first good backup, one rejected (two completed above)
     let why = |reason: &str, r: &str| macd::Why {
