@@ -19,6 +19,8 @@ enum Kind {
     Duration,
     Text,
     Bool,
+    /// An IANA time zone, or empty: the machine's.
+    Zone,
 }
 
 struct Setting {
@@ -84,6 +86,12 @@ const SETTINGS: &[Setting] = &[
         default: "1h",
         kind: Kind::Duration,
         help: "a run dated later than now plus this is held as clock skew, not applied",
+    },
+    Setting {
+        key: "display.timezone",
+        default: "",
+        kind: Kind::Zone,
+        help: "the zone of tables across clients and of dates given without a client (default: the machine's, TZ first)",
     },
     Setting {
         key: "audit.checkpoint_file",
@@ -352,6 +360,8 @@ pub struct Settings {
     pub risks_growth_percent: i64,
     pub risks_change_open_days: i64,
     pub approval_allow_self_approval: bool,
+    /// `display.timezone`: tables across clients, dates without a client.
+    pub display_tz: chrono_tz::Tz,
 }
 
 /// `[hooks]`: a command per ticket event, and how long one may run.
@@ -412,6 +422,10 @@ impl Settings {
             risks_growth_percent: count("risks.growth_percent"),
             risks_change_open_days: count("risks.change_open_days"),
             approval_allow_self_approval: raw("approval.allow_self_approval") == "true",
+            display_tz: match raw("display.timezone") {
+                "" => machine_zone(),
+                z => crate::domain::time::parse_tz(z).unwrap_or(chrono_tz::UTC),
+            },
         }
     }
 }
@@ -428,6 +442,8 @@ fn check_value(key: &str, kind: Kind, value: &str) -> Result<()> {
             _ => bail!("'{value}' must be true or false"),
         },
         Kind::Text => Ok(()),
+        Kind::Zone if value.is_empty() => Ok(()),
+        Kind::Zone => crate::domain::time::parse_tz(value).map(|_| ()),
         Kind::Argv => serde_json::from_str::<Vec<String>>(value)
             .map(|_| ())
             .map_err(|_| {
@@ -627,6 +643,16 @@ impl Config {
             .filter_map(|s| self.values.get(s.key).map(|e| (e.clone(), s.help)))
             .collect()
     }
+}
+
+/// The machine's zone: `TZ` when it names one, else the system's, else UTC.
+fn machine_zone() -> chrono_tz::Tz {
+    std::env::var("TZ")
+        .ok()
+        .map(|z| z.trim_start_matches(':').to_string())
+        .or_else(|| iana_time_zone::get_timezone().ok())
+        .and_then(|z| z.parse().ok())
+        .unwrap_or(chrono_tz::UTC)
 }
 
 /// `[team.LOGIN]` tables: `name` and `email`, nothing else.

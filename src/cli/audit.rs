@@ -4,7 +4,6 @@ use anyhow::Result;
 use clap::Subcommand;
 
 use super::App;
-use crate::domain::time::parse_instant;
 use crate::error::rejected;
 use crate::ops::read::{self, AuditRow};
 use crate::output::{self, Tabular};
@@ -220,9 +219,8 @@ pub fn run(app: &App, cmd: &Cmd) -> Result<u8> {
             };
             let since = since
                 .as_deref()
-                .map(|s| parse_instant(s).map_err(|e| rejected(format!("--since: {e}"))))
-                .transpose()?
-                .map(|t| t.timestamp());
+                .map(|s| app.when("--since", s, None, crate::domain::time::Span::Past))
+                .transpose()?;
             output::list(app.format(), &read::audit_rows(&store, etype, eid, since)?)?;
         }
     }

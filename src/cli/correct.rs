@@ -8,7 +8,7 @@ use clap::Subcommand;
 
 use super::{split_ref, App};
 use crate::domain::ticket::{TicketKind, TicketStatus};
-use crate::domain::time::{local_display, parse_instant};
+use crate::domain::time::local_display;
 use crate::error::rejected;
 use crate::ops::correct;
 use crate::ops::read::{self, Store, TicketFilter as Filter};
@@ -289,17 +289,24 @@ pub fn run(app: &App, cmd: &Cmd) -> Result<u8> {
                 assignee: mine.then(|| app.actor()),
                 ..Filter::default()
             };
+            let mut tz = None;
             if let Some(c) = client {
-                f.client_id = Some(read::client(&store, c)?.id);
+                let c = read::client(&store, c)?;
+                f.client_id = Some(c.id);
+                tz = Some(c.tz());
             }
             if let Some(s) = since {
-                f.updated_since = Some(
-                    parse_instant(s)
-                        .map_err(|e| rejected(format!("--since: {e}")))?
-                        .timestamp(),
-                );
+                f.updated_since =
+                    Some(app.when("--since", s, tz, crate::domain::time::Span::Past)?);
             }
-            output::list(app.format(), &rows(&store, &f, now)?)?;
+            let mut rows = rows(&store, &f, now)?;
+            // across clients, one zone for every time (display.timezone)
+            if f.client_id.is_none() {
+                for r in &mut rows {
+                    r.1 = app.config.s.display_tz;
+                }
+            }
+            output::list(app.format(), &rows)?;
             None
         }
         Cmd::Show { id } => {

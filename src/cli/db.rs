@@ -132,9 +132,7 @@ pub fn run(app: &App, cmd: &Cmd) -> Result<u8> {
         Cmd::Prune { before } => {
             let mut store = app.store()?;
             let ctx = app.ctx("db prune")?;
-            let t = crate::domain::time::parse_instant_or_date(before, chrono_tz::UTC)
-                .map_err(|e| crate::error::rejected(format!("--before: {e}")))?
-                .timestamp();
+            let t = app.when("--before", before, None, crate::domain::time::Span::Past)?;
             let n = db::prune_count(&store, t)?;
             if crate::prompt::interactive(app.cli.yes) {
                 let limit = db::prune_limit(&store, ctx.ts())?;

@@ -85,7 +85,13 @@ pub fn run(app: &App, a: &Args) -> Result<u8> {
         unassigned: a.unassigned,
         today: a.today,
     };
-    let items = due::queue(&store, &f, now)?;
+    let mut items = due::queue(&store, &f, now)?;
+    // across clients, one zone for every time (display.timezone)
+    if f.client.is_none() {
+        for i in &mut items {
+            i.tz = app.config.s.display_tz;
+        }
+    }
     if items.is_empty() && app.format() == output::Format::Table {
         app.say(match &f.person {
             Some(p) => format!("nothing is waiting for {p}"),

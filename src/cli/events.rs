@@ -268,9 +268,12 @@ pub fn run(app: &App, cmd: &Cmd) -> Result<u8> {
             let history_from = from
                 .as_deref()
                 .map(|f| {
-                    crate::domain::time::parse_instant_or_date(f, chrono_tz::UTC)
-                        .map(|t| t.timestamp())
-                        .map_err(|e| rejected(format!("--from: {e}")))
+                    app.when(
+                        "--from",
+                        f,
+                        Some(chrono_tz::UTC),
+                        crate::domain::time::Span::Past,
+                    )
                 })
                 .transpose()?;
             // stdin and pipes are spooled once to a private file, then validated whole
@@ -424,11 +427,11 @@ pub fn run(app: &App, cmd: &Cmd) -> Result<u8> {
                 f.policy_id = Some(read::policy(&store, &cl, j)?.id);
             }
             if let Some(s) = since {
-                f.since = Some(
-                    parse_instant(s)
-                        .map_err(|e| rejected(format!("--since: {e}")))?
-                        .timestamp(),
-                );
+                let tz = match f.client_id {
+                    Some(id) => Some(read::client_by_id(&store, id)?.tz()),
+                    None => None,
+                };
+                f.since = Some(app.when("--since", s, tz, crate::domain::time::Span::Past)?);
             }
             output::list(app.format(), &read::events(&store, &f)?)?;
         }

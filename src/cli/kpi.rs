@@ -5,7 +5,7 @@ use chrono::NaiveDate;
 use serde::Serialize;
 
 use super::App;
-use crate::domain::time::{parse_instant_or_date, rfc3339};
+use crate::domain::time::rfc3339;
 use crate::error::rejected;
 use crate::ops::kpi::{self, Kpis};
 use crate::output::{self, Tabular};
@@ -124,12 +124,9 @@ fn period(app: &App, a: &Args, tz: chrono_tz::Tz, now: i64) -> Result<(i64, i64,
 
 fn bounds(app: &App, a: &Args, tz: chrono_tz::Tz, now: i64) -> Result<(i64, i64)> {
     if let (Some(f), Some(t)) = (&a.from, &a.to) {
-        let from = parse_instant_or_date(f, tz)
-            .map_err(|e| rejected(format!("--from: {e}")))?
-            .timestamp();
-        let to = parse_instant_or_date(t, tz)
-            .map_err(|e| rejected(format!("--to: {e}")))?
-            .timestamp();
+        let past = crate::domain::time::Span::Past;
+        let from = app.when("--from", f, Some(tz), past)?;
+        let to = app.when("--to", t, Some(tz), past)?;
         if to <= from {
             return Err(rejected("--to must be after --from"));
         }

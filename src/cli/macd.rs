@@ -9,7 +9,7 @@ use super::{split_ref, App, Cli};
 use crate::domain::change::{Change, ChangeId, ChangeKind, ChangeState};
 use crate::domain::plan::{CiSpec, PolicySpec};
 use crate::domain::policy::{MatchRule, Retention};
-use crate::domain::time::{parse_duration, parse_instant_or_date, rfc3339};
+use crate::domain::time::{parse_duration, rfc3339};
 use crate::error::rejected;
 use crate::ops::macd::{self, DeleteTerms, Request, Why};
 use crate::ops::read::{self, Store};
@@ -604,9 +604,12 @@ pub fn run(app: &App, cmd: &Cmd) -> Result<u8> {
             let retain_until = retain_until
                 .as_deref()
                 .map(|d| {
-                    parse_instant_or_date(d, tz)
-                        .map(|t| t.timestamp())
-                        .map_err(|e| rejected(format!("--retain-until: {e}")))
+                    app.when(
+                        "--retain-until",
+                        d,
+                        Some(tz),
+                        crate::domain::time::Span::Future,
+                    )
                 })
                 .transpose()?;
             // On a terminal a delete's confirmation is typed, never implied by --yes.

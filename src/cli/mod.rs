@@ -225,6 +225,20 @@ impl App {
         })
     }
 
+    /// A time flag's value (see [`crate::domain::time::parse_when`]): a date
+    /// is midnight in `tz` (the client's, else `display.timezone`).
+    pub fn when(
+        &self,
+        flag: &str,
+        text: &str,
+        tz: Option<chrono_tz::Tz>,
+        span: crate::domain::time::Span,
+    ) -> Result<i64> {
+        let now = crate::clock::now(self.cli.now.as_deref())?.timestamp();
+        crate::domain::time::parse_when(text, tz.unwrap_or(self.config.s.display_tz), now, span)
+            .map_err(|e| rejected(format!("{flag}: {e}")))
+    }
+
     /// `--actor` (`BMCTL_ACTOR`), else the login of this process's user.
     pub fn actor(&self) -> String {
         self.cli

@@ -5,7 +5,7 @@ use anyhow::Result;
 use clap::Subcommand;
 
 use super::{split_ref, App};
-use crate::domain::time::{local_display, parse_instant};
+use crate::domain::time::local_display;
 use crate::error::rejected;
 use crate::ops::pause::{self, Target};
 use crate::ops::read::{self, PauseRow};
@@ -94,12 +94,6 @@ impl Tabular for PauseRow {
     }
 }
 
-fn instant(flag: &str, v: &str) -> Result<i64> {
-    parse_instant(v)
-        .map(|t| t.timestamp())
-        .map_err(|e| rejected(format!("{flag}: {e}")))
-}
-
 pub fn run(app: &App, args: &Args) -> Result<u8> {
     let mut store = app.store()?;
     match &args.cmd {
@@ -130,11 +124,22 @@ pub fn run(app: &App, args: &Args) -> Result<u8> {
                 }
                 _ => return Err(rejected("say what to pause: --client, --ci or --job")),
             };
-            let until = instant("--until", args.until.as_deref().unwrap_or_default())?;
+            let tz = match &target {
+                Target::Client(c)
+                | Target::Ci { client: c, .. }
+                | Target::Job { client: c, .. } => read::client(&store, c)?.tz(),
+            };
+            let future = crate::domain::time::Span::Future;
+            let until = app.when(
+                "--until",
+                args.until.as_deref().unwrap_or_default(),
+                Some(tz),
+                future,
+            )?;
             let from = args
                 .from
                 .as_deref()
-                .map(|f| instant("--from", f))
+                .map(|f| app.when("--from", f, Some(tz), future))
                 .transpose()?;
             let p = pause::create(
                 &mut store,

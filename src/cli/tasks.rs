@@ -8,7 +8,7 @@ use serde::Deserialize;
 
 use super::App;
 use crate::domain::task::Template;
-use crate::domain::time::{format_duration, local_display, parse_duration, parse_instant};
+use crate::domain::time::{format_duration, local_display, parse_duration};
 use crate::error::rejected;
 use crate::ops::correct::Desk;
 use crate::ops::read::{self, Store};
@@ -417,9 +417,7 @@ pub fn run(app: &App, cmd: &Cmd) -> Result<u8> {
         Cmd::Generate { until } => {
             let ctx = app.ctx("tasks generate")?;
             let until = match until {
-                Some(u) => parse_instant(u)
-                    .map_err(|e| rejected(format!("--until: {e}")))?
-                    .timestamp(),
+                Some(u) => app.when("--until", u, None, crate::domain::time::Span::Future)?,
                 None => now,
             };
             let r = tasks::generate(&mut store, &ctx, until)?;
@@ -457,7 +455,14 @@ pub fn run(app: &App, cmd: &Cmd) -> Result<u8> {
                 today: *today,
                 mine: mine.then(|| app.actor()),
             };
-            output::list(app.format(), &tasks::due(&store, &f, now)?)?;
+            let mut due = tasks::due(&store, &f, now)?;
+            // across clients, one zone for every time (display.timezone)
+            if f.client.is_none() {
+                for t in &mut due {
+                    t.tz = app.config.s.display_tz;
+                }
+            }
+            output::list(app.format(), &due)?;
             None
         }
         Cmd::Show { id } => {

@@ -93,6 +93,40 @@ impl Quarter {
     }
 }
 
+/// Which way a span given for a time goes from now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Span {
+    /// `--since 24h`: a day ago.
+    Past,
+    /// `--until 2d`: two days on.
+    Future,
+}
+
+/// A time as flags take it: a date (midnight in `tz`), an RFC 3339 time,
+/// or a span from `now` (`24h`, `7d`) in the direction `span`.
+pub fn parse_when(text: &str, tz: Tz, now: i64, span: Span) -> Result<i64> {
+    let t = text.trim();
+    if let Ok(date) = NaiveDate::parse_from_str(t, "%Y-%m-%d") {
+        return Ok(local_midnight(date, tz)?.timestamp());
+    }
+    if let Ok(dt) = DateTime::parse_from_rfc3339(t) {
+        return Ok(dt.timestamp());
+    }
+    if let Ok(d) = parse_duration(t) {
+        return Ok(match span {
+            Span::Past => now - d,
+            Span::Future => now + d,
+        });
+    }
+    bail!(
+        "'{text}' is not a date (2026-12-01), an RFC 3339 time with an offset (2026-12-01T08:00:00+01:00) or a span ({})",
+        match span {
+            Span::Past => "24h: that long ago",
+            Span::Future => "2d: that long from now",
+        }
+    )
+}
+
 /// Midnight of `date` in `tz` (the first instant of that day where midnight
 /// falls into a DST gap).
 pub fn local_midnight(date: NaiveDate, tz: Tz) -> Result<DateTime<Utc>> {
@@ -270,6 +304,27 @@ mod tests {
                 "2027-01-01T00:00:00Z".to_string()
             )
         );
+    }
+
+    #[test]
+    fn times_as_flags_take_them() {
+        let now = parse_instant("2026-12-07T10:00:00Z").unwrap().timestamp();
+        let berlin = chrono_tz::Europe::Berlin;
+        let at = |t: &str, span| parse_when(t, berlin, now, span).map(rfc3339);
+        assert_eq!(
+            at("2026-12-01", Span::Past).unwrap(),
+            "2026-11-30T23:00:00Z"
+        );
+        assert_eq!(
+            at("2026-12-01T08:00:00+01:00", Span::Past).unwrap(),
+            "2026-12-01T07:00:00Z"
+        );
+        assert_eq!(at("24h", Span::Past).unwrap(), "2026-12-06T10:00:00Z");
+        assert_eq!(at("2d", Span::Future).unwrap(), "2026-12-09T10:00:00Z");
+        for bad in ["yesterday", "2026-12-01T08:00:00", "-3h"] {
+            let e = at(bad, Span::Past).unwrap_err().to_string();
+            assert!(e.contains("is not a date (2026-12-01)"), "{bad}: {e}");
+        }
     }
 
     #[test]

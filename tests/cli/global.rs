@@ -155,3 +155,45 @@ fn man_pages_for_every_command() {
     }
     assert!(refs > 50, "{refs}");
 }
+
+/// One time convention: across clients, tables show one zone
+/// (`display.timezone`); one client's tables its own; time flags take a
+/// date, an RFC 3339 time or a span.
+#[test]
+fn one_zone_across_clients_and_times_as_people_write_them() {
+    let env = onboarded("2026-11-01T00:00:00Z");
+    import_lines(
+        &env,
+        "2026-11-30T07:00:00Z",
+        &[line("fs01-nightly", "failed", "2026-11-29T21:00:00Z", "")],
+    )
+    .ok();
+    let tokyo = env.write("tokyo.toml", "[display]\ntimezone = \"Asia/Tokyo\"\n");
+    let tokyo = tokyo.to_str().unwrap();
+    let all = env.run(&["--config", tokyo, "correct", "list"]).ok().stdout;
+    assert!(all.contains(" JST") && !all.contains(" CET"), "{all}");
+    let one = env
+        .run(&["--config", tokyo, "correct", "list", "--client", "acme"])
+        .ok()
+        .stdout;
+    assert!(one.contains(" CET") && !one.contains(" JST"), "{one}");
+    let bad = env.write("bad.toml", "[display]\ntimezone = \"Mars/Olympus\"\n");
+    env.run(&["--config", bad.to_str().unwrap(), "correct", "list"])
+        .code(3);
+    // --since: a span, a date or a time; anything else is named
+    let n = |since: &str| {
+        env.json(&["events", "list", "--client", "acme", "--since", since])
+            .as_array()
+            .unwrap()
+            .len()
+    };
+    assert_eq!(n("24h"), 1);
+    assert_eq!(n("2026-11-29"), 1);
+    assert_eq!(n("2026-11-30T00:00:00+01:00"), 0);
+    let r = env.run(&["events", "list", "--since", "yesterday"]).code(3);
+    assert!(
+        r.stderr.contains("--since: 'yesterday' is not a date"),
+        "{}",
+        r.stderr
+    );
+}
