@@ -13,6 +13,7 @@ use crate::domain::time::{parse_duration, rfc3339};
 use crate::error::rejected;
 use crate::ops::macd::{self, DeleteTerms, Request, Why};
 use crate::ops::read::{self, Store};
+use crate::ops::views::ChangeView;
 use crate::output::{self, Tabular};
 
 #[derive(Debug, Clone, clap::Args)]
@@ -174,7 +175,7 @@ confirmation --confirm CLIENT/JOB (CLIENT/HOST for a CI); --yes never stands in 
     },
 }
 
-impl Tabular for Change {
+impl Tabular for ChangeView {
     fn headers() -> Vec<&'static str> {
         vec![
             "id",
@@ -190,17 +191,18 @@ impl Tabular for Change {
         ]
     }
     fn cells(&self) -> Vec<String> {
+        let c = &self.0;
         vec![
-            format!("CR-{}", self.id),
-            self.kind.to_string(),
-            self.client.clone(),
-            self.job.clone(),
-            self.state.to_string(),
-            self.risk.to_string(),
-            self.requested_by.clone(),
-            output::opt(&self.approved_by),
-            output::opt(&self.ref_),
-            rfc3339(self.requested_at),
+            format!("CR-{}", c.id),
+            c.kind.to_string(),
+            c.client.clone(),
+            c.job.clone(),
+            c.state.to_string(),
+            c.risk.to_string(),
+            c.requested_by.clone(),
+            output::opt(&c.approved_by),
+            output::opt(&c.ref_),
+            rfc3339(c.requested_at),
         ]
     }
 }
@@ -286,7 +288,9 @@ pub fn add_proposal(a: &AddArgs, tz: &str) -> Result<PolicySpec> {
 fn show(app: &App, store: &Store, id: i64) -> Result<()> {
     let d = macd::show(store, id)?;
     if app.format() != output::Format::Table {
-        return output::show(app.format(), &d, &[]);
+        let mut v = serde_json::to_value(&d)?;
+        crate::ops::views::change_times(&mut v);
+        return output::show(app.format(), &v, &[]);
     }
     let c = &d.change;
     let mut out = format!(
@@ -372,7 +376,7 @@ fn done(app: &App, c: &Change) -> Result<()> {
         c.id, c.kind, c.client, c.job, c.state
     ));
     if app.format() != output::Format::Table {
-        output::show(app.format(), c, &[])?;
+        output::show(app.format(), &ChangeView(c.clone()), &[])?;
     }
     Ok(())
 }
@@ -566,10 +570,11 @@ pub fn run(app: &App, cmd: &Cmd) -> Result<u8> {
                     })
                 })
                 .transpose()?;
-            output::list(
-                app.format(),
-                &read::changes(&store, client_id, state, *open)?,
-            )?;
+            let list: Vec<ChangeView> = read::changes(&store, client_id, state, *open)?
+                .into_iter()
+                .map(ChangeView)
+                .collect();
+            output::list(app.format(), &list)?;
         }
         Cmd::Show { id } => show(app, &store, id.0)?,
         Cmd::Approve { id, confirm_risk } => {
@@ -651,7 +656,9 @@ pub fn run(app: &App, cmd: &Cmd) -> Result<u8> {
                 app.say(format!("  CMDB {line}"));
             }
             if app.format() != output::Format::Table {
-                output::show(app.format(), &r, &[])?;
+                let mut v = serde_json::to_value(&r)?;
+                crate::ops::views::change_times(&mut v["change"]);
+                output::show(app.format(), &v, &[])?;
             }
         }
     }

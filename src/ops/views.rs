@@ -85,3 +85,34 @@ impl TicketView {
         }
     }
 }
+
+/// A change's times, Unix seconds as stored (and audited), that JSON
+/// output shows as RFC 3339.
+const CHANGE_TIMES: [&str; 6] = [
+    "requested_at",
+    "approved_at",
+    "implemented_at",
+    "completed_at",
+    "updated_at",
+    "retain_until",
+];
+
+/// Rewrite a change's times in its JSON form to RFC 3339.
+pub fn change_times(v: &mut serde_json::Value) {
+    for k in CHANGE_TIMES {
+        if let Some(n) = v.get(k).and_then(serde_json::Value::as_i64) {
+            v[k] = crate::domain::time::rfc3339(n).into();
+        }
+    }
+}
+
+/// A change as output shows it: its times in RFC 3339.
+pub struct ChangeView(pub crate::domain::change::Change);
+
+impl Serialize for ChangeView {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        let mut v = serde_json::to_value(&self.0).map_err(serde::ser::Error::custom)?;
+        change_times(&mut v);
+        v.serialize(s)
+    }
+}

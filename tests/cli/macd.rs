@@ -253,6 +253,9 @@ fn add_change_move_delete_full_lifecycles() {
     )
     .ok();
     assert_eq!(r.json()["state"], "implemented");
+    // times in JSON are RFC 3339: the date as typed is midnight in Berlin
+    assert_eq!(r.json()["retain_until"], "2027-11-07T23:00:00Z");
+    assert_eq!(r.json()["implemented_at"], "2026-11-08T12:00:00Z");
     let tasks = env.json(&["tasks", "due", "--client", "acme"]);
     // the date as typed, midnight in acme's zone (Berlin), not its UTC day
     assert!(tasks.as_array().unwrap().iter().any(|t| t["title"]
