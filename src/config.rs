@@ -166,6 +166,12 @@ const SETTINGS: &[Setting] = &[
         help: "command run once when a task passes its due time",
     },
     Setting {
+        key: "hooks.on_change",
+        default: "[]",
+        kind: Kind::Argv,
+        help: "command run on each state of a change request (the change as JSON on stdin)",
+    },
+    Setting {
         key: "hooks.timeout",
         default: "30s",
         kind: Kind::Duration,
@@ -372,6 +378,7 @@ pub struct HookSettings {
     pub on_reopen: Vec<String>,
     pub on_resolve: Vec<String>,
     pub on_task_overdue: Vec<String>,
+    pub on_change: Vec<String>,
     pub timeout_s: i64,
 }
 
@@ -415,6 +422,7 @@ impl Settings {
                 on_reopen: argv("hooks.on_reopen"),
                 on_resolve: argv("hooks.on_resolve"),
                 on_task_overdue: argv("hooks.on_task_overdue"),
+                on_change: argv("hooks.on_change"),
                 timeout_s: secs("hooks.timeout"),
             },
             sla_s,

@@ -302,6 +302,7 @@ fn run(app: &App) -> Result<u8> {
             | Command::Correct(_)
             | Command::Tasks(_)
             | Command::Restore(_)
+            | Command::Macd(_)
     ) {
         deliver_hooks(app);
     }
@@ -322,9 +323,19 @@ fn deliver_hooks(app: &App) {
     match crate::ops::hooks::deliver(&mut store, &ctx, &hooks) {
         Ok(failures) => {
             for f in failures {
+                let about = match (f.ticket_id, f.change_id) {
+                    (Some(t), _) => format!("ticket #{t}"),
+                    (None, Some(c)) => format!("change CR-{c}"),
+                    (None, None) => "-".into(),
+                };
+                let kept = if f.change_id.is_some() {
+                    "change"
+                } else {
+                    "ticket"
+                };
                 eprintln!(
-                    "bmctl: warning: hook on_{} for ticket #{} (`{}`) failed: {}; the ticket is saved",
-                    f.event, f.ticket_id, f.command, f.error
+                    "bmctl: warning: hook on_{} for {about} (`{}`) failed: {}; the {kept} is saved",
+                    f.event, f.command, f.error
                 );
             }
         }

@@ -55,9 +55,11 @@ pub enum Notice {
     Reopen,
     Resolve,
     TaskOverdue,
+    /// A change request's new state (not a ticket's).
+    Change,
 }
 
-words!(Notice { Open = "open", Escalate = "escalate", Reopen = "reopen", Resolve = "resolve", TaskOverdue = "task_overdue" });
+words!(Notice { Open = "open", Escalate = "escalate", Reopen = "reopen", Resolve = "resolve", TaskOverdue = "task_overdue", Change = "change" });
 
 /// Root-cause categories a person resolves a corrective ticket with.
 pub const CAUSES: &[&str] = &[

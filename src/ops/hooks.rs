@@ -26,6 +26,7 @@ pub struct Hooks {
     pub on_reopen: Vec<String>,
     pub on_resolve: Vec<String>,
     pub on_task_overdue: Vec<String>,
+    pub on_change: Vec<String>,
     pub timeout: Duration,
 }
 
@@ -37,6 +38,7 @@ impl Hooks {
             on_reopen: c.s.hooks.on_reopen.clone(),
             on_resolve: c.s.hooks.on_resolve.clone(),
             on_task_overdue: c.s.hooks.on_task_overdue.clone(),
+            on_change: c.s.hooks.on_change.clone(),
             timeout: Duration::from_secs(c.s.hooks.timeout_s.max(1) as u64),
         }
     }
@@ -48,6 +50,7 @@ impl Hooks {
             Notice::Reopen => &self.on_reopen,
             Notice::Resolve => &self.on_resolve,
             Notice::TaskOverdue => &self.on_task_overdue,
+            Notice::Change => &self.on_change,
         }
     }
 }
@@ -77,9 +80,23 @@ pub fn payload(event: Notice, ticket: &TicketView, reason: Option<&str>) -> Stri
 #[derive(Debug, Clone, Serialize)]
 pub struct Failure {
     pub event: String,
-    pub ticket_id: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ticket_id: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub change_id: Option<i64>,
     pub command: String,
     pub error: String,
+}
+
+/// What a change's hook is handed on stdin: the change in its new state.
+pub fn change_payload(ch: &crate::domain::change::Change) -> String {
+    let mut v = serde_json::json!({
+        "event": "change",
+        "state": ch.state.as_str(),
+        "change": serde_json::to_value(ch).unwrap_or_default(),
+    });
+    crate::ops::views::change_times(&mut v["change"]);
+    v.to_string()
 }
 
 /// Hooks running at once at most (rows of different tickets).
@@ -88,14 +105,37 @@ const PARALLEL: usize = 8;
 struct Running {
     child: std::process::Child,
     started: Instant,
-    job: (String, i64, String),
+    job: (String, Subject, String),
+}
+
+/// What a notification is about: one subject's rows run in order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Subject {
+    Ticket(i64),
+    Change(i64),
+}
+
+impl Subject {
+    fn failure(self, event: String, command: String, error: String) -> Failure {
+        let (ticket_id, change_id) = match self {
+            Subject::Ticket(t) => (Some(t), None),
+            Subject::Change(c) => (None, Some(c)),
+        };
+        Failure {
+            event,
+            ticket_id,
+            change_id,
+            command,
+            error,
+        }
+    }
 }
 
 /// Notifications claimed, run and removed per round.
 const DELIVER_BATCH: i64 = 1024;
 
-/// A notification ready to run: its row, event, ticket, command and payload.
-type Job = (i64, String, i64, Vec<String>, String);
+/// A notification ready to run: its row, event, subject, command and payload.
+type Job = (i64, String, Subject, Vec<String>, String);
 
 /// Deliver every queued notification, at most once each: rows are claimed
 /// with a lease (twice `hooks.timeout`) in a short transaction, run (one
@@ -113,7 +153,8 @@ pub fn deliver(store: &mut Store, ctx: &Ctx, hooks: &Hooks) -> Result<Vec<Failur
             break;
         }
         let mut jobs = Vec::new();
-        for (id, event, ticket_id, stored) in &batch {
+        for row in &batch {
+            let (id, event, stored) = (&row.id, &row.event, &row.payload);
             let event = Notice::parse(event).ok_or_else(|| {
                 anyhow::anyhow!(
                     "notification event '{event}' is not one of {}",
@@ -124,25 +165,36 @@ pub fn deliver(store: &mut Store, ctx: &Ctx, hooks: &Hooks) -> Result<Vec<Failur
             if argv.is_empty() {
                 continue;
             }
+            let subject = match (row.ticket_id, row.change_id) {
+                (Some(t), _) => Subject::Ticket(t),
+                (None, Some(c)) => Subject::Change(c),
+                (None, None) => continue,
+            };
             // rows queued before payloads were kept: the ticket as it is now
-            let json = match stored {
-                Some(p) => p.clone(),
-                None => {
-                    let t = tickets::get(store.db(), *ticket_id)?;
+            let json = match (stored, subject) {
+                (Some(p), _) => p.clone(),
+                (None, Subject::Ticket(t)) => {
+                    let t = tickets::get(store.db(), t)?;
                     payload(event, &TicketView::new(t, ctx.ts()), None)
                 }
+                (None, Subject::Change(_)) => continue,
             };
-            jobs.push((*id, event.to_string(), *ticket_id, argv.to_vec(), json));
+            jobs.push((*id, event.to_string(), subject, argv.to_vec(), json));
         }
         let failed = run_all(jobs, hooks.timeout);
         let tx = store.write()?;
-        outbox::delete(&tx, &batch.iter().map(|b| b.0).collect::<Vec<_>>())?;
+        outbox::delete(&tx, &batch.iter().map(|b| b.id).collect::<Vec<_>>())?;
         for f in &failed {
+            let about = match (f.ticket_id, f.change_id) {
+                (Some(t), _) => t.to_string(),
+                (None, Some(c)) => format!("CR-{c}"),
+                (None, None) => "-".into(),
+            };
             audit::record(
                 &tx,
                 &ctx.who(),
                 "hook",
-                &format!("{}:{}", f.event, f.ticket_id),
+                &format!("{}:{about}", f.event),
                 None,
                 Some(f),
             )?;
@@ -201,12 +253,9 @@ fn run_all(jobs: Vec<Job>, timeout: Duration) -> Vec<Failure> {
                         job: (event, ticket_id, command),
                     });
                 }
-                Err(e) => failures.push(Failure {
-                    event,
-                    ticket_id,
-                    command,
-                    error: format!("cannot start: {e}"),
-                }),
+                Err(e) => {
+                    failures.push(ticket_id.failure(event, command, format!("cannot start: {e}")))
+                }
             }
         }
         if running.is_empty() && queue.is_empty() {
@@ -218,32 +267,25 @@ fn run_all(jobs: Vec<Job>, timeout: Duration) -> Vec<Failure> {
             match r.child.try_wait() {
                 Ok(Some(status)) if status.success() => false,
                 Ok(Some(status)) => {
-                    failures.push(Failure {
+                    failures.push(ticket_id.failure(
                         event,
-                        ticket_id,
                         command,
-                        error: format!("exited with {status}"),
-                    });
+                        format!("exited with {status}"),
+                    ));
                     false
                 }
                 Ok(None) if r.started.elapsed() > timeout => {
                     crate::process::kill_group(&mut r.child);
-                    failures.push(Failure {
+                    failures.push(ticket_id.failure(
                         event,
-                        ticket_id,
                         command,
-                        error: format!("still running after {}s: killed", timeout.as_secs()),
-                    });
+                        format!("still running after {}s: killed", timeout.as_secs()),
+                    ));
                     false
                 }
                 Ok(None) => true,
                 Err(e) => {
-                    failures.push(Failure {
-                        event,
-                        ticket_id,
-                        command,
-                        error: e.to_string(),
-                    });
+                    failures.push(ticket_id.failure(event, command, e.to_string()));
                     false
                 }
             }

@@ -1,4 +1,5 @@
-//! The `hook_outbox` table: ticket notifications waiting for delivery.
+//! The `hook_outbox` table: notifications of tickets and changes waiting
+//! for delivery.
 
 use crate::store::Db;
 use anyhow::Result;
@@ -22,6 +23,16 @@ pub fn push(
     Ok(())
 }
 
+/// Queue the notification of a change's new state, with its payload; called
+/// in the transaction that changes it.
+pub fn push_change(conn: &Db, change_id: i64, at: i64, payload: &str) -> Result<()> {
+    conn.0.prepare_cached(
+        "INSERT INTO hook_outbox (event, change_id, created_at, payload) VALUES ('change', ?1, ?2, ?3)",
+    )?
+    .execute(params![change_id, at, payload])?;
+    Ok(())
+}
+
 /// Queue notifications (event, ticket, payload) of one instant, in order.
 pub fn push_all(conn: &Db, events: &[(Notice, i64, String)], at: i64) -> Result<()> {
     super::insert_rows(
@@ -38,8 +49,14 @@ pub fn push_all(conn: &Db, events: &[(Notice, i64, String)], at: i64) -> Result<
     )
 }
 
-/// A claimed notification: `(id, event, ticket_id, payload)`.
-pub type Claimed = (i64, String, i64, Option<String>);
+/// A claimed notification.
+pub struct Claimed {
+    pub id: i64,
+    pub event: String,
+    pub ticket_id: Option<i64>,
+    pub change_id: Option<i64>,
+    pub payload: Option<String>,
+}
 
 /// Claim up to `limit` waiting notifications for `claimer` (a short write
 /// transaction of the caller): rows nobody holds, or whose lease (taken at
@@ -60,16 +77,22 @@ pub fn claim(
              WHERE (o.claimed_at IS NULL OR o.claimed_at < ?2 - ?3)
                AND NOT EXISTS (
                    SELECT 1 FROM hook_outbox e
-                   WHERE e.ticket_id = o.ticket_id AND e.id < o.id
+                   WHERE (e.ticket_id = o.ticket_id OR e.change_id = o.change_id) AND e.id < o.id
                      AND e.claimed_at IS NOT NULL AND e.claimed_at >= ?2 - ?3)
              ORDER BY o.id LIMIT ?1)
-         RETURNING id, event, ticket_id, payload",
+         RETURNING id, event, ticket_id, change_id, payload",
     )?;
     let rows = stmt.query_map(params![limit, wall, lease_s, claimer], |r| {
-        Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+        Ok(Claimed {
+            id: r.get(0)?,
+            event: r.get(1)?,
+            ticket_id: r.get(2)?,
+            change_id: r.get(3)?,
+            payload: r.get(4)?,
+        })
     })?;
     let mut out: Vec<Claimed> = rows.collect::<rusqlite::Result<_>>()?;
-    out.sort_by_key(|c| c.0);
+    out.sort_by_key(|c| c.id);
     Ok(out)
 }
 

@@ -242,3 +242,64 @@ fn hooks_run_in_order_with_the_state_of_their_moment() {
     assert_eq!(got[0]["ticket"]["ci"], "fs01");
     assert_eq!(env.count("hook_outbox"), 0);
 }
+
+/// `hooks.on_change`: each state of a change request, the change as JSON on
+/// stdin, delivered after the command committed.
+#[test]
+fn on_change_follows_a_change_through_its_states() {
+    let env = onboarded("2026-11-01T00:00:00Z");
+    let out = env.path("changes.jsonl");
+    let cfg = env.write(
+        "hooks.toml",
+        &format!(
+            "[hooks]\non_change = [\"sh\", \"-c\", \"cat >> {}\"]\n",
+            out.display()
+        ),
+    );
+    let cfg = cfg.to_str().unwrap();
+    let run = |now: &str, actor: &str, args: &[&str]| {
+        env.run_at(
+            now,
+            &[
+                &["--config", cfg, "--actor", actor, "--format", "json"],
+                args,
+            ]
+            .concat(),
+        )
+        .ok()
+        .json()
+    };
+    let c = run(
+        "2026-11-02T10:00:00Z",
+        "alice",
+        &[
+            "macd",
+            "change",
+            "--job",
+            "acme/fs01-nightly",
+            "--set",
+            "grace=3h",
+            "--reason",
+            "slow nights",
+        ],
+    );
+    let id = c["id"].to_string();
+    run("2026-11-02T11:00:00Z", "bob", &["macd", "approve", &id]);
+    run(
+        "2026-11-02T12:00:00Z",
+        "bob",
+        &["macd", "cancel", &id, "--reason", "not needed"],
+    );
+    let lines: Vec<serde_json::Value> = std::fs::read_to_string(&out)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let states: Vec<&str> = lines.iter().map(|l| l["state"].as_str().unwrap()).collect();
+    assert_eq!(states, ["requested", "approved", "cancelled"]);
+    assert!(lines
+        .iter()
+        .all(|l| l["event"] == "change" && l["change"]["id"] == c["id"]));
+    assert_eq!(lines[0]["change"]["requested_at"], "2026-11-02T10:00:00Z");
+    assert_eq!(lines[1]["change"]["approved_by"], "bob");
+}

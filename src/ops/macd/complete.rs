@@ -111,6 +111,7 @@ pub fn complete(
         None,
         Some(&crate::store::plans::text_digest(&content)),
     )?;
+    notify(&tx, &ch, now)?;
     tx.commit()?;
     Ok(Completed {
         change: ch,

@@ -230,6 +230,7 @@ pub fn implement(store: &mut Store, ctx: &Ctx, id: i64, terms: &DeleteTerms) -> 
         Some(&before),
         Some(&ch),
     )?;
+    notify(&tx, &ch, ctx.ts())?;
     tx.commit()?;
     Ok(ch)
 }

@@ -338,9 +338,15 @@ fn request_or_preview(
         Some(&ch),
     )?;
     if record {
+        notify(&tx, &ch, now)?;
         tx.commit()?;
     }
     Ok(ch)
+}
+
+/// Queue `on_change` with the change in its new state (delivered after the commit).
+fn notify(tx: &Db, ch: &Change, now: i64) -> Result<()> {
+    crate::store::outbox::push_change(tx, ch.id, now, &crate::ops::hooks::change_payload(ch))
 }
 
 fn step(
@@ -365,6 +371,9 @@ fn step(
         Some(&before),
         Some(&ch),
     )?;
+    if ch.state != before.state {
+        notify(&tx, &ch, ctx.ts())?;
+    }
     tx.commit()?;
     Ok(ch)
 }
