@@ -75,7 +75,7 @@ impl Tabular for AuditRow {
     fn cells(&self) -> Vec<String> {
         vec![
             self.id.to_string(),
-            crate::domain::time::rfc3339(self.at.0),
+            output::at(self.at.0),
             self.actor.clone(),
             self.command.clone(),
             format!("{}:{}", self.entity_type, self.entity_id),

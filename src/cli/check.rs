@@ -3,7 +3,6 @@
 use anyhow::Result;
 
 use super::App;
-use crate::domain::time::local_display;
 use crate::ops::check::{self, Finding, Settings};
 use crate::output::{self, Tabular};
 
@@ -31,7 +30,7 @@ impl Tabular for Finding {
             self.kind.into(),
             self.client.clone(),
             self.job.clone(),
-            local_display(self.at.0, chrono_tz::UTC),
+            output::at(self.at.0),
             self.detail.clone(),
         ]
     }

@@ -7,7 +7,7 @@ use anyhow::Result;
 use clap::Subcommand;
 
 use super::{split_ref, App};
-use crate::domain::time::{local_display, parse_instant};
+use crate::domain::time::parse_instant;
 use crate::error::rejected;
 use crate::ingest::neutral::InputFormat;
 use crate::ingest::{borg, restic};
@@ -141,7 +141,7 @@ impl Tabular for read::Exclusion {
         ]
     }
     fn cells(&self) -> Vec<String> {
-        let t = |v: crate::domain::time::Ts| local_display(v.0, chrono_tz::UTC);
+        let t = |v: crate::domain::time::Ts| output::at(v.0);
         vec![
             self.id.to_string(),
             self.client.clone(),
@@ -164,8 +164,7 @@ impl Tabular for EventView {
     }
     fn cells(&self) -> Vec<String> {
         let t = |v: &Option<crate::domain::time::Ts>| {
-            v.map(|t| local_display(t.0, chrono_tz::UTC))
-                .unwrap_or_else(|| "-".into())
+            v.map(|t| output::at(t.0)).unwrap_or_else(|| "-".into())
         };
         vec![
             self.client.clone(),

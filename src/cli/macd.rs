@@ -9,7 +9,7 @@ use super::{split_ref, App, Cli};
 use crate::domain::change::{Change, ChangeId, ChangeKind, ChangeState};
 use crate::domain::plan::{CiSpec, PolicySpec};
 use crate::domain::policy::{MatchRule, Retention};
-use crate::domain::time::{parse_duration, rfc3339};
+use crate::domain::time::parse_duration;
 use crate::error::rejected;
 use crate::ops::macd::{self, DeleteTerms, Request, Why};
 use crate::ops::read::{self, Store};
@@ -202,7 +202,7 @@ impl Tabular for ChangeView {
             c.requested_by.clone(),
             output::opt(&c.approved_by),
             output::opt(&c.ref_),
-            rfc3339(c.requested_at),
+            output::at(c.requested_at),
         ]
     }
 }
@@ -303,7 +303,7 @@ fn show(app: &App, store: &Store, id: i64) -> Result<()> {
         c.risk,
         c.risk_reasons.join("; "),
         c.requested_by,
-        rfc3339(c.requested_at),
+        output::at(c.requested_at),
         c.ref_
             .as_ref()
             .map(|r| format!(" (ref {r})"))
@@ -351,7 +351,7 @@ fn show(app: &App, store: &Store, id: i64) -> Result<()> {
     }
     if c.kind == ChangeKind::Delete {
         match (c.retain_until, c.dispose) {
-            (Some(t), _) => out.push_str(&format!("backups kept until {}\n", rfc3339(t))),
+            (Some(t), _) => out.push_str(&format!("backups kept until {}\n", output::at(t))),
             (None, true) => out.push_str("backups disposed of\n"),
             _ => out.push_str(
                 "retention decision: at implementation (--retain-until DATE or --dispose)\n",
@@ -362,7 +362,7 @@ fn show(app: &App, store: &Store, id: i64) -> Result<()> {
     for l in &d.timeline {
         out.push_str(&format!(
             "  {}  {:<8} {}\n",
-            rfc3339(l.at.0),
+            output::at(l.at.0),
             l.actor,
             l.text
         ));

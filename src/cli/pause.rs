@@ -5,7 +5,6 @@ use anyhow::Result;
 use clap::Subcommand;
 
 use super::{split_ref, App};
-use crate::domain::time::local_display;
 use crate::error::rejected;
 use crate::ops::pause::{self, Target};
 use crate::ops::read::{self, PauseRow};
@@ -73,7 +72,7 @@ impl Tabular for PauseRow {
         ]
     }
     fn cells(&self) -> Vec<String> {
-        let t = |x: i64| local_display(x, chrono_tz::UTC);
+        let t = |x: i64| output::at(x);
         vec![
             self.id.to_string(),
             self.target(),

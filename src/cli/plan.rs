@@ -113,7 +113,7 @@ impl Tabular for VersionRow {
     fn cells(&self) -> Vec<String> {
         vec![
             self.version.to_string(),
-            crate::domain::time::rfc3339(self.created_at.0),
+            output::at(self.created_at.0),
             self.actor.clone(),
             self.reason.clone(),
         ]

@@ -110,7 +110,7 @@ impl Tabular for Latest {
             self.job.clone(),
             self.restore_test.clone(),
             self.last_success_at
-                .map(|t| crate::domain::time::rfc3339(t.0))
+                .map(|t| output::at(t.0))
                 .unwrap_or_else(|| "never".into()),
             self.duration_s
                 .map(format_age)

@@ -27,6 +27,18 @@ pub enum ColorChoice {
 }
 
 static COLOR: std::sync::OnceLock<ColorChoice> = std::sync::OnceLock::new();
+static DISPLAY_TZ: std::sync::OnceLock<chrono_tz::Tz> = std::sync::OnceLock::new();
+
+/// The zone of times in tables that are not one client's (`display.timezone`).
+pub fn set_display_tz(tz: chrono_tz::Tz) {
+    let _ = DISPLAY_TZ.set(tz);
+}
+
+/// An instant for a table across clients: `2026-11-30 22:00 CET`, in
+/// `display.timezone`.
+pub fn at(secs: i64) -> String {
+    crate::domain::time::local_display(secs, DISPLAY_TZ.get().copied().unwrap_or(chrono_tz::UTC))
+}
 
 /// Set once, from the command line.
 pub fn set_color(choice: ColorChoice) {
