@@ -21,8 +21,9 @@ pub enum Cmd {
     List {
         #[arg(long)]
         client: Option<String>,
-        /// open, in_progress, resolved or skipped.
-        #[arg(long, value_parser = crate::cli::words(crate::domain::ticket::TicketStatus::WORDS))]
+        /// open, in_progress, resolved, skipped, or waiting (open and on hold
+        /// for the client).
+        #[arg(long, value_parser = crate::cli::words(&["open", "in_progress", "resolved", "skipped", "waiting"]))]
         status: Option<String>,
         /// corrective (includes incidents) or incident.
         #[arg(long, value_parser = crate::cli::words(&["corrective", "incident"]))]
@@ -271,8 +272,10 @@ pub fn run(app: &App, cmd: &Cmd) -> Result<u8> {
                     )))
                 }
             };
+            let waiting = status.as_deref() == Some("waiting");
             let status = status
                 .as_deref()
+                .filter(|s| *s != "waiting")
                 .map(|s| {
                     TicketStatus::parse(s).ok_or_else(|| {
                         rejected(format!(
@@ -300,6 +303,9 @@ pub fn run(app: &App, cmd: &Cmd) -> Result<u8> {
                     Some(app.when("--since", s, tz, crate::domain::time::Span::Past)?);
             }
             let mut rows = rows(&store, &f, now)?;
+            if waiting {
+                rows.retain(|r| r.0.waiting_since.is_some());
+            }
             // across clients, one zone for every time (display.timezone)
             if f.client_id.is_none() {
                 for r in &mut rows {

@@ -42,7 +42,7 @@ const AFTER_HELP: &str = "Examples:
   bmctl --db msp.db plan import acme.toml
   bmctl --db msp.db due
   # the service manager's quarter: risks and the review for the client
-  bmctl --db msp.db plan risks acme
+  bmctl --db msp.db plan risks --client acme
   bmctl --db msp.db plan review --client acme --quarter 2026-Q4 --out qsr/
   # housekeeping: keep the last quarters, drop older events
   bmctl --db msp.db db prune --before 2026-07-01 --yes
@@ -411,8 +411,8 @@ fn dispatch(app: &App) -> Result<u8> {
 /// Write `NAME.1` for `cmd` and, for each subcommand, `NAME-SUB.1` (the
 /// names the pages' SUBCOMMANDS sections refer to); how many were written.
 fn man_pages(cmd: clap::Command, name: &str, dir: &std::path::Path) -> Result<usize> {
-    let mut cmd = cmd.name(name.to_string());
-    // built: the pages list the `help` subcommands too, so they get pages
+    // pages for the commands, not for clap's `help` subcommands
+    let mut cmd = no_help_subcommands(cmd.name(name.to_string()));
     cmd.build();
     let mut page = Vec::new();
     clap_mangen::Man::new(cmd.clone()).render(&mut page)?;
@@ -423,6 +423,18 @@ fn man_pages(cmd: clap::Command, name: &str, dir: &std::path::Path) -> Result<us
         n += man_pages(sub.clone(), &format!("{name}-{}", sub.get_name()), dir)?;
     }
     Ok(n)
+}
+
+fn no_help_subcommands(cmd: clap::Command) -> clap::Command {
+    let names: Vec<String> = cmd
+        .get_subcommands()
+        .map(|s| s.get_name().to_string())
+        .collect();
+    let mut cmd = cmd.disable_help_subcommand(true);
+    for n in names {
+        cmd = cmd.mut_subcommand(n.as_str(), no_help_subcommands);
+    }
+    cmd
 }
 
 #[cfg(test)]

@@ -87,15 +87,15 @@ pub fn queue(store: &Store, f: &DueFilter, now: i64) -> Result<Vec<DueItem>> {
         .filter(|t| t.cadence_kind == "restore_test")
         .map(|t| t.id)
         .collect();
-    // policy -> its open restore-test task: (id, due, in the queue)
-    let mut test_tasks: HashMap<i64, (i64, Option<i64>, bool)> = HashMap::new();
+    // policy -> its open restore-test task: (id, due, in the queue, whose)
+    let mut test_tasks: HashMap<i64, (i64, Option<i64>, bool, Option<String>)> = HashMap::new();
     for t in &open {
         let test_task = (t.kind == TicketKind::Task)
             .then_some(())
             .and(t.template_id.filter(|i| restore_templates.contains(i)))
             .and(t.policy_id);
         if let Some(p) = test_task {
-            test_tasks.insert(p, (t.id, t.due_at, false));
+            test_tasks.insert(p, (t.id, t.due_at, false, t.assignee.clone()));
         }
         if !person_ok(&t.assignee) {
             continue;
@@ -152,7 +152,8 @@ pub fn queue(store: &Store, f: &DueFilter, now: i64) -> Result<Vec<DueItem>> {
                     continue;
                 };
                 let task = test_tasks.get(&p.id);
-                if task.is_some_and(|t| t.2) {
+                // listed as its task, or its task is someone's (not --unassigned work)
+                if task.is_some_and(|t| t.2 || (f.unassigned && t.3.is_some())) {
                     continue;
                 }
                 let last = recovery::last_success(db, p.id)?.map(|a| a.ended_at.0);
@@ -180,7 +181,7 @@ pub fn queue(store: &Store, f: &DueFilter, now: i64) -> Result<Vec<DueItem>> {
                         },
                         p.spec.restore_test,
                         match task {
-                            Some((id, Some(d), _)) =>
+                            Some((id, Some(d), _, _)) =>
                                 format!("; task #{id} is due {}", rfc3339(*d)),
                             _ => String::new(),
                         }

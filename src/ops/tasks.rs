@@ -332,6 +332,11 @@ pub fn done(
     let left_note = if left.is_empty() {
         None
     } else {
+        if incomplete.is_some_and(|r| r.trim().is_empty()) {
+            return Err(rejected(
+                "--incomplete needs the reason the items were left",
+            ));
+        }
         match incomplete.map(str::trim).filter(|r| !r.is_empty()) {
             Some(why) => Some(format!(
                 "left unticked: {} ({why})",

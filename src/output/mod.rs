@@ -47,16 +47,22 @@ pub fn set_color(choice: ColorChoice) {
 
 /// The terminal's width when stdout is one.
 fn terminal_width() -> Option<usize> {
-    std::io::stdout()
-        .is_terminal()
-        .then(|| console::Term::stdout().size().1 as usize)
+    if !std::io::stdout().is_terminal() {
+        return None;
+    }
+    // COLUMNS when the shell exports it, else the terminal's own width
+    let columns = std::env::var("COLUMNS").ok().and_then(|c| c.parse().ok());
+    Some(columns.unwrap_or_else(|| console::Term::stdout().size().1 as usize))
 }
 
 fn colour(on_terminal: bool) -> bool {
     match COLOR.get().copied().unwrap_or_default() {
         ColorChoice::Always => true,
         ColorChoice::Never => false,
-        ColorChoice::Auto => on_terminal && std::env::var_os("NO_COLOR").is_none(),
+        // NO_COLOR counts when set and not empty (no-color.org)
+        ColorChoice::Auto => {
+            on_terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+        }
     }
 }
 

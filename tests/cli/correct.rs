@@ -242,7 +242,7 @@ fn sla_due_times_follow_tier_and_priority() {
     assert!(
         bogus
             .stderr
-            .contains("[possible values: open, in_progress, resolved, skipped]"),
+            .contains("[possible values: open, in_progress, resolved, skipped, waiting]"),
         "{}",
         bogus.stderr
     );
@@ -406,6 +406,8 @@ fn a_ticket_waiting_on_the_client_does_not_breach() {
         .ok()
         .stdout
         .contains("waiting"));
+    let waiting = env.json_at(&later, &["correct", "list", "--status", "waiting"]);
+    assert_eq!(waiting.as_array().unwrap().len(), 1);
     let dir = env.path("qsr");
     env.run_at(
         &later,

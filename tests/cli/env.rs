@@ -509,3 +509,46 @@ pub fn kpi_fixture() -> TestEnv {
     .ok();
     env
 }
+
+/// `macd add` of an hourly fs01 policy on the acme plan ([`PLAN`]): the
+/// request the tests of the queue, exit codes and MACD make.
+pub const ADD_FS01_HOURLY: &[&str] = &[
+    "macd",
+    "add",
+    "--client",
+    "acme",
+    "--ci",
+    "fs01",
+    "--job",
+    "fs01-hourly",
+    "--tool",
+    "restic",
+    "--schedule",
+    "0 * * * *",
+    "--rpo",
+    "2h",
+    "--grace",
+    "30m",
+    "--retention",
+    "hourly=24",
+    "--target",
+    "local",
+    "--restore-test",
+    "monthly",
+    "--rto",
+    "4h",
+    "--reason",
+    "hourly snapshots",
+];
+
+/// [`ADD_FS01_HOURLY`] with one flag's value replaced.
+pub fn add_fs01_hourly_with(flag: &str, value: &'static str) -> Vec<&'static str> {
+    let mut args = ADD_FS01_HOURLY.to_vec();
+    let i = args
+        .iter()
+        .position(|a| *a == flag)
+        .expect("a flag of the add")
+        + 1;
+    args[i] = value;
+    args
+}
