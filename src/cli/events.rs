@@ -420,7 +420,11 @@ pub fn run(app: &App, cmd: &Cmd) -> Result<u8> {
                 f.client_id = Some(read::client(&store, c)?.id);
             }
             if let Some(j) = job {
-                let (c, j) = split_ref("--job", j)?;
+                // CLIENT/JOB, or a bare JOB of --client
+                let (c, j) = match (j.split_once('/'), client) {
+                    (None, Some(c)) => (c.as_str(), j.as_str()),
+                    _ => split_ref("--job", j)?,
+                };
                 let cl = read::client(&store, c)?;
                 f.client_id = Some(cl.id);
                 f.policy_id = Some(read::policy(&store, &cl, j)?.id);

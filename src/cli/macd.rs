@@ -207,6 +207,22 @@ impl Tabular for ChangeView {
     }
 }
 
+/// `--job CLIENT/JOB`, the form every other command takes, as `--client
+/// CLIENT --job JOB` (a bare job name stays as it is).
+fn job_as_ref(a: &AddArgs) -> Result<AddArgs> {
+    let mut a = a.clone();
+    if let Some((client, job)) = a.job.as_deref().and_then(|j| j.split_once('/')) {
+        if a.client.as_deref().is_some_and(|c| c != client) {
+            return Err(rejected(format!(
+                "--job {client}/{job} names client '{client}', --client '{}'",
+                a.client.as_deref().unwrap_or_default()
+            )));
+        }
+        (a.client, a.job) = (Some(client.to_string()), Some(job.to_string()));
+    }
+    Ok(a)
+}
+
 /// Off a terminal (or with --yes) nothing is asked: name the missing flags
 /// (the wizard asks for them on a terminal).
 fn complete_add(a: &AddArgs) -> Result<AddArgs> {
@@ -396,6 +412,7 @@ pub fn run(app: &App, cmd: &Cmd) -> Result<u8> {
     match cmd {
         Cmd::Add(a) if a.from_file.is_none() && crate::prompt::interactive(app.cli.yes) => {
             let ctx = app.ctx("macd add")?;
+            let a = &job_as_ref(a)?;
             let w = super::wizard::add(&store, a)?;
             let req = || Request::Add {
                 proposal: Box::new(w.proposal.clone()),
@@ -419,6 +436,7 @@ pub fn run(app: &App, cmd: &Cmd) -> Result<u8> {
         }
         Cmd::Add(a) => {
             let ctx = app.ctx("macd add")?;
+            let a = &job_as_ref(a)?;
             let (client, proposal, a) = if let Some(f) = &a.from_file {
                 let client = a
                     .client

@@ -240,6 +240,8 @@ pub struct Context {
     pub other_offsite: usize,
     /// The retention of the CI's other active policies.
     pub other_retentions: Vec<Retention>,
+    /// The longest gap between two runs of the proposed schedule.
+    pub proposed_gap_s: Option<i64>,
     pub required_retention: Option<Retention>,
 }
 
@@ -257,6 +259,17 @@ pub fn assess(
 ) -> (ChangeRisk, Vec<String>) {
     let mut high = Vec::new();
     let mut medium = Vec::new();
+    // a schedule that cannot meet its own RPO breaches it on every long gap
+    if let (Some(p), Some(gap)) = (proposed, ctx.proposed_gap_s) {
+        if kind != ChangeKind::Delete && gap > p.rpo_s + p.grace_s {
+            high.push(format!(
+                "its schedule leaves gaps of {}, longer than its RPO ({}) and grace ({}): every such gap breaches the RPO",
+                crate::domain::time::format_age(gap),
+                crate::domain::time::format_duration(p.rpo_s),
+                crate::domain::time::format_duration(p.grace_s)
+            ));
+        }
+    }
     let was_only_offsite = current.is_some_and(|c| is_offsite(&c.target)) && ctx.other_offsite == 0;
     match kind {
         ChangeKind::Delete => {
@@ -426,6 +439,7 @@ mod tests {
             other_offsite,
             required_retention: req.clone(),
             other_retentions: Vec::new(),
+            proposed_gap_s: None,
         };
         let with = |f: &dyn Fn(&mut PolicySpec)| {
             let mut p = spec();
@@ -514,6 +528,7 @@ mod tests {
             other_offsite: 1,
             required_retention: Retention::parse("daily=7").ok(),
             other_retentions: Vec::new(),
+            proposed_gap_s: None,
         };
         assert_eq!(
             assess(ChangeKind::Add, None, Some(&spec()), &ctx).0,

@@ -194,6 +194,16 @@ impl Schedule {
         Ok(s)
     }
 
+    /// The longest time between two runs over a year (a schedule's gaps
+    /// vary with months, weekdays and DST), or `None` for one that never
+    /// runs twice. Frequent schedules are sampled over their first 5,000 runs.
+    pub fn longest_gap(&self, tz: Tz) -> Option<i64> {
+        let start = super::time::from_unix(1_767_225_600); // 2026-01-01
+        let end = super::time::from_unix(1_767_225_600 + 400 * 86_400);
+        let runs = self.occurrences_at_most(start, end, tz, 5_000);
+        runs.windows(2).map(|w| (w[1] - w[0]).num_seconds()).max()
+    }
+
     /// The first occurrence strictly after `after`, in `tz`.
     pub fn next_after(&self, after: DateTime<Utc>, tz: Tz) -> Option<DateTime<Utc>> {
         self.cron
@@ -283,6 +293,21 @@ impl MatchRule {
 mod tests {
     use super::*;
     use crate::domain::time::{parse_instant, parse_tz};
+
+    #[test]
+    fn the_longest_gap_of_a_schedule() {
+        let utc = chrono_tz::UTC;
+        let gap = |cron: &str| Schedule::parse(cron).unwrap().longest_gap(utc);
+        assert_eq!(gap("0 22 * * *"), Some(86_400));
+        assert_eq!(gap("0 3 * * 6"), Some(7 * 86_400));
+        assert_eq!(gap("0 0 * * 1-5"), Some(3 * 86_400)); // Friday to Monday
+        assert_eq!(gap("15 * * * *"), Some(3_600));
+        // in Berlin the night of the autumn change is an hour longer
+        let berlin = Schedule::parse("0 22 * * *")
+            .unwrap()
+            .longest_gap(chrono_tz::Europe::Berlin);
+        assert_eq!(berlin, Some(86_400 + 3_600));
+    }
 
     #[test]
     fn retention_round_trips_and_compares() {

@@ -807,3 +807,46 @@ fn a_plan_version_holds_only_completed_changes() {
     );
     assert!(!second.contains("fs01-nightly"), "{second}");
 }
+
+/// `macd add --job` takes CLIENT/JOB like every other command (or a bare
+/// job name with --client).
+#[test]
+fn add_takes_the_job_as_client_slash_job() {
+    let env = onboarded("2026-11-01T00:00:00Z");
+    let mut args: Vec<&str> = ADD_FS01_HOURLY
+        .iter()
+        .copied()
+        .filter(|a| *a != "--client" && *a != "acme")
+        .collect();
+    let i = args.iter().position(|a| *a == "--job").unwrap() + 1;
+    args[i] = "acme/fs01-hourly";
+    let c = env
+        .run_at(
+            "2026-11-02T10:00:00Z",
+            &[&["--format", "json"], &args[..]].concat(),
+        )
+        .ok()
+        .json();
+    assert_eq!(
+        (c["client"].as_str(), c["job"].as_str()),
+        (Some("acme"), Some("fs01-hourly"))
+    );
+    let r = env
+        .run(&[&args[..], &["--client", "globex"]].concat())
+        .code(3);
+    assert!(
+        r.stderr.contains("names client 'acme', --client 'globex'"),
+        "{}",
+        r.stderr
+    );
+    // and events list takes a bare job with --client
+    env.run(&[
+        "events",
+        "list",
+        "--client",
+        "acme",
+        "--job",
+        "fs01-nightly",
+    ])
+    .ok();
+}

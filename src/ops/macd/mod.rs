@@ -70,6 +70,7 @@ fn risk_context(
             .map(|p| p.spec.retention.clone())
             .collect(),
         required_retention: None,
+        proposed_gap_s: None,
     })
 }
 
@@ -280,6 +281,10 @@ fn request_or_preview(
         )));
     }
     rctx.required_retention = required;
+    rctx.proposed_gap_s = proposal
+        .as_ref()
+        .and_then(|p| crate::domain::policy::Schedule::parse(&p.schedule).ok())
+        .and_then(|s| s.longest_gap(c.tz()));
     let (risk, reasons) = change::assess(kind, current.as_ref(), proposal.as_ref(), &rctx);
     let current = current.clone();
     let now = ctx.ts();
