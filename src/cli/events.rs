@@ -436,6 +436,10 @@ pub fn run(app: &App, cmd: &Cmd) -> Result<u8> {
                 };
                 f.since = Some(app.when("--since", s, tz, crate::domain::time::Span::Past)?);
             }
+            // one client's events in its zone
+            if let Some(id) = f.client_id {
+                output::set_table_tz(read::client_by_id(&store, id)?.tz());
+            }
             output::list(app.format(), &read::events(&store, &f)?)?;
         }
     }

@@ -288,7 +288,7 @@ pub fn main() -> Result<u8> {
         flags.push(("database.path", "--db", db.as_str()));
     }
     let config = Config::load(cli.config.as_deref(), &flags)?;
-    crate::output::set_display_tz(config.s.display_tz);
+    crate::output::set_table_tz(config.s.display_tz);
     let app = App { cli, config };
     run(&app)
 }

@@ -27,17 +27,25 @@ pub enum ColorChoice {
 }
 
 static COLOR: std::sync::OnceLock<ColorChoice> = std::sync::OnceLock::new();
-static DISPLAY_TZ: std::sync::OnceLock<chrono_tz::Tz> = std::sync::OnceLock::new();
+static TABLE_TZ: std::sync::RwLock<Option<chrono_tz::Tz>> = std::sync::RwLock::new(None);
 
-/// The zone of times in tables that are not one client's (`display.timezone`).
-pub fn set_display_tz(tz: chrono_tz::Tz) {
-    let _ = DISPLAY_TZ.set(tz);
+/// The zone of the times [`at`] prints: `display.timezone` at start, a
+/// client's when a command lists one client's objects.
+pub fn set_table_tz(tz: chrono_tz::Tz) {
+    if let Ok(mut z) = TABLE_TZ.write() {
+        *z = Some(tz);
+    }
 }
 
-/// An instant for a table across clients: `2026-11-30 22:00 CET`, in
-/// `display.timezone`.
+/// An instant for a table: `2026-11-30 22:00 CET`, in the zone set by
+/// [`set_table_tz`].
 pub fn at(secs: i64) -> String {
-    crate::domain::time::local_display(secs, DISPLAY_TZ.get().copied().unwrap_or(chrono_tz::UTC))
+    let tz = TABLE_TZ
+        .read()
+        .ok()
+        .and_then(|z| *z)
+        .unwrap_or(chrono_tz::UTC);
+    crate::domain::time::local_display(secs, tz)
 }
 
 /// Set once, from the command line.

@@ -177,6 +177,14 @@ fn one_zone_across_clients_and_times_as_people_write_them() {
         .ok()
         .stdout;
     assert!(one.contains(" CET") && !one.contains(" JST"), "{one}");
+    // events: one client's in its zone, across clients in display.timezone
+    let ev = env
+        .run(&["--config", tokyo, "events", "list", "--client", "acme"])
+        .ok()
+        .stdout;
+    assert!(ev.contains(" CET") && !ev.contains(" JST"), "{ev}");
+    let ev = env.run(&["--config", tokyo, "events", "list"]).ok().stdout;
+    assert!(ev.contains(" JST"), "{ev}");
     let bad = env.write("bad.toml", "[display]\ntimezone = \"Mars/Olympus\"\n");
     env.run(&["--config", bad.to_str().unwrap(), "correct", "list"])
         .code(3);

@@ -348,7 +348,12 @@ pub(super) fn people(store: &mut Store, ctx: &Ctx) -> Result<()> {
         add,
         why("hourly dumps offsite for the ERP database", "CHG-3240"),
     )?;
-    macd::approve(store, &at(0, "bob", "macd approve"), c.id, false, false)?;
+    // approved at 06:30, implemented at 07:10: waiting for its first good backup
+    let approve = Ctx {
+        now: ctx.now - Duration::minutes(60),
+        ..at(0, "bob", "macd approve")
+    };
+    macd::approve(store, &approve, c.id, false, false)?;
     let implement = Ctx {
         now: ctx.now - Duration::minutes(20),
         ..at(0, "bob", "macd implement")
