@@ -175,17 +175,19 @@ impl Tabular for TaskView {
     }
     fn cells(&self) -> Vec<String> {
         let t = &self.ticket;
-        let flag = match (t.overdue, self.due_today) {
-            (true, _) => "OVERDUE",
-            (false, true) => "DUE TODAY",
-            _ => "",
+        // with how long: "OVERDUE 2d 3h", "DUE TODAY in 3h 0m"
+        let age = |s: i64| crate::domain::time::format_age(s);
+        let flag = match (t.overdue, self.due_today, t.due_at) {
+            (true, _, Some(d)) => format!("OVERDUE {}", age(self.now - d.0)),
+            (false, true, Some(d)) => format!("DUE TODAY in {}", age(d.0 - self.now)),
+            _ => String::new(),
         };
         vec![
             t.id.to_string(),
             t.due_at
                 .map(|d| local_display(d.0, self.tz))
                 .unwrap_or_else(|| "-".into()),
-            flag.into(),
+            flag,
             t.client.clone(),
             t.title.clone(),
             if self.checklist_total > 0 {
@@ -458,9 +460,10 @@ pub fn run(app: &App, cmd: &Cmd) -> Result<u8> {
             let mut due = tasks::due(&store, &f, now)?;
             // across clients, one zone for every time (display.timezone)
             if f.client.is_none() {
-                for t in &mut due {
-                    t.tz = app.config.s.display_tz;
-                }
+                due = due
+                    .into_iter()
+                    .map(|t| t.in_zone(app.config.s.display_tz))
+                    .collect();
             }
             output::list(app.format(), &due)?;
             None

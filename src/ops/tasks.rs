@@ -154,6 +154,9 @@ pub struct TaskView {
     pub checklist_total: usize,
     #[serde(skip)]
     pub tz: Tz,
+    /// When it was read, for "in 3h" and "2d overdue" in tables.
+    #[serde(skip)]
+    pub now: i64,
 }
 
 impl TaskView {
@@ -169,7 +172,18 @@ impl TaskView {
             checklist_done,
             checklist_total,
             tz,
+            now,
         }
+    }
+
+    /// Shown in another zone (a list across clients): "today" is that zone's.
+    pub fn in_zone(mut self, tz: Tz) -> TaskView {
+        self.tz = tz;
+        self.due_today = self
+            .ticket
+            .due_at
+            .is_some_and(|d| local_day(d.0, tz) == local_day(self.now, tz));
+        self
     }
 }
 

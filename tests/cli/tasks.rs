@@ -216,12 +216,17 @@ fn tasks_due_lists_in_order_with_flags_and_design_keys() {
             "Weekly warnings and capacity review: acme"
         ]
     );
+    // one client's list: its zone and its day (across clients, the day of
+    // display.timezone, here the test's machine zone)
     let table = env
-        .run_at("2026-11-30T09:30:00Z", &["tasks", "due"])
+        .run_at(
+            "2026-11-30T09:30:00Z",
+            &["tasks", "due", "--client", "acme"],
+        )
         .ok()
         .stdout;
     assert!(
-        table.contains("OVERDUE") && table.contains("DUE TODAY"),
+        table.contains("OVERDUE 24d") && table.contains("DUE TODAY in 1h 30m"),
         "{table}"
     );
     let within = env.json_at("2026-11-30T09:30:00Z", &["tasks", "due", "--within", "8h"]);
