@@ -83,6 +83,10 @@ pub fn register(
                 consecutive_failures: p.consecutive_failures,
                 last_good_restore: recovery::last_success(store.db(), p.id)?.map(|a| a.ended_at.0),
                 rpo_s: p.spec.rpo_s,
+                grace_s: p.spec.grace_s,
+                schedule_gap_s: crate::domain::policy::Schedule::parse_cached(&p.spec.schedule)
+                    .ok()
+                    .and_then(|s| s.longest_gap(c.tz())),
                 rpo_breaches: rpo
                     .get(&p.id)
                     .copied()

@@ -81,6 +81,9 @@ pub struct PolicyFact {
     pub consecutive_failures: i64,
     pub last_good_restore: Option<i64>,
     pub rpo_s: i64,
+    pub grace_s: i64,
+    /// The longest time between two runs of the schedule (over a year).
+    pub schedule_gap_s: Option<i64>,
     /// RPO breaches (RPO tickets opened) in the period, and the longest gap
     /// between good runs in it.
     pub rpo_breaches: usize,
@@ -227,6 +230,30 @@ pub fn rpo_breaches(policies: &[PolicyFact]) -> Vec<Risk> {
                 format!("{} RPO breach(es) in the period (RPO {}){gap}", p.rpo_breaches, crate::domain::time::format_duration(p.rpo_s)),
                 "shorten the schedule or fix the failures behind the gaps; agree a realistic RPO with the client if it cannot be met",
             )
+        })
+        .collect()
+}
+
+/// A schedule that cannot meet its own RPO: its longest gap between runs is
+/// longer than the RPO plus grace, so every such gap is a breach.
+pub fn rpo_unreachable(policies: &[PolicyFact]) -> Vec<Risk> {
+    policies
+        .iter()
+        .filter_map(|p| {
+            let gap = p.schedule_gap_s.filter(|g| *g > p.rpo_s + p.grace_s)?;
+            Some(risk(
+                "rpo-unreachable",
+                Severity::High,
+                &p.client,
+                &p.job,
+                format!(
+                    "the schedule leaves gaps of up to {} between runs; the RPO is {} (grace {})",
+                    format_age(gap),
+                    crate::domain::time::format_duration(p.rpo_s),
+                    crate::domain::time::format_duration(p.grace_s)
+                ),
+                "run the job at least once per RPO, or agree an RPO the schedule can meet (bmctl macd change --set schedule=… or rpo=…)",
+            ))
         })
         .collect()
 }
@@ -418,6 +445,7 @@ pub fn register(
     all.extend(restore_test_overdue(policies, now));
     all.extend(chronic_failure(policies, limits));
     all.extend(rpo_breaches(policies));
+    all.extend(rpo_unreachable(policies));
     all.extend(offsite_missing(client, cis));
     all.extend(retention_short(client, policies));
     all.extend(growth(policies, limits, now));
@@ -460,6 +488,8 @@ mod tests {
             consecutive_failures: 0,
             last_good_restore: Some(90 * DAY),
             rpo_s: DAY,
+            grace_s: 7_200,
+            schedule_gap_s: Some(DAY),
             rpo_breaches: 0,
             worst_gap_s: None,
             sizes: Vec::new(),
@@ -566,6 +596,28 @@ mod tests {
             ..p.clone()
         };
         assert!(retention_short(&client(), &[p, weekly]).is_empty());
+    }
+
+    #[test]
+    fn a_schedule_that_cannot_meet_its_rpo() {
+        assert!(rpo_unreachable(&[policy()]).is_empty(), "daily, RPO 1d");
+        let weekly = PolicyFact {
+            schedule_gap_s: Some(7 * DAY),
+            ..policy()
+        };
+        let r = rpo_unreachable(&[weekly]);
+        assert_eq!((r.len(), r[0].rule), (1, "rpo-unreachable"));
+        assert!(
+            r[0].evidence.contains("gaps of up to 7d 0h"),
+            "{}",
+            r[0].evidence
+        );
+        // the grace covers a DST night an hour longer
+        let dst = PolicyFact {
+            schedule_gap_s: Some(DAY + 3_600),
+            ..policy()
+        };
+        assert!(rpo_unreachable(&[dst]).is_empty());
     }
 
     #[test]
