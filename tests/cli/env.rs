@@ -541,14 +541,16 @@ pub const ADD_FS01_HOURLY: &[&str] = &[
     "hourly snapshots",
 ];
 
-/// [`ADD_FS01_HOURLY`] with one flag's value replaced.
-pub fn add_fs01_hourly_with(flag: &str, value: &'static str) -> Vec<&'static str> {
+/// [`ADD_FS01_HOURLY`] with flags' values replaced.
+pub fn add_fs01_hourly_with(values: &[(&str, &'static str)]) -> Vec<&'static str> {
     let mut args = ADD_FS01_HOURLY.to_vec();
-    let i = args
-        .iter()
-        .position(|a| *a == flag)
-        .expect("a flag of the add")
-        + 1;
-    args[i] = value;
+    for (flag, value) in values {
+        let i = args
+            .iter()
+            .position(|a| a == flag)
+            .expect("a flag of the add")
+            + 1;
+        args[i] = value;
+    }
     args
 }

@@ -71,7 +71,7 @@ fn each_command_family_exits_as_documented() {
         // macd
         (vec!["macd", "list"], 0),
         (vec!["macd", "show"], 2),
-        (add_fs01_hourly_with("--schedule", "61 * * * *"), 3),
+        (add_fs01_hourly_with(&[("--schedule", "61 * * * *")]), 3),
         (vec!["macd", "show", "CR-999"], 4),
         (vec!["--actor", "bob", "macd", "approve", &cr], 5),
         // kpi
