@@ -100,9 +100,11 @@ pub fn sla_breaches(
     now: i64,
 ) -> Result<Vec<(i64, String, i64)>> {
     let mut stmt = conn.0.prepare_cached(
-        "SELECT id, title, coalesce(resolved_at, ?4) - due_at FROM tickets
+        // an open ticket waiting on the client is judged as at the wait's
+        // start (Ticket::sla_clock)
+        "SELECT id, title, coalesce(resolved_at, min(?4, coalesce(waiting_since, ?4))) - due_at FROM tickets
          WHERE client_id = ?1 AND kind IN ('corrective', 'incident') AND opened_at >= ?2 AND opened_at < ?3
-           AND due_at IS NOT NULL AND coalesce(resolved_at, ?4) > due_at
+           AND due_at IS NOT NULL AND coalesce(resolved_at, min(?4, coalesce(waiting_since, ?4))) > due_at
          ORDER BY id",
     )?;
     let rows = stmt.query_map(rusqlite::params![client_id, from, to, now], |r| {
