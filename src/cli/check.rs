@@ -31,7 +31,7 @@ impl Tabular for Finding {
             self.client.clone(),
             self.job.clone(),
             output::at(self.at.0),
-            self.detail.clone(),
+            output::local_text(&self.detail),
         ]
     }
 }

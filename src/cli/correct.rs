@@ -8,7 +8,7 @@ use clap::Subcommand;
 
 use super::{split_ref, App};
 use crate::domain::ticket::{TicketKind, TicketStatus};
-use crate::domain::time::local_display;
+use crate::domain::time::{local_display, localize_text};
 use crate::error::rejected;
 use crate::ops::correct;
 use crate::ops::read::{self, Store, TicketFilter as Filter};
@@ -106,8 +106,8 @@ pub enum Cmd {
     },
 }
 
-/// A ticket row with its client's zone for display.
-pub struct Row(pub TicketView, pub Tz);
+/// A ticket row with its client's zone for display and the time it is read at.
+pub struct Row(pub TicketView, pub Tz, pub i64);
 
 impl serde::Serialize for Row {
     fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
@@ -119,8 +119,11 @@ impl Tabular for Row {
     fn headers() -> Vec<&'static str> {
         vec![
             "id", "kind", "prio", "client", "job", "title", "status", "seen", "assignee", "psa",
-            "due",
+            "due", "flag",
         ]
+    }
+    fn optional() -> &'static [&'static str] {
+        &["seen", "due"]
     }
     fn cells(&self) -> Vec<String> {
         let t = &self.0;
@@ -139,15 +142,30 @@ impl Tabular for Row {
             format!("{}x", t.occurrences),
             output::opt(&t.assignee),
             output::opt(&t.psa_ref),
-            match t.due_at {
-                Some(d) => format!(
-                    "{}{}",
-                    local_display(d.0, self.1),
-                    if t.sla_breached { " BREACHED" } else { "" }
-                ),
-                None => "-".into(),
-            },
+            t.due_at
+                .map(|d| local_display(d.0, self.1))
+                .unwrap_or_else(|| "-".into()),
+            flag(t, self.2),
         ]
+    }
+}
+
+/// How the SLA stands, relative to now: "BREACHED 2d 3h", "in 4h 0m",
+/// "waiting 1d 2h" (the clock stopped).
+fn flag(t: &TicketView, now: i64) -> String {
+    let age = crate::domain::time::format_age;
+    if t.resolved_at.is_some() {
+        return if t.sla_breached {
+            "BREACHED".into()
+        } else {
+            String::new()
+        };
+    }
+    match (t.waiting_since, t.due_at) {
+        (Some(w), _) => format!("waiting {}", age(now - w.0)),
+        (None, Some(d)) if t.sla_breached => format!("BREACHED {}", age(now - d.0)),
+        (None, Some(d)) => format!("in {}", age(d.0 - now)),
+        (None, None) => String::new(),
     }
 }
 
@@ -157,7 +175,7 @@ fn rows(store: &Store, f: &Filter, now: i64) -> Result<Vec<Row>> {
         .into_iter()
         .map(|t| {
             let tz = zones.get(&t.client).copied().unwrap_or(chrono_tz::UTC);
-            Row(TicketView::new(t, now), tz)
+            Row(TicketView::new(t, now), tz, now)
         })
         .collect())
 }
@@ -230,7 +248,7 @@ fn show_one(app: &App, store: &Store, id: i64, now: i64) -> Result<()> {
             local_display(n.at.0, tz),
             n.actor,
             n.kind,
-            n.text
+            localize_text(&n.text, tz)
         ));
     }
     output::text(&out)

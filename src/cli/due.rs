@@ -54,7 +54,7 @@ impl Tabular for DueItem {
                 .unwrap_or_else(|| "-".into()),
             output::opt(&self.assignee),
             self.title.clone(),
-            self.why.clone(),
+            crate::domain::time::localize_text(&self.why, self.tz),
         ]
     }
 }

@@ -182,7 +182,7 @@ impl Tabular for EventView {
             output::opt(&self.external_id),
             self.message
                 .as_deref()
-                .map(|m| m.chars().take(60).collect())
+                .map(|m| output::local_text(m).chars().take(60).collect())
                 .unwrap_or_else(|| "-".into()),
         ]
     }

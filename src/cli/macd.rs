@@ -588,6 +588,9 @@ pub fn run(app: &App, cmd: &Cmd) -> Result<u8> {
                     })
                 })
                 .transpose()?;
+            if let Some(id) = client_id {
+                output::set_table_tz(read::client_by_id(&store, id)?.tz());
+            }
             let list: Vec<ChangeView> = read::changes(&store, client_id, state, *open)?
                 .into_iter()
                 .map(ChangeView)

@@ -52,8 +52,12 @@ pub struct Args {
 pub enum Cmd {
     /// Pauses in force or to come (all with --all).
     List {
+        /// Ended pauses too.
         #[arg(long)]
         all: bool,
+        /// One client's pauses, in its zone.
+        #[arg(long)]
+        client: Option<String>,
     },
     /// End a pause now.
     End { id: i64 },
@@ -96,9 +100,15 @@ impl Tabular for PauseRow {
 pub fn run(app: &App, args: &Args) -> Result<u8> {
     let mut store = app.store()?;
     match &args.cmd {
-        Some(Cmd::List { all }) => {
+        Some(Cmd::List { all, client }) => {
             let now = app.ctx("pause list")?.ts();
-            output::list(app.format(), &read::pauses(&store, now, i64::MAX, *all)?)?;
+            let mut rows = read::pauses(&store, now, i64::MAX, *all)?;
+            if let Some(code) = client {
+                let c = read::client(&store, code)?;
+                rows.retain(|p| p.client_id == c.id);
+                output::set_table_tz(c.tz());
+            }
+            output::list(app.format(), &rows)?;
         }
         Some(Cmd::End { id }) => {
             let p = pause::end(&mut store, &app.ctx("pause end")?, *id)?;

@@ -213,6 +213,13 @@ pub fn run(app: &App, cmd: &Cmd) -> Result<u8> {
             job,
             latest,
         } => {
+            if let Some(c) = client
+                .as_deref()
+                .or(job.as_deref().map(|j| j.split('/').next().unwrap_or(j)))
+            {
+                // one client's tests in its zone
+                output::set_table_tz(read::client(&store, c)?.tz());
+            }
             if *latest {
                 output::list(
                     app.format(),

@@ -405,7 +405,7 @@ fn print_task(app: &App, store: &Store, id: i64, now: i64) -> Result<()> {
             "  {}  {:<8} {}\n",
             local_display(n.at.0, tz),
             n.actor,
-            n.text
+            crate::domain::time::localize_text(&n.text, tz)
         ));
     }
     output::text(&out)

@@ -269,6 +269,41 @@ pub fn local_display(secs: i64, tz: Tz) -> String {
         .to_string()
 }
 
+/// Text for a person: every RFC 3339 UTC instant in it (`2026-09-08T04:05:54Z`,
+/// as bmctl writes them into messages) shown in `tz` like the rest of a table.
+pub fn localize_text(text: &str, tz: Tz) -> String {
+    const LEN: usize = "2026-09-08T04:05:54Z".len();
+    let shape = |w: &[u8]| {
+        w.iter().enumerate().all(|(i, b)| match i {
+            4 | 7 => *b == b'-',
+            10 => *b == b'T',
+            13 | 16 => *b == b':',
+            19 => *b == b'Z',
+            _ => b.is_ascii_digit(),
+        })
+    };
+    let bytes = text.as_bytes();
+    let mut out = String::with_capacity(text.len());
+    let (mut i, mut copied) = (0, 0);
+    while i + LEN <= bytes.len() {
+        let at = &bytes[i..i + LEN];
+        let parsed = shape(at)
+            .then(|| DateTime::parse_from_rfc3339(&text[i..i + LEN]).ok())
+            .flatten();
+        match parsed {
+            Some(t) => {
+                out.push_str(&text[copied..i]);
+                out.push_str(&local_display(t.timestamp(), tz));
+                i += LEN;
+                copied = i;
+            }
+            None => i += 1,
+        }
+    }
+    out.push_str(&text[copied..]);
+    out
+}
+
 /// An instant that serializes as RFC 3339 UTC.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Ts(pub i64);
@@ -281,6 +316,28 @@ impl Serialize for Ts {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn localize_text_shows_every_utc_instant_in_the_zone() {
+        let tz: Tz = "America/New_York".parse().unwrap();
+        let cases = [
+            (
+                "backup failed at 2026-09-08T04:05:54Z: Fatal",
+                "backup failed at 2026-09-08 00:05 EDT: Fatal",
+            ),
+            (
+                "2026-12-04T12:03:16Z and 2026-07-01T00:00:00Z",
+                "2026-12-04 07:03 EST and 2026-06-30 20:00 EDT",
+            ),
+            ("no time here", "no time here"),
+            ("2026-13-40T99:00:00Z stays", "2026-13-40T99:00:00Z stays"),
+            ("née 2026-12-04T12:03:16Z…", "née 2026-12-04 07:03 EST…"),
+        ];
+        for (text, want) in cases {
+            assert_eq!(localize_text(text, tz), want, "{text}");
+        }
+    }
+
     use super::*;
 
     #[test]

@@ -40,12 +40,20 @@ pub fn set_table_tz(tz: chrono_tz::Tz) {
 /// An instant for a table: `2026-11-30 22:00 CET`, in the zone set by
 /// [`set_table_tz`].
 pub fn at(secs: i64) -> String {
-    let tz = TABLE_TZ
+    crate::domain::time::local_display(secs, table_tz())
+}
+
+/// Free text for a table, its RFC 3339 instants in the zone of [`at`].
+pub fn local_text(text: &str) -> String {
+    crate::domain::time::localize_text(text, table_tz())
+}
+
+fn table_tz() -> chrono_tz::Tz {
+    TABLE_TZ
         .read()
         .ok()
         .and_then(|z| *z)
-        .unwrap_or(chrono_tz::UTC);
-    crate::domain::time::local_display(secs, tz)
+        .unwrap_or(chrono_tz::UTC)
 }
 
 /// Set once, from the command line.
@@ -76,7 +84,7 @@ fn colour(on_terminal: bool) -> bool {
 
 /// A table: for a person on a terminal, plain when piped (coloured only
 /// with `--color always`).
-fn table_text(headers: &[&str], rows: Vec<Vec<String>>) -> String {
+fn table_text(headers: &[&str], rows: Vec<Vec<String>>, optional: &[&str]) -> String {
     let width = terminal_width();
     let colour = colour(width.is_some());
     if width.is_none() && !colour {
@@ -88,7 +96,13 @@ fn table_text(headers: &[&str], rows: Vec<Vec<String>>) -> String {
         }
         return format!("{}\n", t.to_string().trim_end());
     }
-    table::render(headers, &rows, width.unwrap_or(usize::MAX), colour)
+    table::render(
+        headers,
+        &rows,
+        width.unwrap_or(usize::MAX),
+        colour,
+        optional,
+    )
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
@@ -103,6 +117,10 @@ pub enum Format {
 pub trait Tabular: Serialize {
     fn headers() -> Vec<&'static str>;
     fn cells(&self) -> Vec<String>;
+    /// Columns left out first when a terminal is too narrow (after the free text).
+    fn optional() -> &'static [&'static str] {
+        &[]
+    }
 }
 
 fn print(text: &str) -> Result<()> {
@@ -187,7 +205,7 @@ pub fn list<T: Tabular>(format: Format, rows: &[T]) -> Result<()> {
                 .iter()
                 .map(|r| r.cells().iter().map(|c| visible(c)).collect())
                 .collect();
-            print(&table_text(&T::headers(), cells))
+            print(&table_text(&T::headers(), cells, T::optional()))
         }
     }
 }
@@ -202,7 +220,7 @@ pub fn show<T: Serialize>(format: Format, item: &T, pairs: &[(&str, String)]) ->
                 .iter()
                 .map(|(k, v)| vec![k.to_string(), visible(v)])
                 .collect();
-            print(&table_text(&["field", "value"], cells))
+            print(&table_text(&["field", "value"], cells, &[]))
         }
     }
 }

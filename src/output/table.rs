@@ -32,8 +32,16 @@ pub fn is_free_text(header: &str) -> bool {
 }
 
 /// Lay `rows` out under `headers` in `width` columns; `colour` marks what
-/// must stand out.
-pub fn render(headers: &[&str], rows: &[Vec<String>], width: usize, colour: bool) -> String {
+/// must stand out; `optional` names columns a person can do without (an
+/// absolute time beside its relative one), left out in that order after the
+/// free text.
+pub fn render(
+    headers: &[&str],
+    rows: &[Vec<String>],
+    width: usize,
+    colour: bool,
+    optional: &[&str],
+) -> String {
     let n = headers.len();
     let mut widths: Vec<usize> = headers.iter().map(|h| measure_text_width(h)).collect();
     for r in rows {
@@ -80,6 +88,15 @@ pub fn render(headers: &[&str], rows: &[Vec<String>], width: usize, colour: bool
         }
         shown[i] = false;
         left_out.push(headers[i]);
+    }
+    for name in optional {
+        if total(&widths, &shown) <= width {
+            break;
+        }
+        if let Some(i) = headers.iter().position(|h| h == name) {
+            shown[i] = false;
+            left_out.insert(0, headers[i]);
+        }
     }
     let cols: Vec<usize> = (0..n).filter(|&i| shown[i]).collect();
     let mut out = String::new();
@@ -128,7 +145,7 @@ pub fn render(headers: &[&str], rows: &[Vec<String>], width: usize, colour: bool
     if !left_out.is_empty() {
         left_out.reverse();
         out.push_str(&format!(
-            "({} left out to fit {width} columns; a wider terminal or --format json shows {})\n",
+            "({} left out to fit {width} columns; --format json shows {})\n",
             left_out.join(", "),
             if left_out.len() == 1 { "it" } else { "them" }
         ));
@@ -157,7 +174,7 @@ fn style_of(header: &str, text: &str) -> Option<Style> {
         return Some(st().yellow());
     }
     match (header, t) {
-        ("priority", "P1") | ("priority", "1") => Some(red.bold()),
+        ("priority" | "prio", "P1" | "1") => Some(red.bold()),
         ("risk" | "severity", "high") => Some(red.bold()),
         ("risk" | "severity", "medium") => Some(st().yellow()),
         ("status" | "outcome", "failed" | "missed" | "hung") => Some(red),
@@ -190,7 +207,7 @@ mod tests {
 
     #[test]
     fn fits_by_shortening_free_text_only() {
-        let t = render(&HEADERS, &rows(), 60, false);
+        let t = render(&HEADERS, &rows(), 60, false, &[]);
         for l in t.lines() {
             assert!(measure_text_width(l) <= 60, "{l}");
         }
@@ -204,7 +221,7 @@ mod tests {
 
     #[test]
     fn leaves_free_text_out_and_says_so_when_shortening_is_not_enough() {
-        let t = render(&HEADERS, &rows(), 40, false);
+        let t = render(&HEADERS, &rows(), 40, false, &[]);
         assert!(!t.contains("Verify"), "{t}");
         assert!(t.contains("(title left out to fit 40 columns"), "{t}");
         assert!(t.contains("acme/fs01-nightly"), "{t}");
@@ -212,9 +229,9 @@ mod tests {
 
     #[test]
     fn wide_enough_is_untouched_and_colour_marks_what_stands_out() {
-        let t = render(&HEADERS, &rows(), 200, false);
+        let t = render(&HEADERS, &rows(), 200, false, &[]);
         assert!(t.contains("after the migration") && !t.contains('…'), "{t}");
-        let c = render(&HEADERS, &rows(), 200, true);
+        let c = render(&HEADERS, &rows(), 200, true, &[]);
         assert!(c.contains("\u{1b}["), "{c:?}");
         assert!(!t.contains('\u{1b}'));
     }

@@ -88,8 +88,9 @@ fn a_history_import_raises_only_what_is_still_wrong() {
         .run(&["correct", "show", &all[0]["id"].to_string()])
         .ok()
         .stdout;
+    // the timeline speaks the client's zone, the message's instant too
     assert!(
-        shown.contains("backup failed at 2026-11-20T21:00:00Z: disk full"),
+        shown.contains("backup failed at 2026-11-20 22:00 CET: disk full"),
         "{shown}"
     );
     // the same file again: nothing new, no second ticket

@@ -110,3 +110,32 @@ fn no_color_and_pipes_get_no_escape_codes() {
         "{piped}"
     );
 }
+
+#[test]
+fn a_ticket_list_fits_a_narrow_terminal_with_how_its_sla_stands() {
+    let env = busy();
+    // the P2 ticket opened at 09:30 is due in 8h
+    let out = on_pty(&env, 90, &[], &["correct", "list"]);
+    let plain = strip(&out);
+    for l in plain.lines() {
+        assert!(l.chars().count() <= 90, "wider than 90: {l}\n{plain}");
+    }
+    assert!(plain.contains("fs01-nightly"), "{plain}");
+    // the relative column stays, the absolute time goes first, named below
+    assert!(plain.contains("in 8h 0m"), "{plain}");
+    assert!(!plain.contains("17:30"), "{plain}");
+    assert!(
+        plain.contains("(title, seen, due left out to fit 90 columns"),
+        "{plain}"
+    );
+    // piped: every column, the absolute due time in the client's zone too
+    let piped = env
+        .run_at("2026-12-03T09:30:00Z", &["correct", "list"])
+        .ok()
+        .stdout;
+    assert!(
+        piped.contains(" flag ") && piped.contains(" due "),
+        "{piped}"
+    );
+    assert!(piped.contains("in 8h 0m"), "{piped}");
+}
