@@ -8,6 +8,7 @@ use clap::Subcommand;
 use super::{split_ref, App};
 use crate::domain::ci::BackupStatus;
 use crate::domain::plan::CiSpec;
+use crate::error::rejected;
 use crate::ops::cmdb::{self, CiEdit};
 use crate::ops::read::{self, CiRow};
 use crate::output::{self, Tabular};
@@ -16,11 +17,12 @@ use crate::output::{self, Tabular};
 pub enum Cmd {
     /// Add a configuration item.
     Add {
-        /// Client code.
-        #[arg(long)]
-        client: String,
-        /// Host name of the system.
+        /// The new CI, as CLIENT/HOST.
+        #[arg(value_name = "CLIENT/HOST")]
         host: String,
+        /// Client code (deprecated: give the CI as CLIENT/HOST).
+        #[arg(long, hide = true)]
+        client: Option<String>,
         /// server, vm, workstation, laptop, database, saas, nas, network or other.
         #[arg(long, value_parser = crate::cli::words(crate::domain::ci::CI_KINDS))]
         kind: String,
@@ -117,8 +119,29 @@ pub fn run(app: &App, cmd: &Cmd) -> Result<u8> {
             os,
             role,
         } => {
+            let (client, host) = match (host.split_once('/'), client) {
+                (Some((c, h)), None) => (c.to_string(), h.to_string()),
+                (None, Some(c)) => {
+                    crate::cli::deprecated(
+                        &format!("bmctl cmdb add --client {c} {host}"),
+                        &format!("bmctl cmdb add {c}/{host}"),
+                    );
+                    (c.clone(), host.clone())
+                }
+                (Some(_), Some(_)) => {
+                    return Err(rejected(format!(
+                        "'{host}' names its client: leave out --client"
+                    )))
+                }
+                (None, None) => {
+                    return Err(rejected(format!(
+                        "'{host}' must look like CLIENT/HOST (e.g. acme/fs02)"
+                    )))
+                }
+            };
+            let client = &client;
             let spec = CiSpec {
-                host: host.clone(),
+                host,
                 kind: kind.clone(),
                 tier: *tier,
                 os: os.clone(),

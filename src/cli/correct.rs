@@ -57,9 +57,8 @@ pub enum Cmd {
     },
     /// Raise a finding by hand on a job.
     Open {
-        /// CLIENT/JOB
-        #[arg(long)]
-        job: String,
+        #[command(flatten)]
+        job: crate::cli::JobArg,
         #[arg(long)]
         title: String,
         #[arg(long)]
@@ -338,7 +337,7 @@ pub fn run(app: &App, cmd: &Cmd) -> Result<u8> {
             None
         }
         Cmd::Open { job, title, note } => {
-            let (c, j) = split_ref("--job", job)?;
+            let (c, j) = split_ref("CLIENT/JOB", job.get("bmctl correct open"))?;
             Some(correct::open(
                 &mut store,
                 &ctx,
@@ -382,7 +381,11 @@ pub fn run(app: &App, cmd: &Cmd) -> Result<u8> {
         }
     };
     if let Some(t) = changed {
-        app.say(said(cmd, &t));
+        let tz = zones(&store)?
+            .get(&t.client)
+            .copied()
+            .unwrap_or(chrono_tz::UTC);
+        app.say(said(cmd, &t, tz));
         if app.format() != output::Format::Table {
             output::show(app.format(), &TicketView::new(t, now), &[])?;
         }
@@ -391,7 +394,8 @@ pub fn run(app: &App, cmd: &Cmd) -> Result<u8> {
 }
 
 /// What a verb did, in a line (not the state it left).
-fn said(cmd: &Cmd, t: &crate::domain::ticket::Ticket) -> String {
+fn said(cmd: &Cmd, t: &crate::domain::ticket::Ticket, tz: Tz) -> String {
+    let due = |t: &crate::domain::ticket::Ticket| due(t, tz);
     let what = format!("{} #{}", t.kind, t.id);
     match cmd {
         Cmd::Open { .. } => format!("opened {what}, due {}", due(t)),
@@ -421,8 +425,8 @@ fn said(cmd: &Cmd, t: &crate::domain::ticket::Ticket) -> String {
     }
 }
 
-fn due(t: &crate::domain::ticket::Ticket) -> String {
+fn due(t: &crate::domain::ticket::Ticket, tz: Tz) -> String {
     t.due_at
-        .map(crate::domain::time::rfc3339)
+        .map(|d| local_display(d, tz))
         .unwrap_or_else(|| "-".into())
 }

@@ -139,7 +139,7 @@ pub fn run(app: &App, cmd: &Cmd) -> Result<u8> {
                 if t <= limit
                     && !crate::prompt::confirm(&format!(
                         "Delete {n} events that ended before {} (their counts stay in the rollups)?",
-                        crate::domain::time::rfc3339(t)
+                        output::at(t)
                     ))?
                 {
                     app.say("nothing deleted");

@@ -379,7 +379,7 @@ pub fn run(app: &App, cmd: &Cmd) -> Result<u8> {
                 "excluded {}/{} {} ({}) from the incident rate: {}",
                 x.client,
                 x.job,
-                crate::domain::time::rfc3339(x.occurrence_at.0),
+                crate::domain::time::local_display(x.occurrence_at.0, tz),
                 x.outcome,
                 x.reason
             ));

@@ -18,13 +18,15 @@ fn meaning(path: &str, id: &str) -> Option<String> {
         ("client", "name") => "The client's display name",
         ("client", "code") => "The client's code (as in its plan)",
         ("plan", "client") | ("plan", "code") => "The client's code",
-        ("macd", "client") if path.ends_with("add") => "The client's code",
+        ("macd", "client") if path.ends_with("add") => {
+            "The client's code (not needed when --job is CLIENT/JOB)"
+        }
         (_, "client") => "Only this client's (its code)",
         ("cmdb", "ci") => "The CI as CLIENT/HOST",
         ("macd", "ci") if path.ends_with("delete") => "A whole CI whose backups go, as CLIENT/HOST",
         ("macd", "ci") => "The CI to protect: a HOST of the client (new with --new-ci)",
         ("macd", "job") if path.ends_with("delete") => "The policy that goes, as CLIENT/JOB",
-        ("macd", "job") => "The new policy's job name (unique within the client)",
+        ("macd", "job") => "The new policy, as CLIENT/JOB (its job name unique within the client)",
         ("macd", "to_ci") => "The CI it moves to (a HOST of the same client)",
         ("macd", "target") if path.ends_with("move") => "The target it moves to",
         ("macd", "state") => "Only changes in this state",

@@ -74,8 +74,8 @@ pub struct AddArgs {
 pub enum Cmd {
     /// Request a new backup policy (05f.03; a wizard on a terminal).
     #[command(after_help = "Example:
-  bmctl macd add --client acme --ci fs02 --new-ci --kind server --tier 1 \\
-      --job fs02-nightly --tool restic --schedule '0 22 * * *' \\
+  bmctl macd add --job acme/fs02-nightly --ci fs02 --new-ci --kind server \\
+      --tier 1 --tool restic --schedule '0 22 * * *' \\
       --rpo 24h --grace 2h --retention daily=7,weekly=4,monthly=12 \\
       --target offsite --restore-test monthly --rto 4h \\
       --reason 'new file server' --ref CHG-4711
@@ -85,9 +85,8 @@ flags are named and nothing waits for input.")]
     Add(AddArgs),
     /// Request a change of fields of a policy.
     Change {
-        /// CLIENT/JOB
-        #[arg(long)]
-        job: String,
+        #[command(flatten)]
+        job: crate::cli::JobArg,
         /// FIELD=VALUE (schedule, rpo, grace, retention, target, restore_test, rto, max_runtime, tool).
         #[arg(long = "set", required = true)]
         sets: Vec<String>,
@@ -96,9 +95,8 @@ flags are named and nothing waits for input.")]
     },
     /// Request a move of a policy to another CI or target.
     Move {
-        /// CLIENT/JOB
-        #[arg(long)]
-        job: String,
+        #[command(flatten)]
+        job: crate::cli::JobArg,
         #[arg(long, required_unless_present = "target")]
         to_ci: Option<String>,
         #[arg(long, value_parser = crate::cli::words(crate::domain::policy::TARGETS))]
@@ -108,8 +106,22 @@ flags are named and nothing waits for input.")]
     },
     /// Request the deletion of a policy (CLIENT/JOB) or of every policy of a CI (CLIENT/HOST).
     Delete {
-        #[arg(long, required_unless_present = "ci", conflicts_with = "ci")]
+        /// The policy that goes, as CLIENT/JOB.
+        #[arg(
+            value_name = "CLIENT/JOB",
+            required_unless_present_any = ["job_flag", "ci"],
+            conflicts_with_all = ["job_flag", "ci"]
+        )]
         job: Option<String>,
+        /// The policy that goes (deprecated: give it without --job).
+        #[arg(
+            long = "job",
+            value_name = "CLIENT/JOB",
+            hide = true,
+            conflicts_with = "ci"
+        )]
+        job_flag: Option<String>,
+        /// A whole CI whose backups go, as CLIENT/HOST.
         #[arg(long)]
         ci: Option<String>,
         #[command(flatten)]
@@ -492,7 +504,7 @@ pub fn run(app: &App, cmd: &Cmd) -> Result<u8> {
             done(app, &c)?;
         }
         Cmd::Change { job, sets, common } => {
-            let (client, job) = split_ref("--job", job)?;
+            let (client, job) = split_ref("CLIENT/JOB", job.get("bmctl macd change"))?;
             let sets = sets
                 .iter()
                 .map(|s| {
@@ -519,7 +531,7 @@ pub fn run(app: &App, cmd: &Cmd) -> Result<u8> {
             target,
             common,
         } => {
-            let (client, job) = split_ref("--job", job)?;
+            let (client, job) = split_ref("CLIENT/JOB", job.get("bmctl macd move"))?;
             let req = Request::Move {
                 job: job.into(),
                 to_ci: to_ci.clone(),
@@ -534,10 +546,21 @@ pub fn run(app: &App, cmd: &Cmd) -> Result<u8> {
             )?;
             done(app, &c)?;
         }
-        Cmd::Delete { job, ci, common } => {
-            let (client, req) = match (job, ci) {
+        Cmd::Delete {
+            job,
+            job_flag,
+            ci,
+            common,
+        } => {
+            if let Some(j) = job_flag {
+                crate::cli::deprecated(
+                    &format!("bmctl macd delete --job {j}"),
+                    &format!("bmctl macd delete {j}"),
+                );
+            }
+            let (client, req) = match (job.as_ref().or(job_flag.as_ref()), ci) {
                 (Some(j), _) => {
-                    let (c, j) = split_ref("--job", j)?;
+                    let (c, j) = split_ref("CLIENT/JOB", j)?;
                     (
                         c,
                         Request::Delete {

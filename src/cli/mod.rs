@@ -262,6 +262,42 @@ impl App {
     }
 }
 
+/// A form kept for one minor version: say on stderr what replaces it.
+pub fn deprecated(old: &str, new: &str) {
+    eprintln!("bmctl: `{old}` is deprecated and goes in the next minor version; write `{new}`");
+}
+
+/// The one policy a command acts on, positional (`--job` kept one minor
+/// version, hidden).
+#[derive(Debug, Clone, clap::Args)]
+pub struct JobArg {
+    /// The policy, as CLIENT/JOB.
+    #[arg(value_name = "CLIENT/JOB", required_unless_present = "job_flag")]
+    job: Option<String>,
+    /// The policy, as CLIENT/JOB (deprecated: give it without --job).
+    #[arg(
+        long = "job",
+        value_name = "CLIENT/JOB",
+        hide = true,
+        conflicts_with = "job"
+    )]
+    job_flag: Option<String>,
+}
+
+impl JobArg {
+    /// The CLIENT/JOB given; `command` ("macd change") names the deprecated form.
+    pub fn get(&self, command: &str) -> &str {
+        match (&self.job, &self.job_flag) {
+            (Some(j), _) => j,
+            (None, Some(j)) => {
+                deprecated(&format!("{command} --job {j}"), &format!("{command} {j}"));
+                j
+            }
+            (None, None) => unreachable!("clap requires one of them"),
+        }
+    }
+}
+
 /// Split `CLIENT/NAME` (a job or a CI).
 pub fn split_ref<'a>(what: &str, text: &'a str) -> Result<(&'a str, &'a str)> {
     text.split_once('/')

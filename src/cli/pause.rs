@@ -161,7 +161,7 @@ pub fn run(app: &App, args: &Args) -> Result<u8> {
             app.say(format!(
                 "paused {} until {} (pause #{})",
                 p.target(),
-                crate::domain::time::rfc3339(p.ends_at.0),
+                crate::domain::time::local_display(p.ends_at.0, tz),
                 p.id
             ));
             if app.format() != output::Format::Table {

@@ -16,9 +16,8 @@ use crate::output::{self, Tabular};
 pub enum Cmd {
     /// Record a restore test or real restore done by other means.
     Record {
-        /// CLIENT/JOB
-        #[arg(long)]
-        job: String,
+        #[command(flatten)]
+        job: crate::cli::JobArg,
         #[arg(long, value_parser = ["test", "real"])]
         kind: String,
         #[arg(long, value_parser = ["success", "partial", "failed"])]
@@ -150,7 +149,7 @@ pub fn run(app: &App, cmd: &Cmd) -> Result<u8> {
             issues,
         } => {
             let ctx = app.ctx("restore record")?;
-            let (client, job) = split_ref("--job", job)?;
+            let (client, job) = split_ref("CLIENT/JOB", job.get("bmctl restore record"))?;
             let ended = instant("--ended", ended)?.unwrap_or(ctx.ts());
             let started = instant("--started", started)?.unwrap_or(ended);
             let r = restore::record(

@@ -127,7 +127,6 @@ fn people_work_tickets_with_illegal_steps_refused() {
     let r = env.json(&[
         "correct",
         "open",
-        "--job",
         "acme/sql01-nightly",
         "--title",
         "Restore test found missing folder",
@@ -197,7 +196,7 @@ fn sla_due_times_follow_tier_and_priority() {
     let open = |job: &str| {
         let t = env.json_at(
             "2026-11-10T10:00:00Z",
-            &["correct", "open", "--job", job, "--title", "finding"],
+            &["correct", "open", job, "--title", "finding"],
         );
         (
             t["id"].to_string(),
@@ -260,7 +259,6 @@ fn sla_due_times_follow_tier_and_priority() {
             "json",
             "correct",
             "open",
-            "--job",
             "acme/fs01-nightly",
             "--title",
             "x",

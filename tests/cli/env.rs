@@ -409,7 +409,6 @@ pub fn kpi_fixture() -> TestEnv {
         &[
             "restore",
             "record",
-            "--job",
             "acme/fs01-nightly",
             "--kind",
             "test",
@@ -458,7 +457,6 @@ pub fn kpi_fixture() -> TestEnv {
         &[
             "restore",
             "record",
-            "--job",
             "acme/sql01-nightly",
             "--kind",
             "test",
@@ -487,7 +485,6 @@ pub fn kpi_fixture() -> TestEnv {
         &[
             "restore",
             "record",
-            "--job",
             "acme/fs01-nightly",
             "--kind",
             "real",

@@ -84,11 +84,9 @@ fn exit_codes_follow_design() {
         .ok();
     env.run(&["client", "add", "ok", "--name", "x", "--tz", "UTC"])
         .code(5);
-    env.run(&[
-        "cmdb", "add", "--client", "ok", "h1", "--kind", "toaster", "--tier", "1",
-    ])
-    .code(2);
-    env.run(&["cmdb", "add", "--client", "ok", "h1"]).code(2);
+    env.run(&["cmdb", "add", "ok/h1", "--kind", "toaster", "--tier", "1"])
+        .code(2);
+    env.run(&["cmdb", "add", "ok/h1"]).code(2);
     // a --now that is not RFC 3339 with an offset is a usage error
     env.run(&["--now", "2026-11-30T07:00:00", "plan", "show", "ok"])
         .code(2);

@@ -275,7 +275,6 @@ fn on_change_follows_a_change_through_its_states() {
         &[
             "macd",
             "change",
-            "--job",
             "acme/fs01-nightly",
             "--set",
             "grace=3h",

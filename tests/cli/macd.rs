@@ -117,7 +117,6 @@ fn add_change_move_delete_full_lifecycles() {
         &[
             "macd",
             "change",
-            "--job",
             "acme/fs01-nightly",
             "--set",
             "schedule=30 22 * * *",
@@ -170,7 +169,6 @@ fn add_change_move_delete_full_lifecycles() {
         &[
             "macd",
             "move",
-            "--job",
             "acme/sql01-nightly",
             "--to-ci",
             "fs02",
@@ -209,7 +207,6 @@ fn add_change_move_delete_full_lifecycles() {
         &[
             "macd",
             "delete",
-            "--job",
             "acme/fs02-nightly",
             "--reason",
             "replaced",
@@ -403,14 +400,7 @@ fn illegal_steps_are_refused_and_change_nothing() {
     let del = json(at(
         "2026-11-03T10:00:00Z",
         "alice",
-        &[
-            "macd",
-            "delete",
-            "--job",
-            "acme/fs01-nightly",
-            "--reason",
-            "retire",
-        ],
+        &["macd", "delete", "acme/fs01-nightly", "--reason", "retire"],
     ));
     assert_eq!(del["risk"], "high");
     let id = del["id"].to_string();
@@ -516,7 +506,6 @@ fn illegal_steps_are_refused_and_change_nothing() {
         &[
             "macd",
             "change",
-            "--job",
             "acme/sql01-nightly",
             "--set",
             "grace=3h",
@@ -530,7 +519,6 @@ fn illegal_steps_are_refused_and_change_nothing() {
         &[
             "macd",
             "change",
-            "--job",
             "acme/sql01-nightly",
             "--set",
             "rto=2h",
@@ -568,7 +556,6 @@ fn illegal_steps_are_refused_and_change_nothing() {
         &[
             "macd",
             "change",
-            "--job",
             "acme/sql01-nightly",
             "--set",
             "rto=2h",
@@ -614,7 +601,6 @@ fn illegal_steps_are_refused_and_change_nothing() {
         &[
             "macd",
             "change",
-            "--job",
             "acme/sql01-nightly",
             "--set",
             "rpo=5d",
@@ -748,9 +734,7 @@ fn a_plan_version_holds_only_completed_changes() {
         let c = at(
             "2026-11-02T10:00:00Z",
             "alice",
-            &[
-                "macd", "change", "--job", job, "--set", set, "--reason", "tuning",
-            ],
+            &["macd", "change", job, "--set", set, "--reason", "tuning"],
         );
         let id = c["id"].to_string();
         at("2026-11-02T11:00:00Z", "bob", &["macd", "approve", &id]);

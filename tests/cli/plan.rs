@@ -106,10 +106,8 @@ fn a_policy_may_name_a_ci_already_in_the_cmdb() {
         "Europe/Berlin",
     ])
     .ok();
-    env.run(&[
-        "cmdb", "add", "--client", "acme", "fs99", "--kind", "vm", "--tier", "2",
-    ])
-    .ok();
+    env.run(&["cmdb", "add", "acme/fs99", "--kind", "vm", "--tier", "2"])
+        .ok();
     let f = env.write(
         "p.toml",
         &STRICT_PLAN.replace("ci = \"fs01\"", "ci = \"fs99\""),
@@ -202,7 +200,13 @@ fn risks_read_the_database() {
         .iter()
         .all(|x| x["severity"] == "high"));
     env.run(&[
-        "cmdb", "add", "--client", "acme", "print01", "--kind", "server", "--tier", "3",
+        "cmdb",
+        "add",
+        "acme/print01",
+        "--kind",
+        "server",
+        "--tier",
+        "3",
     ])
     .ok();
     let r = env.json_at(

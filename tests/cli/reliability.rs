@@ -465,11 +465,9 @@ fn storage_faults_give_clear_errors() {
 fn the_audit_chain_shows_edits_deletions_and_insertions() {
     let env = onboarded("2026-11-01T00:00:00Z");
     env.tampered();
-    for host in ["a1", "a2", "a3", "a4"] {
-        env.run(&[
-            "cmdb", "add", "--client", "acme", host, "--kind", "vm", "--tier", "3",
-        ])
-        .ok();
+    for ci in ["acme/a1", "acme/a2", "acme/a3", "acme/a4"] {
+        env.run(&["cmdb", "add", ci, "--kind", "vm", "--tier", "3"])
+            .ok();
     }
     let v = env.json(&["audit", "verify"]);
     assert_eq!(
@@ -513,10 +511,8 @@ fn files_bmctl_creates_are_private() {
     let conn = rusqlite::Connection::open(&env.db).unwrap();
     conn.query_row("PRAGMA journal_mode", [], |r| r.get::<_, String>(0))
         .unwrap();
-    env.run(&[
-        "cmdb", "add", "--client", "acme", "x1", "--kind", "vm", "--tier", "3",
-    ])
-    .ok();
+    env.run(&["cmdb", "add", "acme/x1", "--kind", "vm", "--tier", "3"])
+        .ok();
     for suffix in ["", "-wal", "-shm"] {
         let p = format!("{}{suffix}", env.db.display());
         if let Ok(m) = std::fs::metadata(&p) {

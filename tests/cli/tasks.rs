@@ -602,7 +602,6 @@ fn restore_record_validates_and_counts() {
     env.run(&[
         "restore",
         "record",
-        "--job",
         "acme/fs01-nightly",
         "--kind",
         "test",
@@ -613,7 +612,6 @@ fn restore_record_validates_and_counts() {
     env.run(&[
         "restore",
         "record",
-        "--job",
         "acme/fs01-nightly",
         "--kind",
         "test",
@@ -628,7 +626,6 @@ fn restore_record_validates_and_counts() {
     let r = env.json(&[
         "restore",
         "record",
-        "--job",
         "acme/sql01-nightly",
         "--kind",
         "real",
@@ -646,7 +643,6 @@ fn restore_record_validates_and_counts() {
     env.run(&[
         "restore",
         "record",
-        "--job",
         "acme/nope",
         "--kind",
         "test",
@@ -676,9 +672,7 @@ fn templates_import_and_every_n_days_after_completion() {
     // every 30 days after the last completion, per tier-1 VM (acme has none: add one)
     env.run_at(
         "2026-11-01T00:00:00Z",
-        &[
-            "cmdb", "add", "--client", "acme", "vm07", "--kind", "vm", "--tier", "1",
-        ],
+        &["cmdb", "add", "acme/vm07", "--kind", "vm", "--tier", "1"],
     )
     .ok();
     assert_eq!(generate(&env, "2026-11-29T00:00:00Z")["created"], 1); // due Dec 1, created 2 days ahead

@@ -401,7 +401,6 @@ fn retirement_and_pauses_close_what_was_due_first() {
         &[
             "macd",
             "delete",
-            "--job",
             "acme/fs01-nightly",
             "--reason",
             "server gone",
@@ -505,7 +504,7 @@ fn an_exclusion_takes_one_occurrence_out_of_the_incident_rate() {
     .ok();
     assert!(
         r.stderr
-            .contains("excluded acme/fs01-nightly 2026-11-01T21:00:00Z (missed)"),
+            .contains("excluded acme/fs01-nightly 2026-11-01 22:00 CET (missed)"),
         "{}",
         r.stderr
     );

@@ -113,3 +113,78 @@ fn every_list_header_is_a_json_key() {
     }
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 }
+
+/// The object a command acts on is positional; the old flag works for one
+/// minor version, saying what replaces it.
+#[test]
+fn old_forms_still_work_and_say_what_replaces_them() {
+    let env = onboarded("2026-11-01T00:00:00Z");
+    let cases: [(&[&str], &str); 4] = [
+        (
+            &[
+                "cmdb", "add", "--client", "acme", "fs77", "--kind", "vm", "--tier", "3",
+            ],
+            "write `bmctl cmdb add acme/fs77`",
+        ),
+        (
+            &[
+                "macd",
+                "change",
+                "--job",
+                "acme/fs01-nightly",
+                "--set",
+                "rto=2h",
+                "--reason",
+                "faster",
+            ],
+            "write `bmctl macd change acme/fs01-nightly`",
+        ),
+        (
+            &[
+                "restore",
+                "record",
+                "--job",
+                "acme/fs01-nightly",
+                "--kind",
+                "test",
+                "--outcome",
+                "success",
+            ],
+            "write `bmctl restore record acme/fs01-nightly`",
+        ),
+        (
+            &[
+                "correct",
+                "open",
+                "--job",
+                "acme/fs01-nightly",
+                "--title",
+                "slow",
+            ],
+            "write `bmctl correct open acme/fs01-nightly`",
+        ),
+    ];
+    for (args, hint) in cases {
+        let r = env.run(args).ok();
+        assert!(
+            r.stderr.contains("is deprecated") && r.stderr.contains(hint),
+            "{args:?}: {}",
+            r.stderr
+        );
+    }
+    // the new forms say nothing of the kind
+    let cases: [&[&str]; 3] = [
+        &["cmdb", "add", "acme/fs78", "--kind", "vm", "--tier", "3"],
+        &["macd", "delete", "acme/sql01-nightly", "--reason", "gone"],
+        &["correct", "open", "acme/sql01-nightly", "--title", "slow"],
+    ];
+    for args in cases {
+        let r = env.run(args).ok();
+        assert!(!r.stderr.contains("deprecated"), "{args:?}: {}", r.stderr);
+    }
+    // a CI without its client is refused, naming the form
+    let r = env
+        .run(&["cmdb", "add", "fs79", "--kind", "vm", "--tier", "3"])
+        .code(3);
+    assert!(r.stderr.contains("CLIENT/HOST"), "{}", r.stderr);
+}
