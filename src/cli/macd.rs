@@ -581,7 +581,7 @@ pub fn run(app: &App, cmd: &Cmd) -> Result<u8> {
                 }
                 _ => {
                     return Err(rejected(
-                        "say what to delete: --job CLIENT/JOB or --ci CLIENT/HOST",
+                        "say what to delete: CLIENT/JOB or --ci CLIENT/HOST",
                     ))
                 }
             };

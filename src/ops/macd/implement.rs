@@ -87,7 +87,7 @@ pub fn implement(store: &mut Store, ctx: &Ctx, id: i64, terms: &DeleteTerms) -> 
             let live = policies::get(&tx, ch.client_id, &client.code, &ch.job)?;
             if Some(live.revision) != ch.based_on || live.status != Lifecycle::Active {
                 return Err(refused(format!(
-                    "cannot implement {}: job {}/{} changed since the request (revision {} then, {} now); re-create the request with `bmctl macd {} --job {}/{} …`",
+                    "cannot implement {}: job {}/{} changed since the request (revision {} then, {} now); re-create the request with `bmctl macd {} {}/{} …`",
                     ch.name(),
                     client.code,
                     ch.job,

@@ -154,7 +154,7 @@ fn request_or_preview(
             if policies::find(&tx, c.id, &proposal.job)?
                 .is_some_and(|p| p.status == Lifecycle::Active)
             {
-                return Err(refused(format!("job {client}/{} exists already; change it with `bmctl macd change --job {client}/{}`", proposal.job, proposal.job)));
+                return Err(refused(format!("job {client}/{} exists already; change it with `bmctl macd change {client}/{}`", proposal.job, proposal.job)));
             }
             let (ci_id, tier) = match (cis::find(&tx, c.id, &proposal.ci)?, &new_ci) {
                 (Some(ci), None) if ci.status == Lifecycle::Active => (Some(ci.id), ci.tier),
@@ -251,7 +251,7 @@ fn request_or_preview(
         }
         Request::Delete { .. } => {
             return Err(rejected(
-                "say what to delete: --job CLIENT/JOB or --ci CLIENT/HOST",
+                "say what to delete: CLIENT/JOB or --ci CLIENT/HOST",
             ))
         }
     };
