@@ -170,6 +170,9 @@ pub fn run(app: &App, cmd: &Cmd) -> Result<u8> {
             let (name, text) = (input.name.clone(), input.text()?);
             let ctx = app.ctx("plan import")?;
             let out = plan::import(&mut store, &ctx, &text, &name, *replace, *dry_run)?;
+            for w in &out.warnings {
+                eprintln!("warning: {w}");
+            }
             if out.dry_run {
                 app.say(format!(
                     "dry run: the plan of {} would be {} ({} CIs, {} policies); nothing was written",

@@ -397,7 +397,17 @@ fn print_task(app: &App, store: &Store, id: i64, now: i64) -> Result<()> {
         ));
     }
     if let Some(r) = &t.result {
-        out.push_str(&format!("result: {r}\n"));
+        let left = t.unticked();
+        out.push_str(&format!("result: {r}"));
+        if !left.is_empty() {
+            // completed with --incomplete: the timeline keeps the reason
+            out.push_str(&format!(
+                ", completed with {} of {} items not ticked (why: in the timeline)",
+                left.len(),
+                t.checklist.len()
+            ));
+        }
+        out.push('\n');
     }
     out.push_str("timeline\n");
     for n in &d.timeline {

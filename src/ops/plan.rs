@@ -45,6 +45,32 @@ pub struct ImportOutcome {
     /// A dry run: nothing was written; `changes` is what would change.
     pub dry_run: bool,
     pub changes: Vec<crate::domain::plan::DiffLine>,
+    /// What the plan promises and cannot keep (imported all the same: the
+    /// plan records what was agreed; the risk register keeps it in view).
+    pub warnings: Vec<String>,
+}
+
+/// Policies whose schedule leaves gaps longer than their RPO plus grace:
+/// every such gap is a breach.
+fn rpo_warnings(plan: &Plan) -> Vec<String> {
+    let tz = crate::domain::time::parse_tz(&plan.client.timezone).unwrap_or(chrono_tz::UTC);
+    plan.policies
+        .iter()
+        .filter_map(|p| {
+            let gap = Schedule::parse(&p.schedule).ok()?.longest_gap(tz)?;
+            (gap > p.rpo_s + p.grace_s).then(|| {
+                format!(
+                    "{}/{}: the schedule '{}' leaves gaps of up to {}; the RPO is {} (grace {}), so every such gap is a breach",
+                    plan.client.code,
+                    p.job,
+                    p.schedule,
+                    crate::domain::time::format_age(gap),
+                    format_duration(p.rpo_s),
+                    format_duration(p.grace_s)
+                )
+            })
+        })
+        .collect()
 }
 
 /// The plan after applying `file` to `current`: the file's client settings,
@@ -79,6 +105,7 @@ pub fn import(
 ) -> Result<ImportOutcome> {
     let parsed = parse_plan(text, file)?;
     let code = parsed.plan.client.code.clone();
+    let warnings = rpo_warnings(&parsed.plan);
     let tx = store.write()?;
     let existing = clients::find(&tx, &code)?;
     let known: BTreeSet<String> = match &existing {
@@ -109,6 +136,7 @@ pub fn import(
                     policies: current.policies.len(),
                     dry_run,
                     changes: Vec::new(),
+                    warnings,
                 });
             }
             let has_plan = plans::latest(&tx, c.id)?.is_some() || !current.policies.is_empty();
@@ -180,6 +208,7 @@ pub fn import(
             policies: after.policies.len(),
             dry_run,
             changes,
+            warnings,
         });
     }
     let content = after.to_toml();
@@ -209,6 +238,7 @@ pub fn import(
         policies: after.policies.len(),
         dry_run,
         changes: Vec::new(),
+        warnings,
     })
 }
 

@@ -447,3 +447,45 @@ fn a_dry_run_import_shows_what_would_change_and_writes_nothing() {
         r.stderr
     );
 }
+
+#[test]
+fn a_plan_whose_schedule_cannot_meet_its_rpo_is_imported_with_a_warning() {
+    let env = TestEnv::new();
+    let f = env.write(
+        "weekly.toml",
+        r#"client = "wk"
+name = "Weekly Co"
+timezone = "Europe/Berlin"
+sla_tier = "silver"
+
+[[ci]]
+host = "fs01"
+kind = "server"
+tier = 1
+
+[[policy]]
+ci = "fs01"
+job = "fs01-weekly"
+tool = "restic"
+schedule = "0 22 * * 0"
+rpo = "24h"
+grace = "2h"
+retention = { daily = 7 }
+target = "offsite"
+restore_test = "monthly"
+rto = "4h"
+"#,
+    );
+    let file = f.to_str().unwrap();
+    let r = env.run(&["plan", "import", "--dry-run", file]).ok();
+    assert!(
+        r.stderr
+            .contains("warning: wk/fs01-weekly: the schedule '0 22 * * 0' leaves gaps of up to 7d"),
+        "{}",
+        r.stderr
+    );
+    let r = env.run(&["--format", "json", "plan", "import", file]).ok();
+    let out: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(out["result"], "created");
+    assert_eq!(out["warnings"].as_array().unwrap().len(), 1, "{out:#}");
+}

@@ -321,6 +321,12 @@ fn tasks_due_lists_in_order_with_flags_and_design_keys() {
         ),
         "{notes}"
     );
+    // the task's page says it was completed short, not only "ok"
+    let shown = env.run(&["tasks", "show", &id]).ok().stdout;
+    assert!(
+        shown.contains("result: ok, completed with 2 of 4 items not ticked"),
+        "{shown}"
+    );
     env.run(&["tasks", "done", &id]).code(5);
     env.run(&["tasks", "uncheck", &id, "1"]).code(5);
 }
