@@ -116,7 +116,7 @@ pub fn run(app: &App, args: &Args) -> Result<u8> {
     }
     out.push_str(&format!(
         "\n== Morning view, {} ==\n",
-        crate::domain::time::rfc3339(ctx.now.timestamp())
+        output::at(ctx.now.timestamp())
     ));
     output::text(&out)?;
     let db = path.display();
@@ -179,7 +179,7 @@ fn morning_view(app: &App, store: &Store, now: i64, db: &str) -> Result<()> {
         crate::output::kpi::render(&k)
     ))?;
     // the closing view: the queue, exactly as the command prints it
-    let queue = crate::ops::due::queue(
+    let mut queue = crate::ops::due::queue(
         store,
         &crate::ops::due::DueFilter {
             today: true,
@@ -187,6 +187,7 @@ fn morning_view(app: &App, store: &Store, now: i64, db: &str) -> Result<()> {
         },
         now,
     )?;
+    super::due::in_display_zone(app, &mut queue);
     output::text(&format!(
         "\nThe queue: due today or overdue, open tickets, changes waiting, restore tests overdue ({}) —\n`bmctl --db {db} --now {} due --today`\n",
         queue.len(),

@@ -3,7 +3,7 @@
 use anyhow::Result;
 
 use super::App;
-use crate::domain::time::local_display;
+use crate::domain::time::{format_age, local_display};
 use crate::ops::due::{self, DueFilter, DueItem};
 use crate::output::{self, Tabular};
 
@@ -38,8 +38,11 @@ pub struct Args {
 impl Tabular for DueItem {
     fn headers() -> Vec<&'static str> {
         vec![
-            "kind", "id", "object", "priority", "due_at", "assignee", "title", "why",
+            "kind", "id", "object", "priority", "due_at", "flag", "assignee", "title", "why",
         ]
+    }
+    fn optional() -> &'static [&'static str] {
+        &["due_at"]
     }
     fn cells(&self) -> Vec<String> {
         vec![
@@ -52,10 +55,24 @@ impl Tabular for DueItem {
             self.due_at
                 .map(|d| local_display(d.0, self.tz))
                 .unwrap_or_else(|| "-".into()),
+            // how long overdue or how soon: "OVERDUE 2d 3h", "in 4h 0m"
+            match self.due_at {
+                Some(d) if self.overdue => format!("OVERDUE {}", format_age(self.now - d.0)),
+                Some(d) if d.0 > self.now => format!("in {}", format_age(d.0 - self.now)),
+                // a ticket waiting on the client: its clock is stopped
+                _ => String::new(),
+            },
             output::opt(&self.assignee),
             self.title.clone(),
             crate::domain::time::localize_text(&self.why, self.tz),
         ]
+    }
+}
+
+/// Across clients, one zone for every time (`display.timezone`).
+pub fn in_display_zone(app: &App, items: &mut [DueItem]) {
+    for i in items {
+        i.tz = app.config.s.display_tz;
     }
 }
 
@@ -86,11 +103,8 @@ pub fn run(app: &App, a: &Args) -> Result<u8> {
         today: a.today,
     };
     let mut items = due::queue(&store, &f, now)?;
-    // across clients, one zone for every time (display.timezone)
     if f.client.is_none() {
-        for i in &mut items {
-            i.tz = app.config.s.display_tz;
-        }
+        in_display_zone(app, &mut items);
     }
     if items.is_empty() && app.format() == output::Format::Table {
         app.say(match &f.person {

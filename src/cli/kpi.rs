@@ -151,6 +151,9 @@ pub fn run(app: &App, a: &Args) -> Result<u8> {
     let ctx = app.ctx("kpi")?;
     let now = ctx.ts();
     let tz = kpi::zone(&store, a.client.as_deref())?;
+    if a.client.is_some() {
+        output::set_table_tz(tz);
+    }
     let (from, to, how) = period(app, a, tz, now)?;
     let reading = kpi::Reading {
         now,

@@ -50,6 +50,9 @@ pub struct DueItem {
     pub why: String,
     #[serde(skip)]
     pub tz: Tz,
+    /// When the queue was read: tables say how long ago or how soon.
+    #[serde(skip)]
+    pub now: i64,
 }
 
 pub fn queue(store: &Store, f: &DueFilter, now: i64) -> Result<Vec<DueItem>> {
@@ -136,6 +139,7 @@ pub fn queue(store: &Store, f: &DueFilter, now: i64) -> Result<Vec<DueItem>> {
                     overdue: false,
                     why,
                     tz: zone(&ch.client),
+                    now,
                 });
             }
         }
@@ -187,6 +191,7 @@ pub fn queue(store: &Store, f: &DueFilter, now: i64) -> Result<Vec<DueItem>> {
                         }
                     ),
                     tz: c.tz(),
+                    now,
                 });
             }
         }
@@ -237,6 +242,7 @@ fn ticket_item(t: &Ticket, tz: Tz, now: i64) -> DueItem {
         overdue,
         why,
         tz,
+        now,
     }
 }
 

@@ -112,7 +112,7 @@ pub fn render(k: &Kpis) -> String {
         out.push_str(&match k.counted_until {
             Some(c) => format!(
                 "  Judged from the runs: {n} window(s) that closed after the last `bmctl check` ({})\n",
-                rfc3339(c.0)
+                super::at(c.0)
             ),
             None => format!("  Judged from the runs: {n} window(s); `bmctl check` has never run\n"),
         });
@@ -120,7 +120,7 @@ pub fn render(k: &Kpis) -> String {
     for i in &k.recovery_issues.items {
         out.push_str(&format!(
             "    - {} {}/{} {}: {}\n",
-            rfc3339(i.ended_at.0),
+            super::at(i.ended_at.0),
             i.client,
             i.job,
             i.outcome,

@@ -33,8 +33,8 @@ pub fn is_free_text(header: &str) -> bool {
 
 /// Lay `rows` out under `headers` in `width` columns; `colour` marks what
 /// must stand out; `optional` names columns a person can do without (an
-/// absolute time beside its relative one), left out in that order after the
-/// free text.
+/// absolute time beside its relative one), left out in that order before
+/// the free text is.
 pub fn render(
     headers: &[&str],
     rows: &[Vec<String>],
@@ -55,20 +55,42 @@ pub fn render(
         cols.iter().sum::<usize>() + GAP.len() * cols.len().saturating_sub(1)
     };
     // shorten the free-text columns to one cap, the widest first (none below
-    // MIN_FREE): the largest cap that fits
+    // MIN_FREE); then leave out the optional columns, then free text (the
+    // last first); then give the free text the largest cap that fits
     let free: Vec<usize> = (0..n).filter(|&i| is_free_text(headers[i])).collect();
-    if total(&widths, &shown) > width && !free.is_empty() {
-        let natural = widths.clone();
-        let capped = |cap: usize| -> Vec<usize> {
-            let mut w = natural.clone();
-            for &i in &free {
-                w[i] = natural[i].min(cap.max(MIN_FREE));
+    let natural = widths.clone();
+    let capped = |cap: usize| -> Vec<usize> {
+        let mut w = natural.clone();
+        for &i in &free {
+            w[i] = natural[i].min(cap.max(MIN_FREE));
+        }
+        w
+    };
+    let mut left_out = Vec::new();
+    if total(&natural, &shown) > width {
+        for name in optional {
+            if total(&capped(MIN_FREE), &shown) <= width {
+                break;
             }
-            w
-        };
+            if let Some(i) = headers.iter().position(|h| h == name) {
+                shown[i] = false;
+                left_out.push(i);
+            }
+        }
+        for &i in free.iter().rev() {
+            if total(&capped(MIN_FREE), &shown) <= width {
+                break;
+            }
+            shown[i] = false;
+            left_out.push(i);
+        }
         let (mut lo, mut hi) = (
             MIN_FREE,
-            free.iter().map(|&i| natural[i]).max().unwrap_or(0),
+            free.iter()
+                .map(|&i| natural[i])
+                .max()
+                .unwrap_or(0)
+                .max(MIN_FREE),
         );
         while lo < hi {
             let mid = (lo + hi).div_ceil(2);
@@ -80,24 +102,9 @@ pub fn render(
         }
         widths = capped(lo);
     }
-    // then leave free-text columns out, the last first
-    let mut left_out = Vec::new();
-    for &i in free.iter().rev() {
-        if total(&widths, &shown) <= width {
-            break;
-        }
-        shown[i] = false;
-        left_out.push(headers[i]);
-    }
-    for name in optional {
-        if total(&widths, &shown) <= width {
-            break;
-        }
-        if let Some(i) = headers.iter().position(|h| h == name) {
-            shown[i] = false;
-            left_out.insert(0, headers[i]);
-        }
-    }
+    // named in the table's order
+    left_out.sort_unstable();
+    let left_out: Vec<&str> = left_out.iter().map(|&i| headers[i]).collect();
     let cols: Vec<usize> = (0..n).filter(|&i| shown[i]).collect();
     let mut out = String::new();
     let bold = st().bold();
@@ -143,7 +150,6 @@ pub fn render(
         out.push('\n');
     }
     if !left_out.is_empty() {
-        left_out.reverse();
         out.push_str(&format!(
             "({} left out to fit {width} columns; --format json shows {})\n",
             left_out.join(", "),
@@ -234,5 +240,16 @@ mod tests {
         let c = render(&HEADERS, &rows(), 200, true, &[]);
         assert!(c.contains("\u{1b}["), "{c:?}");
         assert!(!t.contains('\u{1b}'));
+    }
+
+    #[test]
+    fn optional_columns_go_before_free_text_does() {
+        // id 8, job 18, flag 7, title 12 at least, three gaps: 51 with flag
+        let t = render(&HEADERS, &rows(), 48, false, &["flag"]);
+        assert!(t.contains("(flag left out to fit 48 columns"), "{t}");
+        assert!(t.contains("Verify the o") && !t.contains("OVERDUE"), "{t}");
+        // wide enough: nothing optional goes
+        let t = render(&HEADERS, &rows(), 60, false, &["flag"]);
+        assert!(t.contains("OVERDUE") && !t.contains("left out"), "{t}");
     }
 }

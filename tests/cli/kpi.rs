@@ -218,7 +218,7 @@ fn kpis_count_what_check_has_not_closed_yet() {
         .ok()
         .stdout;
     assert!(
-        text.contains("Judged from the runs: 2 window(s) that closed after the last `bmctl check` (2026-11-30T22:59:00Z)"),
+        text.contains("Judged from the runs: 2 window(s) that closed after the last `bmctl check` (2026-11-30 23:59 CET)"),
         "{text}"
     );
     env.run_at("2026-12-01T08:00:00Z", &["check"]).ok();
