@@ -309,6 +309,28 @@ pub fn split_ref<'a>(what: &str, text: &'a str) -> Result<(&'a str, &'a str)> {
         })
 }
 
+/// Global options set in the environment, which clap counts as given.
+const ENV_GLOBALS: [&str; 3] = ["BMCTL_NOW", "BMCTL_ACTOR", "BMCTL_CONFIG"];
+
+/// A usage error as it reads without the environment's globals: clap puts
+/// every given option in the usage line, so `BMCTL_NOW` in a crontab would
+/// show `--now <RFC3339>` as if it were required.
+fn usage_error(e: clap::Error) -> clap::Error {
+    use clap::error::ErrorKind::{DisplayHelp, DisplayVersion};
+    if matches!(e.kind(), DisplayHelp | DisplayVersion)
+        || !ENV_GLOBALS.iter().any(|v| std::env::var_os(v).is_some())
+    {
+        return e;
+    }
+    for v in ENV_GLOBALS {
+        std::env::remove_var(v);
+    }
+    match command().try_get_matches() {
+        Err(plain) if plain.kind() == e.kind() => plain,
+        _ => e,
+    }
+}
+
 /// Parse the command line and run it; returns the exit code.
 /// The command line, every argument described (`help`).
 pub fn command() -> clap::Command {
@@ -316,7 +338,10 @@ pub fn command() -> clap::Command {
 }
 
 pub fn main() -> Result<u8> {
-    let cli = Cli::from_arg_matches(&command().get_matches()).unwrap_or_else(|e| e.exit());
+    let matches = command()
+        .try_get_matches()
+        .unwrap_or_else(|e| usage_error(e).exit());
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     crate::output::set_color(cli.color);
     let db_flag = cli.db.as_ref().map(|p| p.display().to_string());
     let mut flags = Vec::new();

@@ -203,3 +203,21 @@ fn one_zone_across_clients_and_times_as_people_write_them() {
         r.stderr
     );
 }
+
+#[test]
+fn a_usage_error_does_not_show_the_environments_globals_as_required() {
+    // the test environment sets BMCTL_NOW and BMCTL_ACTOR, as a crontab may
+    let env = TestEnv::new();
+    let r = env.run(&["correct", "open"]).code(2);
+    assert!(
+        r.stderr
+            .contains("Usage: bmctl correct open --title <TITLE> <CLIENT/JOB>"),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        !r.stderr.contains("--now") && !r.stderr.contains("--actor"),
+        "{}",
+        r.stderr
+    );
+}
