@@ -762,9 +762,25 @@ fn main() {
         "2025-Q3"
     })
     .unwrap();
-    let r = review::build(&store, "c0001", q, &reading(now + DAY), &Default::default()).unwrap();
-    bmctl::output::review::write(&r, &dir_path.join("qsr"), &["md", "html", "json", "csv"])
-        .unwrap();
+    let config = bmctl::config::Config::load(None, &[]).unwrap();
+    let settings = review::Settings {
+        audience: bmctl::report::review::Audience::Client,
+        reading: &reading(now + DAY),
+        limits: &Default::default(),
+        targets: &config.s.targets,
+        act_within: config.s.act_within,
+        technician: None,
+        prepared_by: Some("Bench MSP"),
+        contact: None,
+    };
+    let r = review::build(&store, "c0001", q, &settings).unwrap();
+    let look = bmctl::output::review::Look::default();
+    let writing = bmctl::output::review::Writing {
+        formats: &["md", "html", "json", "csv"],
+        look: &look,
+        chromium: None,
+    };
+    bmctl::output::review::write(&r, &dir_path.join("qsr"), &writing).unwrap();
     row(
         "plan review, one client (ms)",
         t.elapsed().as_secs_f64() * 1000.0,

@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use anyhow::{anyhow, bail, Context, Result};
+use anyhow::{anyhow, Context, Result};
 use serde::Serialize;
 
 use crate::domain::time::parse_duration;
@@ -21,6 +21,8 @@ enum Kind {
     Bool,
     /// An IANA time zone, or empty: the machine's.
     Zone,
+    /// `#rrggbb`.
+    Colour,
 }
 
 struct Setting {
@@ -292,6 +294,168 @@ const SETTINGS: &[Setting] = &[
         help: "a change open longer than this is a risk",
     },
     Setting {
+        key: "targets.platinum_incident_rate",
+        default: "1",
+        kind: Kind::Count,
+        help: "the review's target for a platinum client: Backup Incident Rate at most this %",
+    },
+    Setting {
+        key: "targets.platinum_task_compliance",
+        default: "98",
+        kind: Kind::Count,
+        help: "Proactive Task Compliance at least this % (platinum)",
+    },
+    Setting {
+        key: "targets.platinum_recovery_success",
+        default: "100",
+        kind: Kind::Count,
+        help: "Recovery Attempt Success Rate at least this % (platinum)",
+    },
+    Setting {
+        key: "targets.platinum_sla_attainment",
+        default: "98",
+        kind: Kind::Count,
+        help: "tickets resolved within their SLA at least this % (platinum)",
+    },
+    Setting {
+        key: "targets.platinum_aged_backlog",
+        default: "0",
+        kind: Kind::Count,
+        help: "Aged Proactive Service Ticket Backlog at most this many (platinum)",
+    },
+    Setting {
+        key: "targets.gold_incident_rate",
+        default: "2",
+        kind: Kind::Count,
+        help: "the review's target for a gold client: Backup Incident Rate at most this %",
+    },
+    Setting {
+        key: "targets.gold_task_compliance",
+        default: "95",
+        kind: Kind::Count,
+        help: "Proactive Task Compliance at least this % (gold)",
+    },
+    Setting {
+        key: "targets.gold_recovery_success",
+        default: "95",
+        kind: Kind::Count,
+        help: "Recovery Attempt Success Rate at least this % (gold)",
+    },
+    Setting {
+        key: "targets.gold_sla_attainment",
+        default: "95",
+        kind: Kind::Count,
+        help: "tickets resolved within their SLA at least this % (gold)",
+    },
+    Setting {
+        key: "targets.gold_aged_backlog",
+        default: "3",
+        kind: Kind::Count,
+        help: "Aged Proactive Service Ticket Backlog at most this many (gold)",
+    },
+    Setting {
+        key: "targets.silver_incident_rate",
+        default: "3",
+        kind: Kind::Count,
+        help: "the review's target for a silver client: Backup Incident Rate at most this %",
+    },
+    Setting {
+        key: "targets.silver_task_compliance",
+        default: "90",
+        kind: Kind::Count,
+        help: "Proactive Task Compliance at least this % (silver)",
+    },
+    Setting {
+        key: "targets.silver_recovery_success",
+        default: "90",
+        kind: Kind::Count,
+        help: "Recovery Attempt Success Rate at least this % (silver)",
+    },
+    Setting {
+        key: "targets.silver_sla_attainment",
+        default: "90",
+        kind: Kind::Count,
+        help: "tickets resolved within their SLA at least this % (silver)",
+    },
+    Setting {
+        key: "targets.silver_aged_backlog",
+        default: "5",
+        kind: Kind::Count,
+        help: "Aged Proactive Service Ticket Backlog at most this many (silver)",
+    },
+    Setting {
+        key: "targets.bronze_incident_rate",
+        default: "5",
+        kind: Kind::Count,
+        help: "the review's target for a bronze client: Backup Incident Rate at most this %",
+    },
+    Setting {
+        key: "targets.bronze_task_compliance",
+        default: "85",
+        kind: Kind::Count,
+        help: "Proactive Task Compliance at least this % (bronze)",
+    },
+    Setting {
+        key: "targets.bronze_recovery_success",
+        default: "90",
+        kind: Kind::Count,
+        help: "Recovery Attempt Success Rate at least this % (bronze)",
+    },
+    Setting {
+        key: "targets.bronze_sla_attainment",
+        default: "85",
+        kind: Kind::Count,
+        help: "tickets resolved within their SLA at least this % (bronze)",
+    },
+    Setting {
+        key: "targets.bronze_aged_backlog",
+        default: "10",
+        kind: Kind::Count,
+        help: "Aged Proactive Service Ticket Backlog at most this many (bronze)",
+    },
+    Setting {
+        key: "risks.act_within_high",
+        default: "14d",
+        kind: Kind::Duration,
+        help: "the review's target date for acting on a high risk: the review date plus this",
+    },
+    Setting {
+        key: "risks.act_within_medium",
+        default: "30d",
+        kind: Kind::Duration,
+        help: "… on a medium risk",
+    },
+    Setting {
+        key: "risks.act_within_low",
+        default: "90d",
+        kind: Kind::Duration,
+        help: "… on a low risk",
+    },
+    Setting {
+        key: "branding.name",
+        default: "",
+        kind: Kind::Text,
+        help: "the MSP's name at the head of a review",
+    },
+    Setting {
+        key: "branding.logo",
+        default: "",
+        kind: Kind::Text,
+        help: "a PNG, JPEG or SVG file embedded at the head of a review's HTML",
+    },
+    Setting {
+        key: "branding.accent",
+        default: "#1f4e79",
+        kind: Kind::Colour,
+        help: "the review's accent colour (#rrggbb)",
+    },
+    Setting {
+        key: "branding.contact",
+        default: "",
+        kind: Kind::Text,
+        help: "the contact line under a review's title (who to call, an e-mail)",
+    },
+    Setting {
         key: "approval.allow_self_approval",
         default: "false",
         kind: Kind::Bool,
@@ -306,6 +470,12 @@ fn env_name(key: &str) -> String {
     let last = key.rsplit('.').next().unwrap_or(key);
     if key.starts_with("sla.") {
         return format!("BMCTL_SLA_{}", last.to_uppercase());
+    }
+    // sections whose keys would be ambiguous alone (`name`, `gold_…`)
+    for section in ["targets", "branding"] {
+        if key.starts_with(&format!("{section}.")) {
+            return format!("BMCTL_{}_{}", section.to_uppercase(), last.to_uppercase());
+        }
     }
     format!("BMCTL_{}", last.to_uppercase())
 }
@@ -339,7 +509,7 @@ pub struct Member {
 
 /// Every setting as its type (durations in seconds); see [`SETTINGS`] for
 /// what each means.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Settings {
     /// `database.path`; `None`: the platform data folder.
     pub database_path: Option<PathBuf>,
@@ -366,8 +536,31 @@ pub struct Settings {
     pub risks_growth_percent: i64,
     pub risks_change_open_days: i64,
     pub approval_allow_self_approval: bool,
+    /// The review's targets by SLA tier (bronze, silver, gold, platinum).
+    pub targets: [crate::report::review::Targets; 4],
+    pub act_within: crate::report::review::ActWithin,
+    pub branding: Branding,
     /// `display.timezone`: tables across clients, dates without a client.
     pub display_tz: chrono_tz::Tz,
+}
+
+/// `[branding]`: who the review comes from.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Branding {
+    pub name: Option<String>,
+    pub logo: Option<PathBuf>,
+    pub accent: String,
+    pub contact: Option<String>,
+}
+
+/// The index of a tier in [`Settings::sla_s`] and [`Settings::targets`].
+pub fn tier_index(tier: &str) -> usize {
+    match tier {
+        "silver" => 1,
+        "gold" => 2,
+        "platinum" => 3,
+        _ => 0,
+    }
 }
 
 /// `[hooks]`: a command per ticket event, and how long one may run.
@@ -399,7 +592,30 @@ impl Settings {
                 *due = secs(&format!("sla.{tier}_p{}", p + 1));
             }
         }
+        let targets = ["bronze", "silver", "gold", "platinum"].map(|t| {
+            let pc = |k: &str| count(&format!("targets.{t}_{k}")) as f64;
+            crate::report::review::Targets {
+                incident_rate: pc("incident_rate"),
+                task_compliance: pc("task_compliance"),
+                recovery_success: pc("recovery_success"),
+                sla_attainment: pc("sla_attainment"),
+                aged_backlog: count(&format!("targets.{t}_aged_backlog")),
+            }
+        });
+        let text = |k: &str| Some(raw(k).to_string()).filter(|v| !v.is_empty());
         Settings {
+            targets,
+            act_within: crate::report::review::ActWithin {
+                high_s: secs("risks.act_within_high"),
+                medium_s: secs("risks.act_within_medium"),
+                low_s: secs("risks.act_within_low"),
+            },
+            branding: Branding {
+                name: text("branding.name"),
+                logo: path("branding.logo"),
+                accent: raw("branding.accent").to_string(),
+                contact: text("branding.contact"),
+            },
             database_path: path("database.path"),
             busy_timeout_s: secs("database.busy_timeout"),
             kpi_aged_after_s: secs("kpi.aged_after"),
@@ -447,9 +663,17 @@ fn check_value(key: &str, kind: Kind, value: &str) -> Result<()> {
             .map_err(|_| anyhow!("'{value}' must be a whole number")),
         Kind::Bool => match value {
             "true" | "false" => Ok(()),
-            _ => bail!("'{value}' must be true or false"),
+            _ => Err(anyhow!("'{value}' must be true or false")),
         },
         Kind::Text => Ok(()),
+        Kind::Colour => {
+            let hex = value.strip_prefix('#').unwrap_or("");
+            if hex.len() == 6 && hex.chars().all(|c| c.is_ascii_hexdigit()) {
+                Ok(())
+            } else {
+                Err(anyhow!("'{value}' must be a colour as #rrggbb"))
+            }
+        }
         Kind::Zone if value.is_empty() => Ok(()),
         Kind::Zone => crate::domain::time::parse_tz(value).map(|_| ()),
         Kind::Argv => serde_json::from_str::<Vec<String>>(value)

@@ -121,12 +121,60 @@ pub fn run(app: &App, args: &Args) -> Result<u8> {
     output::text(&out)?;
     let db = path.display();
     morning_view(app, &store, ctx.now.timestamp(), &db.to_string())?;
+    let reviews = folder.join("bmctl-demo-reviews");
+    write_reviews(&store, &config_path, &reviews, ctx.now.timestamp())?;
+    output::text(&format!(
+        "\nThe quarterly service reviews, for each client and for ourselves, with an index:\n  {}/index.html\n  (`bmctl --db {db} plan review --all-clients --quarter {q} --out DIR [--audience internal]`)\n",
+        reviews.display(),
+        q = crate::domain::time::Quarter::of(ctx.now.timestamp(), chrono_tz::UTC).label()
+    ))?;
     let cfg = config_path.display();
     let past = past_runs.display();
     output::text(&format!(
         "\nNext, try (the demo's config sets default assignees and a notification hook; without\n--now the commands run at this host's clock, so later views show more overdue):\n  export BMCTL_CONFIG={cfg}\n  bmctl --db {db} due --mine --actor alice\n  bmctl --db {db} tasks due\n  bmctl --db {db} pause list --all\n  bmctl --db {db} restore list --latest\n  bmctl --db {db} correct list\n  bmctl --db {db} macd list\n  bmctl --db {db} macd show 4\n  bmctl --db {db} correct show 1\n  bmctl --db {db} events list --client globex --limit 20\n  bmctl --db {db} events import --history {past}\n  bmctl --db {db} kpi --client acme --quarter 2026-Q4 --by month\n  bmctl --db {db} check\n  bmctl --db {db} health\n  bmctl --db {db} db check\n  bmctl --db {db} audit checkpoint --to bmctl-demo-checkpoints.jsonl\n  bmctl --db {db} audit verify --since bmctl-demo-checkpoints.jsonl --deep\n  bmctl --db {db} client list\n  bmctl --db {db} plan show acme\n  bmctl --db {db} cmdb list --unprotected\n  bmctl --db {db} plan export globex\n  bmctl --db {db} plan history wombat\n  bmctl --db {db} audit list --entity plan\n  bmctl --db {db} events exclusions\n"
     ))?;
     Ok(0)
+}
+
+/// The quarter's reviews of every client, for the client and for the MSP,
+/// with the demo config's branding, and the index of the client reviews.
+fn write_reviews(
+    store: &Store,
+    config: &std::path::Path,
+    out: &std::path::Path,
+    now: i64,
+) -> Result<()> {
+    let config = crate::config::Config::load(Some(config), &[])?;
+    let look = crate::output::review::Look::of(&config.s.branding)?;
+    let q = crate::domain::time::Quarter::of(now, chrono_tz::UTC);
+    let codes: Vec<String> = crate::ops::read::clients(store)?
+        .into_iter()
+        .map(|c| c.code)
+        .collect();
+    let writing = crate::output::review::Writing {
+        formats: &["md", "html", "json", "csv"],
+        look: &look,
+        chromium: None,
+    };
+    let quiet = |_: String| {};
+    let mut index = Vec::new();
+    for audience in [
+        crate::report::review::Audience::Internal,
+        crate::report::review::Audience::Client,
+    ] {
+        let done = super::plan::reviews(
+            &config, &quiet, store, &codes, q, audience, out, &writing, now, false,
+        )?;
+        index = done.index;
+    }
+    crate::output::review::write_index(
+        out,
+        &q.label(),
+        &index,
+        &look,
+        config.s.branding.name.as_deref(),
+    )?;
+    Ok(())
 }
 
 /// The technician's first look of the day. Each capability adds its section.

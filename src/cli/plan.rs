@@ -9,7 +9,7 @@ use super::App;
 use crate::domain::plan::DiffLine;
 use crate::domain::time::local_display;
 use crate::ops::plan::{self, PolicyView};
-use crate::ops::read::{self, VersionRow};
+use crate::ops::read::{self, Store, VersionRow};
 use crate::output::{self, Tabular};
 
 #[derive(Debug, Subcommand)]
@@ -55,9 +55,17 @@ Cron, a week before each quarter's reviews (QUARTER: the one ending):
         quarter: String,
         #[arg(long)]
         out: PathBuf,
-        /// Any of md, html, json, csv.
+        /// Any of md, html, json, csv, pdf (pdf: printed by headless Chromium).
         #[arg(long, default_value = "md,html,json,csv")]
         formats: String,
+        /// Who the review is for: the client (its language, no internal
+        /// chores) or the MSP itself (everything, with rule ids).
+        #[arg(long, value_enum, default_value = "client")]
+        audience: crate::report::review::Audience,
+        /// The browser that prints the PDF [default: the first of chromium,
+        /// chromium-browser, google-chrome on PATH].
+        #[arg(long, value_name = "PATH")]
+        chromium: Option<PathBuf>,
     },
     /// The risk register with recommendations (05f.07).
     Risks {
@@ -158,6 +166,69 @@ impl Tabular for DiffLine {
     }
 }
 
+/// What [`reviews`] wrote, and the clients whose review failed.
+pub struct Written {
+    pub index: Vec<crate::output::review::IndexEntry>,
+    pub failed: Vec<String>,
+}
+
+/// Build and write the reviews of `codes` for `audience`, saying each file
+/// written; with `keep_going` one client's failure is reported and the rest
+/// still get their review.
+#[allow(clippy::too_many_arguments)]
+pub fn reviews(
+    config: &crate::config::Config,
+    say: &dyn Fn(String),
+    store: &Store,
+    codes: &[String],
+    q: crate::ops::review::Quarter,
+    audience: crate::report::review::Audience,
+    out: &std::path::Path,
+    writing: &crate::output::review::Writing,
+    now: i64,
+    keep_going: bool,
+) -> Result<Written> {
+    let b = &config.s.branding;
+    let reading = crate::ops::kpi::Reading {
+        now,
+        aged_after: config.s.kpi_aged_after_s,
+        max_runtime: config.s.check_default_max_runtime_s,
+        bounds: crate::ops::kpi::Bounds::LocalDays,
+    };
+    let limits = crate::ops::risks::limits(config);
+    let mut failed = Vec::new();
+    let mut index = Vec::new();
+    for code in codes {
+        let settings = crate::ops::review::Settings {
+            audience,
+            reading: &reading,
+            limits: &limits,
+            targets: &config.s.targets,
+            act_within: config.s.act_within,
+            technician: config.assignees.get(code).map(String::as_str),
+            prepared_by: b.name.as_deref(),
+            contact: b.contact.as_deref(),
+        };
+        let done = crate::ops::review::build(store, code, q, &settings).and_then(|r| {
+            index.push(crate::output::review::IndexEntry::of(&r));
+            crate::output::review::write(&r, out, writing)
+        });
+        match done {
+            Ok(files) => {
+                for f in files {
+                    say(format!("wrote {}", f.display()));
+                }
+            }
+            Err(e) if keep_going => {
+                eprintln!("bmctl: review of {code} failed: {e:#}");
+                failed.push(code.clone());
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(Written { index, failed })
+}
+
 pub fn run(app: &App, cmd: &Cmd) -> Result<u8> {
     let mut store = app.store()?;
     match cmd {
@@ -223,6 +294,8 @@ pub fn run(app: &App, cmd: &Cmd) -> Result<u8> {
             quarter,
             out,
             formats,
+            audience,
+            chromium,
         } => {
             let ctx = app.ctx("plan review")?;
             let q = crate::ops::review::Quarter::parse(quarter).ok_or_else(|| {
@@ -235,44 +308,52 @@ pub fn run(app: &App, cmd: &Cmd) -> Result<u8> {
                 .collect();
             if let Some(bad) = formats
                 .iter()
-                .find(|f| !["md", "html", "json", "csv"].contains(f))
+                .find(|f| !["md", "html", "json", "csv", "pdf"].contains(f))
             {
                 return Err(crate::error::rejected(format!(
-                    "--formats: '{bad}' is not one of md, html, json, csv"
+                    "--formats: '{bad}' is not one of md, html, json, csv, pdf"
                 )));
             }
+            // a missing browser or logo is said before anything is written
+            let browser = if formats.contains(&"pdf") {
+                Some(crate::output::pdf::find(chromium.as_deref())?)
+            } else {
+                None
+            };
+            let b = &app.config.s.branding;
+            let look = crate::output::review::Look::of(b)?;
+            let writing = crate::output::review::Writing {
+                formats: &formats,
+                look: &look,
+                chromium: browser.as_deref(),
+            };
             let codes: Vec<String> = match (client, all_clients) {
                 (Some(c), _) => vec![c.clone()],
                 _ => read::clients(&store)?.into_iter().map(|c| c.code).collect(),
             };
-            // With --all-clients one client's failure is reported and the
-            // rest still get their review; the exit code says some failed.
-            let mut failed = Vec::new();
-            for code in &codes {
-                let done = crate::ops::review::build(
-                    &store,
-                    code,
-                    q,
-                    &crate::ops::kpi::Reading {
-                        now: ctx.ts(),
-                        aged_after: app.config.s.kpi_aged_after_s,
-                        max_runtime: app.config.s.check_default_max_runtime_s,
-                        bounds: crate::ops::kpi::Bounds::LocalDays,
-                    },
-                    &crate::ops::risks::limits(&app.config),
-                )
-                .and_then(|r| crate::output::review::write(&r, out, &formats));
-                match done {
-                    Ok(files) => {
-                        for f in files {
-                            app.say(format!("wrote {}", f.display()));
-                        }
-                    }
-                    Err(e) if *all_clients => {
-                        eprintln!("bmctl: review of {code} failed: {e:#}");
-                        failed.push(code.clone());
-                    }
-                    Err(e) => return Err(e),
+            let say = |m: String| app.say(m);
+            let done = reviews(
+                &app.config,
+                &say,
+                &store,
+                &codes,
+                q,
+                *audience,
+                out,
+                &writing,
+                ctx.ts(),
+                *all_clients,
+            )?;
+            let (index, failed) = (done.index, done.failed);
+            if *all_clients {
+                for f in crate::output::review::write_index(
+                    out,
+                    &q.label(),
+                    &index,
+                    &look,
+                    b.name.as_deref(),
+                )? {
+                    app.say(format!("wrote {}", f.display()));
                 }
             }
             if !failed.is_empty() {

@@ -85,6 +85,29 @@ impl Quarter {
         format!("{}-Q{}", self.year, self.q)
     }
 
+    /// The quarter an instant falls in, in `tz`.
+    pub fn of(secs: i64, tz: Tz) -> Quarter {
+        let d = from_unix(secs).with_timezone(&tz);
+        Quarter {
+            year: d.year(),
+            q: (d.month() - 1) / 3 + 1,
+        }
+    }
+
+    pub fn next(self) -> Quarter {
+        if self.q == 4 {
+            Quarter {
+                year: self.year + 1,
+                q: 1,
+            }
+        } else {
+            Quarter {
+                year: self.year,
+                q: self.q + 1,
+            }
+        }
+    }
+
     /// `[first day, first day of the next quarter)` at midnight in `tz`.
     pub fn bounds(self, tz: Tz) -> Result<(i64, i64)> {
         let (from, _) = month(self.year, (self.q - 1) * 3 + 1, tz)?;

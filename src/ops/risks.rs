@@ -15,14 +15,30 @@ pub fn limits(c: &crate::config::Config) -> Limits {
         min_success_percent: c.s.risks_min_success_percent as f64,
         growth_percent: c.s.risks_growth_percent as f64,
         change_open_days: c.s.risks_change_open_days,
+        window: "30 days",
     }
 }
 
-/// The risk register of one client (or all), at `now`, at or above `min`.
+/// The risk register of one client (or all), at `now`, at or above `min`;
+/// the run-based rules look at the last 30 days.
 pub fn register(
     store: &Store,
     client: Option<&str>,
     min: Severity,
+    now: i64,
+    aged_after: i64,
+    limits: &Limits,
+) -> Result<Vec<Risk>> {
+    register_over(store, client, min, now - 30 * DAY, now, aged_after, limits)
+}
+
+/// The risk register with the run-based rules (failures, RPO breaches, SLA
+/// breaches) judged over `[since, now)`: a review's quarter.
+pub fn register_over(
+    store: &Store,
+    client: Option<&str>,
+    min: Severity,
+    since: i64,
     now: i64,
     aged_after: i64,
     limits: &Limits,
@@ -34,12 +50,11 @@ pub fn register(
     {
         let ci_rows = cis::list(store.db(), Some(c.id))?;
         let pols = policies::list(store.db(), c.id, false)?;
-        let runs = events::policy_runs(store.db(), c.id, now - 90 * DAY, now + 1)?;
-        let rpo = kpi::rpo_tickets(store.db(), c.id, now - 30 * DAY, now + 1)?;
+        let runs = events::policy_runs(store.db(), c.id, (now - 90 * DAY).min(since), now + 1)?;
+        let rpo = kpi::rpo_tickets(store.db(), c.id, since, now + 1)?;
         // breaches learned of after their gap closed have no incident: the
         // recorded gaps count too
-        let gaps =
-            crate::store::breaches::count_by_policy(store.db(), c.id, now - 30 * DAY, now + 1)?;
+        let gaps = crate::store::breaches::count_by_policy(store.db(), c.id, since, now + 1)?;
         let cis: Vec<CiFact> = ci_rows
             .iter()
             .filter(|ci| ci.status == crate::domain::ci::Lifecycle::Active)
@@ -57,10 +72,8 @@ pub fn register(
         for p in &pols {
             let mine: Vec<&events::PolicyRun> =
                 runs.iter().filter(|r| r.policy_id == p.id).collect();
-            let recent: Vec<&&events::PolicyRun> = mine
-                .iter()
-                .filter(|r| r.ended_at >= now - 30 * DAY)
-                .collect();
+            let recent: Vec<&&events::PolicyRun> =
+                mine.iter().filter(|r| r.ended_at >= since).collect();
             let good =
                 |r: &events::PolicyRun| matches!(r.status, Status::Success | Status::Warning);
             let good_times: Vec<i64> = recent
@@ -129,7 +142,7 @@ pub fn register(
                 .map(|ch| (ch.id, (now - ch.requested_at) / DAY))
                 .filter(|(_, days)| *days > limits.change_open_days)
                 .collect(),
-            sla_breaches: kpi::sla_breaches(store.db(), c.id, now - 30 * DAY, now + 1, now)?,
+            sla_breaches: kpi::sla_breaches(store.db(), c.id, since, now + 1, now)?,
         };
         out.extend(
             risks::register(&fact, &cis, &facts, limits, now)

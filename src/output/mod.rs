@@ -11,6 +11,7 @@ use comfy_table::{presets, Table};
 use serde::Serialize;
 
 pub mod kpi;
+pub mod pdf;
 pub mod review;
 pub mod table;
 

@@ -1,6 +1,7 @@
 //! KPI arithmetic as pure functions over plain structs: compute here, print
 //! elsewhere. Each formula is in its function's doc comment.
 
+pub mod review;
 pub mod risks;
 
 use serde::Serialize;

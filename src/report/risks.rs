@@ -116,11 +116,14 @@ pub struct Limits {
     /// Projected growth over a quarter above this is flagged (percent).
     pub growth_percent: f64,
     pub change_open_days: i64,
+    /// The window the run-based rules look at, as evidence says it.
+    pub window: &'static str,
 }
 
 impl Default for Limits {
     fn default() -> Self {
         Limits {
+            window: "30 days",
             min_success_percent: 95.0,
             growth_percent: 25.0,
             change_open_days: 14,
@@ -204,9 +207,10 @@ pub fn chronic_failure(policies: &[PolicyFact], limits: &Limits) -> Vec<Risk> {
                 return None;
             }
             let evidence = format!(
-                "{} of {} runs good in 30 days ({}); {} consecutive failed or missed runs now",
+                "{} of {} runs good in {} ({}); {} consecutive failed or missed runs now",
                 p.good_30d,
                 p.runs_30d,
+                limits.window,
                 rate.map(|r| format!("{r:.1} %")).unwrap_or_else(|| "n/a".into()),
                 p.consecutive_failures
             );

@@ -23,6 +23,7 @@ mod pause;
 mod plan;
 mod readme;
 mod reliability;
+mod review;
 mod run;
 mod tasks;
 mod team;

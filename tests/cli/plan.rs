@@ -267,7 +267,7 @@ fn the_quarterly_review_export() {
         "no external assets"
     );
     let md = String::from_utf8(read("qsr-2026-Q4.md")).unwrap();
-    assert!(md.contains("| Backup Incident Rate |") && md.contains("## Risks and recommendations"));
+    assert!(md.contains("| Backup Incident Rate |") && md.contains("## Decisions needed from you"));
     let json: serde_json::Value = serde_json::from_slice(&read("qsr-2026-Q4.json")).unwrap();
     assert_eq!(json["quarter"], "2026-Q4");
     assert_eq!(json["monthly"].as_array().unwrap().len(), 3);
@@ -314,7 +314,10 @@ fn the_quarterly_review_export() {
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
     folders.sort();
-    assert_eq!(folders, ["acme", "globex", "wombat"]);
+    assert_eq!(
+        folders,
+        ["acme", "globex", "index.html", "index.md", "wombat"]
+    );
     // nothing escapes --out
     let r = bmctl(&[
         "plan",

@@ -715,7 +715,10 @@ fn rpo_breaches_are_facts_of_the_runs() {
     )
     .ok();
     let md = std::fs::read_to_string(out.join("acme").join("qsr-2026-Q4.md")).unwrap();
-    assert!(md.contains("## RPO breaches"), "{md}");
+    assert!(
+        md.contains("## Restore points missing longer than agreed"),
+        "{md}"
+    );
     // and in the risk register, though no incident stood for fs01's
     let risks = env.json_at(
         "2026-11-07T08:00:00Z",

@@ -299,11 +299,16 @@ pub(super) fn history(store: &mut Store, ctx: &Ctx) -> Result<()> {
         };
         // cron runs `tasks generate` all day long: create the day ahead at once
         tasks::generate(store, &gen_ctx, day_end + 86_400)?;
-        if day_end < now {
-            triage(store, &morning)?;
-        }
         work_tasks(store, &morning, now)?;
         changes_in_history(store, &morning, (day_end - start) / 86_400)?;
+        if day_end < now {
+            // late morning: the night's findings triaged, within their SLA
+            let midday = Ctx {
+                now: morning.now + chrono::Duration::hours(4),
+                ..morning.clone()
+            };
+            triage(store, &midday)?;
+        }
         day_start = day_end;
     }
     Ok(())

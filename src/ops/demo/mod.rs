@@ -59,7 +59,8 @@ pub fn config_text(notifications: &std::path::Path) -> String {
          [team.alice]\nname = \"Alice Moreau\"\nemail = \"alice@msp.example\"\n\n\
          [team.bob]\nname = \"Bob Lindqvist\"\nemail = \"bob@msp.example\"\n\n\
          [team.carol]\nname = \"Carol Nguyen\"\nemail = \"carol@msp.example\"\n\n\
-         [assignees]\nacme = \"alice\"\nglobex = \"bob\"\nwombat = \"carol\"\n"
+         [assignees]\nacme = \"alice\"\nglobex = \"bob\"\nwombat = \"carol\"\n\n\
+         [branding]\nname = \"Northwind Managed IT\"\ncontact = \"Service desk +1 555 0100 · noc@northwind.example\"\naccent = \"#1f4e79\"\n"
     )
 }
 

@@ -2,8 +2,9 @@
 
 use super::*;
 
-/// Each morning a technician closes the incidents whose backups recovered
-/// more than a day ago, with a root cause (incidents never close by themselves).
+/// Each late morning a technician closes the incidents whose backups
+/// recovered before the day began, with a root cause (incidents never close
+/// by themselves), and finds the cause of the RPO breaches `check` raised.
 pub(super) fn triage(store: &mut Store, morning: &Ctx) -> Result<()> {
     const CAUSES: [(&str, &str); 4] = [
         (
@@ -39,13 +40,13 @@ pub(super) fn triage(store: &mut Store, morning: &Ctx) -> Result<()> {
         if t.job.as_deref() == Some(CHRONIC) {
             continue;
         }
-        if t.recovered_at.is_some_and(|r| now - r > 86_400) {
+        if t.recovered_at.is_some_and(|r| now - r > 8 * 3_600) {
             let (cause, fix) = CAUSES[pick(&t.title, t.id, 4) as usize];
             correct::resolve(store, &ctx, t.id, cause, fix)?;
         }
     }
-    // an RPO breach nobody saw live asks for its cause: found the next day
-    // (the most recent ones are left for the morning's queue)
+    // an RPO breach nobody saw live asks for its cause: found the same
+    // morning (this morning's are left for the queue)
     for t in tickets::list(
         store.db(),
         &tickets::Filter {
@@ -55,7 +56,7 @@ pub(super) fn triage(store: &mut Store, morning: &Ctx) -> Result<()> {
     )? {
         let breach = t.class == Some(crate::domain::ticket::ProblemClass::Finding)
             && t.title.starts_with("RPO breached");
-        if breach && now - t.opened_at > 86_400 && t.job.as_deref() != Some(CHRONIC) {
+        if breach && t.opened_at < now && t.job.as_deref() != Some(CHRONIC) {
             let (cause, fix) = CAUSES[pick(&t.title, t.id, 4) as usize];
             correct::resolve(store, &ctx, t.id, cause, fix)?;
         }
