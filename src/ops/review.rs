@@ -274,12 +274,15 @@ pub fn build(store: &Store, client: &str, q: Quarter, set: &Settings) -> Result<
                 .map(|_| t.waiting_reason.clone().unwrap_or_default()),
         });
     }
+    // an open change covers its job and, for a CI's risks, its host
     for ch in changes::list(store.db(), Some(c.id), None, true)? {
-        covered.push(Covered {
-            subject: ch.job.clone(),
-            assignee: Some(ch.requested_by.clone()),
-            due_at: None,
-        });
+        for subject in std::iter::once(ch.job.clone()).chain(ch.ci_host.clone()) {
+            covered.push(Covered {
+                subject,
+                assignee: Some(ch.requested_by.clone()),
+                due_at: None,
+            });
+        }
     }
     let corrective: Vec<&crate::domain::ticket::Ticket> = all_tickets
         .iter()
@@ -314,11 +317,12 @@ pub fn build(store: &Store, client: &str, q: Quarter, set: &Settings) -> Result<
         aged_after,
         &limits,
     )?;
+    // target dates count from the review's own date
     let risks = review::present(
         &register,
         set.audience,
         set.technician,
-        at,
+        now,
         &set.act_within,
         &covered,
     );

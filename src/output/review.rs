@@ -179,15 +179,16 @@ fn axis(values: &[f64], target: f64, higher_is_better: bool) -> (f64, f64, f64) 
     let max = all.iter().copied().fold(f64::MIN, f64::max);
     let min = all.iter().copied().fold(f64::MAX, f64::min);
     if higher_is_better {
-        // percentages near 100: from a round floor below the lowest
+        // percentages near 100: from a round floor below the lowest, the
+        // ticks on multiples of the step
         let floor = ((min - 5.0) / 10.0).floor() * 10.0;
         let lo = floor.clamp(0.0, 90.0);
-        let step = if 100.0 - lo <= 20.0 {
-            5.0
-        } else {
-            10.0_f64.max(((100.0 - lo) / 5.0 / 10.0).ceil() * 10.0)
+        let step = match 100.0 - lo {
+            r if r <= 20.0 => 5.0,
+            r if r <= 50.0 => 10.0,
+            _ => 20.0,
         };
-        (lo, 100.0, step)
+        ((lo / step).floor() * step, 100.0, step)
     } else {
         let top = (max * 1.25).max(1.0);
         let step = [0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 25.0]
@@ -247,12 +248,15 @@ pub fn svg_chart(
                 *v <= target
             };
             let yy = y(*v);
+            // the value inside a tall bar (clear of the target line), else above it
+            let inside = base as f64 - yy > 16.0;
             out.push_str(&format!(
                 "<rect x=\"{x}\" y=\"{yy:.1}\" width=\"{bar_w}\" height=\"{:.1}\" fill=\"{}\"/>\
-<text x=\"{cx}\" y=\"{:.1}\" font-size=\"9\" {font} text-anchor=\"middle\">{v:.1}</text>",
+<text x=\"{cx}\" y=\"{:.1}\" font-size=\"9\" {font} text-anchor=\"middle\" fill=\"{}\">{v:.1}</text>",
                 base as f64 - yy,
                 if met { GOOD } else { BAD },
-                (yy - 3.0).max(top as f64 - 2.0)
+                if inside { yy + 11.0 } else { yy - 3.0 },
+                if inside { "#fff" } else { "#222" }
             ));
         } else {
             out.push_str(&format!(
@@ -1313,6 +1317,8 @@ mod tests {
         assert!(svg.contains("target ≥ 95 %") && svg.contains("missed"));
         // coloured by the target: 90 missed it, 100 met it
         assert!(svg.contains(&format!("fill=\"{BAD}\"/><text")) && svg.contains(GOOD));
+        // the value sits inside its bar, in white
+        assert!(svg.contains("fill=\"#fff\">100.0</text>"), "{svg}");
     }
 
     #[test]
@@ -1323,8 +1329,8 @@ mod tests {
         // success rates near 100 are zoomed in
         let (lo, hi, _) = axis(&[96.6, 97.0, 95.7], 95.0, true);
         assert_eq!((lo, hi), (90.0, 100.0));
-        let (lo, _, _) = axis(&[40.0], 90.0, true);
-        assert_eq!(lo, 30.0);
+        let (lo, _, step) = axis(&[40.0], 90.0, true);
+        assert_eq!((lo, step), (20.0, 20.0));
     }
 
     #[test]

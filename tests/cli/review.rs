@@ -215,9 +215,16 @@ fn the_internal_review_keeps_everything() {
 #[test]
 fn targets_and_branding_come_from_the_config() {
     let env = onboarded("2026-10-01T00:00:00Z");
+    let logo = env.write(
+        "logo.svg",
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"10\" height=\"10\"/>",
+    );
     let cfg = env.write(
         "config.toml",
-        "[targets]\ngold_incident_rate = 50\n\n[branding]\nname = \"Acme's MSP\"\naccent = \"#aa3300\"\n",
+        &format!(
+            "[targets]\ngold_incident_rate = 50\n\n[branding]\nname = \"Acme's MSP\"\naccent = \"#aa3300\"\nlogo = \"{}\"\ncontact = \"noc@msp.example\"\n",
+            logo.display()
+        ),
     );
     let out = env.path("qsr");
     env.base()
@@ -237,6 +244,12 @@ fn targets_and_branding_come_from_the_config() {
         "{html}"
     );
     assert!(html.contains("--accent:#aa3300"));
+    // the logo embedded, so the file stays one file
+    assert!(
+        html.contains("<img src=\"data:image/svg+xml;base64,PHN2Zy"),
+        "{html}"
+    );
+    assert!(html.contains("noc@msp.example"));
     let json: serde_json::Value =
         serde_json::from_str(&read(&out.join("acme/qsr-2026-Q4.json"))).unwrap();
     assert_eq!(json["targets"]["incident_rate"], 50.0);
