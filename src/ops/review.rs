@@ -296,6 +296,7 @@ pub fn build(store: &Store, client: &str, q: Quarter, set: &Settings) -> Result<
                 due_at: x.due_at,
                 resolved_at: x.resolved_at,
                 cause: x.cause.as_deref(),
+                waiting_since: x.waiting_since,
             })
             .collect();
         review::sla_attainment(&list, f, t)

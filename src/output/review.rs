@@ -832,7 +832,16 @@ pub fn html(r: &Review, look: &Look) -> String {
     if r.open_items.is_empty() {
         h.push_str("<li>None.</li>\n");
     }
-    h.push_str("</ul>\n</body></html>\n");
+    h.push_str("</ul>\n");
+    if r.audience == Audience::Client {
+        // the review is agreed with the client: room to sign it
+        h.push_str(&format!(
+            "<h2>Sign-off</h2>\n<table class=\"signoff\"><tr><th>for {}</th><th>for {}</th></tr>\n<tr><td>name, date, signature<br><br><br></td><td>name, date, signature<br><br><br></td></tr></table>\n",
+            esc(r.prepared_by.as_deref().unwrap_or("the service provider")),
+            esc(&r.name)
+        ));
+    }
+    h.push_str("</body></html>\n");
     h
 }
 

@@ -174,6 +174,8 @@ pub struct SlaTicket<'a> {
     /// The cause it was resolved with: a person's root cause, or bmctl's
     /// closure (`auto-recovered`, `superseded`, `withdrawn`, `decommissioned`).
     pub cause: Option<&'a str>,
+    /// Since when it waits on the client (its SLA clock stopped then).
+    pub waiting_since: Option<i64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -205,8 +207,9 @@ pub fn sla_attainment(tickets: &[SlaTicket], from: i64, to: i64) -> Attainment {
                 }
             }
             Some(r) if r < from => {}
-            // open at the end (resolved later or not at all), past due by then
-            _ if due < to => missed += 1,
+            // open at the end (resolved later or not at all), past due by
+            // then as its SLA clock reads (stopped while it waits on the client)
+            _ if due < t.waiting_since.map_or(to, |w| w.min(to)) => missed += 1,
             _ => {}
         }
     }
@@ -656,6 +659,7 @@ mod tests {
             due_at: Some(due),
             resolved_at: resolved,
             cause,
+            waiting_since: None,
         };
         let tickets = [
             t(1_500, Some(1_400), Some("network")),        // met
@@ -670,6 +674,17 @@ mod tests {
         let a = sla_attainment(&tickets, from, to);
         assert_eq!((a.met, a.missed), (1, 3));
         assert_eq!(a.percent, Some(25.0));
+        // waiting on the client since before its due time: not missed
+        let waiting = SlaTicket {
+            waiting_since: Some(1_400),
+            ..t(1_500, None, None)
+        };
+        assert_eq!(sla_attainment(&[waiting], from, to).missed, 0);
+        let late_wait = SlaTicket {
+            waiting_since: Some(1_600),
+            ..t(1_500, None, None)
+        };
+        assert_eq!(sla_attainment(&[late_wait], from, to).missed, 1);
         assert_eq!(sla_attainment(&[], from, to).percent, None);
     }
 

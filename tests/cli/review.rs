@@ -122,6 +122,7 @@ fn the_client_review_speaks_the_clients_language() {
         "the period"
     );
     assert!(html.contains("Next review: 2027-04-15"));
+    assert!(html.contains("<h2>Sign-off</h2>"), "room for both to sign");
     // no rule id, no command, no internal chores
     // (`growth` is a word too: the hyphenated ids and the internal mark)
     for rule in RULES.iter().filter(|r| r.contains('-')) {
@@ -203,6 +204,7 @@ fn the_internal_review_keeps_everything() {
     let html = read(&reviews.join("globex/qsr-2026-Q4-internal.html"));
     assert!(html.contains("INTERNAL — not for the client"));
     assert!(html.contains("Our own service (internal)"));
+    assert!(!html.contains("Sign-off"));
     assert!(RULES.iter().any(|r| html.contains(r)), "rule ids");
     // the SLA breaches are one row for the client, not one per ticket
     let sla = rows_of(&html, "risks")
