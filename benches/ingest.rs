@@ -39,7 +39,7 @@ fn plan_text(c: usize) -> String {
 
 fn onboard(store: &mut Store, ctx: &Ctx) {
     for c in 0..CLIENTS {
-        plan::import(store, ctx, &plan_text(c), "bench.toml", false, false).expect("plan import");
+        plan::import(store, ctx, &plan_text(c), "bench.toml", None, false).expect("plan import");
     }
 }
 

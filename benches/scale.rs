@@ -138,7 +138,7 @@ fn open(path: &Path) -> Store {
 fn onboard(store: &mut Store, clients: usize, at: i64) {
     let ctx = ctx_at(at, "plan import");
     for c in 0..clients {
-        plan::import(store, &ctx, &plan_text(c), "bench.toml", false, false).unwrap();
+        plan::import(store, &ctx, &plan_text(c), "bench.toml", None, false).unwrap();
     }
 }
 

@@ -23,6 +23,8 @@ enum Kind {
     Zone,
     /// `#rrggbb`.
     Colour,
+    /// One of these words.
+    Word(&'static [&'static str]),
 }
 
 struct Setting {
@@ -456,6 +458,18 @@ const SETTINGS: &[Setting] = &[
         help: "the contact line under a review's title (who to call, an e-mail)",
     },
     Setting {
+        key: "approval.require_ref",
+        default: "none",
+        kind: Kind::Word(crate::domain::change::RequireRef::WORDS),
+        help: "changes that need a change-management reference to be approved: none, high, medium (and high) or all",
+    },
+    Setting {
+        key: "identity.service_accounts",
+        default: "[\"bmctl\"]",
+        kind: Kind::Argv,
+        help: "logins of service accounts (cron's collectors): they pass the service gate, never a role's",
+    },
+    Setting {
         key: "approval.allow_self_approval",
         default: "false",
         kind: Kind::Bool,
@@ -505,6 +519,21 @@ pub struct Config {
 pub struct Member {
     pub name: Option<String>,
     pub email: Option<String>,
+    /// What the person may do (`[team.LOGIN] roles`); see `domain::role`.
+    #[serde(serialize_with = "role_words")]
+    pub roles: Vec<crate::domain::role::Role>,
+}
+
+fn role_words<S: serde::Serializer>(
+    roles: &[crate::domain::role::Role],
+    s: S,
+) -> std::result::Result<S::Ok, S::Error> {
+    use serde::ser::SerializeSeq;
+    let mut seq = s.serialize_seq(Some(roles.len()))?;
+    for r in roles {
+        seq.serialize_element(r.as_str())?;
+    }
+    seq.end()
 }
 
 /// Every setting as its type (durations in seconds); see [`SETTINGS`] for
@@ -536,6 +565,9 @@ pub struct Settings {
     pub risks_growth_percent: i64,
     pub risks_change_open_days: i64,
     pub approval_allow_self_approval: bool,
+    /// `identity.service_accounts`.
+    pub service_accounts: Vec<String>,
+    pub approval_require_ref: crate::domain::change::RequireRef,
     /// The review's targets by SLA tier (bronze, silver, gold, platinum).
     pub targets: [crate::report::review::Targets; 4],
     pub act_within: crate::report::review::ActWithin,
@@ -604,6 +636,11 @@ impl Settings {
         });
         let text = |k: &str| Some(raw(k).to_string()).filter(|v| !v.is_empty());
         Settings {
+            service_accounts: argv("identity.service_accounts"),
+            approval_require_ref: crate::domain::change::RequireRef::parse(raw(
+                "approval.require_ref",
+            ))
+            .unwrap_or_default(),
             targets,
             act_within: crate::report::review::ActWithin {
                 high_s: secs("risks.act_within_high"),
@@ -666,6 +703,13 @@ fn check_value(key: &str, kind: Kind, value: &str) -> Result<()> {
             _ => Err(anyhow!("'{value}' must be true or false")),
         },
         Kind::Text => Ok(()),
+        Kind::Word(words) => {
+            if words.contains(&value) {
+                Ok(())
+            } else {
+                Err(anyhow!("'{value}' is not one of {}", words.join(", ")))
+            }
+        }
         Kind::Colour => {
             let hex = value.strip_prefix('#').unwrap_or("");
             if hex.len() == 6 && hex.chars().all(|c| c.is_ascii_hexdigit()) {
@@ -899,8 +943,33 @@ fn read_team(file: &Path, value: &toml::Value) -> Result<BTreeMap<String, Member
         let fields = person
             .as_table()
             .ok_or_else(|| bad(format!("team.{login} must be a [team.{login}] table")))?;
+        // a login names one person exactly: no look-alike, no padding
+        let checked = crate::domain::role::check_login(login)
+            .map_err(|e| bad(format!("[team.{}]: {e}", login.escape_debug())))?;
+        if checked != login {
+            return Err(bad(format!(
+                "[team.\"{}\"]: a login has no spaces around it",
+                login.escape_debug()
+            )));
+        }
         let mut m = Member::default();
         for (k, v) in fields {
+            if k == "roles" {
+                let list = v
+                    .as_array()
+                    .ok_or_else(|| bad(format!("team.{login}.roles must be a list")))?;
+                for r in list {
+                    let word = r.as_str().unwrap_or_default();
+                    let role = crate::domain::role::Role::parse(word).ok_or_else(|| {
+                        bad(format!(
+                            "team.{login}.roles: '{word}' is not one of {}",
+                            crate::domain::role::Role::WORDS.join(", ")
+                        ))
+                    })?;
+                    m.roles.push(role);
+                }
+                continue;
+            }
             let text = v
                 .as_str()
                 .ok_or_else(|| bad(format!("team.{login}.{k} must be text")))?
@@ -910,7 +979,7 @@ fn read_team(file: &Path, value: &toml::Value) -> Result<BTreeMap<String, Member
                 "email" => m.email = Some(text),
                 other => {
                     return Err(bad(format!(
-                        "unknown key team.{login}.{other} (known: name, email)"
+                        "unknown key team.{login}.{other} (known: name, email, roles)"
                     )))
                 }
             }
@@ -921,6 +990,87 @@ fn read_team(file: &Path, value: &toml::Value) -> Result<BTreeMap<String, Member
 }
 
 impl Config {
+    /// Whether any member of the team holds a role: without, every command
+    /// is allowed to everyone.
+    pub fn roles_configured(&self) -> bool {
+        self.team.values().any(|m| !m.roles.is_empty())
+    }
+
+    /// May `actor` run `command` (its audit name, `macd approve`)? A refusal
+    /// names the role needed and who holds it.
+    pub fn authorize(&self, actor: &str, command: &str) -> Result<()> {
+        use crate::domain::role::{allows, gate};
+        let g = gate(command);
+        let member = self.team.get(actor).map(|m| m.roles.as_slice());
+        let service = self.s.service_accounts.iter().any(|s| s == actor);
+        if allows(g, self.roles_configured(), member, service) {
+            return Ok(());
+        }
+        self.refuse(actor, command, g)
+    }
+
+    /// Like [`Config::authorize`], for a part of a command gated on its own
+    /// (`tasks skip --not-applicable` needs a backup admin).
+    pub fn authorize_role(
+        &self,
+        actor: &str,
+        what: &str,
+        role: crate::domain::role::Role,
+    ) -> Result<()> {
+        use crate::domain::role::{allows, Gate};
+        let member = self.team.get(actor).map(|m| m.roles.as_slice());
+        let service = self.s.service_accounts.iter().any(|s| s == actor);
+        if allows(Gate::Role(role), self.roles_configured(), member, service) {
+            return Ok(());
+        }
+        self.refuse(actor, what, Gate::Role(role))
+    }
+
+    fn refuse(&self, actor: &str, command: &str, g: crate::domain::role::Gate) -> Result<()> {
+        use crate::domain::role::{Gate, Role};
+        let holders = |r: Role| -> Vec<String> {
+            self.team
+                .iter()
+                .filter(|(_, m)| m.roles.contains(&r))
+                .map(|(l, _)| l.clone())
+                .collect()
+        };
+        let (needed, who) = match g {
+            Gate::Anyone => (
+                "a login in [team]".to_string(),
+                self.team.keys().cloned().collect::<Vec<_>>(),
+            ),
+            Gate::Service => (
+                format!(
+                    "the service account ({}) or the backup-admin role",
+                    self.s.service_accounts.join(", ")
+                ),
+                holders(Role::BackupAdmin),
+            ),
+            Gate::Role(r) => (format!("the {r} role"), holders(r)),
+        };
+        Err(crate::error::refused(format!(
+            "`bmctl {command}` needs {needed}; '{actor}' {}; {}",
+            match self.team.get(actor) {
+                Some(m) if m.roles.is_empty() => "holds no role".to_string(),
+                Some(m) => format!(
+                    "holds {}",
+                    m.roles
+                        .iter()
+                        .map(|r| r.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+                None => "is not in [team]".to_string(),
+            },
+            if who.is_empty() {
+                "nobody holds it: add it to a [team.LOGIN] roles list".to_string()
+            } else {
+                format!("ask {}", who.join(" or "))
+            }
+        )))
+    }
+
     /// A name to assign work to: with a team, one of its logins (exactly);
     /// without one, any name but `-` or blank.
     pub fn check_assignee(&self, user: &str) -> Result<()> {
@@ -930,6 +1080,7 @@ impl Config {
                 "give a person to assign, or --unassign to clear the assignee",
             ));
         }
+        crate::domain::role::check_login(user).map_err(crate::error::rejected)?;
         if self.team.is_empty() || self.team.contains_key(user) {
             return Ok(());
         }

@@ -89,6 +89,7 @@ pub fn run(app: &App, cmd: &Cmd) -> Result<u8> {
     let store = app.store()?;
     match cmd {
         Cmd::Checkpoint { to } => {
+            app.ctx("audit checkpoint")?;
             let file = match to {
                 Some(f) => f.clone(),
                 None => checkpoint_file(app)?,

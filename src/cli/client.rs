@@ -41,6 +41,50 @@ pub enum Cmd {
         #[arg(long, value_parser = crate::cli::words(crate::domain::client::SLA_TIER_WORDS))]
         sla_tier: Option<String>,
     },
+    /// The client's people: who decides (named in the review), who to call.
+    #[command(subcommand)]
+    Contact(ContactCmd),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ContactCmd {
+    /// Add a person of the client.
+    Add {
+        /// The client's code.
+        client: String,
+        /// Their name as they sign it (e.g. "Jane Roe").
+        #[arg(long)]
+        name: String,
+        /// Their e-mail address.
+        #[arg(long)]
+        email: Option<String>,
+        /// What they are to the service.
+        #[arg(long, value_parser = crate::cli::words(crate::ops::people::CONTACT_ROLES))]
+        role: String,
+    },
+    /// The client's people (every client's without one).
+    List { client: Option<String> },
+    /// Remove a person of the client.
+    Remove {
+        client: String,
+        #[arg(long)]
+        name: String,
+    },
+}
+
+impl Tabular for crate::ops::people::Contact {
+    fn headers() -> Vec<&'static str> {
+        vec!["id", "client", "name", "email", "role"]
+    }
+    fn cells(&self) -> Vec<String> {
+        vec![
+            self.id.to_string(),
+            self.client.clone(),
+            self.name.clone(),
+            output::opt(&self.email),
+            self.role.clone(),
+        ]
+    }
 }
 
 impl Tabular for ClientRow {
@@ -116,6 +160,41 @@ pub fn run(app: &App, cmd: &Cmd) -> Result<u8> {
             };
             let row = client::edit(&mut store, &app.ctx("client edit")?, code, edit)?;
             show(app, &row)?;
+        }
+        Cmd::Contact(ContactCmd::Add {
+            client,
+            name,
+            email,
+            role,
+        }) => {
+            let k = crate::ops::people::add_contact(
+                &mut store,
+                &app.ctx("client contact add")?,
+                client,
+                name,
+                email.as_deref(),
+                role,
+            )?;
+            app.say(format!("added {} ({}) to {}", k.name, k.role, k.client));
+            if app.format() != output::Format::Table {
+                output::show(app.format(), &k, &[])?;
+            }
+        }
+        Cmd::Contact(ContactCmd::List { client }) => {
+            app.ctx("client contact list")?;
+            output::list(
+                app.format(),
+                &crate::ops::people::contacts(&store, client.as_deref())?,
+            )?
+        }
+        Cmd::Contact(ContactCmd::Remove { client, name }) => {
+            let k = crate::ops::people::remove_contact(
+                &mut store,
+                &app.ctx("client contact remove")?,
+                client,
+                name,
+            )?;
+            app.say(format!("removed {} from {}", k.name, k.client));
         }
     }
     Ok(0)

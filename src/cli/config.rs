@@ -58,11 +58,24 @@ pub fn run(app: &App, cmd: &Cmd) -> Result<u8> {
             for (login, m) in &app.config.team {
                 rows.push(Row {
                     key: format!("team.{login}"),
-                    value: [m.name.clone(), m.email.as_ref().map(|e| format!("<{e}>"))]
-                        .into_iter()
-                        .flatten()
-                        .collect::<Vec<_>>()
-                        .join(" "),
+                    value: [
+                        m.name.clone(),
+                        m.email.as_ref().map(|e| format!("<{e}>")),
+                        (!m.roles.is_empty()).then(|| {
+                            format!(
+                                "roles: {}",
+                                m.roles
+                                    .iter()
+                                    .map(|r| r.as_str())
+                                    .collect::<Vec<_>>()
+                                    .join(", ")
+                            )
+                        }),
+                    ]
+                    .into_iter()
+                    .flatten()
+                    .collect::<Vec<_>>()
+                    .join(" "),
                     source: app
                         .config
                         .file
@@ -80,6 +93,21 @@ pub fn run(app: &App, cmd: &Cmd) -> Result<u8> {
                     meaning: "default assignee of this client's tickets".into(),
                 });
             }
+            rows.push(Row {
+                key: "roles".into(),
+                value: if app.config.roles_configured() {
+                    "from [team.LOGIN] roles: each command needs its role (README, Roles)".into()
+                } else {
+                    "none configured: every command is allowed to everyone".into()
+                },
+                source: app
+                    .config
+                    .file
+                    .as_ref()
+                    .map(|f| format!("file {}", f.display()))
+                    .unwrap_or_else(|| "default".into()),
+                meaning: "who may do what".into(),
+            });
             let actor_source = if app.cli.actor.is_some() {
                 "flag --actor or env BMCTL_ACTOR"
             } else {

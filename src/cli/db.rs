@@ -160,6 +160,7 @@ pub fn run(app: &App, cmd: &Cmd) -> Result<u8> {
             Ok(0)
         }
         Cmd::Backup { file, force } => {
+            app.ctx("db backup")?;
             let store = app.store()?;
             db::backup(&store, file, *force)?;
             app.say(format!(

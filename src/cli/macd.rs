@@ -144,6 +144,10 @@ flags are named and nothing waits for input.")]
         id: ChangeId,
         #[arg(long)]
         confirm_risk: bool,
+        /// The change-management reference (e.g. CHG-4711), recorded on the
+        /// change; needed when `approval.require_ref` covers its risk.
+        #[arg(long = "ref")]
+        ref_: Option<String>,
     },
     Reject {
         id: ChangeId,
@@ -621,12 +625,20 @@ pub fn run(app: &App, cmd: &Cmd) -> Result<u8> {
             output::list(app.format(), &list)?;
         }
         Cmd::Show { id } => show(app, &store, id.0)?,
-        Cmd::Approve { id, confirm_risk } => {
+        Cmd::Approve {
+            id,
+            confirm_risk,
+            ref_,
+        } => {
             let c = macd::approve(
                 &mut store,
                 &app.ctx("macd approve")?,
                 id.0,
-                app.config.s.approval_allow_self_approval,
+                &macd::Approval {
+                    allow_self: app.config.s.approval_allow_self_approval,
+                    require_ref: app.config.s.approval_require_ref,
+                },
+                ref_.as_deref(),
                 *confirm_risk,
             )?;
             done(app, &c)?;

@@ -217,9 +217,16 @@ impl App {
 
     /// The invocation's time, actor and command name (for the audit).
     pub fn ctx(&self, command: &str) -> Result<Ctx> {
+        let actor = self.actor();
+        if self.cli.actor.as_deref().is_some_and(|a| !a.is_empty()) {
+            // a claimed name is a login, exactly, and never bmctl's own
+            crate::domain::role::check_login(&actor)
+                .map_err(|e| crate::error::refused(format!("--actor: {e}")))?;
+        }
+        self.config.authorize(&actor, command)?;
         Ok(Ctx {
             now: crate::clock::now(self.cli.now.as_deref())?,
-            actor: self.actor(),
+            actor,
             command: command.to_string(),
             rules: crate::ops::correct::Rules::from_config(&self.config),
         })
@@ -239,12 +246,14 @@ impl App {
             .map_err(|e| rejected(format!("{flag}: {e}")))
     }
 
-    /// `--actor` (`BMCTL_ACTOR`), else the login of this process's user.
+    /// `--actor` (`BMCTL_ACTOR`, trimmed), else the login of this process's user.
     pub fn actor(&self) -> String {
         self.cli
             .actor
-            .clone()
+            .as_deref()
+            .map(str::trim)
             .filter(|a| !a.is_empty())
+            .map(str::to_string)
             .unwrap_or_else(crate::identity::login)
     }
 

@@ -17,9 +17,14 @@ pub enum Cmd {
     /// Onboard a client from its backup plan (TOML; `-` reads stdin).
     Import {
         file: PathBuf,
-        /// Overwrite an existing plan (audited; publishes a new version).
-        #[arg(long)]
+        /// Overwrite an existing plan outside the change process: an
+        /// emergency change, audited, its --reason in the plan's history
+        /// and the review.
+        #[arg(long, requires = "reason")]
         replace: bool,
+        /// Why the plan is replaced outside a change request.
+        #[arg(long)]
+        reason: Option<String>,
         /// Check the file and print what would change; write nothing.
         #[arg(long)]
         dry_run: bool,
@@ -68,13 +73,78 @@ Cron, a week before each quarter's reviews (QUARTER: the one ending):
         chromium: Option<PathBuf>,
     },
     /// The risk register with recommendations (05f.07).
+    #[command(args_conflicts_with_subcommands = true)]
     Risks {
+        #[command(subcommand)]
+        cmd: Option<RisksCmd>,
         #[arg(long)]
         client: Option<String>,
         /// Only risks at or above: low, medium or high.
         #[arg(long, default_value = "low", value_parser = ["low", "medium", "high"])]
         min_severity: String,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RisksCmd {
+    /// Record the client's decision to accept a risk: shown as accepted in
+    /// the register and the review until --until, or until it gets worse.
+    #[command(after_help = "Example:
+  bmctl plan risks accept retention-below-requirement web01 --client acme \\
+      --by 'Jane Roe (CFO at Acme)' --until 2027-06-30 --ref CHG-4790")]
+    Accept {
+        /// The register's rule (as `plan risks` prints it).
+        rule: String,
+        /// The system it is about (as `plan risks` prints it).
+        subject: String,
+        #[arg(long)]
+        client: Option<String>,
+        /// Who at the client accepted it, as they signed.
+        #[arg(long)]
+        by: String,
+        /// Until when: a date (midnight in the client's zone), a time or a future span.
+        #[arg(long)]
+        until: String,
+        /// The record of the decision (a signed form, a ticket).
+        #[arg(long = "ref")]
+        ref_: String,
+        #[arg(long)]
+        note: Option<String>,
+    },
+    /// The acceptances recorded (in force or not).
+    Accepted {
+        #[arg(long)]
+        client: Option<String>,
+    },
+}
+
+impl Tabular for crate::ops::people::Acceptance {
+    fn headers() -> Vec<&'static str> {
+        vec![
+            "id",
+            "client",
+            "rule",
+            "subject",
+            "accepted_by",
+            "until",
+            "ref",
+            "measure",
+            "recorded_by",
+        ]
+    }
+    fn cells(&self) -> Vec<String> {
+        vec![
+            self.id.to_string(),
+            self.client.clone(),
+            self.rule.clone(),
+            self.subject.clone(),
+            self.accepted_by.clone(),
+            output::at(self.until.0),
+            self.reference.clone(),
+            output::opt(&self.measure),
+            self.recorded_by.clone(),
+        ]
+    }
 }
 
 impl Tabular for PolicyView {
@@ -135,6 +205,7 @@ impl Tabular for crate::report::risks::Risk {
             "client",
             "rule",
             "subject",
+            "accepted",
             "evidence",
             "recommendation",
         ]
@@ -145,7 +216,17 @@ impl Tabular for crate::report::risks::Risk {
             self.client.clone(),
             self.rule.into(),
             self.subject.clone(),
-            self.evidence.clone(),
+            self.accepted
+                .as_ref()
+                .map(|a| {
+                    format!(
+                        "until {} by {}",
+                        crate::domain::time::local_date(a.until.0, chrono_tz::UTC),
+                        a.by
+                    )
+                })
+                .unwrap_or_else(|| "-".into()),
+            output::local_text(&self.evidence),
             self.recommendation.clone(),
         ]
     }
@@ -235,12 +316,21 @@ pub fn run(app: &App, cmd: &Cmd) -> Result<u8> {
         Cmd::Import {
             file,
             replace,
+            reason,
             dry_run,
         } => {
             let input = crate::input::take(file, crate::input::Shape::Document("a plan"))?;
             let (name, text) = (input.name.clone(), input.text()?);
             let ctx = app.ctx("plan import")?;
-            let out = plan::import(&mut store, &ctx, &text, &name, *replace, *dry_run)?;
+            let why =
+                match (replace, reason.as_deref().map(str::trim)) {
+                    (false, _) => None,
+                    (true, Some(r)) if !r.is_empty() => Some(r),
+                    (true, _) => return Err(crate::error::rejected(
+                        "--replace needs --reason: why the plan changes outside a change request",
+                    )),
+                };
+            let out = plan::import(&mut store, &ctx, &text, &name, why, *dry_run)?;
             for w in &out.warnings {
                 eprintln!("warning: {w}");
             }
@@ -366,6 +456,63 @@ pub fn run(app: &App, cmd: &Cmd) -> Result<u8> {
             }
         }
         Cmd::Risks {
+            cmd:
+                Some(RisksCmd::Accept {
+                    rule,
+                    subject,
+                    client,
+                    by,
+                    until,
+                    ref_,
+                    note,
+                }),
+            ..
+        } => {
+            let ctx = app.ctx("plan risks accept")?;
+            let tz = match client {
+                Some(c) => Some(read::client(&store, c)?.tz()),
+                None => None,
+            };
+            let until = app.when("--until", until, tz, crate::domain::time::Span::Future)?;
+            let a = crate::ops::people::accept(
+                &mut store,
+                &ctx,
+                &crate::ops::people::Accept {
+                    client: client.as_deref(),
+                    rule,
+                    subject,
+                    by,
+                    until,
+                    reference: ref_,
+                    note: note.as_deref(),
+                },
+                app.config.s.kpi_aged_after_s,
+                &crate::ops::risks::limits(&app.config),
+            )?;
+            app.say(format!(
+                "recorded: {} accepted {} on {} until {} ({})",
+                a.accepted_by,
+                a.rule,
+                a.subject,
+                output::at(a.until.0),
+                a.reference
+            ));
+            if app.format() != output::Format::Table {
+                output::show(app.format(), &a, &[])?;
+            }
+        }
+        Cmd::Risks {
+            cmd: Some(RisksCmd::Accepted { client }),
+            ..
+        } => {
+            let ctx = app.ctx("plan risks accepted")?;
+            output::list(
+                app.format(),
+                &crate::ops::people::accepted(&store, client.as_deref(), ctx.ts())?,
+            )?;
+        }
+        Cmd::Risks {
+            cmd: None,
             client,
             min_severity,
         } => {

@@ -571,7 +571,18 @@ pub fn run(app: &App, cmd: &Cmd) -> Result<u8> {
             not_applicable,
         } => Some(tasks::skip(
             &mut store,
-            &app.ctx("tasks skip")?,
+            &{
+                let ctx = app.ctx("tasks skip")?;
+                if *not_applicable {
+                    // a task that does not apply leaves the compliance figure
+                    app.config.authorize_role(
+                        &ctx.actor,
+                        "tasks skip --not-applicable",
+                        crate::domain::role::Role::BackupAdmin,
+                    )?;
+                }
+                ctx
+            },
             *id,
             reason,
             *not_applicable,

@@ -48,6 +48,31 @@ pub enum ChangeRisk {
 
 words!(ChangeRisk { Low = "low", Medium = "medium", High = "high" });
 
+/// Which changes need an external change reference to be approved
+/// (`approval.require_ref`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RequireRef {
+    #[default]
+    None,
+    High,
+    Medium,
+    All,
+}
+
+words!(RequireRef { None = "none", High = "high", Medium = "medium", All = "all" });
+
+impl RequireRef {
+    /// Whether a change of `risk` needs a reference under this rule.
+    pub fn applies(self, risk: ChangeRisk) -> bool {
+        match self {
+            RequireRef::None => false,
+            RequireRef::High => risk == ChangeRisk::High,
+            RequireRef::Medium => risk != ChangeRisk::Low,
+            RequireRef::All => true,
+        }
+    }
+}
+
 /// A change's number as people write it: `CR-12` (or `12`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct ChangeId(pub i64);
@@ -138,11 +163,13 @@ impl Change {
         )
     }
 
-    /// Approve: not by the requester (unless allowed), high risk confirmed.
+    /// Approve: not by the requester (unless allowed), with its reference
+    /// when `require_ref` asks for one, high risk confirmed.
     pub fn approve(
         &mut self,
         by: &str,
         allow_self: bool,
+        require_ref: RequireRef,
         confirm_risk: bool,
         now: i64,
     ) -> Result<()> {
@@ -159,6 +186,16 @@ impl Change {
             return Err(refused(format!(
                 "cannot approve {}: '{by}' requested it, and the requester may not approve their own change (segregation of duties); ask another approver, or set approval.allow_self_approval for a one-person team",
                 self.name()
+            )));
+        }
+        if require_ref.applies(self.risk)
+            && self.ref_.as_deref().is_none_or(|r| r.trim().is_empty())
+        {
+            return Err(refused(format!(
+                "cannot approve {}: a {} risk change needs its change-management reference (approval.require_ref = {}); approve it with --ref CHG-…",
+                self.name(),
+                self.risk.as_str(),
+                require_ref.as_str()
             )));
         }
         if self.risk == ChangeRisk::High && !confirm_risk {
@@ -599,6 +636,36 @@ mod tests {
     }
 
     #[test]
+    fn a_reference_is_required_by_risk() {
+        use ChangeRisk::*;
+        let cases = [
+            (RequireRef::None, High, false),
+            (RequireRef::High, High, true),
+            (RequireRef::High, Medium, false),
+            (RequireRef::Medium, Medium, true),
+            (RequireRef::Medium, Low, false),
+            (RequireRef::All, Low, true),
+        ];
+        for (rule, risk, want) in cases {
+            assert_eq!(rule.applies(risk), want, "{rule:?} {risk:?}");
+        }
+        let mut h = change();
+        h.risk = High;
+        h.ref_ = None;
+        let e = format!(
+            "{}",
+            h.approve("bob", false, RequireRef::High, true, 1)
+                .unwrap_err()
+        );
+        assert!(
+            e.contains("--ref") && e.contains("require_ref = high"),
+            "{e}"
+        );
+        h.ref_ = Some("CHG-1".into());
+        h.approve("bob", false, RequireRef::High, true, 1).unwrap();
+    }
+
+    #[test]
     fn the_workflow_refuses_out_of_order_steps() {
         let mut c = change();
         let e = format!("{}", c.check_implementable().unwrap_err());
@@ -606,14 +673,15 @@ mod tests {
             e.contains("'requested'") && e.contains("bmctl macd approve 12"),
             "{e}"
         );
-        let e = format!("{}", c.approve("alice", false, false, 1).unwrap_err());
+        let none = RequireRef::None;
+        let e = format!("{}", c.approve("alice", false, none, false, 1).unwrap_err());
         assert!(e.contains("segregation of duties"), "{e}");
-        c.approve("alice", true, false, 1).unwrap();
+        c.approve("alice", true, none, false, 1).unwrap();
         assert_eq!(c.state, ChangeState::Approved);
         let mut h = change();
         h.risk = ChangeRisk::High;
-        assert!(h.approve("bob", false, false, 1).is_err());
-        h.approve("bob", false, true, 1).unwrap();
+        assert!(h.approve("bob", false, none, false, 1).is_err());
+        h.approve("bob", false, none, true, 1).unwrap();
         assert!(c.check_completable().is_err());
         c.cancel("no longer needed", 2).unwrap();
         assert!(c.cancel("again", 3).is_err());

@@ -30,6 +30,7 @@ pub mod event;
 pub mod plan;
 pub mod policy;
 pub mod recovery;
+pub mod role;
 pub mod task;
 pub mod ticket;
 pub mod time;

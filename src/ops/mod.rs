@@ -20,6 +20,7 @@ pub mod late;
 pub mod macd;
 pub mod occurrences;
 pub mod pause;
+pub mod people;
 pub mod plan;
 pub mod read;
 pub mod restore;

@@ -100,7 +100,7 @@ pub fn import(
     ctx: &Ctx,
     text: &str,
     file: &str,
-    replace: bool,
+    replace: Option<&str>,
     dry_run: bool,
 ) -> Result<ImportOutcome> {
     let parsed = parse_plan(text, file)?;
@@ -140,7 +140,7 @@ pub fn import(
                 });
             }
             let has_plan = plans::latest(&tx, c.id)?.is_some() || !current.policies.is_empty();
-            if has_plan && !replace {
+            if has_plan && replace.is_none() {
                 return Err(refused(format!(
                     "client '{code}' already has a backup plan (version {}); after onboarding, changes go through `bmctl macd add|change|move|delete`. To overwrite it anyway, re-run with --replace (audited, publishes a new version)",
                     plans::latest(&tx, c.id)?.unwrap_or(0)
@@ -212,10 +212,12 @@ pub fn import(
         });
     }
     let content = after.to_toml();
-    let reason = format!(
-        "plan import {file}{}",
-        if replace { " --replace" } else { "" }
-    );
+    // a replace outside a change request is an emergency change: its
+    // reason stands in the plan's history and the review
+    let reason = match replace {
+        Some(why) => format!("emergency change (plan import {file} --replace): {why}"),
+        None => format!("plan import {file}"),
+    };
     let version = plans::insert(&tx, client_id, now, &ctx.actor, &reason, &content)?;
     audit::record(
         &tx,

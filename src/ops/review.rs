@@ -159,6 +159,9 @@ pub struct Review {
     pub open_items: Vec<OpenItem>,
     pub grid: Grid,
     pub capacity: Capacity,
+    /// The client's decision-makers (`client contact`), named beside the
+    /// decisions.
+    pub decision_makers: Vec<String>,
 }
 
 /// What a review is built with besides the database.
@@ -473,6 +476,14 @@ pub fn build(store: &Store, client: &str, q: Quarter, set: &Settings) -> Result<
         open_items,
         grid,
         capacity,
+        decision_makers: crate::store::people::contacts(store.db(), Some(c.id))?
+            .into_iter()
+            .filter(|k| k.role == "decision-maker")
+            .map(|k| match k.email {
+                Some(e) => format!("{} <{e}>", k.name),
+                None => k.name,
+            })
+            .collect(),
     })
 }
 

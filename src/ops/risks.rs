@@ -144,11 +144,21 @@ pub fn register_over(
                 .collect(),
             sla_breaches: kpi::sla_breaches(store.db(), c.id, since, now + 1, now)?,
         };
-        out.extend(
-            risks::register(&fact, &cis, &facts, limits, now)
+        let mut found = risks::register(&fact, &cis, &facts, limits, now);
+        let accepted: Vec<risks::Acceptance> =
+            crate::store::people::acceptances(store.db(), Some(c.id), now)?
                 .into_iter()
-                .filter(|r| r.severity >= min),
-        );
+                .map(|a| risks::Acceptance {
+                    rule: a.rule,
+                    subject: a.subject,
+                    by: a.accepted_by,
+                    until: a.until.0,
+                    reference: a.reference,
+                    measure: a.measure,
+                })
+                .collect();
+        risks::apply_acceptances(&mut found, &accepted, now);
+        out.extend(found.into_iter().filter(|r| r.severity >= min));
     }
     Ok(out)
 }

@@ -449,6 +449,12 @@ pub fn markdown(r: &Review) -> String {
         m.push_str(&format!("{:<width$}  {}\n", g.job, grid_letters(&g.cells)));
     }
     m.push_str("```\n\n## Decisions needed from you\n\n");
+    if !r.decision_makers.is_empty() {
+        m.push_str(&format!(
+            "For {} to decide.\n\n",
+            md(&r.decision_makers.join(", "))
+        ));
+    }
     let decisions = decision_groups(r);
     if decisions.is_empty() {
         m.push_str("None this quarter.\n");
@@ -481,6 +487,21 @@ pub fn markdown(r: &Review) -> String {
             i.severity.as_str(),
             date(r, i.target_date)
         ));
+    }
+    let accepted = risks_of(r, Kind::Accepted);
+    if !accepted.is_empty() {
+        m.push_str("\n## Risks you accepted\n\n| system | risk | accepted by | until | reference |\n|---|---|---|---|---|\n");
+        for i in accepted {
+            let a = i.accepted.as_ref();
+            m.push_str(&format!(
+                "| {} | {} | {} | {} | {} |\n",
+                md(&i.subject),
+                md(&i.title),
+                md(a.map(|a| a.by.as_str()).unwrap_or("")),
+                a.map(|a| date(r, a.until.0)).unwrap_or_default(),
+                md(a.map(|a| a.reference.as_str()).unwrap_or(""))
+            ));
+        }
     }
     if r.audience == Audience::Internal {
         m.push_str("\n## Our own service (internal)\n\n");
@@ -690,6 +711,12 @@ pub fn html(r: &Review, look: &Look) -> String {
     h.push_str("</div>\n");
     h.push_str(&grid_html(r));
     h.push_str("<h2>Decisions needed from you</h2>\n");
+    if !r.decision_makers.is_empty() {
+        h.push_str(&format!(
+            "<p class=\"meta\">For {} to decide.</p>\n",
+            esc(&r.decision_makers.join(", "))
+        ));
+    }
     let decisions = decision_groups(r);
     if decisions.is_empty() {
         h.push_str("<p>None this quarter.</p>\n");
@@ -731,6 +758,23 @@ pub fn html(r: &Review, look: &Look) -> String {
                 esc(&i.owner),
                 date(r, i.target_date),
                 s = i.severity.as_str()
+            ));
+        }
+        h.push_str("</table>\n");
+    }
+    let accepted = risks_of(r, Kind::Accepted);
+    if !accepted.is_empty() {
+        h.push_str("<h2>Risks you accepted</h2>\n<table class=\"risks accepted\"><tr><th>system</th><th>what we found</th><th>accepted by</th><th>until</th><th>reference</th></tr>\n");
+        for i in accepted {
+            let a = i.accepted.as_ref();
+            h.push_str(&format!(
+                "<tr><td>{}</td><td><b>{}</b><br>{}</td><td>{}</td><td class=\"date\">{}</td><td>{}</td></tr>\n",
+                esc(&i.subject),
+                esc(&i.title),
+                esc(&evidence(r, i)),
+                esc(a.map(|a| a.by.as_str()).unwrap_or("")),
+                a.map(|a| date(r, a.until.0)).unwrap_or_default(),
+                esc(a.map(|a| a.reference.as_str()).unwrap_or(""))
             ));
         }
         h.push_str("</table>\n");

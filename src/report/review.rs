@@ -298,6 +298,8 @@ pub enum Kind {
     Decision,
     /// The MSP acts on it.
     Action,
+    /// The client accepted it (by whom, until when): shown, not acted on.
+    Accepted,
     /// About the MSP's own service: the internal review only.
     Internal,
 }
@@ -400,6 +402,8 @@ pub struct RiskItem {
     pub owner: String,
     /// Unix seconds.
     pub target_date: i64,
+    /// The client's acceptance in force.
+    pub accepted: Option<super::risks::Accepted>,
 }
 
 /// How long the MSP gives itself to act, by severity (`[risks] act_within_*`).
@@ -466,7 +470,12 @@ pub fn present(
         }
         let cover = covered.iter().find(|c| c.subject == subject);
         out.push(RiskItem {
-            kind: w.kind,
+            kind: if r.accepted.is_some() && w.kind != Kind::Internal {
+                Kind::Accepted
+            } else {
+                w.kind
+            },
+            accepted: r.accepted.clone(),
             rule: r.rule.to_string(),
             title: match audience {
                 Audience::Internal => format!("{} ({})", w.title, r.rule),
@@ -502,7 +511,8 @@ pub fn present(
         let rank = |k: Kind| match k {
             Kind::Decision => 0,
             Kind::Action => 1,
-            Kind::Internal => 2,
+            Kind::Accepted => 2,
+            Kind::Internal => 3,
         };
         (
             rank(a.kind),
@@ -720,6 +730,8 @@ mod tests {
             subject: subject.into(),
             evidence: evidence.into(),
             recommendation: "bmctl macd change --set retention=…".into(),
+            measure: None,
+            accepted: None,
         }
     }
 

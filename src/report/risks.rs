@@ -42,7 +42,7 @@ impl Severity {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Risk {
     pub rule: &'static str,
     pub severity: Severity,
@@ -51,6 +51,80 @@ pub struct Risk {
     pub subject: String,
     pub evidence: String,
     pub recommendation: String,
+    /// How bad it is, one number per rule, higher worse (days overdue, the
+    /// worst gap in hours, failure %, tiers of retention short, growth %);
+    /// an acceptance holds while the measure is no worse than accepted.
+    pub measure: Option<f64>,
+    /// The client's acceptance in force, if any.
+    pub accepted: Option<Accepted>,
+}
+
+/// A risk the client accepted, as the register shows it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Accepted {
+    pub by: String,
+    pub until: crate::domain::time::Ts,
+    #[serde(rename = "ref")]
+    pub reference: String,
+}
+
+/// A recorded acceptance, as [`apply_acceptances`] weighs it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Acceptance {
+    pub rule: String,
+    pub subject: String,
+    pub by: String,
+    pub until: i64,
+    pub reference: String,
+    pub measure: Option<f64>,
+}
+
+/// Mark the risks the client accepted: an acceptance of the same rule and
+/// subject, not expired at `now`, whose measure the risk's is no worse than.
+/// An expired acceptance or worse facts bring the risk back, saying why.
+pub fn apply_acceptances(risks: &mut [Risk], acceptances: &[Acceptance], now: i64) {
+    for r in risks.iter_mut() {
+        // the newest acceptance of this risk decides
+        let Some(a) = acceptances
+            .iter()
+            .filter(|a| a.rule == r.rule && a.subject == r.subject)
+            .max_by_key(|a| a.until)
+        else {
+            continue;
+        };
+        let worse = match (r.measure, a.measure) {
+            (Some(now_m), Some(then)) => now_m > then + 1e-9,
+            _ => false,
+        };
+        if a.until <= now {
+            r.evidence.push_str(&format!(
+                " (accepted by {} until {}: expired)",
+                a.by,
+                crate::domain::time::rfc3339(a.until)
+            ));
+        } else if worse {
+            r.evidence.push_str(&format!(
+                " (accepted by {} at {}, now worse: {})",
+                a.by,
+                a.measure.map(fmt_measure).unwrap_or_default(),
+                r.measure.map(fmt_measure).unwrap_or_default()
+            ));
+        } else {
+            r.accepted = Some(Accepted {
+                by: a.by.clone(),
+                until: crate::domain::time::Ts(a.until),
+                reference: a.reference.clone(),
+            });
+        }
+    }
+}
+
+fn fmt_measure(v: f64) -> String {
+    if (v - v.round()).abs() < 1e-9 {
+        format!("{v:.0}")
+    } else {
+        format!("{v:.1}")
+    }
 }
 
 /// What the rules know of a CI.
@@ -146,6 +220,15 @@ fn risk(
         subject: subject.into(),
         evidence,
         recommendation: recommendation.into(),
+        measure: None,
+        accepted: None,
+    }
+}
+
+impl Risk {
+    fn measured(mut self, m: f64) -> Risk {
+        self.measure = Some(m);
+        self
     }
 }
 
@@ -162,6 +245,7 @@ pub fn unprotected(cis: &[CiFact]) -> Vec<Risk> {
                 format!("tier-{} CI {} has no backup policy and no recorded exclusion", c.tier, c.host),
                 "add a backup policy (bmctl macd add) or record why it is excluded (bmctl cmdb edit --exclude)",
             )
+            .measured(1.0)
         })
         .collect()
 }
@@ -186,6 +270,8 @@ pub fn restore_test_overdue(policies: &[PolicyFact], now: i64) -> Vec<Risk> {
                     evidence,
                     "run a restore test (bmctl restore test) and record it; an untested backup is a hope, not a backup",
                 )
+                // days overdue
+                .measured(((now - since) / 86_400 - days) as f64)
             })
         })
         .collect()
@@ -214,7 +300,11 @@ pub fn chronic_failure(policies: &[PolicyFact], limits: &Limits) -> Vec<Risk> {
                 rate.map(|r| format!("{r:.1} %")).unwrap_or_else(|| "n/a".into()),
                 p.consecutive_failures
             );
-            Some(risk("chronic-failure", Severity::High, &p.client, &p.job, evidence, "find the root cause (network, capacity, credentials) rather than re-running; escalate to the client if it is theirs"))
+            Some(
+                risk("chronic-failure", Severity::High, &p.client, &p.job, evidence, "find the root cause (network, capacity, credentials) rather than re-running; escalate to the client if it is theirs")
+                    // failure %
+                    .measured(((100.0 - rate.unwrap_or(0.0)) * 10.0).round() / 10.0),
+            )
         })
         .collect()
 }
@@ -234,6 +324,8 @@ pub fn rpo_breaches(policies: &[PolicyFact]) -> Vec<Risk> {
                 format!("{} RPO breach(es) in the period (RPO {}){gap}", p.rpo_breaches, crate::domain::time::format_duration(p.rpo_s)),
                 "shorten the schedule or fix the failures behind the gaps; agree a realistic RPO with the client if it cannot be met",
             )
+            // the worst gap, in hours
+            .measured((p.worst_gap_s.unwrap_or(0) as f64 / 3_600.0).round())
         })
         .collect()
 }
@@ -257,7 +349,8 @@ pub fn rpo_unreachable(policies: &[PolicyFact]) -> Vec<Risk> {
                     crate::domain::time::format_duration(p.grace_s)
                 ),
                 "run the job at least once per RPO, or agree an RPO the schedule can meet (bmctl macd change --set schedule=… or rpo=…)",
-            ))
+            )
+            .measured((gap as f64 / 3_600.0).round()))
         })
         .collect()
 }
@@ -283,6 +376,7 @@ pub fn offsite_missing(client: &ClientFact, cis: &[CiFact]) -> Vec<Risk> {
                 ),
                 "add an offsite, cloud or immutable copy (bmctl macd add) to follow 3-2-1",
             )
+            .measured(1.0)
         })
         .collect()
 }
@@ -313,8 +407,10 @@ pub fn retention_short(client: &ClientFact, policies: &[PolicyFact]) -> Vec<Risk
                     &client.code,
                     ci,
                     format!("{} ({}) keep {kept} against the required {required}: {}", ci, jobs.join(", "), short.join(", ")),
-                    "raise the retention (bmctl macd change --set retention=…) or record the client's agreement to less",
+                    "raise the retention (bmctl macd change --set retention=…) or record the client's agreement to less (bmctl plan risks accept)",
                 )
+                // how many kinds of copy fall short
+                .measured(short.len() as f64)
             })
         })
         .collect()
@@ -361,6 +457,7 @@ pub fn growth(policies: &[PolicyFact], limits: &Limits, now: i64) -> Vec<Risk> {
                     format!("{:.0} GB now, {:.0} GB projected in a quarter (+{growth:.0} %)", today / 1e9, quarter / 1e9),
                     "check repository and target capacity for the next quarter; review what is being backed up",
                 )
+                .measured(growth.round())
             })
         })
         .collect()
@@ -473,6 +570,49 @@ pub fn offsite(target: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn an_acceptance_holds_until_it_expires_or_the_facts_get_worse() {
+        let r = |m: f64| Risk {
+            measure: Some(m),
+            ..risk(
+                "retention-below-requirement",
+                Severity::Medium,
+                "acme",
+                "fs01",
+                "short".into(),
+                "-",
+            )
+        };
+        let acc = Acceptance {
+            rule: "retention-below-requirement".into(),
+            subject: "fs01".into(),
+            by: "Jane Roe (CFO at Acme)".into(),
+            until: 1_000,
+            reference: "CHG-9".into(),
+            measure: Some(2.0),
+        };
+        let cases = [
+            (r(2.0), 500, true, ""),
+            (r(1.0), 500, true, ""),           // better than accepted
+            (r(3.0), 500, false, "now worse"), // worse: back
+            (r(2.0), 1_000, false, "expired"), // expired: back
+        ];
+        for (risk, now, accepted, says) in cases {
+            let mut list = vec![risk];
+            apply_acceptances(&mut list, std::slice::from_ref(&acc), now);
+            assert_eq!(list[0].accepted.is_some(), accepted, "{list:?}");
+            assert!(list[0].evidence.contains(says), "{}", list[0].evidence);
+        }
+        // another subject is not covered
+        let mut other = vec![Risk {
+            subject: "dc01".into(),
+            ..r(1.0)
+        }];
+        apply_acceptances(&mut other, &[acc], 500);
+        assert!(other[0].accepted.is_none());
+    }
+
     use super::*;
 
     const DAY: i64 = 86_400;

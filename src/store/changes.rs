@@ -101,7 +101,8 @@ pub fn save(conn: &Db, c: &Change) -> Result<()> {
     conn.0.execute(
         "UPDATE changes SET policy_id = ?2, state = ?3, approved_by = ?4, approved_at = ?5, decision = ?6,
             implemented_by = ?7, implemented_at = ?8, retain_until = ?9, dispose = ?10, forced = ?11,
-            completed_by = ?12, completed_at = ?13, verified_by = ?14, plan_version = ?15, updated_at = ?16
+            completed_by = ?12, completed_at = ?13, verified_by = ?14, plan_version = ?15, updated_at = ?16,
+            ref = ?17
          WHERE id = ?1",
         params![
             c.id,
@@ -119,7 +120,8 @@ pub fn save(conn: &Db, c: &Change) -> Result<()> {
             c.completed_at,
             c.verified_by,
             c.plan_version,
-            c.updated_at
+            c.updated_at,
+            c.ref_
         ],
     )?;
     Ok(())

@@ -19,6 +19,7 @@ pub mod kpi;
 pub mod meta;
 pub mod outbox;
 pub mod pauses;
+pub mod people;
 pub mod plans;
 pub mod policies;
 #[cfg(test)]

@@ -571,7 +571,14 @@ fn illegal_steps_are_refused_and_change_nothing() {
     at(
         "2026-11-05T13:10:00Z",
         "carol",
-        &["plan", "import", "--replace", replaced.to_str().unwrap()],
+        &[
+            "plan",
+            "import",
+            "--replace",
+            "--reason",
+            "test",
+            replaced.to_str().unwrap(),
+        ],
     )
     .ok();
     at("2026-11-05T13:20:00Z", "bob", &["macd", "approve", &d_id]).ok();

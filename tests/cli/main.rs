@@ -24,6 +24,7 @@ mod plan;
 mod readme;
 mod reliability;
 mod review;
+mod roles;
 mod run;
 mod tasks;
 mod team;

@@ -127,8 +127,15 @@ fn importing_over_a_plan_is_refused_unless_replace() {
     );
     let r = env.run(&["plan", "import", f.to_str().unwrap()]).code(5);
     assert!(r.stderr.contains("bmctl macd"), "{}", r.stderr);
-    env.run(&["plan", "import", "--replace", f.to_str().unwrap()])
-        .ok();
+    env.run(&[
+        "plan",
+        "import",
+        "--replace",
+        "--reason",
+        "test",
+        f.to_str().unwrap(),
+    ])
+    .ok();
     let hist = env.json(&["plan", "history", "acme"]);
     assert_eq!(hist.as_array().unwrap().len(), 2);
     let diff = env.json(&["plan", "diff", "acme", "1", "2"]);

@@ -657,7 +657,14 @@ fn an_open_database_file_and_bad_text_are_said_plainly() {
     // a plan cut short says what is wrong, never an empty message
     for n in [10, 120, 300, 420, 560] {
         let f = env.write("cut.toml", &crate::env::PLAN[..n]);
-        let r = env.run(&["plan", "import", "--replace", f.to_str().unwrap()]);
+        let r = env.run(&[
+            "plan",
+            "import",
+            "--replace",
+            "--reason",
+            "test",
+            f.to_str().unwrap(),
+        ]);
         if r.code != 0 {
             let msg = r.stderr.trim_start_matches("bmctl: ").trim();
             assert!(msg.len() > "cut.toml:1:".len() + 3, "{n}: {:?}", r.stderr);

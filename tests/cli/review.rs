@@ -276,7 +276,7 @@ fn targets_and_branding_come_from_the_config() {
 /// The review in a real browser: headless Chromium prints the PDF bmctl
 /// asks for and takes a 1280-px screenshot.
 #[test]
-fn the_review_renders_in_headless_chromium() {
+fn real_clock_the_review_renders_in_headless_chromium() {
     let (env, _) = demo();
     let out = env.path("qsr");
     let r = env

@@ -101,7 +101,7 @@ fn a_team_config_is_checked() {
         ),
         (
             "[team.alice]\nphone = \"123\"\n",
-            "unknown key team.alice.phone (known: name, email)",
+            "unknown key team.alice.phone (known: name, email, roles)",
         ),
         (
             "[team]\nalice = \"A\"\n",

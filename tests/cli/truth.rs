@@ -637,7 +637,14 @@ fn a_new_schedule_does_not_rejudge_the_past() {
     let f = env.write("plan-v2.toml", &plan);
     env.run_at(
         "2026-11-05T12:00:00Z",
-        &["plan", "import", "--replace", f.to_str().unwrap()],
+        &[
+            "plan",
+            "import",
+            "--replace",
+            "--reason",
+            "test",
+            f.to_str().unwrap(),
+        ],
     )
     .ok();
     // fs01: 22:00 Berlin Nov 1..4, then 03:00 Berlin Nov 6..8; sql01 Nov 1..7

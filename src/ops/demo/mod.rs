@@ -84,7 +84,7 @@ pub fn build(store: &mut Store, ctx: &Ctx, past_runs: &std::path::Path) -> Resul
         ..ctx.clone()
     };
     for (file, text) in PLANS {
-        plan::import(store, &onboard, text, file, false, false)?;
+        plan::import(store, &onboard, text, file, None, false)?;
     }
     let past = import_past_runs(store, &onboard, past_runs)?;
     history(store, ctx)?;

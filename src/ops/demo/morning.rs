@@ -210,7 +210,14 @@ pub(super) fn changes_in_history(store: &mut Store, morning: &Ctx, day: i64) -> 
                     "CHG-3101",
                 ),
             )?;
-            macd::approve(store, &as_("bob", "macd approve", 2), c.id, false, false)?;
+            macd::approve(
+                store,
+                &as_("bob", "macd approve", 2),
+                c.id,
+                &macd::Approval::default(),
+                None,
+                false,
+            )?;
             macd::implement(
                 store,
                 &as_("bob", "macd implement", 3),
@@ -234,7 +241,14 @@ pub(super) fn changes_in_history(store: &mut Store, morning: &Ctx, day: i64) -> 
                     "CHG-3177",
                 ),
             )?;
-            macd::approve(store, &as_("bob", "macd approve", 2), c.id, false, false)?;
+            macd::approve(
+                store,
+                &as_("bob", "macd approve", 2),
+                c.id,
+                &macd::Approval::default(),
+                None,
+                false,
+            )?;
             macd::implement(
                 store,
                 &as_("bob", "macd implement", 3),
@@ -354,7 +368,14 @@ pub(super) fn people(store: &mut Store, ctx: &Ctx) -> Result<()> {
         now: ctx.now - Duration::minutes(60),
         ..at(0, "bob", "macd approve")
     };
-    macd::approve(store, &approve, c.id, false, false)?;
+    macd::approve(
+        store,
+        &approve,
+        c.id,
+        &macd::Approval::default(),
+        None,
+        false,
+    )?;
     let implement = Ctx {
         now: ctx.now - Duration::minutes(20),
         ..at(0, "bob", "macd implement")

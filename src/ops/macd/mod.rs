@@ -387,19 +387,30 @@ pub fn approve(
     store: &mut Store,
     ctx: &Ctx,
     id: i64,
-    allow_self: bool,
+    rules: &Approval,
+    ref_: Option<&str>,
     confirm_risk: bool,
 ) -> Result<Change> {
     let (now, who) = (ctx.ts(), ctx.actor.clone());
     let selfish = store_requested_by(store, id)? == who;
-    let log = if selfish && allow_self {
+    let log = if selfish && rules.allow_self {
         "approved by the requester (approval.allow_self_approval)"
     } else {
         "approved"
     };
     step(store, ctx, id, log, |_, c| {
-        c.approve(&who, allow_self, confirm_risk, now)
+        if let Some(r) = ref_.map(str::trim).filter(|r| !r.is_empty()) {
+            c.ref_ = Some(r.to_string());
+        }
+        c.approve(&who, rules.allow_self, rules.require_ref, confirm_risk, now)
     })
+}
+
+/// How approvals are judged (`[approval]`).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Approval {
+    pub allow_self: bool,
+    pub require_ref: crate::domain::change::RequireRef,
 }
 
 fn store_requested_by(store: &Store, id: i64) -> Result<String> {

@@ -218,7 +218,7 @@ fn play(runs: &[Run], checks: &[i64], batched: bool) -> Figures {
     let dir = tempfile::tempdir().unwrap();
     let mut store =
         Store::create(&dir.path().join("t.db"), std::time::Duration::from_secs(5)).unwrap();
-    crate::ops::plan::import(&mut store, &ctx(T0), &plan(), "plan.toml", false, false).unwrap();
+    crate::ops::plan::import(&mut store, &ctx(T0), &plan(), "plan.toml", None, false).unwrap();
     let settings = Settings {
         default_max_runtime_s: correct::Rules::default().default_max_runtime_s,
         batch_windows: 7,

@@ -23,7 +23,7 @@ fn onboarded_days_ago(path: &Path, days: i64) -> (Store, Ctx) {
     };
     let (file, plan) = crate::ops::demo::PLANS[0];
     let then = ctx(now - chrono::Duration::days(days));
-    crate::ops::plan::import(&mut store, &then, plan, file, false, false).unwrap();
+    crate::ops::plan::import(&mut store, &then, plan, file, None, false).unwrap();
     (store, ctx(now))
 }
 

@@ -1,0 +1,371 @@
+//! Who may do what (#15): roles in the team table gate the process; names
+//! people type are logins exactly; references required by risk; the
+//! client's contacts; risks the client accepted.
+
+use crate::env::*;
+
+const TEAM: &str = r#"
+[identity]
+service_accounts = ["svc"]
+
+[team.alice]
+name = "Alice Moreau"
+roles = ["technician"]
+
+[team.bob]
+roles = ["technician"]
+
+[team.carol]
+roles = ["approver"]
+
+[team.dave]
+roles = ["backup-admin"]
+"#;
+
+/// An onboarded environment whose config has the team above.
+fn team_env(extra: &str) -> (TestEnv, String) {
+    let env = onboarded("2026-11-01T00:00:00Z");
+    let cfg = env.write("team.toml", &format!("{TEAM}{extra}"));
+    (env, cfg.to_str().unwrap().to_string())
+}
+
+fn as_(env: &TestEnv, cfg: &str, actor: &str, args: &[&str]) -> Run {
+    env.run(&[&["--config", cfg, "--actor", actor][..], args].concat())
+}
+
+#[test]
+fn roles_gate_each_step_and_name_who_can() {
+    let (env, cfg) = team_env("");
+    let change = [
+        "macd",
+        "change",
+        "acme/fs01-nightly",
+        "--set",
+        "rto=2h",
+        "--reason",
+        "faster",
+    ];
+    as_(&env, &cfg, "alice", &change).ok();
+    // alice requested it; as a technician she may not approve any change
+    let r = as_(&env, &cfg, "alice", &["macd", "approve", "1"]).code(5);
+    assert!(
+        r.stderr
+            .contains("`bmctl macd approve` needs the approver role")
+            && r.stderr.contains("'alice' holds technician")
+            && r.stderr.contains("ask carol"),
+        "{}",
+        r.stderr
+    );
+    as_(&env, &cfg, "bob", &["macd", "approve", "1"]).code(5);
+    // the approver may not implement: that is the backup admin's
+    as_(&env, &cfg, "carol", &["macd", "approve", "1"]).ok();
+    as_(&env, &cfg, "carol", &["macd", "implement", "1"]).code(5);
+    as_(&env, &cfg, "dave", &["macd", "implement", "1"]).ok();
+    // reads: anyone in the team; someone outside it, nothing
+    as_(&env, &cfg, "bob", &["correct", "list"]).ok();
+    let r = as_(&env, &cfg, "mallory", &["correct", "list"]).code(5);
+    assert!(
+        r.stderr.contains("'mallory' is not in [team]"),
+        "{}",
+        r.stderr
+    );
+    // the collectors: the service account and a backup admin
+    as_(&env, &cfg, "svc", &["check"]).ok();
+    as_(&env, &cfg, "dave", &["check"]).ok();
+    as_(&env, &cfg, "alice", &["check"]).code(5);
+    // a service account passes no role's gate: it cannot approve
+    as_(&env, &cfg, "svc", &["macd", "approve", "1"]).code(5);
+    // config show says where roles come from
+    let shown = env.run(&["--config", &cfg, "config", "show"]).ok().stdout;
+    assert!(shown.contains("from [team.LOGIN] roles"), "{shown}");
+    let plain = env.run(&["config", "show"]).ok().stdout;
+    assert!(
+        plain.contains("every command is allowed to everyone"),
+        "{plain}"
+    );
+}
+
+#[test]
+fn a_name_is_a_login_exactly() {
+    let (env, cfg) = team_env("");
+    // padding is trimmed; a look-alike or bmctl's own name is refused
+    as_(&env, &cfg, " alice ", &["correct", "list"]).ok();
+    for bad in ["\u{430}lice", "bmctl", "ali ce"] {
+        let r = as_(&env, &cfg, bad, &["correct", "list"]).code(5);
+        assert!(r.stderr.contains("--actor"), "{bad}: {}", r.stderr);
+    }
+    // a team login with a look-alike is a config error
+    let bad = env.write(
+        "bad.toml",
+        "[team.\"\u{430}lice\"]\nroles = [\"approver\"]\n",
+    );
+    let r = env
+        .run(&["--config", bad.to_str().unwrap(), "correct", "list"])
+        .code(3);
+    assert!(r.stderr.contains("U+0430"), "{}", r.stderr);
+    let bad = env.write("bad2.toml", "[team.alice]\nroles = [\"boss\"]\n");
+    let r = env
+        .run(&["--config", bad.to_str().unwrap(), "correct", "list"])
+        .code(3);
+    assert!(
+        r.stderr.contains("'boss' is not one of technician"),
+        "{}",
+        r.stderr
+    );
+}
+
+#[test]
+fn a_reference_is_required_by_risk_and_a_replace_by_its_reason() {
+    let (env, cfg) = team_env("\n[approval]\nrequire_ref = \"all\"\n");
+    as_(
+        &env,
+        &cfg,
+        "alice",
+        &[
+            "macd",
+            "change",
+            "acme/fs01-nightly",
+            "--set",
+            "rto=2h",
+            "--reason",
+            "faster",
+        ],
+    )
+    .ok();
+    let r = as_(&env, &cfg, "carol", &["macd", "approve", "1"]).code(5);
+    assert!(r.stderr.contains("approve it with --ref"), "{}", r.stderr);
+    as_(
+        &env,
+        &cfg,
+        "carol",
+        &["macd", "approve", "1", "--ref", "CHG-77"],
+    )
+    .ok();
+    let shown = env.json(&["macd", "show", "1"]);
+    assert_eq!(shown["ref"], "CHG-77", "{shown}");
+    // a bad word is a config error naming the setting
+    let bad = env.write("ref.toml", "[approval]\nrequire_ref = \"sometimes\"\n");
+    let r = env
+        .run(&["--config", bad.to_str().unwrap(), "macd", "list"])
+        .code(3);
+    assert!(r.stderr.contains("approval.require_ref"), "{}", r.stderr);
+    // a plan replaced outside a change request says why, in its history
+    let f = env.write("plan.toml", &PLAN.replace("rto = \"4h\"", "rto = \"3h\""));
+    let file = f.to_str().unwrap();
+    env.run(&["plan", "import", "--replace", file]).code(2);
+    as_(
+        &env,
+        &cfg,
+        "dave",
+        &[
+            "plan",
+            "import",
+            "--replace",
+            "--reason",
+            "restore SLA renegotiated",
+            file,
+        ],
+    )
+    .ok();
+    let history = env.json(&["plan", "history", "acme"]);
+    let last = history.as_array().unwrap().last().unwrap().clone();
+    assert!(
+        last["reason"]
+            .as_str()
+            .unwrap()
+            .starts_with("emergency change (plan import"),
+        "{last}"
+    );
+}
+
+#[test]
+fn contacts_are_named_beside_the_decisions() {
+    let env = onboarded("2026-10-01T00:00:00Z");
+    env.run(&[
+        "client",
+        "contact",
+        "add",
+        "acme",
+        "--name",
+        "Jane Roe",
+        "--email",
+        "jane@acme.example",
+        "--role",
+        "decision-maker",
+    ])
+    .ok();
+    env.run(&[
+        "client",
+        "contact",
+        "add",
+        "acme",
+        "--name",
+        "Jane Roe",
+        "--role",
+        "technical",
+    ])
+    .code(5);
+    env.run(&[
+        "client",
+        "contact",
+        "add",
+        "acme",
+        "--name",
+        "J\u{43e}hn",
+        "--role",
+        "technical",
+    ])
+    .code(3);
+    let list = env.json(&["client", "contact", "list", "acme"]);
+    assert_eq!(list[0]["role"], "decision-maker", "{list}");
+    env.run(&[
+        "cmdb",
+        "add",
+        "acme/print01",
+        "--kind",
+        "server",
+        "--tier",
+        "3",
+    ])
+    .ok();
+    let out = env.path("qsr");
+    env.run(&[
+        "plan",
+        "review",
+        "--client",
+        "acme",
+        "--quarter",
+        "2026-Q4",
+        "--out",
+        out.to_str().unwrap(),
+        "--formats",
+        "html",
+    ])
+    .ok();
+    let html = std::fs::read_to_string(out.join("acme/qsr-2026-Q4.html")).unwrap();
+    assert!(
+        html.contains("For Jane Roe &lt;jane@acme.example&gt; to decide."),
+        "{html}"
+    );
+    env.run(&["client", "contact", "remove", "acme", "--name", "Jane Roe"])
+        .ok();
+    assert_eq!(
+        env.json(&["client", "contact", "list", "acme"])
+            .as_array()
+            .unwrap()
+            .len(),
+        0
+    );
+}
+
+#[test]
+fn a_risk_accepted_until_a_date_is_accepted_until_then() {
+    let env = onboarded("2026-10-01T00:00:00Z");
+    env.run_at(
+        "2026-10-01T00:00:00Z",
+        &[
+            "cmdb",
+            "add",
+            "acme/print01",
+            "--kind",
+            "server",
+            "--tier",
+            "3",
+        ],
+    )
+    .ok();
+    let accept = [
+        "plan",
+        "risks",
+        "accept",
+        "unprotected-ci",
+        "print01",
+        "--client",
+        "acme",
+        "--by",
+        "Jane Roe (CFO at Acme)",
+        "--until",
+        "2026-12-15",
+        "--ref",
+        "CHG-4790",
+    ];
+    // nothing to accept that the register does not hold
+    env.run_at(
+        "2026-11-01T00:00:00Z",
+        &[
+            "plan",
+            "risks",
+            "accept",
+            "unprotected-ci",
+            "fs01",
+            "--client",
+            "acme",
+            "--by",
+            "Jane",
+            "--until",
+            "2026-12-15",
+            "--ref",
+            "X",
+        ],
+    )
+    .code(4);
+    env.run_at("2026-11-01T00:00:00Z", &accept).ok();
+    let risk = |at: &str| {
+        env.json_at(at, &["plan", "risks", "--client", "acme"])
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["rule"] == "unprotected-ci")
+            .cloned()
+            .unwrap()
+    };
+    let before = risk("2026-12-10T00:00:00Z");
+    assert_eq!(
+        before["accepted"]["by"], "Jane Roe (CFO at Acme)",
+        "{before}"
+    );
+    let after = risk("2026-12-20T00:00:00Z");
+    assert!(after["accepted"].is_null(), "{after}");
+    assert!(
+        after["evidence"].as_str().unwrap().contains("expired"),
+        "{after}"
+    );
+    // the review: accepted before the date, a decision again after it
+    let review = |at: &str| {
+        let out = env.path(&format!("qsr-{}", &at[..10]));
+        env.run_at(
+            at,
+            &[
+                "plan",
+                "review",
+                "--client",
+                "acme",
+                "--quarter",
+                "2026-Q4",
+                "--out",
+                out.to_str().unwrap(),
+                "--formats",
+                "json",
+            ],
+        )
+        .ok();
+        let json: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(out.join("acme/qsr-2026-Q4.json")).unwrap(),
+        )
+        .unwrap();
+        json["risks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["rule"] == "unprotected-ci")
+            .cloned()
+            .unwrap()
+    };
+    assert_eq!(review("2026-12-10T00:00:00Z")["kind"], "accepted");
+    assert_eq!(review("2026-12-20T00:00:00Z")["kind"], "decision");
+    // listed, and audited
+    let list = env.json_at("2026-12-10T00:00:00Z", &["plan", "risks", "accepted"]);
+    assert_eq!(list[0]["ref"], "CHG-4790", "{list}");
+    let audit = env.json(&["audit", "list", "--entity", "risk_acceptance"]);
+    assert_eq!(audit.as_array().unwrap().len(), 1, "{audit}");
+}
