@@ -418,6 +418,52 @@ pub(super) fn people(store: &mut Store, ctx: &Ctx) -> Result<()> {
             "locked.xlsx is held open by the ERP export; asked the client to close it at night",
         )?;
     }
+    // the clients' people, and a risk Acme's CTO accepted for a dev box
+    for (client, name, email, role) in [
+        (
+            "acme",
+            "Martin Keller",
+            "m.keller@acme.example",
+            "decision-maker",
+        ),
+        ("acme", "Priya Shah", "it@acme.example", "technical"),
+        (
+            "globex",
+            "Dana Whitfield",
+            "dana.whitfield@globex.example",
+            "decision-maker",
+        ),
+        (
+            "wombat",
+            "Liam O'Connor",
+            "liam@wombat.example",
+            "decision-maker",
+        ),
+    ] {
+        crate::ops::people::add_contact(
+            store,
+            &at(30, "carol", "client contact add"),
+            client,
+            name,
+            Some(email),
+            role,
+        )?;
+    }
+    crate::ops::people::accept(
+        store,
+        &at(10, "carol", "plan risks accept"),
+        &crate::ops::people::Accept {
+            client: Some("acme"),
+            rule: "retention-below-requirement",
+            subject: "dev01",
+            by: "Martin Keller (CTO at Acme)",
+            until: (ctx.now + Duration::days(180)).timestamp(),
+            reference: "ACME-RISK-12",
+            note: Some("a development box: four weekly copies are enough"),
+        },
+        7 * 86_400,
+        &crate::report::risks::Limits::default(),
+    )?;
     Ok(())
 }
 
