@@ -734,6 +734,20 @@ impl Config {
     /// must exist); otherwise the platform config file is read if present.
     /// `flags` are settings given as command-line flags (e.g. `--db`).
     pub fn load(file: Option<&Path>, flags: &[(&str, &str, &str)]) -> Result<Config> {
+        Self::load_with(file, flags, true)
+    }
+
+    /// The system config of a shared host (`/etc/bmctl/config.toml`), as
+    /// sudo and the service account read it: the environment has no say.
+    pub fn load_system(file: &Path) -> Result<Config> {
+        Self::load_with(Some(file), &[], false)
+    }
+
+    fn load_with(
+        file: Option<&Path>,
+        flags: &[(&str, &str, &str)],
+        use_env: bool,
+    ) -> Result<Config> {
         let path = match file {
             Some(p) => Some(p.to_path_buf()),
             None => dirs::config_dir()
@@ -819,7 +833,7 @@ impl Config {
             let flag = flags.iter().find(|(k, _, _)| *k == s.key);
             let (value, source) = if let Some((_, flag_name, v)) = flag {
                 (v.to_string(), format!("flag {flag_name}"))
-            } else if let Ok(v) = std::env::var(&env) {
+            } else if let Some(v) = use_env.then(|| std::env::var(&env).ok()).flatten() {
                 let v = if s.kind == Kind::Argv {
                     serde_json::to_string(
                         &shell_words::split(&v).map_err(|e| anyhow!("{env}: {e}"))?,

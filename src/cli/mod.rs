@@ -188,6 +188,8 @@ fn rfc3339_arg(text: &str) -> Result<String, String> {
 pub struct App {
     pub cli: Cli,
     pub config: Config,
+    /// How bmctl runs here: personal, the service account, or through sudo.
+    pub mode: crate::identity::Mode,
 }
 
 impl App {
@@ -200,7 +202,9 @@ impl App {
     pub fn store(&self) -> Result<Store> {
         let path = self.config.db_path()?;
         let mut store = Store::open(&path, self.busy_timeout())?;
-        store.now_overridden = self.cli.now.is_some();
+        // the service account replays with --now; anyone else only on a
+        // time-travel database
+        store.now_overridden = self.cli.now.is_some() && !self.mode.may_replay();
         // bmctl makes its databases 0600; one others may read holds clients' data
         if let Some(m) = crate::ops::read::file_mode(&path).filter(|m| m & 0o077 != 0) {
             self.say(format!(
@@ -217,8 +221,16 @@ impl App {
 
     /// The invocation's time, actor and command name (for the audit).
     pub fn ctx(&self, command: &str) -> Result<Ctx> {
-        let actor = self.actor();
-        if self.cli.actor.as_deref().is_some_and(|a| !a.is_empty()) {
+        let actor = self
+            .mode
+            .actor(self.cli.actor.as_deref())
+            .map_err(crate::error::refused)?;
+        if self
+            .cli
+            .actor
+            .as_deref()
+            .is_some_and(|a| !a.trim().is_empty())
+        {
             // a claimed name is a login, exactly, and never bmctl's own
             crate::domain::role::check_login(&actor)
                 .map_err(|e| crate::error::refused(format!("--actor: {e}")))?;
@@ -246,15 +258,12 @@ impl App {
             .map_err(|e| rejected(format!("{flag}: {e}")))
     }
 
-    /// `--actor` (`BMCTL_ACTOR`, trimmed), else the login of this process's user.
+    /// Who acts (see [`crate::identity::Mode::actor`]); a refused claim
+    /// reads as the OS's answer here, and is refused by [`App::ctx`].
     pub fn actor(&self) -> String {
-        self.cli
-            .actor
-            .as_deref()
-            .map(str::trim)
-            .filter(|a| !a.is_empty())
-            .map(str::to_string)
-            .unwrap_or_else(crate::identity::login)
+        self.mode
+            .actor(self.cli.actor.as_deref())
+            .unwrap_or_else(|_| self.mode.actor(None).unwrap_or_default())
     }
 
     /// `--quiet` with table output: cron's case, where success prints nothing
@@ -352,15 +361,75 @@ pub fn main() -> Result<u8> {
         .unwrap_or_else(|e| usage_error(e).exit());
     let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     crate::output::set_color(cli.color);
+    let (config, mode) = load_config(&cli)?;
+    crate::output::set_table_tz(config.s.display_tz);
+    let app = App { cli, config, mode };
+    run(&app)
+}
+
+/// The config and the mode: the system config when the process is one of
+/// the service accounts it names (cron, or a technician through sudo),
+/// else the flag's, the environment's or the platform's.
+fn load_config(cli: &Cli) -> Result<(Config, crate::identity::Mode)> {
+    use crate::identity::{Mode, Process, SYSTEM_CONFIG};
+    let process = Process::current();
+    let system = std::path::Path::new(SYSTEM_CONFIG);
+    // a technician cannot read it (0640 root:bmctl): then it is not theirs
+    let system_cfg = match std::fs::File::open(system) {
+        Ok(_) => Some(Config::load_system(system)?),
+        Err(_) => None,
+    };
+    if let Some(sys) = system_cfg {
+        let mode = Mode::of(&process, &sys.s.service_accounts);
+        match &mode {
+            Mode::Sudo { .. } => {
+                // a technician cannot bring their own roles or database
+                let refused = || {
+                    crate::error::refused(format!(
+                        "under sudo, bmctl uses {SYSTEM_CONFIG} and its database only"
+                    ))
+                };
+                if cli.config.as_deref().is_some_and(|c| c != system) {
+                    return Err(refused());
+                }
+                let db = sys.db_path()?;
+                let env_db = std::env::var_os("BMCTL_DB").map(PathBuf::from);
+                if [cli.db.clone(), env_db]
+                    .into_iter()
+                    .flatten()
+                    .any(|d| d != db)
+                {
+                    return Err(refused());
+                }
+                return Ok((sys, mode));
+            }
+            Mode::Service { .. } if cli.config.is_none() => {
+                let db_flag = cli.db.as_ref().map(|p| p.display().to_string());
+                let flags: Vec<(&str, &str, &str)> = db_flag
+                    .as_deref()
+                    .map(|d| ("database.path", "--db", d))
+                    .into_iter()
+                    .collect();
+                let cfg = Config::load(Some(system), &flags)?;
+                return Ok((cfg, mode));
+            }
+            _ => {}
+        }
+    }
     let db_flag = cli.db.as_ref().map(|p| p.display().to_string());
     let mut flags = Vec::new();
     if let Some(db) = &db_flag {
         flags.push(("database.path", "--db", db.as_str()));
     }
     let config = Config::load(cli.config.as_deref(), &flags)?;
-    crate::output::set_table_tz(config.s.display_tz);
-    let app = App { cli, config };
-    run(&app)
+    let mode = Mode::of(&process, &config.s.service_accounts);
+    // sudo to a service account without the system config is no shared
+    // host: its own login acts
+    let mode = match mode {
+        Mode::Sudo { service, .. } => Mode::Service { login: service },
+        m => m,
+    };
+    Ok((config, mode))
 }
 
 fn run(app: &App) -> Result<u8> {

@@ -82,6 +82,14 @@ pub fn append(
         .unwrap_or((0, String::new()));
     let mut rows = Vec::with_capacity(entries.size_hint().0);
     let wall = crate::clock::wall();
+    let (os_user, host) = origin();
+    // a migration's own rows, written before schema 29 added the columns
+    let has_origin: bool = conn
+        .0
+        .prepare_cached(
+            "SELECT count(*) > 0 FROM pragma_table_info('audit_log') WHERE name = 'os_user'",
+        )?
+        .query_row([], |r| r.get(0))?;
     for e in entries {
         let row = ChainRow {
             id: prev_id + 1,
@@ -93,27 +101,33 @@ pub fn append(
             before: e.before,
             after: e.after,
             wall_at: Some(wall),
+            os_user: has_origin.then(|| os_user.clone()),
+            host: has_origin.then(|| host.clone()),
         };
         let hash = row.hash(&prev_hash);
         prev_id = row.id;
         prev_hash.clone_from(&hash);
         rows.push((row, hash));
     }
+    let mut columns = vec![
+        "id",
+        "at",
+        "actor",
+        "command",
+        "entity_type",
+        "entity_id",
+        "before",
+        "after",
+        "hash",
+        "wall_at",
+    ];
+    if has_origin {
+        columns.extend(["os_user", "host"]);
+    }
     super::insert_rows(
         conn,
         "audit_log",
-        &[
-            "id",
-            "at",
-            "actor",
-            "command",
-            "entity_type",
-            "entity_id",
-            "before",
-            "after",
-            "hash",
-            "wall_at",
-        ],
+        &columns,
         &rows,
         |stmt, first, (row, hash)| {
             stmt.raw_bind_parameter(first, row.id)?;
@@ -125,9 +139,30 @@ pub fn append(
             stmt.raw_bind_parameter(first + 6, &row.before)?;
             stmt.raw_bind_parameter(first + 7, &row.after)?;
             stmt.raw_bind_parameter(first + 8, hash)?;
-            stmt.raw_bind_parameter(first + 9, row.wall_at)
+            stmt.raw_bind_parameter(first + 9, row.wall_at)?;
+            if has_origin {
+                stmt.raw_bind_parameter(first + 10, &row.os_user)?;
+                stmt.raw_bind_parameter(first + 11, &row.host)?;
+            }
+            Ok(())
         },
     )
+}
+
+/// The OS user of this process (`bmctl (sudo for alice)` under sudo) and
+/// the host: where an audit row was written, whatever actor it names.
+fn origin() -> (String, String) {
+    static ORIGIN: std::sync::OnceLock<(String, String)> = std::sync::OnceLock::new();
+    ORIGIN
+        .get_or_init(|| {
+            let p = crate::identity::Process::current();
+            let user = match &p.sudo_for {
+                Some(t) => format!("{} (sudo for {t})", p.login),
+                None => p.login,
+            };
+            (user, crate::identity::host())
+        })
+        .clone()
 }
 
 /// What the hash of an audit row covers.
@@ -142,6 +177,9 @@ struct ChainRow {
     after: Option<String>,
     /// When the row was really written (schema 18 on; older rows: none).
     wall_at: Option<i64>,
+    /// The OS user and host that wrote it (schema 29 on).
+    os_user: Option<String>,
+    host: Option<String>,
 }
 
 impl ChainRow {
@@ -165,6 +203,10 @@ impl ChainRow {
         if let Some(w) = self.wall_at {
             field(&w.to_le_bytes());
         }
+        if let (Some(u), Some(h)) = (&self.os_user, &self.host) {
+            field(u.as_bytes());
+            field(h.as_bytes());
+        }
         const HEX: &[u8; 16] = b"0123456789abcdef";
         let mut hex = String::with_capacity(64);
         for b in h.finalize() {
@@ -182,12 +224,27 @@ fn chain_rows(conn: &Db) -> Result<Vec<(ChainRow, Option<String>)>> {
         [],
         |r| r.get(0),
     )?;
-    let mut stmt = conn.0.prepare(if has_wall {
-        "SELECT id, at, actor, command, entity_type, entity_id, before, after, hash, wall_at
-         FROM audit_log ORDER BY id"
-    } else {
-        "SELECT id, at, actor, command, entity_type, entity_id, before, after, hash, NULL
-         FROM audit_log ORDER BY id"
+    let has_origin: bool = conn.0.query_row(
+        "SELECT count(*) > 0 FROM pragma_table_info('audit_log') WHERE name = 'os_user'",
+        [],
+        |r| r.get(0),
+    )?;
+    let mut stmt = conn.0.prepare(match (has_wall, has_origin) {
+        (true, true) => {
+            "SELECT id, at, actor, command, entity_type, entity_id, before, after, hash, wall_at,
+                    os_user, host
+             FROM audit_log ORDER BY id"
+        }
+        (true, false) => {
+            "SELECT id, at, actor, command, entity_type, entity_id, before, after, hash, wall_at,
+                    NULL, NULL
+             FROM audit_log ORDER BY id"
+        }
+        _ => {
+            "SELECT id, at, actor, command, entity_type, entity_id, before, after, hash, NULL,
+                    NULL, NULL
+             FROM audit_log ORDER BY id"
+        }
     })?;
     let mut rows = stmt.query([])?;
     let mut out = Vec::new();
@@ -208,6 +265,8 @@ fn chain_rows(conn: &Db) -> Result<Vec<(ChainRow, Option<String>)>> {
                 before: opt(6)?,
                 after: opt(7)?,
                 wall_at: r.get(9).map_err(damaged)?,
+                os_user: opt(10)?,
+                host: opt(11)?,
             },
             opt(8)?,
         ));
@@ -446,6 +505,11 @@ pub struct AuditRow {
     pub entity_id: String,
     pub before: Option<serde_json::Value>,
     pub after: Option<serde_json::Value>,
+    /// When it was really written (`at` is the command's time, `--now`).
+    pub wall_at: Option<Ts>,
+    /// The OS user and host that wrote it.
+    pub os_user: Option<String>,
+    pub host: Option<String>,
 }
 
 /// Audit rows, oldest first, filtered by entity type (and id) and time.
@@ -456,7 +520,7 @@ pub fn list(
     since: Option<i64>,
 ) -> Result<Vec<AuditRow>> {
     let mut stmt = conn.0.prepare(
-        "SELECT id, at, actor, command, entity_type, entity_id, before, after
+        "SELECT id, at, actor, command, entity_type, entity_id, before, after, wall_at, os_user, host
          FROM audit_log
          WHERE (?1 IS NULL OR entity_type = ?1)
            AND (?2 IS NULL OR entity_id = ?2)
@@ -475,6 +539,9 @@ pub fn list(
             entity_id: r.get(5)?,
             before: before.and_then(|b| serde_json::from_str(&b).ok()),
             after: after.and_then(|a| serde_json::from_str(&a).ok()),
+            wall_at: r.get::<_, Option<i64>>(8)?.map(Ts),
+            os_user: r.get(9)?,
+            host: r.get(10)?,
         })
     })?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)

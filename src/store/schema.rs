@@ -38,6 +38,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0026_waiting_on_the_client.sql"),
     include_str!("migrations/0027_change_notifications.sql"),
     include_str!("migrations/0028_contacts_and_acceptances.sql"),
+    include_str!("migrations/0029_audit_origin.sql"),
 ];
 
 /// The newest schema version this bmctl knows.

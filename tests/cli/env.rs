@@ -115,6 +115,10 @@ impl TestEnv {
             .env_remove("NO_COLOR")
             .env("BMCTL_NOW", NOW)
             .env("BMCTL_ACTOR", "tester")
+            // the test's login may name the actor, as a service account
+            // replaying history does (README, "Running bmctl for a team")
+            .env("BMCTL_SERVICE_ACCOUNTS", test_login())
+            .env_remove("SUDO_UID")
             .env("TZ", self.tz)
             .env("HOME", self.dir.path())
             .env("XDG_CONFIG_HOME", self.dir.path().join("xdg-config"))
@@ -195,6 +199,20 @@ pub fn count_in(db: &Path, table: &str) -> i64 {
     let conn = rusqlite::Connection::open(db).expect("open db");
     conn.query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))
         .expect("count")
+}
+
+/// The login the tests run as (`id -un`).
+pub fn test_login() -> String {
+    static LOGIN: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    LOGIN
+        .get_or_init(|| {
+            let o = std::process::Command::new("id")
+                .arg("-un")
+                .output()
+                .expect("id -un");
+            String::from_utf8_lossy(&o.stdout).trim().to_string()
+        })
+        .clone()
 }
 
 pub fn repo_file(rel: &str) -> PathBuf {

@@ -46,7 +46,6 @@ fn the_readme_short_session_runs() {
         .env("PATH", path)
         .env("HOME", &home)
         .env("TZ", "UTC")
-        .env("BMCTL_ACTOR", "tester")
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);

@@ -5,9 +5,6 @@
 use crate::env::*;
 
 const TEAM: &str = r#"
-[identity]
-service_accounts = ["svc"]
-
 [team.alice]
 name = "Alice Moreau"
 roles = ["technician"]
@@ -29,8 +26,18 @@ fn team_env(extra: &str) -> (TestEnv, String) {
     (env, cfg.to_str().unwrap().to_string())
 }
 
+/// A command as `actor` (the test's login is a service account, which may
+/// name the actor; `svc` is one too).
 fn as_(env: &TestEnv, cfg: &str, actor: &str, args: &[&str]) -> Run {
-    env.run(&[&["--config", cfg, "--actor", actor][..], args].concat())
+    env.base()
+        .env("BMCTL_SERVICE_ACCOUNTS", format!("{} svc", test_login()))
+        .arg("--db")
+        .arg(&env.db)
+        .args(["--config", cfg, "--actor", actor])
+        .args(args)
+        .output()
+        .unwrap()
+        .into()
 }
 
 #[test]
@@ -368,4 +375,51 @@ fn a_risk_accepted_until_a_date_is_accepted_until_then() {
     assert_eq!(list[0]["ref"], "CHG-4790", "{list}");
     let audit = env.json(&["audit", "list", "--entity", "risk_acceptance"]);
     assert_eq!(audit.as_array().unwrap().len(), 1, "{audit}");
+}
+
+/// Personal use: the actor is the login; only a service account names
+/// another, and only it replays with `--now` on a database that does not
+/// allow time travel. Every audit row says which OS user and host wrote it.
+#[test]
+fn the_os_says_who_acts() {
+    let env = TestEnv::empty("UTC");
+    let personal = |args: &[&str]| -> Run {
+        env.base()
+            .env_remove("BMCTL_ACTOR")
+            .env("BMCTL_SERVICE_ACCOUNTS", "bmctl")
+            .arg("--db")
+            .arg(&env.db)
+            .args(args)
+            .output()
+            .unwrap()
+            .into()
+    };
+    let service = |args: &[&str]| -> Run {
+        env.base()
+            .env_remove("BMCTL_ACTOR")
+            .arg("--db")
+            .arg(&env.db)
+            .args(args)
+            .output()
+            .unwrap()
+            .into()
+    };
+    personal(&["init"]).ok(); // no time travel: --now only reads
+
+    let add = ["client", "add", "acme", "--name", "Acme", "--tz", "UTC"];
+    // a technician's own bmctl: neither another name nor --now on a write
+    let r = personal(&[&["--actor", "carol"][..], &add].concat()).code(5);
+    assert!(r.stderr.contains("only a service account"), "{}", r.stderr);
+    personal(&add).code(5);
+    // the service account replays history: --now and the actor it names
+    service(&[&["--actor", "carol"][..], &add].concat()).ok();
+    let audit = service(&["--format", "json", "audit", "list", "--entity", "client"])
+        .ok()
+        .json();
+    let row = &audit[0];
+    assert_eq!(row["actor"], "carol");
+    assert_eq!(row["os_user"], test_login().as_str(), "{row}");
+    assert!(row["host"].as_str().is_some_and(|h| !h.is_empty()), "{row}");
+    assert!(row["wall_at"].is_string(), "{row}");
+    assert_ne!(row["wall_at"], row["at"], "the wall clock beside --now");
 }

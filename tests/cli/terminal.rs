@@ -38,6 +38,8 @@ fn on_pty(env: &TestEnv, cols: u16, extra_env: &[(&str, &str)], args: &[&str]) -
     c.args(["-qec", &line, "/dev/null"])
         .env_remove("NO_COLOR")
         .env("BMCTL_ACTOR", "tester")
+        .env("BMCTL_SERVICE_ACCOUNTS", test_login())
+        .env_remove("SUDO_UID")
         .env("TZ", "UTC")
         .env("HOME", env.path(""));
     for (k, v) in extra_env {

@@ -22,6 +22,8 @@ impl Pty {
             .args(["-qec", line, "/dev/null"])
             .env_remove("NO_COLOR")
             .env("TERM", "xterm")
+            .env("BMCTL_SERVICE_ACCOUNTS", crate::env::test_login())
+            .env_remove("SUDO_UID")
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
