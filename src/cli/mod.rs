@@ -362,6 +362,9 @@ pub fn main() -> Result<u8> {
     let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     crate::output::set_color(cli.color);
     let (config, mode) = load_config(&cli)?;
+    // a name claimed where the OS says who acts is refused, whatever the command
+    mode.actor(cli.actor.as_deref())
+        .map_err(crate::error::refused)?;
     crate::output::set_table_tz(config.s.display_tz);
     let app = App { cli, config, mode };
     run(&app)

@@ -411,6 +411,8 @@ fn the_os_says_who_acts() {
     let r = personal(&[&["--actor", "carol"][..], &add].concat()).code(5);
     assert!(r.stderr.contains("only a service account"), "{}", r.stderr);
     personal(&add).code(5);
+    // not even to read
+    personal(&["--actor", "carol", "client", "list"]).code(5);
     // the service account replays history: --now and the actor it names
     service(&[&["--actor", "carol"][..], &add].concat()).ok();
     let audit = service(&["--format", "json", "audit", "list", "--entity", "client"])

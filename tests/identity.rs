@@ -1,0 +1,213 @@
+//! Identities that cannot be claimed, on a real shared host (#15): OS users
+//! alice, bob (technicians), carol (approver), dave (backup admin), the
+//! service account bmctl, sudo's rule and the system config, as
+//! `.ci/identity-setup.sh` makes them. Needs root and that setup: ignored
+//! by a plain `cargo test`; `.ci/run` runs the setup, then this.
+
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
+
+const BMCTL: &str = "/usr/local/bin/bmctl";
+const DB: &str = "/var/lib/bmctl/bmctl.db";
+
+/// `user` runs bmctl through sudo as the service account, as README says.
+fn via_sudo(user: &str, args: &[&str], stdin: Option<&str>) -> Output {
+    let mut c = Command::new("runuser");
+    c.args(["-u", user, "--", "sudo", "-n", "-u", "bmctl", BMCTL])
+        .args(args)
+        .current_dir("/tmp")
+        .stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = c.spawn().expect("runuser and sudo");
+    if let Some(text) = stdin {
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(text.as_bytes())
+            .unwrap();
+    }
+    child.wait_with_output().unwrap()
+}
+
+/// The service account itself, as cron runs it.
+fn as_service(args: &[&str]) -> Output {
+    Command::new("runuser")
+        .args(["-u", "bmctl", "--", BMCTL])
+        .args(args)
+        .current_dir("/tmp")
+        .output()
+        .unwrap()
+}
+
+fn code(o: &Output) -> i32 {
+    o.status.code().unwrap_or(-1)
+}
+
+fn err(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn expect(o: Output, want: i32, what: &str) -> Output {
+    assert_eq!(
+        code(&o),
+        want,
+        "{what}: stdout {} stderr {}",
+        String::from_utf8_lossy(&o.stdout),
+        err(&o)
+    );
+    o
+}
+
+#[test]
+#[ignore = "needs root and the identity setup (.ci/identity-setup.sh)"]
+fn real_clock_a_shared_host_takes_the_actor_from_the_os() {
+    assert!(
+        std::path::Path::new("/etc/sudoers.d/bmctl").exists(),
+        "run .ci/identity-setup.sh target/debug/bmctl first (as root)"
+    );
+    // the backup admin onboards the client, the plan on stdin (files do
+    // not cross the uid boundary)
+    let plan = include_str!("../examples/plan.toml");
+    expect(
+        via_sudo("dave", &["plan", "import", "-"], Some(plan)),
+        0,
+        "dave imports the plan",
+    );
+    // alice requests a change through sudo
+    let change = [
+        "macd",
+        "change",
+        "acme/fs01-nightly",
+        "--set",
+        "rto=2h",
+        "--reason",
+        "faster restores",
+    ];
+    expect(via_sudo("alice", &change, None), 0, "alice requests");
+    // alice cannot approve it: not with her own name, not by naming carol,
+    // not with roles of her own
+    let approve = ["macd", "approve", "1"];
+    let o = expect(via_sudo("alice", &approve, None), 5, "alice approves");
+    assert!(err(&o).contains("approver"), "{}", err(&o));
+    let o = expect(
+        via_sudo(
+            "alice",
+            &[&["--actor", "carol"][..], &approve].concat(),
+            None,
+        ),
+        5,
+        "alice claims carol",
+    );
+    assert!(err(&o).contains("under sudo"), "{}", err(&o));
+    // even to read
+    expect(
+        via_sudo("alice", &["--actor", "carol", "macd", "list"], None),
+        5,
+        "alice reads as carol",
+    );
+    std::fs::write(
+        "/tmp/alice-roles.toml",
+        "[team.alice]\nroles = [\"approver\"]\n",
+    )
+    .unwrap();
+    let o = expect(
+        via_sudo(
+            "alice",
+            &[&["--config", "/tmp/alice-roles.toml"][..], &approve].concat(),
+            None,
+        ),
+        5,
+        "alice brings her own config",
+    );
+    assert!(
+        err(&o).contains("under sudo, bmctl uses /etc/bmctl/config.toml"),
+        "{}",
+        err(&o)
+    );
+    expect(
+        via_sudo(
+            "alice",
+            &[&["--db", "/tmp/alice.db"][..], &approve].concat(),
+            None,
+        ),
+        5,
+        "alice brings her own database",
+    );
+    // bob is a technician too; carol approves
+    expect(via_sudo("bob", &approve, None), 5, "bob approves");
+    expect(via_sudo("carol", &approve, None), 0, "carol approves");
+    // alice cannot open the database file herself
+    let direct = Command::new("runuser")
+        .args(["-u", "alice", "--", BMCTL, "--db", DB, "correct", "list"])
+        .current_dir("/tmp")
+        .output()
+        .unwrap();
+    assert_ne!(code(&direct), 0, "alice read the database directly");
+    assert!(std::fs::File::open(DB).is_ok(), "root can");
+    let cat = Command::new("runuser")
+        .args(["-u", "alice", "--", "cat", DB])
+        .output()
+        .unwrap();
+    assert!(!cat.status.success());
+    // the audit rows name alice and carol by login, with the wall clock
+    let o = expect(
+        via_sudo(
+            "carol",
+            &["--format", "json", "audit", "list", "--entity", "change"],
+            None,
+        ),
+        0,
+        "audit list",
+    );
+    let rows: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let rows = rows.as_array().unwrap();
+    let by = |actor: &str| rows.iter().find(|r| r["actor"] == actor).cloned();
+    let requested = by("alice").expect("a row by alice");
+    let approved = by("carol").expect("a row by carol");
+    assert_eq!(
+        requested["os_user"], "bmctl (sudo for alice)",
+        "{requested}"
+    );
+    assert_eq!(approved["os_user"], "bmctl (sudo for carol)", "{approved}");
+    let wall = |r: &serde_json::Value| {
+        chrono::DateTime::parse_from_rfc3339(r["wall_at"].as_str().unwrap())
+            .unwrap()
+            .timestamp()
+    };
+    let now = chrono::Utc::now().timestamp();
+    for r in [&requested, &approved] {
+        assert!((now - wall(r)).abs() < 600, "wall clock: {r}");
+    }
+    // --now on a write: the service account replays, alice may not
+    let earlier = chrono::Utc::now() - chrono::Duration::hours(1);
+    let at = earlier.to_rfc3339();
+    expect(
+        as_service(&["--now", &at, "tasks", "generate"]),
+        0,
+        "the service account replays",
+    );
+    let o = expect(
+        via_sudo(
+            "alice",
+            &[
+                "--now",
+                &at,
+                "macd",
+                "cancel",
+                "1",
+                "--reason",
+                "back-dated",
+            ],
+            None,
+        ),
+        5,
+        "alice back-dates",
+    );
+    assert!(err(&o).contains("time travel"), "{}", err(&o));
+}
