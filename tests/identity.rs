@@ -155,6 +155,15 @@ fn real_clock_a_shared_host_takes_the_actor_from_the_os() {
         .output()
         .unwrap();
     assert!(!cat.status.success());
+    // db check says who owns the file: the service account
+    let o = expect(via_sudo("carol", &["db", "check"], None), 0, "db check");
+    let shown = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert!(
+        shown
+            .lines()
+            .any(|l| l.contains("owner") && l.contains("bmctl")),
+        "{shown}"
+    );
     // the audit rows name alice and carol by login, with the wall clock
     let o = expect(
         via_sudo(

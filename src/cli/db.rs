@@ -38,6 +38,28 @@ pub enum Cmd {
     },
 }
 
+/// Who owns the file: on a shared host, the service account, so no
+/// technician can write it except through bmctl.
+fn owner(app: &App, store: &crate::ops::read::Store) -> String {
+    use std::os::unix::fs::MetadataExt;
+    let Ok(meta) = std::fs::metadata(&store.path) else {
+        return "-".into();
+    };
+    let who = crate::identity::login_of(meta.uid());
+    match &app.mode {
+        crate::identity::Mode::Sudo { service, .. }
+        | crate::identity::Mode::Service { login: service }
+            if &who != service =>
+        {
+            format!(
+                "{who}: not the service account '{service}'; a technician may write it directly — fix with `chown {service} {}`",
+                store.path.display()
+            )
+        }
+        _ => who,
+    }
+}
+
 pub fn run(app: &App, cmd: &Cmd) -> Result<u8> {
     match cmd {
         Cmd::Path => {
@@ -64,6 +86,7 @@ pub fn run(app: &App, cmd: &Cmd) -> Result<u8> {
                     },
                 ),
                 ("mode", r.mode.clone()),
+                ("owner", owner(app, &store)),
                 (
                     "rollups",
                     if r.rollups.differences.is_empty() {
