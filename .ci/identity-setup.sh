@@ -16,6 +16,8 @@ for u in alice bob carol dave; do
 done
 id -u bmctl >/dev/null 2>&1 ||
   useradd --system --home-dir /var/lib/bmctl --create-home --shell /usr/sbin/nologin bmctl
+# in the group, so the folders it writes keep the group's setgid bit
+usermod -a -G noc bmctl
 install -m 0755 "$bin" /usr/local/bin/bmctl
 install -d -m 0755 /etc/bmctl
 cat >/etc/bmctl/config.toml <<'TOML'
@@ -42,6 +44,12 @@ chmod 0640 /etc/bmctl/config.toml
 echo '%noc ALL=(bmctl) NOPASSWD: /usr/local/bin/bmctl' >/etc/sudoers.d/bmctl
 chmod 0440 /etc/sudoers.d/bmctl
 visudo -cf /etc/sudoers.d/bmctl >/dev/null
+# files cross the uid boundary here: technicians drop inputs, bmctl reads
+install -d -o bmctl -g noc -m 2770 /var/spool/bmctl/incoming
+# and reviews land where the group reads them
+install -d -o bmctl -g noc -m 2750 /srv/bmctl-reviews
+rm -f /var/spool/bmctl/incoming/* /srv/bmctl-reviews/index.* 2>/dev/null || true
+rm -rf /srv/bmctl-reviews/acme
 rm -f /var/lib/bmctl/bmctl.db /var/lib/bmctl/bmctl.db-wal /var/lib/bmctl/bmctl.db-shm
 runuser -u bmctl -- /usr/local/bin/bmctl init >/dev/null
 echo "identity setup: users alice bob carol dave (noc), service account bmctl, /etc/bmctl/config.toml, /usr/local/bin/bmctl"

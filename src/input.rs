@@ -58,9 +58,35 @@ impl Input {
 }
 
 /// Take `arg` (a path, or `-` for stdin) as an input of `shape`.
+/// Under sudo on a shared host, the one folder input files may come from
+/// (else stdin): the service account must not read what a technician names.
+static SPOOL_ONLY: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+
+/// The spool folder inputs are limited to, set once at start under sudo.
+pub fn restrict_to_spool(dir: &Path) {
+    let _ = SPOOL_ONLY.set(dir.to_path_buf());
+}
+
+/// The folder under sudo that input files must come from.
+pub const SPOOL: &str = "/var/spool/bmctl/incoming";
+
 pub fn take(arg: &Path, shape: Shape) -> Result<Input> {
     if arg.as_os_str() == "-" {
         return spool(std::io::stdin().lock(), "stdin".into(), shape);
+    }
+    if let Some(dir) = SPOOL_ONLY.get() {
+        // resolved, so `..` or a symlink cannot leave the spool folder
+        let inside = std::fs::canonicalize(arg)
+            .ok()
+            .zip(std::fs::canonicalize(dir).ok())
+            .is_some_and(|(f, d)| f.starts_with(d));
+        if !inside {
+            return Err(crate::error::refused(format!(
+                "{}: under sudo, give a file on stdin (`-`) or put it in {}",
+                arg.display(),
+                dir.display()
+            )));
+        }
     }
     let name = arg.display().to_string();
     let meta = std::fs::metadata(arg).with_context(|| format!("reading {name}"))?;

@@ -79,6 +79,36 @@ fn real_clock_a_shared_host_takes_the_actor_from_the_os() {
         0,
         "dave imports the plan",
     );
+    // a file of dave's own is not read for him; the spool folder is
+    let csv = "client,host,kind,tier,os,role\nacme,print02,server,3,,\n";
+    std::fs::write("/home/dave/cmdb.csv", csv).unwrap();
+    let o = expect(
+        via_sudo("dave", &["cmdb", "import", "/home/dave/cmdb.csv"], None),
+        5,
+        "a path outside the spool",
+    );
+    assert!(err(&o).contains("/var/spool/bmctl/incoming"), "{}", err(&o));
+    let copied = Command::new("runuser")
+        .args([
+            "-u",
+            "dave",
+            "--",
+            "cp",
+            "/home/dave/cmdb.csv",
+            "/var/spool/bmctl/incoming/",
+        ])
+        .status()
+        .unwrap();
+    assert!(copied.success());
+    expect(
+        via_sudo(
+            "dave",
+            &["cmdb", "import", "/var/spool/bmctl/incoming/cmdb.csv"],
+            None,
+        ),
+        0,
+        "a file in the spool",
+    );
     // alice requests a change through sudo
     let change = [
         "macd",
@@ -193,6 +223,42 @@ fn real_clock_a_shared_host_takes_the_actor_from_the_os() {
     for r in [&requested, &approved] {
         assert!((now - wall(r)).abs() < 600, "wall clock: {r}");
     }
+    // the review lands for the group: folders 2750, files 0640
+    let now = chrono::Utc::now();
+    use chrono::Datelike;
+    let quarter = format!("{}-Q{}", now.year(), (now.month() - 1) / 3 + 1);
+    expect(
+        via_sudo(
+            "carol",
+            &[
+                "plan",
+                "review",
+                "--client",
+                "acme",
+                "--quarter",
+                &quarter,
+                "--out",
+                "/srv/bmctl-reviews",
+                "--formats",
+                "html",
+            ],
+            None,
+        ),
+        0,
+        "carol writes the review",
+    );
+    let file = format!("/srv/bmctl-reviews/acme/qsr-{quarter}.html");
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |p: &str| std::fs::metadata(p).unwrap().permissions().mode() & 0o7777;
+        assert_eq!(mode(&file), 0o640, "{file}");
+        assert_eq!(mode("/srv/bmctl-reviews/acme"), 0o2750);
+    }
+    let read = Command::new("runuser")
+        .args(["-u", "alice", "--", "head", "-c", "15", &file])
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&read.stdout), "<!DOCTYPE html>");
     // --now on a write: the service account replays, alice may not
     let earlier = chrono::Utc::now() - chrono::Duration::hours(1);
     let at = earlier.to_rfc3339();

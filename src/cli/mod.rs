@@ -362,6 +362,12 @@ pub fn main() -> Result<u8> {
     let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     crate::output::set_color(cli.color);
     let (config, mode) = load_config(&cli)?;
+    if let crate::identity::Mode::Sudo { .. } = mode {
+        // files cross the uid boundary only through the spool folder, and
+        // what bmctl writes is for the technicians' group to read
+        crate::input::restrict_to_spool(std::path::Path::new(crate::input::SPOOL));
+        crate::output::review::share_with_group();
+    }
     // a name claimed where the OS says who acts is refused, whatever the command
     mode.actor(cli.actor.as_deref())
         .map_err(crate::error::refused)?;

@@ -1142,6 +1142,23 @@ fn kpi_csv(r: &Review) -> Result<String> {
     Ok(String::from_utf8(w.into_inner()?)?)
 }
 
+/// Review files for the technicians' group (shared host, under sudo):
+/// files 0640, folders 2750 (the group inherited from `--out`); else
+/// private, 0600 and 0700.
+static SHARED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+pub fn share_with_group() {
+    SHARED.store(true, std::sync::atomic::Ordering::Relaxed);
+}
+
+fn modes() -> (u32, u32) {
+    if SHARED.load(std::sync::atomic::Ordering::Relaxed) {
+        (0o640, 0o2750)
+    } else {
+        (0o600, 0o700)
+    }
+}
+
 /// `out/client` — refusing anything that would leave `out`.
 pub fn folder(out: &Path, client: &str) -> Result<PathBuf> {
     crate::domain::client::validate_slug("client code", client)?;
@@ -1179,9 +1196,14 @@ pub fn write(r: &Review, out: &Path, w: &Writing) -> Result<Vec<PathBuf>> {
     let dir = folder(out, &r.client)?;
     std::fs::DirBuilder::new()
         .recursive(true)
-        .mode(0o700)
+        .mode(modes().1)
         .create(&dir)
         .with_context(|| format!("creating {}", dir.display()))?;
+    if SHARED.load(std::sync::atomic::Ordering::Relaxed) {
+        // the umask may have taken the setgid and group bits off
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(modes().1))?;
+    }
     // a client's folder planted as a symlink would take the files elsewhere
     if std::fs::symlink_metadata(&dir)?.file_type().is_symlink() {
         bail!(
@@ -1331,6 +1353,11 @@ fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
     let mut tmp = tempfile::NamedTempFile::new_in(dir)
         .with_context(|| format!("writing in {}", dir.display()))?;
     tmp.write_all(bytes)?;
+    {
+        use std::os::unix::fs::PermissionsExt;
+        tmp.as_file()
+            .set_permissions(std::fs::Permissions::from_mode(modes().0))?;
+    }
     tmp.as_file().sync_all()?;
     tmp.persist(path)
         .map_err(|e| e.error)
