@@ -37,7 +37,7 @@ roles = ["technician"]
 roles = ["approver"]
 
 [team.dave]
-roles = ["backup-admin"]
+roles = ["backup-admin", "technician", "approver"]
 TOML
 chown root:bmctl /etc/bmctl/config.toml
 chmod 0640 /etc/bmctl/config.toml

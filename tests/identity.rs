@@ -169,6 +169,30 @@ fn real_clock_a_shared_host_takes_the_actor_from_the_os() {
         5,
         "alice brings her own database",
     );
+    // dave holds both roles, and still may not approve his own request
+    expect(
+        via_sudo(
+            "dave",
+            &[
+                "macd",
+                "change",
+                "acme/dc01-nightly",
+                "--set",
+                "rto=3h",
+                "--reason",
+                "tighter",
+            ],
+            None,
+        ),
+        0,
+        "dave requests",
+    );
+    let o = expect(
+        via_sudo("dave", &["macd", "approve", "2"], None),
+        5,
+        "dave approves his own",
+    );
+    assert!(err(&o).contains("segregation of duties"), "{}", err(&o));
     // bob is a technician too; carol approves
     expect(via_sudo("bob", &approve, None), 5, "bob approves");
     expect(via_sudo("carol", &approve, None), 0, "carol approves");
