@@ -201,6 +201,40 @@ pub fn count_in(db: &Path, table: &str) -> i64 {
         .expect("count")
 }
 
+/// A CI of acme with no backup: the register's `unprotected-ci`.
+pub const ADD_PRINT01: &[&str] = &[
+    "cmdb",
+    "add",
+    "acme/print01",
+    "--kind",
+    "server",
+    "--tier",
+    "3",
+];
+
+/// `plan review` of acme's 2026-Q4 at `now`, one format; the file's text.
+pub fn review_file(env: &TestEnv, now: &str, format: &str) -> String {
+    let out = env.path(&format!("qsr-{}-{format}", now.replace(':', "")));
+    let o = out.to_str().unwrap();
+    env.run_at(
+        now,
+        &[
+            "plan",
+            "review",
+            "--client",
+            "acme",
+            "--quarter",
+            "2026-Q4",
+            "--out",
+            o,
+            "--formats",
+            format,
+        ],
+    )
+    .ok();
+    std::fs::read_to_string(out.join(format!("acme/qsr-2026-Q4.{format}"))).unwrap()
+}
+
 /// The login the tests run as (`id -un`).
 pub fn test_login() -> String {
     static LOGIN: std::sync::OnceLock<String> = std::sync::OnceLock::new();

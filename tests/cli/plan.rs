@@ -206,16 +206,7 @@ fn risks_read_the_database() {
         .unwrap()
         .iter()
         .all(|x| x["severity"] == "high"));
-    env.run(&[
-        "cmdb",
-        "add",
-        "acme/print01",
-        "--kind",
-        "server",
-        "--tier",
-        "3",
-    ])
-    .ok();
+    env.run(ADD_PRINT01).ok();
     let r = env.json_at(
         "2026-11-10T12:00:00Z",
         &["plan", "risks", "--client", "acme"],

@@ -225,31 +225,8 @@ fn contacts_are_named_beside_the_decisions() {
     .code(3);
     let list = env.json(&["client", "contact", "list", "acme"]);
     assert_eq!(list[0]["role"], "decision-maker", "{list}");
-    env.run(&[
-        "cmdb",
-        "add",
-        "acme/print01",
-        "--kind",
-        "server",
-        "--tier",
-        "3",
-    ])
-    .ok();
-    let out = env.path("qsr");
-    env.run(&[
-        "plan",
-        "review",
-        "--client",
-        "acme",
-        "--quarter",
-        "2026-Q4",
-        "--out",
-        out.to_str().unwrap(),
-        "--formats",
-        "html",
-    ])
-    .ok();
-    let html = std::fs::read_to_string(out.join("acme/qsr-2026-Q4.html")).unwrap();
+    env.run(ADD_PRINT01).ok();
+    let html = review_file(&env, NOW, "html");
     assert!(
         html.contains("For Jane Roe &lt;jane@acme.example&gt; to decide."),
         "{html}"
@@ -268,19 +245,7 @@ fn contacts_are_named_beside_the_decisions() {
 #[test]
 fn a_risk_accepted_until_a_date_is_accepted_until_then() {
     let env = onboarded("2026-10-01T00:00:00Z");
-    env.run_at(
-        "2026-10-01T00:00:00Z",
-        &[
-            "cmdb",
-            "add",
-            "acme/print01",
-            "--kind",
-            "server",
-            "--tier",
-            "3",
-        ],
-    )
-    .ok();
+    env.run_at("2026-10-01T00:00:00Z", ADD_PRINT01).ok();
     let accept = [
         "plan",
         "risks",
@@ -339,27 +304,7 @@ fn a_risk_accepted_until_a_date_is_accepted_until_then() {
     );
     // the review: accepted before the date, a decision again after it
     let review = |at: &str| {
-        let out = env.path(&format!("qsr-{}", &at[..10]));
-        env.run_at(
-            at,
-            &[
-                "plan",
-                "review",
-                "--client",
-                "acme",
-                "--quarter",
-                "2026-Q4",
-                "--out",
-                out.to_str().unwrap(),
-                "--formats",
-                "json",
-            ],
-        )
-        .ok();
-        let json: serde_json::Value = serde_json::from_str(
-            &std::fs::read_to_string(out.join("acme/qsr-2026-Q4.json")).unwrap(),
-        )
-        .unwrap();
+        let json: serde_json::Value = serde_json::from_str(&review_file(&env, at, "json")).unwrap();
         json["risks"]
             .as_array()
             .unwrap()
