@@ -195,8 +195,9 @@ fn morning_view(app: &App, store: &Store, now: i64, db: &str) -> Result<()> {
             .map(|u| format!("{}/{}", u.client, u.job))
             .collect();
         output::text(&format!(
-            "\nJobs reporting runs that no plan knows: {}\n",
-            names.join(", ")
+            "\nJobs reporting runs that no plan knows: {} — `bmctl macd add --from-unmatched {} --ci HOST` makes one a change request\n",
+            names.join(", "),
+            names[0]
         ))?;
     }
     output::text("\nClients\n")?;

@@ -64,6 +64,10 @@ pub struct AddArgs {
     /// One [[policy]] table of the plan format instead of the flags.
     #[arg(long, conflicts_with_all = ["ci", "job", "tool", "schedule", "rpo", "grace", "retention", "target", "restore_test", "rto", "max_runtime"])]
     pub from_file: Option<PathBuf>,
+    /// A job seen in the runs but in no plan (CLIENT/JOB): its tool,
+    /// schedule, CI and RPO guessed from its runs; flags given win.
+    #[arg(long, value_name = "CLIENT/JOB", conflicts_with_all = ["from_file", "job", "client"])]
+    pub from_unmatched: Option<String>,
     #[command(flatten)]
     pub common: Common,
 }
@@ -221,6 +225,63 @@ impl Tabular for ChangeView {
             output::at(c.requested_at),
         ]
     }
+}
+
+/// `--from-unmatched CLIENT/JOB`: the fields its runs suggest, where the
+/// flags left them out.
+fn prefill_unmatched(store: &Store, a: &AddArgs) -> Result<AddArgs> {
+    let mut a = a.clone();
+    let Some(from) = a.from_unmatched.clone() else {
+        return Ok(a);
+    };
+    let (client, job) = split_ref("--from-unmatched", &from)?;
+    let g = macd::adopt::guess(store, client, job)?;
+    let fill = |slot: &mut Option<String>, v: Option<String>| {
+        if slot.is_none() {
+            *slot = v;
+        }
+    };
+    fill(&mut a.client, Some(g.client.clone()));
+    fill(&mut a.job, Some(g.job.clone()));
+    // a reporter that names no tool a policy knows: `other` (--tool to say)
+    fill(
+        &mut a.tool,
+        Some(g.tool.clone().unwrap_or_else(|| "other".into())),
+    );
+    fill(&mut a.schedule, g.schedule.clone());
+    fill(&mut a.ci, g.ci.clone());
+    fill(
+        &mut a.rpo,
+        g.interval_s.map(crate::domain::time::format_duration),
+    );
+    fill(
+        &mut a.grace,
+        Some(
+            if g.interval_s == Some(3_600) {
+                "15m"
+            } else {
+                "2h"
+            }
+            .into(),
+        ),
+    );
+    fill(&mut a.retention, Some(g.retention.clone()));
+    fill(&mut a.target, Some(g.target.clone()));
+    fill(&mut a.restore_test, Some("monthly".into()));
+    fill(&mut a.rto, Some("4h".into()));
+    fill(
+        &mut a.common.reason,
+        Some(format!(
+            "adopt {client}/{job}: {} runs reported by a job no plan knew",
+            g.runs
+        )),
+    );
+    if a.ci.is_none() {
+        return Err(rejected(format!(
+            "cannot tell which CI {job} backs up (no CI's host starts its name): give --ci HOST, or --new-ci --ci HOST --kind K --tier N"
+        )));
+    }
+    Ok(a)
 }
 
 /// `--job CLIENT/JOB`, the form every other command takes, as `--client
@@ -428,7 +489,7 @@ pub fn run(app: &App, cmd: &Cmd) -> Result<u8> {
     match cmd {
         Cmd::Add(a) if a.from_file.is_none() && crate::prompt::interactive(app.cli.yes) => {
             let ctx = app.ctx("macd add")?;
-            let a = &job_as_ref(a)?;
+            let a = &job_as_ref(&prefill_unmatched(&store, a)?)?;
             let w = super::wizard::add(&store, a)?;
             let req = || Request::Add {
                 proposal: Box::new(w.proposal.clone()),
@@ -452,7 +513,7 @@ pub fn run(app: &App, cmd: &Cmd) -> Result<u8> {
         }
         Cmd::Add(a) => {
             let ctx = app.ctx("macd add")?;
-            let a = &job_as_ref(a)?;
+            let a = &job_as_ref(&prefill_unmatched(&store, a)?)?;
             let (client, proposal, a) = if let Some(f) = &a.from_file {
                 let client = a
                     .client
@@ -743,6 +804,7 @@ mod tests {
             rto: Some("4h".into()),
             max_runtime: None,
             from_file: None,
+            from_unmatched: None,
             common: Common {
                 reason: Some("r".into()),
                 ref_: None,

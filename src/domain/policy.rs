@@ -413,3 +413,87 @@ mod tests {
         assert_eq!(occ.len(), 3);
     }
 }
+
+/// A schedule that fits runs seen before a plan knew their job: from the
+/// starts' typical interval (hourly, daily, weekly; else daily) and their
+/// most common local minute, hour and weekday. `None` without two runs.
+pub fn guess_schedule(starts: &[i64], tz: Tz) -> Option<String> {
+    use chrono::{Datelike, Timelike};
+    if starts.len() < 2 {
+        return None;
+    }
+    let mut sorted = starts.to_vec();
+    sorted.sort_unstable();
+    let mut gaps: Vec<i64> = sorted.windows(2).map(|w| w[1] - w[0]).collect();
+    gaps.sort_unstable();
+    let gap = gaps[gaps.len() / 2];
+    let local: Vec<_> = sorted
+        .iter()
+        .map(|t| super::time::from_unix(*t).with_timezone(&tz))
+        .collect();
+    let mode = |f: &dyn Fn(&chrono::DateTime<Tz>) -> u32| {
+        let mut counts = std::collections::BTreeMap::new();
+        for d in &local {
+            *counts.entry(f(d)).or_insert(0usize) += 1;
+        }
+        // the most common; the smallest on a tie, so the guess is stable
+        counts
+            .into_iter()
+            .max_by(|a, b| a.1.cmp(&b.1).then(b.0.cmp(&a.0)))
+            .map(|(v, _)| v)
+            .unwrap_or(0)
+    };
+    let minute = mode(&|d| d.minute());
+    let hour = mode(&|d| d.hour());
+    Some(match gap {
+        g if g <= 2 * 3_600 => format!("{minute} * * * *"),
+        g if g >= 5 * 86_400 => format!(
+            "{minute} {hour} * * {}",
+            mode(&|d| d.weekday().num_days_from_sunday())
+        ),
+        _ => format!("{minute} {hour} * * *"),
+    })
+}
+
+#[cfg(test)]
+mod guess_tests {
+    use super::*;
+
+    #[test]
+    fn a_schedule_is_guessed_from_the_runs() {
+        let berlin: Tz = "Europe/Berlin".parse().unwrap();
+        let at = |s: &str| chrono::DateTime::parse_from_rfc3339(s).unwrap().timestamp();
+        // nightly at 22:05 Berlin (21:05 UTC in winter), one run late
+        let nightly = [
+            at("2026-11-01T21:05:00Z"),
+            at("2026-11-02T21:05:00Z"),
+            at("2026-11-03T21:40:00Z"),
+            at("2026-11-04T21:05:00Z"),
+        ];
+        assert_eq!(
+            guess_schedule(&nightly, berlin).as_deref(),
+            Some("5 22 * * *")
+        );
+        let hourly: Vec<i64> = (0..10)
+            .map(|h| at("2026-11-01T00:15:00Z") + h * 3_600)
+            .collect();
+        assert_eq!(
+            guess_schedule(&hourly, berlin).as_deref(),
+            Some("15 * * * *")
+        );
+        // weekly on Sundays at 03:00 Berlin
+        let weekly: Vec<i64> = (0..4)
+            .map(|w| at("2026-11-01T02:00:00Z") + w * 7 * 86_400)
+            .collect();
+        assert_eq!(
+            guess_schedule(&weekly, berlin).as_deref(),
+            Some("0 3 * * 0")
+        );
+        assert_eq!(guess_schedule(&nightly[..1], berlin), None);
+        // every guess is a schedule bmctl accepts
+        for runs in [&nightly[..], &hourly[..], &weekly[..]] {
+            let s = guess_schedule(runs, berlin).unwrap();
+            assert!(Schedule::parse(&s).is_ok(), "{s}");
+        }
+    }
+}

@@ -818,3 +818,72 @@ fn add_takes_the_job_as_client_slash_job() {
     ])
     .ok();
 }
+
+/// #14 §5: a job seen in the runs but in no plan becomes an add request in
+/// one command, its tool, schedule, CI and RPO guessed from the runs.
+#[test]
+fn a_job_seen_in_the_runs_becomes_an_add_request() {
+    let env = onboarded("2026-11-01T00:00:00Z");
+    // five nights of an unknown job at 23:10 Berlin (22:10 UTC), restic's
+    let lines: Vec<String> = (2..7)
+        .map(|d| {
+            format!(
+                r#"{{"client":"acme","job":"fs01-archive","status":"success","started_at":"2026-11-0{d}T22:10:00Z","ended_at":"2026-11-0{d}T22:40:00Z","source":"restic"}}"#
+            )
+        })
+        .collect();
+    import_lines(&env, "2026-11-07T08:00:00Z", &lines).ok();
+    let r = env
+        .run_at(
+            "2026-11-07T09:00:00Z",
+            &[
+                "--format",
+                "json",
+                "macd",
+                "add",
+                "--from-unmatched",
+                "acme/fs01-archive",
+            ],
+        )
+        .ok();
+    let c = r.json();
+    let p = &c["proposal"];
+    assert_eq!(
+        (&p["job"], &p["ci"], &p["tool"], &p["schedule"], &p["rpo_s"]),
+        (
+            &"fs01-archive".into(),
+            &"fs01".into(),
+            &"restic".into(),
+            &"10 23 * * *".into(),
+            &86_400.into()
+        ),
+        "{c:#}"
+    );
+    assert!(c["reason"].as_str().unwrap().contains("5 runs"), "{c:#}");
+    // the flags given win over the guesses
+    env.run_at(
+        "2026-11-07T09:00:00Z",
+        &["macd", "cancel", "1", "--reason", "again"],
+    )
+    .ok();
+    let c = env
+        .run_at(
+            "2026-11-07T09:00:00Z",
+            &[
+                "--format",
+                "json",
+                "macd",
+                "add",
+                "--from-unmatched",
+                "acme/fs01-archive",
+                "--schedule",
+                "0 22 * * *",
+            ],
+        )
+        .ok()
+        .json();
+    assert_eq!(c["proposal"]["schedule"], "0 22 * * *", "{c:#}");
+    // a job with no runs is not found; one whose CI cannot be told is named
+    env.run(&["macd", "add", "--from-unmatched", "acme/nosuch"])
+        .code(4);
+}

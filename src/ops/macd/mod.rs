@@ -463,6 +463,7 @@ pub fn show(store: &Store, id: i64) -> Result<Detail> {
     })
 }
 
+pub mod adopt;
 mod complete;
 mod implement;
 pub use complete::{complete, Completed};

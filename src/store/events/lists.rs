@@ -308,3 +308,25 @@ pub fn pruned_day(conn: &Db, client_id: i64, day: i64) -> Result<bool> {
 
 /// The days up to `before`'s: one range at the start of the table.
 pub(crate) const PRUNE: &str = "DELETE FROM job_events WHERE day <= ?2 AND ended_at < ?1";
+
+/// The runs of a job no plan knows yet: (start, else end; the source that
+/// reported it), oldest first; `None` when the client has no such job.
+pub fn unmatched_runs(conn: &Db, client_id: i64, job: &str) -> Result<Option<Vec<(i64, String)>>> {
+    let id: Option<i64> = conn
+        .0
+        .query_row(
+            "SELECT id FROM unmatched_jobs WHERE client_id = ?1 AND job = ?2",
+            params![client_id, job],
+            |r| r.get(0),
+        )
+        .optional()?;
+    let Some(id) = id else { return Ok(None) };
+    let mut stmt = conn.0.prepare(
+        "SELECT coalesce(e.started_at, e.ended_at), s.name FROM job_events e
+         JOIN event_sources s ON s.id = e.source_id
+         WHERE e.client_id = ?1 AND e.unmatched_id = ?2 AND e.operation IS NULL
+         ORDER BY 1",
+    )?;
+    let rows = stmt.query_map(params![client_id, id], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    Ok(Some(rows.collect::<rusqlite::Result<_>>()?))
+}
