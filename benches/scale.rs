@@ -772,6 +772,7 @@ fn main() {
         technician: None,
         prepared_by: Some("Bench MSP"),
         contact: None,
+        names: &Default::default(),
     };
     let r = review::build(&store, "c0001", q, &settings).unwrap();
     let look = bmctl::output::review::Look::default();

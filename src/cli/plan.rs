@@ -97,17 +97,20 @@ pub enum RisksCmd {
         rule: String,
         /// The system it is about (as `plan risks` prints it).
         subject: String,
+        /// The client's code.
         #[arg(long)]
-        client: Option<String>,
+        client: String,
         /// Who at the client accepted it, as they signed.
         #[arg(long)]
         by: String,
-        /// Until when: a date (midnight in the client's zone), a time or a future span.
+        /// Until when: a date (through that day, in the client's zone), a
+        /// time or a future span.
         #[arg(long)]
         until: String,
         /// The record of the decision (a signed form, a ticket).
         #[arg(long = "ref")]
         ref_: String,
+        /// Why the client accepted it, in a line.
         #[arg(long)]
         note: Option<String>,
     },
@@ -277,6 +280,11 @@ pub fn reviews(
         bounds: crate::ops::kpi::Bounds::LocalDays,
     };
     let limits = crate::ops::risks::limits(config);
+    let names: std::collections::BTreeMap<String, String> = config
+        .team
+        .iter()
+        .filter_map(|(l, m)| m.name.clone().map(|n| (l.clone(), n)))
+        .collect();
     let mut failed = Vec::new();
     let mut index = Vec::new();
     for code in codes {
@@ -289,6 +297,7 @@ pub fn reviews(
             technician: config.assignees.get(code).map(String::as_str),
             prepared_by: b.name.as_deref(),
             contact: b.contact.as_deref(),
+            names: &names,
         };
         let done = crate::ops::review::build(store, code, q, &settings).and_then(|r| {
             index.push(crate::output::review::IndexEntry::of(&r));
@@ -469,16 +478,27 @@ pub fn run(app: &App, cmd: &Cmd) -> Result<u8> {
             ..
         } => {
             let ctx = app.ctx("plan risks accept")?;
-            let tz = match client {
-                Some(c) => Some(read::client(&store, c)?.tz()),
-                None => None,
-            };
-            let until = app.when("--until", until, tz, crate::domain::time::Span::Future)?;
+            let tz = read::client(&store, client)?.tz();
+            let mut at = app.when(
+                "--until",
+                until,
+                Some(tz),
+                crate::domain::time::Span::Future,
+            )?;
+            if chrono::NaiveDate::parse_from_str(until.trim(), "%Y-%m-%d").is_ok() {
+                // a date is the last day it holds: until the next midnight
+                let next = crate::domain::time::from_unix(at)
+                    .with_timezone(&tz)
+                    .date_naive()
+                    + chrono::Duration::days(1);
+                at = crate::domain::time::local_midnight(next, tz)?.timestamp();
+            }
+            let until = at;
             let a = crate::ops::people::accept(
                 &mut store,
                 &ctx,
                 &crate::ops::people::Accept {
-                    client: client.as_deref(),
+                    client: Some(client.as_str()),
                     rule,
                     subject,
                     by,
@@ -494,7 +514,7 @@ pub fn run(app: &App, cmd: &Cmd) -> Result<u8> {
                 a.accepted_by,
                 a.rule,
                 a.subject,
-                output::at(a.until.0),
+                crate::domain::time::local_display(a.until.0, tz),
                 a.reference
             ));
             if app.format() != output::Format::Table {

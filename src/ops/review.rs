@@ -176,6 +176,8 @@ pub struct Settings<'a> {
     pub technician: Option<&'a str>,
     pub prepared_by: Option<&'a str>,
     pub contact: Option<&'a str>,
+    /// People by login (`[team.LOGIN] name`): owners as the client knows them.
+    pub names: &'a std::collections::BTreeMap<String, String>,
 }
 
 /// The quarter's name, with how far it has run when it has not ended: the
@@ -322,13 +324,20 @@ pub fn build(store: &Store, client: &str, q: Quarter, set: &Settings) -> Result<
         &limits,
     )?;
     // target dates count from the review's own date
-    let risks = review::present(
+    let name = |login: &str| {
+        set.names
+            .get(login)
+            .cloned()
+            .unwrap_or_else(|| login.to_string())
+    };
+    let risks = review::present_named(
         &register,
         set.audience,
         set.technician,
         now,
         &set.act_within,
         &covered,
+        &name,
     );
 
     // the scorecard
@@ -421,6 +430,7 @@ pub fn build(store: &Store, client: &str, q: Quarter, set: &Settings) -> Result<
                 .iter()
                 .filter(|r| r.kind == review::Kind::Decision && r.severity == Severity::High)
                 .count(),
+            expected: kpis.backup_incident_rate.expected,
         },
         &targets,
     );
@@ -670,7 +680,7 @@ fn summary(
             n(t, "restore test was", "restore tests were")
         ),
         (t, f) => format!(
-            "{} run; {} failed{}.",
+            "{} run; {} did not fully succeed{}.",
             n(t, "restore test was", "restore tests were"),
             spell(f),
             match repeated {

@@ -157,7 +157,7 @@ pub fn register_over(
                     measure: a.measure,
                 })
                 .collect();
-        risks::apply_acceptances(&mut found, &accepted, now);
+        risks::apply_acceptances(&mut found, &accepted, now, c.tz());
         out.extend(found.into_iter().filter(|r| r.severity >= min));
     }
     Ok(out)

@@ -326,6 +326,17 @@ fn target(l: &KpiLine) -> String {
     )
 }
 
+/// Green when the figure moved the good way, red when the bad way.
+fn trend_class(l: &KpiLine) -> &'static str {
+    use crate::report::review::Trend;
+    let better_up = l.target_is == "min";
+    match (l.trend, better_up) {
+        (Trend::Up, true) | (Trend::Down, false) => "met",
+        (Trend::Down, true) | (Trend::Up, false) => "missed",
+        _ => "",
+    }
+}
+
 fn met_word(l: &KpiLine) -> &'static str {
     match l.met {
         Some(true) => "met",
@@ -498,7 +509,7 @@ pub fn markdown(r: &Review) -> String {
                 md(&i.subject),
                 md(&i.title),
                 md(a.map(|a| a.by.as_str()).unwrap_or("")),
-                a.map(|a| date(r, a.until.0)).unwrap_or_default(),
+                a.map(|a| a.through.clone()).unwrap_or_default(),
                 md(a.map(|a| a.reference.as_str()).unwrap_or(""))
             ));
         }
@@ -637,7 +648,7 @@ table{border-collapse:collapse;width:100%;margin:6px 0}th,td{border:1px solid #b
 .met{color:#2e7d32;font-weight:bold}.missed{color:#c62828;font-weight:bold}.num,.date{text-align:right;white-space:nowrap}\
 .charts{display:flex;flex-wrap:wrap;gap:6px}.high{color:#c62828;font-weight:bold}.medium{color:#b26a00}.low{color:#555}\
 table.grid{width:auto;border-collapse:separate;border-spacing:1px}table.grid td,table.grid th{border:0;padding:0;font-size:7pt;line-height:1}\
-table.grid td.job{padding-right:4px;white-space:nowrap;max-width:40mm;overflow:hidden}table.grid td.c{width:4px;height:9px}\
+table.grid td.job{padding-right:8px;white-space:nowrap;max-width:40mm;overflow:hidden}table.grid td.c{width:4px;height:9px}\
 table.grid th.m{text-align:left;font-weight:normal;color:#555;background:none}\
 .c-success{background:#43a047}.c-warning{background:#fbc02d}.c-failed{background:#e53935}.c-missed{background:#6a1b9a}\
 .c-paused{background:#90a4ae}.c-not-expected{background:#eeeeee}.c-pending{background:#fff;outline:1px solid #eee}\
@@ -695,11 +706,12 @@ pub fn html(r: &Review, look: &Look) -> String {
     ));
     for l in &r.scorecard {
         h.push_str(&format!(
-            "<tr><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"{m}\">{m}</td><td class=\"num\">{}</td><td>{}</td></tr>\n",
+            "<tr><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"{m}\">{m}</td><td class=\"num\">{}</td><td class=\"{}\">{}</td></tr>\n",
             esc(l.name),
             value(l, l.value),
             target(l),
             value(l, l.previous),
+            trend_class(l),
             l.trend.arrow(),
             m = met_word(l)
         ));
@@ -773,7 +785,7 @@ pub fn html(r: &Review, look: &Look) -> String {
                 esc(&i.title),
                 esc(&evidence(r, i)),
                 esc(a.map(|a| a.by.as_str()).unwrap_or("")),
-                a.map(|a| date(r, a.until.0)).unwrap_or_default(),
+                a.map(|a| a.through.clone()).unwrap_or_default(),
                 esc(a.map(|a| a.reference.as_str()).unwrap_or(""))
             ));
         }

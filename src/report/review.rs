@@ -72,6 +72,8 @@ pub struct StatusFacts {
     pub below_target: Vec<String>,
     /// High risks that need a decision nobody has recorded.
     pub high_undecided: usize,
+    /// Backups expected in the period: none, nothing to judge.
+    pub expected: i64,
 }
 
 /// Red: an open incident at the quarter's end, an RPO breach on a tier-1
@@ -122,6 +124,9 @@ pub fn status(f: &StatusFacts, t: &Targets) -> (Status, Vec<String>) {
         .iter()
         .map(|k| format!("{k} below target"))
         .collect();
+    if f.expected == 0 {
+        amber.push("no backups were expected in the period: nothing to judge them by".into());
+    }
     if f.high_undecided > 0 {
         amber.push(format!(
             "{} waiting for a decision",
@@ -447,6 +452,22 @@ pub fn present(
     act: &ActWithin,
     covered: &[Covered],
 ) -> Vec<RiskItem> {
+    present_named(risks, audience, technician, review_at, act, covered, &|l| {
+        l.to_string()
+    })
+}
+
+/// [`present`], owners shown by `name` (a login as the client knows the
+/// person: `[team.LOGIN] name`).
+pub fn present_named(
+    risks: &[Risk],
+    audience: Audience,
+    technician: Option<&str>,
+    review_at: i64,
+    act: &ActWithin,
+    covered: &[Covered],
+    name: &dyn Fn(&str) -> String,
+) -> Vec<RiskItem> {
     let mut out: Vec<RiskItem> = Vec::new();
     for r in risks {
         let w = wording(r.rule);
@@ -496,14 +517,17 @@ pub fn present(
             owner: cover
                 .and_then(|c| c.assignee.clone())
                 .or(technician.map(str::to_string))
+                .map(|l| name(&l))
                 .unwrap_or_else(|| "Service desk".into()),
             target_date: 0,
         });
     }
     for i in &mut out {
+        // a covering ticket already past due: a new date from the review's
         let cover = covered.iter().find(|c| c.subject == i.subject);
         i.target_date = cover
             .and_then(|c| c.due_at)
+            .filter(|d| *d > review_at)
             .unwrap_or(review_at + act.of(i.severity));
     }
     // decisions first, then by severity, highest first
@@ -608,6 +632,7 @@ mod tests {
     fn the_status_rules() {
         let base = StatusFacts {
             incident_rate: Some(2.0),
+            expected: 100,
             ..Default::default()
         };
         let cases: Vec<(StatusFacts, Status, &str)> = vec![
@@ -653,6 +678,16 @@ mod tests {
                 },
                 Status::Amber,
                 "1 high risk waiting",
+            ),
+            // an empty period is not a good one
+            (
+                StatusFacts {
+                    expected: 0,
+                    incident_rate: None,
+                    ..base.clone()
+                },
+                Status::Amber,
+                "nothing to judge",
             ),
         ];
         for (facts, want, reason) in cases {

@@ -64,6 +64,8 @@ pub struct Risk {
 pub struct Accepted {
     pub by: String,
     pub until: crate::domain::time::Ts,
+    /// The last day it holds, in the client's zone (`until` is the next midnight).
+    pub through: String,
     #[serde(rename = "ref")]
     pub reference: String,
 }
@@ -82,7 +84,12 @@ pub struct Acceptance {
 /// Mark the risks the client accepted: an acceptance of the same rule and
 /// subject, not expired at `now`, whose measure the risk's is no worse than.
 /// An expired acceptance or worse facts bring the risk back, saying why.
-pub fn apply_acceptances(risks: &mut [Risk], acceptances: &[Acceptance], now: i64) {
+pub fn apply_acceptances(
+    risks: &mut [Risk],
+    acceptances: &[Acceptance],
+    now: i64,
+    tz: chrono_tz::Tz,
+) {
     for r in risks.iter_mut() {
         // the newest acceptance of this risk decides
         let Some(a) = acceptances
@@ -98,9 +105,9 @@ pub fn apply_acceptances(risks: &mut [Risk], acceptances: &[Acceptance], now: i6
         };
         if a.until <= now {
             r.evidence.push_str(&format!(
-                " (accepted by {} until {}: expired)",
+                " (accepted by {} through {}: expired)",
                 a.by,
-                crate::domain::time::rfc3339(a.until)
+                crate::domain::time::local_date(a.until - 1, tz)
             ));
         } else if worse {
             r.evidence.push_str(&format!(
@@ -113,6 +120,7 @@ pub fn apply_acceptances(risks: &mut [Risk], acceptances: &[Acceptance], now: i6
             r.accepted = Some(Accepted {
                 by: a.by.clone(),
                 until: crate::domain::time::Ts(a.until),
+                through: crate::domain::time::local_date(a.until - 1, tz),
                 reference: a.reference.clone(),
             });
         }
@@ -600,7 +608,7 @@ mod tests {
         ];
         for (risk, now, accepted, says) in cases {
             let mut list = vec![risk];
-            apply_acceptances(&mut list, std::slice::from_ref(&acc), now);
+            apply_acceptances(&mut list, std::slice::from_ref(&acc), now, chrono_tz::UTC);
             assert_eq!(list[0].accepted.is_some(), accepted, "{list:?}");
             assert!(list[0].evidence.contains(says), "{}", list[0].evidence);
         }
@@ -609,7 +617,7 @@ mod tests {
             subject: "dc01".into(),
             ..r(1.0)
         }];
-        apply_acceptances(&mut other, &[acc], 500);
+        apply_acceptances(&mut other, &[acc], 500, chrono_tz::UTC);
         assert!(other[0].accepted.is_none());
     }
 

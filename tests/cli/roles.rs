@@ -296,6 +296,9 @@ fn a_risk_accepted_until_a_date_is_accepted_until_then() {
         before["accepted"]["by"], "Jane Roe (CFO at Acme)",
         "{before}"
     );
+    // a date holds through that day, in the client's zone (21:00 in Berlin)
+    let last_day = risk("2026-12-15T20:00:00Z");
+    assert_eq!(last_day["accepted"]["through"], "2026-12-15", "{last_day}");
     let after = risk("2026-12-20T00:00:00Z");
     assert!(after["accepted"].is_null(), "{after}");
     assert!(
