@@ -119,6 +119,14 @@ pub enum RisksCmd {
         #[arg(long)]
         client: Option<String>,
     },
+    /// Withdraw an acceptance the client took back: the risk is open again.
+    Withdraw {
+        /// The acceptance's number (as `plan risks accepted` prints it).
+        id: i64,
+        /// Why (the client's word, a changed contract).
+        #[arg(long)]
+        reason: String,
+    },
 }
 
 impl Tabular for crate::ops::people::Acceptance {
@@ -520,6 +528,21 @@ pub fn run(app: &App, cmd: &Cmd) -> Result<u8> {
             if app.format() != output::Format::Table {
                 output::show(app.format(), &a, &[])?;
             }
+        }
+        Cmd::Risks {
+            cmd: Some(RisksCmd::Withdraw { id, reason }),
+            ..
+        } => {
+            let a = crate::ops::people::withdraw(
+                &mut store,
+                &app.ctx("plan risks withdraw")?,
+                *id,
+                reason,
+            )?;
+            app.say(format!(
+                "withdrawn: {} on {} ({}) is a risk again",
+                a.rule, a.subject, a.client
+            ));
         }
         Cmd::Risks {
             cmd: Some(RisksCmd::Accepted { client }),

@@ -54,7 +54,9 @@ pub fn gate(command: &str) -> Gate {
         ("pause", "" | "end") => role(BackupAdmin),
         ("db", "prune") => role(BackupAdmin),
         ("events", "exclude") => role(BackupAdmin),
-        ("plan", "risks") if words.get(2) == Some(&"accept") => role(ServiceManager),
+        ("plan", "risks") if matches!(words.get(2), Some(&"accept" | &"withdraw")) => {
+            role(ServiceManager)
+        }
         ("client", "add" | "edit" | "contact") => match words.get(2).copied() {
             Some("list") => Gate::Anyone,
             _ => role(ServiceManager),
@@ -170,6 +172,7 @@ mod tests {
             ("db prune", Gate::Role(BackupAdmin)),
             ("events exclude", Gate::Role(BackupAdmin)),
             ("plan risks accept", Gate::Role(ServiceManager)),
+            ("plan risks withdraw", Gate::Role(ServiceManager)),
             ("plan risks", Gate::Anyone),
             ("client contact add", Gate::Role(ServiceManager)),
             ("client contact list", Gate::Anyone),

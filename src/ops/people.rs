@@ -188,3 +188,35 @@ pub fn accepted(store: &Store, client: Option<&str>, now: i64) -> Result<Vec<Acc
     };
     people::acceptances(store.db(), id, now)
 }
+
+/// Withdraw an acceptance the client took back: the risk is open again.
+pub fn withdraw(store: &mut Store, ctx: &Ctx, id: i64, reason: &str) -> Result<Acceptance> {
+    let reason = reason.trim();
+    if reason.is_empty() {
+        return Err(rejected("--reason says why the acceptance is withdrawn"));
+    }
+    let tx = store.write()?;
+    let row = people::acceptances(&tx, None, ctx.ts())?
+        .into_iter()
+        .find(|a| a.id == id)
+        .ok_or_else(|| {
+            not_found(format!(
+                "no acceptance {id} in force (see `bmctl plan risks accepted`)"
+            ))
+        })?;
+    people::revoke(&tx, id, ctx.ts())?;
+    #[derive(serde::Serialize)]
+    struct Withdrawn<'a> {
+        withdrawn: &'a str,
+    }
+    audit::record(
+        &tx,
+        &ctx.who(),
+        "risk_acceptance",
+        &id.to_string(),
+        Some(&row),
+        Some(&Withdrawn { withdrawn: reason }),
+    )?;
+    tx.commit()?;
+    Ok(row)
+}

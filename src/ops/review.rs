@@ -699,14 +699,22 @@ fn summary(
         ));
     }
     out.push(match (incidents_opened, incidents_open) {
-        (0, 0) => "No incident was raised.".into(),
+        (0, 0) => "No incident ticket was raised.".into(),
         (o, 0) => format!(
             "{}; none is open.",
-            n(o, "incident was raised", "incidents were raised")
+            n(
+                o,
+                "incident ticket was raised",
+                "incident tickets were raised"
+            )
         ),
         (o, s) => format!(
             "{}; {} still open.",
-            n(o, "incident was raised", "incidents were raised"),
+            n(
+                o,
+                "incident ticket was raised",
+                "incident tickets were raised"
+            ),
             n(s, "is", "are")
         ),
     });

@@ -125,7 +125,8 @@ pub fn acceptances(conn: &Db, client_id: Option<i64>, at: i64) -> Result<Vec<Acc
         "SELECT a.id, c.code, a.rule, a.subject, a.accepted_by, a.recorded_by, a.until_at, a.ref,
                 a.note, a.measure, a.created_at
          FROM risk_acceptances a JOIN clients c ON c.id = a.client_id
-         WHERE (?1 IS NULL OR a.client_id = ?1) AND a.revoked_at IS NULL AND a.created_at <= ?2
+         WHERE (?1 IS NULL OR a.client_id = ?1) AND a.created_at <= ?2
+           AND (a.revoked_at IS NULL OR a.revoked_at > ?2)
          ORDER BY a.created_at DESC, a.id DESC",
     )?;
     let rows = stmt.query_map(params![client_id, at], |r| {
@@ -144,4 +145,15 @@ pub fn acceptances(conn: &Db, client_id: Option<i64>, at: i64) -> Result<Vec<Acc
         })
     })?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// Withdraw an acceptance; the row stays, marked, for the audit.
+pub fn revoke(conn: &Db, id: i64, now: i64) -> Result<bool> {
+    Ok(conn
+        .0
+        .prepare_cached(
+            "UPDATE risk_acceptances SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL",
+        )?
+        .execute(params![id, now])?
+        > 0)
 }

@@ -323,6 +323,28 @@ fn a_risk_accepted_until_a_date_is_accepted_until_then() {
     assert_eq!(list[0]["ref"], "CHG-4790", "{list}");
     let audit = env.json(&["audit", "list", "--entity", "risk_acceptance"]);
     assert_eq!(audit.as_array().unwrap().len(), 1, "{audit}");
+    // withdrawn: open again before its date, audited, not withdrawn twice
+    let id = list[0]["id"].to_string();
+    env.run_at(
+        "2026-12-11T00:00:00Z",
+        &[
+            "plan",
+            "risks",
+            "withdraw",
+            &id,
+            "--reason",
+            "the client wants it protected",
+        ],
+    )
+    .ok();
+    assert!(risk("2026-12-12T00:00:00Z")["accepted"].is_null());
+    env.run_at(
+        "2026-12-11T00:00:00Z",
+        &["plan", "risks", "withdraw", &id, "--reason", "again"],
+    )
+    .code(4);
+    let audit = env.json(&["audit", "list", "--entity", "risk_acceptance"]);
+    assert_eq!(audit.as_array().unwrap().len(), 2, "{audit}");
 }
 
 /// Personal use: the actor is the login; only a service account names
