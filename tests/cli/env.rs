@@ -201,6 +201,20 @@ pub fn count_in(db: &Path, table: &str) -> i64 {
         .expect("count")
 }
 
+/// An environment holding the demo (`bmctl-demo.db`, its reviews beside
+/// it in `bmctl-demo-reviews/`); the database's path.
+pub fn demo_env() -> (TestEnv, String) {
+    let env = TestEnv::new();
+    let db = env.path("bmctl-demo.db");
+    let r = env
+        .base()
+        .args(["--db", db.to_str().unwrap(), "demo"])
+        .output()
+        .unwrap();
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    (env, db.display().to_string())
+}
+
 /// A CI of acme with no backup: the register's `unprotected-ci`.
 pub const ADD_PRINT01: &[&str] = &[
     "cmdb",

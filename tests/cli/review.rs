@@ -31,14 +31,7 @@ const COMMANDS: [&str; 17] = [
 
 /// A demo (its config brands the reviews) and the folder of its reviews.
 fn demo() -> (TestEnv, PathBuf) {
-    let env = TestEnv::new();
-    let db = env.path("bmctl-demo.db");
-    let r = env
-        .base()
-        .args(["--db", db.to_str().unwrap(), "demo"])
-        .output()
-        .unwrap();
-    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    let (env, _) = demo_env();
     let reviews = env.path("bmctl-demo-reviews");
     (env, reviews)
 }

@@ -28,18 +28,6 @@ const SHORT: &[(&str, &str)] = &[
     ("checklist", "checklist_done"),
 ];
 
-fn demo_env() -> (TestEnv, String) {
-    let env = TestEnv::new();
-    let db = env.path("demo.db");
-    let r = env
-        .base()
-        .args(["--db", db.to_str().unwrap(), "demo"])
-        .output()
-        .unwrap();
-    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
-    (env, db.display().to_string())
-}
-
 #[test]
 fn every_list_header_is_a_json_key() {
     let (env, db) = demo_env();
