@@ -1013,14 +1013,7 @@ impl Config {
     /// May `actor` run `command` (its audit name, `macd approve`)? A refusal
     /// names the role needed and who holds it.
     pub fn authorize(&self, actor: &str, command: &str) -> Result<()> {
-        use crate::domain::role::{allows, gate};
-        let g = gate(command);
-        let member = self.team.get(actor).map(|m| m.roles.as_slice());
-        let service = self.s.service_accounts.iter().any(|s| s == actor);
-        if allows(g, self.roles_configured(), member, service) {
-            return Ok(());
-        }
-        self.refuse(actor, command, g)
+        self.pass(actor, command, crate::domain::role::gate(command))
     }
 
     /// Like [`Config::authorize`], for a part of a command gated on its own
@@ -1031,13 +1024,16 @@ impl Config {
         what: &str,
         role: crate::domain::role::Role,
     ) -> Result<()> {
-        use crate::domain::role::{allows, Gate};
+        self.pass(actor, what, crate::domain::role::Gate::Role(role))
+    }
+
+    fn pass(&self, actor: &str, what: &str, g: crate::domain::role::Gate) -> Result<()> {
         let member = self.team.get(actor).map(|m| m.roles.as_slice());
         let service = self.s.service_accounts.iter().any(|s| s == actor);
-        if allows(Gate::Role(role), self.roles_configured(), member, service) {
+        if crate::domain::role::allows(g, self.roles_configured(), member, service) {
             return Ok(());
         }
-        self.refuse(actor, what, Gate::Role(role))
+        self.refuse(actor, what, g)
     }
 
     fn refuse(&self, actor: &str, command: &str, g: crate::domain::role::Gate) -> Result<()> {

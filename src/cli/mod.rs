@@ -383,6 +383,12 @@ fn load_config(cli: &Cli) -> Result<(Config, crate::identity::Mode)> {
     use crate::identity::{Mode, Process, SYSTEM_CONFIG};
     let process = Process::current();
     let system = std::path::Path::new(SYSTEM_CONFIG);
+    let db_flag = cli.db.as_ref().map(|p| p.display().to_string());
+    let flags: Vec<(&str, &str, &str)> = db_flag
+        .as_deref()
+        .map(|d| ("database.path", "--db", d))
+        .into_iter()
+        .collect();
     // a technician cannot read it (0640 root:bmctl): then it is not theirs
     let system_cfg = match std::fs::File::open(system) {
         Ok(_) => Some(Config::load_system(system)?),
@@ -413,22 +419,11 @@ fn load_config(cli: &Cli) -> Result<(Config, crate::identity::Mode)> {
                 return Ok((sys, mode));
             }
             Mode::Service { .. } if cli.config.is_none() => {
-                let db_flag = cli.db.as_ref().map(|p| p.display().to_string());
-                let flags: Vec<(&str, &str, &str)> = db_flag
-                    .as_deref()
-                    .map(|d| ("database.path", "--db", d))
-                    .into_iter()
-                    .collect();
                 let cfg = Config::load(Some(system), &flags)?;
                 return Ok((cfg, mode));
             }
             _ => {}
         }
-    }
-    let db_flag = cli.db.as_ref().map(|p| p.display().to_string());
-    let mut flags = Vec::new();
-    if let Some(db) = &db_flag {
-        flags.push(("database.path", "--db", db.as_str()));
     }
     let config = Config::load(cli.config.as_deref(), &flags)?;
     let mode = Mode::of(&process, &config.s.service_accounts);

@@ -448,8 +448,7 @@ pub fn build(store: &Store, client: &str, q: Quarter, set: &Settings) -> Result<
         incidents_open,
         decisions,
     );
-    let (nf, nt) = q.next().bounds(tz)?;
-    let _ = nf;
+    let (_, nt) = q.next().bounds(tz)?;
     let next_review = from_unix(nt + 14 * DAY)
         .with_timezone(&tz)
         .format("%Y-%m-%d")
@@ -554,7 +553,7 @@ fn grid(
         let mut outcomes: Vec<Vec<Cell>> = vec![Vec::new(); n];
         for r in runs.iter().filter(|r| r.policy_id == p.id) {
             let d = local_day(r.at, tz) - d0;
-            if let (Ok(i), Some(cell)) = (usize::try_from(d), Cell::of_status(run_word(r.status))) {
+            if let (Ok(i), Some(cell)) = (usize::try_from(d), Cell::of_status(r.status.as_str())) {
                 if i < n {
                     outcomes[i].push(cell);
                 }
@@ -597,10 +596,6 @@ fn grid(
         });
     }
     Ok(Grid { days, rows })
-}
-
-fn run_word(s: RunStatus) -> &'static str {
-    s.as_str()
 }
 
 /// Protected data: the sum over jobs of the first and the last successful

@@ -19,6 +19,17 @@ roles = ["approver"]
 roles = ["backup-admin"]
 "#;
 
+/// The change alice requests.
+const CHANGE: &[&str] = &[
+    "macd",
+    "change",
+    "acme/fs01-nightly",
+    "--set",
+    "rto=2h",
+    "--reason",
+    "faster",
+];
+
 /// An onboarded environment whose config has the team above.
 fn team_env(extra: &str) -> (TestEnv, String) {
     let env = onboarded("2026-11-01T00:00:00Z");
@@ -43,16 +54,7 @@ fn as_(env: &TestEnv, cfg: &str, actor: &str, args: &[&str]) -> Run {
 #[test]
 fn roles_gate_each_step_and_name_who_can() {
     let (env, cfg) = team_env("");
-    let change = [
-        "macd",
-        "change",
-        "acme/fs01-nightly",
-        "--set",
-        "rto=2h",
-        "--reason",
-        "faster",
-    ];
-    as_(&env, &cfg, "alice", &change).ok();
+    as_(&env, &cfg, "alice", CHANGE).ok();
     // alice requested it; as a technician she may not approve any change
     let r = as_(&env, &cfg, "alice", &["macd", "approve", "1"]).code(5);
     assert!(
@@ -124,21 +126,7 @@ fn a_name_is_a_login_exactly() {
 #[test]
 fn a_reference_is_required_by_risk_and_a_replace_by_its_reason() {
     let (env, cfg) = team_env("\n[approval]\nrequire_ref = \"all\"\n");
-    as_(
-        &env,
-        &cfg,
-        "alice",
-        &[
-            "macd",
-            "change",
-            "acme/fs01-nightly",
-            "--set",
-            "rto=2h",
-            "--reason",
-            "faster",
-        ],
-    )
-    .ok();
+    as_(&env, &cfg, "alice", CHANGE).ok();
     let r = as_(&env, &cfg, "carol", &["macd", "approve", "1"]).code(5);
     assert!(r.stderr.contains("approve it with --ref"), "{}", r.stderr);
     as_(
