@@ -363,6 +363,7 @@ pub fn add_proposal(a: &AddArgs, tz: &str) -> Result<PolicySpec> {
             .map(|m| parse_duration(m).map_err(|e| rejected(format!("--max-runtime: {e}"))))
             .transpose()?,
         match_rule: MatchRule::default(),
+        judgement: Default::default(),
     };
     crate::domain::client::validate_slug("job name", &p.job)
         .map_err(|e| rejected(format!("--job: {e}")))?;

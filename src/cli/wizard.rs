@@ -264,6 +264,7 @@ pub fn add(store: &Store, a: &AddArgs) -> Result<Answers> {
             rto_s,
             max_runtime_s,
             match_rule: MatchRule::default(),
+            judgement: Default::default(),
         },
         new_ci,
         reason,

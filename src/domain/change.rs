@@ -427,6 +427,7 @@ mod tests {
             rto_s: 14_400,
             max_runtime_s: None,
             match_rule: Default::default(),
+            judgement: Default::default(),
         }
     }
 

@@ -109,6 +109,10 @@ pub struct NewEvent {
     pub source: String,
     pub external_id: Option<String>,
     pub message: Option<String>,
+    /// The backup's level where the tool has levels (Bacula): sizes are
+    /// compared within one level. Not stored with the event.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub level: Option<crate::domain::automation::judge::Level>,
 }
 
 impl NewEvent {
@@ -116,6 +120,7 @@ impl NewEvent {
     /// "running"`); its status is a placeholder.
     pub fn start_record(client: &str, job: &str, started: i64, source: &str) -> NewEvent {
         NewEvent {
+            level: None,
             client: client.to_string(),
             job: job.to_string(),
             operation: Operation::Start,
@@ -134,6 +139,7 @@ impl NewEvent {
     /// The `missed` event `check` records for a window with no run, closing at `at`.
     pub fn missed(client: &str, job: &str, at: i64, message: String) -> NewEvent {
         NewEvent {
+            level: None,
             client: client.to_string(),
             job: job.to_string(),
             operation: Operation::Backup,
@@ -488,6 +494,7 @@ mod tests {
             "keys grow with the day"
         );
         let mut ev = NewEvent {
+            level: None,
             client: "acme".into(),
             job: "fs01".into(),
             operation: Operation::Backup,
@@ -539,6 +546,7 @@ mod tests {
     #[test]
     fn natural_keys_differ_by_time() {
         let mut e = NewEvent {
+            level: None,
             client: "acme".into(),
             job: "fs01".into(),
             operation: Operation::Backup,
@@ -562,6 +570,7 @@ mod tests {
 
     fn run(job: &str, id: Option<&str>, status: Status, started: i64) -> NewEvent {
         NewEvent {
+            level: None,
             client: "acme".into(),
             job: job.into(),
             operation: Operation::Backup,
@@ -621,6 +630,7 @@ mod tests {
         // a failure and its retry in the same second, without ids
         let fail = run("fs01", None, Status::Failed, t);
         let retry = NewEvent {
+            level: None,
             ended_at: t + 61,
             ..run("fs01", None, Status::Success, t)
         };
@@ -650,6 +660,7 @@ mod tests {
         );
         // a snapshot listing carries no status of its own
         let listing = NewEvent {
+            level: None,
             started_at: Some(t),
             ended_at: t,
             ..failed.clone()
@@ -660,6 +671,7 @@ mod tests {
         );
         // a day apart is not the same run
         let later = NewEvent {
+            level: None,
             started_at: Some(t + 86_400),
             ended_at: t + 86_460,
             ..summary.clone()

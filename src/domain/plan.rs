@@ -9,6 +9,7 @@ use anyhow::{anyhow, Result};
 use serde::{Deserialize, Serialize};
 use toml::Spanned;
 
+use super::automation::judge::Judgement;
 use super::ci::{validate_kind, validate_tier};
 use super::client::{validate_host, validate_slug, SlaTier};
 use super::policy::{
@@ -55,6 +56,9 @@ pub struct PolicySpec {
     /// (absent from proposals stored before matching rules existed)
     #[serde(default)]
     pub match_rule: MatchRule,
+    /// (absent from proposals stored before #14)
+    #[serde(default)]
+    pub judgement: Judgement,
 }
 
 impl PolicySpec {
@@ -76,6 +80,9 @@ impl PolicySpec {
             ),
             ("match", render_match(&self.match_rule)),
         ]
+        .into_iter()
+        .chain(self.judgement.fields())
+        .collect()
     }
 }
 
@@ -137,6 +144,9 @@ struct RawPolicy {
     max_runtime: Option<Spanned<String>>,
     #[serde(rename = "match")]
     match_rule: Option<MatchRule>,
+    failures_before_ticket: Option<Spanned<i64>>,
+    warning_is_success: Option<bool>,
+    small_backup: Option<Spanned<String>>,
 }
 
 /// The 1-based line of a byte offset.
@@ -247,6 +257,22 @@ fn validate_policy(
         validate_choice("restore_test", p.restore_test.get_ref(), RESTORE_TESTS)
             .map_err(|e| loc.at(&p.restore_test, &key("restore_test"), e)),
     );
+    let mut judgement = Judgement::default();
+    if let Some(n) = &p.failures_before_ticket {
+        match Judgement::parse_failures(&n.get_ref().to_string()) {
+            Ok(n) => judgement.failures_before_ticket = n,
+            Err(e) => found.add(loc.at(n, &key("failures_before_ticket"), e)),
+        }
+    }
+    if let Some(w) = p.warning_is_success {
+        judgement.warning_is_success = w;
+    }
+    if let Some(pct) = &p.small_backup {
+        match Judgement::parse_small(pct.get_ref()) {
+            Ok(n) => judgement.small_backup_pct = n,
+            Err(e) => found.add(loc.at(pct, &key("small_backup"), e)),
+        }
+    }
     if found.0.len() > before {
         return None;
     }
@@ -263,6 +289,7 @@ fn validate_policy(
         rto_s: rto_s?,
         max_runtime_s: max_runtime_s.flatten(),
         match_rule: p.match_rule.clone().unwrap_or_default(),
+        judgement,
     })
 }
 
@@ -325,6 +352,18 @@ impl PolicySpec {
             "grace" => self.grace_s = parse_duration(v)?,
             "rto" => self.rto_s = parse_duration(v)?,
             "max_runtime" => self.max_runtime_s = Some(parse_duration(v)?),
+            "failures_before_ticket" => {
+                self.judgement.failures_before_ticket =
+                    Judgement::parse_failures(v).map_err(anyhow::Error::msg)?
+            }
+            "warning_is_success" => {
+                self.judgement.warning_is_success =
+                    Judgement::parse_bool(v).map_err(anyhow::Error::msg)?
+            }
+            "small_backup" => {
+                self.judgement.small_backup_pct =
+                    Judgement::parse_small(v).map_err(anyhow::Error::msg)?
+            }
             "retention" => {
                 let r = Retention::parse(v)?;
                 if r.keeps_nothing() {
@@ -341,7 +380,7 @@ impl PolicySpec {
                 self.restore_test = v.into();
             }
             other => anyhow::bail!(
-                "field '{other}' cannot be set (tool, schedule, rpo, grace, rto, max_runtime, retention, target, restore_test)"
+                "field '{other}' cannot be set (tool, schedule, rpo, grace, rto, max_runtime, retention, target, restore_test, failures_before_ticket, warning_is_success, small_backup)"
             ),
         }
         Ok(())
@@ -502,6 +541,15 @@ fn render_match(m: &MatchRule) -> String {
         let tags: Vec<String> = m.tags.iter().map(|t| q(t)).collect();
         parts.push(format!("tags = [{}]", tags.join(", ")));
     }
+    for (k, v) in [
+        ("director", &m.director),
+        ("bacula_job", &m.bacula_job),
+        ("name", &m.name),
+    ] {
+        if let Some(v) = v {
+            parts.push(format!("{k} = {}", q(v)));
+        }
+    }
     format!("{{ {} }}", parts.join(", "))
 }
 
@@ -545,7 +593,16 @@ impl Plan {
                         out.push_str(&format!("retention = {}\n", render_retention(&p.retention)))
                     }
                     "match" if !v.is_empty() => out.push_str(&format!("match = {v}\n")),
-                    "max_runtime" | "match" if v.is_empty() => {}
+                    "failures_before_ticket" if !v.is_empty() => {
+                        out.push_str(&format!("{k} = {v}\n"))
+                    }
+                    "warning_is_success" if !v.is_empty() => out.push_str(&format!("{k} = {v}\n")),
+                    "max_runtime"
+                    | "match"
+                    | "failures_before_ticket"
+                    | "warning_is_success"
+                    | "small_backup"
+                        if v.is_empty() => {}
                     _ => out.push_str(&format!("{k} = {}\n", q(&v))),
                 }
             }

@@ -10,7 +10,18 @@ use croner::parser::{CronParser, Seconds, Year};
 use croner::Cron;
 use serde::{Deserialize, Serialize};
 
-pub const TOOLS: &[&str] = &["restic", "borg", "veeam", "other"];
+pub const TOOLS: &[&str] = &[
+    "restic",
+    "borg",
+    "borgmatic",
+    "bacula",
+    "veeam",
+    "pbs",
+    "kopia",
+    "synology",
+    "wsb",
+    "other",
+];
 pub const TARGETS: &[&str] = &["local", "offsite", "cloud", "immutable"];
 pub const RESTORE_TESTS: &[&str] = &[
     "weekly",
@@ -281,11 +292,24 @@ pub struct MatchRule {
     pub host: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tags: Vec<String>,
+    /// A Bacula Director's name: with `bacula_job`, the key of a Bacula job
+    /// (two Directors may both have a `BackupClient1`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub director: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bacula_job: Option<String>,
+    /// The tool's own name of the job (a mail rule's or JSON source's `job`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
 }
 
 impl MatchRule {
     pub fn is_empty(&self) -> bool {
-        self.host.is_none() && self.tags.is_empty()
+        self.host.is_none()
+            && self.tags.is_empty()
+            && self.director.is_none()
+            && self.bacula_job.is_none()
+            && self.name.is_none()
     }
 }
 

@@ -42,9 +42,11 @@ pub enum ProblemClass {
     Integrity,
     Restore,
     Finding,
+    /// A successful run far smaller than its policy's usual (#14 §6).
+    Small,
 }
 
-words!(ProblemClass { Failed = "failed", Missed = "missed", Hung = "hung", Warning = "warning", Rpo = "rpo", Integrity = "integrity", Restore = "restore", Finding = "finding" });
+words!(ProblemClass { Failed = "failed", Missed = "missed", Hung = "hung", Warning = "warning", Rpo = "rpo", Integrity = "integrity", Restore = "restore", Finding = "finding", Small = "small" });
 
 /// What a notification (a hook's run) is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]

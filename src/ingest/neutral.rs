@@ -182,6 +182,7 @@ fn fast(line: usize, f: Fast<'_>) -> Result<NewEvent, Rejection> {
     let (status, operation, ended_at) =
         status_and_end(line, &f.status, operation, started_at, ended_at.as_deref())?;
     let ev = NewEvent {
+        level: None,
         client: nonempty("client", f.client)?,
         job: nonempty("job", f.job)?,
         status,
@@ -416,6 +417,7 @@ pub fn from_map(line: usize, map: &Map<String, Value>) -> Result<NewEvent, Rejec
     let (status, operation, ended_at) =
         status_and_end(line, &status, operation, started_at, ended_at.as_deref())?;
     let ev = NewEvent {
+        level: None,
         client: required(line, map, "client")?,
         job: required(line, map, "job")?,
         status,

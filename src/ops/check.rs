@@ -246,6 +246,8 @@ fn pass(
             job: p.job.as_str().into(),
             grace_s: p.grace_s,
             rpo_s: p.rpo_s,
+            // check raises only hung and RPO tickets: the judgement of runs is ingest's
+            judge: Default::default(),
         };
         let max_runtime = p.max_runtime_s.unwrap_or(set.default_max_runtime_s);
         // every window since the last one closed, or since the policy's

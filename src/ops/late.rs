@@ -309,7 +309,10 @@ pub(crate) fn rejudge(
             if revealed && !auto.is_open(s, class)? {
                 let id = auto.raise(s, class, newest, &late_note)?;
                 if class != ProblemClass::Warning
-                    && st.consecutive_failures >= ctx.rules.escalate_after
+                    && ctx
+                        .rules
+                        .thresholds(&s.judge)
+                        .escalates(st.consecutive_failures)
                 {
                     let why = format!(
                         "{} consecutive failed or missed runs",
@@ -348,10 +351,31 @@ pub(crate) struct Trail {
 }
 
 impl Trail {
-    /// `newest_first`: a policy's standing runs, newest first (by start, then end).
-    pub fn of(newest_first: &[(i64, i64, Status)], warnings_before: i64) -> Trail {
+    /// `newest_first`: a policy's standing runs, newest first (by start, then
+    /// end), as judged. A failed or missed run holds its class from the
+    /// `failures_before`-th in a row on (warnings break a row, as live).
+    pub fn of(
+        newest_first: &[(i64, i64, Status)],
+        warnings_before: i64,
+        failures_before: i64,
+    ) -> Trail {
         let mut t = Trail::default();
         let mut streak = 0;
+        // the failed and missed runs of one row, newest first
+        let mut row: Vec<Status> = Vec::new();
+        let close = |row: &mut Vec<Status>, t: &mut Trail| {
+            let n = row.len() as i64;
+            for (i, status) in row.iter().enumerate() {
+                if n - i as i64 >= failures_before {
+                    match status {
+                        Status::Failed => t.failed = true,
+                        Status::Missed => t.missed = true,
+                        _ => {}
+                    }
+                }
+            }
+            row.clear();
+        };
         for (at, _, status) in newest_first {
             match status {
                 Status::Success => {
@@ -359,15 +383,16 @@ impl Trail {
                     break;
                 }
                 Status::Warning => {
+                    close(&mut row, &mut t);
                     streak += 1;
                     t.warning |= streak >= warnings_before;
                     continue;
                 }
-                Status::Failed => t.failed = true,
-                Status::Missed => t.missed = true,
+                Status::Failed | Status::Missed => row.push(*status),
             }
             streak = 0;
         }
+        close(&mut row, &mut t);
         t
     }
 }
@@ -386,6 +411,9 @@ fn recount(
     loop {
         let mut rows =
             events::one_policy_runs(conn, s.client_id, s.policy_id, now - span, now + 86_400 * 2)?;
+        for r in &mut rows {
+            r.2 = s.judge.judged(r.2);
+        }
         rows.sort_unstable_by_key(|(at, ended, _)| std::cmp::Reverse((*at, *ended)));
         let good = rows.iter().any(|r| r.2 == Status::Success);
         if !good && span < STREAK_HORIZON {
@@ -402,7 +430,11 @@ fn recount(
             .take_while(|r| matches!(r.2, Status::Failed | Status::Missed))
             .count() as i64;
         st.consecutive_warnings = rows.iter().take_while(|r| r.2 == Status::Warning).count() as i64;
-        return Ok(Trail::of(&rows, warnings_before));
+        return Ok(Trail::of(
+            &rows,
+            warnings_before,
+            s.judge.failures_before_ticket,
+        ));
     }
 }
 

@@ -327,6 +327,7 @@ pub fn run(
             .or(Some(format!("exit {exit_code}"))),
     };
     let event = NewEvent {
+        level: None,
         client: spec.client.clone(),
         job: spec.job.clone(),
         operation: spec.operation,

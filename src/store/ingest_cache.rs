@@ -133,7 +133,7 @@ impl Lookups {
                 let client: Rc<str> = client.into();
                 let jobs = policies::active_keys(conn, client_id)?
                     .into_iter()
-                    .map(|(job, policy_id, ci_id, tier, grace_s, rpo_s, ci)| {
+                    .map(|(job, policy_id, ci_id, tier, grace_s, rpo_s, ci, judge)| {
                         let job: Rc<str> = job.into();
                         let subject = Subject {
                             client_id,
@@ -146,6 +146,7 @@ impl Lookups {
                             job: job.clone(),
                             grace_s,
                             rpo_s,
+                            judge,
                         };
                         (job, Rc::new(subject))
                     })

@@ -8,6 +8,7 @@ use anyhow::Result;
 pub use crate::domain::automation::PolicyState;
 use rusqlite::{params, OptionalExtension, Row};
 
+use crate::domain::automation::judge::Judgement;
 use crate::domain::ci::Lifecycle;
 use crate::domain::event::Status;
 use crate::domain::plan::PolicySpec;
@@ -37,7 +38,9 @@ const SELECT: &str =
     "SELECT p.id, p.client_id, p.ci_id, c.host, p.job, p.tool, p.schedule, p.rpo_s,
         p.grace_s, p.retention, p.target, p.restore_test, p.rto_s, p.max_runtime_s, p.match_host,
         p.match_tags, p.status, p.revision, p.created_at, p.retired_at, s.last_event_at,
-        s.last_success_at, s.last_status, s.consecutive_failures, c.tier
+        s.last_success_at, s.last_status, s.consecutive_failures, c.tier,
+        p.failures_before_ticket, p.warning_is_success, p.small_backup_pct,
+        p.match_director, p.match_bacula_job, p.match_name
      FROM policies p JOIN cis c ON c.id = p.ci_id JOIN policy_state s ON s.policy_id = p.id";
 
 fn from_row(r: &Row<'_>) -> rusqlite::Result<PolicyRow> {
@@ -65,6 +68,14 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<PolicyRow> {
                 tags: tags
                     .and_then(|t| serde_json::from_str(&t).ok())
                     .unwrap_or_default(),
+                director: r.get(28)?,
+                bacula_job: r.get(29)?,
+                name: r.get(30)?,
+            },
+            judgement: Judgement {
+                failures_before_ticket: r.get(25)?,
+                warning_is_success: r.get(26)?,
+                small_backup_pct: r.get(27)?,
             },
         },
         ci: host,
@@ -92,11 +103,12 @@ pub fn find(conn: &Db, client_id: i64, job: &str) -> Result<Option<PolicyRow>> {
 /// needs to match events, read once per client (no spec to decode).
 /// A client's active policy as the ingest matches it: job, policy id, CI
 /// id, CI tier, grace, RPO.
-pub type ActiveKey = (String, i64, i64, i64, i64, i64, String);
+pub type ActiveKey = (String, i64, i64, i64, i64, i64, String, Judgement);
 
 pub fn active_keys(conn: &Db, client_id: i64) -> Result<Vec<ActiveKey>> {
     let mut stmt = conn.0.prepare_cached(
-        "SELECT p.job, p.id, p.ci_id, c.tier, p.grace_s, p.rpo_s, c.host FROM policies p JOIN cis c ON c.id = p.ci_id
+        "SELECT p.job, p.id, p.ci_id, c.tier, p.grace_s, p.rpo_s, c.host, p.failures_before_ticket,
+                p.warning_is_success, p.small_backup_pct FROM policies p JOIN cis c ON c.id = p.ci_id
          WHERE p.client_id = ?1 AND p.status = 'active'",
     )?;
     let rows = stmt.query_map([client_id], |r| {
@@ -108,9 +120,33 @@ pub fn active_keys(conn: &Db, client_id: i64) -> Result<Vec<ActiveKey>> {
             r.get(4)?,
             r.get(5)?,
             r.get(6)?,
+            Judgement {
+                failures_before_ticket: r.get(7)?,
+                warning_is_success: r.get(8)?,
+                small_backup_pct: r.get(9)?,
+            },
         ))
     })?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// A policy's size window (stored form), if it has one.
+pub fn sizes(conn: &Db, policy_id: i64) -> Result<Option<String>> {
+    let mut stmt = conn
+        .0
+        .prepare_cached("SELECT sizes FROM policies WHERE id = ?1")?;
+    Ok(stmt
+        .query_row([policy_id], |r| r.get(0))
+        .optional()?
+        .flatten())
+}
+
+pub fn set_sizes(conn: &Db, policy_id: i64, window: &str) -> Result<()> {
+    let mut stmt = conn
+        .0
+        .prepare_cached("UPDATE policies SET sizes = ?2 WHERE id = ?1")?;
+    stmt.execute(params![policy_id, window])?;
+    Ok(())
 }
 
 pub fn get(conn: &Db, client_id: i64, client: &str, job: &str) -> Result<PolicyRow> {
@@ -137,8 +173,11 @@ fn tags_json(m: &MatchRule) -> Option<String> {
 pub fn insert(conn: &Db, client_id: i64, ci_id: i64, p: &PolicySpec, now: i64) -> Result<i64> {
     conn.0.execute(
         "INSERT INTO policies (client_id, ci_id, job, tool, schedule, rpo_s, grace_s, retention, target,
-                               restore_test, rto_s, max_runtime_s, match_host, match_tags, created_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+                               restore_test, rto_s, max_runtime_s, match_host, match_tags, created_at,
+                               failures_before_ticket, warning_is_success, small_backup_pct,
+                               match_director, match_bacula_job, match_name)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18,
+                 ?19, ?20, ?21)",
         params![
             client_id,
             ci_id,
@@ -154,7 +193,13 @@ pub fn insert(conn: &Db, client_id: i64, ci_id: i64, p: &PolicySpec, now: i64) -
             p.max_runtime_s,
             p.match_rule.host,
             tags_json(&p.match_rule),
-            now
+            now,
+            p.judgement.failures_before_ticket,
+            p.judgement.warning_is_success,
+            p.judgement.small_backup_pct,
+            p.match_rule.director,
+            p.match_rule.bacula_job,
+            p.match_rule.name
         ],
     )?;
     let id = conn.0.last_insert_rowid();
@@ -250,7 +295,9 @@ pub fn update(conn: &Db, id: i64, ci_id: i64, p: &PolicySpec, now: i64) -> Resul
         "UPDATE policies SET ci_id = ?2, tool = ?3, schedule = ?4, rpo_s = ?5, grace_s = ?6,
                 retention = ?7, target = ?8, restore_test = ?9, rto_s = ?10, max_runtime_s = ?11,
                 match_host = ?12, match_tags = ?13, status = 'active', retired_at = NULL,
-                revision = revision + 1
+                revision = revision + 1, failures_before_ticket = ?14, warning_is_success = ?15,
+                small_backup_pct = ?16, match_director = ?17, match_bacula_job = ?18,
+                match_name = ?19
          WHERE id = ?1",
         params![
             id,
@@ -265,7 +312,13 @@ pub fn update(conn: &Db, id: i64, ci_id: i64, p: &PolicySpec, now: i64) -> Resul
             p.rto_s,
             p.max_runtime_s,
             p.match_rule.host,
-            tags_json(&p.match_rule)
+            tags_json(&p.match_rule),
+            p.judgement.failures_before_ticket,
+            p.judgement.warning_is_success,
+            p.judgement.small_backup_pct,
+            p.match_rule.director,
+            p.match_rule.bacula_job,
+            p.match_rule.name
         ],
     )?;
     Ok(())

@@ -39,6 +39,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0027_change_notifications.sql"),
     include_str!("migrations/0028_contacts_and_acceptances.sql"),
     include_str!("migrations/0029_audit_origin.sql"),
+    include_str!("migrations/0030_judgement_and_reach.sql"),
 ];
 
 /// The newest schema version this bmctl knows.
@@ -72,10 +73,31 @@ pub fn migrate(conn: &Db) -> Result<()> {
     let current = user_version(&conn.0)?;
     for (i, sql) in MIGRATIONS.iter().enumerate().skip(current as usize) {
         let version = i as i64 + 1;
+        // SQLite's way to rebuild a table others reference: no foreign-key
+        // enforcement during the transaction (it cannot change inside
+        // one), a `foreign_key_check` before the commit
+        let rebuilds = sql.contains(REBUILDS);
+        if rebuilds {
+            conn.0.pragma_update(None, "foreign_keys", false)?;
+        }
+        let applied = apply(conn, version, sql, rebuilds);
+        if rebuilds {
+            conn.0.pragma_update(None, "foreign_keys", true)?;
+        }
+        applied?;
+    }
+    Ok(())
+}
+
+/// The first line of a migration that rebuilds a referenced table.
+const REBUILDS: &str = "-- bmctl: rebuilds tables";
+
+fn apply(conn: &Db, version: i64, sql: &str, rebuilds: bool) -> Result<()> {
+    {
         let tx = super::Tx::begin(conn)?;
         // Another process may have migrated while we waited for the lock.
         if user_version(&tx.0)? >= version {
-            continue;
+            return Ok(());
         }
         tx.0.execute_batch(sql)
             .with_context(|| format!("applying migration {version}"))?;
@@ -91,6 +113,15 @@ pub fn migrate(conn: &Db) -> Result<()> {
                 command: "migration 25",
             };
             super::digests::baseline(&tx, &who)?;
+        }
+        if rebuilds {
+            let broken: i64 =
+                tx.0.query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |r| {
+                    r.get(0)
+                })?;
+            if broken > 0 {
+                anyhow::bail!("applying migration {version}: {broken} rows lose their reference");
+            }
         }
         tx.0.pragma_update(None, "user_version", version)?;
         tx.commit()?;

@@ -17,6 +17,7 @@ mod exit_codes;
 mod global;
 mod health;
 mod hooks;
+mod judgement;
 mod kpi;
 mod macd;
 mod pause;

@@ -6,6 +6,7 @@
 
 use super::event::Status;
 
+pub mod judge;
 pub mod tickets;
 pub mod windows;
 
@@ -33,6 +34,16 @@ pub struct Thresholds {
     pub escalate_after: i64,
     /// Warnings in a row that open a warning ticket.
     pub warnings_before: i64,
+    /// The policy's failed or missed runs in a row that open a ticket
+    /// (`failures_before_ticket`); escalation counts from that opening.
+    pub failures_before: i64,
+}
+
+impl Thresholds {
+    /// Whether `in_a_row` failed or missed runs escalate the ticket.
+    pub fn escalates(&self, in_a_row: i64) -> bool {
+        in_a_row >= self.failures_before.max(1) - 1 + self.escalate_after
+    }
 }
 
 /// What a backup run did to its policy's state.
@@ -145,10 +156,10 @@ impl Step {
                 warnings_in_a_row: Some(in_a_row),
                 escalate_after: None,
             }),
-            Step::Bad { class, in_a_row } => Some(Raise {
+            Step::Bad { class, in_a_row } if in_a_row >= t.failures_before => Some(Raise {
                 class,
                 warnings_in_a_row: None,
-                escalate_after: (in_a_row >= t.escalate_after).then_some(in_a_row),
+                escalate_after: t.escalates(in_a_row).then_some(in_a_row),
             }),
             _ => None,
         }
@@ -198,7 +209,35 @@ mod tests {
     const T: Thresholds = Thresholds {
         escalate_after: 3,
         warnings_before: 3,
+        failures_before: 1,
     };
+
+    /// `failures_before_ticket = 3`: the third failed or missed run in a
+    /// row opens the ticket; escalation (after 3) counts from that opening.
+    #[test]
+    fn a_policy_may_wait_for_failures_in_a_row() {
+        let t = Thresholds {
+            failures_before: 3,
+            ..T
+        };
+        let table: &[(&str, Option<Raise>)] = &[
+            ("F", None),
+            ("FF", None),
+            ("FFM", Some(raise(Missed, None, None))),
+            ("FFMF", Some(raise(Failed, None, None))),
+            ("FFMFF", Some(raise(Failed, None, Some(5)))),
+            ("FFSF", None),
+            ("FFWF", None),
+        ];
+        for (runs, want) in table {
+            let mut st = PolicyState::default();
+            let mut last = None;
+            for (i, c) in runs.chars().enumerate() {
+                last = Some(st.apply_run(i as i64 * 3600, run(&c.to_string())));
+            }
+            assert_eq!(last.unwrap().problem(&t), *want, "{runs}");
+        }
+    }
 
     fn run(s: &str) -> Status {
         match s {
@@ -319,6 +358,7 @@ mod tests {
         let t = Thresholds {
             escalate_after: 1,
             warnings_before: 1,
+            failures_before: 1,
         };
         let mut st = PolicyState::default();
         let s = st.apply_run(1, Status::Warning);

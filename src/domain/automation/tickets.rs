@@ -40,10 +40,11 @@ pub const SLA_TIERS: [&str; 4] = ["bronze", "silver", "gold", "platinum"];
 
 impl Rules {
     /// The thresholds the policy state's steps are judged by.
-    pub fn thresholds(&self) -> super::Thresholds {
+    pub fn thresholds(&self, j: &super::judge::Judgement) -> super::Thresholds {
         super::Thresholds {
             escalate_after: self.escalate_after,
             warnings_before: self.warnings_before,
+            failures_before: j.failures_before_ticket,
         }
     }
 
@@ -215,6 +216,8 @@ pub struct Subject {
     pub grace_s: i64,
     /// Its RPO: a gap between restore points longer than RPO + grace is a breach.
     pub rpo_s: i64,
+    /// How its runs are judged (plan keys).
+    pub judge: super::judge::Judgement,
 }
 
 fn default_title(class: ProblemClass, s: &Subject) -> String {
@@ -226,6 +229,7 @@ fn default_title(class: ProblemClass, s: &Subject) -> String {
         Rpo => "RPO breached",
         Warning => "Repeated backup warnings",
         Integrity => "Repository integrity check failed",
+        Small => "Suspiciously small backup",
         Restore => "Restore test failed",
         Finding => "Backup problem",
     };
@@ -451,6 +455,7 @@ mod tests {
             job: "fs01-nightly".into(),
             grace_s: HOUR,
             rpo_s: DAY,
+            judge: Default::default(),
         }
     }
 

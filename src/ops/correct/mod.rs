@@ -59,6 +59,7 @@ impl Subject {
             job: p.spec.job.as_str().into(),
             grace_s: p.spec.grace_s,
             rpo_s: p.spec.rpo_s,
+            judge: p.spec.judgement,
         }
     }
 }

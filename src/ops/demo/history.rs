@@ -32,6 +32,7 @@ pub(super) fn import_past_runs(
                 }
                 let ok = status != Status::Failed;
                 let ev = NewEvent {
+                    level: None,
                     client: c.code.clone(),
                     job: s.job.clone(),
                     operation: Operation::Backup,
@@ -225,6 +226,7 @@ pub(super) fn history(store: &mut Store, ctx: &Ctx) -> Result<()> {
                 let late = s.job == LATE.0 && day == LATE.1 && status != Status::Failed;
                 let to = if late { &mut held } else { &mut batch };
                 to.push(NewEvent {
+                    level: None,
                     client: client.clone(),
                     job: s.job.clone(),
                     operation: Operation::Backup,
@@ -244,6 +246,7 @@ pub(super) fn history(store: &mut Store, ctx: &Ctx) -> Result<()> {
         // a job the plan does not know: a finding for the risk register
         if from_unix(day_start).format("%u").to_string() == "3" {
             batch.push(NewEvent {
+                level: None,
                 client: "acme".into(),
                 job: "old-nas-sync".into(),
                 operation: Operation::Backup,

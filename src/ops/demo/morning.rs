@@ -353,6 +353,7 @@ pub(super) fn people(store: &mut Store, ctx: &Ctx) -> Result<()> {
             rto_s: 3600,
             max_runtime_s: None,
             match_rule: Default::default(),
+            judgement: Default::default(),
         }),
         new_ci: None,
     };

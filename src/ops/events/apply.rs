@@ -1,6 +1,7 @@
 //! What a batch's runs mean: rollups, policy states and tickets, in event-time order per policy.
 
 use super::*;
+use crate::domain::automation::judge::{Judgement, SizeWindow};
 
 impl Ingestor {
     /// Apply what the added events mean: rollups, per-policy state, tickets.
@@ -34,6 +35,7 @@ impl Ingestor {
         let mut written = Vec::with_capacity(by_policy().count());
         (self.writer).hold_states(conn, by_policy().map(|runs| runs[0].1.policy_id))?;
         let mut late_rollups = Vec::new();
+        let mut sizes = Sizes::default();
         // runs still going: a terminal record of this batch replaces its start
         let going = running::keys(conn)?;
         let mut touched_running = Vec::new();
@@ -90,12 +92,18 @@ impl Ingestor {
                     }
                     let ended = ended_start(r)?;
                     let restore_point = st.last_success_at;
-                    let step = st.apply_run(r.at, r.status);
+                    let step = st.apply_run(r.at, subject.judge.judged(r.status));
                     note_late(st, r, step, ended);
                     if let Some(gap) =
                         late::breach(subject, restore_point, r.at, step.is_restore_point())
                     {
                         late::gap_closed(conn, ctx, subject, gap, None)?;
+                    }
+                    if let Some((bytes, level)) = r.size {
+                        // a history import keeps the sizes; it judges none
+                        sizes
+                            .window(conn, policy_id)?
+                            .judge_and_keep(level, r.at, bytes, 0);
                     }
                     if !matches!(step, Step::Late) {
                         backup = Some(r);
@@ -148,7 +156,7 @@ impl Ingestor {
                 }
                 let ended = ended_start(r)?;
                 let restore_point = st.last_success_at;
-                let step = st.apply_run(r.at, r.status);
+                let step = st.apply_run(r.at, subject.judge.judged(r.status));
                 note_late(st, r, step, ended);
                 if let Some(gap) =
                     late::breach(subject, restore_point, r.at, step.is_restore_point())
@@ -168,13 +176,43 @@ impl Ingestor {
                             .recover(subject, &classes, r.at, &r.detail())?;
                     }
                 }
-                if let Some(p) = problem(step, r, rules) {
+                if let Some(p) = problem(step, r, rules, &subject.judge) {
                     let id = auto
                         .run_ended(r.ended)
                         .raise_with(subject, p.class, r.at, &p.detail, has_open)?;
                     has_open = true;
                     if let Some(why) = p.escalate {
                         auto.escalate(id, &why)?;
+                    }
+                }
+                if let Some((bytes, level)) = r.size {
+                    let pct = subject.judge.small_backup_pct;
+                    let small = sizes
+                        .window(conn, policy_id)?
+                        .judge_and_keep(level, r.at, bytes, pct);
+                    match small {
+                        // an older run's size is history: the newer ones spoke
+                        Some(_) if matches!(step, Step::Late) => {}
+                        Some(small) => {
+                            let detail = format!("{}; {}", small.describe(), r.detail());
+                            (auto.run_ended(r.ended)).raise_with(
+                                subject,
+                                ProblemClass::Small,
+                                r.at,
+                                &detail,
+                                has_open,
+                            )?;
+                            has_open = true;
+                        }
+                        None if has_open && !matches!(step, Step::Late) => {
+                            (auto.run_ended(r.ended)).recover(
+                                subject,
+                                &[ProblemClass::Small],
+                                r.at,
+                                &r.detail(),
+                            )?;
+                        }
+                        None => {}
                     }
                 }
             }
@@ -236,6 +274,7 @@ impl Ingestor {
         }
         // Nothing above reads a policy's state back: all are written at once.
         policies::set_states(conn, &written)?;
+        sizes.write(conn)?;
         if !late_rollups.is_empty() {
             events::rollups_add(conn, &mut late_rollups)?;
         }
@@ -267,8 +306,38 @@ pub(super) struct Problem {
 }
 
 /// The problem `step`, reached by run `r`, raises under `rules`.
-pub(super) fn problem(step: Step, r: &Pending, rules: &correct::Rules) -> Option<Problem> {
-    Some(described(step.problem(&rules.thresholds())?, r))
+pub(super) fn problem(
+    step: Step,
+    r: &Pending,
+    rules: &correct::Rules,
+    judge: &Judgement,
+) -> Option<Problem> {
+    Some(described(step.problem(&rules.thresholds(judge))?, r))
+}
+
+/// The size windows of the batch's policies, read when a run needs one and
+/// written back once.
+#[derive(Default)]
+struct Sizes(FastMap<i64, SizeWindow>);
+
+impl Sizes {
+    fn window(&mut self, conn: &Db, policy_id: i64) -> Result<&mut SizeWindow> {
+        Ok(match self.0.entry(policy_id) {
+            std::collections::hash_map::Entry::Occupied(held) => held.into_mut(),
+            std::collections::hash_map::Entry::Vacant(slot) => slot.insert(
+                policies::sizes(conn, policy_id)?
+                    .map(|t| SizeWindow::decode(&t))
+                    .unwrap_or_default(),
+            ),
+        })
+    }
+
+    fn write(self, conn: &Db) -> Result<()> {
+        for (policy_id, w) in self.0 {
+            policies::set_sizes(conn, policy_id, &w.encode())?;
+        }
+        Ok(())
+    }
 }
 
 /// Problem `raise`, seen in run `r`, as the work log and escalation say it.

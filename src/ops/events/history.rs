@@ -148,7 +148,7 @@ impl Ingestor {
             let verdict = judge_history(
                 backup.as_ref().map(|b| b.0),
                 check.as_ref().map(|r| r.status),
-                &ctx.rules.thresholds(),
+                &ctx.rules.thresholds(&subject.judge),
             );
             // the run each class speaks of: integrity the check's, the rest the backup's
             let run_of = |class: ProblemClass| match class {

@@ -145,6 +145,12 @@ impl Ingestor {
                         } else {
                             ev.message.as_deref().map(Box::from)
                         },
+                        size: ev
+                            .bytes
+                            .filter(|_| {
+                                !check && matches!(ev.status, Status::Success | Status::Warning)
+                            })
+                            .map(|b| (b, ev.level)),
                     },
                 ));
             }

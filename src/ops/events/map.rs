@@ -60,6 +60,7 @@ pub fn map_tool_runs(
         };
         let ended = r.ended_at.or(r.started_at).unwrap_or(ended_default);
         let ev = NewEvent {
+            level: None,
             client: client.clone(),
             job,
             operation: Operation::Backup,

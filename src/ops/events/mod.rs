@@ -71,6 +71,8 @@ struct Pending {
     status: Status,
     check: bool,
     message: Option<Box<str>>,
+    /// A successful backup's source size and level, for the small-backup check.
+    size: Option<(i64, Option<crate::domain::automation::judge::Level>)>,
 }
 
 impl Pending {

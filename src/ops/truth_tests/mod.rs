@@ -73,6 +73,7 @@ fn ctx(now: i64) -> Ctx {
 
 fn start_record(r: &Run) -> NewEvent {
     NewEvent {
+        level: None,
         operation: Operation::Start,
         status: Status::Failed,
         ended_at: r.start,
@@ -83,6 +84,7 @@ fn start_record(r: &Run) -> NewEvent {
 
 fn event(i: usize, r: &Run) -> NewEvent {
     NewEvent {
+        level: None,
         client: "acme".into(),
         job: POLICIES[r.job].0.into(),
         operation: Operation::Backup,
@@ -166,7 +168,7 @@ fn reference(runs: &[Run]) -> Figures {
             }
         }
         facts.sort_unstable_by_key(|(at, end, _)| std::cmp::Reverse((*at, *end)));
-        let trail = Trail::of(&facts, correct::Rules::default().warnings_before);
+        let trail = Trail::of(&facts, correct::Rules::default().warnings_before, 1);
         let hung = runs.iter().any(|r| r.job == job && !r.ends);
         for (class, holds) in [
             ("failed", trail.failed),

@@ -137,6 +137,7 @@ fn buffered_inserts_find_every_duplicate() {
     let (_, job) = first_policy(&store);
     let base = ctx.now.timestamp() - 20 * 86_400;
     let run = |i: i64| NewEvent {
+        level: None,
         started_at: Some(base + i * 3_600),
         source: "restic".into(),
         external_id: Some(format!("{i:08x}")),

@@ -41,6 +41,7 @@ fn first_jobs(store: &Store, n: usize) -> Vec<String> {
 /// source, with no id of its own.
 fn acme_run(job: &str, status: Status, ended_at: i64) -> NewEvent {
     NewEvent {
+        level: None,
         client: "acme".into(),
         job: job.to_string(),
         operation: Operation::Backup,
@@ -158,6 +159,7 @@ fn a_window_is_sorted_by_end_day_then_client() {
     let day = 20_000 * 86_400;
     let item = |line: usize, client: &str, ended_at: i64| -> neutral::Item {
         let ev = NewEvent {
+            level: None,
             client: client.into(),
             ..acme_run("j", Status::Success, ended_at)
         };
@@ -250,6 +252,7 @@ fn one_batch_writes_what_one_event_per_batch_writes() {
         .iter()
         .enumerate()
         .map(|(i, &(status, check))| NewEvent {
+            level: None,
             operation: if check {
                 Operation::Check
             } else {
