@@ -56,6 +56,7 @@ fn event(i: usize, start: i64) -> NewEvent {
         _ => "success",
     };
     NewEvent {
+        level: None,
         client: format!("c{c:04}"),
         job: format!("h{j}-nightly"),
         operation: Default::default(),

@@ -94,6 +94,7 @@ fn day_events(clients: usize, day: i64, start: i64, out: &mut Vec<NewEvent>) {
                     _ => Status::Success,
                 };
                 out.push(NewEvent {
+                    level: None,
                     client: format!("c{c:04}"),
                     job: format!("h{j:02}-backup"),
                     operation: Operation::Backup,
