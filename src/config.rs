@@ -494,6 +494,40 @@ fn env_name(key: &str) -> String {
     format!("BMCTL_{}", last.to_uppercase())
 }
 
+/// `[[json.source]]` tables, each checked (a preset known, a client, a job,
+/// status words); errors name the file and the source.
+fn read_json_sources(
+    p: &Path,
+    text: &str,
+    value: &toml::Value,
+) -> Result<Vec<crate::ingest::json_map::JsonSource>> {
+    #[derive(serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Section {
+        source: Vec<crate::ingest::json_map::JsonSource>,
+    }
+    let fail = |msg: String| {
+        // the line of the first [[json.source]] table, for the reader
+        let line = text
+            .lines()
+            .position(|l| l.trim_start().starts_with("[[json.source]]"))
+            .map_or(1, |i| i + 1);
+        crate::error::rejected(format!("config file {}:{line}: {msg}", p.display()))
+    };
+    let section: Section = value
+        .clone()
+        .try_into()
+        .map_err(|e: toml::de::Error| fail(format!("json.source: {}", e.message())))?;
+    let mut seen = std::collections::BTreeSet::new();
+    for src in &section.source {
+        if !seen.insert(src.name.clone()) {
+            return Err(fail(format!("json.source '{}' is named twice", src.name)));
+        }
+        src.check().map_err(fail)?;
+    }
+    Ok(section.source)
+}
+
 /// Where a setting's value came from.
 #[derive(Debug, Clone, Serialize)]
 pub struct Effective {
@@ -512,6 +546,8 @@ pub struct Config {
     pub team: BTreeMap<String, Member>,
     /// The settings, typed once at load: code reads fields, never keys.
     pub s: Settings,
+    /// `[[json.source]]`: how tools' JSON maps to runs (#14).
+    pub json_sources: Vec<crate::ingest::json_map::JsonSource>,
 }
 
 /// A person of `[team.LOGIN]`.
@@ -757,6 +793,7 @@ impl Config {
         let mut from_file = BTreeMap::new();
         let mut assignees = BTreeMap::new();
         let mut team = BTreeMap::new();
+        let mut json_sources = Vec::new();
         if let Some(p) = &path {
             let text = std::fs::read_to_string(p)
                 .with_context(|| format!("reading config file {}", p.display()))?;
@@ -765,6 +802,10 @@ impl Config {
             for (section, value) in &table {
                 if section == "team" {
                     team = read_team(p, value)?;
+                    continue;
+                }
+                if section == "json" {
+                    json_sources = read_json_sources(p, &text, value)?;
                     continue;
                 }
                 if section == "assignees" {
@@ -884,6 +925,7 @@ impl Config {
             file: path,
             assignees,
             team,
+            json_sources,
         })
     }
 
@@ -908,6 +950,7 @@ impl Config {
             file: None,
             assignees: BTreeMap::new(),
             team: BTreeMap::new(),
+            json_sources: Vec::new(),
         }
     }
 

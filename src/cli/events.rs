@@ -124,6 +124,32 @@ pub enum Tool {
         #[arg(long)]
         tz: Option<String>,
     },
+    /// A Bacula Director's job report (its Messages resource's mail or
+    /// `mailcommand` pipe) or `bconsole` `llist jobs` output (also after `.api 2`).
+    #[command(
+        after_help = "A job matches the policy whose `match` names its Director and job (`match = { director = \"…\", bacula_job = \"…\" }`), else the policy of the same job name. Its key is DIRECTOR:JobId: a report and a listing of one job are one event. Type B jobs are backups, V integrity checks; restores (R) and other types are counted, not recorded.\n\nThe Director: a RunScript after the job (`Command = \"sh -c 'bconsole <<< \\\"llist jobid=%i\\\" | bmctl events ingest bacula --director %d -'\"`) or `mailcommand = \"bmctl events ingest bacula -\"` in its Messages resource."
+    )]
+    Bacula {
+        /// The Director's zone [default: the client's zone with --client, else UTC].
+        #[arg(long)]
+        tz: Option<String>,
+        /// The Director of a listing (a report names its own).
+        #[arg(long)]
+        director: Option<String>,
+        /// Keep jobs no policy matches as unmatched events of this client.
+        #[arg(long)]
+        client: Option<String>,
+        /// The report or listing (`-` reads stdin).
+        file: PathBuf,
+    },
+    /// JSON a tool prints, read by a `[[json.source]]` of the config (presets: pbs, kopia, veeam).
+    Json {
+        /// The `[[json.source]]` by name.
+        #[arg(long)]
+        source: String,
+        /// The document (`-` reads stdin).
+        file: PathBuf,
+    },
 }
 
 impl Tabular for read::Exclusion {
@@ -316,7 +342,8 @@ pub fn run(app: &App, cmd: &Cmd) -> Result<u8> {
         }
         Cmd::Ingest(tool) => {
             let ctx = app.ctx("events ingest")?;
-            let (source, args, runs) = match tool {
+            let mut skipped = 0;
+            let evs = match tool {
                 Tool::Restic { args, ended } => {
                     let (name, text, mtime) = read_text(&args.file)?;
                     let runs = restic::parse(&text).map_err(|r| rejected(r.describe(&name)))?;
@@ -335,7 +362,7 @@ pub fn run(app: &App, cmd: &Cmd) -> Result<u8> {
                             r
                         })
                         .collect();
-                    ("restic", args, runs)
+                    events::map_tool_runs(&store, "restic", &target(args)?, runs, ctx.ts())?
                 }
                 Tool::Borg { args, tz } => {
                     let (name, text, _) = read_text(&args.file)?;
@@ -347,12 +374,63 @@ pub fn run(app: &App, cmd: &Cmd) -> Result<u8> {
                         _ => chrono_tz::UTC,
                     };
                     let runs = borg::parse(&text, zone).map_err(|r| rejected(r.describe(&name)))?;
-                    ("borg", args, runs)
+                    events::map_tool_runs(&store, "borg", &target(args)?, runs, ctx.ts())?
+                }
+                Tool::Bacula {
+                    tz,
+                    director,
+                    client,
+                    file,
+                } => {
+                    let input = crate::input::take(
+                        file,
+                        Shape::Document("a Bacula job report or bconsole listing"),
+                    )?;
+                    let (name, text) = (input.name.clone(), input.text()?);
+                    let zone = match (tz, client) {
+                        (Some(z), _) => crate::domain::time::parse_tz(z)
+                            .map_err(|e| rejected(format!("--tz: {e}")))?,
+                        (None, Some(c)) => read::client(&store, c)?.tz(),
+                        _ => chrono_tz::UTC,
+                    };
+                    let parsed = crate::ingest::bacula::parse(&text, zone, director.as_deref())
+                        .map_err(|r| rejected(r.describe(&name)))?;
+                    skipped = parsed.skipped + parsed.restores.len();
+                    let runs = parsed.runs.into_iter().map(|r| (None, r)).collect();
+                    events::map_named_runs(&store, "bacula", client.as_deref(), runs)?
+                }
+                Tool::Json { source, file } => {
+                    let src = app
+                        .config
+                        .json_sources
+                        .iter()
+                        .find(|s| s.name == *source)
+                        .ok_or_else(|| {
+                            let known: Vec<&str> =
+                                app.config.json_sources.iter().map(|s| s.name.as_str()).collect();
+                            rejected(format!(
+                                "--source: no [[json.source]] named '{source}' in the config (known: {})",
+                                if known.is_empty() { "none".to_string() } else { known.join(", ") }
+                            ))
+                        })?
+                        .resolved()
+                        .map_err(rejected)?;
+                    let input = crate::input::take(file, Shape::Document("a tool's JSON output"))?;
+                    let (name, text) = (input.name.clone(), input.text()?);
+                    let parsed = crate::ingest::json_map::parse(&text, &src)
+                        .map_err(|r| rejected(r.describe(&name)))?;
+                    skipped = parsed.skipped;
+                    let runs = parsed.runs.into_iter().map(|(c, r)| (Some(c), r)).collect();
+                    events::map_named_runs(&store, &format!("json:{source}"), None, runs)?
                 }
             };
-            let evs = events::map_tool_runs(&store, source, &target(args)?, runs, ctx.ts())?;
             let s = events::ingest(&mut store, &ctx, &evs)?;
             print_summary(app, &s)?;
+            if skipped > 0 {
+                app.say(format!(
+                    "skipped: {skipped} items of other kinds (restores, verify or prune tasks, admin jobs)"
+                ));
+            }
         }
         Cmd::Exclude {
             job,

@@ -1,7 +1,10 @@
 //! Source formats: bytes in, job events out, with line-numbered errors.
 //! One file per format; no SQL here, so adding a tool is one file.
 
+pub mod bacula;
 pub mod borg;
+pub mod borgmatic;
+pub mod json_map;
 pub mod neutral;
 pub mod restic;
 
@@ -42,6 +45,15 @@ pub struct ToolRun {
     pub files: Option<i64>,
     pub id: Option<String>,
     pub message: Option<String>,
+    /// The tool's own name of the job (Bacula, a JSON source, a mail).
+    pub job: Option<String>,
+    /// A Bacula Director's name: with `job`, the key of a Bacula job.
+    pub director: Option<String>,
+    pub level: Option<crate::domain::automation::judge::Level>,
+    /// Still going: a start record, no status yet.
+    pub running: bool,
+    /// An integrity check (Bacula Verify, a PBS verify) rather than a backup.
+    pub check: bool,
 }
 
 /// Keep the first lines of tool messages, at most `MAX` bytes.

@@ -16,7 +16,7 @@ use std::sync::{Arc, Mutex};
 use anyhow::{Context, Result};
 
 use crate::domain::event::{NewEvent, Operation, Status};
-use crate::ingest::{borg, clip, neutral, restic, ToolRun};
+use crate::ingest::{borg, borgmatic, clip, neutral, restic, ToolRun};
 use crate::ops::{events, Ctx};
 use crate::process;
 use crate::store::{clients, policies, Store};
@@ -26,6 +26,7 @@ use crate::store::{clients, policies, Store};
 pub enum Tool {
     Restic,
     Borg,
+    Borgmatic,
     Generic,
 }
 
@@ -34,20 +35,21 @@ impl Tool {
         match tool {
             "restic" => Tool::Restic,
             "borg" => Tool::Borg,
+            "borgmatic" => Tool::Borgmatic,
             _ => Tool::Generic,
         }
     }
 
     /// The tool a command line runs, by its program's name (`restic`,
     /// `/usr/bin/borg`); `None` for anything else (a wrapper script:
-    /// the policy's tool then). `borgmatic` exits 1 on an error, unlike
-    /// borg's warning 1, so it keeps the generic contract.
+    /// the policy's tool then). borgmatic exits 1 on an error and on a
+    /// borg warning alike: its stderr tells them apart.
     pub fn of_command(program: &std::ffi::OsStr) -> Option<Tool> {
         let name = Path::new(program).file_name()?.to_str()?;
         match name {
             "restic" => Some(Tool::Restic),
             "borg" | "borg1" | "borg.exe" => Some(Tool::Borg),
-            "borgmatic" => Some(Tool::Generic),
+            "borgmatic" => Some(Tool::Borgmatic),
             _ => None,
         }
     }
@@ -56,6 +58,7 @@ impl Tool {
         match self {
             Tool::Restic => "restic",
             Tool::Borg => "borg",
+            Tool::Borgmatic => "borgmatic",
             Tool::Generic => "run",
         }
     }
@@ -114,6 +117,9 @@ struct Capture {
     restic: restic::Stream,
     stdout_json: Vec<u8>,
     stderr_tail: VecDeque<String>,
+    /// borgmatic's lines that carry borg's exit code or JSON, whole, found
+    /// anywhere in its stderr (a broken syslog floods it with tracebacks).
+    borg_said: Vec<String>,
 }
 
 /// Copy a child's stream to ours while handing bounded lines to `on_line`.
@@ -130,6 +136,13 @@ fn pump(
         let text = String::from_utf8_lossy(line);
         if let Ok(mut c) = cap.lock() {
             let _ = c.restic.feed(&text);
+            let said = text.trim();
+            if is_stderr
+                && c.borg_said.len() < 40
+                && (said.contains("returned non-zero exit status ") || said.starts_with("b'{"))
+            {
+                c.borg_said.push(said.to_string());
+            }
             if is_stderr && !text.trim().is_empty() {
                 if c.stderr_tail.len() == 20 {
                     c.stderr_tail.pop_front();
@@ -186,7 +199,15 @@ fn execute(argv: &[OsString], tool: Tool) -> (i32, Capture, Option<String>) {
     let forwarding = process::Forwarding::to(child.id());
     let out = child.stdout.take().map(|o| {
         let c = cap.clone();
-        std::thread::spawn(move || pump(o, std::io::stdout(), tool == Tool::Borg, c, false))
+        std::thread::spawn(move || {
+            pump(
+                o,
+                std::io::stdout(),
+                matches!(tool, Tool::Borg | Tool::Borgmatic),
+                c,
+                false,
+            )
+        })
     });
     let err = child.stderr.take().map(|e| {
         let c = cap.clone();
@@ -297,34 +318,62 @@ pub fn run(
     let ended = started + clock.elapsed().as_secs() as i64;
 
     let missing_path = capture.restic.missing_path();
-    let parsed = match tool {
+    let tz = || {
+        store
+            .as_ref()
+            .and_then(|s| clients::find(s.db(), &spec.client).ok().flatten())
+            .map(|c| c.tz())
+            .unwrap_or(chrono_tz::UTC)
+    };
+    let mut tail: Vec<String> = capture.stderr_tail.iter().cloned().collect();
+    let mut note = None;
+    let (parsed, status) = match tool {
         Tool::Borg => {
             let text = String::from_utf8_lossy(&capture.stdout_json);
-            let tz = store
-                .as_ref()
-                .and_then(|s| clients::find(s.db(), &spec.client).ok().flatten())
-                .map(|c| c.tz())
-                .unwrap_or(chrono_tz::UTC);
-            borg::parse(&text, tz)
+            let run = borg::parse(&text, tz())
                 .ok()
                 .and_then(|mut v| v.pop())
-                .unwrap_or_default()
+                .unwrap_or_default();
+            (run, tool.status_of(exit_code, missing_path))
         }
-        Tool::Restic => capture.restic.finish(),
-        Tool::Generic => ToolRun::default(),
+        Tool::Borgmatic => {
+            let text = String::from_utf8_lossy(&capture.stdout_json);
+            let json = spec.argv.iter().any(|a| a == "--json");
+            let v = borgmatic::judge(exit_code, &text, &capture.borg_said, json, tz());
+            note = v.note;
+            if v.status != Status::Success {
+                // borg's own lines, not a logging traceback's
+                tail = capture.borg_said.clone();
+            }
+            (v.run, v.status)
+        }
+        Tool::Restic => (
+            capture.restic.finish(),
+            tool.status_of(exit_code, missing_path),
+        ),
+        Tool::Generic => (ToolRun::default(), tool.status_of(exit_code, missing_path)),
     };
     let status = if start_error.is_some() {
         Status::Failed
     } else {
-        tool.status_of(exit_code, missing_path)
+        status
     };
-    let tail: Vec<String> = capture.stderr_tail.into_iter().collect();
     let message = match (&start_error, status) {
         (Some(why), _) => Some(why.clone()),
-        (None, Status::Success) => None,
-        (None, _) => clip(&tail)
-            .map(|m| format!("exit {exit_code}: {m}"))
-            .or(Some(format!("exit {exit_code}"))),
+        (None, Status::Success) => note,
+        (None, _) => {
+            let head = match &note {
+                Some(n) => format!("exit {exit_code} ({n})"),
+                None => format!("exit {exit_code}"),
+            };
+            // a bytes literal of borg's JSON is no message for a person
+            let said: Vec<String> = tail
+                .iter()
+                .filter(|l| !l.starts_with("b'"))
+                .cloned()
+                .collect();
+            clip(&said).map(|m| format!("{head}: {m}")).or(Some(head))
+        }
     };
     let event = NewEvent {
         level: None,

@@ -22,6 +22,7 @@ mod kpi;
 mod macd;
 mod pause;
 mod plan;
+mod reach;
 mod readme;
 mod reliability;
 mod review;

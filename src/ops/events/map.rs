@@ -85,3 +85,99 @@ pub fn map_tool_runs(
     }
     Ok(out)
 }
+
+/// Runs that carry the tool's own job name (Bacula, a JSON source), each
+/// with its client when the source knows it. A run matches the policy whose
+/// `match` names it (`director` + `bacula_job` for Bacula, `name` for the
+/// others), else the policy of the same job name; an unmatched run is an
+/// unmatched event of its client (`fallback` when the run has none).
+pub fn map_named_runs(
+    store: &Store,
+    source: &str,
+    fallback: Option<&str>,
+    runs: Vec<(Option<String>, ToolRun)>,
+) -> Result<Vec<NewEvent>> {
+    let conn = store.db();
+    let mut pols: Vec<(String, crate::store::policies::PolicyRow)> = Vec::new();
+    for c in clients::list(conn)? {
+        for p in policies::list(conn, c.id, false)? {
+            pols.push((c.code.clone(), p));
+        }
+    }
+    let mut out = Vec::new();
+    let mut nowhere = Vec::new();
+    for (client, r) in runs {
+        let name = r.job.clone().unwrap_or_else(|| "unknown".into());
+        let mine = |code: &str| client.as_deref().is_none_or(|c| c == code);
+        let by_rule = pols.iter().find(|(code, p)| {
+            let m = &p.spec.match_rule;
+            mine(code)
+                && match &r.director {
+                    Some(d) => {
+                        m.bacula_job.as_deref() == Some(name.as_str())
+                            && m.director.as_deref().is_none_or(|md| md == d)
+                    }
+                    None => m.name.as_deref() == Some(name.as_str()),
+                }
+        });
+        let by_name = || {
+            pols.iter().find(|(code, p)| {
+                let m = &p.spec.match_rule;
+                mine(code) && p.spec.job == name && m.bacula_job.is_none() && m.name.is_none()
+            })
+        };
+        let (client, job) = match by_rule.or_else(by_name) {
+            Some((code, p)) => (code.clone(), p.spec.job.clone()),
+            None => match client.as_deref().or(fallback) {
+                Some(c) => (c.to_string(), name.clone()),
+                None => {
+                    nowhere.push(name);
+                    continue;
+                }
+            },
+        };
+        let ended = r.ended_at.or(r.started_at).unwrap_or_default();
+        let ev = if r.running {
+            NewEvent {
+                external_id: r.id,
+                ..NewEvent::start_record(&client, &job, r.started_at.unwrap_or(ended), source)
+            }
+        } else {
+            NewEvent {
+                level: r.level,
+                client,
+                job,
+                operation: if r.check {
+                    Operation::Check
+                } else {
+                    Operation::Backup
+                },
+                status: r.status.unwrap_or(Status::Failed),
+                started_at: r.started_at.filter(|s| *s <= ended),
+                ended_at: ended,
+                bytes: r.bytes,
+                files: r.files,
+                snapshot: None,
+                source: source.to_string(),
+                external_id: r.id,
+                message: r.message.map(|m| {
+                    m.chars()
+                        .filter(|c| !c.is_control() || *c == '\n')
+                        .collect()
+                }),
+            }
+        };
+        ev.validate()
+            .map_err(|(field, msg)| rejected(format!("{field}: {msg}")))?;
+        out.push(ev);
+    }
+    if !nowhere.is_empty() {
+        nowhere.sort();
+        nowhere.dedup();
+        return Err(rejected(format!(
+            "no policy matches the {source} jobs {}: map them in the plan (`match = {{ bacula_job = \"…\", director = \"…\" }}` or a job of the same name), or give --client CLIENT to keep them as unmatched events; nothing was written",
+            nowhere.join(", ")
+        )));
+    }
+    Ok(out)
+}
