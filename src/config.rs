@@ -528,6 +528,43 @@ fn read_json_sources(
     Ok(section.source)
 }
 
+/// `[[mail.rule]]` tables, compiled in their order; errors name the file,
+/// the line of the rule's table and the rule.
+fn read_mail_rules(
+    p: &Path,
+    text: &str,
+    value: &toml::Value,
+) -> Result<Vec<crate::ingest::mail::Recognizer>> {
+    #[derive(serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Section {
+        rule: Vec<crate::ingest::mail::MailRule>,
+    }
+    let tables: Vec<usize> = text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| l.trim_start().starts_with("[[mail.rule]]"))
+        .map(|(i, _)| i + 1)
+        .collect();
+    let fail = |n: usize, msg: String| {
+        let line = tables.get(n).or(tables.first()).copied().unwrap_or(1);
+        crate::error::rejected(format!("config file {}:{line}: {msg}", p.display()))
+    };
+    let section: Section = value
+        .clone()
+        .try_into()
+        .map_err(|e: toml::de::Error| fail(0, format!("mail.rule: {}", e.message())))?;
+    let mut seen = std::collections::BTreeSet::new();
+    let mut out = Vec::new();
+    for (n, rule) in section.rule.iter().enumerate() {
+        if !seen.insert(rule.name.clone()) {
+            return Err(fail(n, format!("mail.rule '{}' is named twice", rule.name)));
+        }
+        out.push(rule.compile().map_err(|e| fail(n, e))?);
+    }
+    Ok(out)
+}
+
 /// Where a setting's value came from.
 #[derive(Debug, Clone, Serialize)]
 pub struct Effective {
@@ -548,6 +585,8 @@ pub struct Config {
     pub s: Settings,
     /// `[[json.source]]`: how tools' JSON maps to runs (#14).
     pub json_sources: Vec<crate::ingest::json_map::JsonSource>,
+    /// `[[mail.rule]]`: report e-mails' recognizers, in order (#14).
+    pub mail_rules: Vec<crate::ingest::mail::Recognizer>,
 }
 
 /// A person of `[team.LOGIN]`.
@@ -794,6 +833,7 @@ impl Config {
         let mut assignees = BTreeMap::new();
         let mut team = BTreeMap::new();
         let mut json_sources = Vec::new();
+        let mut mail_rules = Vec::new();
         if let Some(p) = &path {
             let text = std::fs::read_to_string(p)
                 .with_context(|| format!("reading config file {}", p.display()))?;
@@ -806,6 +846,10 @@ impl Config {
                 }
                 if section == "json" {
                     json_sources = read_json_sources(p, &text, value)?;
+                    continue;
+                }
+                if section == "mail" {
+                    mail_rules = read_mail_rules(p, &text, value)?;
                     continue;
                 }
                 if section == "assignees" {
@@ -926,6 +970,7 @@ impl Config {
             assignees,
             team,
             json_sources,
+            mail_rules,
         })
     }
 
@@ -951,6 +996,7 @@ impl Config {
             assignees: BTreeMap::new(),
             team: BTreeMap::new(),
             json_sources: Vec::new(),
+            mail_rules: Vec::new(),
         }
     }
 

@@ -142,6 +142,17 @@ pub enum Tool {
         /// The report or listing (`-` reads stdin).
         file: PathBuf,
     },
+    /// Report e-mails: a Maildir, an mbox, one message file, or `-` (an MTA's pipe).
+    #[command(
+        after_help = "Each message goes to the first recognizer that claims it: a Bacula job report, cron's mail of a restic or borg run, then the config's [[mail.rule]]s (presets veeam, synology, wsb). One none can place goes to the intake queue (`bmctl intake list`). A message is read once (by Message-ID, else a SHA-256 of it); a Maildir message moves to cur/ with the seen flag, an mbox is never changed."
+    )]
+    Mail {
+        /// Zone of times without one in the messages [default: the sender's Date: offset].
+        #[arg(long)]
+        tz: Option<String>,
+        /// The Maildir, mbox or message file (`-` reads one message on stdin).
+        path: PathBuf,
+    },
     /// JSON a tool prints, read by a `[[json.source]]` of the config (presets: pbs, kopia, veeam).
     Json {
         /// The `[[json.source]]` by name.
@@ -215,6 +226,35 @@ impl Tabular for EventView {
 }
 
 /// Print an ingestion summary: a line for people, the object for scripts.
+fn print_mail(app: &App, m: &crate::ops::mail::MailSummary) -> Result<u8> {
+    for h in &m.runs.holds {
+        eprintln!("bmctl: warning: {h}");
+    }
+    if m.intake > 0 {
+        eprintln!(
+            "bmctl: {} messages wait in the intake queue (`bmctl intake list`)",
+            m.intake
+        );
+    }
+    if app.quiet_table() {
+        return Ok(0);
+    }
+    let r = &m.runs;
+    let pairs = [
+        ("messages", m.messages.to_string()),
+        ("seen before", m.seen_before.to_string()),
+        ("with runs", m.recorded.to_string()),
+        ("notices", m.skipped.to_string()),
+        ("to the intake", m.intake.to_string()),
+        ("runs new", r.new.to_string()),
+        ("runs duplicate", r.duplicate.to_string()),
+        ("runs unmatched", r.unmatched.to_string()),
+        ("tickets_opened", r.tickets.tickets_opened.to_string()),
+    ];
+    output::show(app.format(), m, &pairs)?;
+    Ok(0)
+}
+
 pub fn print_summary(app: &App, s: &Summary) -> Result<()> {
     for r in &s.rejections {
         app.say(format!("rejected: {r}"));
@@ -343,7 +383,27 @@ pub fn run(app: &App, cmd: &Cmd) -> Result<u8> {
         Cmd::Ingest(tool) => {
             let ctx = app.ctx("events ingest")?;
             let mut skipped = 0;
+            let mut mail: Option<crate::ops::mail::MailSummary> = None;
+            let mut restores: Option<crate::ops::bacula::Restores> = None;
             let evs = match tool {
+                Tool::Mail { tz, path } => {
+                    let zone = tz
+                        .as_deref()
+                        .map(|z| {
+                            crate::domain::time::parse_tz(z)
+                                .map_err(|e| rejected(format!("--tz: {e}")))
+                        })
+                        .transpose()?;
+                    let msgs = crate::ops::mail::messages(path)?;
+                    mail = Some(crate::ops::mail::ingest(
+                        &mut store,
+                        &ctx,
+                        msgs,
+                        &app.config.mail_rules,
+                        zone,
+                    )?);
+                    Vec::new()
+                }
                 Tool::Restic { args, ended } => {
                     let (name, text, mtime) = read_text(&args.file)?;
                     let runs = restic::parse(&text).map_err(|r| rejected(r.describe(&name)))?;
@@ -395,9 +455,16 @@ pub fn run(app: &App, cmd: &Cmd) -> Result<u8> {
                     };
                     let parsed = crate::ingest::bacula::parse(&text, zone, director.as_deref())
                         .map_err(|r| rejected(r.describe(&name)))?;
-                    skipped = parsed.skipped + parsed.restores.len();
-                    let runs = parsed.runs.into_iter().map(|r| (None, r)).collect();
-                    events::map_named_runs(&store, "bacula", client.as_deref(), runs)?
+                    skipped = parsed.skipped;
+                    let runs: Vec<_> = parsed.runs.iter().cloned().map(|r| (None, r)).collect();
+                    let evs = events::map_named_runs(&store, "bacula", client.as_deref(), runs)?;
+                    crate::ops::bacula::remember(&mut store, &parsed.runs)?;
+                    restores = Some(crate::ops::bacula::restores(
+                        &mut store,
+                        &ctx,
+                        parsed.restores,
+                    )?);
+                    evs
                 }
                 Tool::Json { source, file } => {
                     let src = app
@@ -424,11 +491,25 @@ pub fn run(app: &App, cmd: &Cmd) -> Result<u8> {
                     events::map_named_runs(&store, &format!("json:{source}"), None, runs)?
                 }
             };
+            if let Some(m) = mail.take() {
+                return print_mail(app, &m);
+            }
             let s = events::ingest(&mut store, &ctx, &evs)?;
             print_summary(app, &s)?;
+            if let Some(r) = restores {
+                for why in &r.unplaced {
+                    eprintln!("bmctl: warning: {why}; not recorded");
+                }
+                if r.recorded + r.known > 0 {
+                    app.say(format!(
+                        "restores: {} recorded as real recovery attempts, {} recorded before",
+                        r.recorded, r.known
+                    ));
+                }
+            }
             if skipped > 0 {
                 app.say(format!(
-                    "skipped: {skipped} items of other kinds (restores, verify or prune tasks, admin jobs)"
+                    "skipped: {skipped} items of other kinds (verify or prune tasks of other tools, admin or copy jobs)"
                 ));
             }
         }

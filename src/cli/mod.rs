@@ -15,6 +15,7 @@ mod due;
 mod events;
 mod health;
 mod help;
+mod intake;
 pub(crate) mod kpi;
 mod macd;
 mod pause;
@@ -130,6 +131,9 @@ pub enum Command {
     /// Job events: import neutral files, ingest restic/borg output, list.
     #[command(subcommand)]
     Events(events::Cmd),
+    /// Report e-mails no recognizer placed, and jobs seen that no plan has.
+    #[command(subcommand)]
+    Intake(intake::Cmd),
     /// Run a backup command and record its outcome.
     Run(run::Args),
     /// Missed runs, hung runs and RPO breaches -> events and tickets (for cron).
@@ -520,6 +524,7 @@ fn dispatch(app: &App) -> Result<u8> {
         Command::Cmdb(cmd) => cmdb::run(app, cmd),
         Command::Plan(cmd) => plan::run(app, cmd),
         Command::Events(cmd) => events::run(app, cmd),
+        Command::Intake(cmd) => intake::run(app, cmd),
         Command::Run(args) => run::run(app, args),
         Command::Check(args) => check::run(app, args),
         Command::Health(args) => health::run(app, args),

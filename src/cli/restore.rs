@@ -165,6 +165,7 @@ pub fn run(app: &App, cmd: &Cmd) -> Result<u8> {
                     issues: issues.clone(),
                     command: None,
                     verified: false,
+                    ext_id: None,
                 },
             )?;
             if let Some(t) = r.task_completed {

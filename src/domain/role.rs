@@ -54,6 +54,8 @@ pub fn gate(command: &str) -> Gate {
         ("pause", "" | "end") => role(BackupAdmin),
         ("db", "prune") => role(BackupAdmin),
         ("events", "exclude") => role(BackupAdmin),
+        ("intake", "map") => role(BackupAdmin),
+        ("intake", "ignore") => role(Technician),
         ("plan", "risks") if matches!(words.get(2), Some(&"accept" | &"withdraw")) => {
             role(ServiceManager)
         }

@@ -5,6 +5,7 @@ pub mod bacula;
 pub mod borg;
 pub mod borgmatic;
 pub mod json_map;
+pub mod mail;
 pub mod neutral;
 pub mod restic;
 

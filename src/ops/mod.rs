@@ -3,6 +3,7 @@
 //! for policy states and tickets), let the store write what they decided,
 //! commit, return a value for `output` to render.
 
+pub mod bacula;
 pub mod check;
 pub mod client;
 pub mod cmdb;
@@ -18,6 +19,7 @@ pub mod hooks;
 pub mod kpi;
 pub mod late;
 pub mod macd;
+pub mod mail;
 pub mod occurrences;
 pub mod pause;
 pub mod people;

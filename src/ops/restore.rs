@@ -28,6 +28,8 @@ pub struct Report {
     pub issues: Option<String>,
     pub command: Option<String>,
     pub verified: bool,
+    /// The tool's key (a Bacula restore's `DIRECTOR:JobId`): recorded once.
+    pub ext_id: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -101,6 +103,7 @@ pub fn record(store: &mut Store, ctx: &Ctx, r: Report) -> Result<Recorded> {
             corrective_ticket_id: corrective,
             actor: ctx.actor.clone(),
             recorded_at: ctx.ts(),
+            ext_id: r.ext_id.clone(),
         },
     )?;
     let attempt = recovery::list(&tx, None, Some(p.id))?
@@ -233,6 +236,7 @@ pub fn test(
                 argv.iter().map(|a| a.to_string_lossy().into_owned()),
             )),
             verified,
+            ext_id: None,
         },
     )?;
     Ok(TestRun {

@@ -4,6 +4,7 @@
 //! functions of a [`Db`], the connection that is opaque outside this module.
 
 pub mod audit;
+pub mod bacula;
 pub mod breaches;
 pub mod bulk;
 pub mod changes;
@@ -15,6 +16,7 @@ pub mod events;
 pub mod exclusions;
 pub mod health;
 pub mod ingest_cache;
+pub mod intake;
 pub mod kpi;
 pub mod meta;
 pub mod outbox;

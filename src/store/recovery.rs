@@ -24,13 +24,15 @@ pub struct NewAttempt {
     pub corrective_ticket_id: Option<i64>,
     pub actor: String,
     pub recorded_at: i64,
+    /// The tool's key of the attempt (a Bacula restore's `DIRECTOR:JobId`).
+    pub ext_id: Option<String>,
 }
 
 pub fn insert(conn: &Db, a: &NewAttempt) -> Result<i64> {
     conn.0.execute(
         "INSERT INTO recovery_attempts (client_id, policy_id, kind, outcome, started_at, ended_at, rto_s, issues,
-            command, verified, task_ticket_id, corrective_ticket_id, actor, recorded_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+            command, verified, task_ticket_id, corrective_ticket_id, actor, recorded_at, ext_id)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
         params![
             a.client_id,
             a.policy_id,
@@ -45,7 +47,8 @@ pub fn insert(conn: &Db, a: &NewAttempt) -> Result<i64> {
             a.task_ticket_id,
             a.corrective_ticket_id,
             a.actor,
-            a.recorded_at
+            a.recorded_at,
+            a.ext_id
         ],
     )?;
     Ok(conn.0.last_insert_rowid())

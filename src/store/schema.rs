@@ -40,6 +40,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0028_contacts_and_acceptances.sql"),
     include_str!("migrations/0029_audit_origin.sql"),
     include_str!("migrations/0030_judgement_and_reach.sql"),
+    include_str!("migrations/0031_mail_intake.sql"),
 ];
 
 /// The newest schema version this bmctl knows.

@@ -20,6 +20,7 @@ mod hooks;
 mod judgement;
 mod kpi;
 mod macd;
+mod mail;
 mod pause;
 mod plan;
 mod reach;

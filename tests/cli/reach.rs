@@ -423,6 +423,13 @@ fn real_clock_bacula_director_reports_then_listing_are_one_event_per_job() {
         (Some(0), Some(8)),
         "{s}"
     );
+    let restores = wall(
+        &env,
+        &["--format", "json", "restore", "list", "--client", "acme"],
+    )
+    .ok()
+    .json();
+    assert_eq!(restores.as_array().unwrap().len(), 1, "{restores}");
     let statuses: Vec<(String, String)> = list(&env)
         .iter()
         .map(|e| {

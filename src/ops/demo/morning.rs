@@ -130,6 +130,7 @@ pub(super) fn work_tasks(store: &mut Store, morning: &Ctx, now: i64) -> Result<(
                     issues,
                     command: Some(format!("restic restore latest --target /scratch/{job}")),
                     verified: outcome == "success",
+                    ext_id: None,
                 },
             )?;
             continue;

@@ -97,7 +97,62 @@ pub fn map_named_runs(
     fallback: Option<&str>,
     runs: Vec<(Option<String>, ToolRun)>,
 ) -> Result<Vec<NewEvent>> {
-    let conn = store.db();
+    let (out, unplaced) = place_named_runs(store.db(), source, fallback, runs)?;
+    if !unplaced.is_empty() {
+        let mut nowhere: Vec<String> = unplaced.into_iter().filter_map(|r| r.job).collect();
+        nowhere.sort();
+        nowhere.dedup();
+        return Err(rejected(format!(
+            "no policy matches the {source} jobs {}: map them in the plan (`match = {{ bacula_job = \"…\", director = \"…\" }}` or a job of the same name), or give --client CLIENT to keep them as unmatched events; nothing was written",
+            nowhere.join(", ")
+        )));
+    }
+    Ok(out)
+}
+
+/// The plan's job of a tool's job name: the policy whose `match` names it
+/// (`director` + `bacula_job` when a Director is given, else `name`), else
+/// the policy of that job name; within `client` when given.
+pub fn named_policy(
+    conn: &crate::store::Db,
+    director: Option<&str>,
+    name: &str,
+    client: Option<&str>,
+) -> Result<Option<(String, String)>> {
+    for by_rule in [true, false] {
+        for c in clients::list(conn)? {
+            if client.is_some_and(|want| want != c.code) {
+                continue;
+            }
+            for p in policies::list(conn, c.id, false)? {
+                let m = &p.spec.match_rule;
+                let hit = if by_rule {
+                    match director {
+                        Some(d) => {
+                            m.bacula_job.as_deref() == Some(name)
+                                && m.director.as_deref().is_none_or(|md| md == d)
+                        }
+                        None => m.name.as_deref() == Some(name),
+                    }
+                } else {
+                    p.spec.job == name && m.bacula_job.is_none() && m.name.is_none()
+                };
+                if hit {
+                    return Ok(Some((c.code.clone(), p.spec.job.clone())));
+                }
+            }
+        }
+    }
+    Ok(None)
+}
+
+/// [`map_named_runs`], with the runs no client takes handed back.
+pub fn place_named_runs(
+    conn: &crate::store::Db,
+    source: &str,
+    fallback: Option<&str>,
+    runs: Vec<(Option<String>, ToolRun)>,
+) -> Result<(Vec<NewEvent>, Vec<ToolRun>)> {
     let mut pols: Vec<(String, crate::store::policies::PolicyRow)> = Vec::new();
     for c in clients::list(conn)? {
         for p in policies::list(conn, c.id, false)? {
@@ -131,7 +186,7 @@ pub fn map_named_runs(
             None => match client.as_deref().or(fallback) {
                 Some(c) => (c.to_string(), name.clone()),
                 None => {
-                    nowhere.push(name);
+                    nowhere.push(r);
                     continue;
                 }
             },
@@ -171,13 +226,5 @@ pub fn map_named_runs(
             .map_err(|(field, msg)| rejected(format!("{field}: {msg}")))?;
         out.push(ev);
     }
-    if !nowhere.is_empty() {
-        nowhere.sort();
-        nowhere.dedup();
-        return Err(rejected(format!(
-            "no policy matches the {source} jobs {}: map them in the plan (`match = {{ bacula_job = \"…\", director = \"…\" }}` or a job of the same name), or give --client CLIENT to keep them as unmatched events; nothing was written",
-            nowhere.join(", ")
-        )));
-    }
-    Ok(out)
+    Ok((out, nowhere))
 }
