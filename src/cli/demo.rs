@@ -44,6 +44,7 @@ pub fn run(app: &App, args: &Args) -> Result<u8> {
         ctx.now = crate::domain::time::from_unix(morning);
     }
     let mut built = None;
+    let mut reach = None;
     if path.exists() {
         if !demo::peek_mark(&path).unwrap_or(false) {
             return Err(refused(format!(
@@ -79,6 +80,7 @@ pub fn run(app: &App, args: &Args) -> Result<u8> {
             ..ctx.clone()
         };
         let past = demo::build(&mut store, &ctx, &past_runs)?;
+        reach = Some(demo::reach::reach(&mut store, &ctx, &folder, &config)?);
         crate::ops::hooks::deliver(
             &mut store,
             &ctx,
@@ -108,6 +110,16 @@ pub fn run(app: &App, args: &Args) -> Result<u8> {
             past_runs.display(),
             past.tickets.tickets_opened,
         ));
+        if let Some(r) = &reach {
+            out.push_str(&format!(
+                "initech runs what MSPs run beside restic and borg: its Bacula Director's reports ({} runs, {}\n\
+                 restore recorded as a real recovery attempt), Veeam's mails read by the `veeam` mail rule from\n\
+                 {} ({} messages; {} wait in `bmctl intake list`), and a Proxmox Backup\n\
+                 Server task list ({}, {} runs) through a [[json.source]]. Last night its file server's\n\
+                 backup \"succeeded\" at a tenth of its usual size: a `small` ticket.\n",
+                r.bacula_runs, r.restores, r.maildir, r.messages, r.intake, r.pbs_file, r.json_runs
+            ));
+        }
     } else {
         out.push_str(&format!(
             "Using the existing demo in {} (rebuild it with `bmctl demo --reset`).\n",
@@ -131,7 +143,7 @@ pub fn run(app: &App, args: &Args) -> Result<u8> {
     let cfg = config_path.display();
     let past = past_runs.display();
     output::text(&format!(
-        "\nNext, try (the demo's config sets default assignees and a notification hook; without\n--now the commands run at this host's clock, so later views show more overdue):\n  export BMCTL_CONFIG={cfg}\n  bmctl --db {db} due --mine --actor alice\n  bmctl --db {db} tasks due\n  bmctl --db {db} pause list --all\n  bmctl --db {db} restore list --latest\n  bmctl --db {db} correct list\n  bmctl --db {db} macd list\n  bmctl --db {db} macd show 4\n  bmctl --db {db} correct show 1\n  bmctl --db {db} events list --client globex --limit 20\n  bmctl --db {db} events import --history {past}\n  bmctl --db {db} kpi --client acme --quarter 2026-Q4 --by month\n  bmctl --db {db} check\n  bmctl --db {db} health\n  bmctl --db {db} db check\n  bmctl --db {db} audit checkpoint --to bmctl-demo-checkpoints.jsonl\n  bmctl --db {db} audit verify --since bmctl-demo-checkpoints.jsonl --deep\n  bmctl --db {db} client list\n  bmctl --db {db} plan show acme\n  bmctl --db {db} cmdb list --unprotected\n  bmctl --db {db} plan export globex\n  bmctl --db {db} plan history wombat\n  bmctl --db {db} audit list --entity plan\n  bmctl --db {db} events exclusions\n"
+        "\nNext, try (the demo's config sets default assignees and a notification hook; without\n--now the commands run at this host's clock, so later views show more overdue):\n  export BMCTL_CONFIG={cfg}\n  bmctl --db {db} due --mine --actor alice\n  bmctl --db {db} tasks due\n  bmctl --db {db} pause list --all\n  bmctl --db {db} restore list --latest\n  bmctl --db {db} correct list\n  bmctl --db {db} intake list\n  bmctl --db {db} events ingest mail bmctl-demo-mail   (again: nothing new)\n  bmctl --db {db} plan show initech\n  bmctl --db {db} macd list\n  bmctl --db {db} macd show 4\n  bmctl --db {db} correct show 1\n  bmctl --db {db} events list --client globex --limit 20\n  bmctl --db {db} events import --history {past}\n  bmctl --db {db} kpi --client acme --quarter 2026-Q4 --by month\n  bmctl --db {db} check\n  bmctl --db {db} health\n  bmctl --db {db} db check\n  bmctl --db {db} audit checkpoint --to bmctl-demo-checkpoints.jsonl\n  bmctl --db {db} audit verify --since bmctl-demo-checkpoints.jsonl --deep\n  bmctl --db {db} client list\n  bmctl --db {db} plan show acme\n  bmctl --db {db} cmdb list --unprotected\n  bmctl --db {db} plan export globex\n  bmctl --db {db} plan history wombat\n  bmctl --db {db} audit list --entity plan\n  bmctl --db {db} events exclusions\n"
     ))?;
     Ok(0)
 }

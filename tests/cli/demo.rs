@@ -15,7 +15,7 @@ fn demo_builds_and_refuses_foreign_files() {
     let out = String::from_utf8_lossy(&r.stdout);
     assert!(r.status.success(), "{out}");
     assert!(
-        out.contains("3 clients, 37 CIs, 37 backup policies, 3 CIs unprotected"),
+        out.contains("4 clients, 40 CIs, 41 backup policies, 3 CIs unprotected"),
         "{out}"
     );
     assert!(!env.path("real.db").exists(), "demo must ignore BMCTL_DB");
@@ -28,11 +28,34 @@ fn demo_builds_and_refuses_foreign_files() {
         .args(["--db", demo_db.to_str().unwrap(), "demo", "--reset"])
         .assert()
         .success();
-    assert_eq!(count_in(&demo_db, "clients"), 3);
+    assert_eq!(count_in(&demo_db, "clients"), 4);
     // it shows a late run superseding a missed night and a failure excused
     // as a planned upgrade
     let conn = rusqlite::Connection::open(&demo_db).unwrap();
     let one = |sql: &str| -> i64 { conn.query_row(sql, [], |r| r.get(0)).unwrap() };
+    // #14: initech's Bacula, mail and PBS runs; the small backup's ticket; the
+    // catalog's two failures in a row open none (failures_before_ticket = 3);
+    // a Bacula restore is a real recovery attempt; two messages in the intake
+    let initech = "(SELECT id FROM clients WHERE code = 'initech')";
+    assert_eq!(one(&format!("SELECT count(*) FROM tickets WHERE client_id = {initech} AND class = 'small' AND status = 'open'")), 1);
+    assert_eq!(
+        one(&format!(
+            "SELECT count(*) FROM tickets WHERE client_id = {initech} AND class = 'failed'"
+        )),
+        0
+    );
+    assert_eq!(
+        one(&format!(
+            "SELECT count(*) FROM recovery_attempts WHERE client_id = {initech} AND kind = 'real'"
+        )),
+        1
+    );
+    assert_eq!(one("SELECT count(*) FROM intake WHERE state = 'open'"), 2);
+    assert!(
+        one(&format!(
+            "SELECT count(*) FROM job_events WHERE client_id = {initech}"
+        )) >= 14 * 4
+    );
     assert_eq!(
         one(
             "SELECT count(*) FROM job_events e JOIN policies p ON p.id = e.policy_id

@@ -314,7 +314,14 @@ fn the_quarterly_review_export() {
     folders.sort();
     assert_eq!(
         folders,
-        ["acme", "globex", "index.html", "index.md", "wombat"]
+        [
+            "acme",
+            "globex",
+            "index.html",
+            "index.md",
+            "initech",
+            "wombat"
+        ]
     );
     // nothing escapes --out
     let r = bmctl(&[

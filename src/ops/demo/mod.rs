@@ -59,8 +59,9 @@ pub fn config_text(notifications: &std::path::Path) -> String {
          [team.alice]\nname = \"Alice Moreau\"\nemail = \"alice@msp.example\"\n\n\
          [team.bob]\nname = \"Bob Lindqvist\"\nemail = \"bob@msp.example\"\n\n\
          [team.carol]\nname = \"Carol Nguyen\"\nemail = \"carol@msp.example\"\n\n\
-         [assignees]\nacme = \"alice\"\nglobex = \"bob\"\nwombat = \"carol\"\n\n\
-         [branding]\nname = \"Northwind Managed IT\"\ncontact = \"Service desk +1 555 0100 · noc@northwind.example\"\naccent = \"#1f4e79\"\n"
+         [assignees]\nacme = \"alice\"\nglobex = \"bob\"\nwombat = \"carol\"\ninitech = \"bob\"\n\n\
+         [branding]\nname = \"Northwind Managed IT\"\ncontact = \"Service desk +1 555 0100 · noc@northwind.example\"\naccent = \"#1f4e79\"\n{}",
+        reach::CONFIG
     )
 }
 
@@ -104,6 +105,7 @@ pub fn summary(store: &Store) -> Result<DemoSummary> {
 
 mod history;
 mod morning;
+pub mod reach;
 use history::*;
 use morning::*;
 
