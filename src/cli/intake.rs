@@ -102,10 +102,19 @@ pub fn run(app: &App, cmd: &Cmd) -> Result<u8> {
                 rows.push(Row {
                     kind: "job",
                     id: None,
-                    what: format!(
-                        "runs of a job no plan has: `bmctl macd add --from-unmatched {}/{}`",
-                        u.client, u.job
-                    ),
+                    what: {
+                        let seen =
+                            shell_words::quote(&format!("{}/{}", u.client, u.job)).into_owned();
+                        let named = crate::domain::client::validate_slug("job", &u.job).is_ok();
+                        format!(
+                            "runs of a job no plan has: `bmctl macd add --from-unmatched {seen}{}`",
+                            if named {
+                                String::new()
+                            } else {
+                                format!(" --job {}/NAME", u.client)
+                            }
+                        )
+                    },
                     client: Some(u.client),
                     job: Some(u.job),
                     seen: u.last_seen,

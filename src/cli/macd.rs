@@ -65,9 +65,14 @@ pub struct AddArgs {
     #[arg(long, conflicts_with_all = ["ci", "job", "tool", "schedule", "rpo", "grace", "retention", "target", "restore_test", "rto", "max_runtime"])]
     pub from_file: Option<PathBuf>,
     /// A job seen in the runs but in no plan (CLIENT/JOB): its tool,
-    /// schedule, CI and RPO guessed from its runs; flags given win.
-    #[arg(long, value_name = "CLIENT/JOB", conflicts_with_all = ["from_file", "job", "client"])]
+    /// schedule, CI and RPO guessed from its runs; flags given win. With
+    /// --job, the new policy takes that name and matches the runs by theirs.
+    #[arg(long, value_name = "CLIENT/JOB", conflicts_with_all = ["from_file", "client"])]
     pub from_unmatched: Option<String>,
+    /// The tool's name of the adopted job, when the policy is named otherwise
+    /// (`match = { name }`, or `bacula_job` for Bacula).
+    #[arg(skip)]
+    pub adopt_as: Option<String>,
     #[command(flatten)]
     pub common: Common,
 }
@@ -236,6 +241,18 @@ fn prefill_unmatched(store: &Store, a: &AddArgs) -> Result<AddArgs> {
     };
     let (client, job) = split_ref("--from-unmatched", &from)?;
     let g = macd::adopt::guess(store, client, job)?;
+    match a.job.as_deref().map(|j| j.rsplit('/').next().unwrap_or(j)) {
+        // another name for the policy: the runs keep theirs, the match maps them
+        Some(named) if named != job => a.adopt_as = Some(job.to_string()),
+        Some(_) => {}
+        None => {
+            if let Err(e) = crate::domain::client::validate_slug("job name", job) {
+                return Err(rejected(format!(
+                    "'{job}' cannot name a policy ({e}): name it with --job {client}/NAME; the runs reported as '{job}' then map to it"
+                )));
+            }
+        }
+    }
     let fill = |slot: &mut Option<String>, v: Option<String>| {
         if slot.is_none() {
             *slot = v;
@@ -365,6 +382,13 @@ pub fn add_proposal(a: &AddArgs, tz: &str) -> Result<PolicySpec> {
         match_rule: MatchRule::default(),
         judgement: Default::default(),
     };
+    if let Some(seen) = &a.adopt_as {
+        if a.tool.as_deref() == Some("bacula") {
+            p.match_rule.bacula_job = Some(seen.clone());
+        } else {
+            p.match_rule.name = Some(seen.clone());
+        }
+    }
     crate::domain::client::validate_slug("job name", &p.job)
         .map_err(|e| rejected(format!("--job: {e}")))?;
     for (field, value) in [
@@ -806,6 +830,7 @@ mod tests {
             max_runtime: None,
             from_file: None,
             from_unmatched: None,
+            adopt_as: None,
             common: Common {
                 reason: Some("r".into()),
                 ref_: None,
