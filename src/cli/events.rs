@@ -127,7 +127,7 @@ pub enum Tool {
     /// A Bacula Director's job report (its Messages resource's mail or
     /// `mailcommand` pipe) or `bconsole` `llist jobs` output (also after `.api 2`).
     #[command(
-        after_help = "A job matches the policy whose `match` names its Director and job (`match = { director = \"…\", bacula_job = \"…\" }`), else the policy of the same job name. Its key is DIRECTOR:JobId: a report and a listing of one job are one event. Type B jobs are backups, V integrity checks; restores (R) and other types are counted, not recorded.\n\nThe Director: a RunScript after the job (`Command = \"sh -c 'bconsole <<< \\\"llist jobid=%i\\\" | bmctl events ingest bacula --director %d -'\"`) or `mailcommand = \"bmctl events ingest bacula -\"` in its Messages resource."
+        after_help = "A job matches the policy whose `match` names its Director and job (`match = { director = \"…\", bacula_job = \"…\" }`), else the policy of the same job name. Its key is DIRECTOR:JobId: a report and a listing of one job are one event. Type B jobs are backups, V integrity checks, R restores: a real recovery attempt of the job its report names (a listing does not say); other types are counted, not recorded.\n\nThe Director: a RunScript after the job (`Command = \"sh -c 'bconsole <<< \\\"llist jobid=%i\\\" | bmctl events ingest bacula --director %d -'\"`) or `mailcommand = \"bmctl events ingest bacula -\"` in its Messages resource."
     )]
     Bacula {
         /// The Director's zone [default: the client's zone with --client, else UTC].
@@ -232,8 +232,13 @@ fn print_mail(app: &App, m: &crate::ops::mail::MailSummary) -> Result<u8> {
     }
     if m.intake > 0 {
         eprintln!(
-            "bmctl: {} messages wait in the intake queue (`bmctl intake list`)",
-            m.intake
+            "bmctl: {} {} in the intake queue (`bmctl intake list`)",
+            m.intake,
+            if m.intake == 1 {
+                "message waits"
+            } else {
+                "messages wait"
+            }
         );
     }
     if app.quiet_table() {

@@ -38,6 +38,11 @@ pub enum Cmd {
         #[arg(long)]
         job: String,
     },
+    /// Read a waiting message again (its backup is known now, a rule was fixed).
+    Retry {
+        /// The message's id (`intake list`).
+        id: i64,
+    },
     /// Set a message aside: nothing to record (audited).
     Ignore {
         /// The message's id (`intake list`).
@@ -58,12 +63,15 @@ struct Row {
     job: Option<String>,
     seen: Ts,
     state: String,
-    what: String,
+    why: String,
 }
 
 impl Tabular for Row {
     fn headers() -> Vec<&'static str> {
-        vec!["kind", "id", "client", "job", "seen", "state", "what"]
+        vec!["kind", "id", "client", "job", "seen", "state", "why"]
+    }
+    fn optional() -> &'static [&'static str] {
+        &["state", "seen"]
     }
     fn cells(&self) -> Vec<String> {
         vec![
@@ -73,7 +81,7 @@ impl Tabular for Row {
             self.job.clone().unwrap_or_else(|| "-".into()),
             output::at(self.seen.0),
             self.state.clone(),
-            self.what.clone(),
+            self.why.clone(),
         ]
     }
 }
@@ -86,7 +94,7 @@ fn row(i: &Item) -> Row {
         job: i.job_name.clone(),
         seen: Ts(i.received_at),
         state: i.state.clone(),
-        what: format!("{} — {}", i.subject, i.reason),
+        why: format!("{} — {}", i.subject, i.reason),
     }
 }
 
@@ -102,7 +110,7 @@ pub fn run(app: &App, cmd: &Cmd) -> Result<u8> {
                 rows.push(Row {
                     kind: "job",
                     id: None,
-                    what: {
+                    why: {
                         let seen =
                             shell_words::quote(&format!("{}/{}", u.client, u.job)).into_owned();
                         let named = crate::domain::client::validate_slug("job", &u.job).is_ok();
@@ -151,7 +159,6 @@ pub fn run(app: &App, cmd: &Cmd) -> Result<u8> {
                         })
                         .unwrap_or_default(),
                 ),
-                ("text", shown),
             ];
             #[derive(Serialize)]
             struct Shown<'a> {
@@ -160,6 +167,9 @@ pub fn run(app: &App, cmd: &Cmd) -> Result<u8> {
                 text: String,
             }
             output::show(app.format(), &Shown { item: &i, text }, &pairs)?;
+            if app.format() == output::Format::Table {
+                output::text(&format!("\n{shown}\n"))?;
+            }
         }
         Cmd::Map { id, job } => {
             let (client, job) = split_ref("--job", job)?;
@@ -189,6 +199,21 @@ pub fn run(app: &App, cmd: &Cmd) -> Result<u8> {
                 )?,
                 _ => app.say(said),
             }
+        }
+        Cmd::Retry { id } => {
+            let ctx = app.ctx("intake retry")?;
+            let (item, again) =
+                crate::ops::mail::retry(&mut store, &ctx, *id, &app.config.mail_rules, None)?;
+            if item.state == "open" {
+                return Err(crate::error::rejected(format!(
+                    "intake {id}: read again, it still cannot be placed: {}",
+                    item.reason
+                )));
+            }
+            app.say(format!(
+                "intake {id}: read again and placed ({} runs new, {} duplicate)",
+                again.runs.new, again.runs.duplicate
+            ));
         }
         Cmd::Ignore { id, reason } => {
             let ctx = app.ctx("intake ignore")?;

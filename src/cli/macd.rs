@@ -96,7 +96,8 @@ flags are named and nothing waits for input.")]
     Change {
         #[command(flatten)]
         job: crate::cli::JobArg,
-        /// FIELD=VALUE (schedule, rpo, grace, retention, target, restore_test, rto, max_runtime, tool).
+        /// FIELD=VALUE (schedule, rpo, grace, retention, target, restore_test, rto, max_runtime, tool,
+        /// failures_before_ticket, warning_is_success, small_backup).
         #[arg(long = "set", required = true)]
         sets: Vec<String>,
         #[command(flatten)]

@@ -55,7 +55,7 @@ pub fn gate(command: &str) -> Gate {
         ("db", "prune") => role(BackupAdmin),
         ("events", "exclude") => role(BackupAdmin),
         ("intake", "map") => role(BackupAdmin),
-        ("intake", "ignore") => role(Technician),
+        ("intake", "ignore" | "retry") => role(Technician),
         ("plan", "risks") if matches!(words.get(2), Some(&"accept" | &"withdraw")) => {
             role(ServiceManager)
         }

@@ -178,12 +178,14 @@ fn report(text: &str, tz: Tz, director: Option<&str>) -> Result<Parsed, Rejectio
             started_at: time("Start time")?,
             ended_at: time("End time")?,
             status: Some(status),
-            bytes: field("SD Bytes Written")
-                .or(field("FD Bytes Written"))
+            // the FD's figures are the catalog's JobBytes and JobFiles: a
+            // report and a listing of one job say the same size
+            bytes: field("FD Bytes Written")
+                .or(field("SD Bytes Written"))
                 .or(field("Bytes Restored"))
                 .and_then(|(_, v)| count(v)),
-            files: field("SD Files Written")
-                .or(field("FD Files Written"))
+            files: field("FD Files Written")
+                .or(field("SD Files Written"))
                 .or(field("Files Restored"))
                 .and_then(|(_, v)| count(v)),
             message: (status != Status::Success).then(|| {

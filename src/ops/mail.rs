@@ -451,10 +451,14 @@ pub fn ingest(
         let mut flags: Vec<char> = flags.chars().filter(|c| *c != 'S').collect();
         flags.push('S');
         flags.sort_unstable();
-        let to = dir.join("cur").join(format!(
-            "{base}:2,{}",
-            flags.into_iter().collect::<String>()
-        ));
+        let flags: String = flags.into_iter().collect();
+        let mut to = dir.join("cur").join(format!("{base}:2,{flags}"));
+        // a name taken in cur/ (a copy, a second delivery): never over it
+        let mut n = 0;
+        while to != f && to.exists() {
+            n += 1;
+            to = dir.join("cur").join(format!("{base}.{n}:2,{flags}"));
+        }
         if to != f {
             std::fs::rename(&f, &to).with_context(|| format!("marking {} seen", f.display()))?;
         }
@@ -478,22 +482,54 @@ pub fn map(
     let it = {
         let tx = store.write()?;
         let it = open_item(&tx, id)?;
+        let recognizer = it.recognizer.clone().unwrap_or_default();
         let Some(name) = it.job_name.clone() else {
-            return Err(rejected(format!(
-                "intake {id}: no recognizer read a job from this message ({}); write a [[mail.rule]] that claims it, then `bmctl events ingest mail` it again",
-                it.reason
-            )));
+            return Err(rejected(match recognizer.as_str() {
+                "bacula" => format!(
+                    "intake {id}: {} — once that is known, `bmctl intake retry {id}` reads it again",
+                    it.reason
+                ),
+                _ => format!(
+                    "intake {id}: no recognizer read a job from this message ({}); write a [[mail.rule]] that claims it, then `bmctl intake retry {id}`",
+                    it.reason
+                ),
+            }));
         };
         let c = clients::get(&tx, client)?;
         let p = policies::get(&tx, c.id, client, job)?;
         let before = p.spec.clone();
         let mut spec = p.spec.clone();
-        match &it.director {
-            Some(d) => {
-                spec.match_rule.director = Some(d.clone());
-                spec.match_rule.bacula_job = Some(name.clone());
+        let m = &mut spec.match_rule;
+        // what the recognizer needs of the policy to place the message
+        let (slot, tool) = match recognizer.as_str() {
+            "bacula" => (&mut m.bacula_job, "bacula"),
+            "cron-restic" => (&mut m.host, "restic"),
+            "cron-borg" => {
+                return Err(rejected(format!(
+                    "intake {id}: a borg cron mail maps by its archive's name: set the borg policy's `match = {{ host = \"PREFIX\" }}` to the prefix of its archives in the plan, then `bmctl intake retry {id}`"
+                )))
             }
-            None => spec.match_rule.name = Some(name.clone()),
+            rule => {
+                return Err(rejected(format!(
+                    "intake {id}: mail.rule '{rule}' read it but cannot name its client ({}): fix the rule's `client`, then `bmctl intake retry {id}`",
+                    it.reason
+                )))
+            }
+        };
+        if p.spec.tool != tool {
+            return Err(rejected(format!(
+                "intake {id}: a {tool} run cannot be {client}/{job}, a {} policy",
+                p.spec.tool
+            )));
+        }
+        if let Some(old) = slot.as_deref().filter(|o| *o != name) {
+            return Err(rejected(format!(
+                "intake {id}: {client}/{job} already matches '{old}'; mapping '{name}' would stop that — give the job its own policy, or change the plan's `match` by hand"
+            )));
+        }
+        *slot = Some(name.clone());
+        if let Some(d) = &it.director {
+            m.director = Some(d.clone());
         }
         policies::update(&tx, p.id, p.ci_id, &spec, now)?;
         crate::store::audit::record(
@@ -538,6 +574,63 @@ pub fn map(
         rules,
         tz,
     )?;
+    let after = intake::get(store.db(), id)?.unwrap_or(it);
+    if after.state == "open" {
+        return Err(rejected(format!(
+            "intake {id}: mapped, but read again it still cannot be placed: {} (it is open again)",
+            after.reason
+        )));
+    }
+    Ok((after, again))
+}
+
+/// `intake retry ID`: read a waiting message again (its backup is known
+/// now, a rule was fixed); placed, it leaves the queue.
+pub fn retry(
+    store: &mut Store,
+    ctx: &Ctx,
+    id: i64,
+    rules: &[Recognizer],
+    tz: Option<chrono_tz::Tz>,
+) -> Result<(intake::Item, MailSummary)> {
+    let it = {
+        let tx = store.write()?;
+        let it = open_item(&tx, id)?;
+        intake::forget(&tx, &it.key)?;
+        tx.commit()?;
+        it
+    };
+    let again = ingest(
+        store,
+        ctx,
+        vec![Message {
+            place: format!("intake {id}"),
+            raw: it.raw.clone(),
+            maildir_file: None,
+        }],
+        rules,
+        tz,
+    )?;
+    if again.intake == 0 {
+        let tx = store.write()?;
+        intake::close(
+            &tx,
+            id,
+            "mapped",
+            &ctx.actor,
+            ctx.ts(),
+            Some("read again: placed"),
+        )?;
+        crate::store::audit::record(
+            &tx,
+            &ctx.who(),
+            "intake",
+            &id.to_string(),
+            Some(&"open"),
+            Some(&"placed"),
+        )?;
+        tx.commit()?;
+    }
     let after = intake::get(store.db(), id)?.unwrap_or(it);
     Ok((after, again))
 }

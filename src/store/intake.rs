@@ -81,7 +81,10 @@ pub fn insert(conn: &Db, i: &Item) -> Result<i64> {
     conn.0.execute(
         "INSERT INTO intake (key, received_at, sender, subject, sent_at, reason, recognizer, job_name,
                              director, client, raw)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) ON CONFLICT (key) DO NOTHING",
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
+         ON CONFLICT (key) DO UPDATE SET reason = excluded.reason, state = 'open',
+             closed_by = NULL, closed_at = NULL
+         WHERE intake.state <> 'ignored'",
         params![
             i.key, i.received_at, i.sender, i.subject, i.sent_at, i.reason, i.recognizer, i.job_name,
             i.director, i.client, i.raw

@@ -65,6 +65,18 @@ target = "offsite"
 restore_test = "monthly"
 rto = "4h"
 match = { name = "Daily VM Backup" }
+
+[[policy]]
+job = "fs09-nightly"
+ci = "fs01"
+tool = "restic"
+schedule = "0 22 * * *"
+rpo = "3d"
+grace = "2h"
+retention = { daily = 7 }
+target = "offsite"
+restore_test = "monthly"
+rto = "4h"
 "#;
 
 const RULES: &str = r#"
@@ -233,7 +245,7 @@ fn a_maildir_of_reports_becomes_runs_and_intake_and_reading_it_twice_changes_not
         .unwrap_or_else(|| panic!("{list}"));
     let unknown = rows
         .iter()
-        .find(|r| r["what"].as_str().unwrap().contains("November-Aktion"))
+        .find(|r| r["why"].as_str().unwrap().contains("November-Aktion"))
         .unwrap();
     // map: the plan learns the Bacula job, and the message is read again
     let id = pre["id"].to_string();
@@ -375,4 +387,129 @@ fn bad_mail_input_is_refused_naming_the_file_and_writes_nothing() {
         "{}",
         r.stderr
     );
+}
+
+fn id_of(env: &TestEnv, needle: &str) -> String {
+    let list = env.json_at(AT, &["intake", "list"]);
+    list.as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["why"].as_str().unwrap_or("").contains(needle))
+        .unwrap_or_else(|| panic!("{needle} in {list}"))["id"]
+        .to_string()
+}
+
+#[test]
+fn intake_map_places_the_message_or_refuses_and_retry_reads_it_again() {
+    let (env, cfg) = mail_env();
+    let bacula = repo_file("tests/fixtures/bacula/Maildir/new");
+    let mail_of = |job: &str| {
+        let mut v: Vec<_> = std::fs::read_dir(&bacula)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        v.sort();
+        v.into_iter()
+            .find(|p| {
+                std::fs::read_to_string(p).unwrap().lines().any(|l| {
+                    l.trim_start()
+                        .strip_prefix("Job:")
+                        .is_some_and(|v| v.trim_start().starts_with(job))
+                })
+            })
+            .unwrap()
+    };
+    // the restore's report before its backup's: it waits
+    let md = maildir(&env, &[]);
+    std::fs::copy(mail_of("fs01-restore"), md.join("new/1.restore")).unwrap();
+    let cron = std::fs::read_to_string(repo_file("tests/fixtures/mail/restic-cron.eml"))
+        .unwrap()
+        .replace("Cron <root@fs01>", "Cron <root@fs09>")
+        .replace("Message-ID: <", "Message-ID: <fs09-");
+    std::fs::write(md.join("new/2.cron"), cron).unwrap();
+    std::fs::copy(mail_of("fs02-files"), md.join("new/3.fs02")).unwrap();
+    let s = ingest(&env, &cfg, md.to_str().unwrap());
+    assert_eq!(s["intake"], 3, "{s}");
+    let restore = id_of(&env, "restore bacula-dir-ci:9");
+    let r = env
+        .run_at(AT, &["intake", "map", &restore, "--job", "acme/fs01-files"])
+        .code(3);
+    assert!(
+        r.stderr.contains(&format!("bmctl intake retry {restore}")),
+        "{}",
+        r.stderr
+    );
+    // a cron mail of a host no policy names: its host becomes the match
+    let fs09 = id_of(&env, "host fs09");
+    let r = env
+        .run_at(AT, &["intake", "map", &fs09, "--job", "acme/vbr-daily"])
+        .code(3);
+    assert!(
+        r.stderr
+            .contains("a restic run cannot be acme/vbr-daily, a veeam policy"),
+        "{}",
+        r.stderr
+    );
+    env.run_at(AT, &["intake", "map", &fs09, "--job", "acme/fs09-nightly"])
+        .ok();
+    assert_eq!(
+        env.json_at(AT, &["events", "list", "--job", "acme/fs09-nightly"])
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    // a Bacula job onto a policy that matches another already: refused
+    let fs02 = id_of(&env, "fs02-files");
+    env.run_at(AT, &["intake", "map", &fs02, "--job", "acme/fs01-pre"])
+        .ok();
+    let plan = env.run(&["plan", "export", "acme"]).ok().stdout;
+    assert!(plan.contains(r#"bacula_job = "fs02-files""#), "{plan}");
+    // the backup's report comes: the restore is read again and placed
+    std::fs::copy(
+        mail_of("fs01-files.2026-12-08_01.50.39"),
+        md.join("new/4.full"),
+    )
+    .unwrap();
+    ingest(&env, &cfg, md.to_str().unwrap());
+    env.run_at(AT, &["intake", "retry", &restore]).ok();
+    let restores = env.json_at(AT, &["restore", "list", "--client", "acme"]);
+    assert_eq!(restores.as_array().unwrap().len(), 1, "{restores}");
+    assert_eq!(
+        env.json_at(AT, &["intake", "list"])
+            .as_array()
+            .unwrap()
+            .len(),
+        0
+    );
+    // the plan's own job name still maps, beside what its match names
+    let text = std::fs::read_to_string(repo_file(
+        "tests/fixtures/bacula/reports/5-fs01-prescript.txt",
+    ))
+    .unwrap()
+    .replace("fs01-prescript", "fs01-pre")
+    .replace("JobId 5", "JobId 55")
+    .replace("JobId:                  5", "JobId:                  55");
+    let f = env.write("pre.txt", &text);
+    env.run_at(
+        AT,
+        &[
+            "events",
+            "ingest",
+            "bacula",
+            "--tz",
+            "Europe/Berlin",
+            f.to_str().unwrap(),
+        ],
+    )
+    .ok();
+    // a read message whose name is taken in cur/ is kept beside it
+    let cur = files_in(&md.join("cur"));
+    std::fs::copy(
+        repo_file("tests/fixtures/mail/unknown.eml"),
+        md.join("new").join(cur[0].trim_end_matches(":2,S")),
+    )
+    .unwrap();
+    ingest(&env, &cfg, md.to_str().unwrap());
+    assert_eq!(files_in(&md.join("cur")).len(), cur.len() + 1);
 }

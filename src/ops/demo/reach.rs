@@ -81,7 +81,7 @@ fn report(
     }
     let with_commas = |n: i64| crate::report::review::thousands(n);
     out.push_str(&format!(
-        "{} {}Bacula {DIRECTOR} 9.6.7 (10Dec20):\n  Build OS:               x86_64-pc-linux-gnu debian bookworm/sid\n  JobId:                  {id}\n  Job:                    {job}.{}\n  Backup Level:           {level}\n  Client:                 \"in-fs01-fd\" 9.6.7 (10Dec20) x86_64-pc-linux-gnu,debian,bookworm/sid\n  Start time:             {}\n  End time:               {}\n  SD Files Written:       {}\n  SD Bytes Written:       {} ({:.1} GB)\n  Non-fatal FD errors:    {}\n  Termination:            {termination}\n",
+        "{} {}Bacula {DIRECTOR} 9.6.7 (10Dec20):\n  Build OS:               x86_64-pc-linux-gnu debian bookworm/sid\n  JobId:                  {id}\n  Job:                    {job}.{}\n  Backup Level:           {level}\n  Client:                 \"in-fs01-fd\" 9.6.7 (10Dec20) x86_64-pc-linux-gnu,debian,bookworm/sid\n  Start time:             {}\n  End time:               {}\n  FD Files Written:       {}\n  FD Bytes Written:       {} ({:.1} GB)\n  Non-fatal FD errors:    {}\n  Termination:            {termination}\n",
         head(end),
         if errors.is_empty() { "" } else { "Error: " },
         local(start, "%Y-%m-%d_%H.%M.%S_07"),

@@ -103,7 +103,7 @@ pub fn map_named_runs(
         nowhere.sort();
         nowhere.dedup();
         return Err(rejected(format!(
-            "no policy matches the {source} jobs {}: map them in the plan (`match = {{ bacula_job = \"…\", director = \"…\" }}` or a job of the same name), or give --client CLIENT to keep them as unmatched events; nothing was written",
+            "no policy matches the {source} job(s) {}: map them in the plan (`match = {{ bacula_job = \"…\", director = \"…\" }}` or a job of the same name), or give --client CLIENT to keep them as unmatched events; nothing was written",
             nowhere.join(", ")
         )));
     }
@@ -135,7 +135,7 @@ pub fn named_policy(
                         None => m.name.as_deref() == Some(name),
                     }
                 } else {
-                    p.spec.job == name && m.bacula_job.is_none() && m.name.is_none()
+                    p.spec.job == name
                 };
                 if hit {
                     return Ok(Some((c.code.clone(), p.spec.job.clone())));
@@ -175,11 +175,10 @@ pub fn place_named_runs(
                     None => m.name.as_deref() == Some(name.as_str()),
                 }
         });
+        // a job of the plan's name is that policy's, whatever else its `match` names
         let by_name = || {
-            pols.iter().find(|(code, p)| {
-                let m = &p.spec.match_rule;
-                mine(code) && p.spec.job == name && m.bacula_job.is_none() && m.name.is_none()
-            })
+            pols.iter()
+                .find(|(code, p)| mine(code) && p.spec.job == name)
         };
         let (client, job) = match by_rule.or_else(by_name) {
             Some((code, p)) => (code.clone(), p.spec.job.clone()),
