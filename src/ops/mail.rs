@@ -563,17 +563,7 @@ pub fn map(
         tx.commit()?;
         it
     };
-    let again = ingest(
-        store,
-        ctx,
-        vec![Message {
-            place: format!("intake {id}"),
-            raw: it.raw.clone(),
-            maildir_file: None,
-        }],
-        rules,
-        tz,
-    )?;
+    let again = read_again(store, ctx, id, &it.raw, rules, tz)?;
     let after = intake::get(store.db(), id)?.unwrap_or(it);
     if after.state == "open" {
         return Err(rejected(format!(
@@ -582,6 +572,23 @@ pub fn map(
         )));
     }
     Ok((after, again))
+}
+
+/// Read a queued message again (its identity forgotten first).
+fn read_again(
+    store: &mut Store,
+    ctx: &Ctx,
+    id: i64,
+    raw: &[u8],
+    rules: &[Recognizer],
+    tz: Option<chrono_tz::Tz>,
+) -> Result<MailSummary> {
+    let msg = Message {
+        place: format!("intake {id}"),
+        raw: raw.to_vec(),
+        maildir_file: None,
+    };
+    ingest(store, ctx, vec![msg], rules, tz)
 }
 
 /// `intake retry ID`: read a waiting message again (its backup is known
@@ -600,17 +607,7 @@ pub fn retry(
         tx.commit()?;
         it
     };
-    let again = ingest(
-        store,
-        ctx,
-        vec![Message {
-            place: format!("intake {id}"),
-            raw: it.raw.clone(),
-            maildir_file: None,
-        }],
-        rules,
-        tz,
-    )?;
+    let again = read_again(store, ctx, id, &it.raw, rules, tz)?;
     if again.intake == 0 {
         let tx = store.write()?;
         intake::close(

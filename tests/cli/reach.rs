@@ -302,8 +302,8 @@ fn a_json_source_that_is_wrong_is_refused_loudly() {
     );
     let cfg = env.write("config.toml", JSON_CONFIG);
     let doc = env.write("tasks.json", "[\n{\"worker_type\":\"backup\",\"worker_id\":\"a\",\"upid\":\"u\",\"starttime\":\"soon\",\"endtime\":1,\"status\":\"OK\"}\n]");
-    let r = env
-        .run_at(
+    let ingest = |source: &str| {
+        env.run_at(
             "2026-11-30T08:00:00Z",
             &[
                 "--config",
@@ -312,31 +312,19 @@ fn a_json_source_that_is_wrong_is_refused_loudly() {
                 "ingest",
                 "json",
                 "--source",
-                "pbs01",
+                source,
                 doc.to_str().unwrap(),
             ],
         )
-        .code(3);
+        .code(3)
+    };
+    let r = ingest("pbs01");
     assert!(
         r.stderr.contains("tasks.json:2: items[0].starttime"),
         "{}",
         r.stderr
     );
-    let r = env
-        .run_at(
-            "2026-11-30T08:00:00Z",
-            &[
-                "--config",
-                cfg.to_str().unwrap(),
-                "events",
-                "ingest",
-                "json",
-                "--source",
-                "nope",
-                doc.to_str().unwrap(),
-            ],
-        )
-        .code(3);
+    let r = ingest("nope");
     assert!(
         r.stderr.contains("no [[json.source]] named 'nope'"),
         "{}",

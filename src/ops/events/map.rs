@@ -59,31 +59,46 @@ pub fn map_tool_runs(
             }
         };
         let ended = r.ended_at.or(r.started_at).unwrap_or(ended_default);
-        let ev = NewEvent {
-            level: None,
-            client: client.clone(),
-            job,
-            operation: Operation::Backup,
-            status: r.status.unwrap_or(Status::Success),
-            started_at: r.started_at.filter(|s| *s <= ended),
-            ended_at: ended,
-            bytes: r.bytes,
-            files: r.files,
-            snapshot: None,
-            source: source.to_string(),
-            external_id: r.id,
-            // a tool's message is its own text: control characters dropped
-            message: r.message.map(|m| {
-                m.chars()
-                    .filter(|c| !c.is_control() || *c == '\n')
-                    .collect()
-            }),
+        let r = ToolRun {
+            status: Some(r.status.unwrap_or(Status::Success)),
+            ended_at: Some(ended),
+            ..r
         };
-        ev.validate()
-            .map_err(|(field, msg)| rejected(format!("{field}: {msg}")))?;
-        out.push(ev);
+        out.push(event_of(&client, job, source, r)?);
     }
     Ok(out)
+}
+
+/// A tool's finished run as the event of `client`'s `job`, validated.
+fn event_of(client: &str, job: String, source: &str, r: ToolRun) -> Result<NewEvent> {
+    let ended = r.ended_at.or(r.started_at).unwrap_or_default();
+    let ev = NewEvent {
+        level: r.level,
+        client: client.to_string(),
+        job,
+        operation: if r.check {
+            Operation::Check
+        } else {
+            Operation::Backup
+        },
+        status: r.status.unwrap_or(Status::Failed),
+        started_at: r.started_at.filter(|s| *s <= ended),
+        ended_at: ended,
+        bytes: r.bytes,
+        files: r.files,
+        snapshot: None,
+        source: source.to_string(),
+        external_id: r.id,
+        // a tool's message is its own text: control characters dropped
+        message: r.message.map(|m| {
+            m.chars()
+                .filter(|c| !c.is_control() || *c == '\n')
+                .collect()
+        }),
+    };
+    ev.validate()
+        .map_err(|(field, msg)| rejected(format!("{field}: {msg}")))?;
+    Ok(ev)
 }
 
 /// Runs that carry the tool's own job name (Bacula, a JSON source), each
@@ -190,39 +205,18 @@ pub fn place_named_runs(
                 }
             },
         };
-        let ended = r.ended_at.or(r.started_at).unwrap_or_default();
         let ev = if r.running {
-            NewEvent {
+            let start = r.started_at.or(r.ended_at).unwrap_or_default();
+            let ev = NewEvent {
                 external_id: r.id,
-                ..NewEvent::start_record(&client, &job, r.started_at.unwrap_or(ended), source)
-            }
+                ..NewEvent::start_record(&client, &job, start, source)
+            };
+            ev.validate()
+                .map_err(|(field, msg)| rejected(format!("{field}: {msg}")))?;
+            ev
         } else {
-            NewEvent {
-                level: r.level,
-                client,
-                job,
-                operation: if r.check {
-                    Operation::Check
-                } else {
-                    Operation::Backup
-                },
-                status: r.status.unwrap_or(Status::Failed),
-                started_at: r.started_at.filter(|s| *s <= ended),
-                ended_at: ended,
-                bytes: r.bytes,
-                files: r.files,
-                snapshot: None,
-                source: source.to_string(),
-                external_id: r.id,
-                message: r.message.map(|m| {
-                    m.chars()
-                        .filter(|c| !c.is_control() || *c == '\n')
-                        .collect()
-                }),
-            }
+            event_of(&client, job, source, r)?
         };
-        ev.validate()
-            .map_err(|(field, msg)| rejected(format!("{field}: {msg}")))?;
         out.push(ev);
     }
     Ok((out, nowhere))
