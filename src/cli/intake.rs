@@ -94,7 +94,7 @@ fn row(i: &Item) -> Row {
         job: i.job_name.clone(),
         seen: Ts(i.received_at),
         state: i.state.clone(),
-        why: format!("{} — {}", i.subject, i.reason),
+        why: format!("{} — {}", i.reason, i.subject),
     }
 }
 
