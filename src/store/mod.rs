@@ -22,6 +22,7 @@ pub mod meta;
 pub mod outbox;
 pub mod pauses;
 pub mod people;
+pub mod pg;
 pub mod plans;
 pub mod policies;
 #[cfg(test)]
