@@ -1008,6 +1008,13 @@ impl Config {
 
     pub fn db_path(&self) -> Result<PathBuf> {
         if let Some(set) = &self.s.database_path {
+            let text = set.to_string_lossy();
+            if crate::store::pg::is_url(&text) {
+                return Err(anyhow!(
+                    "{}: the team store on PostgreSQL is being built (#16) and runs no command yet; give a SQLite file",
+                    crate::store::pg::redacted(&text)
+                ));
+            }
             return Ok(set.clone());
         }
         let dir = dirs::data_dir()
@@ -1020,6 +1027,13 @@ impl Config {
         SETTINGS
             .iter()
             .filter_map(|s| self.values.get(s.key).map(|e| (e.clone(), s.help)))
+            .map(|(mut e, help)| {
+                // a database URL's password is never printed
+                if e.key == "database.path" {
+                    e.value = crate::store::pg::redacted(&e.value);
+                }
+                (e, help)
+            })
             .collect()
     }
 }

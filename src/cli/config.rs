@@ -135,8 +135,9 @@ pub fn run(app: &App, cmd: &Cmd) -> Result<u8> {
                 meaning: "where settings were read from".into(),
             });
             // A database that does not exist yet is a fact to show, not an error.
-            let path = app.config.db_path()?;
-            let travel = match path.exists().then(|| app.store()) {
+            // (a PostgreSQL URL is no file: nothing to open yet)
+            let path = app.config.db_path().unwrap_or_default();
+            let travel = match (path.exists() && path.is_file()).then(|| app.store()) {
                 None => "(no database yet)".to_string(),
                 Some(Ok(s)) if s.time_travel => "allowed".to_string(),
                 Some(Ok(_)) => "refused".to_string(),

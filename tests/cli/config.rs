@@ -46,3 +46,38 @@ fn config_file_precedence_and_unknown_keys() {
         .code(3);
     assert!(r.stderr.contains("busy_tmeout"), "{}", r.stderr);
 }
+
+/// #16: a PostgreSQL URL is told from a file and its password never shown.
+#[test]
+fn a_postgresql_url_is_refused_for_now_and_its_password_never_printed() {
+    let env = TestEnv::new();
+    let url = "postgresql://alice:s3cret@db.msp/bmctl";
+    let r = env
+        .base()
+        .args(["--db", url, "client", "list"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&r.stderr);
+    assert_eq!(r.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains(
+            "postgresql://alice:***@db.msp/bmctl: the team store on PostgreSQL is being built"
+        ),
+        "{err}"
+    );
+    let shown = env
+        .base()
+        .args(["--db", url, "config", "show"])
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&shown.stdout);
+    assert!(
+        shown.status.success(),
+        "{}",
+        String::from_utf8_lossy(&shown.stderr)
+    );
+    assert!(
+        out.contains("postgresql://alice:***@db.msp/bmctl") && !out.contains("s3cret"),
+        "{out}"
+    );
+}
