@@ -383,6 +383,21 @@ pub fn assess(
                 if p.ci != c.ci || kind == ChangeKind::Move {
                     medium.push("moves the backup".to_string());
                 }
+                // judging less strictly hides problems: a person signs it off
+                let (pj, cj) = (&p.judgement, &c.judgement);
+                if pj.failures_before_ticket > cj.failures_before_ticket {
+                    medium.push("waits for more failures before a ticket".to_string());
+                }
+                if pj.warning_is_success && !cj.warning_is_success {
+                    medium.push("takes warnings as success".to_string());
+                }
+                if pj.small_backup_pct < cj.small_backup_pct {
+                    medium.push(if pj.small_backup_pct == 0 {
+                        "turns the small-backup check off".to_string()
+                    } else {
+                        "lowers the small-backup threshold".to_string()
+                    });
+                }
             }
         }
     }
@@ -578,6 +593,23 @@ mod tests {
             assess(ChangeKind::Change, Some(&spec()), Some(&p), &ctx),
             (ChangeRisk::High, vec!["raises the RPO".to_string()])
         );
+        // judging less strictly is medium; more strictly, low
+        for (key, value, why) in [
+            ("small_backup", "off", "turns the small-backup check off"),
+            ("failures_before_ticket", "3", "waits for more failures"),
+            ("warning_is_success", "true", "takes warnings as success"),
+        ] {
+            let mut p = spec();
+            p.set(key, value, "UTC").unwrap();
+            let (risk, reasons) = assess(ChangeKind::Change, Some(&spec()), Some(&p), &ctx);
+            assert_eq!(risk, ChangeRisk::Medium, "{key}");
+            assert!(reasons[0].starts_with(why), "{reasons:?}");
+            assert_eq!(
+                assess(ChangeKind::Change, Some(&p), Some(&spec()), &ctx).0,
+                ChangeRisk::Low,
+                "{key} back"
+            );
+        }
         let mut p = spec();
         p.schedule = "0 23 * * *".into();
         assert_eq!(

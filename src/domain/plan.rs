@@ -146,7 +146,7 @@ struct RawPolicy {
     match_rule: Option<MatchRule>,
     failures_before_ticket: Option<Spanned<i64>>,
     warning_is_success: Option<bool>,
-    small_backup: Option<Spanned<String>>,
+    small_backup: Option<Spanned<toml::Value>>,
 }
 
 /// The 1-based line of a byte offset.
@@ -268,7 +268,12 @@ fn validate_policy(
         judgement.warning_is_success = w;
     }
     if let Some(pct) = &p.small_backup {
-        match Judgement::parse_small(pct.get_ref()) {
+        // "50%", "off" or a bare 50
+        let text = match pct.get_ref() {
+            toml::Value::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        match Judgement::parse_small(&text) {
             Ok(n) => judgement.small_backup_pct = n,
             Err(e) => found.add(loc.at(pct, &key("small_backup"), e)),
         }

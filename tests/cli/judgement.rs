@@ -185,7 +185,7 @@ fn warning_is_success_opens_no_warning_ticket_and_clears_a_failure() {
 #[test]
 fn the_keys_round_trip_through_the_plan_and_macd_change() {
     let env =
-        with_keys("failures_before_ticket = 3\nwarning_is_success = true\nsmall_backup = \"30%\"");
+        with_keys("failures_before_ticket = 3\nwarning_is_success = true\nsmall_backup = 30");
     let text = env.run(&["plan", "export", "acme"]).ok().stdout;
     for key in [
         "failures_before_ticket = 3",
@@ -211,6 +211,8 @@ fn the_keys_round_trip_through_the_plan_and_macd_change() {
         ],
     );
     assert_eq!(c["state"], "requested", "{c}");
+    // judging less strictly hides problems: a medium-risk change
+    assert_eq!(c["risk"], "medium", "{c}");
     let bad = env.run_at(
         "2026-10-02T08:00:00Z",
         &[
