@@ -184,8 +184,7 @@ fn warning_is_success_opens_no_warning_ticket_and_clears_a_failure() {
 
 #[test]
 fn the_keys_round_trip_through_the_plan_and_macd_change() {
-    let env =
-        with_keys("failures_before_ticket = 3\nwarning_is_success = true\nsmall_backup = 30");
+    let env = with_keys("failures_before_ticket = 3\nwarning_is_success = true\nsmall_backup = 30");
     let text = env.run(&["plan", "export", "acme"]).ok().stdout;
     for key in [
         "failures_before_ticket = 3",
