@@ -173,7 +173,11 @@ impl Tabular for PolicyView {
             "rto",
             "next_run",
             "last_status",
+            "judged",
         ]
+    }
+    fn optional() -> &'static [&'static str] {
+        &["judged"]
     }
     fn cells(&self) -> Vec<String> {
         vec![
@@ -191,6 +195,11 @@ impl Tabular for PolicyView {
                 .map(|t| local_display(t.0, self.tz))
                 .unwrap_or_else(|| "-".into()),
             output::opt(&self.last_status),
+            if self.judged.is_empty() {
+                "-".into()
+            } else {
+                self.judged.clone()
+            },
         ]
     }
 }

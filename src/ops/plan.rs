@@ -268,6 +268,11 @@ pub struct PolicyView {
     pub next_run: Option<Ts>,
     pub last_success_at: Option<Ts>,
     pub last_status: Option<String>,
+    /// How its runs are judged (#14).
+    #[serde(flatten)]
+    pub judgement: crate::domain::automation::judge::Judgement,
+    /// The keys that differ from the default judgement, as the plan says them.
+    pub judged: String,
     #[serde(skip)]
     pub tz: chrono_tz::Tz,
 }
@@ -307,6 +312,15 @@ pub fn show(store: &Store, code: &str, ctx: &Ctx) -> Result<PlanView> {
             next_run,
             last_success_at: p.last_success_at.map(Ts),
             last_status: p.last_status.clone(),
+            judgement: s.judgement,
+            judged: s
+                .judgement
+                .fields()
+                .into_iter()
+                .filter(|(_, v)| !v.is_empty())
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+                .join(" "),
             tz,
         });
     }

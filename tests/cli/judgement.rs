@@ -195,6 +195,22 @@ fn the_keys_round_trip_through_the_plan_and_macd_change() {
     }
     // sql01-nightly keeps the defaults, which the export leaves out
     assert_eq!(text.matches("failures_before_ticket").count(), 1);
+    // plan show names them too
+    let shown = env.json(&["plan", "show", "acme"]);
+    let fs01 = &shown["policies"][0];
+    assert_eq!(
+        (
+            &fs01["failures_before_ticket"],
+            &fs01["warning_is_success"],
+            &fs01["small_backup_pct"]
+        ),
+        (
+            &serde_json::json!(3),
+            &serde_json::json!(true),
+            &serde_json::json!(30)
+        ),
+        "{fs01}"
+    );
     let c = env.json_at(
         "2026-10-02T08:00:00Z",
         &[
