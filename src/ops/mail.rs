@@ -157,24 +157,19 @@ fn cron_target(
     host: Option<&str>,
     archive: Option<&str>,
 ) -> Result<Option<(String, String)>> {
-    for c in clients::list(conn)? {
-        for p in policies::list(conn, c.id, false)? {
-            if p.spec.tool != tool {
-                continue;
-            }
+    let pols = events::all_policies(conn)?;
+    Ok(pols
+        .into_iter()
+        .find(|(_, p)| {
             let m = &p.spec.match_rule;
-            let hit = match tool {
-                "borg" => {
-                    archive.is_some_and(|a| a.starts_with(m.host.as_deref().unwrap_or(&p.spec.job)))
+            p.spec.tool == tool
+                && match tool {
+                    "borg" => archive
+                        .is_some_and(|a| a.starts_with(m.host.as_deref().unwrap_or(&p.spec.job))),
+                    _ => host.is_some() && m.host.as_deref() == host,
                 }
-                _ => host.is_some() && m.host.as_deref() == host,
-            };
-            if hit {
-                return Ok(Some((c.code.clone(), p.spec.job.clone())));
-            }
-        }
-    }
-    Ok(None)
+        })
+        .map(|(code, p)| (code, p.spec.job)))
 }
 
 fn judge(

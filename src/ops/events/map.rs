@@ -1,6 +1,7 @@
 //! A backup tool's runs as events of their policies.
 
 use super::*;
+use crate::store::policies::PolicyRow;
 
 /// How a tool's runs find their policy.
 pub enum Target {
@@ -125,40 +126,54 @@ pub fn map_named_runs(
     Ok(out)
 }
 
-/// The plan's job of a tool's job name: the policy whose `match` names it
-/// (`director` + `bacula_job` when a Director is given, else `name`), else
-/// the policy of that job name; within `client` when given.
+/// Every active policy, with its client's code.
+pub fn all_policies(conn: &crate::store::Db) -> Result<Vec<(String, PolicyRow)>> {
+    let mut pols = Vec::new();
+    for c in clients::list(conn)? {
+        for p in policies::list(conn, c.id, false)? {
+            pols.push((c.code.clone(), p));
+        }
+    }
+    Ok(pols)
+}
+
+/// The policy of a tool's job name among `pols`: the one whose `match`
+/// names it (`director` + `bacula_job` when a Director is given, else
+/// `name`), else the policy of that job name (whatever else its `match`
+/// names); within `client` when given.
+fn find_named<'a>(
+    pols: &'a [(String, PolicyRow)],
+    director: Option<&str>,
+    name: &str,
+    client: Option<&str>,
+) -> Option<&'a (String, PolicyRow)> {
+    let mine = |code: &str| client.is_none_or(|c| c == code);
+    let by_rule = pols.iter().find(|(code, p)| {
+        let m = &p.spec.match_rule;
+        mine(code)
+            && match director {
+                Some(d) => {
+                    m.bacula_job.as_deref() == Some(name)
+                        && m.director.as_deref().is_none_or(|md| md == d)
+                }
+                None => m.name.as_deref() == Some(name),
+            }
+    });
+    by_rule.or_else(|| {
+        pols.iter()
+            .find(|(code, p)| mine(code) && p.spec.job == name)
+    })
+}
+
+/// The plan's job (client, job) of a tool's job name, as [`find_named`] finds it.
 pub fn named_policy(
     conn: &crate::store::Db,
     director: Option<&str>,
     name: &str,
     client: Option<&str>,
 ) -> Result<Option<(String, String)>> {
-    for by_rule in [true, false] {
-        for c in clients::list(conn)? {
-            if client.is_some_and(|want| want != c.code) {
-                continue;
-            }
-            for p in policies::list(conn, c.id, false)? {
-                let m = &p.spec.match_rule;
-                let hit = if by_rule {
-                    match director {
-                        Some(d) => {
-                            m.bacula_job.as_deref() == Some(name)
-                                && m.director.as_deref().is_none_or(|md| md == d)
-                        }
-                        None => m.name.as_deref() == Some(name),
-                    }
-                } else {
-                    p.spec.job == name
-                };
-                if hit {
-                    return Ok(Some((c.code.clone(), p.spec.job.clone())));
-                }
-            }
-        }
-    }
-    Ok(None)
+    let pols = all_policies(conn)?;
+    Ok(find_named(&pols, director, name, client).map(|(c, p)| (c.clone(), p.spec.job.clone())))
 }
 
 /// [`map_named_runs`], with the runs no client takes handed back.
@@ -168,34 +183,13 @@ pub fn place_named_runs(
     fallback: Option<&str>,
     runs: Vec<(Option<String>, ToolRun)>,
 ) -> Result<(Vec<NewEvent>, Vec<ToolRun>)> {
-    let mut pols: Vec<(String, crate::store::policies::PolicyRow)> = Vec::new();
-    for c in clients::list(conn)? {
-        for p in policies::list(conn, c.id, false)? {
-            pols.push((c.code.clone(), p));
-        }
-    }
+    let pols = all_policies(conn)?;
     let mut out = Vec::new();
     let mut nowhere = Vec::new();
     for (client, r) in runs {
         let name = r.job.clone().unwrap_or_else(|| "unknown".into());
-        let mine = |code: &str| client.as_deref().is_none_or(|c| c == code);
-        let by_rule = pols.iter().find(|(code, p)| {
-            let m = &p.spec.match_rule;
-            mine(code)
-                && match &r.director {
-                    Some(d) => {
-                        m.bacula_job.as_deref() == Some(name.as_str())
-                            && m.director.as_deref().is_none_or(|md| md == d)
-                    }
-                    None => m.name.as_deref() == Some(name.as_str()),
-                }
-        });
-        // a job of the plan's name is that policy's, whatever else its `match` names
-        let by_name = || {
-            pols.iter()
-                .find(|(code, p)| mine(code) && p.spec.job == name)
-        };
-        let (client, job) = match by_rule.or_else(by_name) {
+        let found = find_named(&pols, r.director.as_deref(), &name, client.as_deref());
+        let (client, job) = match found {
             Some((code, p)) => (code.clone(), p.spec.job.clone()),
             None => match client.as_deref().or(fallback) {
                 Some(c) => (c.to_string(), name.clone()),

@@ -166,4 +166,6 @@ mod tests;
 use apply::*;
 use import::*;
 pub use import::{import, ingest, CHECK_WHILE_WRITING};
-pub use map::{map_named_runs, map_tool_runs, named_policy, place_named_runs, Target};
+pub use map::{
+    all_policies, map_named_runs, map_tool_runs, named_policy, place_named_runs, Target,
+};
